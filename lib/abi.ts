@@ -1,0 +1,42 @@
+// Names of the GUP entry points and portable flags. Their numbers come from
+// the addon, which takes them from kmod/uapi/guplab.h.
+import { addon } from './native.js';
+
+/** GUP entry points guplab can call. */
+export const API_NAMES = [
+  'get_user_pages_fast',
+  'pin_user_pages_fast',
+  'get_user_pages_unlocked',
+  'pin_user_pages_unlocked',
+] as const;
+export type ApiName = (typeof API_NAMES)[number];
+
+/** Portable GUP flags, translated to the running kernel's FOLL_* by the module. */
+export const FLAG_NAMES = ['write', 'longterm'] as const;
+export type FlagName = (typeof FLAG_NAMES)[number];
+
+/** True for the pin_* (FOLL_PIN) entry points, false for get_* (FOLL_GET). */
+export function isPinApi(api: ApiName): boolean {
+  return api.startsWith('pin_');
+}
+
+export function isApiName(name: string): name is ApiName {
+  return (API_NAMES as readonly string[]).includes(name);
+}
+
+export function apiId(api: ApiName): number {
+  const id = addon().abi.apis[api];
+  if (id === undefined) throw new Error(`addon does not know API ${api}: rebuild it with \`make build\``);
+  return id;
+}
+
+/** Encodes flag names into the ABI's bit mask. */
+export function encodeFlags(flags: readonly FlagName[]): number {
+  let bits = 0;
+  for (const flag of flags) {
+    const bit = addon().abi.flags[flag];
+    if (bit === undefined) throw new TypeError(`unknown GUP flag "${flag}": expected one of ${FLAG_NAMES.join(', ')}`);
+    bits |= bit;
+  }
+  return bits;
+}

@@ -1,0 +1,73 @@
+// Loads the C++ addon (native/, built by node-gyp) with an actionable error.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** The project root: lib/ in the sources, dist/lib/ when compiled. */
+export const projectRoot = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (path.basename(dir) === 'lib' || path.basename(dir) === 'dist') dir = path.dirname(dir);
+  return dir;
+})();
+
+/** The raw pin request the addon passes to GUPLAB_IOC_PIN. */
+export interface NativePinRequest {
+  api: number;
+  flags: number;
+  addr: bigint;
+  nrPages: number;
+}
+
+export interface NativePinResult {
+  ret: number;
+  getNs: number;
+  putNs: number;
+}
+
+export interface NativeInfo {
+  abiVersion: number;
+  pageSize: number;
+  apiMask: bigint;
+  flagMask: number;
+  maxPages: number;
+  release: string;
+}
+
+export interface NativeDevice {
+  info(): NativeInfo;
+  pin(request: NativePinRequest): NativePinResult;
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface NativeAddon {
+  abi: {
+    version: number;
+    devicePath: string;
+    apis: Record<string, number>;
+    flags: Record<string, number>;
+  };
+  Device: new (path?: string) => NativeDevice;
+  mapAnonymous(
+    length: number,
+    options?: { thp?: 'on' | 'off' | 'default'; populate?: boolean },
+  ): { buffer: ArrayBuffer; address: bigint };
+}
+
+let cached: NativeAddon | undefined;
+
+/** Returns the addon, or throws an Error that says how to build it. */
+export function addon(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const file = path.join(projectRoot, 'build', 'Release', 'guplab.node');
+  try {
+    cached = require(file) as NativeAddon;
+  } catch (cause) {
+    throw new Error(
+      `guplab's native addon could not be loaded from ${file}: run \`make build\` (or \`npm run build\`) in ${projectRoot}`,
+      { cause },
+    );
+  }
+  return cached;
+}

@@ -1,0 +1,117 @@
+// Debian kernels: resolve a series ("6.1", "6.12") to a package, fetch the
+// image and headers with the private apt, unpack them, build guplab.ko.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../native.js';
+import { PrivateApt } from './apt.js';
+import { run } from './exec.js';
+import { cacheRoot, debArch, type Arch } from './paths.js';
+
+export const DEFAULT_KERNEL = '6.1';
+
+export interface Kernel {
+  /** uname -r, e.g. 6.1.0-56-amd64. */
+  release: string;
+  arch: Arch;
+  /** Folder the image and headers packages are unpacked into. */
+  root: string;
+  vmlinuz: string;
+  modulesDir: string;
+  buildDir: string;
+}
+
+function compareReleases(a: string, b: string): number {
+  const pa = a.match(/\d+/g)?.map(Number) ?? [];
+  const pb = b.match(/\d+/g)?.map(Number) ?? [];
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
+    if (d) return d;
+  }
+  return 0;
+}
+
+/** Picks the newest generic image release of a series from package names. */
+export function pickRelease(series: string, arch: Arch, pkgnames: readonly string[]): string | undefined {
+  const esc = series.replace(/\./g, '\\.');
+  const re = new RegExp(`^linux-image-(${esc}\\.[0-9.]+(?:-[0-9]+)?(?:\\+deb[0-9]+)?-${debArch(arch)})$`);
+  const releases = pkgnames.map((n) => re.exec(n)?.[1]).filter((r): r is string => Boolean(r));
+  return releases.sort(compareReleases).at(-1);
+}
+
+function apt(arch: Arch): PrivateApt {
+  return new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [debArch(arch)]);
+}
+
+/** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
+export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
+  const kernelsDir = path.join(cacheRoot(), 'kernels');
+  const full = /^\d+\.\d+\.\d+.*-(amd64|arm64)$/.test(version);
+  let release: string | undefined;
+  if (full) release = version;
+  else {
+    // Reuse what is cached without asking apt: a second run downloads nothing.
+    const cached = existsSync(kernelsDir)
+      ? readdirSync(kernelsDir).filter((d) => existsSync(path.join(kernelsDir, d, 'complete')))
+      : [];
+    release = pickRelease(version, arch, cached.map((d) => `linux-image-${d}`));
+    if (!release) {
+      const a = apt(arch);
+      a.ensure(log);
+      release = pickRelease(version, arch, a.pkgnames(`linux-image-${version}.`));
+      if (!release) throw new Error(`no Debian bookworm kernel ${version} for ${arch}: try --kernel 6.1 or --kernel 6.12`);
+    }
+  }
+  const root = path.join(kernelsDir, release, 'root');
+  const stamp = path.join(kernelsDir, release, 'complete');
+  if (!existsSync(stamp)) {
+    const a = apt(arch);
+    a.ensure(log);
+    const headers = `linux-headers-${release}`;
+    const pkgs = [`linux-image-${release}`, headers, ...a.depends(headers).filter((d) => /^linux-(headers|kbuild)-/.test(d))];
+    log(`kernel: downloading ${pkgs.join(' ')}`);
+    const debs = a.download(pkgs, path.join(kernelsDir, release, 'debs'));
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    for (const deb of debs) run('dpkg-deb', ['-x', deb, root]);
+    // The arch headers include the common headers by absolute path: point it into the cache.
+    const makefile = path.join(root, 'usr', 'src', headers, 'Makefile');
+    writeFileSync(makefile, readFileSync(makefile, 'utf8').replaceAll(' /usr/src/linux-headers-', ` ${root}/usr/src/linux-headers-`));
+    // Debian generates modules.dep at install time; do the same for the unpacked tree.
+    run('depmod', ['-b', root, release]);
+    rmSync(path.join(kernelsDir, release, 'debs'), { recursive: true, force: true });
+    writeFileSync(stamp, `${pkgs.join('\n')}\n`);
+  }
+  return {
+    release,
+    arch,
+    root,
+    vmlinuz: path.join(root, 'boot', `vmlinuz-${release}`),
+    modulesDir: path.join(root, 'lib', 'modules', release),
+    buildDir: path.join(root, 'usr', 'src', `linux-headers-${release}`),
+  };
+}
+
+function kmodSources(): string[] {
+  const dir = path.join(projectRoot, 'kmod');
+  const files = ['Kbuild', ...readdirSync(dir).filter((f) => /\.[ch]$/.test(f)), 'uapi/guplab.h'];
+  return files.map((f) => path.join(dir, f));
+}
+
+/** Builds kmod/ against the kernel's headers (cached by source hash) and returns guplab.ko. */
+export function buildModule(kernel: Kernel, log: (msg: string) => void): string {
+  const hash = createHash('sha256');
+  for (const file of kmodSources()) hash.update(file).update(readFileSync(file));
+  const dir = path.join(cacheRoot(), 'kernels', kernel.release, `kmod-${hash.digest('hex').slice(0, 12)}`);
+  const ko = path.join(dir, 'guplab.ko');
+  if (existsSync(ko)) return ko;
+  log(`kmod: building guplab.ko for ${kernel.release}`);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(path.join(projectRoot, 'kmod'), dir, {
+    recursive: true,
+    filter: (src) => !/\.(o|ko|mod|cmd)$|\.mod\.c$|modules\.order|Module\.symvers/.test(src),
+  });
+  const cross = kernel.arch === 'arm64' && process.arch !== 'arm64' ? ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'] : [];
+  run('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...cross, 'modules']);
+  return ko;
+}

@@ -1,0 +1,60 @@
+// QEMU command lines, per arch, and the choice of accelerator.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Arch } from './paths.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface QemuSpec {
+  arch: Arch;
+  accel: Accel;
+  vmlinuz: string;
+  initramfs: string;
+  /** Host folder shared read-write as /run/guplab in the guest. */
+  ioDir: string;
+  memMiB: number;
+  cpus: number;
+  append: string[];
+}
+
+/**
+ * KVM only where it can work: same arch as the host, /dev/kvm present, and
+ * (on x86) the CPU shows vmx or svm. Some hosts expose /dev/kvm without them,
+ * and a stock kernel hangs there at boot.
+ */
+export function chooseAccel(arch: Arch, hostArch: Arch, cpuinfo = readCpuinfo()): Accel {
+  if (arch !== hostArch || !existsSync('/dev/kvm')) return 'tcg';
+  if (arch === 'x86_64' && !/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return 'tcg';
+  return 'kvm';
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export function qemuBinary(arch: Arch): string {
+  return arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+}
+
+export function qemuArgs(spec: QemuSpec): string[] {
+  const machine =
+    spec.arch === 'x86_64'
+      ? ['-machine', `q35,accel=${spec.accel}`, '-cpu', spec.accel === 'kvm' ? 'host' : 'max']
+      : ['-machine', `virt,accel=${spec.accel}`, '-cpu', spec.accel === 'kvm' ? 'host' : 'cortex-a72'];
+  const console = spec.arch === 'x86_64' ? 'ttyS0' : 'ttyAMA0';
+  return [
+    ...machine,
+    '-smp', String(spec.cpus),
+    '-m', `${spec.memMiB}M`,
+    '-nodefaults', '-no-reboot', '-display', 'none', '-net', 'none',
+    '-serial', 'stdio', '-monitor', 'none',
+    '-kernel', spec.vmlinuz,
+    '-initrd', spec.initramfs,
+    '-append', [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', ...spec.append].join(' '),
+    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${spec.ioDir},mount_tag=guplabio,security_model=none`,
+  ];
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+// Entry point: exports the ABI constants (from kmod/uapi/guplab.h, so that
+// TypeScript never retypes a number), the Device class and the mappings.
+#include "addon.h"
+
+#include "guplab.h"
+
+namespace guplab {
+namespace {
+
+Napi::Object AbiConstants(Napi::Env env) {
+  Napi::Object abi = Napi::Object::New(env);
+  abi.Set("version", Napi::Number::New(env, GUPLAB_ABI_VERSION));
+  abi.Set("devicePath", "/dev/" GUPLAB_DEVICE_NAME);
+
+  Napi::Object apis = Napi::Object::New(env);
+#define GUPLAB_EXPORT_API(sym, id, name) apis.Set(name, Napi::Number::New(env, id));
+  GUPLAB_APIS(GUPLAB_EXPORT_API)
+#undef GUPLAB_EXPORT_API
+  abi.Set("apis", apis);
+
+  Napi::Object flags = Napi::Object::New(env);
+#define GUPLAB_EXPORT_FLAG(sym, bit, name) flags.Set(name, Napi::Number::New(env, GUPLAB_FLAG_##sym));
+  GUPLAB_FLAGS(GUPLAB_EXPORT_FLAG)
+#undef GUPLAB_EXPORT_FLAG
+  abi.Set("flags", flags);
+  return abi;
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("abi", AbiConstants(env));
+  InitDevice(env, exports);
+  InitMapping(env, exports);
+  return exports;
+}
+
+}  // namespace guplab
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return guplab::Init(env, exports);
+}
+
+NODE_API_MODULE(guplab, InitAddon)
