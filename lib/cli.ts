@@ -1,5 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import { HEADLINE_DEFAULTS, runHeadline } from './bench/headline.js';
+import { headlineTable } from './bench/table.js';
 import { GupDevice } from './device.js';
+import { writeFileAtomic } from './util/atomic.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 
@@ -51,6 +55,54 @@ addVmOptions(vm.command('run').description('boot a kernel, run a command in the 
     const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem });
     process.exitCode = reportVm(result);
   });
+
+interface BenchCliOptions extends VmCliOptions {
+  size: number;
+  iterations: number;
+  write?: boolean;
+  out: string;
+  json?: boolean;
+  vm?: boolean;
+}
+
+function mebibytes(value: string): number {
+  const n = Number(value.replace(/M(iB)?$/i, ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a size in MiB, e.g. 16 or 16M');
+  return n << 20;
+}
+
+addVmOptions(
+  program
+    .command('bench')
+    .description('headline benchmark: ns/page of each GUP API on one buffer, 4K pages and THP')
+    .option('--size <MiB>', 'buffer size', mebibytes, HEADLINE_DEFAULTS.sizeBytes)
+    .option('--iterations <n>', 'samples per case', positiveInt, HEADLINE_DEFAULTS.iterations)
+    .option('--write', 'pass FOLL_WRITE')
+    .option('--out <dir>', 'folder for headline.json', 'results')
+    .option('--json', 'print the JSON result instead of the table')
+    .option('--vm', 'boot the kernel in QEMU and run the benchmark there'),
+).action(async (opts: BenchCliOptions, cmd: Command) => {
+  if (opts.vm) {
+    const passOn = ['--size', `${opts.size >> 20}`, '--iterations', String(opts.iterations), ...(opts.write ? ['--write'] : []), ...(opts.json ? ['--json'] : [])];
+    const result = await vmRun({
+      ...opts,
+      command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', ...passOn],
+      timeoutSec: opts.timeout,
+      memMiB: opts.mem,
+      outDir: path.resolve(opts.out),
+    });
+    process.exitCode = reportVm(result);
+    if (process.exitCode === 0) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'headline.json')}\n`);
+    return;
+  }
+  void cmd;
+  const result = runHeadline({ ...HEADLINE_DEFAULTS, sizeBytes: opts.size, iterations: opts.iterations, flags: opts.write ? ['write'] : [] });
+  const file = path.join(opts.out, 'headline.json');
+  writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
+  if (opts.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(headlineTable(result));
+  if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(file)}\n`);
+});
 
 program
   .command('info')

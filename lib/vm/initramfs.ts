@@ -66,7 +66,9 @@ mount -t tmpfs tmpfs /newroot/dev/shm 2>/dev/null
 mount -t hugetlbfs none /newroot/dev/hugepages 2>/dev/null
 echo "guplab-init: command start"
 chroot /newroot /bin/sh /run/guplab/cmd.sh < /dev/null > /dev/console 2>&1
-echo $? > /newroot/run/guplab/status
+status=$?
+echo "guplab-init: command end"
+echo $status > /newroot/run/guplab/status
 chroot /newroot /bin/dmesg > /newroot/run/guplab/dmesg 2>&1 || dmesg > /newroot/run/guplab/dmesg
 sync
 poweroff -f

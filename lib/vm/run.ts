@@ -49,6 +49,7 @@ export interface VmRunResult {
 }
 
 const START_MARK = 'guplab-init: command start';
+const END_MARK = 'guplab-init: command end';
 const KERNEL_TROUBLE = /(WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:)/;
 
 /** Lines of a kernel log that mean something went wrong in the kernel. */
@@ -98,7 +99,11 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
 
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
   try {
-    writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, options.env ?? {}));
+    writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
+      GUPLAB_ACCEL: accel.toUpperCase(),
+      GUPLAB_QEMU_VERSION: version,
+      ...options.env,
+    }));
     const args = qemuArgs({
       arch,
       accel,
@@ -122,21 +127,23 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         timedOut = true;
         child.kill('SIGKILL');
       }, (options.timeoutSec ?? 900) * 1000);
-      const onData = (chunk: Buffer): void => {
-        const text = chunk.toString('utf8');
-        const before = consoleLog.length;
+      // Whole lines only, so that markers split across reads are still found.
+      // The command's output lies between START_MARK and END_MARK.
+      let partial = '';
+      let phase: 'boot' | 'command' | 'shutdown' = 'boot';
+      const onData = (text: string): void => {
         consoleLog += text;
-        if (bootToCommandMs === null) {
-          const at = consoleLog.indexOf(START_MARK);
-          if (at >= 0) {
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          if (phase === 'boot' && line.includes(START_MARK)) {
+            phase = 'command';
             bootToCommandMs = Date.now() - started;
-            const rest = consoleLog.slice(consoleLog.indexOf('\n', at) + 1);
-            if (options.verbose) out.write(text);
-            else out.write(rest);
-          } else if (options.verbose) out.write(text);
-        } else out.write(text);
-        void before;
+          } else if (phase === 'command' && line.includes(END_MARK)) phase = 'shutdown';
+          else if (phase === 'command' || options.verbose) out.write(`${line}\n`);
+        }
       };
+      child.stdout.setEncoding('utf8');
       child.stdout.on('data', onData);
       child.stderr.on('data', (chunk: Buffer) => {
         consoleLog += chunk.toString('utf8');
