@@ -8,9 +8,11 @@ export interface AnonymousOptions {
   thp?: ThpMode;
   /** Write every page first so that GUP finds them present. */
   populate?: boolean;
+  /** Leave the page right after the buffer unmapped (for partial-GUP experiments). */
+  holeAfter?: boolean;
 }
 
-/** A private anonymous mapping; unmapped when `buffer` is garbage collected. */
+/** A private anonymous mapping, rounded up to whole pages; unmapped when `buffer` is garbage collected. */
 export interface Mapping {
   readonly buffer: ArrayBuffer;
   readonly address: bigint;
@@ -20,7 +22,7 @@ export interface Mapping {
 export function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
   if (!Number.isSafeInteger(length) || length < 1) throw new RangeError(`length must be a positive integer, got ${length}`);
   const { buffer, address } = addon().mapAnonymous(length, options);
-  return { buffer, address, length };
+  return { buffer, address, length: buffer.byteLength };
 }
 
 /** Kilobytes of AnonHugePages backing [address, address+length) per /proc/self/smaps. */

@@ -50,7 +50,7 @@ export interface NativeAddon {
   Device: new (path?: string) => NativeDevice;
   mapAnonymous(
     length: number,
-    options?: { thp?: 'on' | 'off' | 'default'; populate?: boolean },
+    options?: { thp?: 'on' | 'off' | 'default'; populate?: boolean; holeAfter?: boolean },
   ): { buffer: ArrayBuffer; address: bigint };
 }
 

@@ -66,6 +66,7 @@ export function commandScript(command: readonly string[], cwd: string, env: Reco
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/root',
     TERM: 'dumb',
+    CI: '1',
     GUPLAB_IN_VM: '1',
     GUPLAB_REQUIRE_DEVICE: '1',
     GUPLAB_VM_OUT: '/run/guplab/out',

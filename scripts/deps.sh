@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages guplab needs that are missing, then the npm
+# packages. Idempotent: a second run installs nothing.
+set -eu
+
+PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
+debian-archive-keyring apt dpkg python3 g++"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "guplab: missing Debian packages:$missing" >&2
+		echo "guplab: install them as root: apt-get update && apt-get install --no-install-recommends$missing" >&2
+		exit 1
+	fi
+	echo "guplab: installing$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# node_modules from the lock file, unless it is already in step with it.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+	npm ci --no-audit --no-fund
+fi

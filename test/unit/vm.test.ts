@@ -1,0 +1,98 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { moduleLoadOrder } from '../../lib/vm/initramfs.js';
+import { pickRelease } from '../../lib/vm/kernel.js';
+import { chooseAccel, qemuArgs } from '../../lib/vm/qemu.js';
+import { commandScript, kernelTrouble } from '../../lib/vm/run.js';
+
+describe('kernel selection', () => {
+  const names = [
+    'linux-image-6.1.0-55-amd64',
+    'linux-image-6.1.0-56-amd64',
+    'linux-image-6.1.0-56-amd64-unsigned',
+    'linux-image-6.1.0-56-cloud-amd64',
+    'linux-image-6.1.0-56-rt-amd64',
+    'linux-image-6.12.107+deb12-amd64',
+    'linux-image-6.12.9+deb12-amd64',
+    'linux-image-6.12.107+deb12-arm64',
+  ];
+  it('picks the newest generic image of a series', () => {
+    expect(pickRelease('6.1', 'x86_64', names)).toBe('6.1.0-56-amd64');
+    expect(pickRelease('6.12', 'x86_64', names)).toBe('6.12.107+deb12-amd64');
+    expect(pickRelease('6.12', 'arm64', names)).toBe('6.12.107+deb12-arm64');
+    expect(pickRelease('6.6', 'x86_64', names)).toBeUndefined();
+  });
+});
+
+describe('initramfs module order', () => {
+  const dep = [
+    'kernel/fs/9p/9p.ko.xz: kernel/net/9p/9pnet.ko.xz kernel/fs/netfs/netfs.ko.xz',
+    'kernel/net/9p/9pnet.ko.xz:',
+    'kernel/net/9p/9pnet_virtio.ko.xz: kernel/net/9p/9pnet.ko.xz',
+    'kernel/fs/netfs/netfs.ko.xz:',
+    'kernel/fs/overlayfs/overlay.ko.xz:',
+  ].join('\n');
+  it('loads dependencies first, each once, and skips built-in modules', () => {
+    expect(moduleLoadOrder(dep, ['virtio_pci', '9pnet_virtio', '9p', 'overlay'])).toEqual([
+      'kernel/net/9p/9pnet.ko.xz',
+      'kernel/net/9p/9pnet_virtio.ko.xz',
+      'kernel/fs/netfs/netfs.ko.xz',
+      'kernel/fs/9p/9p.ko.xz',
+      'kernel/fs/overlayfs/overlay.ko.xz',
+    ]);
+  });
+});
+
+describe('guest command script', () => {
+  it('quotes every word so the shell runs exactly the given argv', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-cmd-'));
+    try {
+      const words = ['printf', '%s|', "it's", 'a b', '$HOME', '`x`'];
+      const script = commandScript(words, dir, { GUPLAB_VM_OUT: path.join(dir, 'out') });
+      expect(execFileSync('sh', ['-c', script], { encoding: 'utf8' })).toBe("it's|a b|$HOME|`x`|");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('fails with 125 when the directory is missing', () => {
+    const script = commandScript(['true'], '/nonexistent/dir', { GUPLAB_VM_OUT: os.tmpdir() });
+    expect(() => execFileSync('sh', ['-c', script], { stdio: 'ignore' })).toThrow(/status 125|code 125|failed/);
+  });
+});
+
+describe('kernel log watchdog', () => {
+  it('flags WARNING, BUG, Oops and panics, not ordinary lines', () => {
+    const log = [
+      '[ 1.0] guplab: loaded',
+      '[ 2.0] WARNING: CPU: 0 PID: 1 at mm/gup.c:1200 __get_user_pages+0x1/0x2',
+      '[ 3.0] BUG: kernel NULL pointer dereference, address: 0',
+      '[ 4.0] Oops: 0000 [#1] SMP',
+      '[ 5.0] Kernel panic - not syncing: Fatal exception',
+    ].join('\n');
+    expect(kernelTrouble(log)).toHaveLength(4);
+    expect(kernelTrouble('[ 1.0] all fine\n')).toEqual([]);
+  });
+});
+
+describe('qemu command line', () => {
+  const spec = { vmlinuz: '/k', initramfs: '/i', ioDir: '/io', memMiB: 2048, cpus: 2, append: ['x=1'] };
+  it('uses TCG when the CPU lacks vmx/svm even with /dev/kvm', () => {
+    expect(chooseAccel('x86_64', 'x86_64', 'flags\t\t: fpu vme sse2')).toBe('tcg');
+    expect(chooseAccel('arm64', 'x86_64', 'flags\t\t: vmx')).toBe('tcg');
+  });
+  it('boots x86_64 on q35 with serial console and both 9p shares', () => {
+    const args = qemuArgs({ ...spec, arch: 'x86_64', accel: 'tcg' });
+    expect(args.join(' ')).toContain('q35,accel=tcg');
+    expect(args[args.indexOf('-append') + 1]).toBe('console=ttyS0 quiet panic=-1 oops=panic x=1');
+    expect(args.filter((a) => a.includes('mount_tag='))).toHaveLength(2);
+    expect(args.find((a) => a.includes('mount_tag=hostroot'))).toContain('readonly=on');
+  });
+  it('boots arm64 on virt with cortex-a72 (pointer-auth emulation is slow with -cpu max)', () => {
+    const args = qemuArgs({ ...spec, arch: 'arm64', accel: 'tcg' });
+    expect(args[args.indexOf('-cpu') + 1]).toBe('cortex-a72');
+    expect(args[args.indexOf('-append') + 1]).toMatch(/^console=ttyAMA0 /);
+  });
+});
