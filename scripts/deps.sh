@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
-debian-archive-keyring apt dpkg python3 g++"
+debian-archive-keyring apt dpkg python3 g++ dwarves"
 
 missing=""
 for p in $PACKAGES; do
