@@ -21,7 +21,9 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# node_modules from the lock file, unless it is already in step with it.
+# node_modules at the lock file's versions, unless already in step with it.
+# (npm install, not npm ci: this npm writes lock files without the other
+# platforms' optional packages, which npm ci then calls out of sync.)
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 fi
