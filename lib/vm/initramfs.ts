@@ -61,9 +61,9 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 guplabio /newroot/run/
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
-mount -t tmpfs tmpfs /newroot/tmp
-mount -t tmpfs tmpfs /newroot/dev/shm 2>/dev/null
-mount -t hugetlbfs none /newroot/dev/hugepages 2>/dev/null
+mkdir -p /newroot/dev/shm /newroot/dev/hugepages
+mount -t tmpfs tmpfs /newroot/dev/shm
+mount -t hugetlbfs none /newroot/dev/hugepages
 echo "guplab-init: command start"
 chroot /newroot /bin/sh /run/guplab/cmd.sh < /dev/null > /dev/console 2>&1
 status=$?
