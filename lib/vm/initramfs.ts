@@ -65,7 +65,7 @@ mkdir -p /newroot/dev/shm /newroot/dev/hugepages
 mount -t tmpfs tmpfs /newroot/dev/shm
 mount -t hugetlbfs none /newroot/dev/hugepages
 echo "guplab-init: command start"
-chroot /newroot /bin/sh /run/guplab/cmd.sh < /dev/null > /dev/console 2>&1
+chroot /newroot /bin/sh /run/guplab/cmd.sh < /newroot/dev/null > /dev/console 2>&1
 status=$?
 echo "guplab-init: command end"
 echo $status > /newroot/run/guplab/status

@@ -136,7 +136,8 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         consoleLog += text;
         const lines = (partial + text).split('\n');
         partial = lines.pop() ?? '';
-        for (const line of lines) {
+        for (const raw of lines) {
+          const line = raw.replace(/\r$/, '');
           if (phase === 'boot' && line.includes(START_MARK)) {
             phase = 'command';
             bootToCommandMs = Date.now() - started;
