@@ -1,172 +1,720 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * guplab: call the kernel's get_user_pages / pin_user_pages family on the
- * caller's own memory through /dev/guplab, and report what it answered and
- * how long it took.
+ * caller's own memory (or, for *_remote, on a process it may ptrace)
+ * through /dev/guplab, and report what the kernel answered, how long it
+ * took, and what it handed out.
+ *
+ * Every ioctl field is validated before any GUP call; every page taken is
+ * released before the ioctl returns, or kept in a set owned by the open file
+ * (HOLD) and released by RELEASE or when the file is closed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/pid.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
+#include <linux/xarray.h>
 
-#include "uapi/guplab.h"
+#include "compat.h"
 
 static unsigned long max_pages_per_call = 1UL << 18;
 module_param(max_pages_per_call, ulong, 0644);
-MODULE_PARM_DESC(max_pages_per_call, "Largest nr_pages one PIN call accepts (default 262144)");
+MODULE_PARM_DESC(max_pages_per_call, "Largest nr_pages (or pages_per_call) of one call (default 262144)");
 
-#define GUPLAB_API_BIT(sym, id, name) | (1ULL << (id))
-static const u64 guplab_api_mask = 0 GUPLAB_APIS(GUPLAB_API_BIT);
-#undef GUPLAB_API_BIT
+static unsigned long max_held_pages_per_file = 1UL << 20;
+module_param(max_held_pages_per_file, ulong, 0644);
+MODULE_PARM_DESC(max_held_pages_per_file, "Most pages one open file may hold with HOLD (default 1048576)");
 
-#define GUPLAB_FLAG_BIT(sym, bit, name) | GUPLAB_FLAG_##sym
-static const u32 guplab_flag_mask = 0 GUPLAB_FLAGS(GUPLAB_FLAG_BIT);
-#undef GUPLAB_FLAG_BIT
+/* One BENCH iteration covers at most this many pages (64 GiB of 4K pages). */
+#define GUPLAB_BENCH_MAX_PAGES	(1UL << 24)
+
+#define GUPLAB_API_ALL							\
+	(GUPLAB_API_BIT(GET_USER_PAGES_FAST) | GUPLAB_API_BIT(PIN_USER_PAGES_FAST) |	\
+	 GUPLAB_API_BIT(GET_USER_PAGES_UNLOCKED) | GUPLAB_API_BIT(PIN_USER_PAGES_UNLOCKED) | \
+	 GUPLAB_API_BIT(GET_USER_PAGES_FAST_ONLY) | GUPLAB_API_BIT(GET_USER_PAGES) |	\
+	 GUPLAB_API_BIT(PIN_USER_PAGES) | GUPLAB_API_BIT(GET_USER_PAGES_REMOTE) |	\
+	 GUPLAB_API_BIT(PIN_USER_PAGES_REMOTE) | GUPLAB_COMPAT_APIS)
+
+static const u64 guplab_api_mask = GUPLAB_API_ALL;
+
+/* Portable flag -> this kernel's FOLL_* (0: not public on this kernel). */
+static const struct {
+	u32 flag;
+	unsigned int foll;
+} guplab_foll_map[] = {
+	{ GUPLAB_FLAG_WRITE, FOLL_WRITE },
+	{ GUPLAB_FLAG_LONGTERM, FOLL_LONGTERM },
+	{ GUPLAB_FLAG_FORCE, FOLL_FORCE },
+	{ GUPLAB_FLAG_NOWAIT, FOLL_NOWAIT },
+	{ GUPLAB_FLAG_NOFAULT, FOLL_NOFAULT },
+	{ GUPLAB_FLAG_HWPOISON, FOLL_HWPOISON },
+	{ GUPLAB_FLAG_ANON, FOLL_ANON },
+	{ GUPLAB_FLAG_SPLIT_PMD, FOLL_SPLIT_PMD },
+	{ GUPLAB_FLAG_DUMP, FOLL_DUMP },
+	{ GUPLAB_FLAG_INTERRUPTIBLE, GUPLAB_FOLL_INTERRUPTIBLE },
+	{ GUPLAB_FLAG_HONOR_NUMA_FAULT, GUPLAB_FOLL_HONOR_NUMA_FAULT },
+};
+
+static u32 guplab_flag_mask(void)
+{
+	u32 mask = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(guplab_foll_map); i++)
+		if (guplab_foll_map[i].foll)
+			mask |= guplab_foll_map[i].flag;
+	return mask;
+}
 
 static unsigned int guplab_foll_flags(u32 flags)
 {
 	unsigned int foll = 0;
+	int i;
 
-	if (flags & GUPLAB_FLAG_WRITE)
-		foll |= FOLL_WRITE;
-	if (flags & GUPLAB_FLAG_LONGTERM)
-		foll |= FOLL_LONGTERM;
+	for (i = 0; i < ARRAY_SIZE(guplab_foll_map); i++)
+		if (flags & guplab_foll_map[i].flag)
+			foll |= guplab_foll_map[i].foll;
 	return foll;
 }
 
 static bool guplab_api_pins(u32 api)
 {
-	return api == GUPLAB_API_PIN_USER_PAGES_FAST ||
-	       api == GUPLAB_API_PIN_USER_PAGES_UNLOCKED;
+	switch (api) {
+	case GUPLAB_API_PIN_USER_PAGES_FAST:
+	case GUPLAB_API_PIN_USER_PAGES_UNLOCKED:
+	case GUPLAB_API_PIN_USER_PAGES_FAST_ONLY:
+	case GUPLAB_API_PIN_USER_PAGES:
+	case GUPLAB_API_PIN_USER_PAGES_REMOTE:
+		return true;
+	}
+	return false;
 }
 
-/* Calls the GUP entry point exactly as a kernel caller would. */
-static long guplab_call(u32 api, unsigned long addr, unsigned long nr_pages,
-			unsigned int foll, struct page **pages)
+static bool guplab_api_remote(u32 api)
 {
+	return api == GUPLAB_API_GET_USER_PAGES_REMOTE ||
+	       api == GUPLAB_API_PIN_USER_PAGES_REMOTE;
+}
+
+/* Pages one open file holds (HOLD), released by RELEASE or on close. */
+struct guplab_file {
+	struct mutex lock;		/* protects held_pages */
+	struct xarray sets;		/* handle -> struct guplab_set */
+	unsigned long held_pages;
+};
+
+struct guplab_set {
+	struct page **pages;
+	unsigned long nr;
+	bool pinned;			/* FOLL_PIN: unpin; FOLL_GET: put_page */
+	struct mm_struct *mm;		/* whose pinned_vm is charged (mmgrab'ed) */
+};
+
+/*
+ * Calls the GUP entry point exactly as a kernel caller would: the locked
+ * variants under mmap_read_lock, *_remote with a "locked" pointer like
+ * access_remote_vm(). remote_mm is NULL except for *_remote.
+ */
+static long guplab_call(u32 api, struct mm_struct *remote_mm, unsigned long addr,
+			unsigned long nr, unsigned int foll, struct page **pages)
+{
+	struct mm_struct *mm = current->mm;
+	int locked = 1;
+	long ret;
+
 	switch (api) {
 	case GUPLAB_API_GET_USER_PAGES_FAST:
-		return get_user_pages_fast(addr, nr_pages, foll, pages);
+		return get_user_pages_fast(addr, nr, foll, pages);
 	case GUPLAB_API_PIN_USER_PAGES_FAST:
-		return pin_user_pages_fast(addr, nr_pages, foll, pages);
+		return pin_user_pages_fast(addr, nr, foll, pages);
 	case GUPLAB_API_GET_USER_PAGES_UNLOCKED:
-		return get_user_pages_unlocked(addr, nr_pages, pages, foll);
+		return get_user_pages_unlocked(addr, nr, pages, foll);
 	case GUPLAB_API_PIN_USER_PAGES_UNLOCKED:
-		return pin_user_pages_unlocked(addr, nr_pages, pages, foll);
+		return pin_user_pages_unlocked(addr, nr, pages, foll);
+	case GUPLAB_API_GET_USER_PAGES_FAST_ONLY:
+		return get_user_pages_fast_only(addr, nr, foll, pages);
+	case GUPLAB_API_PIN_USER_PAGES_FAST_ONLY:
+		return guplab_pin_user_pages_fast_only(addr, nr, foll, pages);
+	case GUPLAB_API_GET_USER_PAGES:
+	case GUPLAB_API_PIN_USER_PAGES:
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		if (api == GUPLAB_API_GET_USER_PAGES)
+			ret = guplab_get_user_pages(addr, nr, foll, pages);
+		else
+			ret = guplab_pin_user_pages(addr, nr, foll, pages);
+		mmap_read_unlock(mm);
+		return ret;
+	case GUPLAB_API_GET_USER_PAGES_REMOTE:
+	case GUPLAB_API_PIN_USER_PAGES_REMOTE:
+		if (mmap_read_lock_killable(remote_mm))
+			return -EINTR;
+		if (api == GUPLAB_API_GET_USER_PAGES_REMOTE)
+			ret = guplab_get_user_pages_remote(remote_mm, addr, nr, foll, pages, &locked);
+		else
+			ret = guplab_pin_user_pages_remote(remote_mm, addr, nr, foll, pages, &locked);
+		if (locked)
+			mmap_read_unlock(remote_mm);
+		return ret;
 	}
 	return -EINVAL;
 }
 
-static void guplab_release(u32 api, struct page **pages, unsigned long nr)
+static void guplab_put(bool pinned, struct page **pages, unsigned long nr, bool dirty)
 {
 	unsigned long i;
 
-	if (guplab_api_pins(api)) {
-		unpin_user_pages(pages, nr);
+	if (pinned) {
+		unpin_user_pages_dirty_lock(pages, nr, dirty);
 		return;
 	}
-	for (i = 0; i < nr; i++)
+	for (i = 0; i < nr; i++) {
+		if (dirty)
+			set_page_dirty_lock(pages[i]);
 		put_page(pages[i]);
+	}
 }
 
-static int guplab_check_pin(const struct guplab_pin *req)
+/*
+ * ptrace_may_access() is not exported: apply its credential and
+ * dumpability rules (same uids and gids, or CAP_SYS_PTRACE). LSMs such as
+ * Yama are not consulted, so this is never more permissive than ptrace
+ * under the default Yama scope 0, and may be more.
+ */
+static bool guplab_may_access(struct task_struct *task)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	bool same;
+
+	if (same_thread_group(task, current))
+		return true;
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	same = uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
+	       uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
+	       gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid);
+	rcu_read_unlock();
+	return same || capable(CAP_SYS_PTRACE);
+}
+
+/* The mm of process pid for *_remote, or -ESRCH / -EPERM. */
+static struct mm_struct *guplab_remote_mm(pid_t pid)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+	struct pid *p;
+	bool allowed;
+
+	p = find_get_pid(pid);
+	if (!p)
+		return ERR_PTR(-ESRCH);
+	task = get_pid_task(p, PIDTYPE_PID);
+	put_pid(p);
+	if (!task)
+		return ERR_PTR(-ESRCH);
+	allowed = guplab_may_access(task);
+	mm = allowed ? get_task_mm(task) : NULL;
+	put_task_struct(task);
+	if (!allowed)
+		return ERR_PTR(-EPERM);
+	if (!mm)
+		return ERR_PTR(-ESRCH);
+	if (get_dumpable(mm) != SUID_DUMP_USER && !capable(CAP_SYS_PTRACE)) {
+		mmput(mm);
+		return ERR_PTR(-EPERM);
+	}
+	return mm;
+}
+
+/* Validation shared by PIN and BENCH. */
+static int guplab_check_call(u32 api, u32 flags, s32 pid, u64 addr, u64 nr_pages,
+			     unsigned long max_pages, const u64 *reserved, int nr_reserved)
 {
 	unsigned long end;
 	int i;
 
-	if (req->api >= GUPLAB_API_COUNT || !(guplab_api_mask & BIT_ULL(req->api)))
+	if (api >= GUPLAB_API_COUNT)
 		return -EINVAL;
-	if (req->flags & ~guplab_flag_mask)
+	if (!(guplab_api_mask & BIT_ULL(api)))
+		return -EOPNOTSUPP;	/* known to guplab, not exported by this kernel */
+	if (flags & ~guplab_flag_mask())
 		return -EINVAL;
-	if (!req->nr_pages || req->nr_pages > max_pages_per_call)
+	if (guplab_api_remote(api) ? pid <= 0 : pid != 0)
+		return -EINVAL;
+	if (!nr_pages)
 		return -EINVAL;
 	/* Both GUP signatures take the count as int at most. */
-	if (req->nr_pages > INT_MAX)
+	if (nr_pages > max_pages || nr_pages > INT_MAX)
+		return -E2BIG;
+	if (addr != (unsigned long)addr ||
+	    check_add_overflow((unsigned long)addr, (unsigned long)nr_pages << PAGE_SHIFT, &end))
 		return -EINVAL;
-	if (req->addr != (unsigned long)req->addr ||
-	    check_add_overflow((unsigned long)req->addr,
-			       (unsigned long)req->nr_pages << PAGE_SHIFT, &end))
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
-		if (req->reserved[i])
+	for (i = 0; i < nr_reserved; i++)
+		if (reserved[i])
 			return -EINVAL;
 	return 0;
 }
 
-static long guplab_ioctl_pin(struct guplab_pin __user *arg)
+static void guplab_fill_facts(struct page *page, u64 pfn_before, struct guplab_page_facts *f)
 {
-	struct guplab_pin req;
-	struct page **pages;
-	u64 t0, t1, t2;
-	long ret;
+	struct folio *folio = page_folio(page);
+	struct zone *zone = page_zone(page);
+
+	memset(f, 0, sizeof(*f));
+	f->pfn = page_to_pfn(page);
+	f->pfn_before = pfn_before;
+	if (folio_test_hugetlb(folio))
+		f->kind |= GUPLAB_KIND_HUGETLB;
+	if (folio_is_zone_device(folio))
+		f->kind |= GUPLAB_KIND_ZONE_DEVICE;
+	if (folio_test_anon(folio))
+		f->kind |= folio_test_ksm(folio) ? GUPLAB_KIND_KSM : GUPLAB_KIND_ANON;
+	else if (folio_test_swapbacked(folio))
+		f->kind |= GUPLAB_KIND_SHMEM;
+	else if (READ_ONCE(folio->mapping))
+		f->kind |= GUPLAB_KIND_FILE;
+	if (folio_is_longterm_pinnable(folio))
+		f->props |= GUPLAB_PROP_LONGTERM_PINNABLE;
+	if (folio_maybe_dma_pinned(folio))
+		f->props |= GUPLAB_PROP_MAYBE_DMA_PINNED;
+	if (!folio_is_zone_device(folio) && is_migrate_cma_page(page))
+		f->props |= GUPLAB_PROP_CMA;
+	if (zone_idx(zone) == ZONE_MOVABLE)
+		f->props |= GUPLAB_PROP_ZONE_MOVABLE;
+	if (pfn_before && pfn_before != f->pfn)
+		f->props |= GUPLAB_PROP_PFN_CHANGED;
+	f->folio_order = folio_order(folio);
+	f->refcount = folio_ref_count(folio);
+	f->pincount = guplab_folio_pincount(folio);
+	f->zone = zone_idx(zone);
+	strscpy(f->zone_name, zone->name, sizeof(f->zone_name));
+}
+
+/*
+ * pfns of the present pages at the start of the range, by a GUP-fast-only
+ * lookup that faults nothing in, so that a LONGTERM pin's migration shows.
+ */
+static void guplab_pfns_before(unsigned long addr, unsigned long nr, u64 *pfns,
+			       struct page **scratch)
+{
+	long got = get_user_pages_fast_only(addr, nr, 0, scratch);
+	long i;
+
+	for (i = 0; i < got; i++) {
+		pfns[i] = page_to_pfn(scratch[i]);
+		put_page(scratch[i]);
+	}
+}
+
+static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_before,
+			     u64 __user *dst)
+{
+	struct guplab_page_facts *facts;
+	long i;
+	int err = 0;
+
+	facts = kvmalloc_array(nr, sizeof(*facts), GFP_KERNEL);
+	if (!facts)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		guplab_fill_facts(pages[i], pfns_before[i], &facts[i]);
+	if (copy_to_user(dst, facts, nr * sizeof(*facts)))
+		err = -EFAULT;
+	kvfree(facts);
+	return err;
+}
+
+/* RDMA's rule: held pins count against RLIMIT_MEMLOCK unless CAP_IPC_LOCK. */
+static int guplab_charge(struct mm_struct *mm, unsigned long nr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned = atomic64_add_return(nr, &mm->pinned_vm);
+
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(nr, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void guplab_uncharge(struct mm_struct *mm, unsigned long nr)
+{
+	atomic64_sub(nr, &mm->pinned_vm);
+}
+
+static void guplab_free_set(struct guplab_set *set, bool dirty)
+{
+	guplab_put(set->pinned, set->pages, set->nr, dirty);
+	guplab_uncharge(set->mm, set->nr);
+	mmdrop(set->mm);
+	kvfree(set->pages);
+	kfree(set);
+}
+
+/* Reserves nr pages of the file's HOLD budget and charges them to the caller. */
+static int guplab_reserve(struct guplab_file *gf, unsigned long nr)
+{
+	int err = 0;
+
+	mutex_lock(&gf->lock);
+	if (gf->held_pages + nr > READ_ONCE(max_held_pages_per_file))
+		err = -E2BIG;
+	else
+		err = guplab_charge(current->mm, nr);
+	if (!err)
+		gf->held_pages += nr;
+	mutex_unlock(&gf->lock);
+	return err;
+}
+
+static void guplab_unreserve(struct guplab_file *gf, unsigned long nr)
+{
+	mutex_lock(&gf->lock);
+	gf->held_pages -= nr;
+	mutex_unlock(&gf->lock);
+	guplab_uncharge(current->mm, nr);
+}
+
+/* Keeps the pages a HOLD took; returns the handle or -errno (pages released). */
+static long guplab_hold(struct guplab_file *gf, u32 api, struct page **pages, long got,
+			unsigned long reserved)
+{
+	struct guplab_set *set;
+	u32 id;
 	int err;
+
+	guplab_unreserve(gf, reserved - got);
+	set = kmalloc(sizeof(*set), GFP_KERNEL);
+	if (!set) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	*set = (struct guplab_set){ .pages = pages, .nr = got, .pinned = guplab_api_pins(api),
+				    .mm = current->mm };
+	mmgrab(set->mm);
+	err = xa_alloc(&gf->sets, &id, set, xa_limit_32b, GFP_KERNEL);
+	if (err) {
+		mmdrop(set->mm);
+		kfree(set);
+		goto fail;
+	}
+	return id;
+fail:
+	guplab_put(guplab_api_pins(api), pages, got, false);
+	guplab_unreserve(gf, got);
+	return err;
+}
+
+static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *arg)
+{
+	struct mm_struct *remote_mm = NULL;
+	struct page **pages, **scratch = NULL;
+	u64 *pfns_before = NULL;
+	struct guplab_pin req;
+	bool hold, facts;
+	u64 t0, t1, t2;
+	long ret, err;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	err = guplab_check_pin(&req);
+	err = guplab_check_call(req.api, req.flags, req.pid, req.addr, req.nr_pages,
+				READ_ONCE(max_pages_per_call), req.reserved,
+				ARRAY_SIZE(req.reserved));
 	if (err)
 		return err;
+	if (req.mode & ~(GUPLAB_PIN_HOLD | GUPLAB_PIN_FACTS))
+		return -EINVAL;
+	hold = req.mode & GUPLAB_PIN_HOLD;
+	facts = req.mode & GUPLAB_PIN_FACTS;
+	if (facts != !!req.facts)
+		return -EINVAL;
+	if (hold) {
+		err = guplab_reserve(gf, req.nr_pages);
+		if (err)
+			return err;
+	}
 
 	/* Allocated outside the timed region, as the kernel's gup_test does. */
+	err = -ENOMEM;
 	pages = kvmalloc_array(req.nr_pages, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
-		return -ENOMEM;
+		goto out_unreserve;
+	if (facts) {
+		pfns_before = kvcalloc(req.nr_pages, sizeof(*pfns_before), GFP_KERNEL);
+		scratch = kvmalloc_array(req.nr_pages, sizeof(*scratch), GFP_KERNEL);
+		if (!pfns_before || !scratch)
+			goto out_free;
+	}
+	if (guplab_api_remote(req.api)) {
+		remote_mm = guplab_remote_mm(req.pid);
+		if (IS_ERR(remote_mm)) {
+			err = PTR_ERR(remote_mm);
+			remote_mm = NULL;
+			goto out_free;
+		}
+	} else if (facts) {
+		guplab_pfns_before(req.addr, req.nr_pages, pfns_before, scratch);
+	}
 
 	t0 = ktime_get_ns();
-	ret = guplab_call(req.api, req.addr, req.nr_pages,
+	ret = guplab_call(req.api, remote_mm, req.addr, req.nr_pages,
 			  guplab_foll_flags(req.flags), pages);
 	t1 = ktime_get_ns();
-	if (ret > 0)
-		guplab_release(req.api, pages, ret);
-	t2 = ktime_get_ns();
-	kvfree(pages);
+
+	err = 0;
+	if (ret > 0 && facts)
+		err = guplab_copy_facts(pages, ret, pfns_before, u64_to_user_ptr(req.facts));
+	req.handle = 0;
+	t2 = t1;
+	if (ret > 0 && hold && !err) {
+		long handle = guplab_hold(gf, req.api, pages, ret, req.nr_pages);
+
+		if (handle < 0) {
+			err = handle;
+		} else {
+			req.handle = handle;
+			pages = NULL;	/* owned by the set now */
+		}
+	} else {
+		if (ret > 0)
+			guplab_put(guplab_api_pins(req.api), pages, ret, false);
+		t2 = ktime_get_ns();
+		if (hold)
+			guplab_unreserve(gf, req.nr_pages);
+	}
+	hold = false;	/* reservation settled above */
 
 	req.ret = ret;
 	req.get_ns = t1 - t0;
 	req.put_ns = t2 - t1;
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;	/* a held set stays with the file until close */
+out_free:
+	if (remote_mm)
+		mmput(remote_mm);
+	kvfree(scratch);
+	kvfree(pfns_before);
+	kvfree(pages);
+out_unreserve:
+	if (hold)
+		guplab_unreserve(gf, req.nr_pages);
+	return err;
+}
+
+static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release __user *arg)
+{
+	struct guplab_release req;
+	struct guplab_set *set;
+	u64 t0;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved || req.dirty > 1)
+		return -EINVAL;
+	if (!req.handle || req.handle > U32_MAX)
+		return -ENOENT;
+	set = xa_erase(&gf->sets, req.handle);
+	if (!set)
+		return -ENOENT;
+	mutex_lock(&gf->lock);
+	gf->held_pages -= set->nr;
+	mutex_unlock(&gf->lock);
+
+	req.nr_pages = set->nr;
+	t0 = ktime_get_ns();
+	guplab_free_set(set, req.dirty);
+	req.put_ns = ktime_get_ns() - t0;
 	if (copy_to_user(arg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;
 }
 
+static long guplab_ioctl_bench(struct guplab_bench __user *arg)
+{
+	struct guplab_bench_sample __user *samples;
+	struct mm_struct *remote_mm = NULL;
+	struct guplab_bench req;
+	unsigned long ppc, off, n;
+	struct page **pages;
+	unsigned int foll;
+	bool pinned;
+	long ret;
+	u32 i;
+	int err;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	err = guplab_check_call(req.api, req.flags, req.pid, req.addr, req.nr_pages,
+				GUPLAB_BENCH_MAX_PAGES, req.reserved, ARRAY_SIZE(req.reserved));
+	if (err)
+		return err;
+	if (!req.pages_per_call || !req.iterations || !req.samples)
+		return -EINVAL;
+	if (req.pages_per_call > READ_ONCE(max_pages_per_call) ||
+	    req.iterations > GUPLAB_BENCH_MAX_ITERATIONS)
+		return -E2BIG;
+
+	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
+	pages = kvmalloc_array(ppc, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	if (guplab_api_remote(req.api)) {
+		remote_mm = guplab_remote_mm(req.pid);
+		if (IS_ERR(remote_mm)) {
+			kvfree(pages);
+			return PTR_ERR(remote_mm);
+		}
+	}
+
+	samples = u64_to_user_ptr(req.samples);
+	foll = guplab_foll_flags(req.flags);
+	pinned = guplab_api_pins(req.api);
+	req.done = 0;
+	req.status = 0;
+	req.ret = 0;
+	for (i = 0; i < req.iterations && !req.status; i++) {
+		struct guplab_bench_sample s = { 0 };
+
+		for (off = 0; off < req.nr_pages; off += n) {
+			u64 t0, t1, t2;
+
+			n = min_t(unsigned long, ppc, req.nr_pages - off);
+			t0 = ktime_get_ns();
+			ret = guplab_call(req.api, remote_mm, req.addr + (off << PAGE_SHIFT), n,
+					  foll, pages);
+			t1 = ktime_get_ns();
+			if (ret > 0)
+				guplab_put(pinned, pages, ret, false);
+			t2 = ktime_get_ns();
+			s.get_ns += t1 - t0;
+			s.put_ns += t2 - t1;
+			if (ret != n) {
+				req.ret = ret;
+				req.status = ret < 0 ? ret : -EFAULT;
+				break;
+			}
+			cond_resched();
+			if (signal_pending(current)) {
+				req.status = -EINTR;
+				break;
+			}
+		}
+		if (req.status)
+			break;
+		if (copy_to_user(&samples[i], &s, sizeof(s))) {
+			err = -EFAULT;
+			break;
+		}
+		req.done = i + 1;
+	}
+
+	if (remote_mm)
+		mmput(remote_mm);
+	kvfree(pages);
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;
+	return err;
+}
+
 static long guplab_ioctl_info(struct guplab_info __user *arg)
 {
-	struct guplab_info info = {
-		.abi_version = GUPLAB_ABI_VERSION,
-		.page_size = PAGE_SIZE,
-		.api_mask = guplab_api_mask,
-		.flag_mask = guplab_flag_mask,
-		.max_pages = min_t(unsigned long, max_pages_per_call, INT_MAX),
-	};
+	struct guplab_info *info;
+	long err = 0;
 
-	strscpy(info.release, utsname()->release, sizeof(info.release));
-	if (copy_to_user(arg, &info, sizeof(info)))
-		return -EFAULT;
-	return 0;
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	info->abi_version = GUPLAB_ABI_VERSION;
+	info->page_size = PAGE_SIZE;
+	info->api_mask = guplab_api_mask;
+	info->flag_mask = guplab_flag_mask();
+	info->max_pages = min_t(unsigned long, READ_ONCE(max_pages_per_call), INT_MAX);
+	info->max_held_pages = READ_ONCE(max_held_pages_per_file);
+	info->warn_flags[GUPLAB_API_GET_USER_PAGES_FAST] = GUPLAB_WARN_FAST | GUPLAB_WARN_GET;
+	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_FAST] = GUPLAB_WARN_FAST;
+	info->warn_flags[GUPLAB_API_GET_USER_PAGES_FAST_ONLY] = GUPLAB_WARN_FAST | GUPLAB_WARN_GET_FAST_ONLY;
+	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_FAST_ONLY] = GUPLAB_WARN_FAST;
+	info->warn_flags[GUPLAB_API_GET_USER_PAGES_UNLOCKED] = GUPLAB_WARN_GET;
+	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_UNLOCKED] = GUPLAB_WARN_PIN_LOCKED;
+	info->warn_flags[GUPLAB_API_GET_USER_PAGES] = GUPLAB_WARN_GET;
+	info->warn_flags[GUPLAB_API_PIN_USER_PAGES] = 0;
+	info->warn_flags[GUPLAB_API_GET_USER_PAGES_REMOTE] = GUPLAB_WARN_GET;
+	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_REMOTE] = GUPLAB_WARN_PIN_LOCKED;
+	strscpy(info->release, utsname()->release, sizeof(info->release));
+	if (copy_to_user(arg, info, sizeof(*info)))
+		err = -EFAULT;
+	kfree(info);
+	return err;
 }
 
 static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
+	struct guplab_file *gf = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
 	switch (cmd) {
 	case GUPLAB_IOC_INFO:
 		return guplab_ioctl_info(uarg);
 	case GUPLAB_IOC_PIN:
-		return guplab_ioctl_pin(uarg);
+		return guplab_ioctl_pin(gf, uarg);
+	case GUPLAB_IOC_RELEASE:
+		return guplab_ioctl_release(gf, uarg);
+	case GUPLAB_IOC_BENCH:
+		return guplab_ioctl_bench(uarg);
 	}
 	return -ENOTTY;
 }
 
+static int guplab_open(struct inode *inode, struct file *file)
+{
+	struct guplab_file *gf = kzalloc(sizeof(*gf), GFP_KERNEL);
+
+	if (!gf)
+		return -ENOMEM;
+	mutex_init(&gf->lock);
+	xa_init_flags(&gf->sets, XA_FLAGS_ALLOC1);
+	file->private_data = gf;
+	return 0;
+}
+
+/* Last close, also when the holder was killed: every held set is released. */
+static int guplab_release_file(struct inode *inode, struct file *file)
+{
+	struct guplab_file *gf = file->private_data;
+	struct guplab_set *set;
+	unsigned long id;
+
+	xa_for_each(&gf->sets, id, set) {
+		xa_erase(&gf->sets, id);
+		guplab_free_set(set, false);
+		cond_resched();
+	}
+	xa_destroy(&gf->sets);
+	mutex_destroy(&gf->lock);
+	kfree(gf);
+	return 0;
+}
+
 static const struct file_operations guplab_fops = {
 	.owner = THIS_MODULE,
+	.open = guplab_open,
+	.release = guplab_release_file,
 	.unlocked_ioctl = guplab_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
@@ -181,8 +729,10 @@ static struct miscdevice guplab_misc = {
 
 static int __init guplab_init(void)
 {
-	int err = misc_register(&guplab_misc);
+	int err;
 
+	BUILD_BUG_ON(GUPLAB_API_COUNT > GUPLAB_API_SLOTS);
+	err = misc_register(&guplab_misc);
 	if (err)
 		pr_err("cannot register /dev/%s: %d\n", GUPLAB_DEVICE_NAME, err);
 	return err;

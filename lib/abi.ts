@@ -8,16 +8,45 @@ export const API_NAMES = [
   'pin_user_pages_fast',
   'get_user_pages_unlocked',
   'pin_user_pages_unlocked',
+  'get_user_pages_fast_only',
+  'pin_user_pages_fast_only',
+  'get_user_pages',
+  'pin_user_pages',
+  'get_user_pages_remote',
+  'pin_user_pages_remote',
 ] as const;
 export type ApiName = (typeof API_NAMES)[number];
 
 /** Portable GUP flags, translated to the running kernel's FOLL_* by the module. */
-export const FLAG_NAMES = ['write', 'longterm'] as const;
+export const FLAG_NAMES = [
+  'write',
+  'longterm',
+  'force',
+  'nowait',
+  'nofault',
+  'hwpoison',
+  'anon',
+  'split_pmd',
+  'dump',
+  'interruptible',
+  'honor_numa_fault',
+] as const;
 export type FlagName = (typeof FLAG_NAMES)[number];
 
 /** True for the pin_* (FOLL_PIN) entry points, false for get_* (FOLL_GET). */
 export function isPinApi(api: ApiName): boolean {
   return api.startsWith('pin_');
+}
+
+/** True for get_user_pages_remote / pin_user_pages_remote, which act on another process. */
+export function isRemoteApi(api: ApiName): boolean {
+  return api.endsWith('_remote');
+}
+
+/** Decodes the ABI's flag bit mask into names. */
+export function decodeFlags(bits: number): FlagName[] {
+  const { flags } = addon().abi;
+  return FLAG_NAMES.filter((name) => ((flags[name] ?? 0) & bits) !== 0);
 }
 
 export function isApiName(name: string): name is ApiName {

@@ -96,7 +96,7 @@ addVmOptions(
     return;
   }
   void cmd;
-  const result = runHeadline({ ...HEADLINE_DEFAULTS, sizeBytes: opts.size, iterations: opts.iterations, flags: opts.write ? ['write'] : [] });
+  const result = await runHeadline({ ...HEADLINE_DEFAULTS, sizeBytes: opts.size, iterations: opts.iterations, flags: opts.write ? ['write'] : [] });
   const file = path.join(opts.out, 'headline.json');
   writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
   if (opts.json) console.log(JSON.stringify(result, null, 2));

@@ -1,32 +1,137 @@
-import { API_NAMES, apiId, encodeFlags, isApiName, type ApiName, type FlagName } from './abi.js';
-import { addon, type NativeDevice } from './native.js';
+import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+import { addon, type NativeDevice, type NativePageFacts } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
 export interface DeviceInfo {
   abiVersion: number;
   pageSize: number;
+  /** Largest page count of one call. */
   maxPages: number;
+  /** Most pages one open device may hold. */
+  maxHeldPages: number;
   /** uname -r of the running kernel. */
   release: string;
+  /** The entry points this kernel exports. */
   apis: ApiName[];
+  /** The FOLL_* flags this kernel has. */
   flags: FlagName[];
+  /**
+   * Per API, the flags this kernel answers through WARN_ON_ONCE (a
+   * "WARNING:" in dmesg). guplab passes them through: the answer is the point.
+   */
+  warnFlags: Record<ApiName, FlagName[]>;
 }
 
 export interface PinOptions {
   flags?: readonly FlagName[];
+  /** Target process of *_remote (the caller must be allowed to ptrace it). */
+  pid?: number;
+  /** Keep what the call took; release it with {@link GupDevice.release} (or close). */
+  hold?: boolean;
+  /** Return per-page facts read while the pages were held. */
+  facts?: boolean;
 }
 
-/** The answer of one GUP call, which the module released before returning. */
+export type PageKind = 'anon' | 'file' | 'shmem' | 'hugetlb' | 'zoneDevice' | 'ksm';
+
+/** What the kernel handed out for one page. */
+export interface PageFacts {
+  pfn: bigint;
+  /** pfn of the page before the call, when it was present (0n otherwise). */
+  pfnBefore: bigint;
+  kinds: PageKind[];
+  folioOrder: number;
+  /** folio_ref_count while held. */
+  refcount: number;
+  /** Exact FOLL_PIN count of a large folio; -1 for small folios (pins count in refcount, by GUP_PIN_COUNTING_BIAS). */
+  pincount: number;
+  zone: string;
+  longtermPinnable: boolean;
+  maybeDmaPinned: boolean;
+  cma: boolean;
+  zoneMovable: boolean;
+  /** pfn differs from pfnBefore: the kernel migrated the page (FOLL_LONGTERM). */
+  pfnChanged: boolean;
+}
+
+/** The answer of one GUP call. */
 export interface PinResult {
   /** The GUP return value verbatim: pages taken, or -errno. */
   ret: number;
   /** Nanoseconds spent in the GUP call. */
   getNs: number;
-  /** Nanoseconds spent releasing what it took (put_page / unpin_user_pages). */
+  /** Nanoseconds spent releasing what it took (0 when held). */
   putNs: number;
+  /** With `hold` and ret > 0: the held set. */
+  handle?: number;
+  facts?: PageFacts[];
 }
 
-/** An open /dev/guplab. */
+export interface BenchRequest {
+  flags?: readonly FlagName[];
+  pid?: number;
+  /** Pages per GUP call; the range is covered in batches of this size. */
+  pagesPerCall: number;
+  iterations: number;
+}
+
+/** Per-iteration samples of the in-kernel loop. */
+export interface BenchSamples {
+  /** Iterations completed. */
+  done: number;
+  /** 0, -EINTR (interrupted by a signal), or -errno of a call that failed. */
+  status: number;
+  /** GUP return value of the call that fell short, if one did. */
+  ret: number;
+  getNs: number[];
+  putNs: number[];
+}
+
+function decodeFacts(raw: NativePageFacts): PageFacts {
+  const { kinds, props } = addon().abi;
+  const has = (name: string): boolean => ((props[name] ?? 0) & raw.props) !== 0;
+  return {
+    pfn: raw.pfn,
+    pfnBefore: raw.pfnBefore,
+    kinds: Object.entries(kinds)
+      .filter(([, bit]) => (raw.kind & bit) !== 0)
+      .map(([name]) => name as PageKind),
+    folioOrder: raw.folioOrder,
+    refcount: raw.refcount,
+    pincount: raw.pincount,
+    zone: raw.zoneName,
+    longtermPinnable: has('longtermPinnable'),
+    maybeDmaPinned: has('maybeDmaPinned'),
+    cma: has('cma'),
+    zoneMovable: has('zoneMovable'),
+    pfnChanged: has('pfnChanged'),
+  };
+}
+
+/** Adds the cause and the fix to the errors the module gives for a PIN. */
+function explainPinError(err: unknown, nrPages: number, options: PinOptions, info: DeviceInfo): unknown {
+  if (!(err instanceof Error)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  let hint: string | undefined;
+  if (code === 'ENOMEM' && options.hold) {
+    hint = `holding ${nrPages} pages exceeds RLIMIT_MEMLOCK (held pins are charged like RDMA's): raise it (ulimit -l, prlimit --memlock) or run with CAP_IPC_LOCK`;
+  } else if (code === 'E2BIG') {
+    hint = options.hold
+      ? `one open device holds at most ${info.maxHeldPages} pages (module parameter max_held_pages_per_file): release sets or raise it`
+      : `one call takes at most ${info.maxPages} pages (module parameter max_pages_per_call)`;
+  } else if (code === 'EPERM' && options.pid !== undefined) {
+    hint = `this process may not ptrace pid ${options.pid}: *_remote needs the same uid/gid or CAP_SYS_PTRACE`;
+  } else if (code === 'ESRCH' && options.pid !== undefined) {
+    hint = `no process ${options.pid} (or it has no mm)`;
+  }
+  if (hint) {
+    err.message = `${err.message}. ${hint}`;
+    (err as Error & { hint?: string }).hint = hint;
+  }
+  return err;
+}
+
+/** An open /dev/guplab. Pins held through it are released when it is closed. */
 export class GupDevice {
   readonly #native: NativeDevice;
   #info: DeviceInfo | undefined;
@@ -50,34 +155,97 @@ export class GupDevice {
         `module ABI version ${raw.abiVersion} differs from the addon's ${abi.version}: rebuild both (\`make build\`) and reload the module (\`make load\`)`,
       );
     }
+    const warnFlags = {} as Record<ApiName, FlagName[]>;
+    for (const api of API_NAMES) warnFlags[api] = decodeFlags(raw.warnFlags[apiId(api)] ?? 0);
     this.#info = {
       abiVersion: raw.abiVersion,
       pageSize: raw.pageSize,
       maxPages: raw.maxPages,
+      maxHeldPages: raw.maxHeldPages,
       release: raw.release,
       apis: API_NAMES.filter((api) => (raw.apiMask >> BigInt(abi.apis[api] ?? 64)) & 1n),
-      flags: Object.entries(abi.flags)
-        .filter(([, bit]) => (raw.flagMask & bit) !== 0)
-        .map(([name]) => name as FlagName),
+      flags: decodeFlags(raw.flagMask),
+      warnFlags,
     };
     return this.#info;
   }
 
-  /**
-   * Calls `api` on nrPages pages from `address` of this process, releases what
-   * it took, and returns the kernel's answer and timings. A kernel error is a
-   * result (ret < 0), not an exception; bad arguments throw before the call.
-   */
-  pin(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): PinResult {
+  /** Would this call make the running kernel WARN (so a dmesg watchdog should expect it)? */
+  warns(api: ApiName, flags: readonly FlagName[]): boolean {
+    const warn = this.info().warnFlags[api];
+    return flags.some((f) => warn.includes(f));
+  }
+
+  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined): void {
     if (!isApiName(api)) throw new TypeError(`unknown GUP API "${String(api)}": expected one of ${API_NAMES.join(', ')}`);
     if (typeof address !== 'bigint' || address < 0n) throw new TypeError('address must be a non-negative bigint');
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     const info = this.info();
-    if (nrPages > info.maxPages) {
-      throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${info.maxPages} (module parameter max_pages_per_call)`);
+    if (nrPages > limit) throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${limit} (module parameter max_pages_per_call)`);
+    if (!info.apis.includes(api)) throw new TypeError(`${api} is not exported by kernel ${info.release}`);
+    if (isRemoteApi(api) && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
+    if (!isRemoteApi(api) && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
+  }
+
+  /**
+   * Calls `api` on nrPages pages from `address` (of this process, or of
+   * `pid` for *_remote) and returns the kernel's answer and timings. Unless
+   * `hold` is set, what it took is released before this returns. A kernel
+   * error is a result (ret < 0), not an exception; bad arguments throw
+   * before the call.
+   */
+  pin(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): PinResult {
+    this.#check(api, address, nrPages, this.info().maxPages, options.pid);
+    let raw;
+    try {
+      raw = this.#native.pin({
+        api: apiId(api),
+        flags: encodeFlags(options.flags ?? []),
+        addr: address,
+        nrPages,
+        ...(options.pid !== undefined ? { pid: options.pid } : {}),
+        hold: options.hold ?? false,
+        facts: options.facts ?? false,
+      });
+    } catch (err) {
+      throw explainPinError(err, nrPages, options, this.info());
     }
-    if (!info.apis.includes(api)) throw new TypeError(`${api} is not available on kernel ${info.release}`);
-    return this.#native.pin({ api: apiId(api), flags: encodeFlags(options.flags ?? []), addr: address, nrPages });
+    return {
+      ret: raw.ret,
+      getNs: raw.getNs,
+      putNs: raw.putNs,
+      ...(raw.handle ? { handle: raw.handle } : {}),
+      ...(raw.facts ? { facts: raw.facts.map(decodeFacts) } : {}),
+    };
+  }
+
+  /** Releases a set held by pin({hold: true}); `dirty` marks the pages dirty first. */
+  release(handle: number, options: { dirty?: boolean } = {}): { nrPages: number; putNs: number } {
+    if (!Number.isSafeInteger(handle) || handle < 1) throw new RangeError(`handle must be a positive integer, got ${handle}`);
+    return this.#native.release(handle, options.dirty ?? false);
+  }
+
+  /**
+   * Runs the in-kernel loop: `iterations` x {GUP over nrPages in batches of
+   * pagesPerCall, releasing each batch}, off the JS thread. One sample per
+   * iteration; a signal stops it early (status -EINTR) with the samples so far.
+   */
+  async bench(api: ApiName, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
+    this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid);
+    if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
+    const max = addon().abi.benchMaxIterations;
+    if (!Number.isSafeInteger(request.iterations) || request.iterations < 1 || request.iterations > max) {
+      throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);
+    }
+    return this.#native.bench({
+      api: apiId(api),
+      flags: encodeFlags(request.flags ?? []),
+      addr: address,
+      nrPages,
+      pagesPerCall: request.pagesPerCall,
+      iterations: request.iterations,
+      ...(request.pid !== undefined ? { pid: request.pid } : {}),
+    });
   }
 
   close(): void {

@@ -16,12 +16,48 @@ export interface NativePinRequest {
   flags: number;
   addr: bigint;
   nrPages: number;
+  pid?: number;
+  hold?: boolean;
+  facts?: boolean;
+}
+
+/** struct guplab_page_facts, as the addon returns it. */
+export interface NativePageFacts {
+  pfn: bigint;
+  pfnBefore: bigint;
+  kind: number;
+  props: number;
+  folioOrder: number;
+  refcount: number;
+  pincount: number;
+  zone: number;
+  zoneName: string;
 }
 
 export interface NativePinResult {
   ret: number;
   getNs: number;
   putNs: number;
+  handle: number;
+  facts?: NativePageFacts[];
+}
+
+export interface NativeBenchRequest {
+  api: number;
+  flags: number;
+  addr: bigint;
+  nrPages: number;
+  pagesPerCall: number;
+  iterations: number;
+  pid?: number;
+}
+
+export interface NativeBenchResult {
+  done: number;
+  status: number;
+  ret: number;
+  getNs: number[];
+  putNs: number[];
 }
 
 export interface NativeInfo {
@@ -30,12 +66,16 @@ export interface NativeInfo {
   apiMask: bigint;
   flagMask: number;
   maxPages: number;
+  maxHeldPages: number;
+  warnFlags: number[];
   release: string;
 }
 
 export interface NativeDevice {
   info(): NativeInfo;
   pin(request: NativePinRequest): NativePinResult;
+  release(handle: number, dirty: boolean): { nrPages: number; putNs: number };
+  bench(request: NativeBenchRequest): Promise<NativeBenchResult>;
   close(): void;
   readonly closed: boolean;
 }
@@ -46,6 +86,9 @@ export interface NativeAddon {
     devicePath: string;
     apis: Record<string, number>;
     flags: Record<string, number>;
+    kinds: Record<string, number>;
+    props: Record<string, number>;
+    benchMaxIterations: number;
   };
   Device: new (path?: string) => NativeDevice;
   mapAnonymous(

@@ -24,6 +24,24 @@ Napi::Object AbiConstants(Napi::Env env) {
   GUPLAB_FLAGS(GUPLAB_EXPORT_FLAG)
 #undef GUPLAB_EXPORT_FLAG
   abi.Set("flags", flags);
+
+  Napi::Object kinds = Napi::Object::New(env);
+  kinds.Set("anon", Napi::Number::New(env, GUPLAB_KIND_ANON));
+  kinds.Set("file", Napi::Number::New(env, GUPLAB_KIND_FILE));
+  kinds.Set("shmem", Napi::Number::New(env, GUPLAB_KIND_SHMEM));
+  kinds.Set("hugetlb", Napi::Number::New(env, GUPLAB_KIND_HUGETLB));
+  kinds.Set("zoneDevice", Napi::Number::New(env, GUPLAB_KIND_ZONE_DEVICE));
+  kinds.Set("ksm", Napi::Number::New(env, GUPLAB_KIND_KSM));
+  abi.Set("kinds", kinds);
+
+  Napi::Object props = Napi::Object::New(env);
+  props.Set("longtermPinnable", Napi::Number::New(env, GUPLAB_PROP_LONGTERM_PINNABLE));
+  props.Set("maybeDmaPinned", Napi::Number::New(env, GUPLAB_PROP_MAYBE_DMA_PINNED));
+  props.Set("cma", Napi::Number::New(env, GUPLAB_PROP_CMA));
+  props.Set("zoneMovable", Napi::Number::New(env, GUPLAB_PROP_ZONE_MOVABLE));
+  props.Set("pfnChanged", Napi::Number::New(env, GUPLAB_PROP_PFN_CHANGED));
+  abi.Set("props", props);
+  abi.Set("benchMaxIterations", Napi::Number::New(env, GUPLAB_BENCH_MAX_ITERATIONS));
   return abi;
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "addon.h"
 #include "errors.h"
@@ -36,6 +37,8 @@ class Device : public Napi::ObjectWrap<Device> {
     return DefineClass(env, "Device",
                        {InstanceMethod<&Device::Info>("info"),
                         InstanceMethod<&Device::Pin>("pin"),
+                        InstanceMethod<&Device::Release>("release"),
+                        InstanceMethod<&Device::Bench>("bench"),
                         InstanceMethod<&Device::Close>("close"),
                         InstanceAccessor<&Device::Closed>("closed")});
   }
@@ -90,6 +93,10 @@ class Device : public Napi::ObjectWrap<Device> {
     out.Set("apiMask", Napi::BigInt::New(env, static_cast<uint64_t>(gi.api_mask)));
     out.Set("flagMask", Napi::Number::New(env, static_cast<double>(gi.flag_mask)));
     out.Set("maxPages", Napi::Number::New(env, static_cast<double>(gi.max_pages)));
+    out.Set("maxHeldPages", Napi::Number::New(env, static_cast<double>(gi.max_held_pages)));
+    Napi::Array warn = Napi::Array::New(env, GUPLAB_API_SLOTS);
+    for (uint32_t i = 0; i < GUPLAB_API_SLOTS; i++) warn.Set(i, Napi::Number::New(env, gi.warn_flags[i]));
+    out.Set("warnFlags", warn);
     gi.release[sizeof(gi.release) - 1] = '\0';
     out.Set("release", gi.release);
     return out;
@@ -112,8 +119,39 @@ class Device : public Napi::ObjectWrap<Device> {
     throw Napi::TypeError::New(env, std::string("pin: ") + key + " must be a number or bigint");
   }
 
-  // pin({api, flags, addr, nrPages}) -> {ret, getNs, putNs}. The module
-  // validates every field; this only converts types.
+  static int32_t PidField(Napi::Env env, Napi::Object obj) {
+    Napi::Value v = obj.Get("pid");
+    if (v.IsUndefined()) return 0;
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, "pid must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d != static_cast<int32_t>(d)) throw Napi::RangeError::New(env, "pid must be a 32-bit integer");
+    return static_cast<int32_t>(d);
+  }
+
+  static uint32_t Uint32Field(Napi::Env env, Napi::Object obj, const char *key) {
+    uint64_t v = obj.Has(key) && !obj.Get(key).IsUndefined() ? Uint64Field(env, obj, key) : 0;
+    if (v > UINT32_MAX) throw Napi::RangeError::New(env, std::string(key) + " must fit in 32 bits");
+    return static_cast<uint32_t>(v);
+  }
+
+  static Napi::Object FactsObject(Napi::Env env, const guplab_page_facts &f) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("pfn", Napi::BigInt::New(env, static_cast<uint64_t>(f.pfn)));
+    o.Set("pfnBefore", Napi::BigInt::New(env, static_cast<uint64_t>(f.pfn_before)));
+    o.Set("kind", Napi::Number::New(env, f.kind));
+    o.Set("props", Napi::Number::New(env, f.props));
+    o.Set("folioOrder", Napi::Number::New(env, f.folio_order));
+    o.Set("refcount", Napi::Number::New(env, f.refcount));
+    o.Set("pincount", Napi::Number::New(env, f.pincount));
+    o.Set("zone", Napi::Number::New(env, f.zone));
+    std::string zone(f.zone_name, strnlen(f.zone_name, sizeof(f.zone_name)));
+    o.Set("zoneName", zone);
+    return o;
+  }
+
+  // pin({api, flags, addr, nrPages, pid?, hold?, facts?})
+  //   -> {ret, getNs, putNs, handle, facts?}. The module validates every
+  // field; this only converts types.
   Napi::Value Pin(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject())
@@ -122,35 +160,150 @@ class Device : public Napi::ObjectWrap<Device> {
 
     struct guplab_pin p;
     std::memset(&p, 0, sizeof(p));
-    uint64_t api = Uint64Field(env, req, "api");
-    uint64_t flags = Uint64Field(env, req, "flags");
-    if (api > UINT32_MAX || flags > UINT32_MAX)
-      throw Napi::RangeError::New(env, "pin: api and flags must fit in 32 bits");
-    p.api = static_cast<__u32>(api);
-    p.flags = static_cast<__u32>(flags);
+    p.api = Uint32Field(env, req, "api");
+    p.flags = Uint32Field(env, req, "flags");
     p.addr = Uint64Field(env, req, "addr");
     p.nr_pages = Uint64Field(env, req, "nrPages");
+    p.pid = PidField(env, req);
+    bool want_facts = req.Get("facts").ToBoolean().Value();
+    if (req.Get("hold").ToBoolean().Value()) p.mode |= GUPLAB_PIN_HOLD;
+    std::vector<guplab_page_facts> facts;
+    if (want_facts) {
+      if (p.nr_pages > (1u << 24)) throw Napi::RangeError::New(env, "pin: facts for at most 16M pages per call");
+      facts.resize(p.nr_pages);
+      p.mode |= GUPLAB_PIN_FACTS;
+      p.facts = reinterpret_cast<uintptr_t>(facts.data());
+    }
     Ioctl(env, GUPLAB_IOC_PIN, &p);
 
     Napi::Object out = Napi::Object::New(env);
     out.Set("ret", Napi::Number::New(env, static_cast<double>(p.ret)));
     out.Set("getNs", Napi::Number::New(env, static_cast<double>(p.get_ns)));
     out.Set("putNs", Napi::Number::New(env, static_cast<double>(p.put_ns)));
+    out.Set("handle", Napi::Number::New(env, static_cast<double>(p.handle)));
+    if (want_facts) {
+      long n = p.ret > 0 ? static_cast<long>(p.ret) : 0;
+      Napi::Array arr = Napi::Array::New(env, n);
+      for (long i = 0; i < n; i++) arr.Set(static_cast<uint32_t>(i), FactsObject(env, facts[i]));
+      out.Set("facts", arr);
+    }
     return out;
   }
 
+  // release(handle, dirty) -> {nrPages, putNs}
+  Napi::Value Release(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw Napi::TypeError::New(env, "release(handle, dirty): handle must be a number");
+    struct guplab_release r;
+    std::memset(&r, 0, sizeof(r));
+    r.handle = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    r.dirty = info.Length() > 1 && info[1].ToBoolean().Value() ? 1 : 0;
+    Ioctl(env, GUPLAB_IOC_RELEASE, &r);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("nrPages", Napi::Number::New(env, static_cast<double>(r.nr_pages)));
+    out.Set("putNs", Napi::Number::New(env, static_cast<double>(r.put_ns)));
+    return out;
+  }
+
+  // bench({api, flags, addr, nrPages, pagesPerCall, iterations, pid?})
+  //   -> Promise<{done, status, ret, getNs: number[], putNs: number[]}>
+  // The in-kernel loop runs on a worker thread, off the JS thread.
+  Napi::Value Bench(const Napi::CallbackInfo &info);
+
+  void BenchDone() {
+    if (--inflight_ == 0 && close_pending_) CloseFd();
+  }
+
+  friend class BenchWorker;
+
   Napi::Value Close(const Napi::CallbackInfo &info) {
-    CloseFd();
+    // A BENCH in flight keeps the fd; it is closed when the last one ends.
+    if (inflight_ > 0) close_pending_ = true;
+    else CloseFd();
     return info.Env().Undefined();
   }
 
   Napi::Value Closed(const Napi::CallbackInfo &info) {
-    return Napi::Boolean::New(info.Env(), fd_ < 0);
+    return Napi::Boolean::New(info.Env(), fd_ < 0 || close_pending_);
   }
 
   std::string path_;
   int fd_ = -1;
+  int inflight_ = 0;
+  bool close_pending_ = false;
 };
+
+class BenchWorker : public Napi::AsyncWorker {
+ public:
+  BenchWorker(Napi::Env env, Device *device, Napi::Object owner, const guplab_bench &req)
+      : Napi::AsyncWorker(env, "guplab:bench"), deferred_(Napi::Promise::Deferred::New(env)),
+        device_(device), fd_(device->fd_), req_(req), samples_(req.iterations) {
+    owner_ = Napi::Persistent(owner);  // keeps the Device (and its fd) alive
+    req_.samples = reinterpret_cast<uintptr_t>(samples_.data());
+    device_->inflight_++;
+  }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    if (ioctl(fd_, GUPLAB_IOC_BENCH, &req_) < 0) err_ = errno;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    device_->BenchDone();
+    if (err_) {
+      deferred_.Reject(ErrnoError(env, err_, "ioctl", device_->path_).Value());
+      return;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("done", Napi::Number::New(env, req_.done));
+    out.Set("status", Napi::Number::New(env, req_.status));
+    out.Set("ret", Napi::Number::New(env, static_cast<double>(req_.ret)));
+    Napi::Array get = Napi::Array::New(env, req_.done);
+    Napi::Array put = Napi::Array::New(env, req_.done);
+    for (uint32_t i = 0; i < req_.done; i++) {
+      get.Set(i, Napi::Number::New(env, static_cast<double>(samples_[i].get_ns)));
+      put.Set(i, Napi::Number::New(env, static_cast<double>(samples_[i].put_ns)));
+    }
+    out.Set("getNs", get);
+    out.Set("putNs", put);
+    deferred_.Resolve(out);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;
+  Device *device_;
+  int fd_;
+  guplab_bench req_;
+  std::vector<guplab_bench_sample> samples_;
+  int err_ = 0;
+};
+
+Napi::Value Device::Bench(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw Napi::TypeError::New(env, "bench(request): request must be an object");
+  Napi::Object req = info[0].As<Napi::Object>();
+  guplab_bench b;
+  std::memset(&b, 0, sizeof(b));
+  b.api = Uint32Field(env, req, "api");
+  b.flags = Uint32Field(env, req, "flags");
+  b.addr = Uint64Field(env, req, "addr");
+  b.nr_pages = Uint64Field(env, req, "nrPages");
+  b.pages_per_call = Uint64Field(env, req, "pagesPerCall");
+  b.iterations = Uint32Field(env, req, "iterations");
+  b.pid = PidField(env, req);
+  if (b.iterations < 1 || b.iterations > GUPLAB_BENCH_MAX_ITERATIONS)
+    throw Napi::RangeError::New(env, "bench: iterations must be 1 .. " + std::to_string(GUPLAB_BENCH_MAX_ITERATIONS));
+  Fd(env);
+  auto *worker = new BenchWorker(env, this, Value(), b);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 }  // namespace
 

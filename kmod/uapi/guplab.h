@@ -2,33 +2,40 @@
 /*
  * guplab: the one ABI between the kernel module and user space.
  *
- * Included by kmod/guplab.c and by native/ (the Node addon). Numbers here
- * are guplab's own: the module translates them to the running kernel's
- * FOLL_* values, which differ between kernel versions.
+ * Included by kmod/ and by native/ (the Node addon). Numbers here are
+ * guplab's own: the module translates them to the running kernel's FOLL_*
+ * values, which differ between kernel versions.
  */
 #ifndef _UAPI_GUPLAB_H
 #define _UAPI_GUPLAB_H
 
-#ifdef __KERNEL__
 #include <linux/types.h>
+#ifdef __KERNEL__
 #include <linux/ioctl.h>
 #else
-#include <linux/types.h>
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	1
+#define GUPLAB_ABI_VERSION	2
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
- * The GUP entry points: X(enum suffix, id, name). Ids are stable ABI;
- * new APIs get new ids, never reuse old ones.
+ * The GUP entry points: X(enum suffix, id, name). Ids are stable ABI: new
+ * APIs get new ids. INFO's api_mask says which the running kernel exports.
+ * get_user_pages/pin_user_pages run under mmap_read_lock as callers do;
+ * the *_remote ones act on the process guplab_pin.pid names.
  */
 #define GUPLAB_APIS(X)							\
 	X(GET_USER_PAGES_FAST, 0, "get_user_pages_fast")		\
 	X(PIN_USER_PAGES_FAST, 1, "pin_user_pages_fast")		\
 	X(GET_USER_PAGES_UNLOCKED, 2, "get_user_pages_unlocked")	\
-	X(PIN_USER_PAGES_UNLOCKED, 3, "pin_user_pages_unlocked")
+	X(PIN_USER_PAGES_UNLOCKED, 3, "pin_user_pages_unlocked")	\
+	X(GET_USER_PAGES_FAST_ONLY, 4, "get_user_pages_fast_only")	\
+	X(PIN_USER_PAGES_FAST_ONLY, 5, "pin_user_pages_fast_only")	\
+	X(GET_USER_PAGES, 6, "get_user_pages")				\
+	X(PIN_USER_PAGES, 7, "pin_user_pages")				\
+	X(GET_USER_PAGES_REMOTE, 8, "get_user_pages_remote")		\
+	X(PIN_USER_PAGES_REMOTE, 9, "pin_user_pages_remote")
 
 #define GUPLAB_API_ENUM(sym, id, name) GUPLAB_API_##sym = (id),
 enum guplab_api {
@@ -37,10 +44,22 @@ enum guplab_api {
 };
 #undef GUPLAB_API_ENUM
 
-/* Portable flag bits: X(suffix, bit, name), translated to FOLL_* in the module. */
-#define GUPLAB_FLAGS(X)					\
-	X(WRITE, 0, "write")				\
-	X(LONGTERM, 1, "longterm")
+/*
+ * Portable flag bits: X(suffix, bit, name), translated to the kernel's
+ * public FOLL_* flags. INFO's flag_mask says which this kernel has.
+ */
+#define GUPLAB_FLAGS(X)						\
+	X(WRITE, 0, "write")					\
+	X(LONGTERM, 1, "longterm")				\
+	X(FORCE, 2, "force")					\
+	X(NOWAIT, 3, "nowait")					\
+	X(NOFAULT, 4, "nofault")				\
+	X(HWPOISON, 5, "hwpoison")				\
+	X(ANON, 6, "anon")					\
+	X(SPLIT_PMD, 7, "split_pmd")				\
+	X(DUMP, 8, "dump")					\
+	X(INTERRUPTIBLE, 9, "interruptible")			\
+	X(HONOR_NUMA_FAULT, 10, "honor_numa_fault")
 
 #define GUPLAB_FLAG_ENUM(sym, bit, name) GUPLAB_FLAG_##sym = (1u << (bit)),
 enum guplab_flag {
@@ -49,34 +68,121 @@ enum guplab_flag {
 #undef GUPLAB_FLAG_ENUM
 
 #define GUPLAB_RELEASE_LEN	128
+#define GUPLAB_API_SLOTS	16
 
 /* GUPLAB_IOC_INFO: what this module and kernel offer. All fields out. */
 struct guplab_info {
 	__u32 abi_version;	/* GUPLAB_ABI_VERSION of the module */
 	__u32 page_size;	/* PAGE_SIZE of the running kernel */
-	__u64 api_mask;		/* bit (1 << id) per supported guplab_api */
-	__u64 flag_mask;	/* supported GUPLAB_FLAG_* bits */
-	__u64 max_pages;	/* largest nr_pages one call accepts */
+	__u64 api_mask;		/* bit (1 << id) per API this kernel exports */
+	__u64 flag_mask;	/* GUPLAB_FLAG_* bits this kernel has */
+	__u64 max_pages;	/* largest nr_pages (or pages_per_call) of one call */
+	__u64 max_held_pages;	/* largest number of pages one open file may hold */
+	/*
+	 * Per API id: GUPLAB_FLAG_* bits with which this kernel answers
+	 * through a WARN_ON_ONCE (a "WARNING:" in dmesg). Passed through, not
+	 * filtered: the answer is the point, and a harness expects the WARN.
+	 */
+	__u32 warn_flags[GUPLAB_API_SLOTS];
 	char release[GUPLAB_RELEASE_LEN];	/* utsname()->release */
 };
 
+/* guplab_page_facts.kind */
+#define GUPLAB_KIND_ANON	(1u << 0)
+#define GUPLAB_KIND_FILE	(1u << 1)	/* page cache, not shmem */
+#define GUPLAB_KIND_SHMEM	(1u << 2)	/* shmem/tmpfs/memfd */
+#define GUPLAB_KIND_HUGETLB	(1u << 3)
+#define GUPLAB_KIND_ZONE_DEVICE	(1u << 4)	/* e.g. fsdax (DAX) pages */
+#define GUPLAB_KIND_KSM		(1u << 5)
+
+/* guplab_page_facts.props */
+#define GUPLAB_PROP_LONGTERM_PINNABLE	(1u << 0)
+#define GUPLAB_PROP_MAYBE_DMA_PINNED	(1u << 1)
+#define GUPLAB_PROP_CMA			(1u << 2)
+#define GUPLAB_PROP_ZONE_MOVABLE	(1u << 3)
+#define GUPLAB_PROP_PFN_CHANGED		(1u << 4)	/* pfn != pfn_before (migrated) */
+
+#define GUPLAB_ZONE_NAME_LEN	12
+
+/* One entry per page a call took, read while the pages are held. */
+struct guplab_page_facts {
+	__u64 pfn;
+	__u64 pfn_before;	/* pfn of a present page before the call (GUP-fast-only lookup), else 0 */
+	__u32 kind;		/* GUPLAB_KIND_* */
+	__u32 props;		/* GUPLAB_PROP_* */
+	__u32 folio_order;
+	__s32 refcount;		/* folio_ref_count() while held */
+	__s32 pincount;		/* exact FOLL_PIN count of a large folio; -1 for small folios,
+				 * whose pins are counted in refcount (GUP_PIN_COUNTING_BIAS) */
+	__u32 zone;		/* zone_idx() */
+	char zone_name[GUPLAB_ZONE_NAME_LEN];
+};
+
+/* guplab_pin.mode */
+#define GUPLAB_PIN_HOLD		(1u << 0)	/* keep what was taken: out handle */
+#define GUPLAB_PIN_FACTS	(1u << 1)	/* fill facts[0 .. ret) */
+
 /*
  * GUPLAB_IOC_PIN: call one GUP entry point on [addr, addr + nr_pages pages)
- * of the caller's mm and release every page it took before returning.
+ * of the caller's mm (or of process pid for *_remote). Without HOLD, every
+ * page taken is released before return.
  */
 struct guplab_pin {
 	__u32 api;		/* in: enum guplab_api */
 	__u32 flags;		/* in: GUPLAB_FLAG_* */
 	__u64 addr;		/* in: user virtual address, passed verbatim */
 	__u64 nr_pages;		/* in: 1 .. info.max_pages */
-	__u64 reserved[4];	/* in: must be zero */
+	__s32 pid;		/* in: *_remote: target pid; else 0 */
+	__u32 mode;		/* in: GUPLAB_PIN_* */
+	__u64 facts;		/* in: user pointer to guplab_page_facts[nr_pages] (mode FACTS) */
+	__u64 reserved[2];	/* in: must be zero */
 	__s64 ret;		/* out: the GUP return value verbatim (count or -errno) */
 	__u64 get_ns;		/* out: time spent in the GUP call */
-	__u64 put_ns;		/* out: time spent releasing the pages it took */
+	__u64 put_ns;		/* out: time spent releasing (0 with HOLD) */
+	__u64 handle;		/* out: HOLD with ret > 0: the held set, for RELEASE */
 };
+
+/* GUPLAB_IOC_RELEASE: release a set held by PIN with GUPLAB_PIN_HOLD. */
+struct guplab_release {
+	__u64 handle;		/* in */
+	__u32 dirty;		/* in: 1: mark pages dirty (unpin_user_pages_dirty_lock) */
+	__u32 reserved;		/* in: must be zero */
+	__u64 nr_pages;		/* out: pages released */
+	__u64 put_ns;		/* out */
+};
+
+struct guplab_bench_sample {
+	__u64 get_ns;		/* GUP time of one iteration, all batches */
+	__u64 put_ns;		/* release time of one iteration */
+};
+
+/*
+ * GUPLAB_IOC_BENCH: iterations x {GUP over the range in batches of
+ * pages_per_call, releasing each batch}. One sample per iteration is
+ * written to samples[]. A signal stops it with status -EINTR; the samples
+ * so far are valid.
+ */
+struct guplab_bench {
+	__u32 api;		/* in */
+	__u32 flags;		/* in: GUPLAB_FLAG_* */
+	__u64 addr;		/* in */
+	__u64 nr_pages;		/* in: pages per iteration */
+	__u64 pages_per_call;	/* in: 1 .. info.max_pages */
+	__u32 iterations;	/* in: 1 .. GUPLAB_BENCH_MAX_ITERATIONS */
+	__s32 pid;		/* in: *_remote target, else 0 */
+	__u64 samples;		/* in: user pointer to guplab_bench_sample[iterations] */
+	__u64 reserved[2];	/* in: must be zero */
+	__u32 done;		/* out: iterations completed */
+	__s32 status;		/* out: 0, -EINTR, or -errno of a failed call */
+	__s64 ret;		/* out: the GUP return value of a call that fell short */
+};
+
+#define GUPLAB_BENCH_MAX_ITERATIONS	(1u << 20)
 
 #define GUPLAB_IOC_MAGIC	0xB7
 #define GUPLAB_IOC_INFO		_IOR(GUPLAB_IOC_MAGIC, 0x00, struct guplab_info)
 #define GUPLAB_IOC_PIN		_IOWR(GUPLAB_IOC_MAGIC, 0x01, struct guplab_pin)
+#define GUPLAB_IOC_RELEASE	_IOWR(GUPLAB_IOC_MAGIC, 0x02, struct guplab_release)
+#define GUPLAB_IOC_BENCH	_IOWR(GUPLAB_IOC_MAGIC, 0x03, struct guplab_bench)
 
 #endif /* _UAPI_GUPLAB_H */

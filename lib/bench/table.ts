@@ -32,7 +32,7 @@ export function headlineTable(result: HeadlineResult): string {
   const mib = (result.options.sizeBytes / (1 << 20)).toFixed(0);
   const flags = result.options.flags.length ? result.options.flags.join('|') : 'none';
   return [
-    `guplab headline: ${mib} MiB buffer, ${result.cases[0]?.pages ?? 0} pages per call, flags ${flags}, ${result.options.iterations} samples (median)`,
+    `guplab headline: ${mib} MiB buffer, ${result.cases[0]?.pages ?? 0} pages per call, flags ${flags}, ${result.options.iterations} samples from the in-kernel loop (median)`,
     `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}`,
     table.toString(),
   ].join('\n');

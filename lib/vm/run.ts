@@ -50,11 +50,25 @@ export interface VmRunResult {
 
 const START_MARK = 'guplab-init: command start';
 const END_MARK = 'guplab-init: command end';
-const KERNEL_TROUBLE = /(WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:)/;
+const KERNEL_TROUBLE = /(WARNING:|BUG:|Oops|Kernel panic|general protection fault)/;
 
-/** Lines of a kernel log that mean something went wrong in the kernel. */
-export function kernelTrouble(log: string): string[] {
-  return log.split('\n').filter((line) => KERNEL_TROUBLE.test(line));
+/**
+ * Lines of a kernel log that mean something went wrong in the kernel, less
+ * WARNINGs the command declared (expectKernelWarning) as the expected answer.
+ */
+export function kernelTrouble(log: string, expectedWarnings: readonly RegExp[] = []): string[] {
+  return log
+    .split('\n')
+    .filter((line) => KERNEL_TROUBLE.test(line))
+    .filter((line) => !(line.includes('WARNING:') && expectedWarnings.some((re) => re.test(line))));
+}
+
+/** Parses the expected-warnings file the guest wrote: "regex<TAB>reason" lines. */
+export function parseExpectedWarnings(text: string): RegExp[] {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => new RegExp(line.split('\t')[0] ?? ''));
 }
 
 function shellQuote(word: string): string {
@@ -167,7 +181,11 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     const problems: string[] = [];
     if (timedOut) problems.push(`timed out after ${options.timeoutSec ?? 900} s (raise it with --timeout)`);
     else if (status === null) problems.push(`the guest stopped without reporting the command's status (QEMU exit ${exitCode})`);
-    const trouble = kernelTrouble(dmesg || consoleLog);
+    const expectedFile = path.join(ioDir, 'expected-warnings');
+    const expected = existsSync(expectedFile) ? parseExpectedWarnings(readFileSync(expectedFile, 'utf8')) : [];
+    const trouble = kernelTrouble(dmesg || consoleLog, expected);
+    const allowed = kernelTrouble(dmesg || consoleLog).length - trouble.length;
+    if (allowed) log(`${allowed} kernel WARNING(s) were declared expected by the command`);
     if (trouble.length) problems.push(`the kernel reported trouble:\n  ${trouble.slice(0, 10).join('\n  ')}`);
     if (options.outDir && existsSync(path.join(ioDir, 'out'))) cpSync(path.join(ioDir, 'out'), options.outDir, { recursive: true });
     return {

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel-version difference guplab depends on, keyed on
+ * LINUX_VERSION_CODE. Built and tested against Debian's 6.1 and 6.12; the
+ * version boundaries come from the kernel's history (mm/gup.c, mm.h).
+ */
+#ifndef _GUPLAB_COMPAT_H
+#define _GUPLAB_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/version.h>
+
+#include "uapi/guplab.h"
+
+#define GUPLAB_API_BIT(sym) (1ULL << GUPLAB_API_##sym)
+
+/* 6.3 removed pin_user_pages_fast_only (no callers left). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define GUPLAB_HAVE_PIN_FAST_ONLY 1
+#define GUPLAB_COMPAT_APIS GUPLAB_API_BIT(PIN_USER_PAGES_FAST_ONLY)
+#else
+#define GUPLAB_HAVE_PIN_FAST_ONLY 0
+#define GUPLAB_COMPAT_APIS 0
+#endif
+
+/* Public FOLL_* flags: FOLL_INTERRUPTIBLE came in 6.2, FOLL_HONOR_NUMA_FAULT in 6.6. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define GUPLAB_FOLL_INTERRUPTIBLE FOLL_INTERRUPTIBLE
+#else
+#define GUPLAB_FOLL_INTERRUPTIBLE 0
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define GUPLAB_FOLL_HONOR_NUMA_FAULT FOLL_HONOR_NUMA_FAULT
+#else
+#define GUPLAB_FOLL_HONOR_NUMA_FAULT 0
+#endif
+
+/*
+ * Calls the kernel refuses through WARN_ON_ONCE, per API family: guplab
+ * passes them through and reports them in INFO (warn_flags) so that a
+ * harness can expect the WARN. Read from mm/gup.c of each version:
+ * - GUP-fast (internal_get_user_pages_fast / gup_fast_fallback) WARNs on
+ *   any flag outside WRITE|LONGTERM|FORCE|PIN|GET|FAST_ONLY|NOFAULT
+ *   (6.12 also allows HONOR_NUMA_FAULT).
+ * - Before 6.3, is_valid_gup_flags() WARNs on FOLL_LONGTERM for the get_*
+ *   entry points, and FOLL_LONGTERM with a "locked" pointer (*_unlocked,
+ *   *_remote) WARNs in __gup_longterm_locked's callers. 6.3's
+ *   is_valid_gup_args() allows LONGTERM with pin_* and refuses it with
+ *   get_* (FOLL_GET) through WARN_ON_ONCE.
+ */
+#define GUPLAB_WARN_FAST_COMMON (GUPLAB_FLAG_NOWAIT | GUPLAB_FLAG_HWPOISON | GUPLAB_FLAG_ANON | \
+				 GUPLAB_FLAG_SPLIT_PMD | GUPLAB_FLAG_DUMP)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define GUPLAB_WARN_FAST	GUPLAB_WARN_FAST_COMMON
+#else
+#define GUPLAB_WARN_FAST	(GUPLAB_WARN_FAST_COMMON | GUPLAB_FLAG_INTERRUPTIBLE)
+#endif
+
+#define GUPLAB_WARN_GET		GUPLAB_FLAG_LONGTERM
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+/* 6.1 get_user_pages_fast_only() checks no flags: LONGTERM goes through. */
+#define GUPLAB_WARN_GET_FAST_ONLY 0
+#define GUPLAB_WARN_PIN_LOCKED	GUPLAB_FLAG_LONGTERM	/* *_unlocked, *_remote */
+#else
+#define GUPLAB_WARN_GET_FAST_ONLY GUPLAB_FLAG_LONGTERM
+#define GUPLAB_WARN_PIN_LOCKED	0
+#endif
+
+/* 6.5 dropped the vmas argument of get/pin_user_pages and *_remote. */
+static inline long guplab_get_user_pages(unsigned long start, unsigned long nr,
+					 unsigned int foll, struct page **pages)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return get_user_pages(start, nr, foll, pages, NULL);
+#else
+	return get_user_pages(start, nr, foll, pages);
+#endif
+}
+
+static inline long guplab_pin_user_pages(unsigned long start, unsigned long nr,
+					 unsigned int foll, struct page **pages)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return pin_user_pages(start, nr, foll, pages, NULL);
+#else
+	return pin_user_pages(start, nr, foll, pages);
+#endif
+}
+
+static inline long guplab_get_user_pages_remote(struct mm_struct *mm, unsigned long start,
+						unsigned long nr, unsigned int foll,
+						struct page **pages, int *locked)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return get_user_pages_remote(mm, start, nr, foll, pages, NULL, locked);
+#else
+	return get_user_pages_remote(mm, start, nr, foll, pages, locked);
+#endif
+}
+
+static inline long guplab_pin_user_pages_remote(struct mm_struct *mm, unsigned long start,
+						unsigned long nr, unsigned int foll,
+						struct page **pages, int *locked)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+	return pin_user_pages_remote(mm, start, nr, foll, pages, NULL, locked);
+#else
+	return pin_user_pages_remote(mm, start, nr, foll, pages, locked);
+#endif
+}
+
+static inline long guplab_pin_user_pages_fast_only(unsigned long start, int nr,
+						   unsigned int foll, struct page **pages)
+{
+#if GUPLAB_HAVE_PIN_FAST_ONLY
+	return pin_user_pages_fast_only(start, nr, foll, pages);
+#else
+	return -EOPNOTSUPP;	/* not in api_mask: never reached */
+#endif
+}
+
+/* Exact FOLL_PIN count of a large folio (6.1 kept it in the first tail page). */
+static inline int guplab_folio_pincount(struct folio *folio)
+{
+	if (!folio_test_large(folio))
+		return -1;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	return atomic_read(folio_pincount_ptr(folio));
+#else
+	return atomic_read(&folio->_pincount);
+#endif
+}
+
+#endif /* _GUPLAB_COMPAT_H */
