@@ -28,14 +28,14 @@ const GET_APIS: readonly ApiName[] = [
 export const RULES: readonly Rule[] = [
   {
     since: 0, until: 603, apis: GET_APIS, flags: ['longterm'], answer: EINVAL,
-    why: '6.1 is_valid_gup_flags(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) for FOLL_GET callers',
+    why: '6.1 is_valid_gup_flags(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) for FOLL_GET callers (not get_user_pages_fast_only, which checks no flags)',
   },
   {
     since: 0, until: 603, apis: ['pin_user_pages_unlocked', 'pin_user_pages_remote'], flags: ['longterm'], answer: EINVAL,
     why: '6.1 __gup_longterm_locked callers: FOLL_LONGTERM with a locked pointer is refused with WARN_ON_ONCE',
   },
   {
-    since: 603, until: 10000, apis: GET_APIS, flags: ['longterm'], answer: EINVAL,
+    since: 603, until: 10000, apis: [...GET_APIS, 'get_user_pages_fast_only'], flags: ['longterm'], answer: EINVAL,
     why: 'is_valid_gup_args(): WARN_ON_ONCE(!(gup_flags & FOLL_PIN) && (gup_flags & FOLL_LONGTERM))',
   },
 ];
