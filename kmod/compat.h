@@ -131,4 +131,27 @@ static inline int guplab_folio_pincount(struct folio *folio)
 #endif
 }
 
+/*
+ * folio_is_longterm_pinnable() reads the pageblock migratetype under
+ * CONFIG_CMA, through get_pfnblock_flags_mask(), which modules cannot call.
+ * There, apply its other rules: CMA pageblocks are not recognised.
+ */
+static inline bool guplab_folio_longterm_pinnable(struct folio *folio)
+{
+#ifndef CONFIG_CMA
+	return folio_is_longterm_pinnable(folio);
+#else
+	if (is_zero_pfn(folio_pfn(folio)))
+		return true;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	if (is_device_coherent_page(&folio->page))
+		return false;
+#else
+	if (folio_is_device_coherent(folio))
+		return false;
+#endif
+	return zone_idx(folio_zone(folio)) != ZONE_MOVABLE;
+#endif
+}
+
 #endif /* _GUPLAB_COMPAT_H */

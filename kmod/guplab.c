@@ -289,12 +289,10 @@ static void guplab_fill_facts(struct page *page, u64 pfn_before, struct guplab_p
 		f->kind |= GUPLAB_KIND_SHMEM;
 	else if (READ_ONCE(folio->mapping))
 		f->kind |= GUPLAB_KIND_FILE;
-	if (folio_is_longterm_pinnable(folio))
+	if (guplab_folio_longterm_pinnable(folio))
 		f->props |= GUPLAB_PROP_LONGTERM_PINNABLE;
 	if (folio_maybe_dma_pinned(folio))
 		f->props |= GUPLAB_PROP_MAYBE_DMA_PINNED;
-	if (!folio_is_zone_device(folio) && is_migrate_cma_page(page))
-		f->props |= GUPLAB_PROP_CMA;
 	if (zone_idx(zone) == ZONE_MOVABLE)
 		f->props |= GUPLAB_PROP_ZONE_MOVABLE;
 	if (pfn_before && pfn_before != f->pfn)

@@ -4,6 +4,7 @@ import { HEADLINE_DEFAULTS, runHeadline } from './bench/headline.js';
 import { headlineTable } from './bench/table.js';
 import { GupDevice } from './device.js';
 import { writeFileAtomic } from './util/atomic.js';
+import { checkModule, ensureKernel } from './vm/kernel.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 
@@ -103,6 +104,28 @@ addVmOptions(
   else console.log(headlineTable(result));
   if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(file)}\n`);
 });
+
+program
+  .command('kmod-check')
+  .description('build kmod/ warning-free with W=1 (and sparse C=1) against each kernel and arch')
+  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
+  .option('--arch <arches>', 'comma-separated arches', 'x86_64,arm64')
+  .action((opts: { kernel: string; arch: string }) => {
+    const log = (msg: string): void => {
+      process.stderr.write(`guplab: ${msg}\n`);
+    };
+    let failed = 0;
+    for (const arch of opts.arch.split(',') as Arch[]) {
+      if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
+      for (const version of opts.kernel.split(',')) {
+        const result = checkModule(ensureKernel(version, arch, log));
+        const tools = result.sparse ? 'W=1 C=1' : 'W=1 (sparse not installed)';
+        if (result.diagnostics.length) failed++;
+        console.log(`${result.diagnostics.length ? 'FAIL' : 'ok  '} ${result.release} ${arch} ${tools}${result.diagnostics.map((d) => `\n  ${d}`).join('')}`);
+      }
+    }
+    process.exitCode = failed ? 1 : 0;
+  });
 
 program
   .command('info')

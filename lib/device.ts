@@ -48,7 +48,6 @@ export interface PageFacts {
   zone: string;
   longtermPinnable: boolean;
   maybeDmaPinned: boolean;
-  cma: boolean;
   zoneMovable: boolean;
   /** pfn differs from pfnBefore: the kernel migrated the page (FOLL_LONGTERM). */
   pfnChanged: boolean;
@@ -102,7 +101,6 @@ function decodeFacts(raw: NativePageFacts): PageFacts {
     zone: raw.zoneName,
     longtermPinnable: has('longtermPinnable'),
     maybeDmaPinned: has('maybeDmaPinned'),
-    cma: has('cma'),
     zoneMovable: has('zoneMovable'),
     pfnChanged: has('pfnChanged'),
   };

@@ -37,7 +37,6 @@ Napi::Object AbiConstants(Napi::Env env) {
   Napi::Object props = Napi::Object::New(env);
   props.Set("longtermPinnable", Napi::Number::New(env, GUPLAB_PROP_LONGTERM_PINNABLE));
   props.Set("maybeDmaPinned", Napi::Number::New(env, GUPLAB_PROP_MAYBE_DMA_PINNED));
-  props.Set("cma", Napi::Number::New(env, GUPLAB_PROP_CMA));
   props.Set("zoneMovable", Napi::Number::New(env, GUPLAB_PROP_ZONE_MOVABLE));
   props.Set("pfnChanged", Napi::Number::New(env, GUPLAB_PROP_PFN_CHANGED));
   abi.Set("props", props);

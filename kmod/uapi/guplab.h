@@ -96,9 +96,11 @@ struct guplab_info {
 #define GUPLAB_KIND_KSM		(1u << 5)
 
 /* guplab_page_facts.props */
-#define GUPLAB_PROP_LONGTERM_PINNABLE	(1u << 0)
+#define GUPLAB_PROP_LONGTERM_PINNABLE	(1u << 0)	/* folio_is_longterm_pinnable(); with CONFIG_CMA
+						 * CMA pageblocks are not recognised */
 #define GUPLAB_PROP_MAYBE_DMA_PINNED	(1u << 1)
-#define GUPLAB_PROP_CMA			(1u << 2)
+/* (1u << 2) is free: a module cannot read a page's migratetype (CMA), as
+ * get_pfnblock_flags_mask() is not exported. */
 #define GUPLAB_PROP_ZONE_MOVABLE	(1u << 3)
 #define GUPLAB_PROP_PFN_CHANGED		(1u << 4)	/* pfn != pfn_before (migrated) */
 

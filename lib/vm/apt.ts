@@ -79,11 +79,11 @@ export class PrivateApt {
     return run('apt-cache', [...this.options(), 'pkgnames', prefix]).split('\n').filter(Boolean);
   }
 
-  /** Direct Depends of a package (alternatives and virtuals as printed by apt-cache). */
+  /** Names of the direct Depends of a package, without arch qualifiers. */
   depends(pkg: string): string[] {
     return run('apt-cache', [...this.options(), 'depends', '--no-recommends', '--no-suggests', pkg])
       .split('\n')
-      .map((l) => /^\s+Depends:\s+(\S+)/.exec(l)?.[1])
+      .map((l) => /^\s+Depends:\s+<?([^\s>:]+)/.exec(l)?.[1])
       .filter((x): x is string => Boolean(x));
   }
 

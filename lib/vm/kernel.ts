@@ -1,12 +1,14 @@
 // Debian kernels: resolve a series ("6.1", "6.12") to a package, fetch the
 // image and headers with the private apt, unpack them, build guplab.ko.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
-import { cacheRoot, debArch, type Arch } from './paths.js';
+import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
 export const DEFAULT_KERNEL = '6.1';
 
@@ -39,8 +41,10 @@ export function pickRelease(series: string, arch: Arch, pkgnames: readonly strin
   return releases.sort(compareReleases).at(-1);
 }
 
+/** The private apt, native to the host, with the guest's arch added when it differs. */
 function apt(arch: Arch): PrivateApt {
-  return new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [debArch(arch)]);
+  const archs = [...new Set([debArch(hostArch()), debArch(arch)])];
+  return new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
 }
 
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
@@ -68,7 +72,16 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     const a = apt(arch);
     a.ensure(log);
     const headers = `linux-headers-${release}`;
-    const pkgs = [`linux-image-${release}`, headers, ...a.depends(headers).filter((d) => /^linux-(headers|kbuild)-/.test(d))];
+    // Image and headers of the guest's arch; kbuild (fixdep, modpost: host
+    // binaries) of the host's, so a cross build runs them natively.
+    const qual = arch === hostArch() ? '' : `:${debArch(arch)}`;
+    const deps = a.depends(`${headers}${qual}`).map((d) => d.replace(/:.*$/, ''));
+    const pkgs = [
+      `linux-image-${release}${qual}`,
+      `${headers}${qual}`,
+      ...deps.filter((d) => /^linux-headers-/.test(d)),
+      ...deps.filter((d) => /^linux-kbuild-/.test(d)),
+    ];
     log(`kernel: downloading ${pkgs.join(' ')}`);
     const debs = a.download(pkgs, path.join(kernelsDir, release, 'debs'));
     rmSync(root, { recursive: true, force: true });
@@ -92,6 +105,13 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   };
 }
 
+function crossArgs(kernel: Kernel): string[] {
+  if (kernel.arch === hostArch()) return [];
+  return kernel.arch === 'arm64'
+    ? ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-']
+    : ['ARCH=x86_64', 'CROSS_COMPILE=x86_64-linux-gnu-'];
+}
+
 function kmodSources(): string[] {
   const dir = path.join(projectRoot, 'kmod');
   const files = ['Kbuild', ...readdirSync(dir).filter((f) => /\.[ch]$/.test(f)), 'uapi/guplab.h'];
@@ -111,7 +131,35 @@ export function buildModule(kernel: Kernel, log: (msg: string) => void): string 
     recursive: true,
     filter: (src) => !/\.(o|ko|mod|cmd)$|\.mod\.c$|modules\.order|Module\.symvers/.test(src),
   });
-  const cross = kernel.arch === 'arm64' && process.arch !== 'arm64' ? ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'] : [];
-  run('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...cross, 'modules']);
+  run('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...crossArgs(kernel), 'modules']);
   return ko;
+}
+
+export interface KmodCheck {
+  release: string;
+  arch: Arch;
+  /** Compiler and sparse diagnostics (warnings or errors); empty when clean. */
+  diagnostics: string[];
+  sparse: boolean;
+}
+
+/** Builds kmod/ from scratch with W=1 (and C=1 when sparse is installed) and collects every diagnostic. */
+export function checkModule(kernel: Kernel): KmodCheck {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-kmod-check-'));
+  try {
+    cpSync(path.join(projectRoot, 'kmod'), dir, {
+      recursive: true,
+      filter: (src) => !/\.(o|ko|mod|cmd)$|\.mod\.c$|modules\.order|Module\.symvers/.test(src),
+    });
+    const sparse = spawnSync('sparse', ['--version']).status === 0;
+    const r = spawnSync('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'], {
+      encoding: 'utf8',
+    });
+    const output = `${r.stdout}${r.stderr}`;
+    const diagnostics = output.split('\n').filter((l) => /(warning|error):/i.test(l));
+    if (r.status !== 0 && diagnostics.length === 0) diagnostics.push(`make failed (exit ${r.status}): ${output.split('\n').slice(-5).join(' | ')}`);
+    return { release: kernel.release, arch: kernel.arch, diagnostics, sparse };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
