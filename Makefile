@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod load unload bench test test-unit test-host test-vm test-kernel clean
+.PHONY: all deps build addon ts kmod kmod-check load unload bench test test-unit test-host test-vm test-kernel clean
 
 all: build
 
@@ -30,6 +30,10 @@ build: addon ts
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
 
+# W=1 (and sparse C=1) builds against Debian 6.1 and 6.12, x86_64 and arm64.
+kmod-check: build
+	$(GUPLAB) kmod-check --kernel 6.1,6.12 --arch x86_64,arm64
+
 load: kmod
 	-rmmod guplab 2>/dev/null
 	insmod kmod/guplab.ko
@@ -41,7 +45,7 @@ unload:
 bench: build
 	$(GUPLAB) bench --vm $(VM_FLAGS)
 
-test: build test-unit test-host test-vm
+test: build test-unit test-host kmod-check test-vm
 
 test-unit:
 	$(VITEST) run test/unit
@@ -49,9 +53,11 @@ test-unit:
 test-host:
 	$(VITEST) run test/host
 
-# Kernel tests inside the VM, where /dev/guplab must exist (never skipped there).
+# Kernel tests inside the VM on each kernel, where /dev/guplab must exist
+# (never skipped there).
+VM_KERNELS ?= 6.1 6.12
 test-vm:
-	$(GUPLAB) vm run $(VM_FLAGS) -- $(VITEST) run test/kernel
+	set -e; for k in $(VM_KERNELS); do $(GUPLAB) vm run --kernel $$k -- $(VITEST) run test/kernel; done
 
 # Kernel tests on bare metal, after `make load`.
 test-kernel:
