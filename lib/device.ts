@@ -129,7 +129,10 @@ function explainPinError(err: unknown, nrPages: number, options: PinOptions, inf
   return err;
 }
 
-/** An open /dev/guplab. Pins held through it are released when it is closed. */
+/**
+ * An open /dev/guplab. Pins held through it are released when it is closed,
+ * or when it is garbage collected: keep it reachable while pins are held.
+ */
 export class GupDevice {
   readonly #native: NativeDevice;
   #info: DeviceInfo | undefined;

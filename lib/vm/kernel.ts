@@ -41,9 +41,9 @@ export function pickRelease(series: string, arch: Arch, pkgnames: readonly strin
   return releases.sort(compareReleases).at(-1);
 }
 
-/** The private apt, native to the host, with the guest's arch added when it differs. */
-function apt(arch: Arch): PrivateApt {
-  const archs = [...new Set([debArch(hostArch()), debArch(arch)])];
+/** The private apt, native to the host, knowing both guest arches (one list update for all). */
+function apt(_arch: Arch): PrivateApt {
+  const archs = [...new Set([debArch(hostArch()), 'amd64', 'arm64'])];
   return new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
 }
 

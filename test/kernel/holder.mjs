@@ -13,4 +13,6 @@ try {
   process.stderr.write(`${err.code}: ${err.message}\n`);
   process.exit(3);
 }
-if (!once) setInterval(() => {}, 1 << 30);
+// The device must stay reachable: a collected GupDevice closes its fd, and
+// the module then releases every pin it held (seen: pins gone within 2 s).
+if (!once) setInterval(() => [dev, m], 1 << 30);
