@@ -112,6 +112,14 @@ function crossArgs(kernel: Kernel): string[] {
     : ['ARCH=x86_64', 'CROSS_COMPILE=x86_64-linux-gnu-'];
 }
 
+/** Copies kmod/ without build products, so each kernel builds in its own tree. */
+function copyKmodSources(dir: string): void {
+  cpSync(path.join(projectRoot, 'kmod'), dir, {
+    recursive: true,
+    filter: (src) => !/\.(o|ko|mod|cmd)$|\.mod\.c$|modules\.order|Module\.symvers/.test(src),
+  });
+}
+
 function kmodSources(): string[] {
   const dir = path.join(projectRoot, 'kmod');
   const files = ['Kbuild', ...readdirSync(dir).filter((f) => /\.[ch]$/.test(f)), 'uapi/guplab.h'];
@@ -127,10 +135,7 @@ export function buildModule(kernel: Kernel, log: (msg: string) => void): string 
   if (existsSync(ko)) return ko;
   log(`kmod: building guplab.ko for ${kernel.release}`);
   rmSync(dir, { recursive: true, force: true });
-  cpSync(path.join(projectRoot, 'kmod'), dir, {
-    recursive: true,
-    filter: (src) => !/\.(o|ko|mod|cmd)$|\.mod\.c$|modules\.order|Module\.symvers/.test(src),
-  });
+  copyKmodSources(dir);
   run('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...crossArgs(kernel), 'modules']);
   return ko;
 }
@@ -147,10 +152,7 @@ export interface KmodCheck {
 export function checkModule(kernel: Kernel): KmodCheck {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-kmod-check-'));
   try {
-    cpSync(path.join(projectRoot, 'kmod'), dir, {
-      recursive: true,
-      filter: (src) => !/\.(o|ko|mod|cmd)$|\.mod\.c$|modules\.order|Module\.symvers/.test(src),
-    });
+    copyKmodSources(dir);
     const sparse = spawnSync('sparse', ['--version']).status === 0;
     const r = spawnSync('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'], {
       encoding: 'utf8',
