@@ -5,6 +5,7 @@ import { headlineTable } from './bench/table.js';
 import { GupDevice } from './device.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
+import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 
@@ -22,6 +23,37 @@ interface VmCliOptions {
   cpus: number;
   append: string[];
   verbose?: boolean;
+  hugepages?: number;
+  hugepages1g?: number;
+  thp?: 'always' | 'madvise' | 'never';
+  movablecore?: string;
+  pmem?: string;
+  dax?: GuestFs[];
+  fs?: GuestFs[];
+}
+
+function fsList(value: string): GuestFs[] {
+  const list = value.split(',').map((v) => v.trim());
+  for (const fs of list) if (fs !== 'ext4' && fs !== 'xfs') throw new InvalidArgumentError(`unknown filesystem "${fs}": use ext4, xfs or ext4,xfs`);
+  return list as GuestFs[];
+}
+
+function size(value: string): string {
+  if (!/^\d+[MG]$/i.test(value)) throw new InvalidArgumentError('expected a size like 256M or 1G');
+  return value;
+}
+
+/** The guest memory options of a VM command line. */
+export function memoryOptions(opts: VmCliOptions): GuestMemoryOptions {
+  return {
+    ...(opts.hugepages ? { hugepages: opts.hugepages } : {}),
+    ...(opts.hugepages1g ? { hugepages1g: opts.hugepages1g } : {}),
+    ...(opts.thp ? { thp: opts.thp } : {}),
+    ...(opts.movablecore ? { movablecore: opts.movablecore } : {}),
+    ...(opts.pmem ? { pmem: opts.pmem } : {}),
+    ...(opts.dax ? { dax: opts.dax } : {}),
+    ...(opts.fs ? { fs: opts.fs } : {}),
+  };
 }
 
 function addVmOptions(cmd: Command): Command {
@@ -32,6 +64,13 @@ function addVmOptions(cmd: Command): Command {
     .option('--mem <MiB>', 'guest memory', positiveInt, 2048)
     .option('--cpus <n>', 'guest CPUs', positiveInt, 2)
     .option('--append <arg>', 'extra kernel command line argument (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--hugepages <n>', 'reserve n 2 MiB hugetlb pages at boot', positiveInt)
+    .option('--hugepages-1g <n>', 'reserve n 1 GiB hugetlb pages at boot', positiveInt)
+    .addOption(new Option('--thp <mode>', 'transparent_hugepage= mode').choices(['always', 'madvise', 'never']))
+    .option('--movablecore <size>', 'memory for ZONE_MOVABLE (movablecore=), e.g. 512M', size)
+    .option('--pmem <size>', 'emulated pmem per region (memmap=, x86_64), e.g. 256M', size)
+    .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always (ext4, xfs, ext4,xfs) at /mnt/guplab/<fs>-dax', fsList)
+    .option('--fs <fs>', 'make and mount these filesystems on pmem without DAX at /mnt/guplab/<fs>', fsList)
     .option('--verbose', 'print the whole boot console');
 }
 
@@ -53,7 +92,7 @@ const vm = program.command('vm').description('run commands in a QEMU guest with 
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
   .argument('<command...>', 'command and arguments (put them after --)')
   .action(async (command: string[], opts: VmCliOptions) => {
-    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem });
+    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem, memory: memoryOptions(opts) });
     process.exitCode = reportVm(result);
   });
 
@@ -90,6 +129,7 @@ addVmOptions(
       command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', ...passOn],
       timeoutSec: opts.timeout,
       memMiB: opts.mem,
+      memory: memoryOptions(opts),
       outDir: path.resolve(opts.out),
     });
     process.exitCode = reportVm(result);

@@ -1,5 +1,6 @@
 import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
-import { addon, type NativeDevice, type NativePageFacts } from './native.js';
+import { classify, UnsupportedError } from './errors.js';
+import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
 export interface DeviceInfo {
@@ -72,6 +73,8 @@ export interface BenchRequest {
   /** Pages per GUP call; the range is covered in batches of this size. */
   pagesPerCall: number;
   iterations: number;
+  /** Stops the loop early: the promise resolves with the samples so far and status -EINTR. */
+  signal?: AbortSignal;
 }
 
 /** Per-iteration samples of the in-kernel loop. */
@@ -84,6 +87,16 @@ export interface BenchSamples {
   ret: number;
   getNs: number[];
   putNs: number[];
+}
+
+function decodePin(raw: NativePinResult): PinResult {
+  return {
+    ret: raw.ret,
+    getNs: raw.getNs,
+    putNs: raw.putNs,
+    ...(raw.handle ? { handle: raw.handle } : {}),
+    ...(raw.facts ? { facts: raw.facts.map(decodeFacts) } : {}),
+  };
 }
 
 function decodeFacts(raw: NativePageFacts): PageFacts {
@@ -106,10 +119,11 @@ function decodeFacts(raw: NativePageFacts): PageFacts {
   };
 }
 
-/** Adds the cause and the fix to the errors the module gives for a PIN. */
+/** The error class and the fix for an error the module gives for a PIN. */
 function explainPinError(err: unknown, nrPages: number, options: PinOptions, info: DeviceInfo): unknown {
   if (!(err instanceof Error)) return err;
   const code = (err as NodeJS.ErrnoException).code;
+  const context = options.hold && code === 'ENOMEM' ? 'hold' : options.pid !== undefined ? 'remote' : 'pin';
   let hint: string | undefined;
   if (code === 'ENOMEM' && options.hold) {
     hint = `holding ${nrPages} pages exceeds RLIMIT_MEMLOCK (held pins are charged like RDMA's): raise it (ulimit -l, prlimit --memlock) or run with CAP_IPC_LOCK`;
@@ -122,11 +136,7 @@ function explainPinError(err: unknown, nrPages: number, options: PinOptions, inf
   } else if (code === 'ESRCH' && options.pid !== undefined) {
     hint = `no process ${options.pid} (or it has no mm)`;
   }
-  if (hint) {
-    err.message = `${err.message}. ${hint}`;
-    (err as Error & { hint?: string }).hint = hint;
-  }
-  return err;
+  return classify(err, context, hint);
 }
 
 /**
@@ -141,15 +151,24 @@ export class GupDevice {
     this.#native = native;
   }
 
-  /** Opens the device; throws a SystemError (ENOENT: module not loaded, EACCES: not root). */
+  /** Opens the device; throws DeviceMissingError (module not loaded) or PermissionError (not root). */
   static open(path?: string): GupDevice {
     const { Device } = addon();
-    return new GupDevice(new Device(path));
+    try {
+      return new GupDevice(new Device(path));
+    } catch (err) {
+      throw classify(err, 'open');
+    }
   }
 
   info(): DeviceInfo {
     if (this.#info) return this.#info;
-    const raw = this.#native.info();
+    let raw;
+    try {
+      raw = this.#native.info();
+    } catch (err) {
+      throw classify(err);
+    }
     const { abi } = addon();
     if (raw.abiVersion !== abi.version) {
       throw new Error(
@@ -177,13 +196,25 @@ export class GupDevice {
     return flags.some((f) => warn.includes(f));
   }
 
-  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined): void {
+  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined, flags: readonly FlagName[]): void {
     if (!isApiName(api)) throw new TypeError(`unknown GUP API "${String(api)}": expected one of ${API_NAMES.join(', ')}`);
     if (typeof address !== 'bigint' || address < 0n) throw new TypeError('address must be a non-negative bigint');
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     const info = this.info();
     if (nrPages > limit) throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${limit} (module parameter max_pages_per_call)`);
-    if (!info.apis.includes(api)) throw new TypeError(`${api} is not exported by kernel ${info.release}`);
+    if (!info.apis.includes(api)) {
+      throw new UnsupportedError(`${api} is not exported by kernel ${info.release}`, {
+        code: 'EOPNOTSUPP',
+        hint: `this kernel offers: ${info.apis.join(', ')}`,
+      });
+    }
+    const missing = flags.filter((f) => !info.flags.includes(f));
+    if (missing.length) {
+      throw new UnsupportedError(`kernel ${info.release} has no FOLL_ flag for ${missing.join(', ')}`, {
+        code: 'EOPNOTSUPP',
+        hint: `this kernel has: ${info.flags.join(', ')}`,
+      });
+    }
     if (isRemoteApi(api) && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
     if (!isRemoteApi(api) && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
   }
@@ -196,34 +227,45 @@ export class GupDevice {
    * before the call.
    */
   pin(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): PinResult {
-    this.#check(api, address, nrPages, this.info().maxPages, options.pid);
-    let raw;
+    const request = this.#pinRequest(api, address, nrPages, options);
     try {
-      raw = this.#native.pin({
-        api: apiId(api),
-        flags: encodeFlags(options.flags ?? []),
-        addr: address,
-        nrPages,
-        ...(options.pid !== undefined ? { pid: options.pid } : {}),
-        hold: options.hold ?? false,
-        facts: options.facts ?? false,
-      });
+      return decodePin(this.#native.pin(request));
     } catch (err) {
       throw explainPinError(err, nrPages, options, this.info());
     }
+  }
+
+  /** pin() on a worker thread: for large HOLDs that would stall the event loop. */
+  async pinAsync(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): Promise<PinResult> {
+    const request = this.#pinRequest(api, address, nrPages, options);
+    try {
+      return decodePin(await this.#native.pinAsync(request));
+    } catch (err) {
+      throw explainPinError(err, nrPages, options, this.info());
+    }
+  }
+
+  #pinRequest(api: ApiName, address: bigint, nrPages: number, options: PinOptions): NativePinRequest {
+    this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? []);
     return {
-      ret: raw.ret,
-      getNs: raw.getNs,
-      putNs: raw.putNs,
-      ...(raw.handle ? { handle: raw.handle } : {}),
-      ...(raw.facts ? { facts: raw.facts.map(decodeFacts) } : {}),
+      api: apiId(api),
+      flags: encodeFlags(options.flags ?? []),
+      addr: address,
+      nrPages,
+      ...(options.pid !== undefined ? { pid: options.pid } : {}),
+      hold: options.hold ?? false,
+      facts: options.facts ?? false,
     };
   }
 
   /** Releases a set held by pin({hold: true}); `dirty` marks the pages dirty first. */
   release(handle: number, options: { dirty?: boolean } = {}): { nrPages: number; putNs: number } {
     if (!Number.isSafeInteger(handle) || handle < 1) throw new RangeError(`handle must be a positive integer, got ${handle}`);
-    return this.#native.release(handle, options.dirty ?? false);
+    try {
+      return this.#native.release(handle, options.dirty ?? false);
+    } catch (err) {
+      throw classify(err);
+    }
   }
 
   /**
@@ -232,13 +274,14 @@ export class GupDevice {
    * iteration; a signal stops it early (status -EINTR) with the samples so far.
    */
   async bench(api: ApiName, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
-    this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid);
+    this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     const max = addon().abi.benchMaxIterations;
     if (!Number.isSafeInteger(request.iterations) || request.iterations < 1 || request.iterations > max) {
       throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);
     }
-    return this.#native.bench({
+    if (request.signal?.aborted) return { done: 0, status: -4, ret: 0, getNs: [], putNs: [] };
+    const running = this.#native.bench({
       api: apiId(api),
       flags: encodeFlags(request.flags ?? []),
       addr: address,
@@ -247,6 +290,26 @@ export class GupDevice {
       iterations: request.iterations,
       ...(request.pid !== undefined ? { pid: request.pid } : {}),
     });
+    return this.#interruptible(running, request.signal).catch((err: unknown) => {
+      throw classify(err);
+    });
+  }
+
+  /** Signals the worker thread on abort, and again until the work settles (a signal can land just before the ioctl). */
+  async #interruptible<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (!signal) return work;
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      this.#native.interrupt();
+      timer = setInterval(() => this.#native.interrupt(), 20);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await work;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      clearInterval(timer);
+    }
   }
 
   close(): void {

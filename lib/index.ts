@@ -9,7 +9,42 @@ export {
   type PinOptions,
   type PinResult,
 } from './device.js';
-export { errnoName, isSystemError, type SystemError } from './errors.js';
-export { anonHugeKb, mapAnonymous, type AnonymousOptions, type Mapping, type ThpMode } from './mapping.js';
+export {
+  classify,
+  DeviceMissingError,
+  errnoName,
+  GuplabError,
+  HugePagesUnavailableError,
+  isSystemError,
+  MemlockLimitError,
+  ModuleLimitError,
+  PermissionError,
+  UnsupportedError,
+  type SystemError,
+} from './errors.js';
+export {
+  anonHugeKb,
+  hugePageBytes,
+  hugetlbPools,
+  mapAnonymous,
+  mapFile,
+  mapHugetlb,
+  mapMemfd,
+  mapSecret,
+  Mapping,
+  smapsReport,
+  type Advice,
+  type AnonymousOptions,
+  type BackingReport,
+  type ChildOp,
+  type FileOptions,
+  type HugePageSize,
+  type HugetlbOptions,
+  type MappingKind,
+  type MemfdOptions,
+  type Populate,
+  type Protection,
+  type ThpMode,
+} from './mapping.js';
 export { pinCounters, readVmstat } from './vmstat.js';
 export { expectKernelWarning } from './expect-warn.js';

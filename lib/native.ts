@@ -74,6 +74,9 @@ export interface NativeInfo {
 export interface NativeDevice {
   info(): NativeInfo;
   pin(request: NativePinRequest): NativePinResult;
+  pinAsync(request: NativePinRequest): Promise<NativePinResult>;
+  /** Signals the worker threads inside an ioctl of this device; returns how many. */
+  interrupt(): number;
   release(handle: number, dirty: boolean): { nrPages: number; putNs: number };
   bench(request: NativeBenchRequest): Promise<NativeBenchResult>;
   close(): void;
@@ -91,10 +94,29 @@ export interface NativeAddon {
     benchMaxIterations: number;
   };
   Device: new (path?: string) => NativeDevice;
-  mapAnonymous(
-    length: number,
-    options?: { thp?: 'on' | 'off' | 'default'; populate?: boolean; holeAfter?: boolean },
-  ): { buffer: ArrayBuffer; address: bigint };
+  map(options: NativeMapOptions): { buffer: ArrayBuffer; address: bigint; length: number };
+  /** Detaches the buffer and unmaps it; false when it was already unmapped. */
+  unmap(buffer: ArrayBuffer): boolean;
+  protect(address: bigint, length: number, prot: 'rw' | 'r' | 'none'): void;
+  advise(address: bigint, length: number, advice: string): void;
+  touch(address: bigint, length: number, write: boolean): void;
+  pfn(address: bigint, length: number): bigint;
+  forkRun(ops: { op: string; address: bigint; value: number }[]): { results: bigint[]; status: number };
+}
+
+export interface NativeMapOptions {
+  kind: 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file';
+  length: number;
+  shared: boolean;
+  prot: 'rw' | 'r' | 'none';
+  populate: 'none' | 'read' | 'write';
+  holeAfter: boolean;
+  align: number;
+  thp?: 'on' | 'off' | 'default';
+  hugePageSize?: number;
+  path?: string;
+  create?: boolean;
+  sync?: boolean;
 }
 
 let cached: NativeAddon | undefined;

@@ -4,8 +4,14 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +21,21 @@
 
 namespace guplab {
 namespace {
+
+// The signal interrupt() sends: a real-time one that nothing else in Node
+// uses, with an empty handler installed without SA_RESTART so that it
+// interrupts the ioctl instead of killing the process.
+int InterruptSignal() {
+  static const int sig = [] {
+    int s = SIGRTMIN + 7;
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    sigemptyset(&sa.sa_mask);
+    sigaction(s, &sa, nullptr);
+    return s;
+  }();
+  return sig;
+}
 
 std::string OpenHint(int err) {
   switch (err) {
@@ -38,7 +59,9 @@ class Device : public Napi::ObjectWrap<Device> {
                        {InstanceMethod<&Device::Info>("info"),
                         InstanceMethod<&Device::Pin>("pin"),
                         InstanceMethod<&Device::Release>("release"),
+                        InstanceMethod<&Device::PinAsync>("pinAsync"),
                         InstanceMethod<&Device::Bench>("bench"),
+                        InstanceMethod<&Device::Interrupt>("interrupt"),
                         InstanceMethod<&Device::Close>("close"),
                         InstanceAccessor<&Device::Closed>("closed")});
   }
@@ -149,46 +172,62 @@ class Device : public Napi::ObjectWrap<Device> {
     return o;
   }
 
-  // pin({api, flags, addr, nrPages, pid?, hold?, facts?})
-  //   -> {ret, getNs, putNs, handle, facts?}. The module validates every
-  // field; this only converts types.
-  Napi::Value Pin(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsObject())
-      throw Napi::TypeError::New(env, "pin(request): request must be an object");
-    Napi::Object req = info[0].As<Napi::Object>();
+  // A PIN request and the facts array its answer is written to.
+  struct PinCall {
+    guplab_pin req;
+    std::vector<guplab_page_facts> facts;
+    bool want_facts = false;
+  };
 
-    struct guplab_pin p;
+  // {api, flags, addr, nrPages, pid?, hold?, facts?} -> PinCall. The module
+  // validates every field; this only converts types.
+  static void ParsePin(Napi::Env env, Napi::Value arg, PinCall *call) {
+    if (!arg.IsObject()) throw Napi::TypeError::New(env, "pin(request): request must be an object");
+    Napi::Object req = arg.As<Napi::Object>();
+    guplab_pin &p = call->req;
     std::memset(&p, 0, sizeof(p));
     p.api = Uint32Field(env, req, "api");
     p.flags = Uint32Field(env, req, "flags");
     p.addr = Uint64Field(env, req, "addr");
     p.nr_pages = Uint64Field(env, req, "nrPages");
     p.pid = PidField(env, req);
-    bool want_facts = req.Get("facts").ToBoolean().Value();
+    call->want_facts = req.Get("facts").ToBoolean().Value();
     if (req.Get("hold").ToBoolean().Value()) p.mode |= GUPLAB_PIN_HOLD;
-    std::vector<guplab_page_facts> facts;
-    if (want_facts) {
+    if (call->want_facts) {
       if (p.nr_pages > (1u << 24)) throw Napi::RangeError::New(env, "pin: facts for at most 16M pages per call");
-      facts.resize(p.nr_pages);
+      call->facts.resize(p.nr_pages);
       p.mode |= GUPLAB_PIN_FACTS;
-      p.facts = reinterpret_cast<uintptr_t>(facts.data());
+      p.facts = reinterpret_cast<uintptr_t>(call->facts.data());
     }
-    Ioctl(env, GUPLAB_IOC_PIN, &p);
+  }
 
+  // -> {ret, getNs, putNs, handle, facts?}
+  static Napi::Object PinResult(Napi::Env env, const PinCall &call) {
+    const guplab_pin &p = call.req;
     Napi::Object out = Napi::Object::New(env);
     out.Set("ret", Napi::Number::New(env, static_cast<double>(p.ret)));
     out.Set("getNs", Napi::Number::New(env, static_cast<double>(p.get_ns)));
     out.Set("putNs", Napi::Number::New(env, static_cast<double>(p.put_ns)));
     out.Set("handle", Napi::Number::New(env, static_cast<double>(p.handle)));
-    if (want_facts) {
+    if (call.want_facts) {
       long n = p.ret > 0 ? static_cast<long>(p.ret) : 0;
       Napi::Array arr = Napi::Array::New(env, n);
-      for (long i = 0; i < n; i++) arr.Set(static_cast<uint32_t>(i), FactsObject(env, facts[i]));
+      for (long i = 0; i < n; i++) arr.Set(static_cast<uint32_t>(i), FactsObject(env, call.facts[i]));
       out.Set("facts", arr);
     }
     return out;
   }
+
+  Napi::Value Pin(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    PinCall call;
+    ParsePin(env, info[0], &call);
+    Ioctl(env, GUPLAB_IOC_PIN, &call.req);
+    return PinResult(env, call);
+  }
+
+  // pinAsync(request) -> Promise of pin()'s answer; for large HOLDs.
+  Napi::Value PinAsync(const Napi::CallbackInfo &info);
 
   // release(handle, dirty) -> {nrPages, putNs}
   Napi::Value Release(const Napi::CallbackInfo &info) {
@@ -211,11 +250,33 @@ class Device : public Napi::ObjectWrap<Device> {
   // The in-kernel loop runs on a worker thread, off the JS thread.
   Napi::Value Bench(const Napi::CallbackInfo &info);
 
-  void BenchDone() {
+  void WorkDone() {
     if (--inflight_ == 0 && close_pending_) CloseFd();
   }
 
-  friend class BenchWorker;
+  void EnterIoctl() {
+    std::lock_guard<std::mutex> guard(threads_lock_);
+    threads_.push_back(pthread_self());
+  }
+
+  void LeaveIoctl() {
+    std::lock_guard<std::mutex> guard(threads_lock_);
+    threads_.erase(std::find(threads_.begin(), threads_.end(), pthread_self()));
+  }
+
+  // interrupt() -> number of threads signalled. Makes the ioctls in flight
+  // on worker threads see a pending signal, which stops BENCH (status
+  // -EINTR, samples so far) and slow GUP paths that check for signals.
+  // A signal that lands just before a thread enters the ioctl is lost:
+  // callers repeat until the work settles.
+  Napi::Value Interrupt(const Napi::CallbackInfo &info) {
+    std::lock_guard<std::mutex> guard(threads_lock_);
+    for (pthread_t t : threads_) pthread_kill(t, InterruptSignal());
+    return Napi::Number::New(info.Env(), static_cast<double>(threads_.size()));
+  }
+
+  friend class IoctlWorker;
+  friend class PinWorker;
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
     // A BENCH in flight keeps the fd; it is closed when the last one ends.
@@ -232,62 +293,113 @@ class Device : public Napi::ObjectWrap<Device> {
   int fd_ = -1;
   int inflight_ = 0;
   bool close_pending_ = false;
+  std::mutex threads_lock_;
+  std::vector<pthread_t> threads_;  // worker threads inside an ioctl
 };
 
-class BenchWorker : public Napi::AsyncWorker {
+// Runs one ioctl of a Device on a libuv worker thread and settles a
+// Promise with its answer. The thread registers itself while in the ioctl,
+// so that Device::Interrupt can signal it (the module's long loops stop on
+// a pending signal).
+class IoctlWorker : public Napi::AsyncWorker {
  public:
-  BenchWorker(Napi::Env env, Device *device, Napi::Object owner, const guplab_bench &req)
-      : Napi::AsyncWorker(env, "guplab:bench"), deferred_(Napi::Promise::Deferred::New(env)),
-        device_(device), fd_(device->fd_), req_(req), samples_(req.iterations) {
+  IoctlWorker(Napi::Env env, Device *device, Napi::Object owner, unsigned long request, void *arg)
+      : Napi::AsyncWorker(env, "guplab:ioctl"), deferred_(Napi::Promise::Deferred::New(env)),
+        device_(device), fd_(device->fd_), request_(request), arg_(arg) {
     owner_ = Napi::Persistent(owner);  // keeps the Device (and its fd) alive
-    req_.samples = reinterpret_cast<uintptr_t>(samples_.data());
     device_->inflight_++;
   }
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    if (ioctl(fd_, GUPLAB_IOC_BENCH, &req_) < 0) err_ = errno;
+    device_->EnterIoctl();
+    if (ioctl(fd_, request_, arg_) < 0) err_ = errno;
+    device_->LeaveIoctl();
   }
 
   void OnOK() override {
     Napi::Env env = Env();
-    device_->BenchDone();
-    if (err_) {
+    device_->WorkDone();
+    if (err_)
       deferred_.Reject(ErrnoError(env, err_, "ioctl", device_->path_).Value());
-      return;
-    }
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("done", Napi::Number::New(env, req_.done));
-    out.Set("status", Napi::Number::New(env, req_.status));
-    out.Set("ret", Napi::Number::New(env, static_cast<double>(req_.ret)));
-    Napi::Array get = Napi::Array::New(env, req_.done);
-    Napi::Array put = Napi::Array::New(env, req_.done);
-    for (uint32_t i = 0; i < req_.done; i++) {
-      get.Set(i, Napi::Number::New(env, static_cast<double>(samples_[i].get_ns)));
-      put.Set(i, Napi::Number::New(env, static_cast<double>(samples_[i].put_ns)));
-    }
-    out.Set("getNs", get);
-    out.Set("putNs", put);
-    deferred_.Resolve(out);
+    else
+      deferred_.Resolve(Answer(env));
   }
+
+ protected:
+  virtual Napi::Value Answer(Napi::Env env) = 0;
 
  private:
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference owner_;
   Device *device_;
   int fd_;
-  guplab_bench req_;
-  std::vector<guplab_bench_sample> samples_;
+  unsigned long request_;
+  void *arg_;
   int err_ = 0;
 };
+
+class PinWorker : public IoctlWorker {
+ public:
+  PinWorker(Napi::Env env, Device *device, Napi::Object owner, Device::PinCall *call)
+      : IoctlWorker(env, device, owner, GUPLAB_IOC_PIN, &call->req), call_(call) {}
+
+ protected:
+  Napi::Value Answer(Napi::Env env) override { return Device::PinResult(env, *call_); }
+
+ private:
+  std::unique_ptr<Device::PinCall> call_;
+};
+
+class BenchWorker : public IoctlWorker {
+ public:
+  BenchWorker(Napi::Env env, Device *device, Napi::Object owner, std::unique_ptr<guplab_bench> req)
+      : IoctlWorker(env, device, owner, GUPLAB_IOC_BENCH, req.get()), req_(std::move(req)),
+        samples_(req_->iterations) {
+    req_->samples = reinterpret_cast<uintptr_t>(samples_.data());
+  }
+
+ protected:
+  Napi::Value Answer(Napi::Env env) override {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("done", Napi::Number::New(env, req_->done));
+    out.Set("status", Napi::Number::New(env, req_->status));
+    out.Set("ret", Napi::Number::New(env, static_cast<double>(req_->ret)));
+    Napi::Array get = Napi::Array::New(env, req_->done);
+    Napi::Array put = Napi::Array::New(env, req_->done);
+    for (uint32_t i = 0; i < req_->done; i++) {
+      get.Set(i, Napi::Number::New(env, static_cast<double>(samples_[i].get_ns)));
+      put.Set(i, Napi::Number::New(env, static_cast<double>(samples_[i].put_ns)));
+    }
+    out.Set("getNs", get);
+    out.Set("putNs", put);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<guplab_bench> req_;
+  std::vector<guplab_bench_sample> samples_;
+};
+
+Napi::Value Device::PinAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto call = std::make_unique<PinCall>();
+  ParsePin(env, info[0], call.get());
+  Fd(env);
+  auto *worker = new PinWorker(env, this, Value(), call.release());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 Napi::Value Device::Bench(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject())
     throw Napi::TypeError::New(env, "bench(request): request must be an object");
   Napi::Object req = info[0].As<Napi::Object>();
-  guplab_bench b;
+  auto req_ptr = std::make_unique<guplab_bench>();
+  guplab_bench &b = *req_ptr;
   std::memset(&b, 0, sizeof(b));
   b.api = Uint32Field(env, req, "api");
   b.flags = Uint32Field(env, req, "flags");
@@ -299,7 +411,7 @@ Napi::Value Device::Bench(const Napi::CallbackInfo &info) {
   if (b.iterations < 1 || b.iterations > GUPLAB_BENCH_MAX_ITERATIONS)
     throw Napi::RangeError::New(env, "bench: iterations must be 1 .. " + std::to_string(GUPLAB_BENCH_MAX_ITERATIONS));
   Fd(env);
-  auto *worker = new BenchWorker(env, this, Value(), b);
+  auto *worker = new BenchWorker(env, this, Value(), std::move(req_ptr));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

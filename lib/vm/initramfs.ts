@@ -75,9 +75,9 @@ poweroff -f
 `;
 
 /** Builds (or reuses) the initramfs for a kernel and its guplab.ko; returns its path. */
-export function buildInitramfs(kernel: Kernel, guplabKo: string, busybox: string): string {
+export function buildInitramfs(kernel: Kernel, guplabKo: string, busybox: string, extraModules: readonly string[] = []): string {
   const dep = readFileSync(path.join(kernel.modulesDir, 'modules.dep'), 'utf8');
-  const modules = moduleLoadOrder(dep, BOOT_MODULES);
+  const modules = moduleLoadOrder(dep, [...BOOT_MODULES, ...extraModules]);
   const hash = createHash('sha256').update(INIT_SCRIPT).update(modules.join('\n')).update(readFileSync(guplabKo)).update(busybox);
   const out = path.join(path.dirname(guplabKo), `initramfs-${hash.digest('hex').slice(0, 12)}.cpio.gz`);
   if (existsSync(out)) return out;

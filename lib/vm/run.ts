@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { run } from './exec.js';
+import { guestSetup, type GuestMemoryOptions } from './guest.js';
 import { buildInitramfs } from './initramfs.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel } from './kernel.js';
 import { hostArch, type Arch } from './paths.js';
@@ -23,6 +24,8 @@ export interface VmRunOptions {
   memMiB?: number;
   cpus?: number;
   append?: string[];
+  /** Huge pages, THP mode, ZONE_MOVABLE, pmem and DAX filesystems. */
+  memory?: GuestMemoryOptions;
   /** Host folder that receives what the command wrote to $GUPLAB_VM_OUT. */
   outDir?: string;
   /** Print the boot console, not only the command's output. */
@@ -75,7 +78,7 @@ function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-export function commandScript(command: readonly string[], cwd: string, env: Record<string, string>): string {
+export function commandScript(command: readonly string[], cwd: string, env: Record<string, string>, prelude: readonly string[] = []): string {
   const vars = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/root',
@@ -89,6 +92,7 @@ export function commandScript(command: readonly string[], cwd: string, env: Reco
   return [
     ...Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
     'mkdir -p "$GUPLAB_VM_OUT"',
+    ...prelude,
     `cd ${shellQuote(cwd)} || exit 125`,
     command.map(shellQuote).join(' '),
     '',
@@ -107,9 +111,11 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
 
+  const memMiB = options.memMiB ?? 2048;
+  const guest = guestSetup(options.memory ?? {}, arch, memMiB);
   const kernel = ensureKernel(options.kernel ?? DEFAULT_KERNEL, arch, log);
   const ko = buildModule(kernel, log);
-  const initramfs = buildInitramfs(kernel, ko, busybox);
+  const initramfs = buildInitramfs(kernel, ko, busybox, guest.modules);
   const accel = chooseAccel(arch, hostArch());
 
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
@@ -117,17 +123,18 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
       GUPLAB_ACCEL: accel.toUpperCase(),
       GUPLAB_QEMU_VERSION: version,
+      GUPLAB_MOUNTS: JSON.stringify(guest.mounts),
       ...options.env,
-    }));
+    }, guest.script));
     const args = qemuArgs({
       arch,
       accel,
       vmlinuz: kernel.vmlinuz,
       initramfs,
       ioDir,
-      memMiB: options.memMiB ?? 2048,
+      memMiB,
       cpus: options.cpus ?? 2,
-      append: options.append ?? [],
+      append: [...guest.append, ...(options.append ?? [])],
     });
     log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
     const out = options.output ?? process.stdout;

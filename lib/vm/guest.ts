@@ -1,0 +1,91 @@
+// Guest memory options: huge page pools, THP mode, ZONE_MOVABLE, and
+// emulated pmem with filesystems mounted on it (DAX or not). Each turns into
+// kernel command-line arguments, modules for the initramfs and shell lines
+// that prepare the guest before the command runs.
+import type { Arch } from './paths.js';
+
+export type GuestFs = 'ext4' | 'xfs';
+
+export interface GuestMemoryOptions {
+  /** 2 MiB hugetlb pages to reserve at boot. */
+  hugepages?: number;
+  /** 1 GiB hugetlb pages to reserve at boot. */
+  hugepages1g?: number;
+  thp?: 'always' | 'madvise' | 'never';
+  /** movablecore= size, e.g. "512M": memory for ZONE_MOVABLE. */
+  movablecore?: string;
+  /** Size of each emulated pmem region, e.g. "256M". */
+  pmem?: string;
+  /** Filesystems to create on pmem and mount with -o dax=always, one region each. */
+  dax?: GuestFs[];
+  /** Filesystems to create on pmem and mount without DAX (dax=never), one region each. */
+  fs?: GuestFs[];
+}
+
+/** A filesystem the guest mounted for the command (in $GUPLAB_MOUNTS as JSON). */
+export interface GuestMount {
+  fs: GuestFs;
+  dax: boolean;
+  device: string;
+  path: string;
+}
+
+export interface GuestSetup {
+  append: string[];
+  modules: string[];
+  /** Shell lines run (as root, in the guest root) before the command. */
+  script: string[];
+  mounts: GuestMount[];
+}
+
+// Both checksum metadata with crc32c, which the crypto API would modprobe:
+// the guest has no modprobe for its kernel, so it is loaded up front.
+const FS_MODULES: Record<GuestFs, string[]> = { ext4: ['crc32c_generic', 'ext4'], xfs: ['crc32c_generic', 'xfs'] };
+const MKFS: Record<GuestFs, string> = {
+  ext4: 'mkfs.ext4 -q -F -b 4096',
+  // reflink and DAX do not mix on older kernels; xfsprogs >= 5.19 refuses
+  // filesystems under 300 MB unless run as fstests would (those variables).
+  xfs: 'TEST_DIR=1 TEST_DEV=1 QA_CHECK_FS=1 mkfs.xfs -q -f -m reflink=0',
+};
+
+/** "256M" / "1G" -> MiB. */
+export function sizeMiB(size: string): number {
+  const m = /^(\d+)([MG])$/i.exec(size.trim());
+  if (!m) throw new RangeError(`size "${size}" must look like 256M or 1G`);
+  return Number(m[1]) * (m[2]?.toUpperCase() === 'G' ? 1024 : 1);
+}
+
+/** Where emulated pmem starts in guest physical memory. */
+const PMEM_BASE_MIB = 1024;
+
+export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: number): GuestSetup {
+  const setup: GuestSetup = { append: [], modules: [], script: [], mounts: [] };
+  if (options.hugepages1g) setup.append.push('hugepagesz=1G', `hugepages=${options.hugepages1g}`);
+  if (options.hugepages) setup.append.push('hugepagesz=2M', `hugepages=${options.hugepages}`);
+  if (options.thp) setup.append.push(`transparent_hugepage=${options.thp}`);
+  if (options.movablecore) setup.append.push(`movablecore=${sizeMiB(options.movablecore)}M`);
+
+  const wanted = [...(options.dax ?? []).map((fs) => ({ fs, dax: true })), ...(options.fs ?? []).map((fs) => ({ fs, dax: false }))];
+  if (wanted.length && !options.pmem) throw new RangeError('--dax and --fs need --pmem SIZE (the size of each pmem region)');
+  if (!options.pmem) return setup;
+  if (arch !== 'x86_64') {
+    throw new RangeError('--pmem uses memmap= emulation, which only x86_64 kernels have: run it with --arch x86_64');
+  }
+  const each = sizeMiB(options.pmem);
+  const regions = Math.max(1, wanted.length);
+  const needed = PMEM_BASE_MIB + regions * each + 512;
+  if (memMiB < needed) throw new RangeError(`--pmem ${options.pmem} x ${regions} needs --mem ${needed} or more (pmem is carved out of guest RAM above ${PMEM_BASE_MIB}M)`);
+  for (let i = 0; i < regions; i++) setup.append.push(`memmap=${each}M!${PMEM_BASE_MIB + i * each}M`);
+  setup.modules.push('nd_e820', 'nd_pmem');
+  for (const [i, { fs, dax }] of wanted.entries()) {
+    const device = `/dev/pmem${i}`;
+    const path = `/mnt/guplab/${fs}${dax ? '-dax' : ''}`;
+    for (const m of FS_MODULES[fs]) if (!setup.modules.includes(m)) setup.modules.push(m);
+    setup.script.push(
+      `${MKFS[fs]} ${device} >/dev/null || { echo "guplab: mkfs.${fs} ${device} failed" >&2; exit 125; }`,
+      `mkdir -p ${path} && mount -o dax=${dax ? 'always' : 'never'} ${device} ${path} || { echo "guplab: mount ${device} on ${path} failed" >&2; exit 125; }`,
+    );
+    setup.mounts.push({ fs, dax, device, path });
+  }
+  return setup;
+}
