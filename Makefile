@@ -56,8 +56,11 @@ test-host:
 # Kernel tests inside the VM on each kernel, where /dev/guplab must exist
 # (never skipped there).
 VM_KERNELS ?= 6.1 6.12
+# Every memory kind the kernel tests pin: huge pages, ZONE_MOVABLE, DAX and
+# plain ext4/xfs on emulated pmem, memfd_secret.
+VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --pmem 128M --dax ext4,xfs --fs ext4,xfs --append secretmem.enable=1
 test-vm:
-	set -e; for k in $(VM_KERNELS); do $(GUPLAB) vm run --kernel $$k -- $(VITEST) run test/kernel; done
+	set -e; for k in $(VM_KERNELS); do $(GUPLAB) vm run --kernel $$k $(VM_TEST_FLAGS) -- $(VITEST) run test/kernel; done
 
 # Kernel tests on bare metal, after `make load`.
 test-kernel:

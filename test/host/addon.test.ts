@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { API_NAMES, FLAG_NAMES } from '../../lib/abi.js';
-import { GupDevice, isSystemError } from '../../lib/index.js';
+import { DeviceMissingError, GupDevice, isSystemError } from '../../lib/index.js';
 import { addon } from '../../lib/native.js';
 
 describe('ABI tables', () => {
@@ -22,6 +22,7 @@ describe('opening the device without the module', () => {
       caught = err;
     }
     expect(isSystemError(caught)).toBe(true);
+    expect(caught).toBeInstanceOf(DeviceMissingError);
     const err = caught as NodeJS.ErrnoException & { hint: string };
     expect(err).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'open', path: '/dev/guplab' });
     expect(err.message).toContain('module is not loaded');
