@@ -6,7 +6,8 @@
         "native/addon.cc",
         "native/device.cc",
         "native/errors.cc",
-        "native/mapping.cc"
+        "native/mapping.cc",
+        "native/uffd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

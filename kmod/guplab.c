@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/ktime.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -123,6 +124,7 @@ struct guplab_set {
 	struct page **pages;
 	unsigned long nr;
 	bool pinned;			/* FOLL_PIN: unpin; FOLL_GET: put_page */
+	bool writable;			/* taken with FOLL_WRITE */
 	struct mm_struct *mm;		/* whose pinned_vm is charged (mmgrab'ed) */
 };
 
@@ -390,8 +392,8 @@ static void guplab_unreserve(struct guplab_file *gf, unsigned long nr)
 }
 
 /* Keeps the pages a HOLD took; returns the handle or -errno (pages released). */
-static long guplab_hold(struct guplab_file *gf, u32 api, struct page **pages, long got,
-			unsigned long reserved)
+static long guplab_hold(struct guplab_file *gf, u32 api, u32 flags, struct page **pages,
+			long got, unsigned long reserved)
 {
 	struct guplab_set *set;
 	u32 id;
@@ -404,7 +406,7 @@ static long guplab_hold(struct guplab_file *gf, u32 api, struct page **pages, lo
 		goto fail;
 	}
 	*set = (struct guplab_set){ .pages = pages, .nr = got, .pinned = guplab_api_pins(api),
-				    .mm = current->mm };
+				    .writable = flags & GUPLAB_FLAG_WRITE, .mm = current->mm };
 	mmgrab(set->mm);
 	err = xa_alloc(&gf->sets, &id, set, xa_limit_32b, GFP_KERNEL);
 	if (err) {
@@ -481,7 +483,7 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	req.handle = 0;
 	t2 = t1;
 	if (ret > 0 && hold && !err) {
-		long handle = guplab_hold(gf, req.api, pages, ret, req.nr_pages);
+		long handle = guplab_hold(gf, req.api, req.flags, pages, ret, req.nr_pages);
 
 		if (handle < 0) {
 			err = handle;
@@ -527,12 +529,13 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 		return -EINVAL;
 	if (!req.handle || req.handle > U32_MAX)
 		return -ENOENT;
+	mutex_lock(&gf->lock);
 	set = xa_erase(&gf->sets, req.handle);
+	if (set)
+		gf->held_pages -= set->nr;
+	mutex_unlock(&gf->lock);
 	if (!set)
 		return -ENOENT;
-	mutex_lock(&gf->lock);
-	gf->held_pages -= set->nr;
-	mutex_unlock(&gf->lock);
 
 	req.nr_pages = set->nr;
 	t0 = ktime_get_ns();
@@ -661,6 +664,58 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 	return err;
 }
 
+/*
+ * Copies through a bounce buffer: no user access while the page is mapped.
+ * Like a driver, it leaves dirtying to the release (dirty = 1).
+ */
+static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __user *arg)
+{
+	struct guplab_access req;
+	struct guplab_set *set;
+	void __user *ubuf;
+	void *bounce, *vaddr;
+	long err = 0;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved || req.write > 1 || !req.length || req.offset >= PAGE_SIZE ||
+	    req.length > PAGE_SIZE - req.offset)
+		return -EINVAL;
+	if (!req.handle || req.handle > U32_MAX)
+		return -ENOENT;
+	ubuf = u64_to_user_ptr(req.buf);
+	bounce = kmalloc(req.length, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	if (req.write && copy_from_user(bounce, ubuf, req.length)) {
+		kfree(bounce);
+		return -EFAULT;
+	}
+
+	mutex_lock(&gf->lock);
+	set = xa_load(&gf->sets, req.handle);
+	if (!set)
+		err = -ENOENT;
+	else if (req.index >= set->nr)
+		err = -EINVAL;
+	else if (req.write && !set->writable)
+		err = -EPERM;
+	if (!err) {
+		vaddr = kmap_local_page(set->pages[req.index]);
+		if (req.write)
+			memcpy(vaddr + req.offset, bounce, req.length);
+		else
+			memcpy(bounce, vaddr + req.offset, req.length);
+		kunmap_local(vaddr);
+	}
+	mutex_unlock(&gf->lock);
+
+	if (!err && !req.write && copy_to_user(ubuf, bounce, req.length))
+		err = -EFAULT;
+	kfree(bounce);
+	return err;
+}
+
 static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct guplab_file *gf = file->private_data;
@@ -675,6 +730,8 @@ static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return guplab_ioctl_release(gf, uarg);
 	case GUPLAB_IOC_BENCH:
 		return guplab_ioctl_bench(uarg);
+	case GUPLAB_IOC_ACCESS:
+		return guplab_ioctl_access(gf, uarg);
 	}
 	return -ENOTTY;
 }

@@ -3,9 +3,12 @@ import path from 'node:path';
 import { HEADLINE_DEFAULTS, runHeadline } from './bench/headline.js';
 import { headlineTable } from './bench/table.js';
 import { GupDevice } from './device.js';
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
-import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
+import { buildMatrix, matrixMarkdown, matrixTable, replaceSection } from './check/matrix.js';
+import { checkPassed, runCheck, type CheckReport } from './check/run.js';
+import { FULL_GUEST, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 
@@ -144,6 +147,110 @@ addVmOptions(
   else console.log(headlineTable(result));
   if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(file)}\n`);
 });
+
+/** The VM run options of a command that wants the full guest unless the user chose memory options. */
+function fullGuestUnlessChosen(opts: VmCliOptions, cmd: Command): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
+  const chosen = memoryOptions(opts);
+  const memMiB = cmd.getOptionValueSource('mem') === 'default' ? FULL_GUEST.memMiB : opts.mem;
+  if (Object.keys(chosen).length) return { memMiB, memory: chosen, append: opts.append };
+  return { memMiB, memory: FULL_GUEST.memory, append: [...FULL_GUEST.append, ...opts.append] };
+}
+
+interface CheckCliOptions extends VmCliOptions {
+  only?: string;
+  json?: string;
+  vm?: boolean;
+}
+
+addVmOptions(
+  program
+    .command('check')
+    .description('semantics probes as KTAP: what each GUP call answers on this kernel, against per-kernel expectations')
+    .option('--only <ids>', 'comma-separated probe ids')
+    .option('--json <file>', 'also write the report as JSON')
+    .option('--vm', 'boot the kernel in QEMU (huge pages, ZONE_MOVABLE, pmem/DAX) and check there'),
+).action(async (opts: CheckCliOptions, cmd: Command) => {
+  const only = opts.only ? ['--only', opts.only] : [];
+  if (opts.vm) {
+    const json = path.resolve(opts.json ?? path.join('results', `check-${opts.kernel ?? '6.1'}-${opts.arch}.json`));
+    const result = await vmRun({
+      ...opts,
+      ...fullGuestUnlessChosen(opts, cmd),
+      command: ['node', 'bin/guplab.js', 'check', '--json', `/run/guplab/out/${path.basename(json)}`, ...only],
+      timeoutSec: opts.timeout,
+      outDir: path.dirname(json),
+    });
+    process.exitCode = reportVm(result);
+    if (process.exitCode === 0 || result.status === 1) process.stderr.write(`guplab: wrote ${json}\n`);
+    return;
+  }
+  const report = runCheck({
+    only: opts.only?.split(',') ?? [],
+    mounts: JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as GuestMount[],
+    onLine: (line) => console.log(line),
+  });
+  if (opts.json) writeFileAtomic(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+  process.exitCode = checkPassed(report) ? 0 : 1;
+});
+
+interface MatrixCliOptions {
+  kernel: string;
+  arch: string;
+  out: string;
+  from?: string[];
+  readme?: boolean;
+  changed?: boolean;
+  timeout: number;
+}
+
+program
+  .command('matrix')
+  .description('run check on every kernel x arch in the VM and print one table of the answers, changes marked')
+  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
+  .option('--arch <arches>', 'comma-separated arches', hostArch())
+  .option('--out <dir>', 'folder for the check reports, matrix.json and matrix.md', 'results')
+  .option('--from <files...>', 'build the table from existing check JSON reports instead of booting')
+  .option('--readme', 'also put the table into README.md (between the matrix markers)')
+  .option('--changed', 'print only the rows that differ between columns')
+  .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 900)
+  .action(async (opts: MatrixCliOptions) => {
+    const reports: CheckReport[] = [];
+    const files = opts.from ?? [];
+    if (!files.length) {
+      for (const arch of opts.arch.split(',') as Arch[]) {
+        if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
+        for (const kernel of opts.kernel.split(',')) {
+          const file = path.resolve(opts.out, `check-${kernel}-${arch}.json`);
+          const result = await vmRun({
+            kernel,
+            arch,
+            memMiB: FULL_GUEST.memMiB,
+            memory: FULL_GUEST.memory,
+            append: FULL_GUEST.append,
+            command: ['node', 'bin/guplab.js', 'check', '--json', `/run/guplab/out/${path.basename(file)}`],
+            timeoutSec: opts.timeout,
+            outDir: path.dirname(file),
+            output: process.stderr,
+          });
+          if (result.problems.length) {
+            process.exitCode = reportVm(result);
+            return;
+          }
+          files.push(file);
+        }
+      }
+    }
+    for (const file of files) reports.push(JSON.parse(readFileSync(file, 'utf8')) as CheckReport);
+    const matrix = buildMatrix(reports);
+    console.log(matrixTable(matrix, { changedOnly: opts.changed ?? false }));
+    const md = matrixMarkdown(matrix);
+    writeFileAtomic(path.join(opts.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
+    writeFileAtomic(path.join(opts.out, 'matrix.md'), md);
+    if (opts.readme) writeFileAtomic('README.md', replaceSection(readFileSync('README.md', 'utf8'), 'matrix', md));
+    const changed = matrix.rows.filter((r) => r.changed).length;
+    process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(opts.out, 'matrix.md')}\n`);
+    process.exitCode = reports.every(checkPassed) ? 0 : 1;
+  });
 
 program
   .command('kmod-check')

@@ -269,6 +269,44 @@ export class GupDevice {
   }
 
   /**
+   * Reads `length` bytes of page `index` of a held set through the kernel's
+   * mapping of the page (what a device doing DMA would see).
+   */
+  readPinned(handle: number, index: number, offset = 0, length = 1): Uint8Array {
+    const bytes = new Uint8Array(length);
+    this.#access(handle, index, offset, bytes, false);
+    return bytes;
+  }
+
+  /**
+   * Writes bytes into page `index` of a held set through the kernel's mapping
+   * (a device's DMA write). The set must have been taken with FOLL_WRITE;
+   * release it with dirty: true so that file pages are written back.
+   */
+  writePinned(handle: number, index: number, offset: number, data: Uint8Array): void {
+    this.#access(handle, index, offset, data, true);
+  }
+
+  #access(handle: number, index: number, offset: number, bytes: Uint8Array, write: boolean): void {
+    const page = this.info().pageSize;
+    if (!Number.isSafeInteger(handle) || handle < 1) throw new RangeError(`handle must be a positive integer, got ${handle}`);
+    if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`index must be a non-negative integer, got ${index}`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || bytes.length < 1 || offset + bytes.length > page) {
+      throw new RangeError(`[${offset}, +${bytes.length}) must be a non-empty range inside one ${page}-byte page`);
+    }
+    try {
+      this.#native.access(handle, index, offset, bytes, write);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw classify(
+        err,
+        'other',
+        code === 'EPERM' ? 'the set was taken without FOLL_WRITE: pin with flags ["write"] to write through it' : code === 'ENOENT' ? `no held set ${handle} on this device` : undefined,
+      );
+    }
+  }
+
+  /**
    * Runs the in-kernel loop: `iterations` x {GUP over nrPages in batches of
    * pagesPerCall, releasing each batch}, off the JS thread. One sample per
    * iteration; a signal stops it early (status -EINTR) with the samples so far.

@@ -78,6 +78,7 @@ export interface NativeDevice {
   /** Signals the worker threads inside an ioctl of this device; returns how many. */
   interrupt(): number;
   release(handle: number, dirty: boolean): { nrPages: number; putNs: number };
+  access(handle: number, index: number, offset: number, bytes: Uint8Array, write: boolean): void;
   bench(request: NativeBenchRequest): Promise<NativeBenchResult>;
   close(): void;
   readonly closed: boolean;
@@ -102,6 +103,8 @@ export interface NativeAddon {
   touch(address: bigint, length: number, write: boolean): void;
   pfn(address: bigint, length: number): bigint;
   forkRun(ops: { op: string; address: bigint; value: number }[]): { results: bigint[]; status: number };
+  /** A userfaultfd missing-page handler thread over [address, address+length). */
+  FaultHandler: new (address: bigint, length: number, fill: number) => { stop(): number; readonly faults: number };
 }
 
 export interface NativeMapOptions {

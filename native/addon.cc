@@ -50,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", AbiConstants(env));
   InitDevice(env, exports);
   InitMapping(env, exports);
+  InitUffd(env, exports);
   return exports;
 }
 

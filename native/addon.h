@@ -7,5 +7,6 @@ namespace guplab {
 
 Napi::Object InitDevice(Napi::Env env, Napi::Object exports);
 Napi::Object InitMapping(Napi::Env env, Napi::Object exports);
+Napi::Object InitUffd(Napi::Env env, Napi::Object exports);
 
 }  // namespace guplab

@@ -59,6 +59,7 @@ class Device : public Napi::ObjectWrap<Device> {
                        {InstanceMethod<&Device::Info>("info"),
                         InstanceMethod<&Device::Pin>("pin"),
                         InstanceMethod<&Device::Release>("release"),
+                        InstanceMethod<&Device::Access>("access"),
                         InstanceMethod<&Device::PinAsync>("pinAsync"),
                         InstanceMethod<&Device::Bench>("bench"),
                         InstanceMethod<&Device::Interrupt>("interrupt"),
@@ -228,6 +229,25 @@ class Device : public Napi::ObjectWrap<Device> {
 
   // pinAsync(request) -> Promise of pin()'s answer; for large HOLDs.
   Napi::Value PinAsync(const Napi::CallbackInfo &info);
+
+  // access(handle, index, offset, buffer, write): copies between a Uint8Array
+  // and a page of a held set through the kernel's mapping of that page.
+  Napi::Value Access(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[3].IsTypedArray())
+      throw Napi::TypeError::New(env, "access(handle, index, offset, bytes, write): bytes must be a Uint8Array");
+    Napi::Uint8Array bytes = info[3].As<Napi::Uint8Array>();
+    struct guplab_access a;
+    std::memset(&a, 0, sizeof(a));
+    a.handle = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    a.index = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+    a.offset = info[2].As<Napi::Number>().Uint32Value();
+    a.length = static_cast<uint32_t>(bytes.ByteLength());
+    a.write = info[4].ToBoolean().Value() ? 1 : 0;
+    a.buf = reinterpret_cast<uintptr_t>(bytes.Data());
+    Ioctl(env, GUPLAB_IOC_ACCESS, &a);
+    return env.Undefined();
+  }
 
   // release(handle, dirty) -> {nrPages, putNs}
   Napi::Value Release(const Napi::CallbackInfo &info) {

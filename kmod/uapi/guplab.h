@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	2
+#define GUPLAB_ABI_VERSION	3
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
@@ -181,10 +181,26 @@ struct guplab_bench {
 
 #define GUPLAB_BENCH_MAX_ITERATIONS	(1u << 20)
 
+/*
+ * GUPLAB_IOC_ACCESS: reads or writes bytes of one page of a held set through
+ * the kernel's own mapping of the page, as a device doing DMA to it would.
+ * Writing needs a set taken with GUPLAB_FLAG_WRITE (-EPERM otherwise).
+ */
+struct guplab_access {
+	__u64 handle;		/* in: a held set */
+	__u64 index;		/* in: page of the set, 0 .. nr_pages - 1 */
+	__u32 offset;		/* in: first byte in the page */
+	__u32 length;		/* in: 1 .. page_size - offset */
+	__u32 write;		/* in: 0: page -> buf, 1: buf -> page */
+	__u32 reserved;		/* in: must be zero */
+	__u64 buf;		/* in: user pointer to length bytes */
+};
+
 #define GUPLAB_IOC_MAGIC	0xB7
 #define GUPLAB_IOC_INFO		_IOR(GUPLAB_IOC_MAGIC, 0x00, struct guplab_info)
 #define GUPLAB_IOC_PIN		_IOWR(GUPLAB_IOC_MAGIC, 0x01, struct guplab_pin)
 #define GUPLAB_IOC_RELEASE	_IOWR(GUPLAB_IOC_MAGIC, 0x02, struct guplab_release)
 #define GUPLAB_IOC_BENCH	_IOWR(GUPLAB_IOC_MAGIC, 0x03, struct guplab_bench)
+#define GUPLAB_IOC_ACCESS	_IOW(GUPLAB_IOC_MAGIC, 0x04, struct guplab_access)
 
 #endif /* _UAPI_GUPLAB_H */

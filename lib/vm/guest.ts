@@ -89,3 +89,13 @@ export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: numb
   }
   return setup;
 }
+
+/**
+ * The guest every probe and kernel test can use: huge pages, ZONE_MOVABLE,
+ * DAX and plain ext4/xfs on emulated pmem, memfd_secret enabled.
+ */
+export const FULL_GUEST = {
+  memMiB: 3072,
+  memory: { hugepages: 16, movablecore: '256M', pmem: '128M', dax: ['ext4', 'xfs'], fs: ['ext4', 'xfs'] } satisfies GuestMemoryOptions,
+  append: ['secretmem.enable=1'],
+};

@@ -1,0 +1,123 @@
+// Runs the probes, holds each observation against its expectation for this
+// kernel, and reports as KTAP (the kernel's test output format) and JSON.
+import os from 'node:os';
+import { GupDevice } from '../device.js';
+import type { GuestMount } from '../vm/guest.js';
+import { hostArch, type Arch } from '../vm/paths.js';
+import { EXPECTATIONS, expectationFor } from './expectations.js';
+import { PROBES, type Probe } from './probes.js';
+
+export const CHECK_SCHEMA_VERSION = 1;
+
+export interface CaseResult {
+  case: string;
+  observed: string;
+  /** ok: as expected; fail: differs; skip: could not run here; unexpected: no expectation covers it. */
+  status: 'ok' | 'fail' | 'skip' | 'unexpected';
+  expected?: string;
+  source?: string;
+  skip?: string;
+}
+
+export interface ProbeResult {
+  id: string;
+  title: string;
+  cases: CaseResult[];
+  /** A probe that threw: the message. */
+  error?: string;
+}
+
+export interface CheckReport {
+  schemaVersion: number;
+  release: string;
+  arch: Arch;
+  accelerator: string;
+  probes: ProbeResult[];
+  totals: { ok: number; fail: number; skip: number; unexpected: number };
+}
+
+export interface CheckOptions {
+  /** Probe ids to run (default all). */
+  only?: readonly string[];
+  mounts?: GuestMount[];
+  tmpfs?: string;
+  /** Called with each KTAP line as it is produced. */
+  onLine?: (line: string) => void;
+}
+
+function judge(probe: Probe, c: { case: string; observed: string; skip?: string }, release: string, arch: Arch): CaseResult {
+  if (c.skip) return { case: c.case, observed: c.observed, status: 'skip', skip: c.skip };
+  const row = expectationFor(EXPECTATIONS[probe.id] ?? [], c.case, release, arch);
+  if (!row) return { case: c.case, observed: c.observed, status: 'unexpected' };
+  return { case: c.case, observed: c.observed, status: row.answer === c.observed ? 'ok' : 'fail', expected: row.answer, source: row.source };
+}
+
+/** KTAP names may not contain "#"; keep them to one token. */
+function ktapName(name: string): string {
+  return name.replace(/[#\s]+/g, '_');
+}
+
+export function ktapCase(index: number, r: CaseResult): string[] {
+  const name = ktapName(r.case);
+  if (r.status === 'skip') return [`ok ${index} ${name} # SKIP ${r.skip ?? ''}`];
+  if (r.status === 'ok') return [`ok ${index} ${name} # ${r.observed}`];
+  const diag = r.status === 'unexpected' ? ['# no expectation covers this case on this kernel'] : [`# expected: ${r.expected}`, `# decided by: ${r.source}`];
+  return [...diag, `not ok ${index} ${name} # ${r.observed}`];
+}
+
+/** Runs the probes on the open device and returns the report; KTAP lines go to onLine as they come. */
+export function runCheck(options: CheckOptions = {}): CheckReport {
+  const emit = options.onLine ?? (() => undefined);
+  const dev = GupDevice.open();
+  try {
+    const info = dev.info();
+    const arch = hostArch();
+    const probes = PROBES.filter((p) => !options.only?.length || options.only.includes(p.id));
+    const unknown = options.only?.filter((id) => !PROBES.some((p) => p.id === id)) ?? [];
+    if (unknown.length) throw new RangeError(`unknown probe(s) ${unknown.join(', ')}: choose from ${PROBES.map((p) => p.id).join(', ')}`);
+    const ctx = { dev, mounts: options.mounts ?? [], tmpfs: options.tmpfs ?? '/dev/shm' };
+    const report: CheckReport = {
+      schemaVersion: CHECK_SCHEMA_VERSION,
+      release: info.release,
+      arch,
+      accelerator: process.env.GUPLAB_ACCEL ?? 'bare metal',
+      probes: [],
+      totals: { ok: 0, fail: 0, skip: 0, unexpected: 0 },
+    };
+    emit('KTAP version 1');
+    emit(`# guplab check on ${info.release} ${arch} (${report.accelerator}), ${os.cpus()[0]?.model ?? 'unknown CPU'}`);
+    emit(`1..${probes.length}`);
+    for (const [i, probe] of probes.entries()) {
+      const result: ProbeResult = { id: probe.id, title: probe.title, cases: [] };
+      emit('    KTAP version 1');
+      emit(`    # Subtest: ${probe.id}`);
+      emit(`    # ${probe.title}`);
+      try {
+        const observations = probe.run(ctx);
+        result.cases = observations.map((o) => judge(probe, o, info.release, arch));
+      } catch (err) {
+        result.error = err instanceof Error ? err.message : String(err);
+      }
+      emit(`    1..${result.cases.length}`);
+      for (const [j, c] of result.cases.entries()) {
+        report.totals[c.status]++;
+        for (const line of ktapCase(j + 1, c)) emit(`    ${line}`);
+      }
+      const failed = result.error !== undefined || result.cases.some((c) => c.status === 'fail' || c.status === 'unexpected');
+      const skipped = result.cases.length > 0 && result.cases.every((c) => c.status === 'skip');
+      if (result.error) emit(`    # error: ${result.error}`);
+      emit(`${failed ? 'not ok' : 'ok'} ${i + 1} ${probe.id}${skipped ? ` # SKIP ${result.cases[0]?.skip ?? ''}` : ''}`);
+      report.probes.push(result);
+    }
+    const t = report.totals;
+    emit(`# totals: ok ${t.ok}, fail ${t.fail}, unexpected ${t.unexpected}, skip ${t.skip}`);
+    return report;
+  } finally {
+    dev.close();
+  }
+}
+
+/** The check passed: nothing failed, no case lacked an expectation, no probe threw. */
+export function checkPassed(report: CheckReport): boolean {
+  return report.totals.fail === 0 && report.totals.unexpected === 0 && report.probes.every((p) => p.error === undefined);
+}
