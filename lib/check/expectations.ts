@@ -152,7 +152,12 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: '-EFAULT',
       source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses PIN|LONGTERM|WRITE',
     },
-    { cases: '*', kernels: '*', answer: '16', source: 'shmem and hugetlbfs need no dirty tracking (6.5+), and 6.1 has no such check' },
+    {
+      cases: '*',
+      kernels: '*',
+      answer: '16',
+      source: 'writable_file_mapping_allowed(): shmem and hugetlbfs need no dirty tracking (6.5+); 6.1 check_vma_flags() has no such test',
+    },
   ],
   'movable-longterm': [
     { cases: 'no-longterm/*', kernels: '*', answer: '16 stayed', source: 'no FOLL_LONGTERM: __gup_longterm_locked() is not involved, pages stay in ZONE_MOVABLE' },
