@@ -58,9 +58,13 @@ test-host:
 VM_KERNELS ?= 6.1 6.12
 # Every memory kind the kernel tests pin: huge pages, ZONE_MOVABLE, DAX and
 # plain ext4/xfs on emulated pmem, memfd_secret.
+# (The same guest as `guplab check --vm`.) One boot per kernel runs the
+# kernel tests and then the semantics check suite.
 VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --pmem 128M --dax ext4,xfs --fs ext4,xfs --append secretmem.enable=1
 test-vm:
-	set -e; for k in $(VM_KERNELS); do $(GUPLAB) vm run --kernel $$k $(VM_TEST_FLAGS) -- $(VITEST) run test/kernel; done
+	set -e; for k in $(VM_KERNELS); do \
+	  $(GUPLAB) vm run --kernel $$k $(VM_TEST_FLAGS) -- sh -c '$(VITEST) run test/kernel && node bin/guplab.js check'; \
+	done
 
 # Kernel tests on bare metal, after `make load`.
 test-kernel:

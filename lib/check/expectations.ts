@@ -14,6 +14,8 @@ export interface Expectation {
   answer: string;
   /** The deciding kernel function and file. */
   source: string;
+  /** A dmesg pattern the kernel WARNs with on this answer (declared expected before the probe runs). */
+  warning?: string;
 }
 
 /** "6.12.117+deb12-amd64" -> [6, 12]. */
@@ -75,6 +77,9 @@ export function longtermGate(prefix: string): Expectation[] {
     })),
   ];
 }
+
+const HUGETLB_MOVABLE_61 =
+  '6.1 __gup_longterm_locked() -> check_and_migrate_movable_pages(): a ZONE_MOVABLE hugetlb folio is isolated for migration, no non-movable huge page can be had, and the retry fails in follow_hugetlb_page() with WARN_ON_ONCE';
 
 /** Rows per probe id. */
 export const EXPECTATIONS: Record<string, Expectation[]> = {
@@ -140,6 +145,13 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   ],
   'writable-longterm-shared': [
     ...longtermGate('*/'),
+    ...['pin_user_pages_fast', 'pin_user_pages'].map((api) => ({
+      cases: `hugetlb-in-movable/${api}`,
+      kernels: '<6.3',
+      answer: '-ENOMEM',
+      source: HUGETLB_MOVABLE_61,
+      warning: 'at mm/hugetlb.c',
+    })),
     {
       cases: 'ext4/*',
       kernels: '>=6.5',
@@ -167,6 +179,19 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.3',
       answer: '0',
       source: '6.1 gup_pte_range(): !folio_is_longterm_pinnable() with FOLL_LONGTERM bails out; fast_only has no slow path to migrate',
+    },
+    ...['pin_user_pages_fast', 'pin_user_pages'].map((api) => ({
+      cases: `hugetlb/${api}`,
+      kernels: '<6.3',
+      answer: '-ENOMEM',
+      source: HUGETLB_MOVABLE_61,
+      warning: 'at mm/hugetlb.c',
+    })),
+    {
+      cases: 'hugetlb/*',
+      kernels: '>=6.3',
+      answer: '16 migrated',
+      source: '__gup_longterm_locked() -> check_and_migrate_movable_folios() -> migrate_longterm_unpinnable_folios(): hugetlb folios migrate like the rest',
     },
     {
       cases: 'pin_*',

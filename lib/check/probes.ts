@@ -221,7 +221,10 @@ const writableLongtermShared: Probe = {
           out.push({ case: `${name}/${api}`, observed: 'n/a', skip: m });
           continue;
         }
-        out.push({ case: `${name}/${api}`, observed: using(m, () => fmt(call(ctx, api, m.address, 16, ['write', 'longterm']).ret)) });
+        // Where the pages sit matters too: a LONGTERM pin migrates them out
+        // of ZONE_MOVABLE first (boot-time huge pages may be there).
+        const movable = name === 'hugetlb' && inMovable(ctx, m);
+        out.push({ case: `${name}${movable ? '-in-movable' : ''}/${api}`, observed: using(m, () => fmt(call(ctx, api, m.address, 16, ['write', 'longterm']).ret)) });
       }
     }
     return out;
@@ -238,6 +241,11 @@ function movableBuffer(ctx: ProbeContext): Mapping | undefined {
     m.close();
   }
   return undefined;
+}
+
+/** Whether the first page of `m` sits in ZONE_MOVABLE. */
+function inMovable(ctx: ProbeContext, m: Mapping): boolean {
+  return ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0]?.zoneMovable ?? false;
 }
 
 /** pagemap pfns of the 16 pages. */
@@ -272,7 +280,20 @@ const movableLongterm: Probe = {
         });
       });
     };
-    return [...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])), ...perApi(ctx, PINNING, '', (api) => probe(api, ['longterm']))];
+    const hugetlb = (api: ApiName): string => {
+      if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return 'n/a (no free 2M huge pages)';
+      return using(mapMemfd(HUGE, { hugetlb: '2M', populate: true }), (m) => {
+        if (!inMovable(ctx, m)) return 'n/a (huge page not in ZONE_MOVABLE)';
+        const before = m.pfn(0);
+        const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
+        return holding(ctx, r, () => `${r.ret} ${r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed'}`);
+      });
+    };
+    return [
+      ...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])),
+      ...perApi(ctx, PINNING, '', (api) => probe(api, ['longterm'])),
+      ...perApi(ctx, ['pin_user_pages_fast', 'pin_user_pages'], 'hugetlb/', hugetlb),
+    ];
   },
 };
 
@@ -441,8 +462,8 @@ export const PROBES: readonly Probe[] = [
   forceCow,
   daxLongterm,
   longtermVariants,
-  writableLongtermShared,
   movableLongterm,
+  writableLongtermShared,
   pinCount,
   cowFork,
   userfaultfd,
