@@ -6,7 +6,7 @@ import { GupDevice } from './device.js';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
-import { buildMatrix, matrixMarkdown, matrixTable, replaceSection } from './check/matrix.js';
+import { buildMatrix, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
 import { checkPassed, runCheck, type CheckReport } from './check/run.js';
 import { FULL_GUEST, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
@@ -246,7 +246,10 @@ program
     const md = matrixMarkdown(matrix);
     writeFileAtomic(path.join(opts.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
     writeFileAtomic(path.join(opts.out, 'matrix.md'), md);
-    if (opts.readme) writeFileAtomic('README.md', replaceSection(readFileSync('README.md', 'utf8'), 'matrix', md));
+    if (opts.readme) {
+      const how = `\`guplab matrix --kernel ${opts.kernel} --arch ${opts.arch}\`, ${reports.map((r) => r.accelerator).filter((a, i, all) => all.indexOf(a) === i).join('/')}`;
+      writeFileAtomic('README.md', replaceSection(readFileSync('README.md', 'utf8'), 'matrix', matrixReadme(matrix, how)));
+    }
     const changed = matrix.rows.filter((r) => r.changed).length;
     process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(opts.out, 'matrix.md')}\n`);
     process.exitCode = reports.every(checkPassed) ? 0 : 1;

@@ -50,12 +50,13 @@ export function buildMatrix(reports: readonly CheckReport[]): Matrix {
 const mdEscape = (s: string): string => s.replaceAll('|', '\\|');
 
 /** Markdown: changed rows marked with a delta sign and their differing cells in bold; failed cells flagged. */
-export function matrixMarkdown(matrix: Matrix): string {
+export function matrixMarkdown(matrix: Matrix, options: { changedOnly?: boolean } = {}): string {
   const lines = [
     `| probe | case | ${matrix.columns.map(mdEscape).join(' | ')} |`,
     `|---|---|${matrix.columns.map(() => '---').join('|')}|`,
   ];
   for (const row of matrix.rows) {
+    if (options.changedOnly && !row.changed) continue;
     const first = row.cells.find((c) => c !== '' && c !== 'skip' && c !== 'n/a');
     const cells = row.cells.map((c, i) => {
       let text = c === '' ? '—' : mdEscape(c);
@@ -76,6 +77,21 @@ export function matrixTable(matrix: Matrix, options: { changedOnly?: boolean } =
     table.push([row.probe, `${row.changed ? 'Δ ' : ''}${row.case}`, ...row.cells.map((c, i) => `${c || '—'}${row.failed[i] ? ' ✗' : ''}`)]);
   }
   return table.toString();
+}
+
+/** For README: the rows that differ, then every row folded away. */
+export function matrixReadme(matrix: Matrix, generated: string): string {
+  const changed = matrix.rows.filter((r) => r.changed).length;
+  return [
+    `${changed} of ${matrix.rows.length} cases differ between ${matrix.columns.join(', ')} (${generated}; Δ marks them, bold is the changed answer, ✗ a failed expectation):`,
+    '',
+    matrixMarkdown(matrix, { changedOnly: true }),
+    `<details><summary>All ${matrix.rows.length} cases</summary>`,
+    '',
+    matrixMarkdown(matrix),
+    '</details>',
+    '',
+  ].join('\n');
 }
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
