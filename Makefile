@@ -60,7 +60,7 @@ VM_KERNELS ?= 6.1 6.12
 # plain ext4/xfs on emulated pmem, memfd_secret.
 # (The same guest as `guplab check --vm`.) One boot per kernel runs the
 # kernel tests and then the semantics check suite.
-VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --pmem 128M --dax ext4,xfs --fs ext4,xfs --append secretmem.enable=1
+VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --pmem 128M --dax ext4,xfs --append secretmem.enable=1
 test-vm:
 	set -e; for k in $(VM_KERNELS); do \
 	  $(GUPLAB) vm run --kernel $$k $(VM_TEST_FLAGS) -- sh -c '$(VITEST) run test/kernel && node bin/guplab.js check'; \

@@ -8,7 +8,7 @@ import { writeFileAtomic } from './util/atomic.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
 import { buildMatrix, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
 import { checkPassed, runCheck, type CheckReport } from './check/run.js';
-import { FULL_GUEST, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
+import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 
@@ -73,7 +73,7 @@ function addVmOptions(cmd: Command): Command {
     .option('--movablecore <size>', 'memory for ZONE_MOVABLE (movablecore=), e.g. 512M', size)
     .option('--pmem <size>', 'emulated pmem per region (memmap=, x86_64), e.g. 256M', size)
     .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always (ext4, xfs, ext4,xfs) at /mnt/guplab/<fs>-dax', fsList)
-    .option('--fs <fs>', 'make and mount these filesystems on pmem without DAX at /mnt/guplab/<fs>', fsList)
+    .option('--fs <fs>', 'make these filesystems on virtio disks (ext4, xfs, ext4,xfs) and mount them at /mnt/guplab/<fs>', fsList)
     .option('--verbose', 'print the whole boot console');
 }
 
@@ -151,9 +151,10 @@ addVmOptions(
 /** The VM run options of a command that wants the full guest unless the user chose memory options. */
 function fullGuestUnlessChosen(opts: VmCliOptions, cmd: Command): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
   const chosen = memoryOptions(opts);
-  const memMiB = cmd.getOptionValueSource('mem') === 'default' ? FULL_GUEST.memMiB : opts.mem;
+  const full = fullGuest(opts.arch);
+  const memMiB = cmd.getOptionValueSource('mem') === 'default' ? full.memMiB : opts.mem;
   if (Object.keys(chosen).length) return { memMiB, memory: chosen, append: opts.append };
-  return { memMiB, memory: FULL_GUEST.memory, append: [...FULL_GUEST.append, ...opts.append] };
+  return { memMiB, memory: full.memory, append: [...full.append, ...opts.append] };
 }
 
 interface CheckCliOptions extends VmCliOptions {
@@ -224,9 +225,7 @@ program
           const result = await vmRun({
             kernel,
             arch,
-            memMiB: FULL_GUEST.memMiB,
-            memory: FULL_GUEST.memory,
-            append: FULL_GUEST.append,
+            ...fullGuest(arch),
             command: ['node', 'bin/guplab.js', 'check', '--json', `/run/guplab/out/${path.basename(file)}`],
             timeoutSec: opts.timeout,
             outDir: path.dirname(file),

@@ -170,7 +170,7 @@ const daxLongterm: Probe = {
     for (const fs of ['ext4', 'xfs'] as const) {
       const mount = ctx.mounts.find((m) => m.fs === fs && m.dax);
       if (!mount) {
-        out.push(...skipAll(`${fs}/*`, `no DAX ${fs} mount: guplab check --vm mounts one (--pmem 128M --dax ${fs})`));
+        out.push(...skipAll(`${fs}/*`, `no DAX ${fs} mount: guplab check --vm mounts one on x86_64 (--pmem 128M --dax ${fs}); arm64 guests have no emulated pmem`));
         continue;
       }
       for (const [mode, flags] of [['plain', ['write']], ['longterm', ['write', 'longterm']]] as const) {
@@ -205,7 +205,7 @@ const writableLongtermShared: Probe = {
         fs,
         () => {
           const mount = ctx.mounts.find((m) => m.fs === fs && !m.dax);
-          return mount ? mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }) : `no ${fs} mount (--pmem 128M --fs ${fs})`;
+          return mount ? mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }) : `no ${fs} mount (--fs ${fs})`;
         },
       ]),
       ['tmpfs', () => mapFile(`${ctx.tmpfs}/guplab-shared-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true })],

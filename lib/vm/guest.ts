@@ -2,6 +2,9 @@
 // emulated pmem with filesystems mounted on it (DAX or not). Each turns into
 // kernel command-line arguments, modules for the initramfs and shell lines
 // that prepare the guest before the command runs.
+import { execSync } from 'node:child_process';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import path from 'node:path';
 import type { Arch } from './paths.js';
 
 export type GuestFs = 'ext4' | 'xfs';
@@ -18,7 +21,7 @@ export interface GuestMemoryOptions {
   pmem?: string;
   /** Filesystems to create on pmem and mount with -o dax=always, one region each. */
   dax?: GuestFs[];
-  /** Filesystems to create on pmem and mount without DAX (dax=never), one region each. */
+  /** Filesystems to create on virtio disks (made on the host, so any guest arch) and mount without DAX. */
   fs?: GuestFs[];
 }
 
@@ -30,9 +33,17 @@ export interface GuestMount {
   path: string;
 }
 
+/** A disk image the host makes and attaches as a virtio-blk device. */
+export interface GuestDisk {
+  fs: GuestFs;
+  sizeMiB: number;
+}
+
 export interface GuestSetup {
   append: string[];
   modules: string[];
+  /** Filesystem images to make on the host and attach, in order (/dev/vda, /dev/vdb...). */
+  disks: GuestDisk[];
   /** Shell lines run (as root, in the guest root) before the command. */
   script: string[];
   mounts: GuestMount[];
@@ -59,43 +70,77 @@ export function sizeMiB(size: string): number {
 const PMEM_BASE_MIB = 1024;
 
 export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: number): GuestSetup {
-  const setup: GuestSetup = { append: [], modules: [], script: [], mounts: [] };
+  const setup: GuestSetup = { append: [], modules: [], disks: [], script: [], mounts: [] };
   if (options.hugepages1g) setup.append.push('hugepagesz=1G', `hugepages=${options.hugepages1g}`);
   if (options.hugepages) setup.append.push('hugepagesz=2M', `hugepages=${options.hugepages}`);
   if (options.thp) setup.append.push(`transparent_hugepage=${options.thp}`);
   if (options.movablecore) setup.append.push(`movablecore=${sizeMiB(options.movablecore)}M`);
 
-  const wanted = [...(options.dax ?? []).map((fs) => ({ fs, dax: true })), ...(options.fs ?? []).map((fs) => ({ fs, dax: false }))];
-  if (wanted.length && !options.pmem) throw new RangeError('--dax and --fs need --pmem SIZE (the size of each pmem region)');
+  const addModules = (...names: string[]): void => {
+    for (const m of names) if (!setup.modules.includes(m)) setup.modules.push(m);
+  };
+  const mount = (fs: GuestFs, dax: boolean, device: string): void => {
+    const path = `/mnt/guplab/${fs}${dax ? '-dax' : ''}`;
+    addModules(...FS_MODULES[fs]);
+    setup.script.push(
+      `mkdir -p ${path} && mount -t ${fs} -o dax=${dax ? 'always' : 'never'} ${device} ${path} || { echo "guplab: mount ${device} on ${path} failed" >&2; exit 125; }`,
+    );
+    setup.mounts.push({ fs, dax, device, path });
+  };
+
+  // Plain filesystems: images made on the host, virtio disks in the guest.
+  for (const [i, fs] of (options.fs ?? []).entries()) {
+    addModules('virtio_blk');
+    setup.disks.push({ fs, sizeMiB: DISK_MIB });
+    mount(fs, false, `/dev/vd${String.fromCharCode(97 + i)}`);
+  }
+
+  // DAX filesystems: emulated pmem carved out of guest RAM, made in the guest.
+  const dax = options.dax ?? [];
+  if (dax.length && !options.pmem) throw new RangeError('--dax needs --pmem SIZE (the size of each pmem region)');
   if (!options.pmem) return setup;
   if (arch !== 'x86_64') {
-    throw new RangeError('--pmem uses memmap= emulation, which only x86_64 kernels have: run it with --arch x86_64');
+    throw new RangeError('--pmem uses memmap= emulation, which only x86_64 kernels have (Debian 6.1 arm64 has no FS_DAX at all): use --arch x86_64');
   }
   const each = sizeMiB(options.pmem);
-  const regions = Math.max(1, wanted.length);
+  const regions = Math.max(1, dax.length);
   const needed = PMEM_BASE_MIB + regions * each + 512;
   if (memMiB < needed) throw new RangeError(`--pmem ${options.pmem} x ${regions} needs --mem ${needed} or more (pmem is carved out of guest RAM above ${PMEM_BASE_MIB}M)`);
   for (let i = 0; i < regions; i++) setup.append.push(`memmap=${each}M!${PMEM_BASE_MIB + i * each}M`);
-  setup.modules.push('nd_e820', 'nd_pmem');
-  for (const [i, { fs, dax }] of wanted.entries()) {
+  addModules('nd_e820', 'nd_pmem');
+  for (const [i, fs] of dax.entries()) {
     const device = `/dev/pmem${i}`;
-    const path = `/mnt/guplab/${fs}${dax ? '-dax' : ''}`;
-    for (const m of FS_MODULES[fs]) if (!setup.modules.includes(m)) setup.modules.push(m);
-    setup.script.push(
-      `${MKFS[fs]} ${device} >/dev/null || { echo "guplab: mkfs.${fs} ${device} failed" >&2; exit 125; }`,
-      `mkdir -p ${path} && mount -o dax=${dax ? 'always' : 'never'} ${device} ${path} || { echo "guplab: mount ${device} on ${path} failed" >&2; exit 125; }`,
-    );
-    setup.mounts.push({ fs, dax, device, path });
+    setup.script.push(`${MKFS[fs]} ${device} >/dev/null || { echo "guplab: mkfs.${fs} ${device} failed" >&2; exit 125; }`);
+    mount(fs, true, device);
   }
   return setup;
 }
 
+/** Size of each plain filesystem image (sparse on the host). */
+const DISK_MIB = 256;
+
+/** Makes the disk images in `dir` with the host's mkfs and returns the QEMU arguments that attach them. */
+export function prepareDisks(disks: readonly GuestDisk[], dir: string): string[] {
+  return disks.flatMap((disk, i) => {
+    const image = path.join(dir, `disk${i}-${disk.fs}.img`);
+    const fd = openSync(image, 'w');
+    ftruncateSync(fd, disk.sizeMiB << 20);
+    closeSync(fd);
+    try {
+      execSync(`${MKFS[disk.fs]} ${image}`, { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (err) {
+      throw new Error(`cannot make the ${disk.fs} image for the guest: install ${disk.fs === 'xfs' ? 'xfsprogs' : 'e2fsprogs'} (scripts/deps.sh does)`, { cause: err });
+    }
+    return ['-drive', `file=${image},if=none,id=gd${i},format=raw,cache=unsafe`, '-device', `virtio-blk-pci,drive=gd${i}`];
+  });
+}
+
 /**
  * The guest every probe and kernel test can use: huge pages, ZONE_MOVABLE,
- * DAX and plain ext4/xfs on emulated pmem, memfd_secret enabled.
+ * plain ext4/xfs, DAX ext4/xfs on emulated pmem (x86_64 only), memfd_secret.
  */
-export const FULL_GUEST = {
-  memMiB: 3072,
-  memory: { hugepages: 16, movablecore: '256M', pmem: '128M', dax: ['ext4', 'xfs'], fs: ['ext4', 'xfs'] } satisfies GuestMemoryOptions,
-  append: ['secretmem.enable=1'],
-};
+export function fullGuest(arch: Arch): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
+  const memory: GuestMemoryOptions = { hugepages: 16, movablecore: '256M', fs: ['ext4', 'xfs'] };
+  if (arch === 'x86_64') Object.assign(memory, { pmem: '128M', dax: ['ext4', 'xfs'] });
+  return { memMiB: 3072, memory, append: ['secretmem.enable=1'] };
+}

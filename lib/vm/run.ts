@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { run } from './exec.js';
-import { guestSetup, type GuestMemoryOptions } from './guest.js';
+import { guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
 import { buildInitramfs } from './initramfs.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel } from './kernel.js';
 import { hostArch, type Arch } from './paths.js';
@@ -135,7 +135,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       memMiB,
       cpus: options.cpus ?? 2,
       append: [...guest.append, ...(options.append ?? [])],
-    });
+    }).concat(prepareDisks(guest.disks, ioDir));
     log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
     const out = options.output ?? process.stdout;
     const started = Date.now();

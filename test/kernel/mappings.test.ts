@@ -71,7 +71,7 @@ const KINDS: Kind[] = [
   ...(['ext4', 'xfs'] as const).flatMap((fs): Kind[] => [
     {
       name: `file on ${fs}`,
-      missing: () => (mountOf(fs, false) ? undefined : `no ${fs} mount (guplab vm run --pmem 128M --fs ${fs})`),
+      missing: () => (mountOf(fs, false) ? undefined : `no ${fs} mount (guplab vm run --fs ${fs})`),
       map: () => mapFile(fileIn(mountOf(fs, false)), 16 * PAGE, { create: true, populate: true }),
       kind: 'file',
     },
@@ -97,7 +97,8 @@ describe.runIf(hasDevice)('each memory kind through the fast and the slow path',
       it(`${api} on ${k.name}: every page taken, facts as the kind implies`, (ctx) => {
         const reason = k.missing();
         if (reason) {
-          if (inVm) throw new Error(`${k.name} must be available in the VM: ${reason}`);
+          // DAX needs emulated pmem, which the runner has on x86_64 only.
+          if (inVm && !(k.zoneDevice && process.arch !== 'x64')) throw new Error(`${k.name} must be available in the VM: ${reason}`);
           ctx.skip();
         }
         const m = k.map();
