@@ -79,7 +79,7 @@ export function longtermGate(prefix: string): Expectation[] {
 }
 
 const HUGETLB_MOVABLE_61 =
-  '6.1 __gup_longterm_locked() -> check_and_migrate_movable_pages(): a ZONE_MOVABLE hugetlb folio is isolated for migration, no non-movable huge page can be had, and the retry fails in follow_hugetlb_page() with WARN_ON_ONCE';
+  '6.1 follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on a ZONE_MOVABLE page (a check meant for GUP-fast) before __gup_longterm_locked() could migrate it; gone with follow_hugetlb_page() in 6.5, the 6.6+ relapse fixed by "mm: gup: stop abusing try_grab_folio"';
 
 /** Rows per probe id. */
 export const EXPECTATIONS: Record<string, Expectation[]> = {
@@ -191,7 +191,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'hugetlb/*',
       kernels: '>=6.3',
       answer: '16 migrated',
-      source: '__gup_longterm_locked() -> check_and_migrate_movable_folios() -> migrate_longterm_unpinnable_folios(): hugetlb folios migrate like the rest',
+      source: 'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test), then migrate_longterm_unpinnable_folios() -> alloc_migrate_hugetlb_folio() moves it out of ZONE_MOVABLE',
     },
     {
       cases: 'pin_*',
