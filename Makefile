@@ -24,7 +24,11 @@ addon: deps
 ts: deps
 	node_modules/.bin/tsc -p tsconfig.json
 
-build: addon ts
+# The harness-overhead baseline (guplab overhead): a minimal C loop of PIN ioctls.
+tools/pin1: tools/pin1.c kmod/uapi/guplab.h
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ tools/pin1.c
+
+build: addon ts tools/pin1
 
 # Bare metal: build against the running kernel and load it.
 kmod:
@@ -41,7 +45,8 @@ load: kmod
 unload:
 	rmmod guplab
 
-# The main job: boot the default kernel in QEMU, run the headline benchmark.
+# The main job: boot the default kernel in QEMU, run the default benchmark
+# (table; results/results.json and results/report.html on the host).
 bench: build
 	$(GUPLAB) bench --vm $(VM_FLAGS)
 
@@ -71,6 +76,6 @@ test-kernel:
 	$(VITEST) run test/kernel
 
 clean:
-	rm -rf build dist
+	rm -rf build dist tools/pin1
 	$(MAKE) -C kmod -f /dev/null clean 2>/dev/null || true
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order kmod/Module.symvers
