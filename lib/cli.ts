@@ -4,7 +4,7 @@ import { BACKING_NAMES } from './bench/backings.js';
 import { compareResults, comparisonTable, loadResult, type Comparison } from './bench/compare.js';
 import { runBench } from './bench/engine.js';
 import { overheadTable, runOverhead } from './bench/overhead.js';
-import { progressFor } from './bench/progress.js';
+import { hostProgressSink, progressFor, wantsBar } from './bench/progress.js';
 import { renderReport } from './bench/report.js';
 import { DEFAULT_SPEC, formatSize, loadSpecFile, resolveSpec, type Spec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
@@ -121,6 +121,7 @@ interface BenchCliOptions extends VmCliOptions {
   out: string;
   json?: boolean;
   progress: boolean;
+  report: boolean;
   vm?: boolean;
 }
 
@@ -149,6 +150,7 @@ addVmOptions(
     .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
     .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, iterations, minSamples, maxSamples, targetMs, dir)')
     .addOption(new Option('--spec-json <json>').hideHelp())
+    .addOption(new Option('--no-report').hideHelp())
     .option('--api <names>', `APIs, comma-separated (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
     .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
     .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
@@ -168,22 +170,28 @@ addVmOptions(
   if (opts.vm) {
     const result = await vmRun({
       ...opts,
-      command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', '--spec-json', JSON.stringify(spec), ...(opts.json ? ['--json'] : [])],
+      // The guest writes results.json; the host, faster than an emulated CPU, renders the report.
+      command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', '--no-report', '--spec-json', JSON.stringify(spec), ...(opts.json ? ['--json'] : [])],
       timeoutSec: opts.timeout,
       memMiB: opts.mem,
       memory: memoryOptions(opts),
       outDir: path.resolve(opts.out),
+      env: { GUPLAB_PROGRESS_LINES: '1' },
+      output: hostProgressSink(!opts.verbose && wantsBar(Boolean(opts.json) || !opts.progress)),
     });
     process.exitCode = reportVm(result);
-    if (process.exitCode === 0) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'results.json')} and report.html\n`);
+    if (process.exitCode !== 0) return;
+    const json = path.resolve(opts.out, 'results.json');
+    writeFileAtomic(path.resolve(opts.out, 'report.html'), await renderReport(loadResult(json)));
+    process.stderr.write(`guplab: wrote ${json} and ${path.resolve(opts.out, 'report.html')}\n`);
     return;
   }
   const result = await runBench(spec, { progress: progressFor(Boolean(opts.json) || !opts.progress) });
   writeFileAtomic(path.join(opts.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileAtomic(path.join(opts.out, 'report.html'), await renderReport(result));
+  if (opts.report) writeFileAtomic(path.join(opts.out, 'report.html'), await renderReport(result));
   if (opts.json) console.log(JSON.stringify(result, null, 2));
   else console.log(benchTable(result));
-  if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'results.json')} and report.html\n`);
+  if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'results.json')}${opts.report ? ' and report.html' : ''}\n`);
 });
 
 /** The VM run options of a command that wants the full guest unless the user chose memory options. */

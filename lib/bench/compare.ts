@@ -41,7 +41,10 @@ export function loadResult(file: string): BenchResult {
   return parsed as BenchResult;
 }
 
-const totals = (c: CaseResult): number[] => c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages);
+const totals = (c: CaseResult): { values: number[]; rounds?: number[] } => ({
+  values: c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages),
+  ...(c.round?.length === c.getNs.length ? { rounds: c.round } : {}),
+});
 
 /**
  * slower: the whole CI of the ratio lies above 1 + threshold; faster: below

@@ -25,6 +25,8 @@ export interface CaseResult extends CaseKey {
   /** Per-iteration in-kernel get and put time for the whole buffer, ns. */
   getNs: number[];
   putNs: number[];
+  /** The round (pass over the matrix, fresh buffer) of each sample. */
+  round: number[];
   getNsPerPage?: Summary;
   putNsPerPage?: Summary;
   totalNsPerPage?: Summary;
@@ -59,106 +61,133 @@ function failure(run: { status: number; ret: number }, pages: number): { error: 
   return { error: `short: ${run.ret} of ${pages} pages`, ret: run.ret };
 }
 
-async function runCase(dev: GupDevice, spec: Spec, key: CaseKey, shared: Mapping | undefined): Promise<CaseResult> {
-  const started = Date.now();
-  const pageSize = dev.info().pageSize;
-  const pages = Math.max(1, Math.floor(key.sizeBytes / pageSize));
-  const backing = BACKINGS[key.backing];
-  const c: CaseResult = { ...key, id: caseId(key), pages, status: 'ok', warmupIterations: 0, getNs: [], putNs: [], wallMs: 0 };
-  const done = (): CaseResult => ({ ...c, wallMs: Date.now() - started });
-  const info = dev.info();
-  if (!info.apis.includes(key.api)) {
-    Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
-    return done();
-  }
-  if (key.pagesPerCall > info.maxPages) {
-    Object.assign(c, { status: 'unavailable', error: `pages per call above max_pages_per_call ${info.maxPages}` });
-    return done();
-  }
-  if (dev.warns(key.api, key.flags)) expectKernelWarning('at mm/gup.c', `bench ${key.api} with ${key.flags.join('|')}`);
-  const request = { flags: key.flags, pagesPerCall: key.pagesPerCall };
-  const refuse = (run: { status: number; ret: number }): CaseResult => {
-    Object.assign(c, { status: 'refused' }, failure(run, pages));
-    return done();
-  };
+const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : {});
 
+/** Samples of one case in one round; the case's state says whether to go on. */
+async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
+  const backing = BACKINGS[c.backing];
+  const request = { flags: c.flags, pagesPerCall: c.pagesPerCall };
+  const refuse = (run: { status: number; ret: number }): void => {
+    Object.assign(c, { status: 'refused' }, failure(run, c.pages));
+  };
   if (shared) {
-    // Prefaulted: one buffer, warm-up, then all samples in one in-kernel loop.
-    c.warmupIterations = Math.max(1, spec.warmup);
-    const warm = await dev.bench(key.api, shared.address, pages, { ...request, iterations: c.warmupIterations });
+    // Prefaulted: warm-up, then this round's samples in one in-kernel loop.
+    const warmup = Math.max(1, spec.warmup);
+    c.warmupIterations += warmup;
+    const warm = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: warmup });
     if (warm.status !== 0) return refuse(warm);
-    const perIter = Math.max(1, median(warm.getNs.map((g, i) => g + (warm.putNs[i] ?? 0))));
-    const iterations = spec.iterations ?? clamp(Math.ceil((spec.targetMs * 1e6) / perIter), spec.minSamples, spec.maxSamples);
-    const run = await dev.bench(key.api, shared.address, pages, { ...request, iterations });
+    if (state.perRound === undefined) {
+      const perIter = Math.max(1, median(warm.getNs.map((g, i) => g + (warm.putNs[i] ?? 0))));
+      const total = spec.iterations ?? clamp(Math.ceil((spec.targetMs * 1e6) / perIter), spec.minSamples, spec.maxSamples);
+      state.perRound = Math.max(1, Math.ceil(total / spec.rounds));
+    }
+    const run = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: state.perRound });
     if (run.status !== 0) return refuse(run);
-    c.getNs = run.getNs;
-    c.putNs = run.putNs;
-    c.note = backing.note?.(shared);
-  } else {
-    // Not prefaulted: a fresh buffer per sample, so GUP faults every page in.
-    const samples = spec.iterations ?? spec.minSamples;
-    for (let i = 0; i < samples; i++) {
-      const m = backing.map(key.sizeBytes, false, spec.dir ? { dir: spec.dir } : {});
-      try {
-        const run = await dev.bench(key.api, m.address, pages, { ...request, iterations: 1 });
-        if (run.status !== 0) return refuse(run);
-        c.getNs.push(run.getNs[0] ?? 0);
-        c.putNs.push(run.putNs[0] ?? 0);
-        if (i === samples - 1) c.note = backing.note?.(m);
-      } finally {
-        release(m);
-      }
+    c.getNs.push(...run.getNs);
+    c.putNs.push(...run.putNs);
+    c.round.push(...run.getNs.map(() => round));
+    if (round === 0) c.note = backing.note?.(shared); // smaps is slow to read under TCG: once
+    return;
+  }
+  // Not prefaulted: a fresh buffer per sample, so GUP faults every page in.
+  const samples = Math.max(1, Math.ceil((spec.iterations ?? spec.minSamples) / spec.rounds));
+  for (let i = 0; i < samples; i++) {
+    const m = backing.map(c.sizeBytes, false, ctxOf(spec));
+    try {
+      const run = await dev.bench(c.api, m.address, c.pages, { ...request, iterations: 1 });
+      if (run.status !== 0) return refuse(run);
+      c.getNs.push(run.getNs[0] ?? 0);
+      c.putNs.push(run.putNs[0] ?? 0);
+      c.round.push(round);
+      if (round === 0 && i === 0) c.note = backing.note?.(m);
+    } finally {
+      release(m);
     }
   }
-  c.getNsPerPage = summarize(c.getNs.map((ns) => ns / pages));
-  c.putNsPerPage = summarize(c.putNs.map((ns) => ns / pages));
-  c.totalNsPerPage = summarize(c.getNs.map((ns, i) => (ns + (c.putNs[i] ?? 0)) / pages));
-  c.pagesPerSec = 1e9 / c.totalNsPerPage.median;
-  return done();
 }
 
-/** Runs every case of the spec; kernel refusals and unavailable backings are results, not exceptions. */
+function finish(c: CaseResult): void {
+  if (c.status !== 'ok' || c.getNs.length === 0) {
+    c.getNs = [];
+    c.putNs = [];
+    c.round = [];
+    return;
+  }
+  const per = (xs: number[]): number[] => xs.map((ns) => ns / c.pages);
+  c.getNsPerPage = summarize(per(c.getNs), c.round);
+  c.putNsPerPage = summarize(per(c.putNs), c.round);
+  c.totalNsPerPage = summarize(per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), c.round);
+  c.pagesPerSec = 1e9 / c.totalNsPerPage.median;
+}
+
+/**
+ * Runs every case of the spec in `rounds` passes over the whole matrix, each
+ * on fresh buffers, so that a case's samples span the run and several buffer
+ * placements. Kernel refusals and unavailable backings are results, not
+ * exceptions.
+ */
 export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?: Progress } = {}): Promise<BenchResult> {
   const dev = options.dev ?? GupDevice.open();
   const progress = options.progress ?? noProgress;
   const info = dev.info();
   const keys = expandCases(spec, info.pageSize);
-  const cases: CaseResult[] = [];
-  progress.start(keys.length);
+  const cases: CaseResult[] = keys.map((key) => ({
+    ...key,
+    id: caseId(key),
+    pages: Math.max(1, Math.floor(key.sizeBytes / info.pageSize)),
+    status: 'ok',
+    warmupIterations: 0,
+    getNs: [],
+    putNs: [],
+    round: [],
+    wallMs: 0,
+  }));
+  for (const c of cases) {
+    if (!info.apis.includes(c.api)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
+    else if (c.pagesPerCall > info.maxPages) Object.assign(c, { status: 'unavailable', error: `pages per call above max_pages_per_call ${info.maxPages}` });
+  }
+  const states = cases.map(() => ({}) as { perRound?: number });
+  progress.start(cases.length * spec.rounds);
   try {
-    // Prefaulted cases of one (backing, size, flags) share a buffer, as the APIs are compared on the same pages.
-    let group = '';
-    let shared: Mapping | undefined;
-    let unavailable: string | undefined;
-    for (const key of keys) {
-      const g = `${key.backing} ${key.sizeBytes} ${key.flags.join('|')} ${key.prefault}`;
-      if (g !== group) {
-        if (shared) release(shared);
-        group = g;
-        shared = undefined;
-        unavailable = undefined;
-        try {
-          // Always probe the backing, also for faulting cases, so an unavailable one is reported once per group.
-          const m = BACKINGS[key.backing].map(key.sizeBytes, key.prefault, spec.dir ? { dir: spec.dir } : {});
-          if (key.prefault) shared = m;
-          else release(m);
-        } catch (err) {
-          if (!(err instanceof BackingUnavailable) && !(err instanceof Error && 'code' in err)) throw err;
-          unavailable = err.message;
+    for (let round = 0; round < spec.rounds; round++) {
+      // Prefaulted cases of one (backing, size, flags) share a buffer: the APIs are compared on the same pages.
+      let group = '';
+      let shared: Mapping | undefined;
+      let unavailable: string | undefined;
+      for (const [i, c] of cases.entries()) {
+        const g = `${c.backing} ${c.sizeBytes} ${c.flags.join('|')} ${c.prefault}`;
+        if (g !== group) {
+          if (shared) release(shared);
+          group = g;
+          shared = undefined;
+          unavailable = undefined;
+          try {
+            // Probe the backing also for faulting cases, so an unavailable one is reported once per group.
+            const m = BACKINGS[c.backing].map(c.sizeBytes, c.prefault, ctxOf(spec));
+            if (c.prefault) shared = m;
+            else release(m);
+          } catch (err) {
+            if (!(err instanceof BackingUnavailable) && !(err instanceof Error && 'code' in err)) throw err;
+            unavailable = err.message;
+          }
         }
+        progress.tick(`round ${round + 1}/${spec.rounds} ${c.id}`);
+        if (c.status !== 'ok') continue;
+        if (unavailable) {
+          Object.assign(c, { status: 'unavailable', error: unavailable });
+          continue;
+        }
+        const started = Date.now();
+        if (dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
+        await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
+        c.wallMs += Date.now() - started;
       }
-      progress.tick(caseId(key));
-      if (unavailable) {
-        const pages = Math.max(1, Math.floor(key.sizeBytes / info.pageSize));
-        cases.push({ ...key, id: caseId(key), pages, status: 'unavailable', error: unavailable, warmupIterations: 0, getNs: [], putNs: [], wallMs: 0 });
-        continue;
-      }
-      cases.push(await runCase(dev, spec, key, shared));
+      if (shared) release(shared);
     }
-    if (shared) release(shared);
   } finally {
     progress.stop();
   }
+  for (const c of cases) finish(c);
   return {
     schema: BENCH_SCHEMA,
     createdAt: new Date().toISOString(),

@@ -51,6 +51,15 @@ async function svg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
+const SIZE_LABEL = "datum.value >= 1073741824 ? datum.value / 1073741824 + 'G' : datum.value >= 1048576 ? datum.value / 1048576 + 'M' : datum.value / 1024 + 'K'";
+
+/** The same colour for an API in every chart. */
+const apiDomain = (data: Row[]): string[] => [...new Set(data.map((r) => r.api))];
+
+function sizeAxis(data: Row[]): Record<string, unknown> {
+  return { values: [...new Set(data.map((r) => r.size))].sort((a, b) => a - b), labelExpr: SIZE_LABEL, grid: true };
+}
+
 /** ns/page versus size per API (log-log), one panel per backing (and variant when several). */
 export function nsPerPageChart(data: Row[]): vl.TopLevelSpec {
   const variants = new Set(data.map((r) => r.variant)).size > 1;
@@ -65,9 +74,9 @@ export function nsPerPageChart(data: Row[]): vl.TopLevelSpec {
         {
           mark: { type: 'line', point: true },
           encoding: {
-            x: { field: 'size', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'buffer size (bytes, log)' },
-            y: { field: 'nsPerPage', type: 'quantitative', scale: { type: 'log' }, title: 'get+put ns/page (median, log)' },
-            color: { field: 'api', type: 'nominal', title: 'API' },
+            x: { field: 'size', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'buffer size (log)', axis: sizeAxis(data) },
+            y: { field: 'nsPerPage', type: 'quantitative', scale: { type: 'log' }, title: 'get+put ns/page (median, 95% CI; log)' },
+            color: { field: 'api', type: 'nominal', title: 'API', legend: { labelLimit: 300 }, scale: { domain: apiDomain(data) } },
           },
         },
         {
@@ -76,7 +85,7 @@ export function nsPerPageChart(data: Row[]): vl.TopLevelSpec {
             x: { field: 'size', type: 'quantitative', scale: { type: 'log', base: 2 } },
             y: { field: 'lo', type: 'quantitative', scale: { type: 'log' } },
             y2: { field: 'hi' },
-            color: { field: 'api', type: 'nominal' },
+            color: { field: 'api', type: 'nominal', scale: { domain: apiDomain(data) } },
           },
         },
       ],
@@ -89,7 +98,7 @@ export function nsPerPageChart(data: Row[]): vl.TopLevelSpec {
 export function ratioChart(data: Row[]): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    data: { values: data.filter((r) => r.ratio !== undefined) },
+    data: { values: data.filter((r) => r.ratio !== undefined && !r.api.endsWith('_fast')) },
     facet: { column: { field: 'backing', title: 'backing' }, ...(new Set(data.map((r) => r.variant)).size > 1 ? { row: { field: 'variant', title: null } } : {}) },
     spec: {
       width: 300,
@@ -98,8 +107,10 @@ export function ratioChart(data: Row[]): vl.TopLevelSpec {
       encoding: {
         x: { field: 'sizeLabel', type: 'ordinal', sort: { field: 'size' }, title: 'buffer size' },
         xOffset: { field: 'api' },
-        y: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: '× fast (get+put ns/page, log)' },
-        color: { field: 'api', type: 'nominal', title: 'API' },
+        // Bars grow from 1 (as fast as GUP-fast) on a log scale.
+        y: { field: 'ratio', type: 'quantitative', scale: { type: 'log', domainMin: 1 }, title: 'slow path / GUP-fast, get+put ns/page (log)' },
+        y2: { datum: 1 },
+        color: { field: 'api', type: 'nominal', title: 'API', legend: { labelLimit: 300 }, scale: { domain: apiDomain(data) } },
         tooltip: [{ field: 'api' }, { field: 'ratio', format: '.2f' }],
       },
     },

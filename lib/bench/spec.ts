@@ -40,7 +40,9 @@ export const SpecSchema = z
     /** true: pages present before the timed call; false: a fresh buffer per sample, GUP faults it in. */
     prefault: z.array(z.boolean()).nonempty().optional(),
     warmup: z.number().int().min(0).max(1000).optional(),
-    /** Fixed samples per case; omit for adaptive (until targetMs of samples, within min/max). */
+    /** Passes over the whole matrix, each on fresh buffers; samples are split between them. */
+    rounds: z.number().int().min(1).max(100).optional(),
+    /** Fixed samples per case (over all rounds); omit for adaptive (until targetMs of samples, within min/max). */
     iterations: z.number().int().positive().max(100000).optional(),
     minSamples: z.number().int().min(5).max(100000).optional(),
     maxSamples: z.number().int().min(5).max(100000).optional(),
@@ -62,6 +64,7 @@ export interface Spec {
   flags: FlagName[][];
   prefault: boolean[];
   warmup: number;
+  rounds: number;
   iterations?: number;
   minSamples: number;
   maxSamples: number;
@@ -82,11 +85,12 @@ export const HEADLINE_APIS: readonly ApiName[] = [
 export const DEFAULT_SPEC: Spec = {
   apis: [...HEADLINE_APIS],
   backings: ['4K', 'THP'],
-  sizes: [2 << 20, 16 << 20],
+  sizes: [64 << 10, 2 << 20, 16 << 20],
   pagesPerCall: ['all'],
   flags: [[]],
   prefault: [true],
   warmup: 3,
+  rounds: 5,
   minSamples: 15,
   maxSamples: 200,
   targetMs: 150,
@@ -106,6 +110,7 @@ export function resolveSpec(input: unknown, base: Spec = DEFAULT_SPEC): Spec {
     flags: (s.flags ?? base.flags).map((f) => [...new Set(f)].sort() as FlagName[]),
     prefault: s.prefault ?? base.prefault,
     warmup: s.warmup ?? base.warmup,
+    rounds: s.rounds ?? base.rounds,
     minSamples: s.minSamples ?? base.minSamples,
     maxSamples: s.maxSamples ?? base.maxSamples,
     targetMs: s.targetMs ?? base.targetMs,

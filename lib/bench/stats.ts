@@ -8,7 +8,7 @@ export interface Summary {
   p95: number;
   /** Median absolute deviation. */
   mad: number;
-  /** Bootstrap 95% confidence interval of the median (percentile method). */
+  /** Bootstrap 95% confidence interval of the median (percentile method; rounds resampled, then samples within them). */
   ci95: [number, number];
 }
 
@@ -24,44 +24,77 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Resamples for a case's own CIs (three per case) and for compare's ratio. */
+export const SUMMARY_RESAMPLES = 1000;
 export const BOOTSTRAP_RESAMPLES = 2000;
 export const BOOTSTRAP_SEED = 0x67757021;
 
 /**
- * Median of one resample with replacement of the sorted sample `sorted`:
- * only ranks matter, so draw ranks, count them, and walk the counts to the
- * middle (O(n), no sort: this runs thousands of times per case, and under
- * TCG every instruction is emulated).
+ * Samples grouped by round (one fresh buffer and time slot each). A round
+ * index per value; all zero for a single round.
  */
-function resampleMedian(sorted: Float64Array, rnd: () => number, counts: Uint32Array): number {
-  const n = sorted.length;
-  counts.fill(0);
-  for (let i = 0; i < n; i++) {
-    const k = Math.floor(rnd() * n);
-    counts[k] = (counts[k] ?? 0) + 1;
-  }
-  const lo = (n - 1) >> 1;
-  const hi = n >> 1;
-  let seen = 0;
-  let r = 0;
-  while (seen + (counts[r] as number) <= lo) seen += counts[r++] as number;
-  const a = sorted[r] as number;
-  while (seen + (counts[r] as number) <= hi) seen += counts[r++] as number;
-  return (a + (sorted[r] as number)) / 2;
+export interface Grouped {
+  values: readonly number[];
+  rounds?: readonly number[];
 }
 
-const sortedCopy = (values: readonly number[]): Float64Array => Float64Array.from(values).sort();
+/**
+ * Bootstrap distribution of the median of a two-level sample: rounds drawn
+ * with replacement, then values within each drawn round (so that what varies
+ * between rounds, such as the buffer's placement and the host's load, widens
+ * the interval). With one round this is the ordinary bootstrap. Only ranks
+ * matter, so each resample counts drawn ranks and walks them to the middle:
+ * O(n) per resample, no sort (this runs thousands of times per case, and under
+ * TCG every instruction is emulated).
+ */
+function bootstrapMedians(sample: Grouped, rnd: () => number, resamples: number): Float64Array {
+  const n = sample.values.length;
+  if (n === 0) throw new RangeError('bootstrap: no samples');
+  const order = Array.from(sample.values.keys()).sort((a, b) => (sample.values[a] as number) - (sample.values[b] as number));
+  const sorted = Float64Array.from(order, (i) => sample.values[i] as number);
+  const groups = new Map<number, number[]>();
+  order.forEach((i, rank) => {
+    const r = sample.rounds?.[i] ?? 0;
+    const g = groups.get(r);
+    if (g) g.push(rank);
+    else groups.set(r, [rank]);
+  });
+  const ranks = [...groups.values()];
+  const counts = new Uint32Array(n);
+  const out = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    counts.fill(0);
+    let total = 0;
+    for (let k = 0; k < ranks.length; k++) {
+      const g = ranks[Math.floor(rnd() * ranks.length)] as number[];
+      for (let i = 0; i < g.length; i++) {
+        const rank = g[Math.floor(rnd() * g.length)] as number;
+        counts[rank] = (counts[rank] ?? 0) + 1;
+      }
+      total += g.length;
+    }
+    const lo = (total - 1) >> 1;
+    const hi = total >> 1;
+    let seen = 0;
+    let r = 0;
+    while (seen + (counts[r] as number) <= lo) seen += counts[r++] as number;
+    const a = sorted[r] as number;
+    while (seen + (counts[r] as number) <= hi) seen += counts[r++] as number;
+    out[b] = (a + (sorted[r] as number)) / 2;
+  }
+  return out;
+}
+
+function percentileCI(dist: Float64Array): [number, number] {
+  const sorted = Array.from(dist.sort());
+  return [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)];
+}
+
+const asGrouped = (x: readonly number[] | Grouped): Grouped => (Array.isArray(x) ? { values: x } : (x as Grouped));
 
 /** Percentile-bootstrap 95% CI of the median, seeded. */
-export function bootstrapMedianCI(values: readonly number[], seed = BOOTSTRAP_SEED, resamples = BOOTSTRAP_RESAMPLES): [number, number] {
-  if (values.length === 0) throw new RangeError('bootstrap: no samples');
-  const rnd = seededRandom(seed);
-  const sorted = sortedCopy(values);
-  const counts = new Uint32Array(values.length);
-  const meds = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) meds[b] = resampleMedian(sorted, rnd, counts);
-  const dist = Array.from(meds.sort());
-  return [quantileSorted(dist, 0.025), quantileSorted(dist, 0.975)];
+export function bootstrapMedianCI(sample: readonly number[] | Grouped, seed = BOOTSTRAP_SEED, resamples = BOOTSTRAP_RESAMPLES): [number, number] {
+  return percentileCI(bootstrapMedians(asGrouped(sample), seededRandom(seed), resamples));
 }
 
 /**
@@ -69,25 +102,21 @@ export function bootstrapMedianCI(values: readonly number[], seed = BOOTSTRAP_SE
  * resampled independently (seeded).
  */
 export function bootstrapRatioCI(
-  base: readonly number[],
-  next: readonly number[],
+  base: readonly number[] | Grouped,
+  next: readonly number[] | Grouped,
   seed = BOOTSTRAP_SEED,
   resamples = BOOTSTRAP_RESAMPLES,
 ): { ratio: number; ci95: [number, number] } {
-  if (base.length === 0 || next.length === 0) throw new RangeError('bootstrap: no samples');
+  const b = asGrouped(base);
+  const n = asGrouped(next);
   const rnd = seededRandom(seed);
-  const bs = sortedCopy(base);
-  const ns = sortedCopy(next);
-  const bc = new Uint32Array(base.length);
-  const nc = new Uint32Array(next.length);
-  const ratios = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) ratios[b] = resampleMedian(ns, rnd, nc) / resampleMedian(bs, rnd, bc);
-  ratios.sort();
-  const sorted = Array.from(ratios);
-  return { ratio: median([...next]) / median([...base]), ci95: [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)] };
+  const bm = bootstrapMedians(b, rnd, resamples);
+  const nm = bootstrapMedians(n, rnd, resamples);
+  const ratios = nm.map((x, i) => x / (bm[i] as number));
+  return { ratio: median([...n.values]) / median([...b.values]), ci95: percentileCI(ratios) };
 }
 
-export function summarize(values: readonly number[]): Summary {
+export function summarize(values: readonly number[], rounds?: readonly number[]): Summary {
   if (values.length === 0) throw new RangeError('summarize: no samples');
   const xs = [...values];
   return {
@@ -96,6 +125,6 @@ export function summarize(values: readonly number[]): Summary {
     p5: quantile(xs, 0.05),
     p95: quantile(xs, 0.95),
     mad: medianAbsoluteDeviation(xs),
-    ci95: bootstrapMedianCI(xs),
+    ci95: bootstrapMedianCI(rounds ? { values: xs, rounds } : xs, BOOTSTRAP_SEED, SUMMARY_RESAMPLES),
   };
 }

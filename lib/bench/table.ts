@@ -11,7 +11,7 @@ export function describeRun(result: BenchResult): string {
   const where = `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}${env.qemuVersion ? `, QEMU ${env.qemuVersion}` : ''}`;
   const s = result.spec;
   const samples = s.iterations ? `${s.iterations} samples` : `${s.minSamples}-${s.maxSamples} samples (adaptive, ~${s.targetMs} ms per case)`;
-  return `guplab bench: ${result.cases.length} cases, ${samples} from the in-kernel loop after ${s.warmup} warm-up; medians, get and put timed separately\n${where}`;
+  return `guplab bench: ${result.cases.length} cases, ${samples} from the in-kernel loop in ${s.rounds} rounds (fresh buffers each), ${s.warmup} warm-up per round; medians, get and put timed separately\n${where}`;
 }
 
 /** The result as a terminal table: ns/page (median, p5-p95, 95% CI), pages/s and the ratio to the fast API of the family. */

@@ -1,0 +1,118 @@
+// The benchmark engine and compare on a real kernel: refusals are results
+// with their errno; two runs of the same kernel and module (A/A) show no
+// significant change for >= 95% of cases; a slowdown injected through the
+// module's debug-only bench_delay_ns parameter is flagged, also by the CLI's
+// exit status.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareResults } from '../../lib/bench/compare.js';
+import { runBench, type BenchResult } from '../../lib/bench/engine.js';
+import { resolveSpec } from '../../lib/bench/spec.js';
+import { GupDevice } from '../../lib/index.js';
+import { hasDevice } from './device.js';
+
+const DELAY_PARAM = '/sys/module/guplab/parameters/bench_delay_ns';
+const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-bench-test-'));
+
+function save(name: string, result: BenchResult): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify(result));
+  return file;
+}
+
+function compareCli(base: string, next: string): { status: number | null; stdout: string } {
+  const r = spawnSync(process.execPath, ['bin/guplab.js', 'compare', '--threshold', '10', base, next], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout + r.stderr };
+}
+
+describe.runIf(hasDevice)('bench engine', () => {
+  let dev: GupDevice;
+  beforeAll(() => {
+    dev = GupDevice.open();
+  });
+  afterAll(() => dev?.close());
+
+  it('runs a slice of the matrix; kernel refusals are results with their errno, not failures', async () => {
+    const spec = resolveSpec({
+      apis: ['get_user_pages_fast', 'pin_user_pages_fast', 'get_user_pages_fast_only', 'pin_user_pages'],
+      backings: ['4K'],
+      sizes: ['64K'],
+      pagesPerCall: ['all', 4],
+      flags: [[], ['longterm']],
+      prefault: [true, false],
+      iterations: 5,
+      warmup: 1,
+    });
+    const r = await runBench(spec, { dev });
+    expect(r.cases).toHaveLength(4 * 2 * 2 * 2);
+    const find = (api: string, flags: string, prefault: boolean, ppc: number) =>
+      r.cases.find((c) => c.api === api && c.flags.join('|') === flags && c.prefault === prefault && c.pagesPerCall === ppc);
+    for (const c of r.cases.filter((x) => x.status === 'ok')) {
+      expect(c.getNs).toHaveLength(5);
+      expect(c.putNs).toHaveLength(5);
+      expect(c.getNs.every((ns) => ns > 0)).toBe(true);
+      expect(c.getNsPerPage?.median).toBeGreaterThan(0);
+      expect(c.pagesPerSec).toBeGreaterThan(0);
+    }
+    // Every kernel refuses FOLL_LONGTERM for get_user_pages_fast (6.1 and 6.12).
+    expect(find('get_user_pages_fast', 'longterm', true, 16)).toMatchObject({ status: 'refused', error: 'EINVAL', ret: -22 });
+    // GUP-fast-only faults nothing in: 0 pages of an untouched buffer.
+    expect(find('get_user_pages_fast_only', '', false, 16)).toMatchObject({ status: 'refused', error: 'short: 0 of 16 pages', ret: 0 });
+    expect(find('pin_user_pages', 'longterm', false, 4)?.status).toBe('ok');
+    expect(find('pin_user_pages_fast', '', true, 4)?.status).toBe('ok');
+  });
+
+  it('reports a backing this machine cannot provide as unavailable, with the fix', async () => {
+    const r = await runBench(resolveSpec({ apis: ['pin_user_pages_fast'], backings: ['file'], sizes: ['64K'], iterations: 3 }), { dev });
+    expect(r.cases[0]).toMatchObject({ status: 'unavailable' });
+    expect(r.cases[0]?.error).toMatch(/--dir|not available/);
+  });
+
+  describe('compare', () => {
+    // 24 cases: the headline APIs, 4K and THP, two sizes; adaptive sample counts.
+    const spec = resolveSpec({ sizes: ['64K', '1M'], targetMs: 60, minSamples: 21, maxSamples: 101 });
+    let a: BenchResult;
+
+    it('A/A: two runs of the same kernel and module show no significant change for >= 95% of cases', async () => {
+      a = await runBench(spec, { dev });
+      const b = await runBench(spec, { dev });
+      const cmp = compareResults(a, b, 0.1);
+      const comparable = cmp.cases.filter((c) => c.verdict !== 'not comparable');
+      expect(comparable).toHaveLength(24);
+      const flagged = comparable.filter((c) => c.verdict !== 'no significant change');
+      if (flagged.length) console.log(`A/A flagged: ${flagged.map((c) => `${c.id} ${c.ratio?.toFixed(2)} [${c.ci95?.map((x) => x.toFixed(2)).join(', ')}]`).join('; ')}`);
+      expect(cmp.unchanged / comparable.length).toBeGreaterThanOrEqual(0.95);
+      const cli = compareCli(save('a.json', a), save('b.json', b));
+      expect(cli.stdout).toContain('no significant change');
+      if (cmp.slower === 0) expect(cli.status).toBe(0);
+    }, 600_000);
+
+    it('bench_delay_ns (debug only) injects a slowdown per batch that compare flags, exiting 1', async () => {
+      expect(existsSync(DELAY_PARAM)).toBe(true);
+      const slowSpec = resolveSpec({ ...spec, apis: ['get_user_pages_fast', 'pin_user_pages'], sizes: ['64K'] });
+      const base = a ?? (await runBench(spec, { dev }));
+      writeFileSync(DELAY_PARAM, '20000'); // 20 us per batch; one batch per iteration here
+      let slow: BenchResult;
+      try {
+        expect(readFileSync(DELAY_PARAM, 'utf8').trim()).toBe('20000');
+        slow = await runBench(slowSpec, { dev });
+      } finally {
+        writeFileSync(DELAY_PARAM, '0');
+      }
+      const cmp = compareResults(base, slow, 0.1);
+      const judged = cmp.cases.filter((c) => c.verdict !== 'not comparable');
+      expect(judged).toHaveLength(4); // 2 APIs x 2 backings at 64K
+      for (const c of judged) {
+        expect(c.verdict).toBe('slower');
+        // 20 us over 16 pages adds 1250 ns/page to each case; the base's own noise blurs it under TCG.
+        expect((c.newMedian ?? 0) - (c.baseMedian ?? 0)).toBeGreaterThan(600);
+      }
+      const cli = compareCli(save('base.json', base), save('slow.json', slow));
+      expect(cli.status).toBe(1);
+      expect(cli.stdout).toMatch(/4 slower/);
+    }, 600_000);
+  });
+});
