@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench test test-unit test-host test-vm test-kernel clean
+.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-vm test-kernel clean
 
 all: build
 
@@ -49,6 +49,10 @@ unload:
 # (table; results/results.json and results/report.html on the host).
 bench: build
 	$(GUPLAB) bench --vm $(VM_FLAGS)
+
+# The harness's own overhead: a 1-page PIN from TypeScript, C, and in the kernel loop.
+overhead: build
+	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
 test: build test-unit test-host kmod-check test-vm
 
