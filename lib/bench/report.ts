@@ -133,12 +133,13 @@ export async function renderReport(result: BenchResult): Promise<string> {
       const figures = c.getNsPerPage && c.putNsPerPage && c.totalNsPerPage
         ? [fmt(c.getNsPerPage.median), `${fmt(c.getNsPerPage.p5)}–${fmt(c.getNsPerPage.p95)}`, `${fmt(c.getNsPerPage.ci95[0])}–${fmt(c.getNsPerPage.ci95[1])}`, fmt(c.putNsPerPage.median), String(c.getNs.length), ratio === undefined ? '-' : ratio.toFixed(2)]
         : null;
-      return `<tr>${cells.map((x) => `<td>${esc(x)}</td>`).join('')}${figures ? figures.map((x) => `<td class="n">${esc(x)}</td>`).join('') : `<td colspan="6">${esc(c.status === 'refused' ? `kernel answered ${c.error ?? ''}` : `not run: ${c.error ?? ''}`)}</td>`}</tr>`;
+      const answer = figures ? figures.map((x) => `<td class="n">${esc(x)}</td>`).join('') : `<td colspan="6">${esc(c.status === 'refused' ? `kernel answered ${c.error ?? ''}` : `not run: ${c.error ?? ''}`)}</td>`;
+      return `<tr>${cells.map((x) => `<td>${esc(x)}</td>`).join('')}${answer}<td>${esc(c.note ?? '')}</td></tr>`;
     })
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>guplab bench: ${esc(env.release)} ${esc(env.arch)} ${esc(env.accelerator)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd}td.n{text-align:right;font-variant-numeric:tabular-nums}.warn{color:#a40}figure{margin:1em 0}</style>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd}td.n{text-align:right;font-variant-numeric:tabular-nums}.warn{color:#a40}figure{margin:1em 0}pre{white-space:pre-wrap}</style>
 </head><body>
 <h1>guplab bench</h1>
 <pre>${esc(describeRun(result))}</pre>
@@ -146,7 +147,7 @@ ${env.accelerator === 'TCG' ? '<p class="warn">TCG: QEMU emulated the CPU. Read 
 <p>Created ${esc(result.createdAt)}; schema ${esc(result.schema)}; node ${esc(env.node)}; page size ${env.pageSize}.</p>
 ${charts.map(([title, s]) => `<figure class="chart"><figcaption>${esc(title ?? '')}</figcaption>${s ?? ''}</figure>`).join('\n')}
 <h2>Cases</h2>
-<table><thead><tr><th>backing</th><th>size</th><th>pages/call</th><th>flags</th><th>mode</th><th>API</th><th>get ns/page</th><th>p5–p95</th><th>CI95 median</th><th>put ns/page</th><th>samples</th><th>× fast</th></tr></thead>
+<table><thead><tr><th>backing</th><th>size</th><th>pages/call</th><th>flags</th><th>mode</th><th>API</th><th>get ns/page</th><th>p5–p95</th><th>CI95 median</th><th>put ns/page</th><th>samples</th><th>× fast</th><th>note</th></tr></thead>
 <tbody>
 ${trs}
 </tbody></table>
