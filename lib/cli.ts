@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import { BACKING_NAMES } from './bench/backings.js';
+import { BACKING_NAMES, guestNeeds } from './bench/backings.js';
 import { compareResults, comparisonTable, loadResult, type Comparison } from './bench/compare.js';
 import { runBench } from './bench/engine.js';
 import { overheadTable, runOverhead } from './bench/overhead.js';

@@ -1,10 +1,11 @@
 // Runs a benchmark matrix through the module's in-kernel BENCH loop.
 import { median } from 'simple-statistics';
 import { GupDevice } from '../device.js';
+import { isRemoteApi } from '../abi.js';
 import { errnoName } from '../errors.js';
 import { expectKernelWarning } from '../expect-warn.js';
 import type { Mapping } from '../mapping.js';
-import { BACKINGS, BackingUnavailable, release } from './backings.js';
+import { BACKINGS, isUnavailable, release, unavailableReason } from './backings.js';
 import { environment, type Environment } from './environment.js';
 import { caseId, expandCases, type CaseKey, type Spec } from './spec.js';
 import { summarize, type Summary } from './stats.js';
@@ -66,7 +67,8 @@ const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : 
 /** Samples of one case in one round; the case's state says whether to go on. */
 async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
   const backing = BACKINGS[c.backing];
-  const request = { flags: c.flags, pagesPerCall: c.pagesPerCall };
+  // *_remote acts on this process through its pid: the remote path on the same mm.
+  const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(isRemoteApi(c.api) ? { pid: process.pid } : {}) };
   const refuse = (run: { status: number; ret: number }): void => {
     Object.assign(c, { status: 'refused' }, failure(run, c.pages));
   };
@@ -145,6 +147,9 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
   for (const c of cases) {
     if (!info.apis.includes(c.api)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
     else if (c.pagesPerCall > info.maxPages) Object.assign(c, { status: 'unavailable', error: `pages per call above max_pages_per_call ${info.maxPages}` });
+    else if (c.flags.some((f) => !info.flags.includes(f))) {
+      Object.assign(c, { status: 'unavailable', error: `kernel has no FOLL_ flag for ${c.flags.filter((f) => !info.flags.includes(f)).join(', ')}` });
+    }
   }
   const states = cases.map(() => ({}) as { perRound?: number });
   progress.start(cases.length * spec.rounds);
@@ -167,8 +172,8 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
             if (c.prefault) shared = m;
             else release(m);
           } catch (err) {
-            if (!(err instanceof BackingUnavailable) && !(err instanceof Error && 'code' in err)) throw err;
-            unavailable = err.message;
+            if (!isUnavailable(err)) throw err;
+            unavailable = unavailableReason(err);
           }
         }
         progress.tick(`round ${round + 1}/${spec.rounds} ${c.id}`);
@@ -179,7 +184,13 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
         }
         const started = Date.now();
         if (dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
-        await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
+        try {
+          await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
+        } catch (err) {
+          // A fresh buffer this machine cannot provide (not-prefaulted cases map one per sample).
+          if (!isUnavailable(err)) throw err;
+          Object.assign(c, { status: 'unavailable', error: unavailableReason(err) });
+        }
         c.wallMs += Date.now() - started;
       }
       if (shared) release(shared);

@@ -8,10 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKING_NAMES } from '../../lib/bench/backings.js';
 import { compareResults } from '../../lib/bench/compare.js';
 import { runBench, type BenchResult } from '../../lib/bench/engine.js';
 import { resolveSpec } from '../../lib/bench/spec.js';
 import { GupDevice } from '../../lib/index.js';
+import { hugetlbPools } from '../../lib/mapping.js';
 import { hasDevice } from './device.js';
 
 const DELAY_PARAM = '/sys/module/guplab/parameters/bench_delay_ns';
@@ -65,11 +67,35 @@ describe.runIf(hasDevice)('bench engine', () => {
     expect(find('pin_user_pages_fast', '', true, 4)?.status).toBe('ok');
   });
 
-  it('reports a backing this machine cannot provide as unavailable, with the fix', async () => {
-    const r = await runBench(resolveSpec({ apis: ['pin_user_pages_fast'], backings: ['file'], sizes: ['64K'], iterations: 3 }), { dev });
-    expect(r.cases[0]).toMatchObject({ status: 'unavailable' });
-    expect(r.cases[0]?.error).toMatch(/--dir|not available/);
-  });
+  it('runs every backing the guest provides; the others are reported as not run, with the reason', async () => {
+    const spec = resolveSpec({ apis: ['pin_user_pages_fast', 'get_user_pages'], backings: [...BACKING_NAMES], sizes: ['2M'], prefault: [true, false], iterations: 4, rounds: 2, warmup: 1 });
+    const r = await runBench(spec, { dev });
+    expect(r.cases).toHaveLength(2 * BACKING_NAMES.length * 2);
+    const mounts = JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as { dax: boolean }[];
+    const free2M = hugetlbPools().get(2 << 20)?.free ?? 0;
+    const expected: Record<string, boolean> = {
+      '4K': true,
+      THP: true,
+      memfd: true,
+      hugetlb: free2M >= 1,
+      file: mounts.some((m) => !m.dax),
+      dax: mounts.some((m) => m.dax),
+    };
+    for (const c of r.cases) {
+      if (expected[c.backing]) {
+        expect(c, c.id).toMatchObject({ status: 'ok' });
+        expect(c.getNs).toHaveLength(4);
+        expect(new Set(c.round)).toEqual(new Set([0, 1]));
+      } else {
+        expect(c.status, c.id).toBe('unavailable');
+        expect(c.error).toMatch(/--dir|--hugepages|huge pages|hugepages/);
+      }
+    }
+    // A folder that does not exist: the mapping's own error, as the case's answer.
+    const missing = await runBench(resolveSpec({ apis: ['pin_user_pages_fast'], backings: ['file'], sizes: ['64K'], iterations: 2, rounds: 1, dir: '/nonexistent-guplab' }), { dev });
+    expect(missing.cases[0]).toMatchObject({ status: 'unavailable' });
+    expect(missing.cases[0]?.error).toMatch(/ENOENT|no such file/i);
+  }, 300_000);
 
   describe('compare', () => {
     // 24 cases: the headline APIs, 4K and THP, two sizes; adaptive sample counts.
