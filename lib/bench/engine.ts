@@ -208,6 +208,22 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
   };
 }
 
+/**
+ * The part of a result taken in the given rounds, summaries recomputed: e.g.
+ * the even and the odd rounds of one run are two interleaved runs of the same
+ * kernel and module, which a change of the host's load hits alike.
+ */
+export function selectRounds(result: BenchResult, keep: (round: number) => boolean): BenchResult {
+  const cases = result.cases.map((c) => {
+    const idx = c.round.flatMap((r, i) => (keep(r) ? [i] : []));
+    const { getNsPerPage: _g, putNsPerPage: _p, totalNsPerPage: _t, pagesPerSec: _s, ...rest } = c;
+    const out: CaseResult = { ...rest, getNs: idx.map((i) => c.getNs[i] as number), putNs: idx.map((i) => c.putNs[i] as number), round: idx.map((i) => c.round[i] as number) };
+    finish(out);
+    return out;
+  });
+  return { ...result, spec: { ...result.spec, rounds: new Set(cases.flatMap((c) => c.round)).size || result.spec.rounds }, cases };
+}
+
 /** The fast variant of the same family (get_* or pin_*): the baseline of the ratio column. */
 export function fastBaseline(api: string): string {
   return api.startsWith('pin_') ? 'pin_user_pages_fast' : 'get_user_pages_fast';

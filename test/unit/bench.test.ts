@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareResults } from '../../lib/bench/compare.js';
-import { BENCH_SCHEMA, type BenchResult, type CaseResult } from '../../lib/bench/engine.js';
+import { BENCH_SCHEMA, selectRounds, type BenchResult, type CaseResult } from '../../lib/bench/engine.js';
 import { caseId, DEFAULT_SPEC, expandCases, parseSize, resolveSpec } from '../../lib/bench/spec.js';
 import { bootstrapMedianCI, bootstrapRatioCI, seededRandom, summarize } from '../../lib/bench/stats.js';
 import { benchTable } from '../../lib/bench/table.js';
@@ -133,5 +133,17 @@ describe('compare verdicts', () => {
     expect(cmp.cases.map((c) => c.verdict)).toEqual(['slower', 'faster', 'not comparable']);
     expect(cmp.slower).toBe(1);
     expect(cmp.cases[0]?.ratio).toBeGreaterThan(1.3);
+  });
+});
+
+describe('selectRounds', () => {
+  it('keeps the samples of the chosen rounds and recomputes the summaries', () => {
+    const c = mkCase('get_user_pages_fast', [10, 1000, 10, 1000, 10, 1000]);
+    const result = mkResult([c]);
+    const even = selectRounds(result, (r) => r % 2 === 0);
+    expect(even.cases[0]?.getNs).toEqual([10, 10, 10]);
+    expect(even.cases[0]?.round).toEqual([0, 0, 0]);
+    expect(even.cases[0]?.getNsPerPage?.median).toBe(1);
+    expect(result.cases[0]?.getNs).toHaveLength(6);
   });
 });
