@@ -5,7 +5,6 @@ import { compareResults, comparisonTable, loadResult, type Comparison } from './
 import { runBench } from './bench/engine.js';
 import { overheadTable, runOverhead } from './bench/overhead.js';
 import { hostProgressSink, progressFor, wantsBar } from './bench/progress.js';
-import { renderReport } from './bench/report.js';
 import { DEFAULT_SPEC, formatSize, loadSpecFile, resolveSpec, type Spec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
 import { GupDevice } from './device.js';
@@ -182,13 +181,17 @@ addVmOptions(
     process.exitCode = reportVm(result);
     if (process.exitCode !== 0) return;
     const json = path.resolve(opts.out, 'results.json');
+    const { renderReport } = await import('./bench/report.js'); // vega loads slowly: only when a report is made
     writeFileAtomic(path.resolve(opts.out, 'report.html'), await renderReport(loadResult(json)));
     process.stderr.write(`guplab: wrote ${json} and ${path.resolve(opts.out, 'report.html')}\n`);
     return;
   }
   const result = await runBench(spec, { progress: progressFor(Boolean(opts.json) || !opts.progress) });
   writeFileAtomic(path.join(opts.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
-  if (opts.report) writeFileAtomic(path.join(opts.out, 'report.html'), await renderReport(result));
+  if (opts.report) {
+    const { renderReport } = await import('./bench/report.js');
+    writeFileAtomic(path.join(opts.out, 'report.html'), await renderReport(result));
+  }
   if (opts.json) console.log(JSON.stringify(result, null, 2));
   else console.log(benchTable(result));
   if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'results.json')}${opts.report ? ' and report.html' : ''}\n`);
