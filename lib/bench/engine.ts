@@ -56,10 +56,11 @@ function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));
 }
 
-function failure(run: { status: number; ret: number }, pages: number): { error: string; ret: number } {
+/** perCall: the pages the call that fell short asked for (the last batch may be smaller). */
+function failure(run: { status: number; ret: number }, perCall: number): { error: string; ret: number } {
   if (run.ret < 0) return { error: errnoName(run.ret), ret: run.ret };
   if (run.status === -4) return { error: 'EINTR (interrupted)', ret: run.status };
-  return { error: `short: ${run.ret} of ${pages} pages`, ret: run.ret };
+  return { error: `short: ${run.ret} of ${perCall} pages`, ret: run.ret };
 }
 
 const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : {});
@@ -70,7 +71,7 @@ async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number
   // *_remote acts on this process through its pid: the remote path on the same mm.
   const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(isRemoteApi(c.api) ? { pid: process.pid } : {}) };
   const refuse = (run: { status: number; ret: number }): void => {
-    Object.assign(c, { status: 'refused' }, failure(run, c.pages));
+    Object.assign(c, { status: 'refused' }, failure(run, c.pagesPerCall));
   };
   if (shared) {
     // Prefaulted: warm-up, then this round's samples in one in-kernel loop.
