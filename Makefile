@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench test test-unit test-host test-vm test-kernel clean
+.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-vm test-kernel clean
 
 all: build
 
@@ -24,7 +24,11 @@ addon: deps
 ts: deps
 	node_modules/.bin/tsc -p tsconfig.json
 
-build: addon ts
+# The harness-overhead baseline (guplab overhead): a minimal C loop of PIN ioctls.
+tools/pin1: tools/pin1.c kmod/uapi/guplab.h
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ tools/pin1.c
+
+build: addon ts tools/pin1
 
 # Bare metal: build against the running kernel and load it.
 kmod:
@@ -41,9 +45,14 @@ load: kmod
 unload:
 	rmmod guplab
 
-# The main job: boot the default kernel in QEMU, run the headline benchmark.
+# The main job: boot the default kernel in QEMU, run the default benchmark
+# (table; results/results.json and results/report.html on the host).
 bench: build
 	$(GUPLAB) bench --vm $(VM_FLAGS)
+
+# The harness's own overhead: a 1-page PIN from TypeScript, C, and in the kernel loop.
+overhead: build
+	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
 test: build test-unit test-host kmod-check test-vm
 
@@ -71,6 +80,6 @@ test-kernel:
 	$(VITEST) run test/kernel
 
 clean:
-	rm -rf build dist
+	rm -rf build dist tools/pin1
 	$(MAKE) -C kmod -f /dev/null clean 2>/dev/null || true
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order kmod/Module.symvers

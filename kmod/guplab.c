@@ -42,6 +42,15 @@ static unsigned long max_held_pages_per_file = 1UL << 20;
 module_param(max_held_pages_per_file, ulong, 0644);
 MODULE_PARM_DESC(max_held_pages_per_file, "Most pages one open file may hold with HOLD (default 1048576)");
 
+/*
+ * Debug only: a busy wait inside the timed GUP section of every BENCH batch,
+ * so that a harness can check that it detects a slowdown. Never set it when
+ * measuring.
+ */
+static unsigned long bench_delay_ns;
+module_param(bench_delay_ns, ulong, 0644);
+MODULE_PARM_DESC(bench_delay_ns, "Debug only: busy-wait this many ns (at most 1 ms) in each timed BENCH batch (default 0)");
+
 /* One BENCH iteration covers at most this many pages (64 GiB of 4K pages). */
 #define GUPLAB_BENCH_MAX_PAGES	(1UL << 24)
 
@@ -546,6 +555,19 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 	return 0;
 }
 
+/* bench_delay_ns, capped at 1 ms; measured with the clock BENCH reports. */
+static void guplab_bench_delay(void)
+{
+	u64 delay = min_t(u64, READ_ONCE(bench_delay_ns), NSEC_PER_MSEC);
+	u64 start;
+
+	if (likely(!delay))
+		return;
+	start = ktime_get_ns();
+	while (ktime_get_ns() - start < delay)
+		cpu_relax();
+}
+
 static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 {
 	struct guplab_bench_sample __user *samples;
@@ -599,6 +621,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			t0 = ktime_get_ns();
 			ret = guplab_call(req.api, remote_mm, req.addr + (off << PAGE_SHIFT), n,
 					  foll, pages);
+			guplab_bench_delay();
 			t1 = ktime_get_ns();
 			if (ret > 0)
 				guplab_put(pinned, pages, ret, false);

@@ -1,7 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
-import { HEADLINE_DEFAULTS, runHeadline } from './bench/headline.js';
-import { headlineTable } from './bench/table.js';
+import { BACKING_NAMES, guestNeeds } from './bench/backings.js';
+import { compareResults, comparisonTable, loadResult, type Comparison } from './bench/compare.js';
+import { runBench } from './bench/engine.js';
+import { overheadTable, runOverhead } from './bench/overhead.js';
+import { hostProgressSink, progressFor, wantsBar } from './bench/progress.js';
+import { DEFAULT_SPEC, formatSize, loadSpecFile, resolveSpec, type Spec } from './bench/spec.js';
+import { benchTable } from './bench/table.js';
 import { GupDevice } from './device.js';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
@@ -100,52 +105,96 @@ addVmOptions(vm.command('run').description('boot a kernel, run a command in the 
   });
 
 interface BenchCliOptions extends VmCliOptions {
-  size: number;
-  iterations: number;
-  write?: boolean;
+  spec?: string;
+  specJson?: string;
+  api?: string[];
+  backing?: string[];
+  size?: string[];
+  ppc?: string[];
+  flags?: string[];
+  prefault?: 'yes' | 'no' | 'both';
+  iterations?: number;
+  warmup?: number;
+  targetMs?: number;
+  dir?: string;
   out: string;
   json?: boolean;
+  progress: boolean;
+  report: boolean;
   vm?: boolean;
 }
 
-function mebibytes(value: string): number {
-  const n = Number(value.replace(/M(iB)?$/i, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a size in MiB, e.g. 16 or 16M');
-  return n << 20;
+const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+
+/** CLI options over the spec file over the defaults. */
+function benchSpec(opts: BenchCliOptions): Spec {
+  if (opts.specJson) return resolveSpec(JSON.parse(opts.specJson));
+  const input: Record<string, unknown> = opts.spec ? { ...(loadSpecFile(opts.spec) as object) } : {};
+  if (opts.api) input.apis = opts.api;
+  if (opts.backing) input.backings = opts.backing;
+  if (opts.size) input.sizes = opts.size;
+  if (opts.ppc) input.pagesPerCall = opts.ppc.map((p) => (p === 'all' ? p : Number(p)));
+  if (opts.flags) input.flags = opts.flags.map((f) => (f === 'none' ? [] : f.split('+')));
+  if (opts.prefault) input.prefault = { yes: [true], no: [false], both: [true, false] }[opts.prefault];
+  if (opts.iterations !== undefined) input.iterations = opts.iterations;
+  if (opts.warmup !== undefined) input.warmup = opts.warmup;
+  if (opts.targetMs !== undefined) input.targetMs = opts.targetMs;
+  if (opts.dir) input.dir = opts.dir;
+  return resolveSpec(input);
 }
 
 addVmOptions(
   program
     .command('bench')
-    .description('headline benchmark: ns/page of each GUP API on one buffer, 4K pages and THP')
-    .option('--size <MiB>', 'buffer size', mebibytes, HEADLINE_DEFAULTS.sizeBytes)
-    .option('--iterations <n>', 'samples per case', positiveInt, HEADLINE_DEFAULTS.iterations)
-    .option('--write', 'pass FOLL_WRITE')
-    .option('--out <dir>', 'folder for headline.json', 'results')
+    .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
+    .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, iterations, minSamples, maxSamples, targetMs, dir)')
+    .addOption(new Option('--spec-json <json>').hideHelp())
+    .addOption(new Option('--no-report').hideHelp())
+    .option('--api <names>', `APIs, comma-separated (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
+    .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
+    .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
+    .option('--ppc <n>', 'pages per GUP call, comma-separated numbers or "all" (default: all)', list)
+    .option('--flags <combos>', 'flag combinations, comma-separated, flags joined by +, e.g. none,write,write+longterm', list)
+    .addOption(new Option('--prefault <mode>', 'pages present before the call (yes), faulted in by GUP on a fresh buffer per sample (no), or both').choices(['yes', 'no', 'both']))
+    .option('--iterations <n>', 'fixed samples per case (default: adaptive)', positiveInt)
+    .option('--warmup <n>', 'warm-up iterations per case', (v: string) => Number(v))
+    .option('--target-ms <ms>', 'adaptive: in-kernel time to aim for per case', positiveInt)
+    .option('--dir <path>', 'folder for the file and dax backings')
+    .option('--out <dir>', 'folder for results.json and report.html', 'results')
     .option('--json', 'print the JSON result instead of the table')
+    .option('--no-progress', 'no progress bar (also off in CI, with --json, or without a terminal)')
     .option('--vm', 'boot the kernel in QEMU and run the benchmark there'),
-).action(async (opts: BenchCliOptions, cmd: Command) => {
+).action(async (opts: BenchCliOptions) => {
+  const spec = benchSpec(opts); // validated on the host before any boot
   if (opts.vm) {
-    const passOn = ['--size', `${opts.size >> 20}`, '--iterations', String(opts.iterations), ...(opts.write ? ['--write'] : []), ...(opts.json ? ['--json'] : [])];
     const result = await vmRun({
       ...opts,
-      command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', ...passOn],
+      // The guest writes results.json; the host, faster than an emulated CPU, renders the report.
+      command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', '--no-report', '--spec-json', JSON.stringify(spec), ...(opts.json ? ['--json'] : [])],
       timeoutSec: opts.timeout,
       memMiB: opts.mem,
       memory: memoryOptions(opts),
       outDir: path.resolve(opts.out),
+      env: { GUPLAB_PROGRESS_LINES: '1' },
+      output: hostProgressSink(!opts.verbose && wantsBar(Boolean(opts.json) || !opts.progress)),
     });
     process.exitCode = reportVm(result);
-    if (process.exitCode === 0) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'headline.json')}\n`);
+    if (process.exitCode !== 0) return;
+    const json = path.resolve(opts.out, 'results.json');
+    const { renderReport } = await import('./bench/report.js'); // vega loads slowly: only when a report is made
+    writeFileAtomic(path.resolve(opts.out, 'report.html'), await renderReport(loadResult(json)));
+    process.stderr.write(`guplab: wrote ${json} and ${path.resolve(opts.out, 'report.html')}\n`);
     return;
   }
-  void cmd;
-  const result = await runHeadline({ ...HEADLINE_DEFAULTS, sizeBytes: opts.size, iterations: opts.iterations, flags: opts.write ? ['write'] : [] });
-  const file = path.join(opts.out, 'headline.json');
-  writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
+  const result = await runBench(spec, { progress: progressFor(Boolean(opts.json) || !opts.progress) });
+  writeFileAtomic(path.join(opts.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  if (opts.report) {
+    const { renderReport } = await import('./bench/report.js');
+    writeFileAtomic(path.join(opts.out, 'report.html'), await renderReport(result));
+  }
   if (opts.json) console.log(JSON.stringify(result, null, 2));
-  else console.log(headlineTable(result));
-  if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(file)}\n`);
+  else console.log(benchTable(result));
+  if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'results.json')}${opts.report ? ' and report.html' : ''}\n`);
 });
 
 /** The VM run options of a command that wants the full guest unless the user chose memory options. */
@@ -252,6 +301,38 @@ program
     const changed = matrix.rows.filter((r) => r.changed).length;
     process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(opts.out, 'matrix.md')}\n`);
     process.exitCode = reports.every(checkPassed) ? 0 : 1;
+  });
+
+program
+  .command('compare')
+  .description('per case, the change of the median (new/base) with a bootstrap 95% CI; exit 1 on a significant slowdown beyond the threshold, 2 when the files cannot be compared')
+  .argument('<base>', 'results.json of the baseline')
+  .argument('<new>', 'results.json to judge')
+  .option('--threshold <percent>', 'smallest change that counts', (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > 1000) throw new InvalidArgumentError('expected a percentage, e.g. 10');
+    return n;
+  }, 10)
+  .option('--json', 'print the comparison as JSON')
+  .action((baseFile: string, newFile: string, opts: { threshold: number; json?: boolean }) => {
+    try {
+      const base = loadResult(baseFile);
+      const next = loadResult(newFile);
+      const cmp: Comparison = { base: baseFile, next: newFile, ...compareResults(base, next, opts.threshold / 100) };
+      console.log(opts.json ? JSON.stringify(cmp, null, 2) : comparisonTable(cmp, base, next));
+      process.exitCode = cmp.slower > 0 ? 1 : 0;
+    } catch (err) {
+      process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 2;
+    }
+  });
+
+program
+  .command('overhead')
+  .description("the harness's own overhead: a 1-page PIN from TypeScript, from a C loop, and inside the kernel loop")
+  .option('--calls <n>', 'calls per path', positiveInt, 2000)
+  .action(async (opts: { calls: number }) => {
+    console.log(overheadTable(await runOverhead(opts.calls)));
   });
 
 program

@@ -1,39 +1,36 @@
 import Table from 'cli-table3';
-import { fastBaseline, type HeadlineResult } from './headline.js';
+import { fastRatio, type BenchResult } from './engine.js';
+import { formatSize } from './spec.js';
 
-const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+export const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const rate = (x: number): string => (x >= 1e9 ? `${(x / 1e9).toFixed(2)}G` : x >= 1e6 ? `${(x / 1e6).toFixed(1)}M` : `${(x / 1e3).toFixed(0)}K`);
 
-/** The headline as a terminal table: ns/page (median, p5-p95) and the ratio to the fast variant. */
-export function headlineTable(result: HeadlineResult): string {
+/** A header line saying what was measured where (TCG figures labelled as emulated). */
+export function describeRun(result: BenchResult): string {
   const env = result.environment;
-  const table = new Table({
-    head: ['backing', 'API', 'THP kB', 'get ns/page', 'get p5-p95', 'put ns/page', 'get+put × fast'],
-    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right'],
-    style: { head: [], border: [], compact: true },
-  });
+  const where = `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}${env.qemuVersion ? `, QEMU ${env.qemuVersion}` : ''}`;
+  const s = result.spec;
+  const samples = s.iterations ? `${s.iterations} samples` : `${s.minSamples}-${s.maxSamples} samples (adaptive, ~${s.targetMs} ms per case)`;
+  return `guplab bench: ${result.cases.length} cases, ${samples} from the in-kernel loop in ${s.rounds} rounds (fresh buffers each), ${s.warmup} warm-up per round; medians, get and put timed separately\n${where}`;
+}
+
+/** The result as a terminal table: ns/page (median, p5-p95, 95% CI), pages/s and the ratio to the fast API of the family. */
+export function benchTable(result: BenchResult): string {
+  const s = result.spec;
+  const vary = { ppc: s.pagesPerCall.length > 1 || s.pagesPerCall.some((p) => p !== 'all'), flags: s.flags.length > 1 || (s.flags[0]?.length ?? 0) > 0, prefault: s.prefault.length > 1 || s.prefault[0] === false };
+  const head = ['backing', 'size', ...(vary.ppc ? ['pages/call'] : []), ...(vary.flags ? ['flags'] : []), ...(vary.prefault ? ['mode'] : []), 'API', 'get ns/page', 'p5-p95', 'CI95 median', 'put ns/page', 'pages/s', '× fast'];
+  const nDims = head.length - 7;
+  const table = new Table({ head, colAligns: head.map((_, i) => (i <= nDims ? 'left' : 'right')), style: { head: [], border: [], compact: true } });
   for (const c of result.cases) {
-    if (!c.getNsPerPage || !c.putNsPerPage) {
-      table.push([c.backing, c.api, String(c.anonHugeKb), { colSpan: 4, content: `kernel answered ${c.error}` }]);
+    const dims = [c.backing, formatSize(c.sizeBytes), ...(vary.ppc ? [String(c.pagesPerCall)] : []), ...(vary.flags ? [c.flags.join('|') || 'none'] : []), ...(vary.prefault ? [c.prefault ? 'prefault' : 'fault-in'] : []), c.api];
+    if (!c.getNsPerPage || !c.putNsPerPage || !c.pagesPerSec) {
+      const what = c.status === 'refused' ? `kernel answered ${c.error}` : `not run: ${c.error}`;
+      table.push([...dims, { colSpan: 6, content: what }]);
       continue;
     }
-    const base = result.cases.find((b) => b.backing === c.backing && b.api === fastBaseline(c.api));
-    const total = c.getNsPerPage.median + c.putNsPerPage.median;
-    const baseTotal = base?.getNsPerPage && base.putNsPerPage ? base.getNsPerPage.median + base.putNsPerPage.median : undefined;
-    table.push([
-      c.backing,
-      c.api,
-      String(c.anonHugeKb),
-      fmt(c.getNsPerPage.median),
-      `${fmt(c.getNsPerPage.p5)}-${fmt(c.getNsPerPage.p95)}`,
-      fmt(c.putNsPerPage.median),
-      baseTotal ? (total / baseTotal).toFixed(2) : '-',
-    ]);
+    const g = c.getNsPerPage;
+    const ratio = fastRatio(result, c);
+    table.push([...dims, fmt(g.median), `${fmt(g.p5)}-${fmt(g.p95)}`, `${fmt(g.ci95[0])}-${fmt(g.ci95[1])}`, fmt(c.putNsPerPage.median), rate(c.pagesPerSec), ratio === undefined ? '-' : ratio.toFixed(2)]);
   }
-  const mib = (result.options.sizeBytes / (1 << 20)).toFixed(0);
-  const flags = result.options.flags.length ? result.options.flags.join('|') : 'none';
-  return [
-    `guplab headline: ${mib} MiB buffer, ${result.cases[0]?.pages ?? 0} pages per call, flags ${flags}, ${result.options.iterations} samples from the in-kernel loop (median)`,
-    `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}`,
-    table.toString(),
-  ].join('\n');
+  return `${describeRun(result)}\n${table.toString()}\n× fast: median (get+put) ns/page over that of the fast API of the same family (get_* or pin_*), same buffer, same run`;
 }

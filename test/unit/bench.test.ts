@@ -1,45 +1,149 @@
 import { describe, expect, it } from 'vitest';
-import { HEADLINE_SCHEMA, type HeadlineCase, type HeadlineResult } from '../../lib/bench/headline.js';
-import { summarize } from '../../lib/bench/stats.js';
-import { headlineTable } from '../../lib/bench/table.js';
+import { compareResults } from '../../lib/bench/compare.js';
+import { BENCH_SCHEMA, selectRounds, type BenchResult, type CaseResult } from '../../lib/bench/engine.js';
+import { caseId, DEFAULT_SPEC, expandCases, parseSize, resolveSpec } from '../../lib/bench/spec.js';
+import { bootstrapMedianCI, bootstrapRatioCI, seededRandom, summarize } from '../../lib/bench/stats.js';
+import { benchTable } from '../../lib/bench/table.js';
 
 describe('summarize', () => {
-  it('gives median, percentiles and MAD', () => {
+  it('gives median, percentiles, MAD and a CI that contains the median', () => {
     const s = summarize([1, 2, 3, 4, 100]);
     expect(s).toMatchObject({ n: 5, median: 3, mad: 1 });
     expect(s.p5).toBeGreaterThanOrEqual(1);
     expect(s.p5).toBeLessThan(2);
     expect(s.p95).toBeGreaterThan(4);
-    expect(s.p95).toBeLessThanOrEqual(100);
+    expect(s.ci95[0]).toBeLessThanOrEqual(3);
+    expect(s.ci95[1]).toBeGreaterThanOrEqual(3);
   });
   it('refuses an empty sample', () => {
     expect(() => summarize([])).toThrow(RangeError);
   });
 });
 
-describe('headline table', () => {
-  const mk = (api: HeadlineCase['api'], get: number, put: number): HeadlineCase => ({
-    backing: '4K', api, pages: 10, anonHugeKb: 0, getNs: [], putNs: [],
-    getNsPerPage: summarize([get]), putNsPerPage: summarize([put]),
+describe('bootstrap', () => {
+  const rnd = seededRandom(7);
+  const xs = Array.from({ length: 101 }, () => 100 + rnd() * 20);
+  it('is reproducible (seeded)', () => {
+    expect(bootstrapMedianCI(xs)).toEqual(bootstrapMedianCI(xs));
+    // The seed matters (few resamples, so the percentiles fall on different resamples).
+    expect(bootstrapMedianCI(xs, 1, 20)).not.toEqual(bootstrapMedianCI(xs, 2, 20));
   });
-  const result: HeadlineResult = {
-    schema: HEADLINE_SCHEMA,
-    createdAt: '2026-01-01T00:00:00Z',
-    environment: { release: '6.1.0-56-amd64', arch: 'x86_64', accelerator: 'TCG', cpuModel: 'cpu', cpus: 2, node: 'v20' },
-    options: { sizeBytes: 40960, iterations: 1, warmup: 0, flags: [] },
-    cases: [
-      mk('get_user_pages_fast', 10, 10),
-      mk('get_user_pages_unlocked', 50, 10),
-      { backing: '4K', api: 'pin_user_pages_unlocked', pages: 10, anonHugeKb: 0, getNs: [], putNs: [], error: 'EINVAL' },
-    ],
+  it('the CI of the median of a uniform sample is narrow around its centre', () => {
+    const [lo, hi] = bootstrapMedianCI(xs);
+    expect(lo).toBeGreaterThan(105);
+    expect(hi).toBeLessThan(115);
+    expect(hi - lo).toBeLessThan(6);
+  });
+  it('the ratio CI of a sample to itself contains 1; of a doubled sample, 2', () => {
+    const same = bootstrapRatioCI(xs, xs);
+    expect(same.ratio).toBe(1);
+    expect(same.ci95[0]).toBeLessThan(1);
+    expect(same.ci95[1]).toBeGreaterThan(1);
+    const doubled = bootstrapRatioCI(xs, xs.map((x) => 2 * x));
+    expect(doubled.ratio).toBeCloseTo(2, 10);
+    expect(doubled.ci95[0]).toBeLessThan(2);
+    expect(doubled.ci95[0]).toBeGreaterThan(1.8);
+  });
+});
+
+describe('spec', () => {
+  it('defaults reproduce the headline: fast, unlocked, locked for get and pin, 4K and THP', () => {
+    const spec = resolveSpec({});
+    expect(spec.apis).toHaveLength(6);
+    expect(spec.backings).toEqual(['4K', 'THP']);
+    expect(expandCases(spec, 4096)).toHaveLength(6 * 2 * DEFAULT_SPEC.sizes.length);
+  });
+  it('parses sizes and selects a slice', () => {
+    expect(parseSize('64K')).toBe(65536);
+    expect(parseSize('16MiB')).toBe(16 << 20);
+    const spec = resolveSpec({ apis: ['pin_user_pages_fast'], sizes: ['1M', 8192], pagesPerCall: ['all', 16], flags: [[], ['write', 'longterm']], prefault: [true, false] });
+    const cases = expandCases(spec, 4096);
+    // 8192 bytes are 2 pages: ppc 16 is clamped to 2, the same cell as "all".
+    expect(cases).toHaveLength(2 * (2 + 1) * 2 * 2);
+    expect(cases.map(caseId)).toContain('4K 1M ppc=16 longterm|write fault pin_user_pages_fast');
+    expect(new Set(cases.map(caseId)).size).toBe(cases.length);
+  });
+  it('rejects bad specs naming the field', () => {
+    expect(() => resolveSpec({ apis: ['gup_fast'] })).toThrow(/apis/);
+    expect(() => resolveSpec({ sizes: ['lots'] })).toThrow(/sizes/);
+    expect(() => resolveSpec({ backing: ['4K'] })).toThrow(/backing/);
+    expect(() => resolveSpec({ minSamples: 50, maxSamples: 10 })).toThrow(/minSamples/);
+  });
+});
+
+function mkCase(api: CaseResult['api'], getNs: number[], putNs: number[] = getNs.map(() => 0)): CaseResult {
+  const key = { api, backing: '4K' as const, sizeBytes: 40960, pagesPerCall: 10, flags: [], prefault: true };
+  const pages = 10;
+  return {
+    ...key,
+    id: caseId(key),
+    pages,
+    status: 'ok',
+    warmupIterations: 1,
+    getNs,
+    putNs,
+    round: getNs.map((_, i) => i % 2),
+    getNsPerPage: summarize(getNs.map((x) => x / pages)),
+    putNsPerPage: summarize(putNs.map((x) => x / pages)),
+    totalNsPerPage: summarize(getNs.map((x, i) => (x + (putNs[i] ?? 0)) / pages)),
+    pagesPerSec: 1,
+    wallMs: 1,
   };
-  const text = headlineTable(result);
-  it('shows the ratio to the fast variant of the same family', () => {
-    expect(text).toMatch(/get_user_pages_unlocked .*│ +3\.00 │/);
+}
+
+function mkResult(cases: CaseResult[]): BenchResult {
+  return {
+    schema: BENCH_SCHEMA,
+    createdAt: '2026-01-01T00:00:00Z',
+    environment: { release: '6.1.0-56-amd64', arch: 'x86_64', accelerator: 'TCG', cpuModel: 'cpu', cpus: 2, node: 'v20', pageSize: 4096, moduleAbi: 2 },
+    spec: resolveSpec({ iterations: 3 }),
+    cases,
+  };
+}
+
+describe('table', () => {
+  const result = mkResult([
+    mkCase('get_user_pages_fast', [100, 100, 100]),
+    mkCase('get_user_pages_unlocked', [500, 500, 500], [100, 100, 100]),
+    { ...mkCase('pin_user_pages_unlocked', [1]), status: 'refused', error: 'EINVAL', getNsPerPage: undefined, putNsPerPage: undefined, totalNsPerPage: undefined, pagesPerSec: undefined },
+  ]);
+  const text = benchTable(result);
+  it('shows the ratio to the fast API of the same family', () => {
+    expect(text).toMatch(/get_user_pages_unlocked .*│ +6\.00 │/);
     expect(text).toMatch(/get_user_pages_fast .*│ +1\.00 │/);
   });
-  it('reports a kernel refusal as the errno, and labels TCG figures as emulated', () => {
+  it('reports a kernel refusal with its errno, and labels TCG figures as emulated', () => {
     expect(text).toContain('kernel answered EINVAL');
     expect(text).toContain('on TCG (emulated CPU');
+  });
+});
+
+describe('compare verdicts', () => {
+  const rnd = seededRandom(3);
+  const noisy = (centre: number): number[] => Array.from({ length: 40 }, () => centre * (0.9 + 0.2 * rnd()));
+  const base = mkResult([mkCase('get_user_pages_fast', noisy(1000)), mkCase('get_user_pages', noisy(5000))]);
+  it('a sample against a same-distribution sample: no significant change', () => {
+    const next = mkResult([mkCase('get_user_pages_fast', noisy(1000)), mkCase('get_user_pages', noisy(5000))]);
+    const cmp = compareResults(base, next, 0.1);
+    expect(cmp.cases.map((c) => c.verdict)).toEqual(['no significant change', 'no significant change']);
+  });
+  it('flags a 50% slowdown and a 2x speed-up beyond a 10% threshold, and unmatched cases', () => {
+    const next = mkResult([mkCase('get_user_pages_fast', noisy(1500)), mkCase('get_user_pages', noisy(2500)), mkCase('pin_user_pages', noisy(10))]);
+    const cmp = compareResults(base, next, 0.1);
+    expect(cmp.cases.map((c) => c.verdict)).toEqual(['slower', 'faster', 'not comparable']);
+    expect(cmp.slower).toBe(1);
+    expect(cmp.cases[0]?.ratio).toBeGreaterThan(1.3);
+  });
+});
+
+describe('selectRounds', () => {
+  it('keeps the samples of the chosen rounds and recomputes the summaries', () => {
+    const c = mkCase('get_user_pages_fast', [10, 1000, 10, 1000, 10, 1000]);
+    const result = mkResult([c]);
+    const even = selectRounds(result, (r) => r % 2 === 0);
+    expect(even.cases[0]?.getNs).toEqual([10, 10, 10]);
+    expect(even.cases[0]?.round).toEqual([0, 0, 0]);
+    expect(even.cases[0]?.getNsPerPage?.median).toBe(1);
+    expect(result.cases[0]?.getNs).toHaveLength(6);
   });
 });

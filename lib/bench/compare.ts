@@ -1,0 +1,95 @@
+// A/B comparison of two bench results, case by case: ratio of medians
+// (new/base, get+put ns/page) with a seeded bootstrap 95% CI, and a verdict at
+// a stated threshold.
+import { readFileSync } from 'node:fs';
+import Table from 'cli-table3';
+import { BENCH_SCHEMA, type BenchResult, type CaseResult } from './engine.js';
+import { bootstrapRatioCI } from './stats.js';
+
+export type Verdict = 'faster' | 'slower' | 'no significant change' | 'not comparable';
+
+export interface CaseComparison {
+  id: string;
+  verdict: Verdict;
+  /** median(new) / median(base) of get+put ns/page. */
+  ratio?: number;
+  ci95?: [number, number];
+  baseMedian?: number;
+  newMedian?: number;
+  why?: string;
+}
+
+export interface Comparison {
+  threshold: number;
+  base: string;
+  next: string;
+  cases: CaseComparison[];
+  slower: number;
+  faster: number;
+  unchanged: number;
+}
+
+export function loadResult(file: string): BenchResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${file} as a bench result: ${(err as Error).message}`);
+  }
+  const schema = (parsed as { schema?: unknown }).schema;
+  if (schema !== BENCH_SCHEMA) throw new Error(`${file} has schema ${JSON.stringify(schema)}, expected ${BENCH_SCHEMA} (write it with \`guplab bench\`)`);
+  return parsed as BenchResult;
+}
+
+const totals = (c: CaseResult): { values: number[]; rounds?: number[] } => ({
+  values: c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages),
+  ...(c.round?.length === c.getNs.length ? { rounds: c.round } : {}),
+});
+
+/**
+ * slower: the whole CI of the ratio lies above 1 + threshold; faster: below
+ * 1 / (1 + threshold); otherwise no significant change.
+ */
+export function compareResults(base: BenchResult, next: BenchResult, threshold: number): Omit<Comparison, 'base' | 'next'> {
+  const byId = new Map(base.cases.map((c) => [c.id, c]));
+  const cases: CaseComparison[] = [];
+  for (const n of next.cases) {
+    const b = byId.get(n.id);
+    if (!b) {
+      cases.push({ id: n.id, verdict: 'not comparable', why: 'not in base' });
+      continue;
+    }
+    byId.delete(n.id);
+    if (b.status !== 'ok' || n.status !== 'ok' || !b.getNs.length || !n.getNs.length) {
+      const what = (c: CaseResult): string => (c.status === 'ok' ? 'ok' : `${c.status} ${c.error ?? ''}`.trim());
+      cases.push({ id: n.id, verdict: 'not comparable', why: `base ${what(b)}, new ${what(n)}` });
+      continue;
+    }
+    const { ratio, ci95 } = bootstrapRatioCI(totals(b), totals(n));
+    const verdict: Verdict = ci95[0] > 1 + threshold ? 'slower' : ci95[1] < 1 / (1 + threshold) ? 'faster' : 'no significant change';
+    cases.push({ id: n.id, verdict, ratio, ci95, baseMedian: b.totalNsPerPage?.median ?? 0, newMedian: n.totalNsPerPage?.median ?? 0 });
+  }
+  for (const b of byId.values()) cases.push({ id: b.id, verdict: 'not comparable', why: 'not in new' });
+  const count = (v: Verdict): number => cases.filter((c) => c.verdict === v).length;
+  return { threshold, cases, slower: count('slower'), faster: count('faster'), unchanged: count('no significant change') };
+}
+
+export function comparisonTable(cmp: Comparison, base: BenchResult, next: BenchResult): string {
+  const table = new Table({
+    head: ['case', 'base ns/page', 'new ns/page', 'new/base', 'CI95', 'verdict'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'left'],
+    style: { head: [], border: [], compact: true },
+  });
+  const f = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  for (const c of cmp.cases) {
+    if (c.ratio === undefined || !c.ci95) table.push([c.id, { colSpan: 5, content: `${c.verdict}: ${c.why ?? ''}` }]);
+    else table.push([c.id, f(c.baseMedian ?? 0), f(c.newMedian ?? 0), c.ratio.toFixed(3), `${c.ci95[0].toFixed(3)}-${c.ci95[1].toFixed(3)}`, c.verdict]);
+  }
+  const env = (r: BenchResult): string => `${r.environment.release} ${r.environment.arch} ${r.environment.accelerator}`;
+  return [
+    `guplab compare: base ${cmp.base} (${env(base)}), new ${cmp.next} (${env(next)})`,
+    `metric: median get+put ns/page; CI95: seeded bootstrap of the ratio of medians; threshold ${(cmp.threshold * 100).toFixed(0)}% (slower: CI above ${(1 + cmp.threshold).toFixed(2)}, faster: CI below ${(1 / (1 + cmp.threshold)).toFixed(2)})`,
+    table.toString(),
+    `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.slower - cmp.faster - cmp.unchanged} not comparable`,
+  ].join('\n');
+}

@@ -1,0 +1,82 @@
+// The harness's own overhead, in one run: a 1-page pin_user_pages_fast +
+// unpin timed (a) inside the kernel's BENCH loop (no syscall), (b) around the
+// PIN ioctl from a minimal C loop (tools/pin1.c), (c) around GupDevice.pin()
+// from TypeScript (validation, N-API, ioctl).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import Table from 'cli-table3';
+import { median } from 'simple-statistics';
+import { GupDevice } from '../device.js';
+import { mapAnonymous } from '../mapping.js';
+import { projectRoot } from '../native.js';
+import { environment, type Environment } from './environment.js';
+
+export const PIN1 = path.join(projectRoot, 'tools', 'pin1');
+
+export interface OverheadResult {
+  environment: Environment;
+  calls: number;
+  /** Median ns per 1-page call. */
+  inKernelBench: number;
+  cIoctlWall: number;
+  cIoctlInKernel: number;
+  tsPinWall: number;
+  tsPinInKernel: number;
+}
+
+function pin1(calls: number): { wall_ns: number[]; get_ns: number[]; put_ns: number[] } {
+  if (!existsSync(PIN1)) throw new Error(`${PIN1} is missing: build it with \`make build\` (gcc tools/pin1.c)`);
+  return JSON.parse(execFileSync(PIN1, [String(calls)], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { wall_ns: number[]; get_ns: number[]; put_ns: number[] };
+}
+
+export async function runOverhead(calls = 2000, dev = GupDevice.open()): Promise<OverheadResult> {
+  const m = mapAnonymous(4096, { populate: true });
+  const api = 'pin_user_pages_fast';
+  // Warm everything up once (JIT, page tables, caches).
+  await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: 200 });
+  for (let i = 0; i < 200; i++) dev.pin(api, m.address, 1);
+  pin1(200);
+
+  const bench = await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: calls });
+  if (bench.status !== 0) throw new Error(`BENCH of one page failed: status ${bench.status}`);
+  const c = pin1(calls);
+  const wall: number[] = [];
+  const inKernel: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = dev.pin(api, m.address, 1);
+    wall.push(Number(process.hrtime.bigint() - t0));
+    if (r.ret !== 1) throw new Error(`PIN of one page returned ${r.ret}`);
+    inKernel.push(r.getNs + r.putNs);
+  }
+  return {
+    environment: { ...environment(), release: dev.info().release },
+    calls,
+    inKernelBench: median(bench.getNs.map((g, i) => g + (bench.putNs[i] ?? 0))),
+    cIoctlWall: median(c.wall_ns),
+    cIoctlInKernel: median(c.get_ns.map((g, i) => g + (c.put_ns[i] ?? 0))),
+    tsPinWall: median(wall),
+    tsPinInKernel: median(inKernel),
+  };
+}
+
+export function overheadTable(r: OverheadResult): string {
+  const table = new Table({ head: ['path', 'ns per 1-page pin+unpin (median)', '× in-kernel loop'], colAligns: ['left', 'right', 'right'], style: { head: [], border: [], compact: true } });
+  const base = r.inKernelBench;
+  const row = (name: string, ns: number): string[] => [name, ns.toFixed(0), (ns / base).toFixed(1)];
+  table.push(
+    row('in-kernel BENCH loop (get+put per call, no syscall)', base),
+    row('PIN ioctl, kernel-side get+put (from C)', r.cIoctlInKernel),
+    row('PIN ioctl from a C loop (wall, tools/pin1.c)', r.cIoctlWall),
+    row('PIN ioctl, kernel-side get+put (from TypeScript)', r.tsPinInKernel),
+    row('GupDevice.pin() from TypeScript (wall)', r.tsPinWall),
+  );
+  const env = r.environment;
+  return [
+    `guplab overhead: ${r.calls} calls each, pin_user_pages_fast on 1 prefaulted page`,
+    `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}`,
+    table.toString(),
+    `TypeScript / C wall: ${(r.tsPinWall / r.cIoctlWall).toFixed(2)}`,
+  ].join('\n');
+}
