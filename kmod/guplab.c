@@ -534,10 +534,20 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 		return -EINVAL;
 	if (!req.handle || req.handle > U32_MAX)
 		return -ENOENT;
+	/*
+	 * Only pages taken with FOLL_WRITE may be dirtied: dirtying a read-only
+	 * file page (e.g. 9p without a writeback fid) hits a BUG in writeback.
+	 */
 	mutex_lock(&gf->lock);
-	set = xa_erase(&gf->sets, req.handle);
-	if (set)
+	set = xa_load(&gf->sets, req.handle);
+	if (set && req.dirty && !set->writable) {
+		mutex_unlock(&gf->lock);
+		return -EPERM;
+	}
+	if (set) {
+		xa_erase(&gf->sets, req.handle);
 		gf->held_pages -= set->nr;
+	}
 	mutex_unlock(&gf->lock);
 	if (!set)
 		return -ENOENT;
