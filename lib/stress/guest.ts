@@ -164,7 +164,7 @@ export async function runGuest(p: StressProfile): Promise<number> {
       dev.pin('pin_user_pages_fast', m.address, 32);
       m.close();
     } catch (err) {
-      message = `${(err as NodeJS.ErrnoException).code}: ${(err as Error).message}`;
+      message = `${(err as NodeJS.ErrnoException).code ?? (err as Error).name}: ${(err as Error).message}`;
     }
     dev.close();
     check(/max_pages_per_call/.test(message), `limit: per-call cap (16, asking 32) refused before the ioctl: ${message.split('\n')[0]}`);
