@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-vm test-kernel clean
+.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -54,7 +54,7 @@ bench: build
 overhead: build
 	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
-test: build test-unit test-host kmod-check test-vm
+test: build test-unit test-host kmod-check test-vm test-stress
 
 test-unit:
 	$(VITEST) run test/unit
@@ -65,6 +65,7 @@ test-host:
 # Kernel tests inside the VM on each kernel, where /dev/guplab must exist
 # (never skipped there).
 VM_KERNELS ?= 6.1 6.12
+comma := ,
 # Every memory kind the kernel tests pin: huge pages, ZONE_MOVABLE, DAX and
 # plain ext4/xfs on emulated pmem, memfd_secret.
 # (The same guest as `guplab check --vm`.) One boot per kernel runs the
@@ -74,6 +75,17 @@ test-vm:
 	set -e; for k in $(VM_KERNELS); do \
 	  $(GUPLAB) vm run --kernel $$k $(VM_TEST_FLAGS) -- sh -c '$(VITEST) run test/kernel && node bin/guplab.js check'; \
 	done
+
+# Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
+# VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M
+# pinned pages killed, 60 s races, 5 GiB guest); `make test` runs the ci
+# profile (same 100k fuzz calls, 15 s races, 256K pages killed).
+STRESS_PROFILE ?= full
+stress: build
+	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(VM_KERNELS)) --profile $(STRESS_PROFILE)
+
+test-stress: build
+	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(VM_KERNELS)) --profile ci
 
 # Kernel tests on bare metal, after `make load`.
 test-kernel:

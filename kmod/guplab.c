@@ -51,6 +51,11 @@ static unsigned long bench_delay_ns;
 module_param(bench_delay_ns, ulong, 0644);
 MODULE_PARM_DESC(bench_delay_ns, "Debug only: busy-wait this many ns (at most 1 ms) in each timed BENCH batch (default 0)");
 
+static int group = -1;
+module_param(group, int, 0444);
+MODULE_PARM_DESC(group, "Also let this group id open /dev/guplab (default -1: root only, mode 0600)");
+static kgid_t guplab_gid;
+
 /* One BENCH iteration covers at most this many pages (64 GiB of 4K pages). */
 #define GUPLAB_BENCH_MAX_PAGES	(1UL << 24)
 
@@ -338,7 +343,7 @@ static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_befor
 	long i;
 	int err = 0;
 
-	facts = kvmalloc_array(nr, sizeof(*facts), GFP_KERNEL);
+	facts = kvmalloc_array(nr, sizeof(*facts), GFP_KERNEL | __GFP_NOWARN);
 	if (!facts)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++)
@@ -461,12 +466,12 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 
 	/* Allocated outside the timed region, as the kernel's gup_test does. */
 	err = -ENOMEM;
-	pages = kvmalloc_array(req.nr_pages, sizeof(*pages), GFP_KERNEL);
+	pages = kvmalloc_array(req.nr_pages, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		goto out_unreserve;
 	if (facts) {
-		pfns_before = kvcalloc(req.nr_pages, sizeof(*pfns_before), GFP_KERNEL);
-		scratch = kvmalloc_array(req.nr_pages, sizeof(*scratch), GFP_KERNEL);
+		pfns_before = kvcalloc(req.nr_pages, sizeof(*pfns_before), GFP_KERNEL | __GFP_NOWARN);
+		scratch = kvmalloc_array(req.nr_pages, sizeof(*scratch), GFP_KERNEL | __GFP_NOWARN);
 		if (!pfns_before || !scratch)
 			goto out_free;
 	}
@@ -538,10 +543,20 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 		return -EINVAL;
 	if (!req.handle || req.handle > U32_MAX)
 		return -ENOENT;
+	/*
+	 * Only pages taken with FOLL_WRITE may be dirtied: dirtying a read-only
+	 * file page (e.g. 9p without a writeback fid) hits a BUG in writeback.
+	 */
 	mutex_lock(&gf->lock);
-	set = xa_erase(&gf->sets, req.handle);
-	if (set)
+	set = xa_load(&gf->sets, req.handle);
+	if (set && req.dirty && !set->writable) {
+		mutex_unlock(&gf->lock);
+		return -EPERM;
+	}
+	if (set) {
+		xa_erase(&gf->sets, req.handle);
 		gf->held_pages -= set->nr;
+	}
 	mutex_unlock(&gf->lock);
 	if (!set)
 		return -ENOENT;
@@ -594,7 +609,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		return -E2BIG;
 
 	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
-	pages = kvmalloc_array(ppc, sizeof(*pages), GFP_KERNEL);
+	pages = kvmalloc_array(ppc, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		return -ENOMEM;
 	if (guplab_api_remote(req.api)) {
@@ -761,8 +776,13 @@ static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int guplab_open(struct inode *inode, struct file *file)
 {
-	struct guplab_file *gf = kzalloc(sizeof(*gf), GFP_KERNEL);
+	struct guplab_file *gf;
 
+	/* With group= the node is 0666: root and that group only. */
+	if (gid_valid(guplab_gid) && !uid_eq(current_fsuid(), GLOBAL_ROOT_UID) &&
+	    !in_group_p(guplab_gid))
+		return -EACCES;
+	gf = kzalloc(sizeof(*gf), GFP_KERNEL);
 	if (!gf)
 		return -ENOMEM;
 	mutex_init(&gf->lock);
@@ -810,6 +830,15 @@ static int __init guplab_init(void)
 	int err;
 
 	BUILD_BUG_ON(GUPLAB_API_COUNT > GUPLAB_API_SLOTS);
+	guplab_gid = INVALID_GID;
+	if (group != -1) {
+		guplab_gid = make_kgid(current_user_ns(), group);
+		if (group < 0 || !gid_valid(guplab_gid)) {
+			pr_err("group=%d is not a valid group id\n", group);
+			return -EINVAL;
+		}
+		guplab_misc.mode = 0666;
+	}
 	err = misc_register(&guplab_misc);
 	if (err)
 		pr_err("cannot register /dev/%s: %d\n", GUPLAB_DEVICE_NAME, err);

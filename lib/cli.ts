@@ -16,6 +16,7 @@ import { checkPassed, runCheck, type CheckReport } from './check/run.js';
 import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
+import { addStressCommand } from './stress/cli.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -367,6 +368,7 @@ program
   });
 
 try {
+  addStressCommand(program);
   await program.parseAsync();
 } catch (err) {
   process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);

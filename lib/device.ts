@@ -264,7 +264,10 @@ export class GupDevice {
     try {
       return this.#native.release(handle, options.dirty ?? false);
     } catch (err) {
-      throw classify(err);
+      const hint = (err as NodeJS.ErrnoException).code === 'EPERM'
+        ? 'dirty: true needs a set taken with flags ["write"]: the kernel only dirties pages pinned for writing'
+        : undefined;
+      throw classify(err, 'other', hint);
     }
   }
 

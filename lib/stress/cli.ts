@@ -1,0 +1,72 @@
+// `guplab stress`: builds the C stress program with the host's gcc, boots
+// each kernel with guplab.ko and runs lib/stress/guest.ts there.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { projectRoot } from '../native.js';
+import { buildModule, ensureKernel } from '../vm/kernel.js';
+import { hostArch } from '../vm/paths.js';
+import { vmRun } from '../vm/run.js';
+
+export interface StressOptions {
+  kernel: string;
+  profile: 'full' | 'ci';
+  seed: number;
+  timeout: number;
+}
+
+/** full: `make stress`; ci: what `make test` runs (same fuzz volume, shorter races, smaller kill). */
+export const PROFILES = {
+  full: { calls: 100000, threads: 4, race: 60, killPages: 1000000, killRounds: 10, memMiB: 5120 },
+  ci: { calls: 100000, threads: 4, race: 15, killPages: 262144, killRounds: 4, memMiB: 2048 },
+} as const;
+
+export function buildStressBinary(): string {
+  const out = path.join(projectRoot, 'build', 'stress', 'guplab-stress');
+  mkdirSync(path.dirname(out), { recursive: true });
+  execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', out,
+    path.join(projectRoot, 'test', 'stress', 'guplab-stress.c')], { stdio: 'inherit' });
+  return out;
+}
+
+export async function runStress(opts: StressOptions): Promise<number> {
+  const prof = PROFILES[opts.profile];
+  buildStressBinary();
+  let worst = 0;
+  for (const k of opts.kernel.split(',')) {
+    const kernel = ensureKernel(k, hostArch(), (m) => process.stderr.write(`guplab: ${m}\n`));
+    const ko = buildModule(kernel, (m) => process.stderr.write(`guplab: ${m}\n`));
+    const result = await vmRun({
+      kernel: k,
+      memMiB: prof.memMiB,
+      timeoutSec: opts.timeout,
+      env: { GUPLAB_KO: ko },
+      command: ['node', 'dist/lib/stress/guest.js', '--calls', String(prof.calls), '--threads', String(prof.threads),
+        '--race', String(prof.race), '--kill-pages', String(prof.killPages), '--kill-rounds', String(prof.killRounds),
+        '--seed', String(opts.seed)],
+    });
+    const secs = (result.wallMs / 1000).toFixed(0);
+    process.stderr.write(`guplab: stress on ${result.release} (${result.accel.toUpperCase()}, ${prof.memMiB} MiB guest): exit ${result.status ?? '-'}, wall ${secs} s\n`);
+    for (const p of result.problems) process.stderr.write(`guplab: stress FAILED: ${p}\n`);
+    if (result.problems.length || result.status !== 0) {
+      process.stderr.write(`--- console tail ---\n${result.console.split('\n').slice(-40).join('\n')}\n`);
+      worst = 1;
+    }
+  }
+  return worst;
+}
+
+export function addStressCommand(program: Command): void {
+  program
+    .command('stress')
+    .description('fuzz, kill, race and permission stress of the module in the VM (see README "Stress")')
+    .option('--kernel <list>', 'kernels, comma-separated', '6.1,6.12')
+    .option('--profile <name>', 'full (make stress) or ci (make test); default from GUPLAB_STRESS_PROFILE', process.env.GUPLAB_STRESS_PROFILE ?? 'full')
+    .option('--seed <n>', 'fuzzer seed (a failure prints it)', (v: string) => Number(v), Number(process.env.GUPLAB_SEED ?? 1))
+    .option('--timeout <seconds>', 'per-kernel VM timeout', (v: string) => Number(v), 1800)
+    .action(async (o: StressOptions) => {
+      if (o.profile !== 'full' && o.profile !== 'ci') throw new Error(`--profile ${String(o.profile)}: use full or ci`);
+      process.exitCode = await runStress(o);
+    });
+}
