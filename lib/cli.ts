@@ -22,6 +22,8 @@ interface VmCliOptions {
   cpus: number;
   append: string[];
   verbose?: boolean;
+  accel: 'auto' | 'kvm' | 'tcg';
+  firstBootTimeout: number;
 }
 
 function addVmOptions(cmd: Command): Command {
@@ -32,7 +34,9 @@ function addVmOptions(cmd: Command): Command {
     .option('--mem <MiB>', 'guest memory', positiveInt, 2048)
     .option('--cpus <n>', 'guest CPUs', positiveInt, 2)
     .option('--append <arg>', 'extra kernel command line argument (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
-    .option('--verbose', 'print the whole boot console');
+    .option('--verbose', 'print the whole boot console')
+    .addOption(new Option('--accel <accel>', 'accelerator (auto: KVM where the CPU and /dev/kvm allow it)').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .option('--first-boot-timeout <seconds>', 'retry with TCG when a KVM boot has not reached the command after this long', positiveInt, 60);
 }
 
 /** Prints why a VM run failed, with the console tail, and returns the exit code to use. */
@@ -41,9 +45,12 @@ export function reportVm(result: VmRunResult): number {
   process.stderr.write(
     `guplab: ${result.release} ${result.arch} ${result.accel.toUpperCase()}: boot-to-command ${secs(result.bootToCommandMs)} s, wall ${secs(result.wallMs)} s, exit ${result.status ?? '-'}\n`,
   );
+  if (result.accelNote) process.stderr.write(`guplab: ${result.accelNote}\n`);
+  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
   if (result.problems.length === 0) return result.status ?? 1;
   process.stderr.write(`guplab: VM run failed: ${result.problems.join('\n')}\n--- console tail ---\n`);
   process.stderr.write(`${result.console.split('\n').slice(-40).join('\n')}\n`);
+  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
   return result.status && result.status !== 0 ? result.status : 1;
 }
 
@@ -53,7 +60,7 @@ const vm = program.command('vm').description('run commands in a QEMU guest with 
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
   .argument('<command...>', 'command and arguments (put them after --)')
   .action(async (command: string[], opts: VmCliOptions) => {
-    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem });
+    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem, firstBootTimeoutSec: opts.firstBootTimeout });
     process.exitCode = reportVm(result);
   });
 
@@ -90,6 +97,7 @@ addVmOptions(
       command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', ...passOn],
       timeoutSec: opts.timeout,
       memMiB: opts.mem,
+      firstBootTimeoutSec: opts.firstBootTimeout,
       outDir: path.resolve(opts.out),
     });
     process.exitCode = reportVm(result);

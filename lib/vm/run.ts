@@ -1,15 +1,17 @@
 // Boots a Debian kernel in QEMU with guplab.ko loaded and runs one command
 // in the project directory, over the host root shared read-only.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { ensureGuestRoot } from './guestroot.js';
 import { run } from './exec.js';
 import { buildInitramfs } from './initramfs.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel } from './kernel.js';
-import { hostArch, type Arch } from './paths.js';
-import { chooseAccel, qemuArgs, qemuBinary, type Accel } from './qemu.js';
+import { cacheRoot, hostArch, type Arch } from './paths.js';
+import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
 
 export interface VmRunOptions {
   command: readonly string[];
@@ -30,6 +32,19 @@ export interface VmRunOptions {
   /** Where the command's output goes; default process.stdout. */
   output?: NodeJS.WritableStream;
   log?: (msg: string) => void;
+  /** auto (default): KVM where it can work, else TCG; kvm or tcg force one (kvm still falls back when the boot stalls). */
+  accel?: 'auto' | Accel;
+  /** Seconds a KVM boot may take to reach the command before it is killed and retried with TCG; default 60. */
+  firstBootTimeoutSec?: number;
+}
+
+/** What a run used, as recorded in the result and in the guest's /run/guplab/vm.json. */
+export interface VmRunMeta {
+  release: string;
+  arch: Arch;
+  accel: Accel;
+  qemuVersion: string;
+  options: { kernel: string; memMiB: number; cpus: number; append: string[]; timeoutSec: number };
 }
 
 export interface VmRunResult {
@@ -46,6 +61,11 @@ export interface VmRunResult {
   wallMs: number;
   console: string;
   dmesg: string;
+  options: VmRunMeta['options'];
+  /** Why the run changed accelerator (a stalled KVM boot), if it did. */
+  accelNote?: string;
+  /** The full console log, saved when the run failed. */
+  consoleLogFile?: string;
 }
 
 const START_MARK = 'guplab-init: command start';
@@ -99,95 +119,170 @@ function qemuVersion(binary: string): string {
   return /version\s+(\S+)/.exec(run(binary, ['--version']))?.[1] ?? 'unknown';
 }
 
+interface Boot {
+  exitCode: number | null;
+  console: string;
+  bootToCommandMs: number | null;
+  timedOut: boolean;
+  /** Killed because a KVM boot did not reach the command in time. */
+  stalled: boolean;
+  wallMs: number;
+}
+
+/** One QEMU run; the command's output (between the markers) goes to `out`. */
+function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: number | null, out: NodeJS.WritableStream, verbose: boolean): Promise<Boot> {
+  const started = Date.now();
+  let consoleLog = '';
+  let bootToCommandMs: number | null = null;
+  let timedOut = false;
+  let stalled = false;
+  let phase: 'boot' | 'command' | 'shutdown' = 'boot';
+  return new Promise<Boot>((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const watchdog =
+      firstBootMs === null
+        ? undefined
+        : setInterval(() => {
+            if (firstBootVerdict({ reachedCommand: phase !== 'boot', elapsedMs: Date.now() - started, limitMs: firstBootMs }) === 'fall-back') {
+              stalled = true;
+              child.kill('SIGKILL');
+            }
+          }, 500);
+    const stop = (): void => {
+      clearTimeout(timer);
+      if (watchdog) clearInterval(watchdog);
+    };
+    // Whole lines only, so that markers split across reads are still found.
+    // The command's output lies between START_MARK and END_MARK.
+    let partial = '';
+    const onData = (text: string): void => {
+      consoleLog += text;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const raw of lines) {
+        const line = raw.replace(/\r$/, '');
+        if (phase === 'boot' && line.includes(START_MARK)) {
+          phase = 'command';
+          bootToCommandMs = Date.now() - started;
+        } else if (phase === 'command' && line.includes(END_MARK)) phase = 'shutdown';
+        else if (phase === 'command' || verbose) out.write(`${line}\n`);
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => {
+      consoleLog += chunk.toString('utf8');
+    });
+    child.on('error', (err) => {
+      stop();
+      reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
+    });
+    child.on('exit', (code) => {
+      stop();
+      resolve({ exitCode: code, console: consoleLog, bootToCommandMs, timedOut, stalled, wallMs: Date.now() - started });
+    });
+  });
+}
+
+/** Copies what the guest wrote to its out share into outDir, each file atomically. */
+function copyOut(from: string, to: string): void {
+  for (const name of readdirSync(from)) {
+    const src = path.join(from, name);
+    const dst = path.join(to, name);
+    if (statSync(src).isDirectory()) copyOut(src, dst);
+    else writeFileAtomic(dst, readFileSync(src));
+  }
+}
+
+/** Saves a failed run's full console log under the cache and returns its path. */
+function saveConsole(text: string, release: string, arch: Arch): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = path.join(cacheRoot(), 'logs', `vm-${stamp}-${release}-${arch}-${process.pid}.log`);
+  writeFileAtomic(file, text);
+  return file;
+}
+
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
   const arch = options.arch ?? hostArch();
-  const busybox = '/usr/bin/busybox';
-  if (!existsSync(busybox)) throw new Error('busybox is missing: apt-get install busybox-static');
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
 
   const kernel = ensureKernel(options.kernel ?? DEFAULT_KERNEL, arch, log);
   const ko = buildModule(kernel, log);
+  // A guest of another arch gets a userland layer of its own (lib/vm/guestroot.ts).
+  const guest = arch === hostArch() ? undefined : ensureGuestRoot(arch, log);
+  const busybox = guest?.busybox ?? '/usr/bin/busybox';
+  if (!existsSync(busybox)) throw new Error('busybox is missing: apt-get install busybox-static');
   const initramfs = buildInitramfs(kernel, ko, busybox);
-  const accel = chooseAccel(arch, hostArch());
+  let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
+  const runOptions: VmRunMeta['options'] = {
+    kernel: options.kernel ?? DEFAULT_KERNEL,
+    memMiB: options.memMiB ?? 2048,
+    cpus: options.cpus ?? 2,
+    append: options.append ?? [],
+    timeoutSec: options.timeoutSec ?? 900,
+  };
 
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
   try {
-    writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
-      GUPLAB_ACCEL: accel.toUpperCase(),
-      GUPLAB_QEMU_VERSION: version,
-      ...options.env,
-    }));
-    const args = qemuArgs({
-      arch,
-      accel,
-      vmlinuz: kernel.vmlinuz,
-      initramfs,
-      ioDir,
-      memMiB: options.memMiB ?? 2048,
-      cpus: options.cpus ?? 2,
-      append: options.append ?? [],
-    });
-    log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
     const out = options.output ?? process.stdout;
     const started = Date.now();
-    let consoleLog = '';
-    let bootToCommandMs: number | null = null;
-    let timedOut = false;
-
-    const exitCode = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, (options.timeoutSec ?? 900) * 1000);
-      // Whole lines only, so that markers split across reads are still found.
-      // The command's output lies between START_MARK and END_MARK.
-      let partial = '';
-      let phase: 'boot' | 'command' | 'shutdown' = 'boot';
-      const onData = (text: string): void => {
-        consoleLog += text;
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const raw of lines) {
-          const line = raw.replace(/\r$/, '');
-          if (phase === 'boot' && line.includes(START_MARK)) {
-            phase = 'command';
-            bootToCommandMs = Date.now() - started;
-          } else if (phase === 'command' && line.includes(END_MARK)) phase = 'shutdown';
-          else if (phase === 'command' || options.verbose) out.write(`${line}\n`);
-        }
-      };
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', onData);
-      child.stderr.on('data', (chunk: Buffer) => {
-        consoleLog += chunk.toString('utf8');
+    let accelNote: string | undefined;
+    let result: Boot;
+    for (;;) {
+      const meta: VmRunMeta = { release: kernel.release, arch, accel, qemuVersion: version, options: runOptions };
+      writeFileSync(path.join(ioDir, 'vm.json'), `${JSON.stringify(meta, null, 2)}\n`);
+      writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
+        GUPLAB_ACCEL: accel.toUpperCase(),
+        GUPLAB_QEMU_VERSION: version,
+        GUPLAB_KERNEL_RELEASE: kernel.release,
+        GUPLAB_ARCH: arch,
+        GUPLAB_VM_META: '/run/guplab/vm.json',
+        ...guest?.env,
+        ...options.env,
+      }));
+      const args = qemuArgs({
+        arch,
+        accel,
+        vmlinuz: kernel.vmlinuz,
+        initramfs,
+        ioDir,
+        memMiB: runOptions.memMiB,
+        cpus: runOptions.cpus,
+        append: runOptions.append,
+        guestLayer: guest?.layer,
       });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
-      });
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
+      log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
+      const firstBootSec = options.firstBootTimeoutSec ?? 60;
+      const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
+      result = await boot(binary, args, remainingMs, accel === 'kvm' ? firstBootSec * 1000 : null, out, options.verbose ?? false);
+      if (!result.stalled) break;
+      accelNote = `KVM boot showed no progress in ${firstBootSec} s (this host's /dev/kvm cannot run the guest): retried with TCG`;
+      log(accelNote);
+      accel = 'tcg';
+    }
 
     const statusFile = path.join(ioDir, 'status');
     const status = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : null;
     const dmesgFile = path.join(ioDir, 'dmesg');
     const dmesg = existsSync(dmesgFile) ? readFileSync(dmesgFile, 'utf8') : '';
     const problems: string[] = [];
-    if (timedOut) problems.push(`timed out after ${options.timeoutSec ?? 900} s (raise it with --timeout)`);
-    else if (status === null) problems.push(`the guest stopped without reporting the command's status (QEMU exit ${exitCode})`);
+    if (result.timedOut) problems.push(`timed out after ${runOptions.timeoutSec} s (raise it with --timeout)`);
+    else if (status === null) problems.push(`the guest stopped without reporting the command's status (QEMU exit ${result.exitCode})`);
     const expectedFile = path.join(ioDir, 'expected-warnings');
     const expected = existsSync(expectedFile) ? parseExpectedWarnings(readFileSync(expectedFile, 'utf8')) : [];
-    const trouble = kernelTrouble(dmesg || consoleLog, expected);
-    const allowed = kernelTrouble(dmesg || consoleLog).length - trouble.length;
+    const trouble = kernelTrouble(dmesg || result.console, expected);
+    const allowed = kernelTrouble(dmesg || result.console).length - trouble.length;
     if (allowed) log(`${allowed} kernel WARNING(s) were declared expected by the command`);
     if (trouble.length) problems.push(`the kernel reported trouble:\n  ${trouble.slice(0, 10).join('\n  ')}`);
-    if (options.outDir && existsSync(path.join(ioDir, 'out'))) cpSync(path.join(ioDir, 'out'), options.outDir, { recursive: true });
+    if (options.outDir && existsSync(path.join(ioDir, 'out'))) copyOut(path.join(ioDir, 'out'), options.outDir);
+    const failed = problems.length > 0 || status !== 0;
+    const fullConsole = dmesg ? `${result.console}\n--- dmesg ---\n${dmesg}` : result.console;
     return {
       status,
       problems,
@@ -195,10 +290,13 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       arch,
       accel,
       qemuVersion: version,
-      bootToCommandMs,
+      bootToCommandMs: result.bootToCommandMs,
       wallMs: Date.now() - started,
-      console: consoleLog,
+      console: result.console,
       dmesg,
+      options: runOptions,
+      accelNote,
+      consoleLogFile: failed ? saveConsole(fullConsole, kernel.release, arch) : undefined,
     };
   } finally {
     rmSync(ioDir, { recursive: true, force: true });
