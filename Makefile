@@ -53,11 +53,11 @@ test-unit:
 test-host:
 	$(VITEST) run test/host
 
-# Kernel tests inside the VM on each kernel, where /dev/guplab must exist
-# (never skipped there).
-VM_KERNELS ?= 6.1 6.12
+# Kernel tests inside the VM on each kernel:arch, where /dev/guplab must
+# exist (never skipped there). arm64 runs under TCG on an x86_64 host.
+VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64
 test-vm:
-	set -e; for k in $(VM_KERNELS); do $(GUPLAB) vm run --kernel $$k -- $(VITEST) run test/kernel; done
+	set -e; for r in $(VM_RUNS); do $(GUPLAB) vm run --kernel $${r%%:*} --arch $${r##*:} -- $(VITEST) run test/kernel; done
 
 # Kernel tests on bare metal, after `make load`.
 test-kernel:

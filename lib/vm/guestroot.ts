@@ -29,7 +29,15 @@ import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
 /** Debian packages of the guest's arch that make up its userland layer. */
-export const GUEST_DEBS = ['libc6', 'libgcc-s1', 'libstdc++6', 'busybox-static'];
+export const GUEST_DEBS = ['libc6', 'libgcc-s1', 'libstdc++6', 'busybox-static', 'libcap-ng0', 'libsmartcols1'];
+
+/**
+ * Tools the tests need that busybox lacks or does differently (setpriv
+ * --bounding-set, prlimit), taken alone from their packages: the rest of
+ * those packages would shadow busybox with binaries whose libraries are not
+ * in the layer.
+ */
+export const GUEST_TOOLS: Record<string, string[]> = { 'util-linux': ['usr/bin/setpriv', 'usr/bin/prlimit'] };
 
 export interface GuestRoot {
   /** Folder shared as the top read-only layer of the guest's root. */
@@ -179,13 +187,26 @@ function installedNativePackages(): string[] {
 function ensureLayer(arch: Arch, log: Log): { layer: string; busybox: string } {
   const base = path.join(cacheRoot(), 'guest', arch);
   const nodeVersion = process.versions.node;
-  const dir = path.join(base, `layer-${key(GUEST_DEBS.join(','), nodeVersion, '2')}`);
-  cachedDir(dir, `${arch} userland layer (${GUEST_DEBS.join(', ')}, Node ${nodeVersion})`, log, (tmp) => {
+  const dir = path.join(base, `layer-${key(GUEST_DEBS.join(','), JSON.stringify(GUEST_TOOLS), nodeVersion, '2')}`);
+  cachedDir(dir, `${arch} userland layer (${GUEST_DEBS.join(', ')}, ${Object.values(GUEST_TOOLS).flat().map((f) => path.basename(f)).join(', ')}, Node ${nodeVersion})`, log, (tmp) => {
     const apt = new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [...new Set([debArch(hostArch()), 'amd64', 'arm64'])]);
     apt.ensure(log);
     const debsDir = path.join(tmp, '.debs');
     log(`apt: downloading ${GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`).join(' ')}`);
     for (const deb of apt.download(GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`), debsDir)) run('dpkg-deb', ['-x', deb, tmp]);
+    const toolPkgs = Object.keys(GUEST_TOOLS);
+    const toolDebs = apt.download(toolPkgs.map((p) => `${p}:${debArch(arch)}`), debsDir);
+    toolPkgs.forEach((pkg, i) => {
+      const x = path.join(debsDir, 'x');
+      rmSync(x, { recursive: true, force: true });
+      run('dpkg-deb', ['-x', toolDebs[i]!, x]);
+      for (const file of GUEST_TOOLS[pkg]!) {
+        const src = [file, file.replace(/^usr\//, '')].map((f) => path.join(x, f)).find((f) => existsSync(f));
+        if (!src) throw new Error(`${pkg}:${debArch(arch)} has no ${file}`);
+        mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
+        cpSync(src, path.join(tmp, file));
+      }
+    });
     rmSync(debsDir, { recursive: true });
     mergeUsr(tmp);
     // Applet names from the host's busybox (the same Debian version); the

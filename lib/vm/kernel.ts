@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { PrivateApt } from './apt.js';
+import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
@@ -95,6 +96,7 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     rmSync(path.join(kernelsDir, release, 'debs'), { recursive: true, force: true });
     writeFileSync(stamp, `${pkgs.join('\n')}\n`);
   }
+  else log(`cached: kernel ${release} (${root})`);
   return {
     release,
     arch,
@@ -131,13 +133,12 @@ export function buildModule(kernel: Kernel, log: (msg: string) => void): string 
   const hash = createHash('sha256');
   for (const file of kmodSources()) hash.update(file).update(readFileSync(file));
   const dir = path.join(cacheRoot(), 'kernels', kernel.release, `kmod-${hash.digest('hex').slice(0, 12)}`);
-  const ko = path.join(dir, 'guplab.ko');
-  if (existsSync(ko)) return ko;
-  log(`kmod: building guplab.ko for ${kernel.release}`);
-  rmSync(dir, { recursive: true, force: true });
-  copyKmodSources(dir);
-  run('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...crossArgs(kernel), 'modules']);
-  return ko;
+  // Built in a temporary folder renamed into place: several VMs may start at once.
+  cachedDir(dir, `guplab.ko for ${kernel.release}`, log, (tmp) => {
+    copyKmodSources(tmp);
+    run('make', ['-C', kernel.buildDir, `M=${tmp}`, 'W=1', ...crossArgs(kernel), 'modules']);
+  });
+  return path.join(dir, 'guplab.ko');
 }
 
 export interface KmodCheck {

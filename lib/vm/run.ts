@@ -243,6 +243,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         GUPLAB_KERNEL_RELEASE: kernel.release,
         GUPLAB_ARCH: arch,
         GUPLAB_VM_META: '/run/guplab/vm.json',
+        GUPLAB_KERNEL_BUILD: kernel.buildDir,
         ...guest?.env,
         ...options.env,
       }));
