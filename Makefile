@@ -55,7 +55,7 @@ test-host:
 
 # Kernel tests inside the VM on each kernel:arch, where /dev/guplab must
 # exist (never skipped there). arm64 runs under TCG on an x86_64 host.
-VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64
+VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64 6.12:arm64
 test-vm:
 	set -e; for r in $(VM_RUNS); do $(GUPLAB) vm run --kernel $${r%%:*} --arch $${r##*:} -- $(VITEST) run test/kernel; done
 
