@@ -4,6 +4,7 @@ import { HEADLINE_DEFAULTS, runHeadline } from './bench/headline.js';
 import { headlineTable } from './bench/table.js';
 import { GupDevice } from './device.js';
 import { writeFileAtomic } from './util/atomic.js';
+import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
@@ -16,7 +17,9 @@ function positiveInt(value: string): number {
 
 interface VmCliOptions {
   kernel?: string;
-  arch: Arch;
+  arch?: Arch;
+  kernelImage?: string;
+  kernelBuild?: string;
   timeout: number;
   mem: number;
   cpus: number;
@@ -28,8 +31,10 @@ interface VmCliOptions {
 
 function addVmOptions(cmd: Command): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel series (6.1, 6.12) or full release', '6.1')
-    .addOption(new Option('--arch <arch>', 'guest architecture').choices(['x86_64', 'arm64']).default(hostArch()))
+    .option('--kernel <version>', 'Debian kernel series (6.1, 6.12, 7) or full release', '6.1')
+    .addOption(new Option('--arch <arch>', `guest architecture (default: the host's, ${hostArch()}, or a user kernel's own)`).choices(['x86_64', 'arm64']))
+    .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
+    .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')
     .option('--timeout <seconds>', 'kill the guest after this long', positiveInt, 900)
     .option('--mem <MiB>', 'guest memory', positiveInt, 2048)
     .option('--cpus <n>', 'guest CPUs', positiveInt, 2)
@@ -62,6 +67,19 @@ addVmOptions(vm.command('run').description('boot a kernel, run a command in the 
   .action(async (command: string[], opts: VmCliOptions) => {
     const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem, firstBootTimeoutSec: opts.firstBootTimeout });
     process.exitCode = reportVm(result);
+  });
+
+vm.command('boot-bench')
+  .description('boot each kernel and arch a few times with `true` and print boot-to-command wall time')
+  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
+  .option('--arch <arches>', 'comma-separated arches', 'x86_64,arm64')
+  .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
+  .option('--json', 'print JSON instead of the table')
+  .action(async (opts: { kernel: string; arch: string; runs: number; json?: boolean }) => {
+    const arches = opts.arch.split(',') as Arch[];
+    for (const a of arches) if (a !== 'x86_64' && a !== 'arm64') throw new InvalidArgumentError(`unknown arch ${a}: use x86_64 or arm64`);
+    const rows = await bootBench({ kernels: opts.kernel.split(','), arches, runs: opts.runs });
+    console.log(opts.json ? JSON.stringify(rows, null, 2) : bootBenchTable(rows));
   });
 
 interface BenchCliOptions extends VmCliOptions {

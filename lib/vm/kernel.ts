@@ -7,6 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { PrivateApt } from './apt.js';
+import { ensureBuildRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
@@ -22,6 +23,10 @@ export interface Kernel {
   vmlinuz: string;
   modulesDir: string;
   buildDir: string;
+  /** Where its guplab.ko builds are cached; default kernels/RELEASE. */
+  cacheDir?: string;
+  /** A Debian root (lib/vm/buildroot.ts) to build modules in, for kernels newer than the host. */
+  buildRoot?: string;
 }
 
 function compareReleases(a: string, b: string): number {
@@ -42,10 +47,24 @@ export function pickRelease(series: string, arch: Arch, pkgnames: readonly strin
   return releases.sort(compareReleases).at(-1);
 }
 
+/** Series 7 and later are not in bookworm: they come from trixie-backports (or sid). */
+export function isNextSeries(version: string): boolean {
+  return Number(/^(\d+)/.exec(version)?.[1] ?? 0) >= 7;
+}
+
+/** The Debian release a kernel was built for, when newer than the host's bookworm: its modules build in that root. */
+export function buildRootSuite(release: string): string | undefined {
+  if (/\+deb13-/.test(release)) return 'trixie';
+  if (/\+deb1[4-9]-/.test(release)) return 'sid';
+  return undefined;
+}
+
 /** The private apt, native to the host, knowing both guest arches (one list update for all). */
-function apt(_arch: Arch): PrivateApt {
+function apt(_arch: Arch, next = false): PrivateApt {
   const archs = [...new Set([debArch(hostArch()), 'amd64', 'arm64'])];
-  return new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
+  return next
+    ? new PrivateApt(path.join(cacheRoot(), 'apt-next'), 'trixie-backports', archs, { security: false, extraSuites: ['sid'] })
+    : new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
 }
 
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
@@ -61,16 +80,16 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
       : [];
     release = pickRelease(version, arch, cached.map((d) => `linux-image-${d}`));
     if (!release) {
-      const a = apt(arch);
+      const a = apt(arch, isNextSeries(version));
       a.ensure(log);
       release = pickRelease(version, arch, a.pkgnames(`linux-image-${version}.`));
-      if (!release) throw new Error(`no Debian bookworm kernel ${version} for ${arch}: try --kernel 6.1 or --kernel 6.12`);
+      if (!release) throw new Error(`no Debian kernel ${version} for ${arch} (bookworm; trixie-backports and sid for 7 and later): try --kernel 6.1, 6.12 or 7`);
     }
   }
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
   if (!existsSync(stamp)) {
-    const a = apt(arch);
+    const a = apt(arch, isNextSeries(release));
     a.ensure(log);
     const headers = `linux-headers-${release}`;
     // Image and headers of the guest's arch; kbuild (fixdep, modpost: host
@@ -97,7 +116,9 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     writeFileSync(stamp, `${pkgs.join('\n')}\n`);
   }
   else log(`cached: kernel ${release} (${root})`);
+  const suite = buildRootSuite(release);
   return {
+    buildRoot: suite ? ensureBuildRoot(suite, log, arch === hostArch() ? undefined : arch) : undefined,
     release,
     arch,
     root,
@@ -132,11 +153,13 @@ function kmodSources(): string[] {
 export function buildModule(kernel: Kernel, log: (msg: string) => void): string {
   const hash = createHash('sha256');
   for (const file of kmodSources()) hash.update(file).update(readFileSync(file));
-  const dir = path.join(cacheRoot(), 'kernels', kernel.release, `kmod-${hash.digest('hex').slice(0, 12)}`);
+  const dir = path.join(kernel.cacheDir ?? path.join(cacheRoot(), 'kernels', kernel.release), `kmod-${hash.digest('hex').slice(0, 12)}`);
   // Built in a temporary folder renamed into place: several VMs may start at once.
   cachedDir(dir, `guplab.ko for ${kernel.release}`, log, (tmp) => {
     copyKmodSources(tmp);
-    run('make', ['-C', kernel.buildDir, `M=${tmp}`, 'W=1', ...crossArgs(kernel), 'modules']);
+    const make = ['make', '-C', kernel.buildDir, `M=${tmp}`, 'W=1', ...crossArgs(kernel), 'modules'];
+    if (kernel.buildRoot) runInRoot(kernel.buildRoot, make);
+    else run(make[0]!, make.slice(1));
   });
   return path.join(dir, 'guplab.ko');
 }

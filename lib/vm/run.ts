@@ -10,6 +10,7 @@ import { ensureGuestRoot } from './guestroot.js';
 import { run } from './exec.js';
 import { buildInitramfs } from './initramfs.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel } from './kernel.js';
+import { userKernel } from './userkernel.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
 import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
 
@@ -18,6 +19,9 @@ export interface VmRunOptions {
   /** Kernel series ("6.1", "6.12") or full release; default 6.1. */
   kernel?: string;
   arch?: Arch;
+  /** A user's own kernel image, with kernelBuild its build tree or headers (instead of a Debian kernel). */
+  kernelImage?: string;
+  kernelBuild?: string;
   /** Guest working directory; default the project root. */
   cwd?: string;
   env?: Record<string, string>;
@@ -208,11 +212,14 @@ function saveConsole(text: string, release: string, arch: Arch): string {
 
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
-  const arch = options.arch ?? hostArch();
+  if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
+  const kernel = options.kernelImage
+    ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
+    : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
+  const arch = kernel.arch;
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
 
-  const kernel = ensureKernel(options.kernel ?? DEFAULT_KERNEL, arch, log);
   const ko = buildModule(kernel, log);
   // A guest of another arch gets a userland layer of its own (lib/vm/guestroot.ts).
   const guest = arch === hostArch() ? undefined : ensureGuestRoot(arch, log);
@@ -221,7 +228,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const initramfs = buildInitramfs(kernel, ko, busybox);
   let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
   const runOptions: VmRunMeta['options'] = {
-    kernel: options.kernel ?? DEFAULT_KERNEL,
+    kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : options.kernel ?? DEFAULT_KERNEL,
     memMiB: options.memMiB ?? 2048,
     cpus: options.cpus ?? 2,
     append: options.append ?? [],
