@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { PrivateApt } from './apt.js';
@@ -96,8 +96,15 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     // binaries) of the host's, so a cross build runs them natively.
     const qual = arch === hostArch() ? '' : `:${debArch(arch)}`;
     const deps = a.depends(`${headers}${qual}`).map((d) => d.replace(/:.*$/, ''));
+    // 7.x splits the image package: linux-binary-RELEASE (vmlinuz) and linux-modules-RELEASE.
+    const imageParts = a
+      .depends(`linux-image-${release}${qual}`)
+      .map((d) => d.replace(/:.*$/, ''))
+      .filter((d) => d.endsWith(release) && /^linux-(binary|modules)-/.test(d))
+      .map((d) => `${d}${qual}`);
     const pkgs = [
       `linux-image-${release}${qual}`,
+      ...imageParts,
       `${headers}${qual}`,
       ...deps.filter((d) => /^linux-headers-/.test(d)),
       ...deps.filter((d) => /^linux-kbuild-/.test(d)),
@@ -109,7 +116,13 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     for (const deb of debs) run('dpkg-deb', ['-x', deb, root]);
     // The arch headers include the common headers by absolute path: point it into the cache.
     const makefile = path.join(root, 'usr', 'src', headers, 'Makefile');
-    writeFileSync(makefile, readFileSync(makefile, 'utf8').replaceAll(' /usr/src/linux-headers-', ` ${root}/usr/src/linux-headers-`));
+    // (7.x also names its own folder in KBUILD_OUTPUT=.)
+    writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
+    // Packages of trixie and later install modules under /usr/lib (merged /usr).
+    if (!existsSync(path.join(root, 'lib', 'modules')) && existsSync(path.join(root, 'usr', 'lib', 'modules'))) {
+      mkdirSync(path.join(root, 'lib'), { recursive: true });
+      symlinkSync('../usr/lib/modules', path.join(root, 'lib', 'modules'));
+    }
     // Debian generates modules.dep at install time; do the same for the unpacked tree.
     run('depmod', ['-b', root, release]);
     rmSync(path.join(kernelsDir, release, 'debs'), { recursive: true, force: true });
@@ -122,7 +135,8 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     release,
     arch,
     root,
-    vmlinuz: path.join(root, 'boot', `vmlinuz-${release}`),
+    // 7.x installs the image next to its modules.
+    vmlinuz: [path.join(root, 'boot', `vmlinuz-${release}`), path.join(root, 'lib', 'modules', release, 'vmlinuz')].find((f) => existsSync(f)) ?? path.join(root, 'boot', `vmlinuz-${release}`),
     modulesDir: path.join(root, 'lib', 'modules', release),
     buildDir: path.join(root, 'usr', 'src', `linux-headers-${release}`),
   };
