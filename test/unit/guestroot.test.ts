@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appletLinks, cachedDir, ELF_MACHINE, elfMachine, mergeUsr, nativePackagesFor } from '../../lib/vm/guestroot.js';
 import { firstBootVerdict, qemuArgs } from '../../lib/vm/qemu.js';
+import { kernelTrouble, warningForms } from '../../lib/vm/run.js';
 
 let dir: string;
 beforeEach(() => {
@@ -113,5 +114,19 @@ describe('guest layer share', () => {
     expect(qemuArgs({ ...spec, arch: 'arm64', accel: 'tcg' }).join(' ')).not.toContain('guestlayer');
     const args = qemuArgs({ ...spec, arch: 'arm64', accel: 'tcg', guestLayer: '/layer' });
     expect(args.find((a) => a.includes('mount_tag=guestlayer'))).toBe('local,path=/layer,mount_tag=guestlayer,security_model=none,readonly=on');
+  });
+});
+
+describe('kernel 7.x WARNING layout', () => {
+  const line = '[  191.595828] WARNING: mm/gup.c:2525 at get_user_pages_fast+0x4b/0x50, CPU#1: node (vitest 1)/156';
+  it('is matched by patterns written for the older layout', () => {
+    expect(warningForms(line)[1]).toBe('WARNING: CPU: 1 PID: 156 at mm/gup.c:2525 get_user_pages_fast+0x4b/0x50');
+    expect(kernelTrouble(line, [/at mm\/gup\.c/])).toEqual([]);
+    expect(kernelTrouble(line, [/at mm\/memory\.c/])).toEqual([line]);
+  });
+  it('leaves older lines as they are', () => {
+    const old = '[ 2.0] WARNING: CPU: 0 PID: 1 at mm/gup.c:1200 __get_user_pages+0x1/0x2';
+    expect(warningForms(old)).toEqual([old]);
+    expect(kernelTrouble(old, [/at mm\/gup\.c/])).toEqual([]);
   });
 });
