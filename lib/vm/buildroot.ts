@@ -34,8 +34,14 @@ export function ensureBuildRoot(suite: string, log: (msg: string) => void, cross
  * nothing stays mounted.
  */
 export function runInRoot(root: string, command: readonly string[], binds: readonly string[] = []): string {
+  const [file, args] = inRoot(root, command, binds);
+  return run(file, args);
+}
+
+/** The command line that runs `command` in the build root (see runInRoot). */
+export function inRoot(root: string, command: readonly string[], binds: readonly string[] = []): [string, string[]] {
   const quote = (w: string): string => `'${w.replaceAll("'", `'\\''`)}'`;
   const mounts = [cacheRoot(), ...binds].map((d) => `mkdir -p ${quote(root + d)} && mount --bind ${quote(d)} ${quote(root + d)}`);
   const script = [...mounts, `mount -t proc proc ${quote(`${root}/proc`)}`, `exec chroot ${quote(root)} ${command.map(quote).join(' ')}`].join(' && ');
-  return run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script]);
+  return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', script]];
 }

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { PrivateApt } from './apt.js';
-import { ensureBuildRoot, runInRoot } from './buildroot.js';
+import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
@@ -191,10 +191,11 @@ export function checkModule(kernel: Kernel): KmodCheck {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-kmod-check-'));
   try {
     copyKmodSources(dir);
-    const sparse = spawnSync('sparse', ['--version']).status === 0;
-    const r = spawnSync('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'], {
-      encoding: 'utf8',
-    });
+    // Kernels newer than the host build in their Debian root (without sparse).
+    const sparse = !kernel.buildRoot && spawnSync('sparse', ['--version']).status === 0;
+    const make = ['make', '-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'];
+    const [file, args] = kernel.buildRoot ? inRoot(kernel.buildRoot, make, [dir]) : [make[0]!, make.slice(1)];
+    const r = spawnSync(file, args, { encoding: 'utf8' });
     const output = `${r.stdout}${r.stderr}`;
     const diagnostics = output.split('\n').filter((l) => /(warning|error):/i.test(l));
     if (r.status !== 0 && diagnostics.length === 0) diagnostics.push(`make failed (exit ${r.status}): ${output.split('\n').slice(-5).join(' | ')}`);
