@@ -72,6 +72,7 @@ export interface VmRunResult {
   consoleLogFile?: string;
 }
 
+const SHUTDOWN_GRACE_MS = 30_000;
 const START_MARK = 'guplab-init: command start';
 const END_MARK = 'guplab-init: command end';
 const KERNEL_TROUBLE = /(WARNING:|BUG:|Oops|Kernel panic|general protection fault)/;
@@ -183,8 +184,14 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
         if (phase === 'boot' && line.includes(START_MARK)) {
           phase = 'command';
           bootToCommandMs = Date.now() - started;
-        } else if (phase === 'command' && line.includes(END_MARK)) phase = 'shutdown';
+        } else if (phase === 'command' && line.includes(END_MARK)) {
+          phase = 'shutdown';
+          // A kernel that cannot power off (no ACPI, as in a tinyconfig
+          // build) halts instead: the status is in by then, so stop QEMU.
+          setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_GRACE_MS).unref();
+        }
         else if (phase === 'command' || verbose) out.write(`${line}\n`);
+        if (phase === 'shutdown' && /System halted/.test(line)) child.kill('SIGKILL');
       }
     };
     child.stdout.setEncoding('utf8');
