@@ -62,30 +62,33 @@ test-unit:
 test-host:
 	$(VITEST) run test/host
 
-# Kernel tests inside the VM on each kernel, where /dev/guplab must exist
-# (never skipped there).
-VM_KERNELS ?= 6.1 6.12
-comma := ,
-# Every memory kind the kernel tests pin: huge pages, ZONE_MOVABLE, DAX and
-# plain ext4/xfs on emulated pmem, memfd_secret.
-# (The same guest as `guplab check --vm`.) One boot per kernel runs the
-# kernel tests and then the semantics check suite.
-VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --pmem 128M --dax ext4,xfs --append secretmem.enable=1
+# Kernel tests inside the VM on each kernel:arch, where /dev/guplab must
+# exist (never skipped there); arm64 runs under TCG on an x86_64 host. One
+# boot per run: the kernel tests, then the semantics check suite, in a guest
+# with every memory kind they pin (huge pages, ZONE_MOVABLE, plain ext4/xfs
+# disks, memfd_secret; DAX on emulated pmem where the arch has memmap=).
+# (The same guest as `guplab check --vm`.)
+VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64 6.12:arm64
+VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --append secretmem.enable=1
+VM_TEST_FLAGS_x86_64 ?= --pmem 128M --dax ext4,xfs
 test-vm:
-	set -e; for k in $(VM_KERNELS); do \
-	  $(GUPLAB) vm run --kernel $$k $(VM_TEST_FLAGS) -- sh -c '$(VITEST) run test/kernel && node bin/guplab.js check'; \
+	set -e; for r in $(VM_RUNS); do k=$${r%%:*}; a=$${r##*:}; \
+	  extra=; if [ $$a = x86_64 ]; then extra="$(VM_TEST_FLAGS_x86_64)"; fi; \
+	  $(GUPLAB) vm run --kernel $$k --arch $$a $(VM_TEST_FLAGS) $$extra -- sh -c '$(VITEST) run test/kernel && node bin/guplab.js check'; \
 	done
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M
 # pinned pages killed, 60 s races, 5 GiB guest); `make test` runs the ci
 # profile (same 100k fuzz calls, 15 s races, 256K pages killed).
+STRESS_KERNELS ?= 6.1 6.12
+comma := ,
 STRESS_PROFILE ?= full
 stress: build
-	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(VM_KERNELS)) --profile $(STRESS_PROFILE)
+	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(STRESS_KERNELS)) --profile $(STRESS_PROFILE)
 
 test-stress: build
-	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(VM_KERNELS)) --profile ci
+	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(STRESS_KERNELS)) --profile ci
 
 # Kernel tests on bare metal, after `make load`.
 test-kernel:

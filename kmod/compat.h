@@ -8,9 +8,25 @@
 #define _GUPLAB_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/coredump.h>
 #include <linux/version.h>
 
 #include "uapi/guplab.h"
+
+/*
+ * Whether another process's mm may be used without CAP_SYS_PTRACE as far as
+ * dumpability goes (ptrace's rule). Up to 6.x dumpability lives in mm->flags
+ * (get_dumpable). Debian's 7.x moved it to task->exec_state, read through
+ * task_exec_state_get_dumpable(), which is not exported: there a module
+ * cannot tell a non-dumpable (setuid) target apart, so only the caller's own
+ * mm passes and any other needs CAP_SYS_PTRACE.
+ */
+#ifdef SUID_DUMP_USER
+#define guplab_mm_dumpable(mm)	(get_dumpable(mm) == SUID_DUMP_USER)
+#else
+#define guplab_mm_dumpable(mm)	((mm) == current->mm)
+#endif
 
 #define GUPLAB_API_BIT(sym) (1ULL << GUPLAB_API_##sym)
 

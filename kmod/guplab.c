@@ -251,7 +251,7 @@ static struct mm_struct *guplab_remote_mm(pid_t pid)
 		return ERR_PTR(-EPERM);
 	if (!mm)
 		return ERR_PTR(-ESRCH);
-	if (get_dumpable(mm) != SUID_DUMP_USER && !capable(CAP_SYS_PTRACE)) {
+	if (!guplab_mm_dumpable(mm) && !capable(CAP_SYS_PTRACE)) {
 		mmput(mm);
 		return ERR_PTR(-EPERM);
 	}

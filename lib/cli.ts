@@ -10,6 +10,7 @@ import { benchTable } from './bench/table.js';
 import { GupDevice } from './device.js';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
+import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
 import { buildMatrix, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
 import { checkPassed, runCheck, type CheckReport } from './check/run.js';
@@ -26,7 +27,9 @@ function positiveInt(value: string): number {
 
 interface VmCliOptions {
   kernel?: string;
-  arch: Arch;
+  arch?: Arch;
+  kernelImage?: string;
+  kernelBuild?: string;
   timeout: number;
   mem: number;
   cpus: number;
@@ -39,6 +42,8 @@ interface VmCliOptions {
   pmem?: string;
   dax?: GuestFs[];
   fs?: GuestFs[];
+  accel: 'auto' | 'kvm' | 'tcg';
+  firstBootTimeout: number;
 }
 
 function fsList(value: string): GuestFs[] {
@@ -67,8 +72,10 @@ export function memoryOptions(opts: VmCliOptions): GuestMemoryOptions {
 
 function addVmOptions(cmd: Command): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel series (6.1, 6.12) or full release', '6.1')
-    .addOption(new Option('--arch <arch>', 'guest architecture').choices(['x86_64', 'arm64']).default(hostArch()))
+    .option('--kernel <version>', 'Debian kernel series (6.1, 6.12, 7) or full release', '6.1')
+    .addOption(new Option('--arch <arch>', `guest architecture (default: the host's, ${hostArch()}, or a user kernel's own)`).choices(['x86_64', 'arm64']))
+    .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
+    .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')
     .option('--timeout <seconds>', 'kill the guest after this long', positiveInt, 900)
     .option('--mem <MiB>', 'guest memory', positiveInt, 2048)
     .option('--cpus <n>', 'guest CPUs', positiveInt, 2)
@@ -80,7 +87,9 @@ function addVmOptions(cmd: Command): Command {
     .option('--pmem <size>', 'emulated pmem per region (memmap=, x86_64), e.g. 256M', size)
     .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always (ext4, xfs, ext4,xfs) at /mnt/guplab/<fs>-dax', fsList)
     .option('--fs <fs>', 'make these filesystems on virtio disks (ext4, xfs, ext4,xfs) and mount them at /mnt/guplab/<fs>', fsList)
-    .option('--verbose', 'print the whole boot console');
+    .option('--verbose', 'print the whole boot console')
+    .addOption(new Option('--accel <accel>', 'accelerator (auto: KVM where the CPU and /dev/kvm allow it)').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .option('--first-boot-timeout <seconds>', 'retry with TCG when a KVM boot has not reached the command after this long', positiveInt, 60);
 }
 
 /** Prints why a VM run failed, with the console tail, and returns the exit code to use. */
@@ -89,9 +98,12 @@ export function reportVm(result: VmRunResult): number {
   process.stderr.write(
     `guplab: ${result.release} ${result.arch} ${result.accel.toUpperCase()}: boot-to-command ${secs(result.bootToCommandMs)} s, wall ${secs(result.wallMs)} s, exit ${result.status ?? '-'}\n`,
   );
+  if (result.accelNote) process.stderr.write(`guplab: ${result.accelNote}\n`);
+  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
   if (result.problems.length === 0) return result.status ?? 1;
   process.stderr.write(`guplab: VM run failed: ${result.problems.join('\n')}\n--- console tail ---\n`);
   process.stderr.write(`${result.console.split('\n').slice(-40).join('\n')}\n`);
+  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
   return result.status && result.status !== 0 ? result.status : 1;
 }
 
@@ -101,8 +113,21 @@ const vm = program.command('vm').description('run commands in a QEMU guest with 
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
   .argument('<command...>', 'command and arguments (put them after --)')
   .action(async (command: string[], opts: VmCliOptions) => {
-    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem, memory: memoryOptions(opts) });
+    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem, memory: memoryOptions(opts), firstBootTimeoutSec: opts.firstBootTimeout });
     process.exitCode = reportVm(result);
+  });
+
+vm.command('boot-bench')
+  .description('boot each kernel and arch a few times with `true` and print boot-to-command wall time')
+  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
+  .option('--arch <arches>', 'comma-separated arches', 'x86_64,arm64')
+  .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
+  .option('--json', 'print JSON instead of the table')
+  .action(async (opts: { kernel: string; arch: string; runs: number; json?: boolean }) => {
+    const arches = opts.arch.split(',') as Arch[];
+    for (const a of arches) if (a !== 'x86_64' && a !== 'arm64') throw new InvalidArgumentError(`unknown arch ${a}: use x86_64 or arm64`);
+    const rows = await bootBench({ kernels: opts.kernel.split(','), arches, runs: opts.runs });
+    console.log(opts.json ? JSON.stringify(rows, null, 2) : bootBenchTable(rows));
   });
 
 interface BenchCliOptions extends VmCliOptions {
@@ -175,6 +200,7 @@ addVmOptions(
       timeoutSec: opts.timeout,
       memMiB: opts.mem,
       memory: memoryOptions(opts),
+      firstBootTimeoutSec: opts.firstBootTimeout,
       outDir: path.resolve(opts.out),
       env: { GUPLAB_PROGRESS_LINES: '1' },
       output: hostProgressSink(!opts.verbose && wantsBar(Boolean(opts.json) || !opts.progress)),
@@ -201,7 +227,7 @@ addVmOptions(
 /** The VM run options of a command that wants the full guest unless the user chose memory options. */
 function fullGuestUnlessChosen(opts: VmCliOptions, cmd: Command): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
   const chosen = memoryOptions(opts);
-  const full = fullGuest(opts.arch);
+  const full = fullGuest(opts.arch ?? hostArch());
   const memMiB = cmd.getOptionValueSource('mem') === 'default' ? full.memMiB : opts.mem;
   if (Object.keys(chosen).length) return { memMiB, memory: chosen, append: opts.append };
   return { memMiB, memory: full.memory, append: [...full.append, ...opts.append] };
@@ -223,7 +249,7 @@ addVmOptions(
 ).action(async (opts: CheckCliOptions, cmd: Command) => {
   const only = opts.only ? ['--only', opts.only] : [];
   if (opts.vm) {
-    const json = path.resolve(opts.json ?? path.join('results', `check-${opts.kernel ?? '6.1'}-${opts.arch}.json`));
+    const json = path.resolve(opts.json ?? path.join('results', `check-${opts.kernel ?? '6.1'}-${opts.arch ?? hostArch()}.json`));
     const result = await vmRun({
       ...opts,
       ...fullGuestUnlessChosen(opts, cmd),

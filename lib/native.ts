@@ -128,7 +128,9 @@ let cached: NativeAddon | undefined;
 export function addon(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  const file = path.join(projectRoot, 'build', 'Release', 'guplab.node');
+  // GUPLAB_ADDON: a guest of another arch than the host gets the addon
+  // cross-built for it (lib/vm/guestroot.ts); build/ keeps the host's.
+  const file = process.env.GUPLAB_ADDON || path.join(projectRoot, 'build', 'Release', 'guplab.node');
   try {
     cached = require(file) as NativeAddon;
   } catch (cause) {

@@ -35,11 +35,16 @@ export class PrivateApt {
   readonly dir: string;
   readonly suite: string;
   readonly archs: readonly string[];
+  /** More suites of the same archive (no security suite for them), e.g. sid next to trixie-backports. */
+  readonly extraSuites: readonly string[];
+  readonly security: boolean;
 
-  constructor(dir: string, suite = 'bookworm', archs: readonly string[] = ['amd64', 'arm64']) {
+  constructor(dir: string, suite = 'bookworm', archs: readonly string[] = ['amd64', 'arm64'], more: { extraSuites?: readonly string[]; security?: boolean } = {}) {
     this.dir = dir;
     this.suite = suite;
     this.archs = archs;
+    this.extraSuites = more.extraSuites ?? [];
+    this.security = more.security ?? true;
   }
 
   private options(): string[] {
@@ -62,7 +67,12 @@ export class PrivateApt {
     mkdirSync(path.join(this.dir, 'cache', 'archives', 'partial'), { recursive: true });
     const { archive, security } = systemMirrors();
     const opts = `[arch=${this.archs.join(',')} signed-by=${KEYRING}]`;
-    const sources = `deb ${opts} ${archive} ${this.suite} main\ndeb ${opts} ${security} ${this.suite}-security main\n`;
+    const sources = [
+      `deb ${opts} ${archive} ${this.suite} main`,
+      ...(this.security ? [`deb ${opts} ${security} ${this.suite}-security main`] : []),
+      ...this.extraSuites.map((s) => `deb ${opts} ${archive} ${s} main`),
+      '',
+    ].join('\n');
     const sourcesFile = path.join(this.dir, 'sources.list');
     const stamp = path.join(this.dir, 'updated');
     const changed = !existsSync(sourcesFile) || readFileSync(sourcesFile, 'utf8') !== sources;

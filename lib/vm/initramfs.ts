@@ -55,7 +55,9 @@ insmod /guplab.ko || echo "guplab-init: insmod guplab.ko failed"
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /lower
 mount -t tmpfs -o size=75% tmpfs /rw
 mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /newroot
+lower=/lower
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 guestlayer /layer 2>/dev/null && lower=/layer:/lower
+mount -t overlay overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work /newroot
 mkdir -p /newroot/run/guplab
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 guplabio /newroot/run/guplab
 mount --move /proc /newroot/proc
@@ -84,7 +86,7 @@ export function buildInitramfs(kernel: Kernel, guplabKo: string, busybox: string
 
   const dir = (name: string): CpioEntry => ({ name, mode: S_IFDIR | 0o755 });
   const entries: CpioEntry[] = [
-    ...['bin', 'dev', 'proc', 'sys', 'lib', 'lib/modules', 'lower', 'rw', 'newroot'].map(dir),
+    ...['bin', 'dev', 'proc', 'sys', 'lib', 'lib/modules', 'lower', 'layer', 'rw', 'newroot'].map(dir),
     { name: 'dev/console', mode: S_IFCHR | 0o600, rdev: [5, 1] },
     { name: 'bin/busybox', mode: S_IFREG | 0o755, data: readFileSync(busybox) },
     { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(INIT_SCRIPT) },
@@ -98,7 +100,9 @@ export function buildInitramfs(kernel: Kernel, guplabKo: string, busybox: string
   }
   entries.push({ name: 'modules.list', mode: S_IFREG | 0o644, data: Buffer.from(`${names.join('\n')}\n`) });
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, gzipSync(writeCpio(entries)));
-  renameSync(`${out}.tmp`, out);
+  // A temporary name of this process's own: several VMs may start at once.
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, gzipSync(writeCpio(entries)));
+  renameSync(tmp, out);
   return out;
 }

@@ -3,10 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { PrivateApt } from './apt.js';
+import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
+import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
@@ -21,6 +23,10 @@ export interface Kernel {
   vmlinuz: string;
   modulesDir: string;
   buildDir: string;
+  /** Where its guplab.ko builds are cached; default kernels/RELEASE. */
+  cacheDir?: string;
+  /** A Debian root (lib/vm/buildroot.ts) to build modules in, for kernels newer than the host. */
+  buildRoot?: string;
 }
 
 function compareReleases(a: string, b: string): number {
@@ -41,10 +47,24 @@ export function pickRelease(series: string, arch: Arch, pkgnames: readonly strin
   return releases.sort(compareReleases).at(-1);
 }
 
+/** Series 7 and later are not in bookworm: they come from trixie-backports (or sid). */
+export function isNextSeries(version: string): boolean {
+  return Number(/^(\d+)/.exec(version)?.[1] ?? 0) >= 7;
+}
+
+/** The Debian release a kernel was built for, when newer than the host's bookworm: its modules build in that root. */
+export function buildRootSuite(release: string): string | undefined {
+  if (/\+deb13-/.test(release)) return 'trixie';
+  if (/\+deb1[4-9]-/.test(release)) return 'sid';
+  return undefined;
+}
+
 /** The private apt, native to the host, knowing both guest arches (one list update for all). */
-function apt(_arch: Arch): PrivateApt {
+function apt(_arch: Arch, next = false): PrivateApt {
   const archs = [...new Set([debArch(hostArch()), 'amd64', 'arm64'])];
-  return new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
+  return next
+    ? new PrivateApt(path.join(cacheRoot(), 'apt-next'), 'trixie-backports', archs, { security: false, extraSuites: ['sid'] })
+    : new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
 }
 
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
@@ -60,24 +80,31 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
       : [];
     release = pickRelease(version, arch, cached.map((d) => `linux-image-${d}`));
     if (!release) {
-      const a = apt(arch);
+      const a = apt(arch, isNextSeries(version));
       a.ensure(log);
       release = pickRelease(version, arch, a.pkgnames(`linux-image-${version}.`));
-      if (!release) throw new Error(`no Debian bookworm kernel ${version} for ${arch}: try --kernel 6.1 or --kernel 6.12`);
+      if (!release) throw new Error(`no Debian kernel ${version} for ${arch} (bookworm; trixie-backports and sid for 7 and later): try --kernel 6.1, 6.12 or 7`);
     }
   }
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
   if (!existsSync(stamp)) {
-    const a = apt(arch);
+    const a = apt(arch, isNextSeries(release));
     a.ensure(log);
     const headers = `linux-headers-${release}`;
     // Image and headers of the guest's arch; kbuild (fixdep, modpost: host
     // binaries) of the host's, so a cross build runs them natively.
     const qual = arch === hostArch() ? '' : `:${debArch(arch)}`;
     const deps = a.depends(`${headers}${qual}`).map((d) => d.replace(/:.*$/, ''));
+    // 7.x splits the image package: linux-binary-RELEASE (vmlinuz) and linux-modules-RELEASE.
+    const imageParts = a
+      .depends(`linux-image-${release}${qual}`)
+      .map((d) => d.replace(/:.*$/, ''))
+      .filter((d) => d.endsWith(release) && /^linux-(binary|modules)-/.test(d))
+      .map((d) => `${d}${qual}`);
     const pkgs = [
       `linux-image-${release}${qual}`,
+      ...imageParts,
       `${headers}${qual}`,
       ...deps.filter((d) => /^linux-headers-/.test(d)),
       ...deps.filter((d) => /^linux-kbuild-/.test(d)),
@@ -89,17 +116,27 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     for (const deb of debs) run('dpkg-deb', ['-x', deb, root]);
     // The arch headers include the common headers by absolute path: point it into the cache.
     const makefile = path.join(root, 'usr', 'src', headers, 'Makefile');
-    writeFileSync(makefile, readFileSync(makefile, 'utf8').replaceAll(' /usr/src/linux-headers-', ` ${root}/usr/src/linux-headers-`));
+    // (7.x also names its own folder in KBUILD_OUTPUT=.)
+    writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
+    // Packages of trixie and later install modules under /usr/lib (merged /usr).
+    if (!existsSync(path.join(root, 'lib', 'modules')) && existsSync(path.join(root, 'usr', 'lib', 'modules'))) {
+      mkdirSync(path.join(root, 'lib'), { recursive: true });
+      symlinkSync('../usr/lib/modules', path.join(root, 'lib', 'modules'));
+    }
     // Debian generates modules.dep at install time; do the same for the unpacked tree.
     run('depmod', ['-b', root, release]);
     rmSync(path.join(kernelsDir, release, 'debs'), { recursive: true, force: true });
     writeFileSync(stamp, `${pkgs.join('\n')}\n`);
   }
+  else log(`cached: kernel ${release} (${root})`);
+  const suite = buildRootSuite(release);
   return {
+    buildRoot: suite ? ensureBuildRoot(suite, log, arch === hostArch() ? undefined : arch) : undefined,
     release,
     arch,
     root,
-    vmlinuz: path.join(root, 'boot', `vmlinuz-${release}`),
+    // 7.x installs the image next to its modules.
+    vmlinuz: [path.join(root, 'boot', `vmlinuz-${release}`), path.join(root, 'lib', 'modules', release, 'vmlinuz')].find((f) => existsSync(f)) ?? path.join(root, 'boot', `vmlinuz-${release}`),
     modulesDir: path.join(root, 'lib', 'modules', release),
     buildDir: path.join(root, 'usr', 'src', `linux-headers-${release}`),
   };
@@ -130,14 +167,15 @@ function kmodSources(): string[] {
 export function buildModule(kernel: Kernel, log: (msg: string) => void): string {
   const hash = createHash('sha256');
   for (const file of kmodSources()) hash.update(file).update(readFileSync(file));
-  const dir = path.join(cacheRoot(), 'kernels', kernel.release, `kmod-${hash.digest('hex').slice(0, 12)}`);
-  const ko = path.join(dir, 'guplab.ko');
-  if (existsSync(ko)) return ko;
-  log(`kmod: building guplab.ko for ${kernel.release}`);
-  rmSync(dir, { recursive: true, force: true });
-  copyKmodSources(dir);
-  run('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...crossArgs(kernel), 'modules']);
-  return ko;
+  const dir = path.join(kernel.cacheDir ?? path.join(cacheRoot(), 'kernels', kernel.release), `kmod-${hash.digest('hex').slice(0, 12)}`);
+  // Built in a temporary folder renamed into place: several VMs may start at once.
+  cachedDir(dir, `guplab.ko for ${kernel.release}`, log, (tmp) => {
+    copyKmodSources(tmp);
+    const make = ['make', '-C', kernel.buildDir, `M=${tmp}`, 'W=1', ...crossArgs(kernel), 'modules'];
+    if (kernel.buildRoot) runInRoot(kernel.buildRoot, make);
+    else run(make[0]!, make.slice(1));
+  });
+  return path.join(dir, 'guplab.ko');
 }
 
 export interface KmodCheck {
@@ -153,10 +191,11 @@ export function checkModule(kernel: Kernel): KmodCheck {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-kmod-check-'));
   try {
     copyKmodSources(dir);
-    const sparse = spawnSync('sparse', ['--version']).status === 0;
-    const r = spawnSync('make', ['-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'], {
-      encoding: 'utf8',
-    });
+    // Kernels newer than the host build in their Debian root (without sparse).
+    const sparse = !kernel.buildRoot && spawnSync('sparse', ['--version']).status === 0;
+    const make = ['make', '-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'];
+    const [file, args] = kernel.buildRoot ? inRoot(kernel.buildRoot, make, [dir]) : [make[0]!, make.slice(1)];
+    const r = spawnSync(file, args, { encoding: 'utf8' });
     const output = `${r.stdout}${r.stderr}`;
     const diagnostics = output.split('\n').filter((l) => /(warning|error):/i.test(l));
     if (r.status !== 0 && diagnostics.length === 0) diagnostics.push(`make failed (exit ${r.status}): ${output.split('\n').slice(-5).join(' | ')}`);

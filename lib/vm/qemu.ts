@@ -14,6 +14,8 @@ export interface QemuSpec {
   memMiB: number;
   cpus: number;
   append: string[];
+  /** Folder shared read-only as the top layer of the guest's root (a guest of another arch). */
+  guestLayer?: string;
 }
 
 /**
@@ -25,6 +27,15 @@ export function chooseAccel(arch: Arch, hostArch: Arch, cpuinfo = readCpuinfo())
   if (arch !== hostArch || !existsSync('/dev/kvm')) return 'tcg';
   if (arch === 'x86_64' && !/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) return 'tcg';
   return 'kvm';
+}
+
+/**
+ * The first-boot watchdog's call on a KVM boot: a guest that has not reached
+ * the command within the limit is taken to hang (hosts whose /dev/kvm opens
+ * but cannot run a stock kernel) and is retried with TCG.
+ */
+export function firstBootVerdict(state: { reachedCommand: boolean; elapsedMs: number; limitMs: number }): 'wait' | 'fall-back' {
+  return !state.reachedCommand && state.elapsedMs >= state.limitMs ? 'fall-back' : 'wait';
 }
 
 function readCpuinfo(): string {
@@ -56,5 +67,6 @@ export function qemuArgs(spec: QemuSpec): string[] {
     '-append', [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', ...spec.append].join(' '),
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${spec.ioDir},mount_tag=guplabio,security_model=none`,
+    ...(spec.guestLayer ? ['-virtfs', `local,path=${spec.guestLayer},mount_tag=guestlayer,security_model=none,readonly=on`] : []),
   ];
 }

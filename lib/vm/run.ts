@@ -1,22 +1,28 @@
 // Boots a Debian kernel in QEMU with guplab.ko loaded and runs one command
 // in the project directory, over the host root shared read-only.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { ensureGuestRoot } from './guestroot.js';
 import { run } from './exec.js';
 import { guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
 import { buildInitramfs } from './initramfs.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel } from './kernel.js';
-import { hostArch, type Arch } from './paths.js';
-import { chooseAccel, qemuArgs, qemuBinary, type Accel } from './qemu.js';
+import { userKernel } from './userkernel.js';
+import { cacheRoot, hostArch, type Arch } from './paths.js';
+import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
 
 export interface VmRunOptions {
   command: readonly string[];
   /** Kernel series ("6.1", "6.12") or full release; default 6.1. */
   kernel?: string;
   arch?: Arch;
+  /** A user's own kernel image, with kernelBuild its build tree or headers (instead of a Debian kernel). */
+  kernelImage?: string;
+  kernelBuild?: string;
   /** Guest working directory; default the project root. */
   cwd?: string;
   env?: Record<string, string>;
@@ -24,7 +30,7 @@ export interface VmRunOptions {
   memMiB?: number;
   cpus?: number;
   append?: string[];
-  /** Huge pages, THP mode, ZONE_MOVABLE, pmem and DAX filesystems. */
+  /** Huge pages, THP mode, ZONE_MOVABLE, pmem and DAX filesystems, plain ext4/xfs disks. */
   memory?: GuestMemoryOptions;
   /** Host folder that receives what the command wrote to $GUPLAB_VM_OUT. */
   outDir?: string;
@@ -33,6 +39,19 @@ export interface VmRunOptions {
   /** Where the command's output goes; default process.stdout. */
   output?: NodeJS.WritableStream;
   log?: (msg: string) => void;
+  /** auto (default): KVM where it can work, else TCG; kvm or tcg force one (kvm still falls back when the boot stalls). */
+  accel?: 'auto' | Accel;
+  /** Seconds a KVM boot may take to reach the command before it is killed and retried with TCG; default 60. */
+  firstBootTimeoutSec?: number;
+}
+
+/** What a run used, as recorded in the result and in the guest's /run/guplab/vm.json. */
+export interface VmRunMeta {
+  release: string;
+  arch: Arch;
+  accel: Accel;
+  qemuVersion: string;
+  options: { kernel: string; memMiB: number; cpus: number; append: string[]; memory: GuestMemoryOptions; timeoutSec: number };
 }
 
 export interface VmRunResult {
@@ -49,8 +68,14 @@ export interface VmRunResult {
   wallMs: number;
   console: string;
   dmesg: string;
+  options: VmRunMeta['options'];
+  /** Why the run changed accelerator (a stalled KVM boot), if it did. */
+  accelNote?: string;
+  /** The full console log, saved when the run failed. */
+  consoleLogFile?: string;
 }
 
+const SHUTDOWN_GRACE_MS = 30_000;
 const START_MARK = 'guplab-init: command start';
 const END_MARK = 'guplab-init: command end';
 const KERNEL_TROUBLE = /(WARNING:|BUG:|Oops|Kernel panic|general protection fault)/;
@@ -63,7 +88,18 @@ export function kernelTrouble(log: string, expectedWarnings: readonly RegExp[] =
   return log
     .split('\n')
     .filter((line) => KERNEL_TROUBLE.test(line))
-    .filter((line) => !(line.includes('WARNING:') && expectedWarnings.some((re) => re.test(line))));
+    .filter((line) => !(line.includes('WARNING:') && warningForms(line).some((form) => expectedWarnings.some((re) => re.test(form)))));
+}
+
+/**
+ * A WARNING line as printed, and in the pre-7.x layout when it is in 7.x's
+ * ("WARNING: mm/gup.c:2525 at fn+0x4b/0x50, CPU#1: comm/156" was
+ * "WARNING: CPU: 1 PID: 156 at mm/gup.c:2525 fn+0x4b/0x50"), so that one
+ * expectKernelWarning() pattern serves both.
+ */
+export function warningForms(line: string): string[] {
+  const m = /WARNING: (\S+:\d+) at (\S+), CPU#(\d+): (?:.*\/)?(\d+)\s*$/.exec(line);
+  return m ? [line, `WARNING: CPU: ${m[3]} PID: ${m[4]} at ${m[1]} ${m[2]}`] : [line];
 }
 
 /** Parses the expected-warnings file the guest wrote: "regex<TAB>reason" lines. */
@@ -78,6 +114,7 @@ function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** The guest's cmd.sh: environment, then `prelude` (guest setup: mounts, sysctls), then the command. */
 export function commandScript(command: readonly string[], cwd: string, env: Record<string, string>, prelude: readonly string[] = []): string {
   const vars = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
@@ -103,98 +140,185 @@ function qemuVersion(binary: string): string {
   return /version\s+(\S+)/.exec(run(binary, ['--version']))?.[1] ?? 'unknown';
 }
 
+interface Boot {
+  exitCode: number | null;
+  console: string;
+  bootToCommandMs: number | null;
+  timedOut: boolean;
+  /** Killed because a KVM boot did not reach the command in time. */
+  stalled: boolean;
+  wallMs: number;
+}
+
+/** One QEMU run; the command's output (between the markers) goes to `out`. */
+function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: number | null, out: NodeJS.WritableStream, verbose: boolean): Promise<Boot> {
+  const started = Date.now();
+  let consoleLog = '';
+  let bootToCommandMs: number | null = null;
+  let timedOut = false;
+  let stalled = false;
+  let phase: 'boot' | 'command' | 'shutdown' = 'boot';
+  return new Promise<Boot>((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const watchdog =
+      firstBootMs === null
+        ? undefined
+        : setInterval(() => {
+            if (firstBootVerdict({ reachedCommand: phase !== 'boot', elapsedMs: Date.now() - started, limitMs: firstBootMs }) === 'fall-back') {
+              stalled = true;
+              child.kill('SIGKILL');
+            }
+          }, 500);
+    const stop = (): void => {
+      clearTimeout(timer);
+      if (watchdog) clearInterval(watchdog);
+    };
+    // Whole lines only, so that markers split across reads are still found.
+    // The command's output lies between START_MARK and END_MARK.
+    let partial = '';
+    const onData = (text: string): void => {
+      consoleLog += text;
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const raw of lines) {
+        const line = raw.replace(/\r$/, '');
+        if (phase === 'boot' && line.includes(START_MARK)) {
+          phase = 'command';
+          bootToCommandMs = Date.now() - started;
+        } else if (phase === 'command' && line.includes(END_MARK)) {
+          phase = 'shutdown';
+          // A kernel that cannot power off (no ACPI, as in a tinyconfig
+          // build) halts instead: the status is in by then, so stop QEMU.
+          setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_GRACE_MS).unref();
+        }
+        else if (phase === 'command' || verbose) out.write(`${line}\n`);
+        if (phase === 'shutdown' && /System halted/.test(line)) child.kill('SIGKILL');
+      }
+    };
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => {
+      consoleLog += chunk.toString('utf8');
+    });
+    child.on('error', (err) => {
+      stop();
+      reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
+    });
+    child.on('exit', (code) => {
+      stop();
+      resolve({ exitCode: code, console: consoleLog, bootToCommandMs, timedOut, stalled, wallMs: Date.now() - started });
+    });
+  });
+}
+
+/** Copies what the guest wrote to its out share into outDir, each file atomically. */
+function copyOut(from: string, to: string): void {
+  for (const name of readdirSync(from)) {
+    const src = path.join(from, name);
+    const dst = path.join(to, name);
+    if (statSync(src).isDirectory()) copyOut(src, dst);
+    else writeFileAtomic(dst, readFileSync(src));
+  }
+}
+
+/** Saves a failed run's full console log under the cache and returns its path. */
+function saveConsole(text: string, release: string, arch: Arch): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const file = path.join(cacheRoot(), 'logs', `vm-${stamp}-${release}-${arch}-${process.pid}.log`);
+  writeFileAtomic(file, text);
+  return file;
+}
+
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
-  const arch = options.arch ?? hostArch();
-  const busybox = '/usr/bin/busybox';
-  if (!existsSync(busybox)) throw new Error('busybox is missing: apt-get install busybox-static');
+  if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
+  const kernel = options.kernelImage
+    ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
+    : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
+  const arch = kernel.arch;
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
 
-  const memMiB = options.memMiB ?? 2048;
-  const guest = guestSetup(options.memory ?? {}, arch, memMiB);
-  const kernel = ensureKernel(options.kernel ?? DEFAULT_KERNEL, arch, log);
   const ko = buildModule(kernel, log);
-  const initramfs = buildInitramfs(kernel, ko, busybox, guest.modules);
-  const accel = chooseAccel(arch, hostArch());
+  // A guest of another arch gets a userland layer of its own (lib/vm/guestroot.ts).
+  const guest = arch === hostArch() ? undefined : ensureGuestRoot(arch, log);
+  const busybox = guest?.busybox ?? '/usr/bin/busybox';
+  if (!existsSync(busybox)) throw new Error('busybox is missing: apt-get install busybox-static');
+  const memMiB = options.memMiB ?? 2048;
+  const setup = guestSetup(options.memory ?? {}, arch, memMiB);
+  const initramfs = buildInitramfs(kernel, ko, busybox, setup.modules);
+  let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
+  const runOptions: VmRunMeta['options'] = {
+    kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : options.kernel ?? DEFAULT_KERNEL,
+    memMiB,
+    cpus: options.cpus ?? 2,
+    append: [...setup.append, ...(options.append ?? [])],
+    memory: options.memory ?? {},
+    timeoutSec: options.timeoutSec ?? 900,
+  };
 
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
   try {
-    writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
-      GUPLAB_ACCEL: accel.toUpperCase(),
-      GUPLAB_QEMU_VERSION: version,
-      GUPLAB_MOUNTS: JSON.stringify(guest.mounts),
-      ...options.env,
-    }, guest.script));
-    const args = qemuArgs({
-      arch,
-      accel,
-      vmlinuz: kernel.vmlinuz,
-      initramfs,
-      ioDir,
-      memMiB,
-      cpus: options.cpus ?? 2,
-      append: [...guest.append, ...(options.append ?? [])],
-    }).concat(prepareDisks(guest.disks, ioDir));
-    log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
+    const disks = prepareDisks(setup.disks, ioDir);
     const out = options.output ?? process.stdout;
     const started = Date.now();
-    let consoleLog = '';
-    let bootToCommandMs: number | null = null;
-    let timedOut = false;
-
-    const exitCode = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, (options.timeoutSec ?? 900) * 1000);
-      // Whole lines only, so that markers split across reads are still found.
-      // The command's output lies between START_MARK and END_MARK.
-      let partial = '';
-      let phase: 'boot' | 'command' | 'shutdown' = 'boot';
-      const onData = (text: string): void => {
-        consoleLog += text;
-        const lines = (partial + text).split('\n');
-        partial = lines.pop() ?? '';
-        for (const raw of lines) {
-          const line = raw.replace(/\r$/, '');
-          if (phase === 'boot' && line.includes(START_MARK)) {
-            phase = 'command';
-            bootToCommandMs = Date.now() - started;
-          } else if (phase === 'command' && line.includes(END_MARK)) phase = 'shutdown';
-          else if (phase === 'command' || options.verbose) out.write(`${line}\n`);
-        }
-      };
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', onData);
-      child.stderr.on('data', (chunk: Buffer) => {
-        consoleLog += chunk.toString('utf8');
-      });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
-      });
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
+    let accelNote: string | undefined;
+    let result: Boot;
+    for (;;) {
+      const meta: VmRunMeta = { release: kernel.release, arch, accel, qemuVersion: version, options: runOptions };
+      writeFileSync(path.join(ioDir, 'vm.json'), `${JSON.stringify(meta, null, 2)}\n`);
+      writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
+        GUPLAB_ACCEL: accel.toUpperCase(),
+        GUPLAB_QEMU_VERSION: version,
+        GUPLAB_KERNEL_RELEASE: kernel.release,
+        GUPLAB_ARCH: arch,
+        GUPLAB_VM_META: '/run/guplab/vm.json',
+        GUPLAB_KERNEL_BUILD: kernel.buildDir,
+        GUPLAB_MOUNTS: JSON.stringify(setup.mounts),
+        ...guest?.env,
+        ...options.env,
+      }, setup.script));
+      const args = qemuArgs({
+        arch,
+        accel,
+        vmlinuz: kernel.vmlinuz,
+        initramfs,
+        ioDir,
+        memMiB: runOptions.memMiB,
+        cpus: runOptions.cpus,
+        append: runOptions.append,
+        guestLayer: guest?.layer,
+      }).concat(disks);
+      log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
+      const firstBootSec = options.firstBootTimeoutSec ?? 60;
+      const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
+      result = await boot(binary, args, remainingMs, accel === 'kvm' ? firstBootSec * 1000 : null, out, options.verbose ?? false);
+      if (!result.stalled) break;
+      accelNote = `KVM boot showed no progress in ${firstBootSec} s (this host's /dev/kvm cannot run the guest): retried with TCG`;
+      log(accelNote);
+      accel = 'tcg';
+    }
 
     const statusFile = path.join(ioDir, 'status');
     const status = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : null;
     const dmesgFile = path.join(ioDir, 'dmesg');
     const dmesg = existsSync(dmesgFile) ? readFileSync(dmesgFile, 'utf8') : '';
     const problems: string[] = [];
-    if (timedOut) problems.push(`timed out after ${options.timeoutSec ?? 900} s (raise it with --timeout)`);
-    else if (status === null) problems.push(`the guest stopped without reporting the command's status (QEMU exit ${exitCode})`);
+    if (result.timedOut) problems.push(`timed out after ${runOptions.timeoutSec} s (raise it with --timeout)`);
+    else if (status === null) problems.push(`the guest stopped without reporting the command's status (QEMU exit ${result.exitCode})`);
     const expectedFile = path.join(ioDir, 'expected-warnings');
     const expected = existsSync(expectedFile) ? parseExpectedWarnings(readFileSync(expectedFile, 'utf8')) : [];
-    const trouble = kernelTrouble(dmesg || consoleLog, expected);
-    const allowed = kernelTrouble(dmesg || consoleLog).length - trouble.length;
+    const trouble = kernelTrouble(dmesg || result.console, expected);
+    const allowed = kernelTrouble(dmesg || result.console).length - trouble.length;
     if (allowed) log(`${allowed} kernel WARNING(s) were declared expected by the command`);
     if (trouble.length) problems.push(`the kernel reported trouble:\n  ${trouble.slice(0, 10).join('\n  ')}`);
-    if (options.outDir && existsSync(path.join(ioDir, 'out'))) cpSync(path.join(ioDir, 'out'), options.outDir, { recursive: true });
+    if (options.outDir && existsSync(path.join(ioDir, 'out'))) copyOut(path.join(ioDir, 'out'), options.outDir);
+    const failed = problems.length > 0 || status !== 0;
+    const fullConsole = dmesg ? `${result.console}\n--- dmesg ---\n${dmesg}` : result.console;
     return {
       status,
       problems,
@@ -202,10 +326,13 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       arch,
       accel,
       qemuVersion: version,
-      bootToCommandMs,
+      bootToCommandMs: result.bootToCommandMs,
       wallMs: Date.now() - started,
-      console: consoleLog,
+      console: result.console,
       dmesg,
+      options: runOptions,
+      accelNote,
+      consoleLogFile: failed ? saveConsole(fullConsole, kernel.release, arch) : undefined,
     };
   } finally {
     rmSync(ioDir, { recursive: true, force: true });
