@@ -67,15 +67,18 @@ test-host:
 # boot per run: the kernel tests, then the semantics check suite, in a guest
 # with every memory kind they pin (huge pages, ZONE_MOVABLE, plain ext4/xfs
 # disks, memfd_secret; DAX on emulated pmem where the arch has memmap=).
-# (The same guest as `guplab check --vm`.)
+# (The same guest as `guplab check --vm`.) The check reports make the kernel
+# matrix (results/test-vm/matrix.md) without more boots.
 VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64 6.12:arm64
 VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --append secretmem.enable=1
 VM_TEST_FLAGS_x86_64 ?= --pmem 128M --dax ext4,xfs
 test-vm:
 	set -e; for r in $(VM_RUNS); do k=$${r%%:*}; a=$${r##*:}; \
 	  extra=; if [ $$a = x86_64 ]; then extra="$(VM_TEST_FLAGS_x86_64)"; fi; \
-	  $(GUPLAB) vm run --kernel $$k --arch $$a $(VM_TEST_FLAGS) $$extra -- sh -c '$(VITEST) run test/kernel && node bin/guplab.js check'; \
+	  $(GUPLAB) vm run --kernel $$k --arch $$a $(VM_TEST_FLAGS) $$extra --out results/test-vm -- \
+	    sh -c '$(VITEST) run test/kernel && node bin/guplab.js check --json "$$GUPLAB_VM_OUT/check-'$$k'-'$$a'.json"'; \
 	done
+	$(GUPLAB) matrix --from results/test-vm/check-*.json --out results/test-vm --changed
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M

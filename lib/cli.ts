@@ -112,8 +112,17 @@ const program = new Command('guplab').description('Call, time and check get_user
 const vm = program.command('vm').description('run commands in a QEMU guest with guplab.ko loaded');
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
   .argument('<command...>', 'command and arguments (put them after --)')
-  .action(async (command: string[], opts: VmCliOptions) => {
-    const result = await vmRun({ ...opts, command, timeoutSec: opts.timeout, memMiB: opts.mem, memory: memoryOptions(opts), firstBootTimeoutSec: opts.firstBootTimeout });
+  .option('--out <dir>', 'host folder that receives what the command writes to $GUPLAB_VM_OUT')
+  .action(async (command: string[], opts: VmCliOptions & { out?: string }) => {
+    const result = await vmRun({
+      ...opts,
+      command,
+      timeoutSec: opts.timeout,
+      memMiB: opts.mem,
+      memory: memoryOptions(opts),
+      firstBootTimeoutSec: opts.firstBootTimeout,
+      ...(opts.out ? { outDir: path.resolve(opts.out) } : {}),
+    });
     process.exitCode = reportVm(result);
   });
 

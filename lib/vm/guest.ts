@@ -83,7 +83,8 @@ export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: numb
     const path = `/mnt/guplab/${fs}${dax ? '-dax' : ''}`;
     addModules(...FS_MODULES[fs]);
     setup.script.push(
-      `mkdir -p ${path} && mount -t ${fs} -o dax=${dax ? 'always' : 'never'} ${device} ${path} || { echo "guplab: mount ${device} on ${path} failed" >&2; exit 125; }`,
+      // No dax= option on a plain disk: kernels without FS_DAX refuse even dax=never.
+      `mkdir -p ${path} && mount -t ${fs}${dax ? ' -o dax=always' : ''} ${device} ${path} || { echo "guplab: mount ${device} on ${path} failed" >&2; exit 125; }`,
     );
     setup.mounts.push({ fs, dax, device, path });
   };
