@@ -73,6 +73,7 @@ VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64 6.12:arm64
 VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --append secretmem.enable=1
 VM_TEST_FLAGS_x86_64 ?= --pmem 128M --dax ext4,xfs
 test-vm:
+	rm -rf results/test-vm
 	set -e; for r in $(VM_RUNS); do k=$${r%%:*}; a=$${r##*:}; \
 	  extra=; if [ $$a = x86_64 ]; then extra="$(VM_TEST_FLAGS_x86_64)"; fi; \
 	  $(GUPLAB) vm run --kernel $$k --arch $$a $(VM_TEST_FLAGS) $$extra --out results/test-vm -- \

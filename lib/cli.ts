@@ -8,11 +8,11 @@ import { hostProgressSink, progressFor, wantsBar } from './bench/progress.js';
 import { DEFAULT_SPEC, formatSize, loadSpecFile, resolveSpec, type Spec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
 import { GupDevice } from './device.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
-import { buildMatrix, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
+import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
 import { checkPassed, runCheck, type CheckReport } from './check/run.js';
 import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
@@ -286,32 +286,41 @@ interface MatrixCliOptions {
   from?: string[];
   readme?: boolean;
   changed?: boolean;
+  bench: boolean;
   timeout: number;
 }
 
+/** The short benchmark next to a check report: check-K-A.json -> bench-K-A/results.json. */
+const benchFileFor = (checkFile: string): string => path.join(path.dirname(checkFile), path.basename(checkFile).replace(/^check-/, 'bench-').replace(/\.json$/, ''), 'results.json');
+
 program
   .command('matrix')
-  .description('run check on every kernel x arch in the VM and print one table of the answers, changes marked')
+  .description('run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked')
   .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
   .option('--arch <arches>', 'comma-separated arches', hostArch())
-  .option('--out <dir>', 'folder for the check reports, matrix.json and matrix.md', 'results')
-  .option('--from <files...>', 'build the table from existing check JSON reports instead of booting')
+  .option('--out <dir>', 'folder for the check reports, benchmark results, matrix.json and matrix.md', 'results')
+  .option('--from <files...>', 'build the table from existing check JSON reports (and bench-*/results.json next to them) instead of booting')
+  .option('--no-bench', 'no short benchmark (fast vs unlocked, get vs pin, 4K vs THP) after the checks')
   .option('--readme', 'also put the table into README.md (between the matrix markers)')
   .option('--changed', 'print only the rows that differ between columns')
-  .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 900)
+  .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1200)
   .action(async (opts: MatrixCliOptions) => {
-    const reports: CheckReport[] = [];
     const files = opts.from ?? [];
     if (!files.length) {
       for (const arch of opts.arch.split(',') as Arch[]) {
         if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
         for (const kernel of opts.kernel.split(',')) {
           const file = path.resolve(opts.out, `check-${kernel}-${arch}.json`);
+          const guestOut = '/run/guplab/out';
+          // The checks decide the exit status; the benchmark only adds figures.
+          const bench = opts.bench
+            ? ` && node bin/guplab.js bench --no-report --no-progress --json --out ${guestOut}/${path.basename(path.dirname(benchFileFor(file)))} --spec-json '${JSON.stringify(resolveSpec(MATRIX_BENCH_SPEC))}' > /dev/null`
+            : '';
           const result = await vmRun({
             kernel,
             arch,
             ...fullGuest(arch),
-            command: ['node', 'bin/guplab.js', 'check', '--json', `/run/guplab/out/${path.basename(file)}`],
+            command: ['sh', '-c', `node bin/guplab.js check --json ${guestOut}/${path.basename(file)}${bench}`],
             timeoutSec: opts.timeout,
             outDir: path.dirname(file),
             output: process.stderr,
@@ -324,14 +333,18 @@ program
         }
       }
     }
-    for (const file of files) reports.push(JSON.parse(readFileSync(file, 'utf8')) as CheckReport);
-    const matrix = buildMatrix(reports);
+    const runs = files
+      .map((file) => ({ report: JSON.parse(readFileSync(file, 'utf8')) as CheckReport, bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
+      .sort((a, b) => byKernel(a.report, b.report));
+    const reports = runs.map((r) => r.report);
+    const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
     console.log(matrixTable(matrix, { changedOnly: opts.changed ?? false }));
-    const md = matrixMarkdown(matrix);
+    const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}`;
     writeFileAtomic(path.join(opts.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
     writeFileAtomic(path.join(opts.out, 'matrix.md'), md);
     if (opts.readme) {
-      const how = `\`guplab matrix --kernel ${opts.kernel} --arch ${opts.arch}\`, ${reports.map((r) => r.accelerator).filter((a, i, all) => all.indexOf(a) === i).join('/')}`;
+      const accels = [...new Set(reports.map((r) => r.accelerator))].join('/');
+      const how = `\`guplab matrix\` over ${matrix.columns.join(', ')}, ${accels}`;
       writeFileAtomic('README.md', replaceSection(readFileSync('README.md', 'utf8'), 'matrix', matrixReadme(matrix, how)));
     }
     const changed = matrix.rows.filter((r) => r.changed).length;

@@ -2,6 +2,8 @@
 // kernel/arch runs, cells the observed answers; rows whose answer differs
 // between columns are marked.
 import Table from 'cli-table3';
+import type { BenchResult } from '../bench/engine.js';
+import type { SpecInput } from '../bench/spec.js';
 import type { CheckReport } from './run.js';
 
 export interface MatrixRow {
@@ -18,7 +20,30 @@ export interface MatrixRow {
 export interface Matrix {
   columns: string[];
   rows: MatrixRow[];
+  /** The short benchmark per column (ns/page), where the runs had one. */
+  bench?: BenchMatrix;
 }
+
+export interface BenchMatrix {
+  /** What every column measured: backing, size, flags, prefaulted. */
+  setting: string;
+  /** Per row (backing + API): per column the median get+put ns/page, or the kernel's refusal. */
+  rows: { backing: string; api: string; cells: string[] }[];
+  /** Per backing: per column GUP-fast over the unlocked slow path (how many times faster). */
+  ratios: { backing: string; get: string[]; pin: string[] }[];
+  accelerators: string[];
+}
+
+/** The matrix's short benchmark: the fast and the unlocked path, get and pin, 4K and THP, one 2 MiB buffer. */
+export const MATRIX_BENCH_SPEC: SpecInput = {
+  apis: ['get_user_pages_fast', 'get_user_pages_unlocked', 'pin_user_pages_fast', 'pin_user_pages_unlocked'],
+  backings: ['4K', 'THP'],
+  sizes: [2 << 20],
+  rounds: 3,
+  minSamples: 10,
+  maxSamples: 60,
+  targetMs: 60,
+};
 
 export function columnName(report: CheckReport): string {
   return `${report.release.replace(/-(amd64|arm64)$/, '')} ${report.arch}`;
@@ -45,6 +70,52 @@ export function buildMatrix(reports: readonly CheckReport[]): Matrix {
     row.changed = answers.size > 1;
   }
   return { columns: reports.map(columnName), rows: [...rows.values()] };
+}
+
+/** Orders runs by arch (x86_64 first), then kernel version. */
+export function byKernel(a: { release: string; arch: string }, b: { release: string; arch: string }): number {
+  if (a.arch !== b.arch) return a.arch === 'x86_64' ? -1 : b.arch === 'x86_64' ? 1 : a.arch.localeCompare(b.arch);
+  return a.release.localeCompare(b.release, 'en', { numeric: true });
+}
+
+/** The benchmark part of the matrix; `results[i]` belongs to column i (undefined: no benchmark there). */
+export function buildBenchMatrix(results: readonly (BenchResult | undefined)[]): BenchMatrix | undefined {
+  const present = results.filter((r): r is BenchResult => r !== undefined);
+  if (!present.length) return undefined;
+  const keys: { backing: string; api: string }[] = [];
+  for (const r of present) for (const c of r.cases) if (!keys.some((k) => k.backing === c.backing && k.api === c.api)) keys.push({ backing: c.backing, api: c.api });
+  const median = (r: BenchResult | undefined, backing: string, api: string): number | string | undefined => {
+    const c = r?.cases.find((x) => x.backing === backing && x.api === api);
+    if (!c) return undefined;
+    return c.status === 'ok' && c.totalNsPerPage ? c.totalNsPerPage.median : (c.error ?? c.status);
+  };
+  const show = (v: number | string | undefined): string => (v === undefined ? '' : typeof v === 'number' ? v.toFixed(v < 10 ? 1 : 0) : v);
+  const ratio = (r: BenchResult | undefined, backing: string, kind: 'get' | 'pin'): string => {
+    const fast = median(r, backing, `${kind}_user_pages_fast`);
+    const slow = median(r, backing, `${kind}_user_pages_unlocked`);
+    return typeof fast === 'number' && typeof slow === 'number' ? `${(slow / fast).toFixed(1)}×` : '';
+  };
+  const backings = [...new Set(keys.map((k) => k.backing))];
+  const spec = present[0]!.spec;
+  return {
+    setting: `${spec.sizes.map((b) => `${b >> 20} MiB`).join(', ')} buffer, one call over it, ${spec.flags.map((f) => f.join('+') || 'no flags').join(', ')}, prefaulted`,
+    rows: keys.map((k) => ({ ...k, cells: results.map((r) => show(median(r, k.backing, k.api))) })),
+    ratios: backings.map((backing) => ({ backing, get: results.map((r) => ratio(r, backing, 'get')), pin: results.map((r) => ratio(r, backing, 'pin')) })),
+    accelerators: results.map((r) => r?.environment.accelerator ?? ''),
+  };
+}
+
+/** Markdown of the benchmark part. */
+export function benchMarkdown(matrix: Matrix): string {
+  const b = matrix.bench;
+  if (!b) return '';
+  const head = [`| backing | API | ${matrix.columns.map((c, i) => `${mdEscape(c)}${b.accelerators[i] ? ` (${b.accelerators[i]})` : ''}`).join(' | ')} |`, `|---|---|${matrix.columns.map(() => '---:').join('|')}|`];
+  const rows = b.rows.map((r) => `| ${r.backing} | ${r.api} | ${r.cells.map((c) => mdEscape(c) || '—').join(' | ')} |`);
+  const ratios = b.ratios.flatMap((r) => [
+    `| ${r.backing} | **get: unlocked / fast** | ${r.get.map((c) => c || '—').join(' | ')} |`,
+    `| ${r.backing} | **pin: unlocked / fast** | ${r.pin.map((c) => c || '—').join(' | ')} |`,
+  ]);
+  return [...head, ...rows, ...ratios, ''].join('\n');
 }
 
 const mdEscape = (s: string): string => s.replaceAll('|', '\\|');
@@ -82,7 +153,15 @@ export function matrixTable(matrix: Matrix, options: { changedOnly?: boolean } =
 /** For README: the rows that differ, then every row folded away. */
 export function matrixReadme(matrix: Matrix, generated: string): string {
   const changed = matrix.rows.filter((r) => r.changed).length;
+  const bench = matrix.bench
+    ? [
+        `Short benchmark in the same boots (median get+put ns/page, ${matrix.bench.setting}; emulated CPUs, so compare ratios, not absolute figures):`,
+        '',
+        benchMarkdown(matrix),
+      ]
+    : [];
   return [
+    ...bench,
     `${changed} of ${matrix.rows.length} cases differ between ${matrix.columns.join(', ')} (${generated}; Δ marks them, bold is the changed answer, ✗ a failed expectation):`,
     '',
     matrixMarkdown(matrix, { changedOnly: true }),

@@ -2,7 +2,9 @@
 // lines and the matrix.
 import { describe, expect, it } from 'vitest';
 import { EXPECTATIONS, expectationFor, kernelMatches, longtermGate } from '../../lib/check/expectations.js';
-import { buildMatrix, matrixMarkdown, replaceSection } from '../../lib/check/matrix.js';
+import { readFileSync } from 'node:fs';
+import type { BenchResult } from '../../lib/bench/engine.js';
+import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown, replaceSection } from '../../lib/check/matrix.js';
 import { PROBES, fmt } from '../../lib/check/probes.js';
 import { ktapCase, type CheckReport } from '../../lib/check/run.js';
 
@@ -91,5 +93,29 @@ describe('matrix', () => {
     const text = 'a\n<!-- matrix:start -->\nold\n<!-- matrix:end -->\nb\n';
     expect(replaceSection(text, 'matrix', 'new\n')).toBe('a\n<!-- matrix:start -->\nnew\n<!-- matrix:end -->\nb\n');
     expect(() => replaceSection('x', 'matrix', '')).toThrow(/markers/);
+  });
+
+  it('orders columns by arch, then kernel version numerically', () => {
+    const runs = [
+      { release: '6.12.117+deb12-arm64', arch: 'arm64' },
+      { release: '6.12.117+deb12-amd64', arch: 'x86_64' },
+      { release: '6.1.0-56-arm64', arch: 'arm64' },
+      { release: '6.1.0-56-amd64', arch: 'x86_64' },
+    ].sort(byKernel);
+    expect(runs.map((r) => r.release)).toEqual(['6.1.0-56-amd64', '6.12.117+deb12-amd64', '6.1.0-56-arm64', '6.12.117+deb12-arm64']);
+  });
+
+  it('adds the short benchmark: ns/page per API and the unlocked/fast ratio per column', () => {
+    const full = JSON.parse(readFileSync(new URL('../fixtures/results-6.1-x86_64-tcg.json', import.meta.url), 'utf8')) as BenchResult;
+    const r: BenchResult = { ...full, cases: full.cases.filter((c) => c.sizeBytes === 2 << 20) };
+    const fast = r.cases.find((c) => c.backing === 'THP' && c.api === 'get_user_pages_fast')!.totalNsPerPage!.median;
+    const slow = r.cases.find((c) => c.backing === 'THP' && c.api === 'get_user_pages_unlocked')!.totalNsPerPage!.median;
+    const bench = buildBenchMatrix([r, undefined])!;
+    expect(bench.rows.find((x) => x.backing === 'THP' && x.api === 'get_user_pages_fast')?.cells).toEqual([fast.toFixed(fast < 10 ? 1 : 0), '']);
+    expect(bench.ratios.find((x) => x.backing === 'THP')?.get).toEqual([`${(slow / fast).toFixed(1)}×`, '']);
+    const md = benchMarkdown({ columns: ['6.1.0-56 x86_64', '6.12 x86_64'], rows: [], bench });
+    expect(md).toContain('| THP | **get: unlocked / fast** |');
+    expect(md.split('\n')[0]).toContain('6.1.0-56 x86_64 (TCG)');
+    expect(buildBenchMatrix([undefined])).toBeUndefined();
   });
 });
