@@ -25,7 +25,8 @@ function positiveInt(value: string): number {
   return n;
 }
 
-interface VmCliOptions {
+/** VM options of a command line; the guest memory options are GuestMemoryOptions' own. */
+interface VmCliOptions extends GuestMemoryOptions {
   kernel?: string;
   arch?: Arch;
   kernelImage?: string;
@@ -35,13 +36,6 @@ interface VmCliOptions {
   cpus: number;
   append: string[];
   verbose?: boolean;
-  hugepages?: number;
-  hugepages1g?: number;
-  thp?: 'always' | 'madvise' | 'never';
-  movablecore?: string;
-  pmem?: string;
-  dax?: GuestFs[];
-  fs?: GuestFs[];
   accel: 'auto' | 'kvm' | 'tcg';
   firstBootTimeout: number;
 }
