@@ -3,7 +3,6 @@
 // significant change for >= 95% of cases; a slowdown injected through the
 // module's debug-only bench_delay_ns parameter is flagged, also by the CLI's
 // exit status.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +13,7 @@ import { runBench, selectRounds, type BenchResult } from '../../lib/bench/engine
 import { resolveSpec } from '../../lib/bench/spec.js';
 import { GupDevice } from '../../lib/index.js';
 import { hugetlbPools } from '../../lib/mapping.js';
+import { runChild } from './child.js';
 import { hasDevice } from './device.js';
 
 const DELAY_PARAM = '/sys/module/guplab/parameters/bench_delay_ns';
@@ -25,8 +25,8 @@ function save(name: string, result: BenchResult): string {
   return file;
 }
 
-function compareCli(base: string, next: string): { status: number | null; stdout: string } {
-  const r = spawnSync(process.execPath, ['bin/guplab.js', 'compare', '--threshold', '10', base, next], { encoding: 'utf8' });
+async function compareCli(base: string, next: string): Promise<{ status: number | null; stdout: string }> {
+  const r = await runChild(process.execPath, ['bin/guplab.js', 'compare', '--threshold', '10', base, next]);
   return { status: r.status, stdout: r.stdout + r.stderr };
 }
 
@@ -114,7 +114,7 @@ describe.runIf(hasDevice)('bench engine', () => {
       const flagged = comparable.filter((c) => c.verdict !== 'no significant change');
       if (flagged.length) console.log(`A/A flagged: ${flagged.map((c) => `${c.id} ${c.ratio?.toFixed(2)} [${c.ci95?.map((x) => x.toFixed(2)).join(', ')}]`).join('; ')}`);
       expect(cmp.unchanged / comparable.length).toBeGreaterThanOrEqual(0.95);
-      const cli = compareCli(save('even.json', even), save('odd.json', odd));
+      const cli = await compareCli(save('even.json', even), save('odd.json', odd));
       expect(cli.stdout).toContain('no significant change');
       expect(cli.status).toBe(cmp.slower > 0 ? 1 : 0);
     }, 600_000);
@@ -139,7 +139,7 @@ describe.runIf(hasDevice)('bench engine', () => {
         // 50 us over 16 pages adds 3125 ns/page to each case; the base's own noise blurs it under TCG.
         expect((c.newMedian ?? 0) - (c.baseMedian ?? 0)).toBeGreaterThan(1500);
       }
-      const cli = compareCli(save('base.json', base), save('slow.json', slow));
+      const cli = await compareCli(save('base.json', base), save('slow.json', slow));
       expect(cli.status).toBe(1);
       expect(cli.stdout).toMatch(/4 slower/);
     }, 600_000);

@@ -1,5 +1,5 @@
 // Issue 3: the whole GUP family, flags, held pins, BENCH, page facts.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   type FlagName,
 } from '../../lib/index.js';
 import { projectRoot } from '../../lib/native.js';
+import { runChild } from './child.js';
 import { hasDevice } from './device.js';
 import { expectedAnswer, FLAG_SETS } from './expectations.js';
 
@@ -148,24 +149,20 @@ describe.runIf(hasDevice)('the GUP family on this kernel', () => {
     expect(heldPins() - base).toBe(0);
   });
 
-  it('charges held pins to RLIMIT_MEMLOCK without CAP_IPC_LOCK, with a clear error', () => {
+  it('charges held pins to RLIMIT_MEMLOCK without CAP_IPC_LOCK, with a clear error', async () => {
     // 64 KiB of memlock, no CAP_IPC_LOCK: holding 64 pages (256 KiB) must fail.
-    const r = spawnSync(
-      'setpriv',
-      ['--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock', 'prlimit', '--memlock=65536', '--',
-        process.execPath, path.join(projectRoot, 'test', 'kernel', 'holder.mjs'), '64', 'once'],
-      { encoding: 'utf8' },
-    );
+    const r = await runChild('setpriv', [
+      '--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock', 'prlimit', '--memlock=65536', '--',
+      process.execPath, path.join(projectRoot, 'test', 'kernel', 'holder.mjs'), '64', 'once',
+    ]);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ENOMEM.*RLIMIT_MEMLOCK/s);
     expect(r.status).toBe(3);
     // Within the limit it works.
-    const ok = spawnSync(
-      'setpriv',
-      ['--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock', 'prlimit', '--memlock=1048576', '--',
-        process.execPath, path.join(projectRoot, 'test', 'kernel', 'holder.mjs'), '64', 'once'],
-      { encoding: 'utf8' },
-    );
+    const ok = await runChild('setpriv', [
+      '--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock', 'prlimit', '--memlock=1048576', '--',
+      process.execPath, path.join(projectRoot, 'test', 'kernel', 'holder.mjs'), '64', 'once',
+    ]);
     expect(ok.stdout).toMatch(/^held 64/);
     expect(ok.status).toBe(0);
   });
