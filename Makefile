@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-vm test-kernel stress test-stress clean
+.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -54,13 +54,19 @@ bench: build
 overhead: build
 	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
-test: build test-unit test-host kmod-check test-vm test-stress
+test: build test-unit test-host kmod-check test-runner test-vm test-stress
 
 test-unit:
 	$(VITEST) run test/unit
 
 test-host:
 	$(VITEST) run test/host
+
+# The VM runner's faults, from the host: guests that hang with a silent
+# console, panic, or end, booted side by side (timeout, verdicts, saved
+# console logs, no partial result file copied back).
+test-runner: build
+	$(VITEST) run test/vm
 
 # Kernel tests inside the VM on each kernel:arch, where /dev/guplab must
 # exist (never skipped there); arm64 runs under TCG on an x86_64 host. One

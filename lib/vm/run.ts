@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { ensureGuestRoot } from './guestroot.js';
 import { run } from './exec.js';
 import { guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
@@ -215,9 +215,13 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
   });
 }
 
-/** Copies what the guest wrote to its out share into outDir, each file atomically. */
+/**
+ * Copies what the guest wrote to its out share into outDir, each file
+ * atomically, less the temporaries of writes that never completed.
+ */
 function copyOut(from: string, to: string): void {
   for (const name of readdirSync(from)) {
+    if (isAtomicTemp(name)) continue;
     const src = path.join(from, name);
     const dst = path.join(to, name);
     if (statSync(src).isDirectory()) copyOut(src, dst);
@@ -316,7 +320,13 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     const allowed = kernelTrouble(dmesg || result.console).length - trouble.length;
     if (allowed) log(`${allowed} kernel WARNING(s) were declared expected by the command`);
     if (trouble.length) problems.push(`the kernel reported trouble:\n  ${trouble.slice(0, 10).join('\n  ')}`);
-    if (options.outDir && existsSync(path.join(ioDir, 'out'))) copyOut(path.join(ioDir, 'out'), options.outDir);
+    // Only a guest that ran its command to the end (status written after it,
+    // then sync) has whole files: a killed or crashed one may have been mid-write.
+    const outShare = path.join(ioDir, 'out');
+    if (options.outDir && existsSync(outShare)) {
+      if (status !== null) copyOut(outShare, options.outDir);
+      else if (readdirSync(outShare).length) log(`nothing copied back to ${options.outDir}: the guest did not finish its command, so its files may be partial`);
+    }
     const failed = problems.length > 0 || status !== 0;
     const fullConsole = dmesg ? `${result.console}\n--- dmesg ---\n${dmesg}` : result.console;
     return {
