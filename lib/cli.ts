@@ -18,12 +18,7 @@ import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } fro
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 import { addStressCommand } from './stress/cli.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt } from './util/args.js';
 
 /** VM options of a command line; the guest memory options are GuestMemoryOptions' own. */
 interface VmCliOptions extends GuestMemoryOptions {

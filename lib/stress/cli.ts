@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { projectRoot } from '../native.js';
+import { nonNegativeInt, positiveInt } from '../util/args.js';
 import { buildModule, ensureKernel } from '../vm/kernel.js';
 import { hostArch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
@@ -63,8 +64,8 @@ export function addStressCommand(program: Command): void {
     .description('fuzz, kill, race and permission stress of the module in the VM (see README "Stress")')
     .option('--kernel <list>', 'kernels, comma-separated', '6.1,6.12')
     .option('--profile <name>', 'full (make stress) or ci (make test); default from GUPLAB_STRESS_PROFILE', process.env.GUPLAB_STRESS_PROFILE ?? 'full')
-    .option('--seed <n>', 'fuzzer seed (a failure prints it)', (v: string) => Number(v), Number(process.env.GUPLAB_SEED ?? 1))
-    .option('--timeout <seconds>', 'per-kernel VM timeout', (v: string) => Number(v), 1800)
+    .option('--seed <n>', 'fuzzer seed (a failure prints it); default GUPLAB_SEED or 1', nonNegativeInt, nonNegativeInt(process.env.GUPLAB_SEED ?? '1'))
+    .option('--timeout <seconds>', 'per-kernel VM timeout', positiveInt, 1800)
     .action(async (o: StressOptions) => {
       if (o.profile !== 'full' && o.profile !== 'ci') throw new Error(`--profile ${String(o.profile)}: use full or ci`);
       process.exitCode = await runStress(o);

@@ -21,10 +21,13 @@ const BIN = 'build/stress/guplab-stress';
 const NOBODY = '65534';
 const GRANTED_GID = '4242';
 /**
- * MemFree after a killed holder may differ from before by this much (page
- * tables, slab, per-CPU page lists): 32 MiB or 2% of what was pinned.
+ * Of the memory a killed holder took (MemFree before minus while held), at
+ * least this share must come back. MemFree is system-wide, so the guest's
+ * own node process, slab and per-CPU lists move it by 2-5% of a 1 GiB hold
+ * (measured under TCG on 6.12); a leaked pin keeps its page, and the pin
+ * counters catch any leak this share would hide.
  */
-const memfreeToleranceKiB = (pages: number): number => Math.max(32 * 1024, Math.round(pages * 4 * 0.02));
+const MIN_RETURNED = 0.9;
 const TROUBLE = /(WARNING:|BUG:|Oops|general protection fault|Kernel panic)/;
 
 const failures: string[] = [];
@@ -122,11 +125,11 @@ export async function runGuest(p: StressProfile): Promise<number> {
   const released = await waitFor(() => held() === base, 30000);
   settleMemory();
   const free1 = meminfo('MemFree');
-  const deltaKiB = free0 - free1;
+  const returned = (free1 - freeHeld) / (free0 - freeHeld);
   if (sig === 'SIGKILL' && released) kills++;
   check(sig === 'SIGKILL' && released, `kill: SIGKILL released every pin (${held() - base} left)`);
-  check(Math.abs(deltaKiB) <= memfreeToleranceKiB(p.killPages),
-    `kill: MemFree ${free0} kB before, ${freeHeld} kB held, ${free1} kB after (delta ${deltaKiB} kB, tolerance ${memfreeToleranceKiB(p.killPages)} kB)`);
+  check(returned >= MIN_RETURNED,
+    `kill: MemFree ${free0} kB before, ${freeHeld} kB held, ${free1} kB after: ${(returned * 100).toFixed(1)}% of the held memory came back (at least ${MIN_RETURNED * 100}% expected)`);
   for (let i = 0; i < p.killRounds; i++) {
     const child = spawn(BIN, ['hold', String(65536 + i * 4096)], { stdio: 'ignore' });
     const exited = new Promise<unknown>((resolve) => child.on('exit', resolve));
@@ -223,6 +226,8 @@ export async function runGuest(p: StressProfile): Promise<number> {
   console.log(`stress: leaked pins         ${leaked}`);
   console.log(`stress: oops/unexpected WARN ${trouble.length}`);
   console.log(`stress: checks failed       ${failures.length}`);
+  // Repeated here so a log tail that shows only the summary still names them.
+  for (const f of failures) console.log(`stress: failed: ${f}`);
   console.log(`stress: wall                ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return failures.length ? 1 : 0;
 }
