@@ -49,6 +49,12 @@ export function decodeFlags(bits: number): FlagName[] {
   return FLAG_NAMES.filter((name) => ((flags[name] ?? 0) & bits) !== 0);
 }
 
+/** True for a name in FLAG_NAMES. */
+export function isFlagName(name: string): name is FlagName {
+  return (FLAG_NAMES as readonly string[]).includes(name);
+}
+
+/** True for a name in API_NAMES. */
 export function isApiName(name: string): name is ApiName {
   return (API_NAMES as readonly string[]).includes(name);
 }

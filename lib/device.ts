@@ -1,4 +1,4 @@
-import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+import { API_NAMES, apiId, decodeFlags, encodeFlags, FLAG_NAMES, isApiName, isFlagName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 import { classify, UnsupportedError } from './errors.js';
 import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
@@ -200,7 +200,16 @@ export class GupDevice {
     if (!isApiName(api)) throw new TypeError(`unknown GUP API "${String(api)}": expected one of ${API_NAMES.join(', ')}`);
     if (typeof address !== 'bigint' || address < 0n) throw new TypeError('address must be a non-negative bigint');
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
+    if (!Array.isArray(flags)) throw new TypeError('flags must be an array of flag names');
+    for (const f of flags) {
+      if (typeof f !== 'string' || !isFlagName(f)) throw new TypeError(`unknown GUP flag "${String(f)}": expected one of ${FLAG_NAMES.join(', ')}`);
+    }
     const info = this.info();
+    if (address % BigInt(info.pageSize) !== 0n) {
+      throw new RangeError(
+        `address 0x${address.toString(16)} is not page aligned (${info.pageSize} bytes): GUP would round it down, so pass the page's address (Mapping.address + n * pageSize)`,
+      );
+    }
     if (nrPages > limit) throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${limit} (module parameter max_pages_per_call)`);
     if (!info.apis.includes(api)) {
       throw new UnsupportedError(`${api} is not exported by kernel ${info.release}`, {

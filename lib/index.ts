@@ -1,4 +1,4 @@
-export { API_NAMES, FLAG_NAMES, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+export { API_NAMES, FLAG_NAMES, isApiName, isFlagName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 export {
   GupDevice,
   type BenchRequest,

@@ -373,7 +373,9 @@ function requireHugePages(size: HugePageSize, bytes: number, count: number): voi
     throw new HugePagesUnavailableError(`${count} free ${size} huge pages needed, ${available} available (${pool.total} reserved in the pool)`, {
       code: 'ENOMEM',
       syscall: 'mmap',
-      hint: `reserve more: echo ${pool.total + count - available} > ${knob} (as root), or boot with hugepages=${count}${bytes === 1 << 30 ? ' hugepagesz=1G' : ''} (guplab vm run --hugepages ${count})`,
+      hint: `reserve more: echo ${pool.total + count - available} > ${knob} (as root), or boot with ${
+        bytes === 1 << 30 ? `hugepagesz=1G hugepages=${count} (guplab vm run --hugepages-1g ${count})` : `hugepages=${count} (guplab vm run --hugepages ${count})`
+      }`,
     });
   }
 }

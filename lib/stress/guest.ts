@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GupDevice } from '../device.js';
 import { pinCounters } from '../vmstat.js';
+import { KERNEL_TROUBLE } from '../vm/run.js';
 
 export interface StressProfile {
   fuzzCalls: number;
@@ -28,7 +29,6 @@ const GRANTED_GID = '4242';
  * counters catch any leak this share would hide.
  */
 const MIN_RETURNED = 0.9;
-const TROUBLE = /(WARNING:|BUG:|Oops|general protection fault|Kernel panic)/;
 
 const failures: string[] = [];
 function check(ok: boolean, what: string): void {
@@ -59,7 +59,7 @@ function settleMemory(): void {
 }
 
 function troubleLines(): string[] {
-  return sh('dmesg', []).out.split('\n').filter((l) => TROUBLE.test(l));
+  return sh('dmesg', []).out.split('\n').filter((l) => KERNEL_TROUBLE.test(l));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -70,7 +70,8 @@ echo "guplab-init: command start"
 chroot /newroot /bin/sh /run/guplab/cmd.sh < /newroot/dev/null > /dev/console 2>&1
 status=$?
 echo "guplab-init: command end"
-echo $status > /newroot/run/guplab/status
+# Written whole then renamed: the host never reads a half-written status.
+echo $status > /newroot/run/guplab/status.tmp && mv /newroot/run/guplab/status.tmp /newroot/run/guplab/status
 chroot /newroot /bin/dmesg > /newroot/run/guplab/dmesg 2>&1 || dmesg > /newroot/run/guplab/dmesg
 sync
 poweroff -f

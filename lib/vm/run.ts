@@ -78,7 +78,9 @@ export interface VmRunResult {
 const SHUTDOWN_GRACE_MS = 30_000;
 const START_MARK = 'guplab-init: command start';
 const END_MARK = 'guplab-init: command end';
-const KERNEL_TROUBLE = /(WARNING:|BUG:|Oops|Kernel panic|general protection fault)/;
+/** Kernel log lines that mean the kernel went wrong: WARN/BUG/oops/panic, UBSAN, hung tasks, RCU stalls. */
+export const KERNEL_TROUBLE =
+  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
 
 /**
  * Lines of a kernel log that mean something went wrong in the kernel, less
@@ -308,7 +310,8 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     }
 
     const statusFile = path.join(ioDir, 'status');
-    const status = existsSync(statusFile) ? Number(readFileSync(statusFile, 'utf8').trim()) : null;
+    const statusText = existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : null;
+    const status = statusText !== null && /^\d+$/.test(statusText) ? Number(statusText) : null;
     const dmesgFile = path.join(ioDir, 'dmesg');
     const dmesg = existsSync(dmesgFile) ? readFileSync(dmesgFile, 'utf8') : '';
     const problems: string[] = [];

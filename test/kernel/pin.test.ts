@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_NAMES, GupDevice, isPinApi, mapAnonymous, pinCounters, type ApiName } from '../../lib/index.js';
+import { API_NAMES, GupDevice, isPinApi, mapAnonymous, pinCounters, type ApiName, type FlagName } from '../../lib/index.js';
 import { addon } from '../../lib/native.js';
 import { hasDevice } from './device.js';
 
@@ -67,6 +67,9 @@ describe.runIf(hasDevice)('GUP on a real kernel', () => {
     expect(() => dev.pin('get_user_pages_fast', m.address, 0)).toThrow(RangeError);
     expect(() => dev.pin('get_user_pages_fast', m.address, 1.5)).toThrow(RangeError);
     expect(() => dev.pin('no_such_api' as ApiName, m.address, 1)).toThrow(TypeError);
+    expect(() => dev.pin('get_user_pages_fast', m.address, 1, { flags: ['no_such_flag' as FlagName] })).toThrow(/unknown GUP flag "no_such_flag"/);
+    expect(() => dev.pin('get_user_pages_fast', m.address + 8n, 1)).toThrow(RangeError);
+    expect(() => dev.pin('get_user_pages_fast', m.address + 8n, 1)).toThrow(/not page aligned/);
     expect(() => dev.pin('get_user_pages_fast', m.address, dev.info().maxPages + 1)).toThrow(/per-call limit/);
     // Past TypeScript, straight to the ioctl: the module refuses with EINVAL.
     const { Device, abi } = addon();

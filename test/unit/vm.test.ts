@@ -64,15 +64,21 @@ describe('guest command script', () => {
 });
 
 describe('kernel log watchdog', () => {
-  it('flags WARNING, BUG, Oops and panics, not ordinary lines', () => {
+  it('flags WARNING, BUG, Oops, panics, UBSAN, hung tasks and RCU stalls, not ordinary lines', () => {
     const log = [
       '[ 1.0] guplab: loaded',
       '[ 2.0] WARNING: CPU: 0 PID: 1 at mm/gup.c:1200 __get_user_pages+0x1/0x2',
       '[ 3.0] BUG: kernel NULL pointer dereference, address: 0',
       '[ 4.0] Oops: 0000 [#1] SMP',
       '[ 5.0] Kernel panic - not syncing: Fatal exception',
+      '[ 6.0] kernel BUG at mm/gup.c:123!',
+      '[ 7.0] UBSAN: shift-out-of-bounds in mm/gup.c:42:10',
+      '[ 8.0] INFO: task guplab-stress:200 blocked for more than 120 seconds.',
+      '[ 9.0] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:',
+      '[10.0] rcu: INFO: rcu_sched self-detected stall on CPU',
+      '[11.0] guplab: 3 pins released on close',
     ].join('\n');
-    expect(kernelTrouble(log)).toHaveLength(4);
+    expect(kernelTrouble(log)).toHaveLength(9);
     expect(kernelTrouble('[ 1.0] all fine\n')).toEqual([]);
   });
 });
