@@ -18,7 +18,7 @@ import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } fro
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 import { addStressCommand } from './stress/cli.js';
-import { positiveInt } from './util/args.js';
+import { nonNegativeInt, positiveInt } from './util/args.js';
 
 /** VM options of a command line; the guest memory options are GuestMemoryOptions' own. */
 interface VmCliOptions extends GuestMemoryOptions {
@@ -181,7 +181,7 @@ addVmOptions(
     .option('--flags <combos>', 'flag combinations, comma-separated, flags joined by +, e.g. none,write,write+longterm', list)
     .addOption(new Option('--prefault <mode>', 'pages present before the call (yes), faulted in by GUP on a fresh buffer per sample (no), or both').choices(['yes', 'no', 'both']))
     .option('--iterations <n>', 'fixed samples per case (default: adaptive)', positiveInt)
-    .option('--warmup <n>', 'warm-up iterations per case', (v: string) => Number(v))
+    .option('--warmup <n>', 'warm-up iterations per prefaulted case and round (adaptive runs make at least 1)', nonNegativeInt)
     .option('--target-ms <ms>', 'adaptive: in-kernel time to aim for per case', positiveInt)
     .option('--dir <path>', 'folder for the file and dax backings')
     .option('--out <dir>', 'folder for results.json and report.html', 'results')
@@ -343,7 +343,7 @@ program
 
 program
   .command('compare')
-  .description('per case, the change of the median (new/base) with a bootstrap 95% CI; exit 1 on a significant slowdown beyond the threshold, 2 when the files cannot be compared')
+  .description('per case, the change of the median (new/base) with a bootstrap 95% CI; exit 1 on a significant slowdown beyond the threshold, 2 when the files cannot be compared or share no case that ran in both')
   .argument('<base>', 'results.json of the baseline')
   .argument('<new>', 'results.json to judge')
   .option('--threshold <percent>', 'smallest change that counts', (v: string) => {
@@ -358,7 +358,11 @@ program
       const next = loadResult(newFile);
       const cmp: Comparison = { base: baseFile, next: newFile, ...compareResults(base, next, opts.threshold / 100) };
       console.log(opts.json ? JSON.stringify(cmp, null, 2) : comparisonTable(cmp, base, next));
-      process.exitCode = cmp.slower > 0 ? 1 : 0;
+      for (const w of cmp.warnings) process.stderr.write(`guplab: warning: ${w}\n`);
+      if (cmp.compared === 0) {
+        process.stderr.write(`guplab: no case of ${newFile} can be compared with ${baseFile} (no shared case ran in both): run both with the same --spec\n`);
+        process.exitCode = 2;
+      } else process.exitCode = cmp.slower > 0 ? 1 : 0;
     } catch (err) {
       process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 2;

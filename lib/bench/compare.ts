@@ -27,6 +27,14 @@ export interface Comparison {
   slower: number;
   faster: number;
   unchanged: number;
+  /** Cases with a verdict other than 'not comparable'. */
+  compared: number;
+  /**
+   * Differences of the two environments that make ratios mean less than a
+   * kernel change (arch, accelerator, CPU model, page size). A different
+   * release is what a comparison is usually for, so it is not one.
+   */
+  warnings: string[];
 }
 
 export function loadResult(file: string): BenchResult {
@@ -71,7 +79,29 @@ export function compareResults(base: BenchResult, next: BenchResult, threshold: 
   }
   for (const b of byId.values()) cases.push({ id: b.id, verdict: 'not comparable', why: 'not in new' });
   const count = (v: Verdict): number => cases.filter((c) => c.verdict === v).length;
-  return { threshold, cases, slower: count('slower'), faster: count('faster'), unchanged: count('no significant change') };
+  return {
+    threshold,
+    cases,
+    slower: count('slower'),
+    faster: count('faster'),
+    unchanged: count('no significant change'),
+    compared: cases.length - count('not comparable'),
+    warnings: environmentWarnings(base, next),
+  };
+}
+
+function environmentWarnings(base: BenchResult, next: BenchResult): string[] {
+  const b = base.environment;
+  const n = next.environment;
+  const warnings: string[] = [];
+  const differs = (what: string, x: unknown, y: unknown, why: string): void => {
+    if (x !== y) warnings.push(`${what} differs (base ${String(x)}, new ${String(y)}): ${why}`);
+  };
+  differs('arch', b.arch, n.arch, 'the ratios compare different CPUs and page-table code, not one kernel change');
+  differs('accelerator', b.accelerator, n.accelerator, 'TCG, KVM and bare-metal timings are not on one scale');
+  differs('CPU model', b.cpuModel, n.cpuModel, 'a ratio mixes the kernel change with the CPU change');
+  differs('page size', b.pageSize, n.pageSize, 'ns/page counts different amounts of memory');
+  return warnings;
 }
 
 export function comparisonTable(cmp: Comparison, base: BenchResult, next: BenchResult): string {
@@ -90,6 +120,7 @@ export function comparisonTable(cmp: Comparison, base: BenchResult, next: BenchR
     `guplab compare: base ${cmp.base} (${env(base)}), new ${cmp.next} (${env(next)})`,
     `metric: median get+put ns/page; CI95: seeded bootstrap of the ratio of medians; threshold ${(cmp.threshold * 100).toFixed(0)}% (slower: CI above ${(1 + cmp.threshold).toFixed(2)}, faster: CI below ${(1 / (1 + cmp.threshold)).toFixed(2)})`,
     table.toString(),
-    `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.slower - cmp.faster - cmp.unchanged} not comparable`,
+    ...cmp.warnings.map((w) => `warning: ${w}`),
+    `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable`,
   ].join('\n');
 }

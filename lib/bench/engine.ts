@@ -5,7 +5,7 @@ import { isRemoteApi } from '../abi.js';
 import { errnoName } from '../errors.js';
 import { expectKernelWarning } from '../expect-warn.js';
 import type { Mapping } from '../mapping.js';
-import { BACKINGS, isUnavailable, release, unavailableReason } from './backings.js';
+import { BACKINGS, BackingUnavailable, isUnavailable, release, unavailableReason } from './backings.js';
 import { environment, type Environment } from './environment.js';
 import { caseId, expandCases, type CaseKey, type Spec } from './spec.js';
 import { summarize, type Summary } from './stats.js';
@@ -75,15 +75,19 @@ async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number
   };
   if (shared) {
     // Prefaulted: warm-up, then this round's samples in one in-kernel loop.
-    const warmup = Math.max(1, spec.warmup);
-    c.warmupIterations += warmup;
-    const warm = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: warmup });
-    if (warm.status !== 0) return refuse(warm);
-    if (state.perRound === undefined) {
-      const perIter = Math.max(1, median(warm.getNs.map((g, i) => g + (warm.putNs[i] ?? 0))));
-      const total = spec.iterations ?? clamp(Math.ceil((spec.targetMs * 1e6) / perIter), spec.minSamples, spec.maxSamples);
-      state.perRound = Math.max(1, Math.ceil(total / spec.rounds));
+    // Adaptive runs need at least one warm-up call: its time sizes the sample count.
+    const warmup = spec.iterations === undefined ? Math.max(1, spec.warmup) : spec.warmup;
+    if (warmup > 0) {
+      c.warmupIterations += warmup;
+      const warm = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: warmup });
+      if (warm.status !== 0) return refuse(warm);
+      if (state.perRound === undefined && spec.iterations === undefined) {
+        const perIter = Math.max(1, median(warm.getNs.map((g, i) => g + (warm.putNs[i] ?? 0))));
+        const total = clamp(Math.ceil((spec.targetMs * 1e6) / perIter), spec.minSamples, spec.maxSamples);
+        state.perRound = Math.max(1, Math.ceil(total / spec.rounds));
+      }
     }
+    state.perRound ??= Math.max(1, Math.ceil((spec.iterations ?? spec.minSamples) / spec.rounds));
     const run = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: state.perRound });
     if (run.status !== 0) return refuse(run);
     c.getNs.push(...run.getNs);
@@ -93,9 +97,18 @@ async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number
     return;
   }
   // Not prefaulted: a fresh buffer per sample, so GUP faults every page in.
+  // No warm-up: each sample's buffer is new by design (this measures the
+  // fault-in path), and a warm-up would cost as much as a sample.
   const samples = Math.max(1, Math.ceil((spec.iterations ?? spec.minSamples) / spec.rounds));
   for (let i = 0; i < samples; i++) {
-    const m = backing.map(c.sizeBytes, false, ctxOf(spec));
+    let m: Mapping;
+    try {
+      m = backing.map(c.sizeBytes, false, ctxOf(spec));
+    } catch (err) {
+      // Only the mapping may say "this machine cannot provide it"; a device or harness error stays an error.
+      if (isUnavailable(err)) throw new BackingUnavailable(unavailableReason(err));
+      throw err;
+    }
     try {
       const run = await dev.bench(c.api, m.address, c.pages, { ...request, iterations: 1 });
       if (run.status !== 0) return refuse(run);
@@ -131,6 +144,7 @@ function finish(c: CaseResult): void {
  */
 export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?: Progress } = {}): Promise<BenchResult> {
   const dev = options.dev ?? GupDevice.open();
+  const ownsDevice = options.dev === undefined;
   const progress = options.progress ?? noProgress;
   const info = dev.info();
   const keys = expandCases(spec, info.pageSize);
@@ -154,11 +168,11 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
   }
   const states = cases.map(() => ({}) as { perRound?: number });
   progress.start(cases.length * spec.rounds);
+  let shared: Mapping | undefined;
   try {
     for (let round = 0; round < spec.rounds; round++) {
       // Prefaulted cases of one (backing, size, flags) share a buffer: the APIs are compared on the same pages.
       let group = '';
-      let shared: Mapping | undefined;
       let unavailable: string | undefined;
       for (const [i, c] of cases.entries()) {
         const g = `${c.backing} ${c.sizeBytes} ${c.flags.join('|')} ${c.prefault}`;
@@ -189,15 +203,18 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
           await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
         } catch (err) {
           // A fresh buffer this machine cannot provide (not-prefaulted cases map one per sample).
-          if (!isUnavailable(err)) throw err;
-          Object.assign(c, { status: 'unavailable', error: unavailableReason(err) });
+          if (!(err instanceof BackingUnavailable)) throw err;
+          Object.assign(c, { status: 'unavailable', error: err.message });
         }
         c.wallMs += Date.now() - started;
       }
       if (shared) release(shared);
+      shared = undefined;
     }
   } finally {
     progress.stop();
+    if (shared) release(shared);
+    if (ownsDevice) dev.close();
   }
   for (const c of cases) finish(c);
   return {

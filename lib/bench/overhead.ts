@@ -8,7 +8,7 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import { median } from 'simple-statistics';
 import { GupDevice } from '../device.js';
-import { mapAnonymous } from '../mapping.js';
+import { mapAnonymous, type Mapping } from '../mapping.js';
 import { projectRoot } from '../native.js';
 import { environment, type Environment } from './environment.js';
 
@@ -30,8 +30,18 @@ function pin1(calls: number): { wall_ns: number[]; get_ns: number[]; put_ns: num
   return JSON.parse(execFileSync(PIN1, [String(calls)], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { wall_ns: number[]; get_ns: number[]; put_ns: number[] };
 }
 
-export async function runOverhead(calls = 2000, dev = GupDevice.open()): Promise<OverheadResult> {
+export async function runOverhead(calls = 2000, device?: GupDevice): Promise<OverheadResult> {
+  const dev = device ?? GupDevice.open();
   const m = mapAnonymous(4096, { populate: true });
+  try {
+    return await measureOverhead(calls, dev, m);
+  } finally {
+    m.close();
+    if (!device) dev.close();
+  }
+}
+
+async function measureOverhead(calls: number, dev: GupDevice, m: Mapping): Promise<OverheadResult> {
   const api = 'pin_user_pages_fast';
   // Warm everything up once (JIT, page tables, caches).
   await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: 200 });

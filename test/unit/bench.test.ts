@@ -133,6 +133,16 @@ describe('compare verdicts', () => {
     expect(cmp.cases.map((c) => c.verdict)).toEqual(['slower', 'faster', 'not comparable']);
     expect(cmp.slower).toBe(1);
     expect(cmp.cases[0]?.ratio).toBeGreaterThan(1.3);
+    expect(cmp.compared).toBe(2);
+    expect(cmp.warnings).toEqual([]);
+  });
+  it('counts nothing comparable when no case ran in both, and warns about a different accelerator', () => {
+    const other = mkResult([mkCase('pin_user_pages', noisy(10))]);
+    other.environment = { ...other.environment, accelerator: 'KVM' };
+    const cmp = compareResults(base, other, 0.1);
+    expect(cmp.compared).toBe(0);
+    expect(cmp.cases.map((c) => c.verdict)).toEqual(['not comparable', 'not comparable', 'not comparable']);
+    expect(cmp.warnings).toEqual([expect.stringMatching(/^accelerator differs \(base TCG, new KVM\)/)]);
   });
 });
 
