@@ -60,12 +60,23 @@ function ktapName(name: string): string {
   return name.replace(/[#\s]+/g, '_');
 }
 
+const oneLine = (text: string): string => text.replace(/\s*[\r\n]+\s*/g, ' | ').trim();
+
+/**
+ * Free text after a "#": one line, and never read as a directive (an
+ * observation that began with SKIP or TODO would turn a result into one).
+ */
+export function ktapText(text: string): string {
+  const line = oneLine(text);
+  return /^(skip|todo|xfail)\b/i.test(line) ? `observed: ${line}` : line;
+}
+
 export function ktapCase(index: number, r: CaseResult): string[] {
   const name = ktapName(r.case);
-  if (r.status === 'skip') return [`ok ${index} ${name} # SKIP ${r.skip ?? ''}`];
-  if (r.status === 'ok') return [`ok ${index} ${name} # ${r.observed}`];
-  const diag = r.status === 'unexpected' ? ['# no expectation covers this case on this kernel'] : [`# expected: ${r.expected}`, `# decided by: ${r.source}`];
-  return [...diag, `not ok ${index} ${name} # ${r.observed}`];
+  if (r.status === 'skip') return [`ok ${index} ${name} # SKIP ${oneLine(r.skip ?? '')}`];
+  if (r.status === 'ok') return [`ok ${index} ${name} # ${ktapText(r.observed)}`];
+  const diag = r.status === 'unexpected' ? ['# no expectation covers this case on this kernel'] : [`# expected: ${ktapText(r.expected ?? '')}`, `# decided by: ${ktapText(r.source ?? '')}`];
+  return [...diag, `not ok ${index} ${name} # ${ktapText(r.observed)}`];
 }
 
 /** Runs the probes on the open device and returns the report; KTAP lines go to onLine as they come. */
@@ -108,6 +119,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       } catch (err) {
         result.error = err instanceof Error ? err.message : String(err);
       }
+      if (result.error) emit(`    # error: ${ktapText(result.error)}`);
       emit(`    1..${result.cases.length}`);
       for (const [j, c] of result.cases.entries()) {
         report.totals[c.status]++;
@@ -115,7 +127,6 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       }
       const failed = result.error !== undefined || result.cases.some((c) => c.status === 'fail' || c.status === 'unexpected');
       const skipped = result.cases.length > 0 && result.cases.every((c) => c.status === 'skip');
-      if (result.error) emit(`    # error: ${result.error}`);
       emit(`${failed ? 'not ok' : 'ok'} ${i + 1} ${probe.id}${skipped ? ` # SKIP ${result.cases[0]?.skip ?? ''}` : ''}`);
       report.probes.push(result);
     }

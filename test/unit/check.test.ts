@@ -56,6 +56,10 @@ describe('KTAP', () => {
     expect(ktapCase(3, { case: 'c', observed: 'n/a', status: 'skip', skip: 'absent' })).toEqual(['ok 3 c # SKIP absent']);
     expect(ktapCase(4, { case: 'd', observed: '1', status: 'unexpected' })[1]).toBe('not ok 4 d # 1');
   });
+  it('keeps free text to one line that cannot be read as a directive', () => {
+    expect(ktapCase(5, { case: 'e', observed: 'skipped 2 pages\nthen 14', status: 'ok' })).toEqual(['ok 5 e # observed: skipped 2 pages | then 14']);
+    expect(ktapCase(6, { case: 'f', observed: 'x', status: 'skip', skip: 'no DAX\nmount' })).toEqual(['ok 6 f # SKIP no DAX | mount']);
+  });
 });
 
 describe('matrix', () => {
