@@ -1,5 +1,6 @@
 // Names of the GUP entry points and portable flags. Their numbers come from
 // the addon, which takes them from kmod/uapi/guplab.h.
+import { BuildMismatchError } from './errors.js';
 import { addon } from './native.js';
 
 /** GUP entry points guplab can call. */
@@ -61,7 +62,7 @@ export function isApiName(name: string): name is ApiName {
 
 export function apiId(api: ApiName): number {
   const id = addon().abi.apis[api];
-  if (id === undefined) throw new Error(`addon does not know API ${api}: rebuild it with \`make build\``);
+  if (id === undefined) throw new BuildMismatchError(`the addon does not know API ${api}`, { code: 'ERR_GUPLAB_BUILD', hint: 'rebuild it with `make build`' });
   return id;
 }
 

@@ -1,5 +1,5 @@
 import { API_NAMES, apiId, decodeFlags, encodeFlags, FLAG_NAMES, isApiName, isFlagName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
-import { classify, UnsupportedError } from './errors.js';
+import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
@@ -151,6 +151,14 @@ export class GupDevice {
     this.#native = native;
   }
 
+  /** The native device, or a ClosedError after close(). */
+  get #live(): NativeDevice {
+    if (this.#native.closed) {
+      throw new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
+    }
+    return this.#native;
+  }
+
   /** Opens the device; throws DeviceMissingError (module not loaded) or PermissionError (not root). */
   static open(path?: string): GupDevice {
     const { Device } = addon();
@@ -165,15 +173,16 @@ export class GupDevice {
     if (this.#info) return this.#info;
     let raw;
     try {
-      raw = this.#native.info();
+      raw = this.#live.info();
     } catch (err) {
       throw classify(err);
     }
     const { abi } = addon();
     if (raw.abiVersion !== abi.version) {
-      throw new Error(
-        `module ABI version ${raw.abiVersion} differs from the addon's ${abi.version}: rebuild both (\`make build\`) and reload the module (\`make load\`)`,
-      );
+      throw new BuildMismatchError(`module ABI version ${raw.abiVersion} differs from the addon's ${abi.version}`, {
+        code: 'ERR_GUPLAB_BUILD',
+        hint: 'rebuild both (`make build`) and reload the module (`make load`)',
+      });
     }
     const warnFlags = {} as Record<ApiName, FlagName[]>;
     for (const api of API_NAMES) warnFlags[api] = decodeFlags(raw.warnFlags[apiId(api)] ?? 0);
@@ -238,7 +247,7 @@ export class GupDevice {
   pin(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): PinResult {
     const request = this.#pinRequest(api, address, nrPages, options);
     try {
-      return decodePin(this.#native.pin(request));
+      return decodePin(this.#live.pin(request));
     } catch (err) {
       throw explainPinError(err, nrPages, options, this.info());
     }
@@ -248,7 +257,7 @@ export class GupDevice {
   async pinAsync(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): Promise<PinResult> {
     const request = this.#pinRequest(api, address, nrPages, options);
     try {
-      return decodePin(await this.#native.pinAsync(request));
+      return decodePin(await this.#live.pinAsync(request));
     } catch (err) {
       throw explainPinError(err, nrPages, options, this.info());
     }
@@ -271,7 +280,7 @@ export class GupDevice {
   release(handle: number, options: { dirty?: boolean } = {}): { nrPages: number; putNs: number } {
     if (!Number.isSafeInteger(handle) || handle < 1) throw new RangeError(`handle must be a positive integer, got ${handle}`);
     try {
-      return this.#native.release(handle, options.dirty ?? false);
+      return this.#live.release(handle, options.dirty ?? false);
     } catch (err) {
       const hint = (err as NodeJS.ErrnoException).code === 'EPERM'
         ? 'dirty: true needs a set taken with flags ["write"]: the kernel only dirties pages pinned for writing'
@@ -307,7 +316,7 @@ export class GupDevice {
       throw new RangeError(`[${offset}, +${bytes.length}) must be a non-empty range inside one ${page}-byte page`);
     }
     try {
-      this.#native.access(handle, index, offset, bytes, write);
+      this.#live.access(handle, index, offset, bytes, write);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       throw classify(
@@ -331,7 +340,7 @@ export class GupDevice {
       throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);
     }
     if (request.signal?.aborted) return { done: 0, status: -4, ret: 0, getNs: [], putNs: [] };
-    const running = this.#native.bench({
+    const running = this.#live.bench({
       api: apiId(api),
       flags: encodeFlags(request.flags ?? []),
       addr: address,

@@ -9,6 +9,7 @@ export interface SystemError extends Error {
   hint?: string;
 }
 
+/** True for an error with Node's system-error fields (a string code and a numeric errno), guplab's or Node's own. */
 export function isSystemError(err: unknown): err is SystemError {
   return err instanceof Error && typeof (err as SystemError).code === 'string' && typeof (err as SystemError).errno === 'number';
 }
@@ -26,7 +27,8 @@ export class GuplabError extends Error implements SystemError {
   hint?: string;
 
   constructor(message: string, fields: { code: string; errno?: number; syscall?: string; path?: string; hint?: string; cause?: unknown }) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    const hint = fields.hint;
+    super(hint && !message.includes(hint) ? `${message}: ${hint}` : message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.name = new.target.name;
     this.code = fields.code;
     this.errno = fields.errno ?? -(ERRNO_NUMBERS[fields.code] ?? 0);
@@ -53,6 +55,18 @@ export class ModuleLimitError extends GuplabError {}
 
 /** No free huge pages of the size asked for. */
 export class HugePagesUnavailableError extends GuplabError {}
+
+/**
+ * guplab's own parts do not fit together: the addon is not built, or it and
+ * the loaded module speak different ABI versions. Code ERR_GUPLAB_BUILD.
+ */
+export class BuildMismatchError extends GuplabError {}
+
+/** A call on a GupDevice or Mapping after its close(). Code ERR_GUPLAB_CLOSED. */
+export class ClosedError extends GuplabError {}
+
+/** A helper child process (Mapping.forkRun) did not report back. Code ERR_GUPLAB_CHILD. */
+export class ChildProcessError extends GuplabError {}
 
 /** What a failed call was doing, to pick the error class. */
 export type ErrorContext = 'open' | 'pin' | 'hold' | 'remote' | 'hugetlb' | 'other';

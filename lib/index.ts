@@ -10,7 +10,10 @@ export {
   type PinResult,
 } from './device.js';
 export {
+  BuildMismatchError,
+  ChildProcessError,
   classify,
+  ClosedError,
   DeviceMissingError,
   errnoName,
   GuplabError,
@@ -20,6 +23,7 @@ export {
   ModuleLimitError,
   PermissionError,
   UnsupportedError,
+  type ErrorContext,
   type SystemError,
 } from './errors.js';
 export {

@@ -3,7 +3,7 @@
 // never touches a page the process may not access) and reports what the
 // kernel actually backed the range with.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { classify, HugePagesUnavailableError, UnsupportedError, type ErrorContext } from './errors.js';
+import { ChildProcessError, classify, ClosedError, HugePagesUnavailableError, UnsupportedError, type ErrorContext } from './errors.js';
 import { addon, type NativeMapOptions } from './native.js';
 
 /** How the memory is backed. */
@@ -226,7 +226,13 @@ export class Mapping {
       return { op, address: this.address + BigInt(offset), value: value ?? 0 };
     });
     const out = this.#native(() => addon().forkRun(native));
-    if (out.status !== 0 || out.results.length !== ops.length) throw new Error(`forkRun: the child failed (status ${out.status})`);
+    if (out.status !== 0 || out.results.length !== ops.length) {
+      throw new ChildProcessError(`forkRun: the child exited with status ${out.status} after ${out.results.length} of ${ops.length} operations`, {
+        code: 'ERR_GUPLAB_CHILD',
+        syscall: 'fork',
+        hint: 'a read or write the kernel refused kills the child (SIGSEGV/SIGBUS): check the protections and the mapping kind',
+      });
+    }
     return out;
   }
 
@@ -246,7 +252,7 @@ export class Mapping {
   }
 
   #open(): void {
-    if (this.closed) throw new Error('the mapping is closed: map a new one');
+    if (this.closed) throw new ClosedError('the mapping is closed', { code: 'ERR_GUPLAB_CLOSED', hint: 'map a new one' });
   }
 
   #range(offset: number, length: number): void {

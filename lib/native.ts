@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { BuildMismatchError } from './errors.js';
 
 /** The project root: lib/ in the sources, dist/lib/ when compiled. */
 export const projectRoot = (() => {
@@ -134,10 +135,12 @@ export function addon(): NativeAddon {
   try {
     cached = require(file) as NativeAddon;
   } catch (cause) {
-    throw new Error(
-      `guplab's native addon could not be loaded from ${file}: run \`make build\` (or \`npm run build\`) in ${projectRoot}`,
-      { cause },
-    );
+    throw new BuildMismatchError(`guplab's native addon could not be loaded from ${file}`, {
+      code: 'ERR_GUPLAB_BUILD',
+      path: file,
+      hint: `run \`make build\` (or \`npm run build\`) in ${projectRoot}`,
+      cause,
+    });
   }
   return cached;
 }

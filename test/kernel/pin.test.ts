@@ -94,5 +94,6 @@ describe.runIf(hasDevice)('GUP on a real kernel', () => {
     d.close();
     d.close();
     expect(() => d.info()).toThrow(/closed/);
+    expect(() => d.pin('get_user_pages_fast', 0x10000n, 1)).toThrow(expect.objectContaining({ name: 'ClosedError', code: 'ERR_GUPLAB_CLOSED' }));
   });
 });
