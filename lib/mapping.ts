@@ -296,6 +296,9 @@ function validate(length: number, options: CommonOptions): void {
   if (populate !== undefined && typeof populate !== 'boolean' && populate !== 'read' && populate !== 'write') {
     throw new TypeError(`populate must be a boolean, "read" or "write", got ${String(populate)}`);
   }
+  // Populating goes through the protection: say so rather than quietly map less.
+  if (populate && prot === 'none') throw new RangeError('PROT_NONE memory cannot be populated: map it with prot "r" or "rw", populate it, then protect("none")');
+  if (populate === 'write' && prot === 'r') throw new RangeError('read-only memory cannot be populated for write: use populate: "read" (or true), or map it "rw" and protect it afterwards');
 }
 
 function thpOption(thp: ThpMode | undefined): ThpMode {
