@@ -56,9 +56,6 @@ module_param(group, int, 0444);
 MODULE_PARM_DESC(group, "Also let this group id open /dev/guplab (default -1: root only, mode 0600)");
 static kgid_t guplab_gid;
 
-/* One BENCH iteration covers at most this many pages (64 GiB of 4K pages). */
-#define GUPLAB_BENCH_MAX_PAGES	(1UL << 24)
-
 #define GUPLAB_API_ALL							\
 	(GUPLAB_API_BIT(GET_USER_PAGES_FAST) | GUPLAB_API_BIT(PIN_USER_PAGES_FAST) |	\
 	 GUPLAB_API_BIT(GET_USER_PAGES_UNLOCKED) | GUPLAB_API_BIT(PIN_USER_PAGES_UNLOCKED) | \

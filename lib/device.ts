@@ -335,6 +335,8 @@ export class GupDevice {
   async bench(api: ApiName, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
     this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
+    const { benchMaxPages } = addon().abi;
+    if (nrPages > benchMaxPages) throw new RangeError(`nrPages ${nrPages} exceeds what one BENCH iteration may cover (${benchMaxPages} pages): bench a smaller buffer`);
     const max = addon().abi.benchMaxIterations;
     if (!Number.isSafeInteger(request.iterations) || request.iterations < 1 || request.iterations > max) {
       throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);

@@ -94,6 +94,8 @@ export interface NativeAddon {
     kinds: Record<string, number>;
     props: Record<string, number>;
     benchMaxIterations: number;
+    /** Pages one BENCH iteration may cover. */
+    benchMaxPages: number;
   };
   Device: new (path?: string) => NativeDevice;
   map(options: NativeMapOptions): { buffer: ArrayBuffer; address: bigint; length: number };

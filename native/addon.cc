@@ -41,6 +41,7 @@ Napi::Object AbiConstants(Napi::Env env) {
   props.Set("pfnChanged", Napi::Number::New(env, GUPLAB_PROP_PFN_CHANGED));
   abi.Set("props", props);
   abi.Set("benchMaxIterations", Napi::Number::New(env, GUPLAB_BENCH_MAX_ITERATIONS));
+  abi.Set("benchMaxPages", Napi::Number::New(env, static_cast<double>(GUPLAB_BENCH_MAX_PAGES)));
   return abi;
 }
 

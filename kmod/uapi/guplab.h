@@ -168,7 +168,7 @@ struct guplab_bench {
 	__u32 api;		/* in */
 	__u32 flags;		/* in: GUPLAB_FLAG_* */
 	__u64 addr;		/* in */
-	__u64 nr_pages;		/* in: pages per iteration */
+	__u64 nr_pages;		/* in: pages per iteration, 1 .. GUPLAB_BENCH_MAX_PAGES */
 	__u64 pages_per_call;	/* in: 1 .. info.max_pages */
 	__u32 iterations;	/* in: 1 .. GUPLAB_BENCH_MAX_ITERATIONS */
 	__s32 pid;		/* in: *_remote target, else 0 */
@@ -180,6 +180,8 @@ struct guplab_bench {
 };
 
 #define GUPLAB_BENCH_MAX_ITERATIONS	(1u << 20)
+/* One BENCH iteration covers at most this many pages (64 GiB of 4K pages). */
+#define GUPLAB_BENCH_MAX_PAGES		(1u << 24)
 
 /*
  * GUPLAB_IOC_ACCESS: reads or writes bytes of one page of a held set through
