@@ -101,7 +101,8 @@ export interface BackingReport {
   vmFlags: string[];
 }
 
-const PAGE_SIZE = 4096;
+/** The base page size (4 KiB on the Debian kernels guplab boots; 16K/64K on some arm64 builds). */
+const pageSize = (): number => addon().pageSize;
 const HUGE_ALIGN = 2 << 20;
 const PROT_READABLE: Record<Protection, boolean> = { rw: true, r: true, none: false };
 
@@ -134,12 +135,12 @@ export class Mapping {
     this.shared = shared;
     this.hugePageBytes = hugePageBytes;
     this.path = path;
-    this.#prot = new Array<Protection>(Math.ceil(this.length / PAGE_SIZE)).fill(prot);
+    this.#prot = new Array<Protection>(Math.ceil(this.length / pageSize())).fill(prot);
   }
 
-  /** Number of base (4 KiB) pages: the nrPages that covers the whole mapping. */
+  /** Number of base pages: the nrPages that covers the whole mapping. */
   get pages(): number {
-    return this.length / PAGE_SIZE;
+    return this.length / pageSize();
   }
 
   get closed(): boolean {
@@ -160,7 +161,7 @@ export class Mapping {
   /** The protection of the page holding `offset`. */
   protection(offset = 0): Protection {
     this.#range(offset, 1);
-    return this.#prot[Math.floor(offset / PAGE_SIZE)] ?? 'none';
+    return this.#prot[Math.floor(offset / pageSize())] ?? 'none';
   }
 
   /** A view of the whole mapping; only while every page is read-write. */
@@ -188,7 +189,7 @@ export class Mapping {
   protect(prot: Protection, offset = 0, length = this.length - offset): void {
     this.#pageRange(offset, length);
     this.#native(() => addon().protect(this.address + BigInt(offset), length, prot));
-    for (let p = offset / PAGE_SIZE; p < (offset + length) / PAGE_SIZE; p++) this.#prot[p] = prot;
+    for (let p = offset / pageSize(); p < (offset + length) / pageSize(); p++) this.#prot[p] = prot;
   }
 
   /** madvise(2) of [offset, offset+length) (default: all). */
@@ -264,14 +265,16 @@ export class Mapping {
 
   #pageRange(offset: number, length: number): void {
     this.#range(offset, length);
-    if (offset % PAGE_SIZE || length % PAGE_SIZE || length === 0) {
-      throw new RangeError(`offset ${offset} and length ${length} must be non-zero multiples of the page size ${PAGE_SIZE}`);
+    // mprotect/madvise on hugetlb memory work in whole huge pages.
+    const unit = this.hugePageBytes ?? pageSize();
+    if (offset % unit || length % unit || length === 0) {
+      throw new RangeError(`offset ${offset} and length ${length} must be non-zero multiples of the ${this.hugePageBytes ? 'huge ' : ''}page size ${unit}`);
     }
   }
 
   #access(offset: number, length: number, need: 'r' | 'rw'): void {
     this.#range(offset, length);
-    for (let p = Math.floor(offset / PAGE_SIZE); p < Math.ceil((offset + length) / PAGE_SIZE); p++) {
+    for (let p = Math.floor(offset / pageSize()); p < Math.ceil((offset + length) / pageSize()); p++) {
       const prot = this.#prot[p] ?? 'none';
       if (need === 'rw' ? prot !== 'rw' : !PROT_READABLE[prot]) {
         throw new RangeError(`page ${p} of the mapping is ${prot === 'none' ? 'PROT_NONE' : 'read-only'}: protect() it first`);
@@ -336,7 +339,7 @@ export function mapAnonymous(length: number, options: AnonymousOptions = {}): Ma
       prot: options.prot ?? 'rw',
       populate: populateMode(options),
       holeAfter: options.holeAfter ?? false,
-      align: thp === 'on' ? HUGE_ALIGN : PAGE_SIZE,
+      align: thp === 'on' ? HUGE_ALIGN : pageSize(),
     },
     'other',
   );
@@ -425,7 +428,7 @@ export function mapMemfd(length: number, options: MemfdOptions = {}): Mapping {
       populate: populateMode(options),
       holeAfter: options.holeAfter ?? false,
       ...(bytes ? { hugePageSize: bytes } : {}),
-      align: bytes ?? (length >= HUGE_ALIGN ? HUGE_ALIGN : PAGE_SIZE),
+      align: bytes ?? (length >= HUGE_ALIGN ? HUGE_ALIGN : pageSize()),
     },
     bytes ? 'hugetlb' : 'other',
   );
@@ -436,7 +439,7 @@ export function mapMemfd(length: number, options: MemfdOptions = {}): Mapping {
 export function mapSecret(length: number, options: CommonOptions = {}): Mapping {
   validate(length, options);
   const native = nativeMap(
-    { kind: 'secret', length, shared: true, prot: options.prot ?? 'rw', populate: populateMode(options), holeAfter: options.holeAfter ?? false, align: PAGE_SIZE },
+    { kind: 'secret', length, shared: true, prot: options.prot ?? 'rw', populate: populateMode(options), holeAfter: options.holeAfter ?? false, align: pageSize() },
     'other',
   );
   return new Mapping(native, 'secret', true, options.prot ?? 'rw');
@@ -462,7 +465,7 @@ export function mapFile(path: string, length: number, options: FileOptions = {})
       prot: options.prot ?? 'rw',
       populate: populateMode(options),
       holeAfter: options.holeAfter ?? false,
-      align: length >= HUGE_ALIGN ? HUGE_ALIGN : PAGE_SIZE,
+      align: length >= HUGE_ALIGN ? HUGE_ALIGN : pageSize(),
     },
     'other',
   );

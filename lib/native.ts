@@ -97,6 +97,8 @@ export interface NativeAddon {
     /** Pages one BENCH iteration may cover. */
     benchMaxPages: number;
   };
+  /** The system's base page size, sysconf(_SC_PAGESIZE). */
+  pageSize: number;
   Device: new (path?: string) => NativeDevice;
   map(options: NativeMapOptions): { buffer: ArrayBuffer; address: bigint; length: number };
   /** Detaches the buffer and unmaps it; false when it was already unmapped. */

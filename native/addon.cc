@@ -3,6 +3,8 @@
 // TypeScript never retypes a number), the Device class and the mappings.
 #include "addon.h"
 
+#include <unistd.h>
+
 #include "guplab.h"
 
 namespace guplab {
@@ -49,6 +51,7 @@ Napi::Object AbiConstants(Napi::Env env) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abi", AbiConstants(env));
+  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sysconf(_SC_PAGESIZE))));
   InitDevice(env, exports);
   InitMapping(env, exports);
   InitUffd(env, exports);

@@ -145,6 +145,18 @@ describe.runIf(hasDevice)('each memory kind through the fast and the slow path',
     }
   });
 
+  it('hugetlb memory is protected and advised in whole huge pages', () => {
+    const m = mapHugetlb(2 * HUGE, { populate: true });
+    try {
+      expect(() => m.protect('r', 0, PAGE)).toThrow(/multiples of the huge page size 2097152/);
+      m.protect('r', HUGE, HUGE);
+      expect(m.protection(HUGE)).toBe('r');
+      expect(m.protection(0)).toBe('rw');
+    } finally {
+      m.close();
+    }
+  });
+
   it('unmapping while pins are held is safe: the pins keep the pages', () => {
     const m = mapAnonymous(32 * PAGE, { populate: true });
     m.write(0, 0x3c, 32 * PAGE);
