@@ -1,7 +1,7 @@
 // Boots a Debian kernel in QEMU with guplab.ko loaded and runs one command
 // in the project directory, over the host root shared read-only.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
@@ -152,6 +152,26 @@ interface Boot {
   wallMs: number;
 }
 
+/**
+ * QEMU children and scratch folders of the runs in flight. Killing this
+ * process (SIGINT, SIGTERM, SIGHUP) kills them and removes the folders
+ * first, then dies of the same signal: no QEMU outlives the runner.
+ */
+const inFlight = { children: new Set<ChildProcess>(), dirs: new Set<string>() };
+let signalCleanupInstalled = false;
+
+function cleanUpOnSignal(): void {
+  if (signalCleanupInstalled) return;
+  signalCleanupInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const child of inFlight.children) child.kill('SIGKILL');
+      for (const dir of inFlight.dirs) rmSync(dir, { recursive: true, force: true });
+      process.kill(process.pid, sig);
+    });
+  }
+}
+
 /** One QEMU run; the command's output (between the markers) goes to `out`. */
 function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: number | null, out: NodeJS.WritableStream, verbose: boolean): Promise<Boot> {
   const started = Date.now();
@@ -162,6 +182,7 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
   let phase: 'boot' | 'command' | 'shutdown' = 'boot';
   return new Promise<Boot>((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    inFlight.children.add(child);
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
@@ -207,10 +228,12 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
       consoleLog += chunk.toString('utf8');
     });
     child.on('error', (err) => {
+      inFlight.children.delete(child);
       stop();
       reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
     });
     child.on('exit', (code) => {
+      inFlight.children.delete(child);
       stop();
       resolve({ exitCode: code, console: consoleLog, bootToCommandMs, timedOut, stalled, wallMs: Date.now() - started });
     });
@@ -219,15 +242,18 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
 
 /**
  * Copies what the guest wrote to its out share into outDir, each file
- * atomically, less the temporaries of writes that never completed.
+ * atomically, less the temporaries of writes that never completed. Only
+ * regular files and folders: a symlink the guest made is not followed on
+ * the host.
  */
 function copyOut(from: string, to: string): void {
   for (const name of readdirSync(from)) {
     if (isAtomicTemp(name)) continue;
     const src = path.join(from, name);
     const dst = path.join(to, name);
-    if (statSync(src).isDirectory()) copyOut(src, dst);
-    else writeFileAtomic(dst, readFileSync(src));
+    const st = lstatSync(src);
+    if (st.isDirectory()) copyOut(src, dst);
+    else if (st.isFile()) writeFileAtomic(dst, readFileSync(src));
   }
 }
 
@@ -267,7 +293,9 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     timeoutSec: options.timeoutSec ?? 900,
   };
 
+  cleanUpOnSignal();
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
+  inFlight.dirs.add(ioDir);
   try {
     const disks = prepareDisks(setup.disks, ioDir);
     const out = options.output ?? process.stdout;
@@ -349,5 +377,6 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     };
   } finally {
     rmSync(ioDir, { recursive: true, force: true });
+    inFlight.dirs.delete(ioDir);
   }
 }
