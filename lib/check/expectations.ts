@@ -78,6 +78,8 @@ export function longtermGate(prefix: string): Expectation[] {
   ];
 }
 
+// Lives as long as follow_hugetlb_page() (removed in 6.5), hence '<6.5'
+// below; 6.6-6.9 were not run here.
 const HUGETLB_MOVABLE_61 =
   '6.1 follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on a ZONE_MOVABLE page (a check meant for GUP-fast) before __gup_longterm_locked() could migrate it; gone with follow_hugetlb_page() in 6.5, the 6.6+ relapse fixed by "mm: gup: stop abusing try_grab_folio"';
 
@@ -147,7 +149,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     ...longtermGate('*/'),
     ...['pin_user_pages_fast', 'pin_user_pages'].map((api) => ({
       cases: `hugetlb-in-movable/${api}`,
-      kernels: '<6.3',
+      kernels: '<6.5',
       answer: '-ENOMEM',
       source: HUGETLB_MOVABLE_61,
       warning: 'at mm/hugetlb.c',
@@ -182,15 +184,15 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     },
     ...['pin_user_pages_fast', 'pin_user_pages'].map((api) => ({
       cases: `hugetlb/${api}`,
-      kernels: '<6.3',
+      kernels: '<6.5',
       answer: '-ENOMEM',
       source: HUGETLB_MOVABLE_61,
       warning: 'at mm/hugetlb.c',
     })),
     {
       cases: 'hugetlb/*',
-      kernels: '>=6.3',
-      answer: '16 migrated',
+      kernels: '>=6.5',
+      answer: '16 migrated, data intact',
       source: 'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test), then migrate_longterm_unpinnable_folios() -> alloc_migrate_hugetlb_folio() moves it out of ZONE_MOVABLE',
     },
     {

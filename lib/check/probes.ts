@@ -284,9 +284,14 @@ const movableLongterm: Probe = {
       if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return 'n/a (no free 2M huge pages)';
       return using(mapMemfd(HUGE, { hugetlb: '2M', populate: true }), (m) => {
         if (!inMovable(ctx, m)) return 'n/a (huge page not in ZONE_MOVABLE)';
+        for (let i = 0; i < 16; i++) m.write(i * PAGE, 0x90 + i);
         const before = m.pfn(0);
         const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
-        return holding(ctx, r, () => `${r.ret} ${r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed'}`);
+        return holding(ctx, r, (handle) => {
+          const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
+          const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
+          return `${r.ret} ${where}, data ${intact ? 'intact' : 'LOST'}`;
+        });
       });
     };
     return [
