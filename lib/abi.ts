@@ -16,6 +16,7 @@ export const API_NAMES = [
   'get_user_pages_remote',
   'pin_user_pages_remote',
 ] as const;
+/** A GUP entry point the module can call (those this kernel lacks are refused by GupDevice). */
 export type ApiName = (typeof API_NAMES)[number];
 
 /** Portable GUP flags, translated to the running kernel's FOLL_* by the module. */
@@ -32,6 +33,7 @@ export const FLAG_NAMES = [
   'interruptible',
   'honor_numa_fault',
 ] as const;
+/** A portable FOLL_* flag: "write" is FOLL_WRITE, "longterm" FOLL_LONGTERM, and so on. */
 export type FlagName = (typeof FLAG_NAMES)[number];
 
 /** True for the pin_* (FOLL_PIN) entry points, false for get_* (FOLL_GET). */
@@ -60,6 +62,7 @@ export function isApiName(name: string): name is ApiName {
   return (API_NAMES as readonly string[]).includes(name);
 }
 
+/** The ABI's number for an API (kmod/uapi/guplab.h), as the addon reports it. */
 export function apiId(api: ApiName): number {
   const id = addon().abi.apis[api];
   if (id === undefined) throw new BuildMismatchError(`the addon does not know API ${api}`, { code: 'ERR_GUPLAB_BUILD', hint: 'rebuild it with `make build`' });

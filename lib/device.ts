@@ -23,7 +23,9 @@ export interface DeviceInfo {
   warnFlags: Record<ApiName, FlagName[]>;
 }
 
+/** Options of GupDevice.pin() and pinAsync(). */
 export interface PinOptions {
+  /** FOLL_* flags to pass; default none (a read-only GUP). */
   flags?: readonly FlagName[];
   /** Target process of *_remote (the caller must be allowed to ptrace it). */
   pid?: number;
@@ -33,6 +35,7 @@ export interface PinOptions {
   facts?: boolean;
 }
 
+/** What backs a page: anonymous, page cache, shmem, hugetlb, ZONE_DEVICE (DAX) or a KSM page. */
 export type PageKind = 'anon' | 'file' | 'shmem' | 'hugetlb' | 'zoneDevice' | 'ksm';
 
 /** What the kernel handed out for one page. */
@@ -67,11 +70,15 @@ export interface PinResult {
   facts?: PageFacts[];
 }
 
+/** Options of GupDevice.bench(). */
 export interface BenchRequest {
+  /** FOLL_* flags of every call. */
   flags?: readonly FlagName[];
+  /** Target process of *_remote. */
   pid?: number;
   /** Pages per GUP call; the range is covered in batches of this size. */
   pagesPerCall: number;
+  /** Samples to take: 1 .. the ABI's benchMaxIterations. */
   iterations: number;
   /** Stops the loop early: the promise resolves with the samples so far and status -EINTR. */
   signal?: AbortSignal;

@@ -20,10 +20,15 @@ export function isSystemError(err: unknown): err is SystemError {
  * path) and a hint that names the fix; the message ends with the hint.
  */
 export class GuplabError extends Error implements SystemError {
+  /** "ENOENT", "EPERM", ... or "ERR_GUPLAB_*" for what is not a system call. */
   code: string;
+  /** Negative errno, as in Node; 0 for the ERR_GUPLAB_* codes. */
   errno: number;
+  /** The failed call ("open", "ioctl", "mmap", ...); "" when none. */
   syscall: string;
+  /** The file involved, if any. */
   path?: string;
+  /** What to do about it (also at the end of the message). */
   hint?: string;
 
   constructor(message: string, fields: { code: string; errno?: number; syscall?: string; path?: string; hint?: string; cause?: unknown }) {

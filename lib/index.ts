@@ -41,6 +41,7 @@ export {
   type AnonymousOptions,
   type BackingReport,
   type ChildOp,
+  type CommonOptions,
   type FileOptions,
   type HugePageSize,
   type HugetlbOptions,

@@ -38,7 +38,8 @@ export type Advice =
   | 'populateRead'
   | 'populateWrite';
 
-interface CommonOptions {
+/** Options every map* function takes. */
+export interface CommonOptions {
   /** Default false: the range is left unfaulted. */
   populate?: Populate;
   /** Default "rw". */
@@ -47,18 +48,23 @@ interface CommonOptions {
   holeAfter?: boolean;
 }
 
+/** Options of mapAnonymous(). */
 export interface AnonymousOptions extends CommonOptions {
+  /** "on": 2 MiB aligned with MADV_HUGEPAGE; "off": MADV_NOHUGEPAGE; default: the system's THP setting. */
   thp?: ThpMode;
   /** MAP_SHARED (shmem-backed) instead of MAP_PRIVATE. */
   shared?: boolean;
 }
 
+/** Options of mapHugetlb(). */
 export interface HugetlbOptions extends CommonOptions {
   /** Default "2M". */
   pageSize?: HugePageSize;
+  /** MAP_SHARED instead of MAP_PRIVATE. */
   shared?: boolean;
 }
 
+/** Options of mapMemfd(). */
 export interface MemfdOptions extends CommonOptions {
   /** memfd_create with MFD_HUGETLB of this page size; default plain shmem. */
   hugetlb?: HugePageSize;
@@ -67,6 +73,7 @@ export interface MemfdOptions extends CommonOptions {
   thp?: ThpMode;
 }
 
+/** Options of mapFile(). */
 export interface FileOptions extends CommonOptions {
   /** Default true: MAP_SHARED. */
   shared?: boolean;
