@@ -261,7 +261,15 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
     std::lock_guard<std::mutex> guard(registry_lock);
     registry[start] = region;
   }
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, ptr, length, FinalizeRegion, region);
+  Napi::ArrayBuffer buffer;
+  try {
+    buffer = Napi::ArrayBuffer::New(env, ptr, length, FinalizeRegion, region);
+  } catch (...) {
+    // No buffer, so no finalizer will ever run: unmap and forget it here.
+    ForgetRegion(region);
+    delete region;
+    throw;
+  }
   Napi::Object out = Napi::Object::New(env);
   out.Set("buffer", buffer);
   out.Set("address", Napi::BigInt::New(env, static_cast<uint64_t>(start)));

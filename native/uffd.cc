@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -60,7 +61,13 @@ class FaultHandler : public Napi::ObjectWrap<FaultHandler> {
       fd_ = -1;
       throw ErrnoError(env, err, "ioctl", "userfaultfd");
     }
-    thread_ = std::thread([this] { Serve(); });
+    try {
+      thread_ = std::thread([this] { Serve(); });
+    } catch (const std::system_error &e) {
+      close(fd_);
+      fd_ = -1;
+      throw ErrnoError(env, e.code().value(), "pthread_create", "", "The process is out of threads or memory");
+    }
   }
 
   ~FaultHandler() override { Shutdown(); }
