@@ -223,7 +223,7 @@ export class GupDevice {
     const info = this.info();
     if (address % BigInt(info.pageSize) !== 0n) {
       throw new RangeError(
-        `address 0x${address.toString(16)} is not page aligned (${info.pageSize} bytes): GUP would round it down, so pass the page's address (Mapping.address + n * pageSize)`,
+        `address 0x${address.toString(16)} is not page aligned (${info.pageSize} bytes): GUP takes the page holding it, so pass that page's address (Mapping.address + n * pageSize)`,
       );
     }
     if (nrPages > limit) throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${limit} (module parameter max_pages_per_call)`);

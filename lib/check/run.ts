@@ -127,7 +127,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       }
       const failed = result.error !== undefined || result.cases.some((c) => c.status === 'fail' || c.status === 'unexpected');
       const skipped = result.cases.length > 0 && result.cases.every((c) => c.status === 'skip');
-      emit(`${failed ? 'not ok' : 'ok'} ${i + 1} ${probe.id}${skipped ? ` # SKIP ${result.cases[0]?.skip ?? ''}` : ''}`);
+      emit(`${failed ? 'not ok' : 'ok'} ${i + 1} ${probe.id}${skipped ? ` # SKIP ${oneLine(result.cases[0]?.skip ?? '')}` : ''}`);
       report.probes.push(result);
     }
     const t = report.totals;
