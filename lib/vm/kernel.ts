@@ -67,6 +67,30 @@ function apt(_arch: Arch, next = false): PrivateApt {
     : new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
 }
 
+/** The Debian packages that make up a kernel: image (and 7.x's split parts), headers, kbuild. */
+function kernelPackages(release: string, arch: Arch, log: (msg: string) => void): string[] {
+  const a = apt(arch, isNextSeries(release));
+  a.ensure(log);
+  const headers = `linux-headers-${release}`;
+  // Image and headers of the guest's arch; kbuild (fixdep, modpost: host
+  // binaries) of the host's, so a cross build runs them natively.
+  const qual = arch === hostArch() ? '' : `:${debArch(arch)}`;
+  const deps = a.depends(`${headers}${qual}`).map((d) => d.replace(/:.*$/, ''));
+  // 7.x splits the image package: linux-binary-RELEASE (vmlinuz) and linux-modules-RELEASE.
+  const imageParts = a
+    .depends(`linux-image-${release}${qual}`)
+    .map((d) => d.replace(/:.*$/, ''))
+    .filter((d) => d.endsWith(release) && /^linux-(binary|modules)-/.test(d))
+    .map((d) => `${d}${qual}`);
+  return [
+    `linux-image-${release}${qual}`,
+    ...imageParts,
+    `${headers}${qual}`,
+    ...deps.filter((d) => /^linux-headers-/.test(d)),
+    ...deps.filter((d) => /^linux-kbuild-/.test(d)),
+  ];
+}
+
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
 export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
   const kernelsDir = path.join(cacheRoot(), 'kernels');
@@ -88,47 +112,38 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   }
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
-  if (!existsSync(stamp)) {
-    const a = apt(arch, isNextSeries(release));
-    a.ensure(log);
-    const headers = `linux-headers-${release}`;
-    // Image and headers of the guest's arch; kbuild (fixdep, modpost: host
-    // binaries) of the host's, so a cross build runs them natively.
-    const qual = arch === hostArch() ? '' : `:${debArch(arch)}`;
-    const deps = a.depends(`${headers}${qual}`).map((d) => d.replace(/:.*$/, ''));
-    // 7.x splits the image package: linux-binary-RELEASE (vmlinuz) and linux-modules-RELEASE.
-    const imageParts = a
-      .depends(`linux-image-${release}${qual}`)
-      .map((d) => d.replace(/:.*$/, ''))
-      .filter((d) => d.endsWith(release) && /^linux-(binary|modules)-/.test(d))
-      .map((d) => `${d}${qual}`);
-    const pkgs = [
-      `linux-image-${release}${qual}`,
-      ...imageParts,
-      `${headers}${qual}`,
-      ...deps.filter((d) => /^linux-headers-/.test(d)),
-      ...deps.filter((d) => /^linux-kbuild-/.test(d)),
-    ];
-    log(`kernel: downloading ${pkgs.join(' ')}`);
-    const debs = a.download(pkgs, path.join(kernelsDir, release, 'debs'));
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    for (const deb of debs) run('dpkg-deb', ['-x', deb, root]);
-    // The arch headers include the common headers by absolute path: point it into the cache.
-    const makefile = path.join(root, 'usr', 'src', headers, 'Makefile');
-    // (7.x also names its own folder in KBUILD_OUTPUT=.)
-    writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
-    // Packages of trixie and later install modules under /usr/lib (merged /usr).
-    if (!existsSync(path.join(root, 'lib', 'modules')) && existsSync(path.join(root, 'usr', 'lib', 'modules'))) {
-      mkdirSync(path.join(root, 'lib'), { recursive: true });
-      symlinkSync('../usr/lib/modules', path.join(root, 'lib', 'modules'));
-    }
-    // Debian generates modules.dep at install time; do the same for the unpacked tree.
-    run('depmod', ['-b', root, release]);
-    rmSync(path.join(kernelsDir, release, 'debs'), { recursive: true, force: true });
+  if (existsSync(stamp)) log(`cached: kernel ${release} (${root})`);
+  else {
+    // A root is renamed into place whole, modules.dep (depmod) last; one
+    // without it is left by a run that died before unpacking was atomic.
+    if (!existsSync(path.join(root, 'lib', 'modules', release, 'modules.dep'))) rmSync(root, { recursive: true, force: true });
+    const pkgs = kernelPackages(release, arch, log);
+    // Unpacked in a temporary folder renamed into place, so that two runs
+    // fetching the same kernel at once never see each other's half.
+    cachedDir(root, `kernel ${release}`, log, (tmp) => {
+      const debsDir = `${tmp}.debs`;
+      try {
+        log(`kernel: downloading ${pkgs.join(' ')}`);
+        const debs = apt(arch, isNextSeries(release)).download(pkgs, debsDir);
+        for (const deb of debs) run('dpkg-deb', ['-x', deb, tmp]);
+      } finally {
+        rmSync(debsDir, { recursive: true, force: true });
+      }
+      const headers = `linux-headers-${release}`;
+      // The arch headers include the common headers by absolute path: point it into the cache.
+      const makefile = path.join(tmp, 'usr', 'src', headers, 'Makefile');
+      // (7.x also names its own folder in KBUILD_OUTPUT=.)
+      writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
+      // Packages of trixie and later install modules under /usr/lib (merged /usr).
+      if (!existsSync(path.join(tmp, 'lib', 'modules')) && existsSync(path.join(tmp, 'usr', 'lib', 'modules'))) {
+        mkdirSync(path.join(tmp, 'lib'), { recursive: true });
+        symlinkSync('../usr/lib/modules', path.join(tmp, 'lib', 'modules'));
+      }
+      // Debian generates modules.dep at install time; do the same for the unpacked tree.
+      run('depmod', ['-b', tmp, release]);
+    });
     writeFileSync(stamp, `${pkgs.join('\n')}\n`);
   }
-  else log(`cached: kernel ${release} (${root})`);
   const suite = buildRootSuite(release);
   return {
     buildRoot: suite ? ensureBuildRoot(suite, log, arch === hostArch() ? undefined : arch) : undefined,
