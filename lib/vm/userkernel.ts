@@ -35,7 +35,9 @@ export function configArch(config: string): Arch | undefined {
  */
 export function missingGuestConfig(config: string, modulesDep: string): string[] {
   const available = new Set(moduleLoadOrder(modulesDep, BOOT_MODULES).map((f) => path.basename(f).replace(/\.ko(\.\w+)?$/, '').replaceAll('-', '_')));
-  return Object.entries(GUEST_CONFIG)
+  // The runner reads everything over the serial console (ttyS0, ttyAMA0 on arm64): without it a boot looks like a hang.
+  const serial = configArch(config) === 'arm64' ? 'CONFIG_SERIAL_AMBA_PL011_CONSOLE' : 'CONFIG_SERIAL_8250_CONSOLE';
+  return Object.entries({ ...GUEST_CONFIG, [serial]: '' })
     .filter(([opt, mod]) => {
       const value = new RegExp(`^${opt}=(y|m)$`, 'm').exec(config)?.[1];
       if (value === 'y') return false;

@@ -28,7 +28,7 @@ describe('kernel 7 from trixie-backports or sid', () => {
 });
 
 describe('user kernels', () => {
-  const full = ['CONFIG_X86_64=y', 'CONFIG_BLK_DEV_INITRD=y', 'CONFIG_DEVTMPFS=y', 'CONFIG_TMPFS=y', 'CONFIG_VIRTIO_PCI=y', 'CONFIG_NET_9P_VIRTIO=y', 'CONFIG_9P_FS=m', 'CONFIG_OVERLAY_FS=m'].join('\n');
+  const full = ['CONFIG_X86_64=y', 'CONFIG_BLK_DEV_INITRD=y', 'CONFIG_DEVTMPFS=y', 'CONFIG_TMPFS=y', 'CONFIG_VIRTIO_PCI=y', 'CONFIG_NET_9P_VIRTIO=y', 'CONFIG_9P_FS=m', 'CONFIG_OVERLAY_FS=m', 'CONFIG_SERIAL_8250_CONSOLE=y'].join('\n');
   const dep = ['kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko', 'kernel/fs/overlayfs/overlay.ko:', 'kernel/net/9p/9pnet.ko:'].join('\n');
   it('reads the arch from .config', () => {
     expect(configArch(full)).toBe('x86_64');
@@ -41,5 +41,10 @@ describe('user kernels', () => {
   it('names each option that is missing, or a module that was not built', () => {
     const config = full.replace('CONFIG_DEVTMPFS=y', '# CONFIG_DEVTMPFS is not set');
     expect(missingGuestConfig(config, 'kernel/fs/overlayfs/overlay.ko:')).toEqual(['CONFIG_DEVTMPFS=y', 'CONFIG_9P_FS (=y, or =m with 9p.ko built)']);
+  });
+  it('needs the serial console of the arch, where the runner reads the guest', () => {
+    expect(missingGuestConfig(full.replace('CONFIG_SERIAL_8250_CONSOLE=y', ''), dep)).toEqual(['CONFIG_SERIAL_8250_CONSOLE=y']);
+    const arm = full.replace('CONFIG_X86_64=y', 'CONFIG_ARM64=y');
+    expect(missingGuestConfig(arm, dep)).toEqual(['CONFIG_SERIAL_AMBA_PL011_CONSOLE=y']);
   });
 });
