@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { API_NAMES, apiId, decodeFlags, encodeFlags, FLAG_NAMES, isApiName, isFlagName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
@@ -126,14 +127,33 @@ function decodeFacts(raw: NativePageFacts): PageFacts {
   };
 }
 
+/**
+ * Whether holding nrPages more would pass this process's RLIMIT_MEMLOCK:
+ * VmPin (pins already charged) plus the request against the soft limit.
+ */
+function overMemlock(nrPages: number, pageSize: number): boolean {
+  try {
+    const soft = /^Max locked memory\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (soft === undefined || soft === 'unlimited') return false;
+    const pinnedKb = Number(/^VmPin:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
+    return pinnedKb * 1024 + nrPages * pageSize > Number(soft);
+  } catch {
+    return true; // no /proc to ask: the limit is the likely cause
+  }
+}
+
 /** The error class and the fix for an error the module gives for a PIN. */
 function explainPinError(err: unknown, nrPages: number, options: PinOptions, info: DeviceInfo): unknown {
   if (!(err instanceof Error)) return err;
   const code = (err as NodeJS.ErrnoException).code;
-  const context = options.hold && code === 'ENOMEM' ? 'hold' : options.pid !== undefined ? 'remote' : 'pin';
+  // A HOLD's ENOMEM is the RLIMIT_MEMLOCK charge, or the kernel out of memory for its arrays.
+  const memlock = code === 'ENOMEM' && options.hold === true && overMemlock(nrPages, info.pageSize);
+  const context = memlock ? 'hold' : options.pid !== undefined ? 'remote' : 'pin';
   let hint: string | undefined;
-  if (code === 'ENOMEM' && options.hold) {
+  if (memlock) {
     hint = `holding ${nrPages} pages exceeds RLIMIT_MEMLOCK (held pins are charged like RDMA's): raise it (ulimit -l, prlimit --memlock) or run with CAP_IPC_LOCK`;
+  } else if (code === 'ENOMEM' && options.hold) {
+    hint = `the kernel could not allocate what a hold of ${nrPages} pages needs (RLIMIT_MEMLOCK is not the cause): hold fewer pages per call`;
   } else if (code === 'E2BIG') {
     hint = options.hold
       ? `one open device holds at most ${info.maxHeldPages} pages (module parameter max_held_pages_per_file): release sets or raise it`
