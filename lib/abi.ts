@@ -73,7 +73,8 @@ export function apiId(api: ApiName): number {
 export function encodeFlags(flags: readonly FlagName[]): number {
   let bits = 0;
   for (const flag of flags) {
-    const bit = addon().abi.flags[flag];
+    // Names first: a lookup alone would take "constructor" for a flag.
+    const bit = typeof flag === 'string' && isFlagName(flag) ? addon().abi.flags[flag] : undefined;
     if (bit === undefined) throw new TypeError(`unknown GUP flag "${flag}": expected one of ${FLAG_NAMES.join(', ')}`);
     bits |= bit;
   }

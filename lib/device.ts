@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { API_NAMES, apiId, decodeFlags, encodeFlags, FLAG_NAMES, isApiName, isFlagName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
@@ -232,14 +232,13 @@ export class GupDevice {
     return flags.some((f) => warn.includes(f));
   }
 
-  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined, flags: readonly FlagName[]): void {
+  /** Validates a call's arguments against this kernel; returns the flags' ABI bits. */
+  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined, flags: readonly FlagName[]): number {
     if (!isApiName(api)) throw new TypeError(`unknown GUP API "${String(api)}": expected one of ${API_NAMES.join(', ')}`);
     if (typeof address !== 'bigint' || address < 0n) throw new TypeError('address must be a non-negative bigint');
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     if (!Array.isArray(flags)) throw new TypeError('flags must be an array of flag names');
-    for (const f of flags) {
-      if (typeof f !== 'string' || !isFlagName(f)) throw new TypeError(`unknown GUP flag "${String(f)}": expected one of ${FLAG_NAMES.join(', ')}`);
-    }
+    const flagBits = encodeFlags(flags);
     const info = this.info();
     if (address % BigInt(info.pageSize) !== 0n) {
       throw new RangeError(
@@ -262,6 +261,7 @@ export class GupDevice {
     }
     if (isRemoteApi(api) && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
     if (!isRemoteApi(api) && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
+    return flagBits;
   }
 
   /**
@@ -291,10 +291,10 @@ export class GupDevice {
   }
 
   #pinRequest(api: ApiName, address: bigint, nrPages: number, options: PinOptions): NativePinRequest {
-    this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? []);
+    const flags = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? []);
     return {
       api: apiId(api),
-      flags: encodeFlags(options.flags ?? []),
+      flags,
       addr: address,
       nrPages,
       ...(options.pid !== undefined ? { pid: options.pid } : {}),
@@ -360,18 +360,17 @@ export class GupDevice {
    * iteration; a signal stops it early (status -EINTR) with the samples so far.
    */
   async bench(api: ApiName, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
-    this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
+    const flags = this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
-    const { benchMaxPages } = addon().abi;
+    const { benchMaxPages, benchMaxIterations: max } = addon().abi;
     if (nrPages > benchMaxPages) throw new RangeError(`nrPages ${nrPages} exceeds what one BENCH iteration may cover (${benchMaxPages} pages): bench a smaller buffer`);
-    const max = addon().abi.benchMaxIterations;
     if (!Number.isSafeInteger(request.iterations) || request.iterations < 1 || request.iterations > max) {
       throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);
     }
     if (request.signal?.aborted) return { done: 0, status: -4, ret: 0, getNs: [], putNs: [] };
     const running = this.#live.bench({
       api: apiId(api),
-      flags: encodeFlags(request.flags ?? []),
+      flags,
       addr: address,
       nrPages,
       pagesPerCall: request.pagesPerCall,
