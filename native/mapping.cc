@@ -213,8 +213,11 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
   if (kind == "file" && opts.Get("sync").ToBoolean().Value()) flags = MAP_SHARED_VALIDATE | MAP_SYNC;
 
   // Reserve room for the alignment slack (and the hole) with PROT_NONE,
-  // then map the object at the aligned address inside it.
-  const size_t reserve = length + align + (hole_after ? page : 0);
+  // then map the object at the aligned address inside it, at least a page
+  // in: the unmapped page left on each side keeps the kernel from merging
+  // the mapping's VMA with a neighbour's (smaps, and so backing(), report
+  // whole VMAs: a merged neighbour's Rss once showed in an unfaulted one).
+  const size_t reserve = length + align + page + (hole_after ? page : 0);
   void *base = mmap(nullptr, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     int err = errno;
@@ -222,7 +225,7 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
     throw ErrnoError(env, err, "mmap");
   }
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
-  const uintptr_t start = (b + align - 1) & ~(align - 1);
+  const uintptr_t start = (b + page + align - 1) & ~(align - 1);
   void *ptr = mmap(reinterpret_cast<void *>(start), length, prot, flags | MAP_FIXED, fd, 0);
   int map_err = errno;
   if (fd >= 0) close(fd);  // the mapping keeps its own reference
