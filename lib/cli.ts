@@ -13,7 +13,7 @@ import { writeFileAtomic } from './util/atomic.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import { checkModule, ensureKernel } from './vm/kernel.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
-import { checkPassed, runCheck, type CheckReport } from './check/run.js';
+import { checkPassed, loadCheckReport, runCheck, type CheckReport } from './check/run.js';
 import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
@@ -323,7 +323,7 @@ program
       }
     }
     const runs = files
-      .map((file) => ({ report: JSON.parse(readFileSync(file, 'utf8')) as CheckReport, bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
+      .map((file) => ({ report: loadCheckReport(file), bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
       .sort((a, b) => byKernel(a.report, b.report));
     const reports = runs.map((r) => r.report);
     const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };

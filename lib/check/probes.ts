@@ -4,12 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PinOptions, PinResult } from '../device.js';
-import { errnoName } from '../errors.js';
 import { expectKernelWarning } from '../expect-warn.js';
 import { hugetlbPools, mapAnonymous, mapFile, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
 import type { GuestMount } from '../vm/guest.js';
+import type { Answer } from './report.js';
 
 export interface ProbeContext {
   dev: GupDevice;
@@ -19,12 +19,11 @@ export interface ProbeContext {
   tmpfs: string;
 }
 
-/** One case's outcome: the formatted answer, or why it could not run here. */
-export interface Observation {
-  case: string;
-  observed: string;
-  skip?: string;
-}
+/** What a case saw: an answer, or why it could not run here. */
+export type Outcome = Answer | { skip: string };
+
+/** One case's outcome. */
+export type Observation = { case: string; answer: Answer } | { case: string; skip: string };
 
 export interface Probe {
   id: string;
@@ -36,9 +35,8 @@ const PAGE = 4096;
 const HUGE = 2 << 20;
 let fileSeq = 0;
 
-/** A GUP return value as the expectations write it: "16", "-EFAULT". */
-export function fmt(ret: number): string {
-  return ret >= 0 ? String(ret) : `-${errnoName(ret).replace(/^-/, '')}`;
+function observe(name: string, outcome: Outcome): Observation {
+  return 'skip' in outcome ? { case: name, skip: outcome.skip } : { case: name, answer: outcome };
 }
 
 /** Calls `api` like a kernel caller would, declaring a WARN the kernel is known to give. */
@@ -48,13 +46,9 @@ function call(ctx: ProbeContext, api: ApiName, address: bigint, nrPages: number,
 }
 
 /** Runs `each` for every API in `apis`, or records it as absent on this kernel. */
-function perApi(ctx: ProbeContext, apis: readonly ApiName[], prefix: string, each: (api: ApiName) => string): Observation[] {
+function perApi(ctx: ProbeContext, apis: readonly ApiName[], prefix: string, each: (api: ApiName) => Outcome): Observation[] {
   const exported = ctx.dev.info().apis;
-  return apis.map((api) =>
-    exported.includes(api)
-      ? { case: `${prefix}${api}`, observed: each(api) }
-      : { case: `${prefix}${api}`, observed: 'n/a', skip: `${api} is not exported by this kernel` },
-  );
+  return apis.map((api) => observe(`${prefix}${api}`, exported.includes(api) ? each(api) : { skip: `${api} is not exported by this kernel` }));
 }
 
 function using<T>(m: Mapping, body: (m: Mapping) => T): T {
@@ -65,9 +59,9 @@ function using<T>(m: Mapping, body: (m: Mapping) => T): T {
   }
 }
 
-/** Releases a held set after `body`, whatever happens. */
-function holding<T>(ctx: ProbeContext, r: PinResult, body: (handle: number) => T): T | string {
-  if (r.ret <= 0 || !r.handle) return fmt(r.ret);
+/** Releases a held set after `body`, whatever happens; a call that took nothing answers its return value. */
+function holding(ctx: ProbeContext, r: PinResult, body: (handle: number) => Answer): Answer {
+  if (r.ret <= 0 || !r.handle) return { ret: r.ret };
   try {
     return body(r.handle);
   } finally {
@@ -92,7 +86,7 @@ const PINNING = ALL.filter((api) => api.startsWith('pin_'));
 const FAST_ONLY = ALL.filter((api) => api.endsWith('_fast_only'));
 
 function skipAll(name: string, reason: string): Observation[] {
-  return [{ case: name, observed: 'n/a', skip: reason }];
+  return [{ case: name, skip: reason }];
 }
 
 const partial: Probe = {
@@ -103,7 +97,7 @@ const partial: Probe = {
       using(mapAnonymous(8 * PAGE, { populate: true, holeAfter: true }), (m) => {
         const first = call(ctx, api, m.address, 16, []);
         const rest = call(ctx, api, m.address + BigInt(8 * PAGE), 8, []);
-        return `${fmt(first.ret)} then ${fmt(rest.ret)}`;
+        return { ret: first.ret, then: rest.ret };
       }),
     ),
     ...perApi(ctx, ALL, 'protnone/', (api) =>
@@ -111,7 +105,7 @@ const partial: Probe = {
         m.protect('none', 8 * PAGE, 8 * PAGE);
         const first = call(ctx, api, m.address, 16, []);
         const rest = call(ctx, api, m.address + BigInt(8 * PAGE), 8, []);
-        return `${fmt(first.ret)} then ${fmt(rest.ret)}`;
+        return { ret: first.ret, then: rest.ret };
       }),
     ),
   ],
@@ -126,7 +120,7 @@ const forceCow: Probe = {
       ...perApi(ctx, FAULTING, 'write-readonly/', (api) =>
         using(mapAnonymous(PAGE, { populate: true }), (m) => {
           m.protect('r');
-          return fmt(call(ctx, api, m.address, 1, ['write']).ret);
+          return { ret: call(ctx, api, m.address, 1, ['write']).ret };
         }),
       ),
       ...perApi(ctx, FAULTING, 'force-anon/', (api) =>
@@ -135,7 +129,7 @@ const forceCow: Probe = {
           m.protect('r');
           const before = m.pfn(0);
           const r = call(ctx, api, m.address, 1, ['write', 'force'], { hold: true, facts: true });
-          return holding(ctx, r, () => `${r.ret} ${r.facts?.[0]?.pfn === before ? 'same page' : 'new page'}`);
+          return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
         }),
       ),
       ...perApi(ctx, FAULTING, 'force-file/', (api) => {
@@ -154,7 +148,7 @@ const forceCow: Probe = {
             ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(0x58));
             const mappingSees = m.read(0)[0] === 0x58;
             const fileIntact = readFileSync(file)[0] === 0x46;
-            return `${r.ret} ${copy ? 'new anon copy' : 'page cache page'}${sawFileData && mappingSees ? '' : ' (data mismatch)'}, file ${fileIntact ? 'intact' : 'changed'}`;
+            return { ret: r.ret, note: `${copy ? 'new anon copy' : 'page cache page'}${sawFileData && mappingSees ? '' : ' (data mismatch)'}, file ${fileIntact ? 'intact' : 'changed'}` };
           });
         });
       }),
@@ -176,9 +170,9 @@ const daxLongterm: Probe = {
       for (const [mode, flags] of [['plain', ['write']], ['longterm', ['write', 'longterm']]] as const) {
         out.push(
           ...perApi(ctx, ALL, `${fs}/${mode}/`, (api) =>
-            using(mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }), (m) =>
-              fmt(call(ctx, api, m.address, 16, [...flags]).ret),
-            ),
+            using(mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }), (m) => ({
+              ret: call(ctx, api, m.address, 16, [...flags]).ret,
+            })),
           ),
         );
       }
@@ -192,7 +186,7 @@ const longtermVariants: Probe = {
   title: 'FOLL_LONGTERM through the *_unlocked and *_remote variants',
   run: (ctx) =>
     perApi(ctx, ['get_user_pages_unlocked', 'pin_user_pages_unlocked', 'get_user_pages_remote', 'pin_user_pages_remote'], '', (api) =>
-      using(mapAnonymous(16 * PAGE, { populate: true }), (m) => fmt(call(ctx, api, m.address, 16, ['longterm']).ret)),
+      using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, ['longterm']).ret })),
     ),
 };
 
@@ -218,13 +212,13 @@ const writableLongtermShared: Probe = {
         if (!ctx.dev.info().apis.includes(api)) continue;
         const m = make();
         if (typeof m === 'string') {
-          out.push({ case: `${name}/${api}`, observed: 'n/a', skip: m });
+          out.push({ case: `${name}/${api}`, skip: m });
           continue;
         }
         // Where the pages sit matters too: a LONGTERM pin migrates them out
         // of ZONE_MOVABLE first (boot-time huge pages may be there).
         const movable = name === 'hugetlb' && inMovable(ctx, m);
-        out.push({ case: `${name}${movable ? '-in-movable' : ''}/${api}`, observed: using(m, () => fmt(call(ctx, api, m.address, 16, ['write', 'longterm']).ret)) });
+        out.push({ case: `${name}${movable ? '-in-movable' : ''}/${api}`, answer: using(m, () => ({ ret: call(ctx, api, m.address, 16, ['write', 'longterm']).ret })) });
       }
     }
     return out;
@@ -264,9 +258,9 @@ const movableLongterm: Probe = {
   title: 'FOLL_LONGTERM on ZONE_MOVABLE memory: migrated out, data intact',
   run: (ctx) => {
     if (!hasMovableZone()) return skipAll('*', 'no ZONE_MOVABLE: boot with movablecore= (guplab check --vm does)');
-    const probe = (api: ApiName, flags: FlagName[]): string => {
+    const probe = (api: ApiName, flags: FlagName[]): Outcome => {
       const m = movableBuffer(ctx);
-      if (!m) return 'n/a (buffer not in ZONE_MOVABLE)';
+      if (!m) return { skip: 'buffer not in ZONE_MOVABLE' };
       return using(m, () => {
         const before = facts16(m);
         const r = call(ctx, api, m.address, 16, flags, { hold: true, facts: true });
@@ -276,28 +270,29 @@ const movableLongterm: Probe = {
           const stayed = facts.every((f, i) => f.pfn === before[i] && f.zoneMovable);
           const intact = facts.every((_, i) => m.read(i * PAGE)[0] === 0x60 + i && ctx.dev.readPinned(handle, i)[0] === 0x60 + i);
           const where = moved ? 'migrated' : stayed ? 'stayed' : 'partly migrated';
-          return flags.includes('longterm') ? `${r.ret} ${where}, data ${intact ? 'intact' : 'LOST'}` : `${r.ret} ${where}`;
+          return { ret: r.ret, note: flags.includes('longterm') ? `${where}, data ${intact ? 'intact' : 'LOST'}` : where };
         });
       });
     };
-    const hugetlb = (api: ApiName): string => {
-      if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return 'n/a (no free 2M huge pages)';
-      return using(mapMemfd(HUGE, { hugetlb: '2M', populate: true }), (m) => {
-        if (!inMovable(ctx, m)) return 'n/a (huge page not in ZONE_MOVABLE)';
+    const hugetlb = (api: ApiName): Outcome => {
+      if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return { skip: 'no free 2M huge pages' };
+      return using(mapMemfd(HUGE, { hugetlb: '2M', populate: true }), (m): Outcome => {
+        if (!inMovable(ctx, m)) return { skip: 'huge page not in ZONE_MOVABLE' };
         for (let i = 0; i < 16; i++) m.write(i * PAGE, 0x90 + i);
         const before = m.pfn(0);
         const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
         return holding(ctx, r, (handle) => {
           const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
           const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
-          return `${r.ret} ${where}, data ${intact ? 'intact' : 'LOST'}`;
+          return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
         });
       });
     };
     return [
       ...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])),
       ...perApi(ctx, PINNING, '', (api) => probe(api, ['longterm'])),
-      ...perApi(ctx, ['pin_user_pages_fast', 'pin_user_pages'], 'hugetlb/', hugetlb),
+      // From 6.2 the unlocked and remote pins reach the same hugetlb code as the others.
+      ...perApi(ctx, PINNING.filter((a) => !a.endsWith('_fast_only')), 'hugetlb/', hugetlb),
     ];
   },
 };
@@ -307,44 +302,44 @@ const pinCount: Probe = {
   title: 'pin counting: FOLL_PIN bias on small folios, pincount on large ones, counters balance',
   run: (ctx) => {
     const counters = pinCounters();
-    const measure = (m: Mapping, api: ApiName, pages: number): { text: string; stable: boolean } => {
+    const measure = (m: Mapping, api: ApiName, pages: number): { answer: Answer; stable: boolean } => {
       const base = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
       const r = ctx.dev.pin(api, m.address, pages, { hold: true, facts: true });
       const held = r.facts?.[0];
-      if (!base || !held || !r.handle) return { text: fmt(r.ret), stable: true };
+      if (!base || !held || !r.handle) return { answer: { ret: r.ret }, stable: true };
       ctx.dev.release(r.handle);
       const after = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
       // Each facts read sees one extra reference: the reading call's own.
       const delta = held.refcount - (base.refcount - 1);
       const restored = after?.refcount === base.refcount ? 'restored' : 'NOT restored';
-      const text = base.folioOrder > 0 ? `+${delta} refs, pincount ${Math.max(held.pincount, 0)}, ${restored}` : `+${delta} refs, ${restored}`;
-      return { text, stable: after?.refcount === base.refcount };
+      const note = base.folioOrder > 0 ? `+${delta} refs, pincount ${Math.max(held.pincount, 0)}, ${restored}` : `+${delta} refs, ${restored}`;
+      return { answer: { ret: r.ret, note }, stable: after?.refcount === base.refcount };
     };
     // A page just faulted in sits in a per-CPU LRU batch that holds a
     // reference of its own until drained (seen once in CI on 6.1 arm64:
     // "+0 refs, NOT restored"). Measure again on the same page; once out
     // of the batch it stays out. A count that never settles is reported.
-    const refDelta = (m: Mapping, api: ApiName, pages: number): string => {
+    const refDelta = (m: Mapping, api: ApiName, pages: number): Answer => {
       let last = measure(m, api, pages);
       for (let attempt = 1; attempt < 4 && !last.stable; attempt++) last = measure(m, api, pages);
-      return last.text;
+      return last.answer;
     };
     const out: Observation[] = [];
     for (const api of ['pin_user_pages_fast', 'get_user_pages_fast'] as const) {
-      out.push({ case: `small/${api.slice(0, 3)}`, observed: using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => refDelta(m, api, 1)) });
+      out.push({ case: `small/${api.slice(0, 3)}`, answer: using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => refDelta(m, api, 1)) });
     }
     for (const api of ['pin_user_pages_fast', 'get_user_pages_fast'] as const) {
       out.push(
         using(mapAnonymous(HUGE, { thp: 'on', populate: true }), (m): Observation => {
           const order = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0]?.folioOrder ?? 0;
           const name = `large/${api.slice(0, 3)}`;
-          return order === 9 ? { case: name, observed: refDelta(m, api, 512) } : { case: name, observed: 'n/a', skip: 'no THP for the buffer (transparent_hugepage=never?)' };
+          return order === 9 ? { case: name, answer: refDelta(m, api, 512) } : { case: name, skip: 'no THP for the buffer (transparent_hugepage=never?)' };
         }),
       );
     }
     const now = pinCounters();
     const balanced = now.acquired - counters.acquired === now.released - counters.released;
-    out.push({ case: 'vmstat', observed: balanced ? 'balanced' : `acquired +${now.acquired - counters.acquired}, released +${now.released - counters.released}` });
+    out.push({ case: 'vmstat', answer: { note: balanced ? 'balanced' : `acquired +${now.acquired - counters.acquired}, released +${now.released - counters.released}` } });
     return out;
   },
 };
@@ -363,11 +358,12 @@ const cowFork: Probe = {
           { op: 'read', offset: 0 },
         ]).results;
         ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(0x43));
-        return [
+        const note = [
           childPfn !== pfn && childByte === 0x41n ? 'child got a copy' : 'child shares the page',
           m.pfn(0) === pfn ? 'parent kept the pinned page' : 'parent lost the pinned page',
           m.read(0)[0] === 0x43 ? 'pin writes reach the parent' : 'pin writes do not reach the parent',
         ].join('; ');
+        return { ret: r.ret, note };
       });
     });
     const got = using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => {
@@ -378,16 +374,17 @@ const cowFork: Probe = {
         const [childPfn] = m.forkRun([{ op: 'pfn', offset: 0 }]).results;
         m.write(0, 0x5a);
         const stale = ctx.dev.readPinned(handle, 0)[0] === 0x41;
-        return [
+        const note = [
           childPfn === pfn ? 'shared at fork' : 'copied at fork',
           m.pfn(0) !== pfn ? 'parent copied on write' : 'parent wrote in place',
           stale ? 'the held page went stale' : 'the held page is current',
         ].join('; ');
+        return { ret: r.ret, note };
       });
     });
     return [
-      { case: 'pinned', observed: pinned },
-      { case: 'got', observed: got },
+      { case: 'pinned', answer: pinned },
+      { case: 'got', answer: got },
     ];
   },
 };
@@ -405,16 +402,16 @@ const userfaultfd: Probe = {
       return skipAll('*', `userfaultfd unavailable: ${(err as Error).message}`);
     }
     try {
-      const locked = fmt(call(ctx, 'get_user_pages', m.address, 1, []).ret);
+      const locked: Answer = { ret: call(ctx, 'get_user_pages', m.address, 1, []).ret };
       const faultsBefore = handler.faults;
       const r = call(ctx, 'get_user_pages_unlocked', m.address + BigInt(PAGE), 1, [], { hold: true });
       const unlocked = holding(ctx, r, (handle) => {
         const resolved = handler.faults > faultsBefore && ctx.dev.readPinned(handle, 0)[0] === 0x5a;
-        return `${r.ret} ${resolved ? 'after the handler resolved the fault' : 'without the handler'}`;
+        return { ret: r.ret, note: resolved ? 'after the handler resolved the fault' : 'without the handler' };
       });
       return [
-        { case: 'get_user_pages', observed: locked },
-        { case: 'get_user_pages_unlocked', observed: unlocked },
+        { case: 'get_user_pages', answer: locked },
+        { case: 'get_user_pages_unlocked', answer: unlocked },
       ];
     } finally {
       handler.stop();
@@ -430,10 +427,10 @@ const fastOnly: Probe = {
     ...perApi(ctx, FAST_ONLY, 'unfaulted/', (api) =>
       using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
         const r = call(ctx, api, m.address, 16, []);
-        return `${fmt(r.ret)}, ${m.backing().rssKb === 0 ? 'nothing faulted' : 'pages faulted'}`;
+        return { ret: r.ret, note: m.backing().rssKb === 0 ? 'nothing faulted' : 'pages faulted' };
       }),
     ),
-    ...perApi(ctx, FAST_ONLY, 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => fmt(call(ctx, api, m.address, 16, []).ret))),
+    ...perApi(ctx, FAST_ONLY, 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, []).ret }))),
   ],
 };
 
@@ -448,7 +445,7 @@ const secretmem: Probe = {
       return skipAll('*', `memfd_secret unavailable: ${(err as Error).message}`);
     }
     probe.close();
-    return perApi(ctx, ALL, '', (api) => using(mapSecret(4 * PAGE, { populate: true }), (m) => fmt(call(ctx, api, m.address, 4, []).ret)));
+    return perApi(ctx, ALL, '', (api) => using(mapSecret(4 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 4, []).ret })));
   },
 };
 
@@ -457,10 +454,10 @@ const huge: Probe = {
   title: 'hugetlb and THP: every subpage of a 2 MiB folio',
   run: (ctx) => {
     const apis: ApiName[] = ['pin_user_pages_fast', 'get_user_pages_unlocked', 'pin_user_pages'];
-    const describe = (m: Mapping, api: ApiName): string => {
+    const describe = (m: Mapping, api: ApiName): Answer => {
       const r = call(ctx, api, m.address, 512, [], { facts: true });
       const orders = [...new Set((r.facts ?? []).map((f) => f.folioOrder))].join('/');
-      return r.ret > 0 ? `${r.ret} pages of order ${orders}` : fmt(r.ret);
+      return r.ret > 0 ? { ret: r.ret, note: `order ${orders}` } : { ret: r.ret };
     };
     const hugetlbFree = (hugetlbPools().get(HUGE)?.free ?? 0) > 0;
     return [

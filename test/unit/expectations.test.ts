@@ -1,0 +1,137 @@
+// The version boundaries the kernel source draws, pinned with releases on
+// each side of them (6.2-6.11 are not booted here: these rows are read from
+// source, so a unit test is what holds them).
+import { describe, expect, it } from 'vitest';
+import { EXPECTATIONS, expectationFor, longtermGate, type Expectation } from '../../lib/check/expectations.js';
+
+const R = {
+  '6.1': '6.1.0-56-amd64',
+  '6.2': '6.2.16',
+  '6.3': '6.3.13',
+  '6.5': '6.5.13',
+  '6.6': '6.6.63',
+  '6.9': '6.9.12',
+  '6.10': '6.10.14',
+  '6.12': '6.12.117+deb12-amd64',
+} as const;
+type V = keyof typeof R;
+
+const row = (probe: string, name: string, v: V): Expectation => {
+  const r = expectationFor(EXPECTATIONS[probe] ?? [], name, R[v], 'x86_64');
+  if (!r) throw new Error(`no row for ${probe} ${name} on ${v}`);
+  return r;
+};
+const ret = (probe: string, name: string, v: V): number | undefined => row(probe, name, v).answer.ret;
+
+describe('FOLL_LONGTERM with a locked pointer (pin_user_pages_unlocked, pin_user_pages_remote)', () => {
+  it('is refused up to 6.1 and pins from 6.2 ("mm/gup: remove the restriction on locked with FOLL_LONGTERM")', () => {
+    for (const api of ['pin_user_pages_unlocked', 'pin_user_pages_remote']) {
+      expect(ret('longterm-variants', api, '6.1')).toBe(-22);
+      for (const v of ['6.2', '6.5', '6.6', '6.9', '6.10', '6.12'] as const) expect(ret('longterm-variants', api, v), `${api} ${v}`).toBe(16);
+    }
+  });
+
+  it('names the deciding function: get_user_pages_unlocked()\'s own WARN, not is_valid_gup_flags()', () => {
+    const unlocked = row('longterm-variants', 'pin_user_pages_unlocked', '6.1');
+    expect(unlocked.source).toMatch(/get_user_pages_unlocked\(\): WARN_ON_ONCE/);
+    expect(unlocked.source).not.toMatch(/is_valid_gup_flags/);
+    const getUnlocked = row('longterm-variants', 'get_user_pages_unlocked', '6.1');
+    expect(getUnlocked.source).toMatch(/its own WARN_ON_ONCE/);
+    expect(row('longterm-variants', 'get_user_pages_remote', '6.1').source).toMatch(/is_valid_gup_flags\(\)/);
+  });
+
+  it('says the 6.1 remote refusal comes from the locked pointer guplab passes', () => {
+    expect(row('longterm-variants', 'pin_user_pages_remote', '6.1').caller).toMatch(/locked pointer/);
+    expect(row('longterm-variants', 'pin_user_pages_unlocked', '6.1').caller).toBeUndefined();
+    expect(row('longterm-variants', 'pin_user_pages_remote', '6.2').caller).toBeUndefined();
+  });
+
+  it('get_user_pages_unlocked: refused <6.2, let through on 6.2, refused again by is_valid_gup_args() from 6.3', () => {
+    expect(ret('longterm-variants', 'get_user_pages_unlocked', '6.1')).toBe(-22);
+    expect(ret('longterm-variants', 'get_user_pages_unlocked', '6.2')).toBe(16);
+    expect(row('longterm-variants', 'get_user_pages_unlocked', '6.3').source).toMatch(/is_valid_gup_args/);
+    expect(ret('longterm-variants', 'get_user_pages_unlocked', '6.12')).toBe(-22);
+    expect(ret('dax-longterm', 'ext4/longterm/get_user_pages_unlocked', '6.2')).toBe(-95);
+  });
+
+  it('the other get_* entries are refused throughout, by is_valid_gup_flags() then is_valid_gup_args()', () => {
+    for (const api of ['get_user_pages_fast', 'get_user_pages', 'get_user_pages_remote']) {
+      expect(row('longterm-variants', api, '6.2').source).toMatch(/is_valid_gup_flags/);
+      expect(row('longterm-variants', api, '6.3').source).toMatch(/is_valid_gup_args/);
+    }
+    expect(longtermGate('p/').every((r) => r.answer.ret === -22)).toBe(true);
+  });
+});
+
+describe('hugetlb in ZONE_MOVABLE pinned FOLL_LONGTERM', () => {
+  const probes = [
+    ['movable-longterm', 'hugetlb/', { ret: 16, note: 'migrated, data intact' }],
+    ['writable-longterm-shared', 'hugetlb-in-movable/', { ret: 16 }],
+  ] as const;
+
+  it('-ENOMEM with the hugetlb.c WARN while follow_hugetlb_page() lives (to 6.5)', () => {
+    for (const [probe, prefix] of probes) {
+      for (const v of ['6.1', '6.2', '6.5'] as const) {
+        for (const api of ['pin_user_pages_fast', 'pin_user_pages']) {
+          const r = row(probe, `${prefix}${api}`, v);
+          expect(r.answer, `${probe} ${api} ${v}`).toEqual({ ret: -12 });
+          expect(r.warning).toBe('at mm/hugetlb.c');
+          expect(r.source).toMatch(/follow_hugetlb_page\(\)/);
+        }
+      }
+    }
+  });
+
+  it('the unlocked and remote pins: the gate on 6.1, the same follow_hugetlb_page() on 6.2-6.5', () => {
+    for (const [probe, prefix] of probes) {
+      for (const api of ['pin_user_pages_unlocked', 'pin_user_pages_remote']) {
+        expect(ret(probe, `${prefix}${api}`, '6.1')).toBe(-22);
+        expect(ret(probe, `${prefix}${api}`, '6.2')).toBe(-12);
+        expect(ret(probe, `${prefix}${api}`, '6.5')).toBe(-12);
+      }
+    }
+  });
+
+  it('-EFAULT with a gup.c WARN on [6.6, 6.10), through the GUP-fast try_grab_folio()', () => {
+    for (const [probe, prefix] of probes) {
+      for (const v of ['6.6', '6.9'] as const) {
+        for (const api of ['pin_user_pages_fast', 'pin_user_pages_unlocked', 'pin_user_pages', 'pin_user_pages_remote']) {
+          const r = row(probe, `${prefix}${api}`, v);
+          expect(r.answer, `${probe} ${api} ${v}`).toEqual({ ret: -14 });
+          expect(r.warning).toBe('at mm/gup.c');
+          expect(r.source).toMatch(/try_grab_folio/);
+        }
+      }
+    }
+  });
+
+  it('pinned (and migrated) from 6.10, with no WARN declared', () => {
+    for (const [probe, prefix, migrated] of probes) {
+      for (const v of ['6.10', '6.12'] as const) {
+        for (const api of ['pin_user_pages_fast', 'pin_user_pages_unlocked', 'pin_user_pages', 'pin_user_pages_remote']) {
+          const r = row(probe, `${prefix}${api}`, v);
+          expect(r.answer, `${probe} ${api} ${v}`).toEqual(migrated);
+          expect(r.warning).toBeUndefined();
+        }
+      }
+    }
+    expect(row('movable-longterm', 'hugetlb/pin_user_pages', '6.12').source).toMatch(/alloc_hugetlb_folio_nodemask\(\)/);
+  });
+});
+
+describe('sources named per version', () => {
+  it('huge: follow_hugetlb_page() only where it exists (<6.6)', () => {
+    expect(row('huge', 'hugetlb/pin_user_pages', '6.5').source).toMatch(/follow_hugetlb_page\(\)/);
+    for (const v of ['6.6', '6.9', '6.10', '6.12'] as const) expect(row('huge', 'hugetlb/pin_user_pages', v).source).not.toMatch(/follow_hugetlb_page/);
+    expect(row('huge', 'hugetlb/pin_user_pages', '6.12').source).toMatch(/follow_huge_pmd\(\)/);
+  });
+
+  it('cow-fork: copy_present_pte() on 6.1, copy_present_ptes() -> folio_try_dup_anon_rmap_ptes() on 6.12', () => {
+    expect(row('cow-fork', 'pinned', '6.1').source).toMatch(/copy_present_pte\(\) -> page_try_dup_anon_rmap\(\).*page_needs_cow_for_dma\(\)/);
+    expect(row('cow-fork', 'pinned', '6.12').source).toMatch(/copy_present_ptes\(\) -> folio_try_dup_anon_rmap_ptes\(\) -> folio_needs_cow_for_dma\(\)/);
+  });
+
+  it('every WARN a row declares is one the kernel prints from mm/', () => {
+    for (const rows of Object.values(EXPECTATIONS)) for (const r of rows) if (r.warning) expect(r.warning).toMatch(/^at mm\/\w+\.c$/);
+  });
+});
