@@ -367,4 +367,152 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'follow_trans_huge_pmd() (6.1: page by page) / follow_huge_pmd() (6.10+: page_increm) and gup_huge_pmd() / gup_fast_pmd_leaf() take every subpage',
     },
   ],
+  'cow-ro-pin': [
+    ...longtermGate('*/ro-longterm/'),
+    {
+      cases: 'zeropage/ro/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'zeropage; stale after the write' },
+      source:
+        'follow_page_pte(): is_zero_pfn() hands out the shared zeropage; gup_must_unshare() asks nothing of a non-anon page without FOLL_LONGTERM (short-term R/O pins need not follow later writes), so the write fault (do_wp_page() -> wp_page_copy()) gives the process a new page',
+    },
+    {
+      cases: 'file/ro/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'page cache page; stale after the write' },
+      source: 'follow_page_pte() pins the page cache page mapped read-only; gup_must_unshare() is false without FOLL_LONGTERM, and the write fault copies it for the process (wp_page_copy())',
+    },
+    {
+      cases: 'zeropage/ro-longterm/*',
+      kernels: '<6.2',
+      answer: { ret: 1, note: 'zeropage; stale after the write' },
+      source: '6.1 gup_must_unshare(): only anonymous pages can need unsharing, so the zeropage is pinned long-term and the write fault leaves the pin behind',
+    },
+    {
+      cases: 'file/ro-longterm/*',
+      kernels: '<6.2',
+      answer: { ret: 1, note: 'page cache page; stale after the write' },
+      source: '6.1 gup_must_unshare(): !PageAnon -> false, so the page cache page is pinned long-term and the write fault leaves the pin behind',
+    },
+    {
+      cases: '*/ro-longterm/*',
+      kernels: '>=6.2',
+      answer: { ret: 1, note: 'anon copy; coherent after the write' },
+      source:
+        'gup_must_unshare() (6.2 takes the vma): FOLL_LONGTERM on a non-anon page in is_cow_mapping() -> -EMLINK -> faultin_page(FAULT_FLAG_UNSHARE) -> do_wp_page() -> wp_page_copy() maps an exclusive anon copy ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2); the later write reuses it (wp_page_reuse())',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '<6.5',
+      answer: { ret: 1, note: 'zeropage, +1024 refs' },
+      source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '>=6.5',
+      answer: { ret: 1, note: 'zeropage, +0 refs' },
+      source: 'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", 6.5); gup_put_folio() skips it too',
+    },
+    { cases: 'zeropage-refs/get', kernels: '*', answer: { ret: 1, note: 'zeropage, +1 refs' }, source: 'try_grab_folio() / try_grab_page(): FOLL_GET takes a reference, zeropage or not' },
+  ],
+  'writable-longterm-family': [
+    ...longtermGate('*-longterm/'),
+    {
+      cases: '*/shared-ro-longterm/*',
+      kernels: '*',
+      answer: { ret: 16 },
+      source: 'check_vma_flags(): writable_file_mapping_allowed() is only asked for FOLL_WRITE; gup_must_unshare() is false outside COW mappings',
+    },
+    {
+      cases: '*/shared-write/*',
+      kernels: '*',
+      answer: { ret: 16 },
+      source: 'writable_file_mapping_allowed(): without FOLL_LONGTERM the pin is short-term (the direct-I/O case) and allowed (6.5+); 6.1 check_vma_flags() has no such test',
+    },
+    {
+      cases: '*/private-write-longterm/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'anon copies' },
+      source: 'vma_needs_dirty_tracking(): false for a private mapping (!vma_is_shared_writable()), so writable_file_mapping_allowed() passes (6.5+); the write fault copies each page (wp_page_copy())',
+    },
+    {
+      cases: '*/private-ro-longterm/*',
+      kernels: '<6.2',
+      answer: { ret: 16, note: 'page cache pages' },
+      source: '6.1 gup_must_unshare(): non-anon pages never unshare, so the page cache pages are pinned long-term',
+    },
+    {
+      cases: '*/private-ro-longterm/*',
+      kernels: '>=6.2',
+      answer: { ret: 16, note: 'anon copies' },
+      source: 'gup_must_unshare(): FOLL_LONGTERM on a non-anon page of a COW mapping -> FAULT_FLAG_UNSHARE -> wp_page_copy() ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2)',
+    },
+  ],
+  'address-edges': [
+    {
+      cases: 'above-top/*_fast_only',
+      kernels: '<6.3',
+      answer: { ret: 0 },
+      source: 'get_user_pages_fast_only() / pin_user_pages_fast_only(): "not allowed to return negative values", the -EFAULT of internal_get_user_pages_fast() becomes 0',
+    },
+    {
+      cases: 'above-top/*_fast_only',
+      kernels: '>=6.3',
+      answer: { ret: EFAULT },
+      source: 'get_user_pages_fast_only() returns gup_fast_fallback()\'s -EFAULT ("mm/gup: make get_user_pages_fast_only() return the common return value", 6.3)',
+    },
+    {
+      cases: 'above-top/*_fast',
+      kernels: '*',
+      answer: { ret: EFAULT },
+      source: 'internal_get_user_pages_fast() / gup_fast_fallback(): end > TASK_SIZE_MAX -> -EFAULT before any walk',
+    },
+    { cases: 'above-top/*', kernels: '*', answer: { ret: EFAULT }, source: '__get_user_pages(): no vma there (and not the gate area) -> -EFAULT' },
+  ],
+  'force-hugetlb': [
+    {
+      cases: '*',
+      kernels: '>=6.1',
+      answer: { ret: EFAULT },
+      source: 'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1)',
+    },
+    {
+      cases: '*',
+      kernels: '<6.1',
+      answer: { ret: 1, note: 'same page' },
+      source: '5.10 follow_hugetlb_page() -> hugetlb_fault(FAULT_FLAG_WRITE) -> hugetlb_cow() reuses the exclusive anon huge page and makes its pte writable (read, not run)',
+    },
+  ],
+  'force-protnone': [
+    {
+      cases: 'force-read/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0 },
+      source: 'gup_pte_range() / gup_fast_pte_range(): pte_protnone() always leaves GUP-fast, and fast_only has no slow path',
+    },
+    {
+      cases: 'force-read/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'same page, data read' },
+      source: 'check_vma_flags(): !VM_READ passes with FOLL_FORCE when VM_MAYREAD; follow_page_pte() follows a PROT_NONE pte without FOLL_NUMA (6.1) / when gup_can_follow_protnone() (no FOLL_HONOR_NUMA_FAULT, 6.6+)',
+    },
+    {
+      cases: 'guard*',
+      kernels: '<6.13',
+      answer: { note: 'no guard regions (madvise: EINVAL)' },
+      source: 'madvise_behavior_valid(): MADV_GUARD_INSTALL (102) is unknown before 6.13',
+    },
+    {
+      cases: 'guard*/*_fast_only',
+      kernels: '>=6.13',
+      answer: { ret: 0 },
+      source: 'gup_fast_pte_range(): a guard marker pte is not present; fast_only has no slow path',
+    },
+    {
+      cases: 'guard*',
+      kernels: '>=6.13',
+      answer: { ret: EFAULT },
+      source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
+    },
+  ],
 };

@@ -3,9 +3,9 @@
 // lives in expectations.ts, as data.
 import { readFileSync } from 'node:fs';
 import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
-import type { GupDevice, PinOptions, PinResult } from '../device.js';
+import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning } from '../expect-warn.js';
-import { hugetlbPools, mapAnonymous, mapFile, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
+import { hugetlbPools, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
 import type { GuestMount } from '../vm/guest.js';
@@ -469,6 +469,191 @@ const huge: Probe = {
   },
 };
 
+const PIN_FAULTING = PINNING.filter((api) => !api.endsWith('_fast_only'));
+
+/** The shared zeropage's pfn, from pagemap after a read fault on a fresh private page (0n without root). */
+function zeroPfn(): bigint {
+  return using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
+    m.touch('read');
+    return m.pfn(0);
+  });
+}
+
+/** What a pinned page is, in the words the expectations use. */
+function pageKind(f: PageFacts | undefined, zero: bigint): string {
+  if (!f) return 'no facts';
+  if (f.pfn === zero) return 'zeropage';
+  if (f.kinds.includes('anon')) return 'anon copy';
+  if (f.kinds.includes('shmem') || f.kinds.includes('file')) return 'page cache page';
+  return `other page (${f.kinds.join('+') || 'no kind'})`;
+}
+
+const cowRoPin: Probe = {
+  id: 'cow-ro-pin',
+  title: 'read-only FOLL_PIN and FOLL_PIN|FOLL_LONGTERM in COW mappings (the zeropage, a MAP_PRIVATE file page): which page is pinned, and does it see the process write afterwards',
+  run: (ctx) => {
+    const zero = zeroPfn();
+    if (zero === 0n) return skipAll('*', 'pagemap shows no pfns (not root?): the zeropage cannot be recognised');
+    const file = `${ctx.tmpfs}/guplab-cow-${process.pid}-${fileSeq++}`;
+    using(mapFile(file, PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
+    // Pins one page read-only, checks it holds what the process sees, then
+    // the process writes its mapping: a coherent pin sees the write.
+    const pinThenWrite = (api: ApiName, m: Mapping, flags: FlagName[], before: number): Answer => {
+      const r = call(ctx, api, m.address, 1, flags, { hold: true, facts: true });
+      return holding(ctx, r, (handle) => {
+        const what = pageKind(r.facts?.[0], zero);
+        const sameData = ctx.dev.readPinned(handle, 0)[0] === before && m.read(0)[0] === before;
+        m.write(0, 0x77);
+        const after = ctx.dev.readPinned(handle, 0)[0];
+        const seen = after === 0x77 ? 'coherent' : after === before ? 'stale' : `changed to ${after}`;
+        return { ret: r.ret, note: `${what}${sameData ? '' : ' (data mismatch)'}; ${seen} after the write` };
+      });
+    };
+    const out: Observation[] = [];
+    for (const [mode, flags] of [
+      ['ro', []],
+      ['ro-longterm', ['longterm']],
+    ] as [string, FlagName[]][]) {
+      out.push(
+        ...perApi(ctx, PIN_FAULTING, `zeropage/${mode}/`, (api) =>
+          using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
+            m.touch('read');
+            return pinThenWrite(api, m, flags, 0);
+          }),
+        ),
+        ...perApi(ctx, PIN_FAULTING, `file/${mode}/`, (api) => using(mapFile(file, PAGE, { shared: false, populate: 'read' }), (m) => pinThenWrite(api, m, flags, 0x46))),
+      );
+    }
+    // The zeropage's reference count under a pin and a get (each facts
+    // read counts the reading call's own reference, as in pin-count).
+    for (const api of ['pin_user_pages', 'get_user_pages'] as const) {
+      out.push({
+        case: `zeropage-refs/${api.slice(0, 3)}`,
+        answer: using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
+          m.touch('read');
+          const base = ctx.dev.pin('get_user_pages', m.address, 1, { facts: true }).facts?.[0];
+          const r = ctx.dev.pin(api, m.address, 1, { hold: true, facts: true });
+          return holding(ctx, r, () => {
+            const held = r.facts?.[0];
+            if (!base || !held) return { ret: r.ret, note: 'no facts' };
+            return { ret: r.ret, note: `${pageKind(held, zero)}, +${held.refcount - (base.refcount - 1)} refs` };
+          });
+        }),
+      });
+    }
+    return out;
+  },
+};
+
+/** All 16 pages of one kind, or "mixed". */
+function kinds16(facts: readonly PageFacts[] | undefined): string {
+  const kinds = new Set((facts ?? []).map((f) => (f.kinds.includes('anon') ? 'anon copies' : 'page cache pages')));
+  return kinds.size === 1 ? [...kinds][0]! : 'mixed';
+}
+
+const writableLongtermFamily: Probe = {
+  id: 'writable-longterm-family',
+  title: 'the rest of the writable-longterm family on ext4/xfs: read-only longterm of MAP_SHARED, write pins without longterm (direct I/O), write+longterm and read-only longterm of MAP_PRIVATE',
+  run: (ctx) => {
+    const out: Observation[] = [];
+    const modes: [string, boolean, FlagName[]][] = [
+      ['shared-ro-longterm', true, ['longterm']],
+      ['shared-write', true, ['write']],
+      ['private-write-longterm', false, ['write', 'longterm']],
+      ['private-ro-longterm', false, ['longterm']],
+    ];
+    for (const fs of ['ext4', 'xfs'] as const) {
+      const mount = ctx.mounts.find((m) => m.fs === fs && !m.dax);
+      if (!mount) {
+        out.push(...skipAll(`${fs}/*`, `no ${fs} mount (--fs ${fs})`));
+        continue;
+      }
+      for (const [mode, shared, flags] of modes) {
+        out.push(
+          ...perApi(ctx, PIN_FAULTING, `${fs}/${mode}/`, (api) => {
+            const path = `${mount.path}/family-${process.pid}-${fileSeq++}`;
+            using(mapFile(path, 16 * PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
+            return using(mapFile(path, 16 * PAGE, { shared, populate: 'read' }), (m) => {
+              const r = call(ctx, api, m.address, 16, flags, { hold: true, facts: true });
+              return holding(ctx, r, () => (shared ? { ret: r.ret } : { ret: r.ret, note: kinds16(r.facts) }));
+            });
+          }),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+/** A page-aligned address at or above the end of user space on this arch (5-level and 52-bit layouts included). */
+function aboveUserSpace(): bigint {
+  return process.arch === 'arm64' ? 1n << 52n : (1n << 56n) - BigInt(PAGE);
+}
+
+const addressEdges: Probe = {
+  id: 'address-edges',
+  title: 'a range above the user address space: refused up front by GUP-fast, by the vma walk otherwise; *_fast_only hid the error before 6.3',
+  run: (ctx) => perApi(ctx, ALL, 'above-top/', (api) => ({ ret: call(ctx, api, aboveUserSpace(), 1, []).ret })),
+};
+
+const forceHugetlb: Probe = {
+  id: 'force-hugetlb',
+  title: 'FOLL_FORCE|FOLL_WRITE on a read-only private hugetlb mapping (the ptrace path into huge pages)',
+  run: (ctx) => {
+    if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return skipAll('*', 'no free 2M huge pages (--hugepages N)');
+    return perApi(ctx, FAULTING, '', (api) =>
+      using(mapHugetlb(HUGE, { shared: false, populate: true }), (m) => {
+        m.write(0, 0x48);
+        m.protect('r');
+        const before = m.pfn(0);
+        const r = call(ctx, api, m.address, 1, ['write', 'force'], { hold: true, facts: true });
+        return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
+      }),
+    );
+  },
+};
+
+const forceProtnone: Probe = {
+  id: 'force-protnone',
+  title: 'FOLL_FORCE reads of PROT_NONE memory, and GUP on guard regions (MADV_GUARD_INSTALL, 6.13+)',
+  run: (ctx) => {
+    const out: Observation[] = [
+      ...perApi(ctx, ALL, 'force-read/', (api) =>
+        using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => {
+          m.write(0, 0x5a);
+          const before = m.pfn(0);
+          m.protect('none');
+          const r = call(ctx, api, m.address, 1, ['force'], { hold: true, facts: true });
+          return holding(ctx, r, (handle) => ({
+            ret: r.ret,
+            note: `${r.facts?.[0]?.pfn === before ? 'same page' : 'new page'}, ${ctx.dev.readPinned(handle, 0)[0] === 0x5a ? 'data read' : 'other data'}`,
+          }));
+        }),
+      ),
+    ];
+    // Guard regions: a kernel without them answers EINVAL to the madvise,
+    // which is itself the (judged) answer there.
+    for (const [mode, flags] of [
+      ['guard', []],
+      ['guard-force', ['force']],
+    ] as [string, FlagName[]][]) {
+      out.push(
+        ...perApi(ctx, ALL, `${mode}/`, (api) =>
+          using(mapAnonymous(2 * PAGE, { thp: 'off', populate: true }), (m): Answer => {
+            try {
+              m.advise('guardInstall', 0, PAGE);
+            } catch (err) {
+              return { note: `no guard regions (madvise: ${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+            }
+            return { ret: call(ctx, api, m.address, 1, flags).ret };
+          }),
+        ),
+      );
+    }
+    return out;
+  },
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -482,4 +667,9 @@ export const PROBES: readonly Probe[] = [
   fastOnly,
   secretmem,
   huge,
+  cowRoPin,
+  writableLongtermFamily,
+  addressEdges,
+  forceHugetlb,
+  forceProtnone,
 ];
