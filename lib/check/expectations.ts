@@ -31,23 +31,50 @@ export function kernelVersion(release: string): [number, number] {
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
 }
 
-const versionCode = (major: string | undefined, minor: string | undefined): number => Number(major) * 1000 + Number(minor);
+/** "6.1.192" -> comparable number; a missing sublevel counts as 0 ("6.1.0-57-amd64" is 6.1.0). */
+function versionCode(version: string): number {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
+  if (!m) return 0;
+  return Number(m[1]) * 1_000_000 + Number(m[2]) * 1000 + Math.min(Number(m[3] ?? 0), 999);
+}
 
-export function kernelMatches(range: string, release: string): boolean {
+const V = String.raw`\d+\.\d+(?:\.\d+)?`;
+
+/**
+ * Whether a kernel version ("6.1.192", or a release "6.12.117+deb12-amd64")
+ * lies in `range`: "*", "<6.3", ">=6.5", "6.1" (that series), or a closed
+ * range "[6.6,6.10)". Bounds may name a stable sublevel ("[6.1.130,6.2)")
+ * for a change backported into a stable series; pass the real sublevel
+ * (kernelFullVersion(): Debian's release strings say 6.1.0).
+ */
+export function kernelMatches(range: string, version: string): boolean {
   if (range === '*') return true;
-  const [major, minor] = kernelVersion(release);
-  const v = major * 1000 + minor;
-  const closed = /^\[(\d+)\.(\d+),\s*(\d+)\.(\d+)\)$/.exec(range);
+  const v = versionCode(version);
+  const closed = new RegExp(String.raw`^\[(${V}),\s*(${V})\)$`).exec(range);
   if (closed) {
-    const from = versionCode(closed[1], closed[2]);
-    const to = versionCode(closed[3], closed[4]);
+    const from = versionCode(closed[1]!);
+    const to = versionCode(closed[2]!);
     if (!(from < to)) throw new Error(`bad kernel range "${range}": empty`);
     return v >= from && v < to;
   }
-  const m = /^(<|>=)?(\d+)\.(\d+)$/.exec(range);
+  const m = new RegExp(String.raw`^(<|>=)?(${V})$`).exec(range);
   if (!m) throw new Error(`bad kernel range "${range}"`);
-  const r = versionCode(m[2], m[3]);
-  return m[1] === '<' ? v < r : m[1] === '>=' ? v >= r : v === r;
+  const r = versionCode(m[2]!);
+  if (m[1] === '<') return v < r;
+  if (m[1] === '>=') return v >= r;
+  return Math.floor(v / 1000) === Math.floor(r / 1000);
+}
+
+/**
+ * The running kernel's version with its real sublevel: Debian's release
+ * "6.1.0-57-amd64" is "Debian 6.1.192-3" in /proc/version (the last
+ * "Debian x.y.z": the compiler's version comes first). Otherwise the
+ * release itself.
+ */
+export function kernelFullVersion(release: string, procVersion = ''): string {
+  const debian = [...procVersion.matchAll(/Debian (\d+\.\d+\.\d+)[-~+]/g)].at(-1)?.[1];
+  if (debian && kernelVersion(debian).join('.') === kernelVersion(release).join('.')) return debian;
+  return /^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -370,6 +397,20 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   'cow-ro-pin': [
     ...longtermGate('*/ro-longterm/'),
     {
+      cases: 'zeropage/*',
+      kernels: '[6.1.130,6.1.135)',
+      answer: { ret: ENOMEM },
+      source:
+        'follow_page_pte(): the 6.1.130 backport of "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" returned 0 (false) from the bool try_grab_page() for the zeropage -> -ENOMEM, until "mm: Fix is_zero_page() usage in try_grab_page()" (6.1.135) (read, not run)',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '[6.1.130,6.1.135)',
+      answer: { ret: ENOMEM },
+      source:
+        'follow_page_pte(): the 6.1.130 backport of "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" returned 0 (false) from the bool try_grab_page() for the zeropage -> -ENOMEM, until "mm: Fix is_zero_page() usage in try_grab_page()" (6.1.135) (read, not run)',
+    },
+    {
       cases: 'zeropage/ro/*',
       kernels: '*',
       answer: { ret: 1, note: 'zeropage; stale after the write' },
@@ -403,15 +444,27 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     },
     {
       cases: 'zeropage-refs/pin',
-      kernels: '<6.5',
+      kernels: '<6.1.130',
       answer: { ret: 1, note: 'zeropage, +1024 refs' },
       source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio',
     },
     {
       cases: 'zeropage-refs/pin',
+      kernels: '[6.1.135,6.2)',
+      answer: { ret: 1, note: 'zeropage, +0 refs' },
+      source: 'try_grab_page(): is_zero_page() takes no pin: "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" backported to 6.1.130 (476c1dfefab8), its bool return fixed in 6.1.135 ("mm: Fix is_zero_page() usage in try_grab_page()")',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '[6.2,6.5)',
+      answer: { ret: 1, note: 'zeropage, +1024 refs' },
+      source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio (read, not run)',
+    },
+    {
+      cases: 'zeropage-refs/pin',
       kernels: '>=6.5',
       answer: { ret: 1, note: 'zeropage, +0 refs' },
-      source: 'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", 6.5); gup_put_folio() skips it too',
+      source: 'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", c8070b787519, 6.5); gup_put_folio() skips it too',
     },
     { cases: 'zeropage-refs/get', kernels: '*', answer: { ret: 1, note: 'zeropage, +1 refs' }, source: 'try_grab_folio() / try_grab_page(): FOLL_GET takes a reference, zeropage or not' },
   ],
@@ -513,6 +566,56 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '>=6.13',
       answer: { ret: EFAULT },
       source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
+    },
+  ],
+  'nowait-nofault': [
+    {
+      cases: 'nowait-fast/*_fast_only',
+      kernels: '<6.3',
+      answer: { ret: 0 },
+      source: 'internal_get_user_pages_fast(): WARN_ON_ONCE on FOLL_NOWAIT (not a GUP-fast flag) -> -EINVAL, which *_fast_only turns into 0',
+    },
+    {
+      cases: 'nowait-fast/*',
+      kernels: '*',
+      answer: { ret: EINVAL },
+      source: 'internal_get_user_pages_fast() / gup_fast_fallback(): WARN_ON_ONCE(gup_flags & ~(GUP-fast flags)) -> -EINVAL: FOLL_NOWAIT is not one of them',
+    },
+    {
+      cases: 'nowait-unfaulted/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'faulted in' },
+      source: 'faultin_page(): FOLL_NOWAIT adds FAULT_FLAG_ALLOW_RETRY|FAULT_FLAG_RETRY_NOWAIT, but do_anonymous_page() never needs to retry',
+    },
+    {
+      cases: 'nofault-unfaulted/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0, note: 'nothing faulted' },
+      source: 'gup_pte_range() / gup_fast_pte_range(): pte_none stops the walk; no slow path',
+    },
+    {
+      cases: 'nofault-unfaulted/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'nothing faulted' },
+      source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault() ("gup: Introduce FOLL_NOFAULT flag to disable page faults", 5.16); GUP-fast finds no pte and falls back to it',
+    },
+    {
+      cases: 'nowait-uffd/*',
+      kernels: '*',
+      answer: { ret: 0, note: 'no message to the handler' },
+      source: 'handle_userfault(): FAULT_FLAG_RETRY_NOWAIT returns VM_FAULT_RETRY before a message is queued; faultin_page() -> -EBUSY, which __get_user_pages() turns into 0 pages',
+    },
+    {
+      cases: 'nofault-uffd/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'no message to the handler' },
+      source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT, handle_userfault() is never reached',
+    },
+    {
+      cases: 'uffd-user-mode-only/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'no message to the handler' },
+      source: 'handle_userfault(): a GUP fault (no FAULT_FLAG_USER) on a UFFD_USER_MODE_ONLY context -> VM_FAULT_SIGBUS -> -EFAULT (5.11+)',
     },
   ],
 };

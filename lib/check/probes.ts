@@ -654,6 +654,59 @@ const forceProtnone: Probe = {
   },
 };
 
+const FAST = ALL.filter((api) => api.endsWith('_fast'));
+const SLOW = FAULTING.filter((api) => !api.endsWith('_fast'));
+
+const nowaitNofault: Probe = {
+  id: 'nowait-nofault',
+  title: 'FOLL_NOWAIT and FOLL_NOFAULT (the VM_FAULT_RETRY thread): GUP-fast, unfaulted anonymous memory, and a userfaultfd-missing page (does the handler ever see a message?)',
+  run: (ctx) => {
+    const unfaulted = (api: ApiName, flags: FlagName[]): Answer =>
+      using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
+        const r = call(ctx, api, m.address, 16, flags);
+        return { ret: r.ret, note: m.backing().rssKb === 0 ? 'nothing faulted' : 'faulted in' };
+      });
+    const out: Observation[] = [
+      ...perApi(ctx, FAST_ONLY.concat(FAST), 'nowait-fast/', (api) =>
+        using(mapAnonymous(16 * PAGE, { thp: 'off', populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, ['nowait']).ret })),
+      ),
+      ...perApi(ctx, SLOW, 'nowait-unfaulted/', (api) => unfaulted(api, ['nowait'])),
+      ...perApi(ctx, ALL, 'nofault-unfaulted/', (api) => unfaulted(api, ['nofault'])),
+    ];
+    // userfaultfd-missing pages, one per case, no page ever resolved: a
+    // handler that counted a fault would have been sent a message.
+    for (const [mode, flags, apis, userModeOnly] of [
+      ['nowait-uffd', ['nowait'], SLOW, false],
+      ['nofault-uffd', ['nofault'], FAULTING, false],
+      ['uffd-user-mode-only', [], SLOW, true],
+    ] as [string, FlagName[], ApiName[], boolean][]) {
+      const m = mapAnonymous(apis.length * PAGE, { thp: 'off' });
+      let handler;
+      try {
+        handler = new (addon().FaultHandler)(m.address, m.length, 0x5a, userModeOnly);
+      } catch (err) {
+        m.close();
+        out.push(...skipAll(`${mode}/*`, `userfaultfd unavailable: ${(err as Error).message}`));
+        continue;
+      }
+      try {
+        let page = 0;
+        out.push(
+          ...perApi(ctx, apis, `${mode}/`, (api) => {
+            const before = handler.faults;
+            const r = call(ctx, api, m.address + BigInt(page++ * PAGE), 1, flags);
+            return { ret: r.ret, note: handler.faults === before ? 'no message to the handler' : 'the handler resolved it' };
+          }),
+        );
+      } finally {
+        handler.stop();
+        m.close();
+      }
+    }
+    return out;
+  },
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -672,4 +725,5 @@ export const PROBES: readonly Probe[] = [
   addressEdges,
   forceHugetlb,
   forceProtnone,
+  nowaitNofault,
 ];

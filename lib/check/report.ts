@@ -47,6 +47,8 @@ export interface ProbeResult {
 export interface CheckReport {
   schemaVersion: number;
   release: string;
+  /** The kernel version the expectations were matched against, with its real sublevel ("6.1.192" for Debian's 6.1.0-57). */
+  version: string;
   arch: Arch;
   accelerator: string;
   probes: ProbeResult[];
@@ -96,7 +98,7 @@ export function parseCheckReport(text: string, file: string): CheckReport {
   };
   if (!isObject(data)) return fail('not an object');
   if (data.schemaVersion !== CHECK_SCHEMA_VERSION) return fail(`schemaVersion ${JSON.stringify(data.schemaVersion)}`);
-  if (typeof data.release !== 'string' || typeof data.arch !== 'string' || typeof data.accelerator !== 'string') return fail('no release, arch or accelerator');
+  if (typeof data.release !== 'string' || typeof data.version !== 'string' || typeof data.arch !== 'string' || typeof data.accelerator !== 'string') return fail('no release, version, arch or accelerator');
   if (!Array.isArray(data.probes) || !isObject(data.totals)) return fail('no probes or totals');
   for (const p of data.probes) {
     if (!isObject(p) || typeof p.id !== 'string' || !Array.isArray(p.cases)) return fail('a probe without id or cases');

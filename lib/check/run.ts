@@ -1,11 +1,12 @@
 // Runs the probes, holds each observation against its expectation for this
 // kernel, and reports as KTAP (the kernel's test output format) and JSON.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { GupDevice } from '../device.js';
 import type { GuestMount } from '../vm/guest.js';
 import { hostArch, type Arch } from '../vm/paths.js';
 import { expectKernelWarning } from '../expect-warn.js';
-import { EXPECTATIONS, expectationFor, kernelMatches } from './expectations.js';
+import { EXPECTATIONS, expectationFor, kernelFullVersion, kernelMatches } from './expectations.js';
 import { PROBES, type Observation } from './probes.js';
 import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
 
@@ -20,10 +21,13 @@ export interface CheckOptions {
   onLine?: (line: string) => void;
 }
 
-/** Holds one observation against the first expectation row that covers it on this kernel and arch. */
-export function judge(probeId: string, o: Observation, release: string, arch: Arch): CaseResult {
+/**
+ * Holds one observation against the first expectation row that covers it
+ * on this kernel (its full version, sublevel included) and arch.
+ */
+export function judge(probeId: string, o: Observation, version: string, arch: Arch): CaseResult {
   if ('skip' in o) return { case: o.case, status: 'skip', skip: o.skip };
-  const row = expectationFor(EXPECTATIONS[probeId] ?? [], o.case, release, arch);
+  const row = expectationFor(EXPECTATIONS[probeId] ?? [], o.case, version, arch);
   if (!row) return { case: o.case, status: 'unexpected', answer: o.answer };
   return {
     case: o.case,
@@ -74,16 +78,24 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
     const unknown = options.only?.filter((id) => !PROBES.some((p) => p.id === id)) ?? [];
     if (unknown.length) throw new RangeError(`unknown probe(s) ${unknown.join(', ')}: choose from ${PROBES.map((p) => p.id).join(', ')}`);
     const ctx = { dev, mounts: options.mounts ?? [], tmpfs: options.tmpfs ?? '/dev/shm' };
+    let procVersion = '';
+    try {
+      procVersion = readFileSync('/proc/version', 'utf8');
+    } catch {
+      // not Linux procfs: the release string is all there is
+    }
+    const version = kernelFullVersion(info.release, procVersion);
     const report: CheckReport = {
       schemaVersion: CHECK_SCHEMA_VERSION,
       release: info.release,
+      version,
       arch,
       accelerator: process.env.GUPLAB_ACCEL ?? 'bare metal',
       probes: [],
       totals: { ok: 0, fail: 0, skip: 0, unexpected: 0 },
     };
     emit('KTAP version 1');
-    emit(`# guplab check on ${info.release} ${arch} (${report.accelerator}), ${os.cpus()[0]?.model ?? 'unknown CPU'}`);
+    emit(`# guplab check on ${info.release} (${version}) ${arch} (${report.accelerator}), ${os.cpus()[0]?.model ?? 'unknown CPU'}`);
     emit(`1..${probes.length}`);
     for (const [i, probe] of probes.entries()) {
       const result: ProbeResult = { id: probe.id, title: probe.title, cases: [] };
@@ -93,13 +105,13 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       // WARNs the expectations say this kernel answers with, declared
       // before the calls so the VM's dmesg watchdog lets them pass.
       for (const row of EXPECTATIONS[probe.id] ?? []) {
-        if (row.warning && kernelMatches(row.kernels, info.release) && (!row.arch || row.arch === arch)) {
+        if (row.warning && kernelMatches(row.kernels, version) && (!row.arch || row.arch === arch)) {
           expectKernelWarning(row.warning, `guplab check ${probe.id}: ${row.cases} ${renderAnswer(row.answer)}`);
         }
       }
       try {
         const observations = probe.run(ctx);
-        result.cases = observations.map((o) => judge(probe.id, o, info.release, arch));
+        result.cases = observations.map((o) => judge(probe.id, o, version, arch));
       } catch (err) {
         result.error = err instanceof Error ? err.message : String(err);
       }

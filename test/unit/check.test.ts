@@ -94,6 +94,7 @@ describe('matrix', () => {
   const report = (release: string, moves: number): CheckReport => ({
     schemaVersion: 2,
     release,
+    version: release.replace(/-.*/, ''),
     arch: 'x86_64',
     accelerator: 'TCG',
     totals: { ok: 2, fail: 0, skip: 0, unexpected: 0 },

@@ -135,3 +135,57 @@ describe('sources named per version', () => {
     for (const rows of Object.values(EXPECTATIONS)) for (const r of rows) if (r.warning) expect(r.warning).toMatch(/^at mm\/\w+\.c$/);
   });
 });
+
+describe('stable backports: ranges with a sublevel', () => {
+  const pin = (version: string): string | undefined => expectationFor(EXPECTATIONS['cow-ro-pin'] ?? [], 'zeropage-refs/pin', version, 'x86_64')?.answer.note;
+  it('the zeropage is pinned (+1024) on mainline 6.1-6.4, not from 6.5 nor on 6.1 stable from 6.1.135', () => {
+    expect(pin('6.1.0')).toBe('zeropage, +1024 refs');
+    expect(pin('6.1.129')).toBe('zeropage, +1024 refs');
+    expect(expectationFor(EXPECTATIONS['cow-ro-pin'] ?? [], 'zeropage-refs/pin', '6.1.130', 'x86_64')?.answer).toEqual({ ret: -12 });
+    expect(expectationFor(EXPECTATIONS['cow-ro-pin'] ?? [], 'zeropage/ro/pin_user_pages', '6.1.134', 'x86_64')?.answer).toEqual({ ret: -12 });
+    expect(expectationFor(EXPECTATIONS['cow-ro-pin'] ?? [], 'zeropage-refs/get', '6.1.134', 'x86_64')?.answer.note).toBe('zeropage, +1 refs');
+    expect(pin('6.1.135')).toBe('zeropage, +0 refs');
+    expect(pin('6.1.192')).toBe('zeropage, +0 refs');
+    expect(pin('6.2.16')).toBe('zeropage, +1024 refs');
+    expect(pin('6.4.16')).toBe('zeropage, +1024 refs');
+    expect(pin('6.5.0')).toBe('zeropage, +0 refs');
+    expect(pin('6.12.117')).toBe('zeropage, +0 refs');
+  });
+
+  it('reads the real sublevel from /proc/version (Debian releases say 6.1.0), skipping the compiler\'s "Debian 12.2.0"', async () => {
+    const { kernelFullVersion } = await import('../../lib/check/expectations.js');
+    const proc =
+      'Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)';
+    expect(kernelFullVersion('6.1.0-57-amd64', proc)).toBe('6.1.192');
+    expect(kernelFullVersion('6.12.117+deb12-amd64', '')).toBe('6.12.117');
+    expect(kernelFullVersion('7.3.4+deb13-amd64', 'Linux version 7.3.4+deb13-amd64 (gcc-14 (Debian 14.2.0-19) 14.2.0) #1 SMP Debian 7.3.4-1~bpo13+1')).toBe('7.3.4');
+  });
+});
+
+describe('new probes: boundaries', () => {
+  const ans = (probe: string, name: string, version: string) => expectationFor(EXPECTATIONS[probe] ?? [], name, version, 'x86_64')?.answer;
+  it('cow-ro-pin: R/O long-term pins unshare from 6.2; short-term pins never do', () => {
+    for (const b of ['zeropage', 'file']) {
+      expect(ans('cow-ro-pin', `${b}/ro-longterm/pin_user_pages`, '6.1.192')?.note).toMatch(/stale after the write/);
+      expect(ans('cow-ro-pin', `${b}/ro-longterm/pin_user_pages`, '6.2.0')).toEqual({ ret: 1, note: 'anon copy; coherent after the write' });
+      expect(ans('cow-ro-pin', `${b}/ro/pin_user_pages`, '6.12.117')?.note).toMatch(/stale after the write/);
+    }
+    expect(ans('cow-ro-pin', 'zeropage/ro-longterm/pin_user_pages_remote', '6.1.192')).toEqual({ ret: -22 });
+    expect(ans('writable-longterm-family', 'ext4/private-ro-longterm/pin_user_pages', '6.1.192')?.note).toBe('page cache pages');
+    expect(ans('writable-longterm-family', 'ext4/private-ro-longterm/pin_user_pages', '6.2.0')?.note).toBe('anon copies');
+  });
+  it('address-edges: *_fast_only hides the -EFAULT as 0 before 6.3', () => {
+    expect(ans('address-edges', 'above-top/get_user_pages_fast_only', '6.2.16')).toEqual({ ret: 0 });
+    expect(ans('address-edges', 'above-top/get_user_pages_fast_only', '6.3.0')).toEqual({ ret: -14 });
+    expect(ans('address-edges', 'above-top/get_user_pages_fast', '6.1.0')).toEqual({ ret: -14 });
+    expect(ans('nowait-nofault', 'nowait-fast/get_user_pages_fast_only', '6.1.192')).toEqual({ ret: 0 });
+    expect(ans('nowait-nofault', 'nowait-fast/get_user_pages_fast_only', '6.12.117')).toEqual({ ret: -22 });
+  });
+  it('force-hugetlb: refused from 6.1; guard regions judged from 6.13', () => {
+    expect(ans('force-hugetlb', 'pin_user_pages', '6.1.0')).toEqual({ ret: -14 });
+    expect(ans('force-hugetlb', 'pin_user_pages', '5.10.0')).toEqual({ ret: 1, note: 'same page' });
+    expect(ans('force-protnone', 'guard/pin_user_pages', '6.12.117')?.note).toMatch(/no guard regions/);
+    expect(ans('force-protnone', 'guard/pin_user_pages', '6.13.0')).toEqual({ ret: -14 });
+    expect(ans('force-protnone', 'guard-force/get_user_pages_fast_only', '7.3.4')).toEqual({ ret: 0 });
+  });
+});
