@@ -302,6 +302,20 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     },
     ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }),
     {
+      cases: 'thp/*',
+      kernels: '[6.6,6.10)',
+      answer: { ret: EFAULT },
+      source:
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 ("mm/gup: accelerate thp gup even for pages != NULL", 6.6) hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a ZONE_MOVABLE folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+      warning: 'at mm/gup.c',
+    },
+    {
+      cases: 'thp/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'migrated, data intact' },
+      source: '__gup_longterm_locked() -> check_and_migrate_movable_pages() / migrate_longterm_unpinnable_folios(): the THP is not longterm pinnable in ZONE_MOVABLE, migrated whole and the pin retried (6.1: follow_trans_huge_pmd() page by page; 6.10+: follow_huge_pmd())',
+    },
+    {
       cases: 'pin_*',
       kernels: '*',
       answer: { ret: 16, note: 'migrated, data intact' },

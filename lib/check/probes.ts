@@ -266,7 +266,7 @@ function hasMovableZone(): boolean {
 
 const movableLongterm: Probe = {
   id: 'movable-longterm',
-  title: 'FOLL_LONGTERM on ZONE_MOVABLE memory: migrated out, data intact',
+  title: 'FOLL_LONGTERM on ZONE_MOVABLE memory (small pages, a THP, a hugetlb page): migrated out, data intact',
   run: (ctx) => {
     if (!hasMovableZone()) return skipAll('*', 'no ZONE_MOVABLE: boot with movablecore= (guplab check --vm does)');
     const probe = (api: ApiName, flags: FlagName[]): Outcome => {
@@ -299,8 +299,32 @@ const movableLongterm: Probe = {
         });
       });
     };
+    // A THP in ZONE_MOVABLE (movable allocations try the highest zone
+    // first), 16 of its pages pinned long-term.
+    const thp = (api: ApiName): Outcome => {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const m = mapAnonymous(HUGE, { thp: 'on', populate: true });
+        const f = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
+        if (f?.folioOrder !== 9 || !f.zoneMovable) {
+          m.close();
+          continue;
+        }
+        return using(m, () => {
+          for (let i = 0; i < 16; i++) m.write(i * PAGE, 0xa0 + i);
+          const before = m.pfn(0);
+          const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
+          return holding(ctx, r, (handle) => {
+            const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
+            const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0xa0 + i && ctx.dev.readPinned(handle, i)[0] === 0xa0 + i);
+            return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
+          });
+        });
+      }
+      return { skip: 'no THP in ZONE_MOVABLE for the buffer' };
+    };
     return [
       ...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])),
+      ...perApi(ctx, PINNING.filter((a) => !a.endsWith('_fast_only')), 'thp/', thp),
       ...perApi(ctx, PINNING, '', (api) => probe(api, ['longterm'])),
       // From 6.2 the unlocked and remote pins reach the same hugetlb code as the others.
       ...perApi(ctx, PINNING.filter((a) => !a.endsWith('_fast_only')), 'hugetlb/', hugetlb),

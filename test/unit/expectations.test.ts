@@ -189,3 +189,18 @@ describe('new probes: boundaries', () => {
     expect(ans('force-protnone', 'guard-force/get_user_pages_fast_only', '7.3.4')).toEqual({ ret: 0 });
   });
 });
+
+describe('THP in ZONE_MOVABLE pinned FOLL_LONGTERM', () => {
+  const ans = (name: string, version: string) => expectationFor(EXPECTATIONS['movable-longterm'] ?? [], name, version, 'x86_64');
+  it('migrates, except for the try_grab_folio() relapse on [6.6, 6.10) and the 6.1 gate', () => {
+    expect(ans('thp/pin_user_pages_fast', '6.1.192')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    expect(ans('thp/pin_user_pages_unlocked', '6.1.192')?.answer).toEqual({ ret: -22 });
+    expect(ans('thp/pin_user_pages_unlocked', '6.5.0')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    for (const v of ['6.6.0', '6.9.12']) {
+      expect(ans('thp/pin_user_pages', v)?.answer).toEqual({ ret: -14 });
+      expect(ans('thp/pin_user_pages', v)?.warning).toBe('at mm/gup.c');
+    }
+    expect(ans('thp/pin_user_pages_remote', '6.10.0')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    expect(ans('thp/pin_user_pages_fast', '5.10.0')?.answer).toEqual({ ret: 16, note: 'stayed, data intact' });
+  });
+});
