@@ -539,15 +539,17 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   'force-hugetlb': [
     {
       cases: '*',
-      kernels: '>=6.1',
+      kernels: '<6.14',
       answer: { ret: EFAULT },
-      source: 'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1)',
+      source:
+        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1, Cc: stable, so older stable lines have it too)',
     },
     {
       cases: '*',
-      kernels: '<6.1',
+      kernels: '>=6.14',
       answer: { ret: 1, note: 'same page' },
-      source: '5.10 follow_hugetlb_page() -> hugetlb_fault(FAULT_FLAG_WRITE) -> hugetlb_cow() reuses the exclusive anon huge page and makes its pte writable (read, not run)',
+      source:
+        '"mm/hugetlb: support FOLL_FORCE|FOLL_WRITE" (6.14): check_vma_flags() lets hugetlb through, hugetlb_wp() reuses the exclusive anon folio without making the pte writable (no VM_WRITE), and can_follow_write_pmd() hands that page out, as for small pages',
     },
   ],
   'force-protnone': [
@@ -630,6 +632,21 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { ret: EFAULT, note: 'no message to the handler' },
       source: 'handle_userfault(): a GUP fault (no FAULT_FLAG_USER) on a UFFD_USER_MODE_ONLY context -> VM_FAULT_SIGBUS -> -EFAULT (5.11+)',
+    },
+  ],
+  ksm: [
+    {
+      cases: 'pin-ro/*',
+      kernels: '>=6.1',
+      answer: { ret: 1, note: 'an anon copy; the twin still merged' },
+      source:
+        'gup_must_unshare(): a KSM page is never PageAnonExclusive, so a FOLL_PIN (R/O too) unshares it: FAULT_FLAG_UNSHARE -> do_wp_page() -> wp_page_copy() gives the process an exclusive copy, the other mapping keeps the KSM page (COW rework, 5.19+)',
+    },
+    {
+      cases: 'get/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'the KSM page; the twin still merged' },
+      source: 'gup_must_unshare(): FOLL_GET never unshares, so follow_page_pte() hands out the KSM page itself',
     },
   ],
 };

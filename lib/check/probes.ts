@@ -1,7 +1,7 @@
 // The semantics probes: each sets up memory, makes GUP calls through the
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning } from '../expect-warn.js';
@@ -742,6 +742,66 @@ const nowaitNofault: Probe = {
   },
 };
 
+const KSM = '/sys/kernel/mm/ksm';
+
+/** Two identical private pages merged by ksmd (polled through pagemap, which takes no reference), or why not. */
+function mergedPair(): Mapping | string {
+  const m = mapAnonymous(2 * PAGE, { thp: 'off', populate: true });
+  m.write(0, 0x4b, PAGE);
+  m.write(PAGE, 0x4b, PAGE);
+  m.advise('mergeable');
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const a = m.pfn(0);
+    if (a !== 0n && a === m.pfn(PAGE)) return m;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  m.close();
+  return 'ksmd did not merge two identical pages within 20 s';
+}
+
+const ksm: Probe = {
+  id: 'ksm',
+  title: 'a KSM-merged page under a read-only FOLL_PIN and a FOLL_GET',
+  run: (ctx) => {
+    if (!existsSync(`${KSM}/run`)) return skipAll('*', 'no KSM in this kernel (CONFIG_KSM)');
+    // ksmd made fast for the probe (scan everything, no sleep), then put back.
+    const knobs = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
+    const saved = knobs.map((k) => readFileSync(`${KSM}/${k}`, 'utf8').trim());
+    try {
+      writeFileSync(`${KSM}/pages_to_scan`, '10000');
+      writeFileSync(`${KSM}/sleep_millisecs`, '1');
+      writeFileSync(`${KSM}/run`, '1');
+    } catch (err) {
+      return skipAll('*', `cannot start ksmd: ${(err as Error).message}`);
+    }
+    try {
+      const each = (api: ApiName): Outcome => {
+        const m = mergedPair();
+        if (typeof m === 'string') return { skip: m };
+        return using(m, () => {
+          const merged = m.pfn(0);
+          const r = call(ctx, api, m.address, 1, [], { hold: true, facts: true });
+          return holding(ctx, r, () => {
+            const f = r.facts?.[0];
+            const what = f?.pfn === merged ? (f.kinds.includes('ksm') ? 'the KSM page' : 'the merged page, not KSM?') : f?.kinds.includes('anon') ? 'an anon copy' : 'another page';
+            return { ret: r.ret, note: `${what}; the twin ${m.pfn(PAGE) === merged ? 'still merged' : 'unmerged'}` };
+          });
+        });
+      };
+      return [...perApi(ctx, PIN_FAULTING, 'pin-ro/', each), ...perApi(ctx, ['get_user_pages_fast', 'get_user_pages'], 'get/', each)];
+    } finally {
+      knobs.forEach((k, i) => {
+        try {
+          writeFileSync(`${KSM}/${k}`, saved[i] ?? '');
+        } catch {
+          // best effort
+        }
+      });
+    }
+  },
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -761,4 +821,5 @@ export const PROBES: readonly Probe[] = [
   forceHugetlb,
   forceProtnone,
   nowaitNofault,
+  ksm,
 ];

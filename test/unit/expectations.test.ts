@@ -181,9 +181,11 @@ describe('new probes: boundaries', () => {
     expect(ans('nowait-nofault', 'nowait-fast/get_user_pages_fast_only', '6.1.192')).toEqual({ ret: 0 });
     expect(ans('nowait-nofault', 'nowait-fast/get_user_pages_fast_only', '6.12.117')).toEqual({ ret: -22 });
   });
-  it('force-hugetlb: refused from 6.1; guard regions judged from 6.13', () => {
+  it('force-hugetlb: refused from 6.1 until 6.14 supports it; guard regions judged from 6.13', () => {
     expect(ans('force-hugetlb', 'pin_user_pages', '6.1.0')).toEqual({ ret: -14 });
-    expect(ans('force-hugetlb', 'pin_user_pages', '5.10.0')).toEqual({ ret: 1, note: 'same page' });
+    expect(ans('force-hugetlb', 'pin_user_pages', '6.13.12')).toEqual({ ret: -14 });
+    expect(ans('force-hugetlb', 'pin_user_pages', '6.14.0')).toEqual({ ret: 1, note: 'same page' });
+    expect(ans('force-hugetlb', 'get_user_pages_remote', '7.3.4')).toEqual({ ret: 1, note: 'same page' });
     expect(ans('force-protnone', 'guard/pin_user_pages', '6.12.117')?.note).toMatch(/no guard regions/);
     expect(ans('force-protnone', 'guard/pin_user_pages', '6.13.0')).toEqual({ ret: -14 });
     expect(ans('force-protnone', 'guard-force/get_user_pages_fast_only', '7.3.4')).toEqual({ ret: 0 });
