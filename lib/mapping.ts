@@ -37,6 +37,9 @@ export type Advice =
   | 'pageout'
   | 'populateRead'
   | 'populateWrite'
+  /** MADV_MERGEABLE / MADV_UNMERGEABLE: KSM. */
+  | 'mergeable'
+  | 'unmergeable'
   /** MADV_GUARD_INSTALL / MADV_GUARD_REMOVE: guard regions (6.13+). */
   | 'guardInstall'
   | 'guardRemove';
