@@ -637,7 +637,13 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   ksm: [
     {
       cases: 'pin-ro/*',
-      kernels: '>=6.1',
+      kernels: '<5.19',
+      answer: { ret: 1, note: 'the KSM page; the twin still merged' },
+      source: '5.10 follow_page_pte(): before the COW rework nothing unshares for a R/O pin, the KSM page itself is pinned (read, not run)',
+    },
+    {
+      cases: 'pin-ro/*',
+      kernels: '>=5.19',
       answer: { ret: 1, note: 'an anon copy; the twin still merged' },
       source:
         'gup_must_unshare(): a KSM page is never PageAnonExclusive, so a FOLL_PIN (R/O too) unshares it: FAULT_FLAG_UNSHARE -> do_wp_page() -> wp_page_copy() gives the process an exclusive copy, the other mapping keeps the KSM page (COW rework, 5.19+)',
