@@ -285,16 +285,22 @@ const movableLongterm: Probe = {
         });
       });
     };
+    // Maps every free huge page (up to 8) and pins the first that sits in
+    // ZONE_MOVABLE: after one migration the pool hands out a page from
+    // elsewhere first, so a single page left later cases without one.
     const hugetlb = (api: ApiName): Outcome => {
-      if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return { skip: 'no free 2M huge pages' };
-      return using(mapMemfd(HUGE, { hugetlb: '2M', populate: true }), (m): Outcome => {
-        if (!inMovable(ctx, m)) return { skip: 'huge page not in ZONE_MOVABLE' };
-        for (let i = 0; i < 16; i++) m.write(i * PAGE, 0x90 + i);
-        const before = m.pfn(0);
-        const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
+      const free = Math.min(hugetlbPools().get(HUGE)?.free ?? 0, 8);
+      if (free < 1) return { skip: 'no free 2M huge pages' };
+      return using(mapMemfd(free * HUGE, { hugetlb: '2M', populate: true }), (m): Outcome => {
+        const k = Array.from({ length: free }, (_, i) => i).find((i) => ctx.dev.pin('get_user_pages_fast', m.address + BigInt(i * HUGE), 1, { facts: true }).facts?.[0]?.zoneMovable);
+        if (k === undefined) return { skip: `none of ${free} free huge pages in ZONE_MOVABLE` };
+        const base = k * HUGE;
+        for (let i = 0; i < 16; i++) m.write(base + i * PAGE, 0x90 + i);
+        const before = m.pfn(base);
+        const r = call(ctx, api, m.address + BigInt(base), 16, ['longterm'], { hold: true, facts: true });
         return holding(ctx, r, (handle) => {
           const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
-          const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
+          const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(base + i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
           return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
         });
       });
