@@ -447,6 +447,12 @@ const userfaultfd: Probe = {
       const faultsBefore = handler.faults;
       const r = call(ctx, 'get_user_pages_unlocked', m.address + BigInt(PAGE), 1, [], { hold: true });
       const unlocked = holding(ctx, r, (handle) => {
+        // The handler counts a fault after its UFFDIO_COPY returns, which
+        // can be after the woken GUP call has returned here: give the
+        // count a moment (6.12 CI run: "1, without the handler" once). The
+        // fill byte can only have come from the handler's copy.
+        const deadline = Date.now() + 2000;
+        while (handler.faults <= faultsBefore && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
         const resolved = handler.faults > faultsBefore && ctx.dev.readPinned(handle, 0)[0] === 0x5a;
         return { ret: r.ret, note: resolved ? 'after the handler resolved the fault' : 'without the handler' };
       });
