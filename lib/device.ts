@@ -186,6 +186,15 @@ export class GupDevice {
     return this.#native;
   }
 
+  /**
+   * A GupDevice over any NativeDevice: the seam for unit tests of the layers
+   * above the addon (a scripted fake; test/fake/device.ts). Use open() for
+   * the real /dev/guplab.
+   */
+  static fromNative(native: NativeDevice): GupDevice {
+    return new GupDevice(native);
+  }
+
   /** Opens the device; throws DeviceMissingError (module not loaded) or PermissionError (not root). */
   static open(path?: string): GupDevice {
     const { Device } = addon();

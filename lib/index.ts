@@ -52,4 +52,4 @@ export {
   type ThpMode,
 } from './mapping.js';
 export { pinCounters, readVmstat } from './vmstat.js';
-export { expectKernelWarning } from './expect-warn.js';
+export { expectKernelWarning, guestEnv, guestMounts, type GuestEnv, type GuestMount } from './contract.js';

@@ -1,15 +1,8 @@
 // Loads the C++ addon (native/, built by node-gyp) with an actionable error.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { BuildMismatchError } from './errors.js';
-
-/** The project root: lib/ in the sources, dist/lib/ when compiled. */
-export const projectRoot = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (path.basename(dir) === 'lib' || path.basename(dir) === 'dist') dir = path.dirname(dir);
-  return dir;
-})();
+import { projectRoot } from './util/root.js';
 
 /** The raw pin request the addon passes to GUPLAB_IOC_PIN. */
 export interface NativePinRequest {

@@ -5,11 +5,10 @@ import { readFileSync } from 'node:fs';
 import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PinOptions, PinResult } from '../device.js';
 import { errnoName } from '../errors.js';
-import { expectKernelWarning } from '../expect-warn.js';
+import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { hugetlbPools, mapAnonymous, mapFile, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
-import type { GuestMount } from '../vm/guest.js';
 
 export interface ProbeContext {
   dev: GupDevice;

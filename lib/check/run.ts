@@ -2,9 +2,8 @@
 // kernel, and reports as KTAP (the kernel's test output format) and JSON.
 import os from 'node:os';
 import { GupDevice } from '../device.js';
-import type { GuestMount } from '../vm/guest.js';
 import { hostArch, type Arch } from '../vm/paths.js';
-import { expectKernelWarning } from '../expect-warn.js';
+import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { EXPECTATIONS, expectationFor, kernelMatches } from './expectations.js';
 import { PROBES, type Probe } from './probes.js';
 

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { GupDevice } from '../device.js';
 import { pinCounters } from '../vmstat.js';
-import { KERNEL_TROUBLE } from '../vm/run.js';
+import { ENV, KERNEL_TROUBLE } from '../contract.js';
 
 export interface StressProfile {
   fuzzCalls: number;
@@ -89,7 +89,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 export async function runGuest(p: StressProfile): Promise<number> {
-  const ko = process.env.GUPLAB_KO;
+  const ko = process.env[ENV.ko];
   const base = held();
   const troubleBefore = troubleLines().length;
   const t0 = Date.now();

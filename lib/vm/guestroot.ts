@@ -23,7 +23,7 @@ import {
   closeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../native.js';
+import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { projectRoot } from '../native.js';
+import { projectRoot } from '../util/root.js';
 
 /** Where fetched kernels, built modules and initramfs images are kept. */
 export function cacheRoot(): string {

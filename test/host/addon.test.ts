@@ -1,5 +1,5 @@
 // The addon on the host, without the module.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { API_NAMES, FLAG_NAMES } from '../../lib/abi.js';
 import { DeviceMissingError, GupDevice, isSystemError } from '../../lib/index.js';

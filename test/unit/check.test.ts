@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXPECTATIONS, expectationFor, kernelMatches, longtermGate } from '../../lib/check/expectations.js';
 import { readFileSync } from 'node:fs';
-import type { BenchResult } from '../../lib/bench/engine.js';
+import type { BenchResult } from '../../lib/bench/results.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown, replaceSection } from '../../lib/check/matrix.js';
 import { PROBES, fmt } from '../../lib/check/probes.js';
 import { ktapCase, type CheckReport } from '../../lib/check/run.js';

@@ -1,0 +1,90 @@
+// `guplab matrix`: the check suite (and a short benchmark) on each kernel x
+// arch in the VM, then one table of the answers with changes marked; or the
+// same table from reports already written.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadResult } from '../bench/results.js';
+import { resolveSpec } from '../bench/spec.js';
+import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
+import { checkPassed, type CheckReport } from '../check/run.js';
+import type { GuestStep } from '../contract.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { fullGuest } from '../vm/guest.js';
+import type { Arch } from '../vm/paths.js';
+import { vmRun } from '../vm/run.js';
+import { reportVm } from './vm.js';
+
+/** The check report of one kernel and arch in `out`. */
+export const checkFileFor = (out: string, kernel: string, arch: Arch): string => path.resolve(out, `check-${kernel}-${arch}.json`);
+
+/** The short benchmark next to a check report: check-K-A.json -> bench-K-A/results.json. */
+export const benchFileFor = (checkFile: string): string =>
+  path.join(path.dirname(checkFile), path.basename(checkFile).replace(/^check-/, 'bench-').replace(/\.json$/, ''), 'results.json');
+
+export interface MatrixRunOptions {
+  kernels: readonly string[];
+  arches: readonly Arch[];
+  out: string;
+  /** The short benchmark after the checks. */
+  bench: boolean;
+  timeoutSec: number;
+}
+
+/** Boots each kernel x arch once (checks, then the short benchmark); returns the report files, or the exit code of a failed run. */
+export async function runMatrixVms(o: MatrixRunOptions): Promise<string[] | number> {
+  const files: string[] = [];
+  for (const arch of o.arches) {
+    for (const kernel of o.kernels) {
+      const file = checkFileFor(o.out, kernel, arch);
+      const steps: GuestStep[] = [{ kind: 'check', only: [], report: path.basename(file) }];
+      // The checks decide the exit status; the benchmark only adds figures.
+      if (o.bench) steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
+      const result = await vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), output: process.stderr });
+      if (result.problems.length) return reportVm(result);
+      files.push(file);
+    }
+  }
+  return files;
+}
+
+function readCheckReport(file: string): CheckReport {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the check report ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const r = value as Partial<CheckReport> | null;
+  if (typeof r?.release !== 'string' || typeof r.arch !== 'string' || !Array.isArray(r.probes)) {
+    throw new Error(`${file} is not a check report (release, arch, probes): write it with \`guplab check --json FILE\``);
+  }
+  return value as CheckReport;
+}
+
+export interface MatrixTableOptions {
+  out: string;
+  /** Put the table into this README (between the matrix markers). */
+  readme?: string;
+  changedOnly: boolean;
+}
+
+/** The matrix from check reports (and the benchmarks next to them): printed, matrix.json and matrix.md; returns the exit code. */
+export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions): number {
+  const runs = files
+    .map((file) => ({ report: readCheckReport(file), bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
+    .sort((a, b) => byKernel(a.report, b.report));
+  const reports = runs.map((r) => r.report);
+  const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
+  console.log(matrixTable(matrix, { changedOnly: o.changedOnly }));
+  const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}`;
+  writeFileAtomic(path.join(o.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
+  writeFileAtomic(path.join(o.out, 'matrix.md'), md);
+  if (o.readme) {
+    const accels = [...new Set(reports.map((r) => r.accelerator))].join('/');
+    const how = `\`guplab matrix\` over ${matrix.columns.join(', ')}, ${accels}`;
+    writeFileAtomic(o.readme, replaceSection(readFileSync(o.readme, 'utf8'), 'matrix', matrixReadme(matrix, how)));
+  }
+  const changed = matrix.rows.filter((r) => r.changed).length;
+  process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(o.out, 'matrix.md')}\n`);
+  return reports.every(checkPassed) ? 0 : 1;
+}
