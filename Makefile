@@ -54,9 +54,10 @@ bench: build
 overhead: build
 	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
-test: build test-unit test-host kmod-check test-runner test-vm test-stress
+# Every layer, as timed phases (scripts/test.sh prints the breakdown).
+test:
+	./scripts/test.sh
 
-# The tests are type-checked too (strict, as lib/), then run.
 test-unit:
 	node_modules/.bin/tsc -p tsconfig.test.json
 	$(VITEST) run test/unit
@@ -72,22 +73,14 @@ test-runner: build
 
 # Kernel tests inside the VM on each kernel:arch, where /dev/guplab must
 # exist (never skipped there); arm64 runs under TCG on an x86_64 host. One
-# boot per run: the kernel tests, then the semantics check suite, in a guest
-# with every memory kind they pin (huge pages, ZONE_MOVABLE, plain ext4/xfs
-# disks, memfd_secret; DAX on emulated pmem where the arch has memmap=).
-# (The same guest as `guplab check --vm`.) The check reports make the kernel
-# matrix (results/test-vm/matrix.md) without more boots.
-VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64 6.12:arm64
-VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --append secretmem.enable=1
-VM_TEST_FLAGS_x86_64 ?= --pmem 128M --dax ext4,xfs
-test-vm:
-	rm -rf results/test-vm
-	set -e; for r in $(VM_RUNS); do k=$${r%%:*}; a=$${r##*:}; \
-	  extra=; if [ $$a = x86_64 ]; then extra="$(VM_TEST_FLAGS_x86_64)"; fi; \
-	  $(GUPLAB) vm run --kernel $$k --arch $$a $(VM_TEST_FLAGS) $$extra --out results/test-vm -- \
-	    sh -c '$(VITEST) run test/kernel && node bin/guplab.js check --json "$$GUPLAB_VM_OUT/check-'$$k'-'$$a'.json"'; \
-	done
-	$(GUPLAB) matrix --from results/test-vm/check-*.json --out results/test-vm --changed
+# boot per run: the kernel tests, then the semantics check suite, in the full
+# guest (lib/vm/guest.ts fullGuest: huge pages, ZONE_MOVABLE, ext4/xfs disks,
+# memfd_secret, DAX on emulated pmem where the arch has memmap=), then the
+# kernel matrix of the check reports (results/test-vm/matrix.md).
+VM_RUNS ?= 6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64
+VM_JOBS ?= 1
+test-vm: build
+	$(GUPLAB) test-vm --runs $(VM_RUNS) --jobs $(VM_JOBS)
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M
