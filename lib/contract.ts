@@ -5,7 +5,6 @@
 // Guest-side code imports this module and nothing of the runner.
 import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Spec } from './bench/spec.js';
 
 /** The host's per-run folder, shared read-write into the guest at this path (9p tag guplabio). */
 export const GUEST_RUN_DIR = '/run/guplab';
@@ -176,8 +175,8 @@ export type GuestStep =
   | { kind: 'tests'; paths: string[] }
   /** The semantics check: KTAP on stdout, the JSON report into `report`. */
   | { kind: 'check'; only: string[]; report: string }
-  /** A benchmark: results.json into folder `dir`; the table, the JSON or nothing on stdout. */
-  | { kind: 'bench'; spec: Spec; dir: string; print: 'table' | 'json' | 'none'; progress: boolean };
+  /** A benchmark (spec: as resolveSpec takes it, validated again in the guest): results.json into folder `dir`; the table, the JSON or nothing on stdout. */
+  | { kind: 'bench'; spec: object; dir: string; print: 'table' | 'json' | 'none'; progress: boolean };
 
 export interface GuestJob {
   steps: GuestStep[];

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { runBench } from './bench/engine.js';
 import { progressFor } from './bench/progress.js';
+import { resolveSpec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
 import { checkPassed, runCheck } from './check/run.js';
 import { guestMounts, guestPath, readJobFile, type GuestJob, type GuestStep } from './contract.js';
@@ -41,7 +42,7 @@ async function runStep(step: GuestStep): Promise<number> {
       return checkPassed(report) ? 0 : 1;
     }
     case 'bench': {
-      const result = await runBench(step.spec, { progress: progressFor(!step.progress) });
+      const result = await runBench(resolveSpec(step.spec), { progress: progressFor(!step.progress) });
       writeFileAtomic(path.join(outDir(), step.dir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
       if (step.print === 'json') console.log(JSON.stringify(result, null, 2));
       else if (step.print === 'table') console.log(benchTable(result));
