@@ -10,7 +10,8 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+PHONY_FAST := test-fast prebuilds
+.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -18,8 +19,15 @@ deps:
 	./scripts/deps.sh
 
 # The addon against the running Node's own headers (no header download).
-addon: deps
+ADDON_SOURCES := binding.gyp $(wildcard native/*.cc native/*.h) kmod/uapi/guplab.h
+build/Release/guplab.node: $(ADDON_SOURCES) package-lock.json
 	node_modules/.bin/node-gyp rebuild --nodedir=$(NODEDIR)
+addon: deps build/Release/guplab.node
+
+# The addon for linux-x64 and linux-arm64 in prebuilds/, shipped by npm pack
+# (node-gyp-build loads it where guplab is installed).
+prebuilds: build
+	$(NODE) scripts/prebuilds.mjs
 
 ts: deps
 	node_modules/.bin/tsc -p tsconfig.json
@@ -100,6 +108,6 @@ test-kernel:
 	$(VITEST) run test/kernel
 
 clean:
-	rm -rf build dist tools/pin1
+	rm -rf build dist prebuilds tools/pin1
 	$(MAKE) -C kmod -f /dev/null clean 2>/dev/null || true
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order kmod/Module.symvers

@@ -122,20 +122,31 @@ export interface NativeMapOptions {
 
 let cached: NativeAddon | undefined;
 
+/**
+ * Where the addon is: $GUPLAB_ADDON (a guest of another arch gets one built
+ * for it, lib/vm/guestroot.ts), else what node-gyp-build finds: the
+ * checkout's build/Release, or the package's prebuilds/<platform>-<arch>.
+ */
+export function addonPath(): string {
+  if (process.env.GUPLAB_ADDON) return process.env.GUPLAB_ADDON;
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  return nodeGypBuild.resolve(projectRoot);
+}
+
 /** Returns the addon, or throws an Error that says how to build it. */
 export function addon(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  // GUPLAB_ADDON: a guest of another arch than the host gets the addon
-  // cross-built for it (lib/vm/guestroot.ts); build/ keeps the host's.
-  const file = process.env.GUPLAB_ADDON || path.join(projectRoot, 'build', 'Release', 'guplab.node');
+  let file = path.join(projectRoot, 'build', 'Release', 'guplab.node');
   try {
+    file = addonPath();
     cached = require(file) as NativeAddon;
   } catch (cause) {
-    throw new BuildMismatchError(`guplab's native addon could not be loaded from ${file}`, {
+    throw new BuildMismatchError(`guplab's native addon could not be loaded (${file}): no build and no prebuild for ${process.platform}-${process.arch}`, {
       code: 'ERR_GUPLAB_BUILD',
       path: file,
-      hint: `run \`make build\` (or \`npm run build\`) in ${projectRoot}`,
+      hint: `run \`make build\` in a checkout, or \`npm rebuild guplab\` where guplab is installed (needs python3, make and g++)`,
       cause,
     });
   }

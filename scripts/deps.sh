@@ -27,5 +27,5 @@ fi
 # (npm install, not npm ci: this npm writes lock files without the other
 # platforms' optional packages, which npm ci then calls out of sync.)
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm install --no-audit --no-fund
+	npm install --no-audit --no-fund --ignore-scripts
 fi

@@ -39,7 +39,7 @@ export async function runStress(opts: StressOptions): Promise<number> {
       kernel: k,
       memMiB: prof.memMiB,
       timeoutSec: opts.timeout,
-      command: ['node', 'dist/lib/stress/guest.js', '--calls', String(prof.calls), '--threads', String(prof.threads),
+      command: ['node', path.join(projectRoot, 'dist', 'lib', 'stress', 'guest.js'), '--calls', String(prof.calls), '--threads', String(prof.threads),
         '--race', String(prof.race), '--kill-pages', String(prof.killPages), '--kill-rounds', String(prof.killRounds),
         '--seed', String(opts.seed)],
     });

@@ -27,7 +27,7 @@ export interface VmRunOptions {
   /** A user's own kernel image, with kernelBuild its build tree or headers (instead of a Debian kernel). */
   kernelImage?: string;
   kernelBuild?: string;
-  /** Guest working directory; default the project root. */
+  /** Guest working directory; default the caller's (the host root is shared, so the same path). */
   cwd?: string;
   env?: Record<string, string>;
   timeoutSec?: number;
@@ -277,7 +277,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       const meta: VmRunMeta = { release: kernel.release, arch, accel, qemuVersion: version, options: runOptions };
       writeFileSync(path.join(ioDir, RUN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
       if (options.job) writeFileSync(path.join(ioDir, RUN_FILES.job), `${JSON.stringify(options.job, null, 2)}\n`);
-      writeFileSync(path.join(ioDir, RUN_FILES.command), commandScript(command, options.cwd ?? projectRoot, {
+      writeFileSync(path.join(ioDir, RUN_FILES.command), commandScript(command, options.cwd ?? process.cwd(), {
         [ENV.accel]: accel.toUpperCase(),
         [ENV.qemuVersion]: version,
         [ENV.release]: kernel.release,
