@@ -47,7 +47,7 @@ phase "unit (type-check + vitest)" sh -c "node_modules/.bin/tsc -p tsconfig.test
 phase "host (addon, report in chromium)" $VITEST run test/host &&
 phase "kmod-check (W=1, sparse)" $GUPLAB kmod-check --kernel 6.1,6.12 --arch x86_64,arm64 &&
 phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "${VM_RUNS:-6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64}" --jobs "${VM_JOBS:-1}" &&
-"phase "package (pack, install, vm run)" $VITEST run test/package &&
+phase "package (pack, install, vm run)" $VITEST run test/package &&
 phase "stress ci profile" $GUPLAB stress --kernel "${STRESS_KERNELS:-6.1,6.12}" --profile ci
 rc=$?
 
