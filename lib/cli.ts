@@ -1,20 +1,25 @@
 // The guplab command line: options wired to the jobs in lib/jobs/ (and the
 // stress and VM modules). No job logic lives here.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BACKING_NAMES } from './bench/backings.js';
+import { API_NAMES, FLAG_NAMES, isApiName, isFlagName, type ApiName, type FlagName } from './abi.js';
+import { BACKING_NAMES, type BackingName } from './bench/backings.js';
 import { overheadTable, runOverhead } from './bench/overhead.js';
-import { DEFAULT_SPEC, formatSize, loadSpecFile, resolveSpec, type Spec } from './bench/spec.js';
+import { DEFAULT_SPEC, formatSize, loadSpecFile, parseSize, resolveSpec, type Spec } from './bench/spec.js';
+import { PROBES } from './check/probes.js';
 import { GupDevice } from './device.js';
 import { benchHere, benchInVm } from './jobs/bench.js';
 import { checkHere, checkInVm } from './jobs/check.js';
 import { compareFiles } from './jobs/compare.js';
 import { kmodCheck } from './jobs/kmod-check.js';
+import { pinOnce, pinText } from './jobs/pin.js';
 import { matrixFromFiles, runMatrixVms } from './jobs/matrix.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
 import { addStressCommand } from './stress/cli.js';
-import { nonNegativeInt, positiveInt } from './util/args.js';
+import { nonNegativeInt, positiveInt, UsageError } from './util/args.js';
+import { projectRoot } from './util/root.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
@@ -77,6 +82,19 @@ function addVmOptions(cmd: Command): Command {
     .option('--first-boot-timeout <seconds>', 'retry with TCG when a KVM boot has not reached the command after this long', positiveInt, 60);
 }
 
+/** Options that only mean something in a VM; given without --vm they would be silently ignored. */
+const VM_ONLY = ['kernel', 'arch', 'kernelImage', 'kernelBuild', 'timeout', 'mem', 'cpus', 'append', 'hugepages', 'hugepages1g', 'thp', 'movablecore', 'pmem', 'dax', 'fs', 'verbose', 'accel', 'firstBootTimeout'];
+
+/** Refuses VM options on a command run without --vm (the results would be labelled with this machine's kernel). */
+function refuseVmOnly(cmd: Command, vm: boolean | undefined): void {
+  if (vm) return;
+  const given = VM_ONLY.filter((key) => cmd.getOptionValueSource(key) === 'cli');
+  if (given.length) {
+    const flags = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('hugepages1g', 'hugepages-1g')}`);
+    throw new UsageError(`${flags.join(', ')} ${flags.length > 1 ? 'only apply' : 'only applies'} with --vm: add --vm to run in a guest, or drop ${flags.length > 1 ? 'them' : 'it'} to run on this machine's kernel`);
+  }
+}
+
 /** The VM run a command line asks for, less its command. */
 function vmBase(opts: VmCliOptions, cmd: Command): VmBase {
   const memory: GuestMemoryOptions = {};
@@ -100,7 +118,16 @@ function vmBase(opts: VmCliOptions, cmd: Command): VmBase {
   };
 }
 
-const program = new Command('guplab').description('Call, time and check get_user_pages / pin_user_pages on a real kernel');
+const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+const program = new Command('guplab')
+  .description('Call, time and check get_user_pages / pin_user_pages on a real kernel')
+  .version(pkg.version)
+  .exitOverride()
+  .addHelpText('after', `
+Conventions: --json prints machine output on stdout; --out DIR writes files; lists are comma-separated.
+Exit status: 0 ok; 1 a test, check or comparison failed; 2 bad usage (nothing was started);
+4 check: every case skipped (kselftest). vm run: the command's own status, or 123 the kernel
+reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the command.`);
 
 const vm = program.command('vm').description('run commands in a QEMU guest with guplab.ko loaded');
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
@@ -178,7 +205,13 @@ addVmOptions(
     .option('--no-report', 'no report.html')
     .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there'),
 ).action(async (opts: BenchCliOptions, cmd: Command) => {
-  const spec = benchSpec(opts); // validated on the host before any boot
+  refuseVmOnly(cmd, opts.vm);
+  let spec: Spec;
+  try {
+    spec = benchSpec(opts); // validated on the host before any boot
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message.replace(/\n/g, ' ') : String(err));
+  }
   const output = { out: opts.out, json: opts.json ?? false, progress: opts.progress, report: opts.report };
   process.exitCode = opts.vm ? await benchInVm(spec, vmBase(opts, cmd), output) : await benchHere(spec, output);
 });
@@ -187,11 +220,62 @@ addVmOptions(
   program
     .command('check')
     .description('semantics probes as KTAP: what each GUP call answers on this kernel, against per-kernel expectations')
-    .option('--only <ids>', 'comma-separated probe ids', commaList, [] as string[])
-    .option('--json <file>', 'also write the report as JSON (with --vm default results/check-KERNEL-ARCH.json)')
+    .option('--only <ids>', 'comma-separated probe ids (see --list)', commaList, [] as string[])
+    .option('--list', 'list the probes, each with its question, and exit')
+    .option('--out <dir>', 'write the report as JSON into DIR (with --vm default results/; file check-KERNEL-ARCH.json)')
     .option('--vm', 'boot the kernel in QEMU (huge pages, ZONE_MOVABLE, pmem/DAX) and check there'),
-).action(async (opts: VmCliOptions & { only: string[]; json?: string; vm?: boolean }, cmd: Command) => {
-  process.exitCode = opts.vm ? await checkInVm(opts.only, vmBase(opts, cmd), opts.json) : checkHere(opts.only, opts.json);
+).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; out?: string; vm?: boolean }, cmd: Command) => {
+  if (opts.list) {
+    for (const p of PROBES) console.log(`${p.id.padEnd(18)} ${p.title}`);
+    return;
+  }
+  const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
+  if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
+  refuseVmOnly(cmd, opts.vm);
+  if (opts.vm) {
+    const vm = vmBase(opts, cmd);
+    const file = path.resolve(opts.out ?? 'results', `check-${vm.kernel ?? '6.1'}-${vm.arch ?? hostArch()}.json`);
+    process.exitCode = await checkInVm(opts.only, vm, file);
+  } else process.exitCode = checkHere(opts.only, opts.out ? path.resolve(opts.out, 'check.json') : undefined);
+});
+
+addVmOptions(
+  program
+    .command('pin')
+    .description('one GUP call on a fresh buffer: the kernel\'s answer and what each page is (page facts)')
+    .requiredOption('--api <name>', `entry point: ${API_NAMES.join(', ')}`)
+    .option('--flags <flags>', `flags joined by , or +: ${FLAG_NAMES.join(', ')}`, (v: string) => v.split(/[,+]/).map((f) => f.trim()).filter((f) => f && f !== 'none'), [] as string[])
+    .addOption(new Option('--backing <name>', 'memory to pin').choices([...BACKING_NAMES]).default('4K'))
+    .option('--size <size>', 'buffer size, whole 4K pages', '64K')
+    .option('--no-prefault', 'leave the buffer unfaulted (GUP faults it in)')
+    .option('--dir <path>', 'folder for the file and dax backings')
+    .option('--json', 'print the answer as JSON')
+    .option('--vm', 'boot the kernel in QEMU and make the call there'),
+).action(async (opts: VmCliOptions & { api: string; flags: string[]; backing: BackingName; size: string; prefault: boolean; dir?: string; json?: boolean; vm?: boolean }, cmd: Command) => {
+  if (!isApiName(opts.api)) throw new UsageError(`unknown API "${opts.api}": use one of ${API_NAMES.join(', ')}`);
+  const badFlags = opts.flags.filter((f) => !isFlagName(f));
+  if (badFlags.length) throw new UsageError(`unknown flag ${badFlags.join(', ')}: use ${FLAG_NAMES.join(', ')} (joined by , or +)`);
+  let size: number;
+  try {
+    size = parseSize(opts.size);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (size < 4096 || size % 4096 !== 0) throw new UsageError(`--size ${opts.size}: a buffer is whole 4 KiB pages, use a multiple of 4K, e.g. 64K, 2M`);
+  refuseVmOnly(cmd, opts.vm);
+  if (opts.vm) {
+    const args = ['pin', '--api', opts.api, '--backing', opts.backing, '--size', opts.size, ...(opts.flags.length ? ['--flags', opts.flags.join(',')] : []),
+      ...(opts.prefault ? [] : ['--no-prefault']), ...(opts.dir ? ['--dir', opts.dir] : []), ...(opts.json ? ['--json'] : [])];
+    const base = vmBase(opts, cmd);
+    const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
+    const { benchGuestMemory } = await import('./jobs/bench.js');
+    const result = await vmRun({ ...base, memory: benchGuestMemory(spec, base.memory ?? {}, base.arch ?? hostArch()), command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
+    process.exitCode = reportVm(result);
+    return;
+  }
+  const call = { api: opts.api as ApiName, flags: opts.flags as FlagName[], backing: opts.backing, size, prefault: opts.prefault, ...(opts.dir ? { dir: opts.dir } : {}) };
+  const answer = pinOnce(call);
+  console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
 });
 
 program
@@ -204,11 +288,12 @@ program
   .option('--no-bench', 'no short benchmark (fast vs unlocked, get vs pin, 4K vs THP) after the checks')
   .option('--readme', 'also put the table into README.md (between the matrix markers)')
   .option('--changed', 'print only the rows that differ between columns')
+  .option('--json', 'print matrix.json on stdout instead of the table')
   .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1200)
-  .action(async (opts: { kernel: string[]; arch: Arch[]; out: string; from?: string[]; bench: boolean; readme?: boolean; changed?: boolean; timeout: number }) => {
+  .action(async (opts: { kernel: string[]; arch: Arch[]; out: string; from?: string[]; bench: boolean; readme?: boolean; changed?: boolean; json?: boolean; timeout: number }) => {
     const files = opts.from ?? (await runMatrixVms({ kernels: opts.kernel, arches: opts.arch, out: opts.out, bench: opts.bench, timeoutSec: opts.timeout }));
     if (typeof files === 'number') process.exitCode = files;
-    else process.exitCode = matrixFromFiles(files, { out: opts.out, changedOnly: opts.changed ?? false, ...(opts.readme ? { readme: 'README.md' } : {}) });
+    else process.exitCode = matrixFromFiles(files, { out: opts.out, changedOnly: opts.changed ?? false, json: opts.json ?? false, ...(opts.readme ? { readme: 'README.md' } : {}) });
   });
 
 program
@@ -243,8 +328,10 @@ program
   .command('overhead')
   .description("the harness's own overhead: a 1-page PIN from TypeScript, from a C loop, and inside the kernel loop")
   .option('--calls <n>', 'calls per path', positiveInt, 2000)
-  .action(async (opts: { calls: number }) => {
-    console.log(overheadTable(await runOverhead(opts.calls)));
+  .option('--json', 'print the figures as JSON')
+  .action(async (opts: { calls: number; json?: boolean }) => {
+    const r = await runOverhead(opts.calls);
+    console.log(opts.json ? JSON.stringify(r, null, 2) : overheadTable(r));
   });
 
 program
@@ -269,6 +356,11 @@ try {
   addStressCommand(program);
   await program.parseAsync();
 } catch (err) {
-  process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  if (err instanceof CommanderError) {
+    // Commander printed its own message; help and --version are not errors.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = err instanceof UsageError || err instanceof InvalidArgumentError || err instanceof RangeError ? 2 : 1;
+  }
 }

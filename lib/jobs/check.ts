@@ -3,15 +3,32 @@
 import path from 'node:path';
 import { checkPassed, runCheck } from '../check/run.js';
 import { guestMounts } from '../contract.js';
+import { DeviceMissingError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
 import { fullGuestUnlessChosen, reportVm, type VmBase } from './vm.js';
 
-/** Runs the probes on this machine's kernel, KTAP on stdout; returns the exit code. */
+/** kselftest's exit status when nothing could be tested (KSFT_SKIP). */
+export const EXIT_SKIP = 4;
+
+/**
+ * Runs the probes on this machine's kernel, KTAP on stdout; returns the exit
+ * code as kselftest does: 0 passed, 1 failed, 4 every case skipped or no
+ * device (then a `1..0 # SKIP` plan that says why).
+ */
 export function checkHere(only: readonly string[], jsonFile?: string): number {
-  const report = runCheck({ only, mounts: guestMounts(), onLine: (line) => console.log(line) });
+  let report;
+  try {
+    report = runCheck({ only, mounts: guestMounts(), onLine: (line) => console.log(line) });
+  } catch (err) {
+    if (!(err instanceof DeviceMissingError)) throw err;
+    console.log(`KTAP version 1\n1..0 # SKIP ${err.message.replace(/\s*\n\s*/g, ' ')}`);
+    return EXIT_SKIP;
+  }
   if (jsonFile) writeFileAtomic(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  const cases = report.probes.flatMap((p) => p.cases);
+  if (cases.length > 0 && cases.every((c) => c.status === 'skip')) return EXIT_SKIP;
   return checkPassed(report) ? 0 : 1;
 }
 

@@ -8,6 +8,7 @@ import { resolveSpec } from '../bench/spec.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
 import { checkPassed, type CheckReport } from '../check/run.js';
 import type { GuestStep } from '../contract.js';
+import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fullGuest } from '../vm/guest.js';
 import type { Arch } from '../vm/paths.js';
@@ -52,11 +53,11 @@ function readCheckReport(file: string): CheckReport {
   try {
     value = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read the check report ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`cannot read the check report ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const r = value as Partial<CheckReport> | null;
   if (typeof r?.release !== 'string' || typeof r.arch !== 'string' || !Array.isArray(r.probes)) {
-    throw new Error(`${file} is not a check report (release, arch, probes): write it with \`guplab check --json FILE\``);
+    throw new UsageError(`${file} is not a check report (release, arch, probes): write one with \`guplab check --out DIR\``);
   }
   return value as CheckReport;
 }
@@ -66,6 +67,8 @@ export interface MatrixTableOptions {
   /** Put the table into this README (between the matrix markers). */
   readme?: string;
   changedOnly: boolean;
+  /** Print matrix.json on stdout instead of the table. */
+  json?: boolean;
 }
 
 /** The matrix from check reports (and the benchmarks next to them): printed, matrix.json and matrix.md; returns the exit code. */
@@ -75,7 +78,7 @@ export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions)
     .sort((a, b) => byKernel(a.report, b.report));
   const reports = runs.map((r) => r.report);
   const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
-  console.log(matrixTable(matrix, { changedOnly: o.changedOnly }));
+  console.log(o.json ? JSON.stringify(matrix, null, 2) : matrixTable(matrix, { changedOnly: o.changedOnly }));
   const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}`;
   writeFileAtomic(path.join(o.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
   writeFileAtomic(path.join(o.out, 'matrix.md'), md);

@@ -3,6 +3,7 @@
 // kernel matrix of the check reports, without more boots.
 import path from 'node:path';
 import { rmSync } from 'node:fs';
+import { UsageError } from '../util/args.js';
 import { fullGuest } from '../vm/guest.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
@@ -18,8 +19,8 @@ export interface TestVmRun {
 export function parseRuns(text: string, defaultArch: Arch): TestVmRun[] {
   return text.split(',').map((entry) => {
     const [kernel, arch = defaultArch] = entry.trim().split(':');
-    if (!kernel) throw new Error(`empty kernel in --runs "${text}": use KERNEL:ARCH pairs, e.g. 6.1:x86_64,6.12:arm64`);
-    if (arch !== 'x86_64' && arch !== 'arm64') throw new Error(`unknown arch "${arch}" in --runs: use x86_64 or arm64`);
+    if (!kernel) throw new UsageError(`empty kernel in --runs "${text}": use KERNEL:ARCH pairs, e.g. 6.1:x86_64,6.12:arm64`);
+    if (arch !== 'x86_64' && arch !== 'arm64') throw new UsageError(`unknown arch "${arch}" in --runs: use x86_64 or arm64`);
     return { kernel, arch };
   });
 }

@@ -24,6 +24,13 @@ export function fullGuestUnlessChosen(vm: VmBase): VmBase {
   return { ...vm, memMiB, memory: full.memory, append: [...full.append, ...(vm.append ?? [])] };
 }
 
+/**
+ * Exit codes of a VM run (README "Exit codes"): the command's own status
+ * when the run went well, else one of these. A command that itself exits
+ * 123-125 reads the same; CI should keep its own codes below 123.
+ */
+export const VM_EXIT = { kernelTrouble: 123, timeout: 124, noStatus: 125 } as const;
+
 /** Prints the run's figures and why it failed (with the console tail); returns the exit code to use. */
 export function reportVm(result: VmRunResult): number {
   const secs = (ms: number | null): string => (ms === null ? '-' : (ms / 1000).toFixed(1));
@@ -33,12 +40,14 @@ export function reportVm(result: VmRunResult): number {
   if (result.accelNote) process.stderr.write(`guplab: ${result.accelNote}\n`);
   if (result.problems.length === 0) {
     if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
-    return result.status ?? 1;
+    return result.status ?? VM_EXIT.noStatus;
   }
   process.stderr.write(`guplab: VM run failed: ${result.problems.join('\n')}\n--- console tail ---\n`);
   process.stderr.write(`${result.console.split('\n').slice(-40).join('\n')}\n`);
   if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
-  return result.status && result.status !== 0 ? result.status : 1;
+  if (result.failure === 'timeout') return VM_EXIT.timeout;
+  if (result.failure === 'kernel-trouble') return VM_EXIT.kernelTrouble;
+  return VM_EXIT.noStatus;
 }
 
 export type { GuestMemoryOptions };

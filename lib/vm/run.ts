@@ -58,11 +58,16 @@ export interface VmRunMeta {
   options: { kernel: string; memMiB: number; cpus: number; append: string[]; memory: GuestMemoryOptions; timeoutSec: number };
 }
 
+/** timeout: killed at --timeout; no-status: the guest never finished the command (boot or init failed, it crashed); kernel-trouble: a WARN/BUG/Oops the command did not declare. */
+export type VmFailure = 'timeout' | 'no-status' | 'kernel-trouble';
+
 export interface VmRunResult {
   /** The command's exit status, or null when it never reported one. */
   status: number | null;
   /** Why the run failed although the command may have passed (timeout, panic, WARN...). */
   problems: string[];
+  /** The worst of what went wrong around the command: it decides the exit code of `guplab vm run` (lib/jobs/vm.ts). */
+  failure?: VmFailure;
   release: string;
   arch: Arch;
   accel: Accel;
@@ -239,6 +244,8 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   if (!options.command && !options.job) throw new Error('vmRun needs a command or a job');
   const command = options.command ?? ['node', path.join(projectRoot, 'bin', 'guplab-guest.js'), guestPath('job')];
   if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
+  // Memory options are checked before anything is fetched or built (a user kernel's arch is known only from its image).
+  if (!options.kernelImage) guestSetup(options.memory ?? {}, options.arch ?? hostArch(), options.memMiB ?? 2048);
   const kernel = options.kernelImage
     ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
     : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
@@ -331,11 +338,13 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       if (status !== null) copyOut(outShare, options.outDir);
       else if (readdirSync(outShare).length) log(`nothing copied back to ${options.outDir}: the guest did not finish its command, so its files may be partial`);
     }
+    const failure: VmFailure | undefined = result.timedOut ? 'timeout' : status === null ? 'no-status' : trouble.length ? 'kernel-trouble' : undefined;
     const failed = problems.length > 0 || status !== 0;
     const fullConsole = dmesg ? `${result.console}\n--- dmesg ---\n${dmesg}` : result.console;
     return {
       status,
       problems,
+      ...(failure ? { failure } : {}),
       release: kernel.release,
       arch,
       accel,
