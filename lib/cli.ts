@@ -1,7 +1,7 @@
 // The guplab command line: options wired to the jobs in lib/jobs/ (and the
 // stress and VM modules). No job logic lives here.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { API_NAMES, FLAG_NAMES, isApiName, isFlagName, type ApiName, type FlagName } from './abi.js';
 import { BACKING_NAMES, type BackingName } from './bench/backings.js';
@@ -14,7 +14,8 @@ import { checkHere, checkInVm } from './jobs/check.js';
 import { compareFiles } from './jobs/compare.js';
 import { kmodCheck } from './jobs/kmod-check.js';
 import { pinOnce, pinText } from './jobs/pin.js';
-import { matrixFromFiles, runMatrixVms } from './jobs/matrix.js';
+import { checkFileFor, matrixFromFiles, runMatrixJob, runMatrixVms } from './jobs/matrix.js';
+import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, SUITES, type Suite } from './jobs/plan.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
 import { addStressCommand } from './stress/cli.js';
@@ -278,22 +279,76 @@ addVmOptions(
   console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
 });
 
+interface MatrixCliOptions {
+  kernel: string[];
+  arch: Arch[];
+  out?: string;
+  from?: string[];
+  bench: boolean;
+  suite?: string;
+  only: string[];
+  readme?: boolean;
+  changed?: boolean;
+  json?: boolean;
+  timeout: number;
+  plan?: boolean;
+  format?: 'json' | 'github' | 'gitlab';
+  job?: boolean;
+  merge?: boolean;
+  planFile?: string;
+}
+
 program
   .command('matrix')
-  .description('run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked')
+  .description('run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked; or plan it as CI jobs and merge what they left')
+  .argument('[dirs...]', 'with --merge: the folders the jobs wrote')
   .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
   .option('--arch <arches>', 'comma-separated arches', arches, [hostArch()])
-  .option('--out <dir>', 'folder for the check reports, benchmark results, matrix.json and matrix.md', 'results')
+  .option('--out <dir>', 'folder for the check reports, benchmark results, matrix.json and matrix.md (default results; jobs: results/jobs)')
   .option('--from <files...>', 'build the table from existing check JSON reports (and bench-*/results.json next to them) instead of booting')
   .option('--no-bench', 'no short benchmark (fast vs unlocked, get vs pin, 4K vs THP) after the checks')
+  .option('--suite <list>', `what each boot runs: ${SUITES.join(', ')} (default check,bench-short)`)
+  .option('--only <ids>', 'comma-separated probe ids (default all)', commaList, [] as string[])
   .option('--readme', 'also put the table into README.md (between the matrix markers)')
   .option('--changed', 'print only the rows that differ between columns')
-  .option('--json', 'print matrix.json on stdout instead of the table')
+  .option('--json', 'print matrix.json (with --plan: the plan) on stdout instead of the table')
   .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1200)
-  .action(async (opts: { kernel: string[]; arch: Arch[]; out: string; from?: string[]; bench: boolean; readme?: boolean; changed?: boolean; json?: boolean; timeout: number }) => {
-    const files = opts.from ?? (await runMatrixVms({ kernels: opts.kernel, arches: opts.arch, out: opts.out, bench: opts.bench, timeoutSec: opts.timeout }));
-    if (typeof files === 'number') process.exitCode = files;
-    else process.exitCode = matrixFromFiles(files, { out: opts.out, changedOnly: opts.changed ?? false, json: opts.json ?? false, ...(opts.readme ? { readme: 'README.md' } : {}) });
+  .option('--plan', 'print the jobs (one per kernel x arch, each one guplab command) instead of running them')
+  .addOption(new Option('--format <engine>', 'with --plan: json, or the matrix shape of github (strategy.matrix) or gitlab (parallel:matrix)').choices(['json', 'github', 'gitlab']))
+  .option('--job', 'run one kernel x arch as a CI job: its files and a job record in --out')
+  .option('--merge', 'build the table from the folders the jobs wrote ([dirs...]), marking failed and missing jobs')
+  .option('--plan-file <file>', 'with --merge: the plan (--plan --json), to name the jobs that left nothing')
+  .action(async (dirs: string[], opts: MatrixCliOptions) => {
+    if ([opts.plan, opts.job, opts.merge, opts.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
+    const suites = opts.suite ? parseSuites(opts.suite) : opts.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
+    const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
+    if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
+    if (opts.plan) {
+      const plan = makePlan({ kernels: opts.kernel, arches: opts.arch, suites, only: opts.only, out: opts.out ?? 'results/jobs', version: pkg.version });
+      const args = [`--kernel ${opts.kernel.join(',')}`, `--arch ${opts.arch.join(',')}`, `--suite ${suites.join(',')}`, ...(opts.only.length ? [`--only ${opts.only.join(',')}`] : [])].join(' ');
+      const text = formatPlan(plan, opts.format ?? 'json', args);
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      return;
+    }
+    const run = { suites, only: opts.only, timeoutSec: opts.timeout };
+    if (opts.job) {
+      if (opts.kernel.length !== 1 || opts.arch.length !== 1) throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
+      process.exitCode = await runMatrixJob(opts.kernel[0]!, opts.arch[0]!, { ...run, out: opts.out ?? 'results/jobs' }, pkg.version);
+      return;
+    }
+    const out = opts.out ?? 'results';
+    const table = { out, changedOnly: opts.changed ?? false, json: opts.json ?? false, ...(opts.readme ? { readme: 'README.md' } : {}) };
+    if (opts.merge) {
+      if (!dirs.length) throw new UsageError('--merge needs the folders the jobs wrote: guplab matrix --merge DIR...');
+      const input = collectJobs(dirs, opts.planFile ? readPlan(opts.planFile) : undefined);
+      const files = input.jobs.map((j) => checkFileFor(j.dir, j.record.kernel, j.record.arch)).filter((f) => existsSync(f));
+      const code = files.length ? matrixFromFiles(files, { ...table, extra: jobsMarkdown(input) }) : 1;
+      process.exitCode = input.missing.length || input.jobs.some((j) => j.record.status !== 0) ? 1 : code;
+      return;
+    }
+    if (dirs.length) throw new UsageError(`unexpected ${dirs.join(' ')}: folders are for --merge`);
+    const files = opts.from ?? (await runMatrixVms({ ...run, kernels: opts.kernel, arches: opts.arch, out }));
+    process.exitCode = typeof files === 'number' ? files : matrixFromFiles(files, table);
   });
 
 program

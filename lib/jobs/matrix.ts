@@ -8,11 +8,12 @@ import { resolveSpec } from '../bench/spec.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
 import { checkPassed, type CheckReport } from '../check/run.js';
 import type { GuestStep } from '../contract.js';
+import { writeJobRecord, type Suite } from './plan.js';
 import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fullGuest } from '../vm/guest.js';
 import type { Arch } from '../vm/paths.js';
-import { vmRun } from '../vm/run.js';
+import { vmRun, type VmRunResult } from '../vm/run.js';
 import { reportVm } from './vm.js';
 
 /** The check report of one kernel and arch in `out`. */
@@ -26,29 +27,50 @@ export interface MatrixRunOptions {
   kernels: readonly string[];
   arches: readonly Arch[];
   out: string;
-  /** The short benchmark after the checks. */
-  bench: boolean;
+  /** What each boot runs: the check (always, it makes the table), the short benchmark, the kernel tests. */
+  suites: readonly Suite[];
+  /** Probe ids (default all). */
+  only: readonly string[];
   timeoutSec: number;
 }
 
-/** Boots each kernel x arch once (checks, then the short benchmark); returns the report files, or the exit code of a failed run. */
+/** One boot of one kernel and arch: the suites' steps, files into `out`. */
+export async function runMatrixCell(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches'>): Promise<VmRunResult> {
+  const file = checkFileFor(o.out, kernel, arch);
+  const steps: GuestStep[] = [];
+  if (o.suites.includes('kernel-tests')) steps.push({ kind: 'tests', paths: ['test/kernel'] });
+  steps.push({ kind: 'check', only: [...o.only], report: path.basename(file) });
+  // The checks decide the exit status; the benchmark only adds figures.
+  if (o.suites.includes('bench-short')) {
+    steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
+  }
+  return vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), output: process.stderr });
+}
+
+/** Boots each kernel x arch once; returns the report files, or the exit code of a failed run. */
 export async function runMatrixVms(o: MatrixRunOptions): Promise<string[] | number> {
   const files: string[] = [];
   for (const arch of o.arches) {
     for (const kernel of o.kernels) {
-      const file = checkFileFor(o.out, kernel, arch);
-      const steps: GuestStep[] = [{ kind: 'check', only: [], report: path.basename(file) }];
-      // The checks decide the exit status; the benchmark only adds figures.
-      if (o.bench) steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
-      const result = await vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), output: process.stderr });
+      const result = await runMatrixCell(kernel, arch, o);
       if (result.problems.length) return reportVm(result);
-      files.push(file);
+      files.push(checkFileFor(o.out, kernel, arch));
     }
   }
   return files;
 }
 
-function readCheckReport(file: string): CheckReport {
+/** `matrix --job`: one kernel and arch as one CI job: its files, then the job record (last, atomically). */
+export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches'>, version: string): Promise<number> {
+  const result = await runMatrixCell(kernel, arch, o);
+  const status = reportVm(result);
+  const file = checkFileFor(o.out, kernel, arch);
+  const probes = existsSync(file) ? readCheckReport(file).probes.map((p) => p.id) : [...o.only];
+  writeJobRecord(o.out, { id: `${kernel}-${arch}`, kernel, arch, release: result.release, suites: [...o.suites], guplabVersion: version, probes, status });
+  return status;
+}
+
+export function readCheckReport(file: string): CheckReport {
   let value: unknown;
   try {
     value = JSON.parse(readFileSync(file, 'utf8'));
@@ -69,6 +91,8 @@ export interface MatrixTableOptions {
   changedOnly: boolean;
   /** Print matrix.json on stdout instead of the table. */
   json?: boolean;
+  /** Markdown appended to matrix.md and printed (e.g. the merged jobs' status). */
+  extra?: string;
 }
 
 /** The matrix from check reports (and the benchmarks next to them): printed, matrix.json and matrix.md; returns the exit code. */
@@ -79,7 +103,8 @@ export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions)
   const reports = runs.map((r) => r.report);
   const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
   console.log(o.json ? JSON.stringify(matrix, null, 2) : matrixTable(matrix, { changedOnly: o.changedOnly }));
-  const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}`;
+  if (o.extra && !o.json) console.log(o.extra);
+  const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}${o.extra ? `\n${o.extra}` : ''}`;
   writeFileAtomic(path.join(o.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
   writeFileAtomic(path.join(o.out, 'matrix.md'), md);
   if (o.readme) {
