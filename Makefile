@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-PHONY_FAST := test-fast prebuilds
+PHONY_FAST := test-fast prebuilds test-ci-engine
 .PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
@@ -89,6 +89,12 @@ VM_RUNS ?= 6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64
 VM_JOBS ?= 1
 test-vm: build
 	$(GUPLAB) test-vm --runs $(VM_RUNS) --jobs $(VM_JOBS)
+
+# The matrix through a real CI engine: .gitlab-ci.yml run here by
+# gitlab-ci-local (2 kernel jobs + merge), the merged table held against the
+# one from test-vm's reports (run test-vm first).
+test-ci-engine: build
+	./scripts/ci-engine.sh
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M

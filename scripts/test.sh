@@ -63,6 +63,7 @@ cat "$LOGS/kmod-check.log"
 record "|| kmod-check (W=1, sparse)" $((SECONDS - t_kmod)) $krc
 [ $rc = 0 ] && [ $krc = 0 ] &&
 phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "${VM_RUNS:-6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64}" --jobs "${VM_JOBS:-1}" &&
+phase "CI engine (gitlab-ci-local, 2 jobs + merge)" ./scripts/ci-engine.sh &&
 phase "package (pack, install, vm run)" $VITEST run test/package &&
 phase "stress ci profile" $GUPLAB stress --kernel "${STRESS_KERNELS:-6.1,6.12}" --profile ci
 rc=$?
