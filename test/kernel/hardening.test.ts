@@ -98,7 +98,7 @@ async function startTarget(): Promise<{ pid: number; addr: string; pages: number
   };
 }
 
-describe.runIf(hasDevice)('callers without privilege (issue 17)', () => {
+describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180_000 }, () => {
   let dev: GupDevice;
   let bin = '';
   let bin32 = '';
@@ -205,7 +205,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', () => {
       }
     }
     expect(await waitFor(() => held() === base, 10000)).toBe(true);
-  });
+  }, 180_000);
 
   it.runIf(withGcc)('gives a 32-bit (IA32_EMULATION) FACTS caller correct 56-byte records', async () => {
     expect(await run([bin32, 'facts32'])).toMatch(/facts32: ret 8, OK \(sizeof 56, long 4\)/);
@@ -243,7 +243,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', () => {
     try {
       writeFileSync(path.join(dir, 'cgroup.subtree_control'), '+memory');
       mkdirSync(cg);
-      const n = 20000;
+      const n = 3000;
       const out = await run(['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec ${process.execPath} ${HELPER} many-sets ${n} ${cg}`]);
       const m = /slab: (\d+) (\d+)/.exec(out);
       expect(m, out).not.toBeNull();
@@ -254,7 +254,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', () => {
       await run(['umount', dir]);
       rmdirSync(dir);
     }
-  });
+  }, 180_000);
 
   it('ends a BENCH at max_bench_seconds with -ETIME, and a remote BENCH whose target exits with -ESRCH', async () => {
     const param = path.join(PARAMS, 'max_bench_seconds');
