@@ -247,6 +247,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
       const out = await run(['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec ${process.execPath} ${HELPER} many-sets ${n} ${cg}`]);
       const m = /slab: (\d+) (\d+)/.exec(out);
       expect(m, out).not.toBeNull();
+      console.log(`memcg: ${n} one-page sets grew the holder's cgroup slab by ${Number(m?.[2]) - Number(m?.[1])} bytes`);
       // Per set at least its struct (kmalloc-64) and its one-entry array; plus xarray nodes.
       expect(Number(m?.[2]) - Number(m?.[1])).toBeGreaterThan(n * 64);
     } finally {
@@ -263,6 +264,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
     writeFileSync(param, '1');
     try {
       const r = await dev.bench('get_user_pages_fast', m.address, 16, { pagesPerCall: 1, iterations: 1 << 20 });
+      console.log(`bench: max_bench_seconds=1 ended a 16-page BENCH after ${r.done} of ${1 << 20} iterations, status ${r.status}`);
       expect(r.status).toBe(-62);
       expect(r.done).toBeGreaterThan(0);
       expect(r.done).toBeLessThan(1 << 20);
@@ -275,6 +277,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
     await new Promise((r) => setTimeout(r, 500));
     await target.kill();
     const r = await running;
+    console.log(`bench: remote BENCH whose target was killed after 500 ms: ${r.done} iterations, status ${r.status}`);
     expect(r.status).toBe(-3);
     expect(r.done).toBeLessThan(1 << 20);
   });
