@@ -33,12 +33,12 @@
 /*
  * mm_access() (kernel/fork.c) holds the target's exec_update_lock while it
  * takes the mm and checks access, so that a concurrent execve cannot hand
- * out the new image's mm under the old credentials. 5.11 turned
- * signal->exec_update_mutex into the exec_update_lock rw_semaphore ("exec:
- * Transform exec_update_mutex into a rw_semaphore"); a stable kernel that
- * took that backport needs this boundary moved down.
+ * out the new image's mm under the old credentials. 5.7 added it as
+ * signal->exec_update_mutex; 5.11 made it the exec_update_lock rw_semaphore
+ * ("exec: Transform exec_update_mutex into a rw_semaphore"), which 5.10.y
+ * took too (Debian's 5.10.0-46 headers have exec_update_lock).
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0)
 static inline int guplab_exec_update_lock(struct task_struct *task)
 {
 	return down_read_killable(&task->signal->exec_update_lock);
@@ -61,13 +61,14 @@ static inline void guplab_exec_update_unlock(struct task_struct *task)
 #endif
 
 /*
- * Copies into and out of a page through the kernel mapping. memcpy_to_page()
- * flushes the D-cache after writing (flush_dcache_page: an executable page
- * written this way must be coherent with the I-cache on arm64); it is in
- * highmem.h from 5.12 ("mm/highmem: Lift memcpy_[to|from]_page to core").
- * Before that, the same with kmap_atomic().
+ * Copies into and out of a page through the kernel mapping. The kernel's
+ * memcpy_to_page() flushes the D-cache after writing (flush_dcache_page: an
+ * executable page written this way must be coherent with the I-cache on
+ * arm64), as 6.1's and 6.12's highmem.h do; Debian's 5.10 has a
+ * memcpy_to_page() without that flush, so kernels before 5.16 get this
+ * copy of today's.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 12, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
 #define guplab_memcpy_to_page	memcpy_to_page
 #define guplab_memcpy_from_page	memcpy_from_page
 #else
