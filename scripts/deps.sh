@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
-debian-archive-keyring apt dpkg python3 g++ dwarves util-linux \
+debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
 qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git"
 
