@@ -66,34 +66,35 @@ module_param(group, int, 0444);
 MODULE_PARM_DESC(group, "Also let this group id open /dev/guplab (default -1: root only, mode 0600)");
 static kgid_t guplab_gid;
 
-#define GUPLAB_API_ALL							\
-	(GUPLAB_API_BIT(GET_USER_PAGES_FAST) | GUPLAB_API_BIT(PIN_USER_PAGES_FAST) |	\
-	 GUPLAB_API_BIT(GET_USER_PAGES_UNLOCKED) | GUPLAB_API_BIT(PIN_USER_PAGES_UNLOCKED) | \
-	 GUPLAB_API_BIT(GET_USER_PAGES_FAST_ONLY) | GUPLAB_API_BIT(GET_USER_PAGES) |	\
-	 GUPLAB_API_BIT(PIN_USER_PAGES) | GUPLAB_API_BIT(GET_USER_PAGES_REMOTE) |	\
-	 GUPLAB_API_BIT(PIN_USER_PAGES_REMOTE) | GUPLAB_COMPAT_APIS)
+/* INFO's api_mask: the entry points of GUPLAB_APIS this kernel has (compat.h). */
+#define GUPLAB_API_HAVE(sym, id, fn, pin, path) | (GUPLAB_HAVE_##sym ? BIT_ULL(id) : 0)
+static const u64 guplab_api_mask = 0 GUPLAB_APIS(GUPLAB_API_HAVE);
+#undef GUPLAB_API_HAVE
 
-static const u64 guplab_api_mask = GUPLAB_API_ALL;
+/* Per entry point: FOLL_PIN or FOLL_GET, and how it is called. */
+static const struct {
+	bool pin;
+	u8 path;
+} guplab_apis[GUPLAB_API_COUNT] = {
+#define GUPLAB_API_INFO(sym, id, fn, pin, path) [id] = { pin, GUPLAB_PATH_##path },
+	GUPLAB_APIS(GUPLAB_API_INFO)
+#undef GUPLAB_API_INFO
+};
 
 /* Every allocation sized or repeated by a user request: charged to its memory cgroup. */
 #define GUPLAB_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
-/* Portable flag -> this kernel's FOLL_* (0: not public on this kernel). */
+/*
+ * Portable flag -> this kernel's FOLL_* (0: not public on this kernel), by
+ * bit: every flag of GUPLAB_FLAGS needs its GUPLAB_FOLL_ line in compat.h.
+ */
 static const struct {
 	u32 flag;
 	unsigned int foll;
 } guplab_foll_map[] = {
-	{ GUPLAB_FLAG_WRITE, FOLL_WRITE },
-	{ GUPLAB_FLAG_LONGTERM, FOLL_LONGTERM },
-	{ GUPLAB_FLAG_FORCE, FOLL_FORCE },
-	{ GUPLAB_FLAG_NOWAIT, FOLL_NOWAIT },
-	{ GUPLAB_FLAG_NOFAULT, FOLL_NOFAULT },
-	{ GUPLAB_FLAG_HWPOISON, FOLL_HWPOISON },
-	{ GUPLAB_FLAG_ANON, FOLL_ANON },
-	{ GUPLAB_FLAG_SPLIT_PMD, FOLL_SPLIT_PMD },
-	{ GUPLAB_FLAG_DUMP, FOLL_DUMP },
-	{ GUPLAB_FLAG_INTERRUPTIBLE, GUPLAB_FOLL_INTERRUPTIBLE },
-	{ GUPLAB_FLAG_HONOR_NUMA_FAULT, GUPLAB_FOLL_HONOR_NUMA_FAULT },
+#define GUPLAB_FOLL_ENTRY(sym, bit, name) { GUPLAB_FLAG_##sym, GUPLAB_FOLL_##sym },
+	GUPLAB_FLAGS(GUPLAB_FOLL_ENTRY)
+#undef GUPLAB_FOLL_ENTRY
 };
 
 static u32 guplab_flag_mask(void)
@@ -120,46 +121,29 @@ static unsigned int guplab_foll_flags(u32 flags)
 
 static bool guplab_api_pins(u32 api)
 {
-	switch (api) {
-	case GUPLAB_API_PIN_USER_PAGES_FAST:
-	case GUPLAB_API_PIN_USER_PAGES_UNLOCKED:
-	case GUPLAB_API_PIN_USER_PAGES_FAST_ONLY:
-	case GUPLAB_API_PIN_USER_PAGES:
-	case GUPLAB_API_PIN_USER_PAGES_REMOTE:
-		return true;
-	}
-	return false;
+	return api < GUPLAB_API_COUNT && guplab_apis[api].pin;
 }
 
 static bool guplab_api_remote(u32 api)
 {
-	return api == GUPLAB_API_GET_USER_PAGES_REMOTE ||
-	       api == GUPLAB_API_PIN_USER_PAGES_REMOTE;
+	return api < GUPLAB_API_COUNT && guplab_apis[api].path == GUPLAB_PATH_REMOTE;
 }
 
 /*
- * Per API, the flags this kernel answers through WARN_ON_ONCE (compat.h has
- * where each comes from). INFO reports them.
+ * Per API, the flags this kernel answers through WARN_ON_ONCE, by its path
+ * and family (compat.h has where each comes from). INFO reports them.
  */
 static u32 guplab_warn_flags(u32 api)
 {
-	switch (api) {
-	case GUPLAB_API_GET_USER_PAGES_FAST:
-		return GUPLAB_WARN_FAST | GUPLAB_WARN_GET;
-	case GUPLAB_API_PIN_USER_PAGES_FAST:
-	case GUPLAB_API_PIN_USER_PAGES_FAST_ONLY:
-		return GUPLAB_WARN_FAST;
-	case GUPLAB_API_GET_USER_PAGES_FAST_ONLY:
-		return GUPLAB_WARN_FAST | GUPLAB_WARN_GET_FAST_ONLY;
-	case GUPLAB_API_GET_USER_PAGES_UNLOCKED:
-	case GUPLAB_API_GET_USER_PAGES:
-	case GUPLAB_API_GET_USER_PAGES_REMOTE:
-		return GUPLAB_WARN_GET;
-	case GUPLAB_API_PIN_USER_PAGES_UNLOCKED:
-	case GUPLAB_API_PIN_USER_PAGES_REMOTE:
-		return GUPLAB_WARN_PIN_LOCKED;
-	}
-	return 0;
+	u8 path = guplab_apis[api].path;
+	bool fast = path == GUPLAB_PATH_FAST || path == GUPLAB_PATH_FAST_ONLY;
+	u32 warn = fast ? GUPLAB_WARN_FAST : 0;
+
+	if (!guplab_apis[api].pin)
+		warn |= path == GUPLAB_PATH_FAST_ONLY ? GUPLAB_WARN_GET_FAST_ONLY : GUPLAB_WARN_GET;
+	else if (path == GUPLAB_PATH_UNLOCKED || path == GUPLAB_PATH_REMOTE)
+		warn |= GUPLAB_WARN_PIN_LOCKED;
+	return warn;
 }
 
 /*
@@ -211,46 +195,28 @@ struct guplab_set {
 static long guplab_call(u32 api, struct mm_struct *remote_mm, unsigned long addr,
 			unsigned long nr, unsigned int foll, struct page **pages)
 {
-	struct mm_struct *mm = current->mm;
+	u8 path = guplab_apis[api].path;
+	struct mm_struct *mm = path == GUPLAB_PATH_REMOTE ? remote_mm : current->mm;
+	bool lock = path == GUPLAB_PATH_LOCKED || path == GUPLAB_PATH_REMOTE;
 	int locked = 1;
 	long ret;
 
+	if (lock && mmap_read_lock_killable(mm))
+		return -EINTR;
 	switch (api) {
-	case GUPLAB_API_GET_USER_PAGES_FAST:
-		return get_user_pages_fast(addr, nr, foll, pages);
-	case GUPLAB_API_PIN_USER_PAGES_FAST:
-		return pin_user_pages_fast(addr, nr, foll, pages);
-	case GUPLAB_API_GET_USER_PAGES_UNLOCKED:
-		return get_user_pages_unlocked(addr, nr, pages, foll);
-	case GUPLAB_API_PIN_USER_PAGES_UNLOCKED:
-		return pin_user_pages_unlocked(addr, nr, pages, foll);
-	case GUPLAB_API_GET_USER_PAGES_FAST_ONLY:
-		return get_user_pages_fast_only(addr, nr, foll, pages);
-	case GUPLAB_API_PIN_USER_PAGES_FAST_ONLY:
-		return guplab_pin_user_pages_fast_only(addr, nr, foll, pages);
-	case GUPLAB_API_GET_USER_PAGES:
-	case GUPLAB_API_PIN_USER_PAGES:
-		if (mmap_read_lock_killable(mm))
-			return -EINTR;
-		if (api == GUPLAB_API_GET_USER_PAGES)
-			ret = guplab_get_user_pages(addr, nr, foll, pages);
-		else
-			ret = guplab_pin_user_pages(addr, nr, foll, pages);
-		mmap_read_unlock(mm);
-		return ret;
-	case GUPLAB_API_GET_USER_PAGES_REMOTE:
-	case GUPLAB_API_PIN_USER_PAGES_REMOTE:
-		if (mmap_read_lock_killable(remote_mm))
-			return -EINTR;
-		if (api == GUPLAB_API_GET_USER_PAGES_REMOTE)
-			ret = guplab_get_user_pages_remote(remote_mm, addr, nr, foll, pages, &locked);
-		else
-			ret = guplab_pin_user_pages_remote(remote_mm, addr, nr, foll, pages, &locked);
-		if (locked)
-			mmap_read_unlock(remote_mm);
-		return ret;
+#define GUPLAB_API_CALL(sym, id, fn, pin, path)					\
+	case GUPLAB_API_##sym:							\
+		ret = GUPLAB_CALL_##sym(mm, addr, nr, foll, pages, &locked);	\
+		break;
+	GUPLAB_APIS(GUPLAB_API_CALL)
+#undef GUPLAB_API_CALL
+	default:
+		ret = -EINVAL;
 	}
-	return -EINVAL;
+	/* *_remote may drop the lock (locked = 0), as access_remote_vm() allows. */
+	if (lock && locked)
+		mmap_read_unlock(mm);
+	return ret;
 }
 
 static void guplab_put(bool pinned, struct page **pages, unsigned long nr, bool dirty)

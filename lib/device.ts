@@ -45,7 +45,8 @@ export interface PinOptions {
 }
 
 /** What backs a page: anonymous, page cache, shmem, hugetlb, ZONE_DEVICE (DAX) or a KSM page. */
-export type PageKind = 'anon' | 'file' | 'shmem' | 'hugetlb' | 'zoneDevice' | 'ksm';
+export const PAGE_KINDS = ['anon', 'file', 'shmem', 'hugetlb', 'zoneDevice', 'ksm'] as const;
+export type PageKind = (typeof PAGE_KINDS)[number];
 
 /** What the kernel handed out for one page. */
 export interface PageFacts {

@@ -5,6 +5,7 @@ export {
   type BenchSamples,
   type DeviceInfo,
   type PageFacts,
+  PAGE_KINDS,
   type PageKind,
   type PinOptions,
   type PinResult,

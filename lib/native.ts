@@ -83,6 +83,8 @@ export interface NativeAddon {
     version: number;
     devicePath: string;
     apis: Record<string, number>;
+    /** Per API (kmod/uapi/guplab.h): FOLL_PIN or FOLL_GET, and how a kernel caller calls it. */
+    apiInfo: Record<string, { pin: boolean; path: 'fast' | 'fast_only' | 'unlocked' | 'locked' | 'remote' }>;
     flags: Record<string, number>;
     kinds: Record<string, number>;
     props: Record<string, number>;

@@ -26,7 +26,7 @@ export function buildStressBinary(): string {
   const out = path.join(projectRoot, 'build', 'stress', 'guplab-stress');
   mkdirSync(path.dirname(out), { recursive: true });
   execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', out,
-    path.join(projectRoot, 'test', 'stress', 'guplab-stress.c')], { stdio: 'inherit' });
+    path.join(projectRoot, 'tools', 'stress', 'guplab-stress.c')], { stdio: 'inherit' });
   return out;
 }
 
