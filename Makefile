@@ -10,7 +10,8 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+PHONY_FAST := test-fast prebuilds test-ci-engine
+.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -18,8 +19,15 @@ deps:
 	./scripts/deps.sh
 
 # The addon against the running Node's own headers (no header download).
-addon: deps
+ADDON_SOURCES := binding.gyp $(wildcard native/*.cc native/*.h) kmod/uapi/guplab.h
+build/Release/guplab.node: $(ADDON_SOURCES) package-lock.json
 	node_modules/.bin/node-gyp rebuild --nodedir=$(NODEDIR)
+addon: deps build/Release/guplab.node
+
+# The addon for linux-x64 and linux-arm64 in prebuilds/, shipped by npm pack
+# (node-gyp-build loads it where guplab is installed).
+prebuilds: build
+	$(NODE) scripts/prebuilds.mjs
 
 ts: deps
 	node_modules/.bin/tsc -p tsconfig.json
@@ -54,9 +62,10 @@ bench: build
 overhead: build
 	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
-test: build test-unit test-host kmod-check test-runner test-vm test-stress
+# Every layer, as timed phases (scripts/test.sh prints the breakdown).
+test:
+	./scripts/test.sh
 
-# The tests are type-checked too (strict, as lib/), then run.
 test-unit:
 	node_modules/.bin/tsc -p tsconfig.test.json
 	$(VITEST) run test/unit
@@ -72,22 +81,20 @@ test-runner: build
 
 # Kernel tests inside the VM on each kernel:arch, where /dev/guplab must
 # exist (never skipped there); arm64 runs under TCG on an x86_64 host. One
-# boot per run: the kernel tests, then the semantics check suite, in a guest
-# with every memory kind they pin (huge pages, ZONE_MOVABLE, plain ext4/xfs
-# disks, memfd_secret; DAX on emulated pmem where the arch has memmap=).
-# (The same guest as `guplab check --vm`.) The check reports make the kernel
-# matrix (results/test-vm/matrix.md) without more boots.
-VM_RUNS ?= 6.1:x86_64 6.12:x86_64 6.1:arm64 6.12:arm64
-VM_TEST_FLAGS ?= --mem 3072 --hugepages 16 --movablecore 256M --fs ext4,xfs --append secretmem.enable=1
-VM_TEST_FLAGS_x86_64 ?= --pmem 128M --dax ext4,xfs
-test-vm:
-	rm -rf results/test-vm
-	set -e; for r in $(VM_RUNS); do k=$${r%%:*}; a=$${r##*:}; \
-	  extra=; if [ $$a = x86_64 ]; then extra="$(VM_TEST_FLAGS_x86_64)"; fi; \
-	  $(GUPLAB) vm run --kernel $$k --arch $$a $(VM_TEST_FLAGS) $$extra --out results/test-vm -- \
-	    sh -c '$(VITEST) run test/kernel && node bin/guplab.js check --json "$$GUPLAB_VM_OUT/check-'$$k'-'$$a'.json"'; \
-	done
-	$(GUPLAB) matrix --from results/test-vm/check-*.json --out results/test-vm --changed
+# boot per run: the kernel tests, then the semantics check suite, in the full
+# guest (lib/vm/guest.ts fullGuest: huge pages, ZONE_MOVABLE, ext4/xfs disks,
+# memfd_secret, DAX on emulated pmem where the arch has memmap=), then the
+# kernel matrix of the check reports (results/test-vm/matrix.md).
+VM_RUNS ?= 6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64
+VM_JOBS ?= 1
+test-vm: build
+	$(GUPLAB) test-vm --runs $(VM_RUNS) --jobs $(VM_JOBS)
+
+# The matrix through a real CI engine: .gitlab-ci.yml run here by
+# gitlab-ci-local (2 kernel jobs + merge), the merged table held against the
+# one from test-vm's reports (run test-vm first).
+test-ci-engine: build
+	./scripts/ci-engine.sh
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M
@@ -107,6 +114,6 @@ test-kernel:
 	$(VITEST) run test/kernel
 
 clean:
-	rm -rf build dist tools/pin1
+	rm -rf build dist prebuilds tools/pin1
 	$(MAKE) -C kmod -f /dev/null clean 2>/dev/null || true
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/modules.order kmod/Module.symvers

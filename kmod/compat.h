@@ -7,9 +7,11 @@
 #ifndef _GUPLAB_COMPAT_H
 #define _GUPLAB_COMPAT_H
 
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/coredump.h>
+#include <linux/sched/signal.h>
 #include <linux/version.h>
 
 #include "uapi/guplab.h"
@@ -28,16 +30,70 @@
 #define guplab_mm_dumpable(mm)	((mm) == current->mm)
 #endif
 
-#define GUPLAB_API_BIT(sym) (1ULL << GUPLAB_API_##sym)
+/*
+ * mm_access() (kernel/fork.c) holds the target's exec_update_lock while it
+ * takes the mm and checks access, so that a concurrent execve cannot hand
+ * out the new image's mm under the old credentials. 5.7 added it as
+ * signal->exec_update_mutex; 5.11 made it the exec_update_lock rw_semaphore
+ * ("exec: Transform exec_update_mutex into a rw_semaphore"), which 5.10.y
+ * took too (Debian's 5.10.0-46 headers have exec_update_lock).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0)
+static inline int guplab_exec_update_lock(struct task_struct *task)
+{
+	return down_read_killable(&task->signal->exec_update_lock);
+}
+
+static inline void guplab_exec_update_unlock(struct task_struct *task)
+{
+	up_read(&task->signal->exec_update_lock);
+}
+#else
+static inline int guplab_exec_update_lock(struct task_struct *task)
+{
+	return mutex_lock_killable(&task->signal->exec_update_mutex);
+}
+
+static inline void guplab_exec_update_unlock(struct task_struct *task)
+{
+	mutex_unlock(&task->signal->exec_update_mutex);
+}
+#endif
+
+/*
+ * Copies into and out of a page through the kernel mapping. The kernel's
+ * memcpy_to_page() flushes the D-cache after writing (flush_dcache_page: an
+ * executable page written this way must be coherent with the I-cache on
+ * arm64), as 6.1's and 6.12's highmem.h do; Debian's 5.10 has a
+ * memcpy_to_page() without that flush, so kernels before 5.16 get this
+ * copy of today's.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+#define guplab_memcpy_to_page	memcpy_to_page
+#define guplab_memcpy_from_page	memcpy_from_page
+#else
+static inline void guplab_memcpy_to_page(struct page *page, size_t offset,
+					 const char *from, size_t len)
+{
+	char *to = kmap_atomic(page);
+
+	memcpy(to + offset, from, len);
+	flush_dcache_page(page);
+	kunmap_atomic(to);
+}
+
+static inline void guplab_memcpy_from_page(char *to, struct page *page,
+					   size_t offset, size_t len)
+{
+	char *from = kmap_atomic(page);
+
+	memcpy(to, from + offset, len);
+	kunmap_atomic(from);
+}
+#endif
 
 /* 6.3 removed pin_user_pages_fast_only (no callers left). */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-#define GUPLAB_HAVE_PIN_FAST_ONLY 1
-#define GUPLAB_COMPAT_APIS GUPLAB_API_BIT(PIN_USER_PAGES_FAST_ONLY)
-#else
-#define GUPLAB_HAVE_PIN_FAST_ONLY 0
-#define GUPLAB_COMPAT_APIS 0
-#endif
+#define GUPLAB_HAVE_PIN_FAST_ONLY	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0))
 
 /* Public FOLL_* flags: FOLL_INTERRUPTIBLE came in 6.2, FOLL_HONOR_NUMA_FAULT in 6.6. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
@@ -50,6 +106,16 @@
 #else
 #define GUPLAB_FOLL_HONOR_NUMA_FAULT 0
 #endif
+/* The rest are public on every kernel guplab builds for (0 = not on this kernel). */
+#define GUPLAB_FOLL_WRITE	FOLL_WRITE
+#define GUPLAB_FOLL_LONGTERM	FOLL_LONGTERM
+#define GUPLAB_FOLL_FORCE	FOLL_FORCE
+#define GUPLAB_FOLL_NOWAIT	FOLL_NOWAIT
+#define GUPLAB_FOLL_NOFAULT	FOLL_NOFAULT
+#define GUPLAB_FOLL_HWPOISON	FOLL_HWPOISON
+#define GUPLAB_FOLL_ANON	FOLL_ANON
+#define GUPLAB_FOLL_SPLIT_PMD	FOLL_SPLIT_PMD
+#define GUPLAB_FOLL_DUMP	FOLL_DUMP
 
 /*
  * Calls the kernel refuses through WARN_ON_ONCE, per API family: guplab
@@ -134,6 +200,34 @@ static inline long guplab_pin_user_pages_fast_only(unsigned long start, int nr,
 	return -EOPNOTSUPP;	/* not in api_mask: never reached */
 #endif
 }
+
+/*
+ * Per entry point of GUPLAB_APIS (uapi/guplab.h): whether this kernel has it
+ * (INFO's api_mask), and the call with the caller's arguments (mm is the
+ * target's for REMOTE, the caller's otherwise; locked only for REMOTE).
+ * An entry point without both lines does not build.
+ */
+#define GUPLAB_HAVE_GET_USER_PAGES_FAST		1
+#define GUPLAB_HAVE_PIN_USER_PAGES_FAST		1
+#define GUPLAB_HAVE_GET_USER_PAGES_UNLOCKED	1
+#define GUPLAB_HAVE_PIN_USER_PAGES_UNLOCKED	1
+#define GUPLAB_HAVE_GET_USER_PAGES_FAST_ONLY	1
+#define GUPLAB_HAVE_PIN_USER_PAGES_FAST_ONLY	GUPLAB_HAVE_PIN_FAST_ONLY
+#define GUPLAB_HAVE_GET_USER_PAGES		1
+#define GUPLAB_HAVE_PIN_USER_PAGES		1
+#define GUPLAB_HAVE_GET_USER_PAGES_REMOTE	1
+#define GUPLAB_HAVE_PIN_USER_PAGES_REMOTE	1
+
+#define GUPLAB_CALL_GET_USER_PAGES_FAST(mm, a, n, f, p, l)	get_user_pages_fast(a, n, f, p)
+#define GUPLAB_CALL_PIN_USER_PAGES_FAST(mm, a, n, f, p, l)	pin_user_pages_fast(a, n, f, p)
+#define GUPLAB_CALL_GET_USER_PAGES_UNLOCKED(mm, a, n, f, p, l)	get_user_pages_unlocked(a, n, p, f)
+#define GUPLAB_CALL_PIN_USER_PAGES_UNLOCKED(mm, a, n, f, p, l)	pin_user_pages_unlocked(a, n, p, f)
+#define GUPLAB_CALL_GET_USER_PAGES_FAST_ONLY(mm, a, n, f, p, l)	get_user_pages_fast_only(a, n, f, p)
+#define GUPLAB_CALL_PIN_USER_PAGES_FAST_ONLY(mm, a, n, f, p, l)	guplab_pin_user_pages_fast_only(a, n, f, p)
+#define GUPLAB_CALL_GET_USER_PAGES(mm, a, n, f, p, l)		guplab_get_user_pages(a, n, f, p)
+#define GUPLAB_CALL_PIN_USER_PAGES(mm, a, n, f, p, l)		guplab_pin_user_pages(a, n, f, p)
+#define GUPLAB_CALL_GET_USER_PAGES_REMOTE(mm, a, n, f, p, l)	guplab_get_user_pages_remote(mm, a, n, f, p, l)
+#define GUPLAB_CALL_PIN_USER_PAGES_REMOTE(mm, a, n, f, p, l)	guplab_pin_user_pages_remote(mm, a, n, f, p, l)
 
 /* Exact FOLL_PIN count of a large folio (6.1 kept it in the first tail page). */
 static inline int guplab_folio_pincount(struct folio *folio)

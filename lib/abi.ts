@@ -36,14 +36,21 @@ export const FLAG_NAMES = [
 /** A portable FOLL_* flag: "write" is FOLL_WRITE, "longterm" FOLL_LONGTERM, and so on. */
 export type FlagName = (typeof FLAG_NAMES)[number];
 
+/** The ABI's facts about an entry point (kmod/uapi/guplab.h, through the addon). */
+export function apiInfo(api: ApiName): { pin: boolean; path: 'fast' | 'fast_only' | 'unlocked' | 'locked' | 'remote' } {
+  const info = addon().abi.apiInfo[api];
+  if (!info) throw new BuildMismatchError(`the addon does not know API ${api}`, { code: 'ERR_GUPLAB_BUILD', hint: 'rebuild it with `make build`' });
+  return info;
+}
+
 /** True for the pin_* (FOLL_PIN) entry points, false for get_* (FOLL_GET). */
 export function isPinApi(api: ApiName): boolean {
-  return api.startsWith('pin_');
+  return apiInfo(api).pin;
 }
 
 /** True for get_user_pages_remote / pin_user_pages_remote, which act on another process. */
 export function isRemoteApi(api: ApiName): boolean {
-  return api.endsWith('_remote');
+  return apiInfo(api).path === 'remote';
 }
 
 /** Decodes the ABI's flag bit mask into names. */

@@ -1,24 +1,30 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import path from 'node:path';
-import { BACKING_NAMES, guestNeeds } from './bench/backings.js';
-import { compareResults, comparisonTable, loadResult, type Comparison } from './bench/compare.js';
-import { runBench } from './bench/engine.js';
-import { overheadTable, runOverhead } from './bench/overhead.js';
-import { hostProgressSink, progressFor, wantsBar } from './bench/progress.js';
-import { DEFAULT_SPEC, formatSize, loadSpecFile, resolveSpec, type Spec } from './bench/spec.js';
-import { benchTable } from './bench/table.js';
-import { GupDevice } from './device.js';
+// The guplab command line: options wired to the jobs in lib/jobs/ (and the
+// stress and VM modules). No job logic lives here.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from './util/atomic.js';
-import { bootBench, bootBenchTable } from './vm/bootbench.js';
-import { checkModule, ensureKernel } from './vm/kernel.js';
-import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
-import { checkPassed, loadCheckReport, runCheck, type CheckReport } from './check/run.js';
-import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
-import { hostArch, type Arch } from './vm/paths.js';
-import { vmRun, type VmRunResult } from './vm/run.js';
+import path from 'node:path';
+import { API_NAMES, FLAG_NAMES, isApiName, isFlagName, type ApiName, type FlagName } from './abi.js';
+import { BACKING_NAMES, type BackingName } from './bench/backings.js';
+import { overheadTable, runOverhead } from './bench/overhead.js';
+import { DEFAULT_SPEC, formatSize, loadSpecFile, parseSize, resolveSpec, type Spec } from './bench/spec.js';
+import { PROBES } from './check/probes.js';
+import { GupDevice } from './device.js';
+import { benchHere, benchInVm } from './jobs/bench.js';
+import { checkHere, checkInVm } from './jobs/check.js';
+import { compareFiles } from './jobs/compare.js';
+import { kmodCheck } from './jobs/kmod-check.js';
+import { pinOnce, pinText } from './jobs/pin.js';
+import { checkFileFor, matrixFromFiles, runMatrixJob, runMatrixVms } from './jobs/matrix.js';
+import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, SUITES, type Suite } from './jobs/plan.js';
+import { parseRuns, testVm } from './jobs/test-vm.js';
+import { reportVm, type VmBase } from './jobs/vm.js';
 import { addStressCommand } from './stress/cli.js';
-import { nonNegativeInt, positiveInt } from './util/args.js';
+import { nonNegativeInt, positiveInt, UsageError } from './util/args.js';
+import { projectRoot } from './util/root.js';
+import { bootBench, bootBenchTable } from './vm/bootbench.js';
+import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
+import { hostArch, type Arch } from './vm/paths.js';
+import { vmRun } from './vm/run.js';
 
 /** VM options of a command line; the guest memory options are GuestMemoryOptions' own. */
 interface VmCliOptions extends GuestMemoryOptions {
@@ -36,9 +42,9 @@ interface VmCliOptions extends GuestMemoryOptions {
 }
 
 function fsList(value: string): GuestFs[] {
-  const list = value.split(',').map((v) => v.trim());
-  for (const fs of list) if (fs !== 'ext4' && fs !== 'xfs') throw new InvalidArgumentError(`unknown filesystem "${fs}": use ext4, xfs or ext4,xfs`);
-  return list as GuestFs[];
+  const fss = value.split(',').map((v) => v.trim());
+  for (const fs of fss) if (fs !== 'ext4' && fs !== 'xfs') throw new InvalidArgumentError(`unknown filesystem "${fs}": use ext4, xfs or ext4,xfs`);
+  return fss as GuestFs[];
 }
 
 function size(value: string): string {
@@ -46,18 +52,14 @@ function size(value: string): string {
   return value;
 }
 
-/** The guest memory options of a VM command line. */
-export function memoryOptions(opts: VmCliOptions): GuestMemoryOptions {
-  return {
-    ...(opts.hugepages ? { hugepages: opts.hugepages } : {}),
-    ...(opts.hugepages1g ? { hugepages1g: opts.hugepages1g } : {}),
-    ...(opts.thp ? { thp: opts.thp } : {}),
-    ...(opts.movablecore ? { movablecore: opts.movablecore } : {}),
-    ...(opts.pmem ? { pmem: opts.pmem } : {}),
-    ...(opts.dax ? { dax: opts.dax } : {}),
-    ...(opts.fs ? { fs: opts.fs } : {}),
-  };
+function arches(value: string): Arch[] {
+  const list = value.split(',').map((a) => a.trim());
+  for (const a of list) if (a !== 'x86_64' && a !== 'arm64') throw new InvalidArgumentError(`unknown arch "${a}": use x86_64, arm64 or x86_64,arm64`);
+  return list as Arch[];
 }
+
+const commaList = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), ...commaList(v)];
 
 function addVmOptions(cmd: Command): Command {
   return cmd
@@ -74,63 +76,82 @@ function addVmOptions(cmd: Command): Command {
     .addOption(new Option('--thp <mode>', 'transparent_hugepage= mode').choices(['always', 'madvise', 'never']))
     .option('--movablecore <size>', 'memory for ZONE_MOVABLE (movablecore=), e.g. 512M', size)
     .option('--pmem <size>', 'emulated pmem per region (memmap=, x86_64), e.g. 256M', size)
-    .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always (ext4, xfs, ext4,xfs) at /mnt/guplab/<fs>-dax', fsList)
+    .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always at /mnt/guplab/<fs>-dax', fsList)
     .option('--fs <fs>', 'make these filesystems on virtio disks (ext4, xfs, ext4,xfs) and mount them at /mnt/guplab/<fs>', fsList)
     .option('--verbose', 'print the whole boot console')
     .addOption(new Option('--accel <accel>', 'accelerator (auto: KVM where the CPU and /dev/kvm allow it)').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .option('--first-boot-timeout <seconds>', 'retry with TCG when a KVM boot has not reached the command after this long', positiveInt, 60);
 }
 
-/** Prints why a VM run failed, with the console tail, and returns the exit code to use. */
-export function reportVm(result: VmRunResult): number {
-  const secs = (ms: number | null): string => (ms === null ? '-' : (ms / 1000).toFixed(1));
-  process.stderr.write(
-    `guplab: ${result.release} ${result.arch} ${result.accel.toUpperCase()}: boot-to-command ${secs(result.bootToCommandMs)} s, wall ${secs(result.wallMs)} s, exit ${result.status ?? '-'}\n`,
-  );
-  if (result.accelNote) process.stderr.write(`guplab: ${result.accelNote}\n`);
-  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
-  if (result.problems.length === 0) return result.status ?? 1;
-  process.stderr.write(`guplab: VM run failed: ${result.problems.join('\n')}\n--- console tail ---\n`);
-  process.stderr.write(`${result.console.split('\n').slice(-40).join('\n')}\n`);
-  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
-  return result.status && result.status !== 0 ? result.status : 1;
+/** Options that only mean something in a VM; given without --vm they would be silently ignored. */
+const VM_ONLY = ['kernel', 'arch', 'kernelImage', 'kernelBuild', 'timeout', 'mem', 'cpus', 'append', 'hugepages', 'hugepages1g', 'thp', 'movablecore', 'pmem', 'dax', 'fs', 'verbose', 'accel', 'firstBootTimeout'];
+
+/** Refuses VM options on a command run without --vm (the results would be labelled with this machine's kernel). */
+function refuseVmOnly(cmd: Command, vm: boolean | undefined): void {
+  if (vm) return;
+  const given = VM_ONLY.filter((key) => cmd.getOptionValueSource(key) === 'cli');
+  if (given.length) {
+    const flags = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('hugepages1g', 'hugepages-1g')}`);
+    throw new UsageError(`${flags.join(', ')} ${flags.length > 1 ? 'only apply' : 'only applies'} with --vm: add --vm to run in a guest, or drop ${flags.length > 1 ? 'them' : 'it'} to run on this machine's kernel`);
+  }
 }
 
-const program = new Command('guplab').description('Call, time and check get_user_pages / pin_user_pages on a real kernel');
+/** The VM run a command line asks for, less its command. */
+function vmBase(opts: VmCliOptions, cmd: Command): VmBase {
+  const memory: GuestMemoryOptions = {};
+  for (const key of ['hugepages', 'hugepages1g', 'thp', 'movablecore', 'pmem', 'dax', 'fs'] as const) {
+    if (opts[key] !== undefined) Object.assign(memory, { [key]: opts[key] });
+  }
+  return {
+    ...(opts.kernel !== undefined ? { kernel: opts.kernel } : {}),
+    ...(opts.arch ? { arch: opts.arch } : {}),
+    ...(opts.kernelImage ? { kernelImage: opts.kernelImage } : {}),
+    ...(opts.kernelBuild ? { kernelBuild: opts.kernelBuild } : {}),
+    timeoutSec: opts.timeout,
+    memMiB: opts.mem,
+    memChosen: cmd.getOptionValueSource('mem') !== 'default',
+    cpus: opts.cpus,
+    append: opts.append,
+    memory,
+    verbose: opts.verbose ?? false,
+    accel: opts.accel,
+    firstBootTimeoutSec: opts.firstBootTimeout,
+  };
+}
+
+const pkg = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+const program = new Command('guplab')
+  .description('Call, time and check get_user_pages / pin_user_pages on a real kernel')
+  .version(pkg.version)
+  .exitOverride()
+  .addHelpText('after', `
+Conventions: --json prints machine output on stdout; --out DIR writes files; lists are comma-separated.
+Exit status: 0 ok; 1 a test, check or comparison failed; 2 bad usage (nothing was started);
+4 check: every case skipped (kselftest). vm run: the command's own status, or 123 the kernel
+reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the command.`);
 
 const vm = program.command('vm').description('run commands in a QEMU guest with guplab.ko loaded');
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
   .argument('<command...>', 'command and arguments (put them after --)')
   .option('--out <dir>', 'host folder that receives what the command writes to $GUPLAB_VM_OUT')
-  .action(async (command: string[], opts: VmCliOptions & { out?: string }) => {
-    const result = await vmRun({
-      ...opts,
-      command,
-      timeoutSec: opts.timeout,
-      memMiB: opts.mem,
-      memory: memoryOptions(opts),
-      firstBootTimeoutSec: opts.firstBootTimeout,
-      ...(opts.out ? { outDir: path.resolve(opts.out) } : {}),
-    });
+  .action(async (command: string[], opts: VmCliOptions & { out?: string }, cmd: Command) => {
+    const result = await vmRun({ ...vmBase(opts, cmd), command, ...(opts.out ? { outDir: path.resolve(opts.out) } : {}) });
     process.exitCode = reportVm(result);
   });
 
 vm.command('boot-bench')
   .description('boot each kernel and arch a few times with `true` and print boot-to-command wall time')
-  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
-  .option('--arch <arches>', 'comma-separated arches', 'x86_64,arm64')
+  .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
+  .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
   .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
   .option('--json', 'print JSON instead of the table')
-  .action(async (opts: { kernel: string; arch: string; runs: number; json?: boolean }) => {
-    const arches = opts.arch.split(',') as Arch[];
-    for (const a of arches) if (a !== 'x86_64' && a !== 'arm64') throw new InvalidArgumentError(`unknown arch ${a}: use x86_64 or arm64`);
-    const rows = await bootBench({ kernels: opts.kernel.split(','), arches, runs: opts.runs });
+  .action(async (opts: { kernel: string[]; arch: Arch[]; runs: number; json?: boolean }) => {
+    const rows = await bootBench({ kernels: opts.kernel, arches: opts.arch, runs: opts.runs });
     console.log(opts.json ? JSON.stringify(rows, null, 2) : bootBenchTable(rows));
   });
 
 interface BenchCliOptions extends VmCliOptions {
   spec?: string;
-  specJson?: string;
   api?: string[];
   backing?: string[];
   size?: string[];
@@ -148,11 +169,8 @@ interface BenchCliOptions extends VmCliOptions {
   vm?: boolean;
 }
 
-const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)];
-
 /** CLI options over the spec file over the defaults. */
 function benchSpec(opts: BenchCliOptions): Spec {
-  if (opts.specJson) return resolveSpec(JSON.parse(opts.specJson));
   const input: Record<string, unknown> = opts.spec ? { ...(loadSpecFile(opts.spec) as object) } : {};
   if (opts.api) input.apis = opts.api;
   if (opts.backing) input.backings = opts.backing;
@@ -172,8 +190,6 @@ addVmOptions(
     .command('bench')
     .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
     .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, iterations, minSamples, maxSamples, targetMs, dir)')
-    .addOption(new Option('--spec-json <json>').hideHelp())
-    .addOption(new Option('--no-report').hideHelp())
     .option('--api <names>', `APIs, comma-separated (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
     .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
     .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
@@ -187,158 +203,165 @@ addVmOptions(
     .option('--out <dir>', 'folder for results.json and report.html', 'results')
     .option('--json', 'print the JSON result instead of the table')
     .option('--no-progress', 'no progress bar (also off in CI, with --json, or without a terminal)')
-    .option('--vm', 'boot the kernel in QEMU and run the benchmark there'),
-).action(async (opts: BenchCliOptions) => {
-  const spec = benchSpec(opts); // validated on the host before any boot
-  if (opts.vm) {
-    const result = await vmRun({
-      ...opts,
-      // The guest writes results.json; the host, faster than an emulated CPU, renders the report.
-      command: ['node', 'bin/guplab.js', 'bench', '--out', '/run/guplab/out', '--no-report', '--spec-json', JSON.stringify(spec), ...(opts.json ? ['--json'] : [])],
-      timeoutSec: opts.timeout,
-      memMiB: opts.mem,
-      memory: memoryOptions(opts),
-      firstBootTimeoutSec: opts.firstBootTimeout,
-      outDir: path.resolve(opts.out),
-      env: { GUPLAB_PROGRESS_LINES: '1' },
-      output: hostProgressSink(!opts.verbose && wantsBar(Boolean(opts.json) || !opts.progress)),
-    });
-    process.exitCode = reportVm(result);
-    if (process.exitCode !== 0) return;
-    const json = path.resolve(opts.out, 'results.json');
-    const { renderReport } = await import('./bench/report.js'); // vega loads slowly: only when a report is made
-    writeFileAtomic(path.resolve(opts.out, 'report.html'), await renderReport(loadResult(json)));
-    process.stderr.write(`guplab: wrote ${json} and ${path.resolve(opts.out, 'report.html')}\n`);
-    return;
+    .option('--no-report', 'no report.html')
+    .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there'),
+).action(async (opts: BenchCliOptions, cmd: Command) => {
+  refuseVmOnly(cmd, opts.vm);
+  let spec: Spec;
+  try {
+    spec = benchSpec(opts); // validated on the host before any boot
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message.replace(/\n/g, ' ') : String(err));
   }
-  const result = await runBench(spec, { progress: progressFor(Boolean(opts.json) || !opts.progress) });
-  writeFileAtomic(path.join(opts.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
-  if (opts.report) {
-    const { renderReport } = await import('./bench/report.js');
-    writeFileAtomic(path.join(opts.out, 'report.html'), await renderReport(result));
-  }
-  if (opts.json) console.log(JSON.stringify(result, null, 2));
-  else console.log(benchTable(result));
-  if (!process.env.GUPLAB_IN_VM) process.stderr.write(`guplab: wrote ${path.resolve(opts.out, 'results.json')}${opts.report ? ' and report.html' : ''}\n`);
+  const output = { out: opts.out, json: opts.json ?? false, progress: opts.progress, report: opts.report };
+  process.exitCode = opts.vm ? await benchInVm(spec, vmBase(opts, cmd), output) : await benchHere(spec, output);
 });
-
-/** The VM run options of a command that wants the full guest unless the user chose memory options. */
-function fullGuestUnlessChosen(opts: VmCliOptions, cmd: Command): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
-  const chosen = memoryOptions(opts);
-  const full = fullGuest(opts.arch ?? hostArch());
-  const memMiB = cmd.getOptionValueSource('mem') === 'default' ? full.memMiB : opts.mem;
-  if (Object.keys(chosen).length) return { memMiB, memory: chosen, append: opts.append };
-  return { memMiB, memory: full.memory, append: [...full.append, ...opts.append] };
-}
-
-interface CheckCliOptions extends VmCliOptions {
-  only?: string;
-  json?: string;
-  vm?: boolean;
-}
 
 addVmOptions(
   program
     .command('check')
     .description('semantics probes as KTAP: what each GUP call answers on this kernel, against per-kernel expectations')
-    .option('--only <ids>', 'comma-separated probe ids')
-    .option('--json <file>', 'also write the report as JSON')
+    .option('--only <ids>', 'comma-separated probe ids (see --list)', commaList, [] as string[])
+    .option('--list', 'list the probes, each with its question, and exit')
+    .option('--out <dir>', 'write the report as JSON into DIR (with --vm default results/; file check-KERNEL-ARCH.json)')
     .option('--vm', 'boot the kernel in QEMU (huge pages, ZONE_MOVABLE, pmem/DAX) and check there'),
-).action(async (opts: CheckCliOptions, cmd: Command) => {
-  const only = opts.only ? ['--only', opts.only] : [];
-  if (opts.vm) {
-    const json = path.resolve(opts.json ?? path.join('results', `check-${opts.kernel ?? '6.1'}-${opts.arch ?? hostArch()}.json`));
-    const result = await vmRun({
-      ...opts,
-      ...fullGuestUnlessChosen(opts, cmd),
-      command: ['node', 'bin/guplab.js', 'check', '--json', `/run/guplab/out/${path.basename(json)}`, ...only],
-      timeoutSec: opts.timeout,
-      outDir: path.dirname(json),
-    });
-    process.exitCode = reportVm(result);
-    if (process.exitCode === 0 || result.status === 1) process.stderr.write(`guplab: wrote ${json}\n`);
+).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; out?: string; vm?: boolean }, cmd: Command) => {
+  if (opts.list) {
+    for (const p of PROBES) console.log(`${p.id.padEnd(18)} ${p.title}`);
     return;
   }
-  const report = runCheck({
-    only: opts.only?.split(',') ?? [],
-    mounts: JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as GuestMount[],
-    onLine: (line) => console.log(line),
-  });
-  if (opts.json) writeFileAtomic(opts.json, `${JSON.stringify(report, null, 2)}\n`);
-  process.exitCode = checkPassed(report) ? 0 : 1;
+  const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
+  if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
+  refuseVmOnly(cmd, opts.vm);
+  if (opts.vm) {
+    const vm = vmBase(opts, cmd);
+    const file = path.resolve(opts.out ?? 'results', `check-${vm.kernel ?? '6.1'}-${vm.arch ?? hostArch()}.json`);
+    process.exitCode = await checkInVm(opts.only, vm, file);
+  } else process.exitCode = checkHere(opts.only, opts.out ? path.resolve(opts.out, 'check.json') : undefined);
+});
+
+addVmOptions(
+  program
+    .command('pin')
+    .description('one GUP call on a fresh buffer: the kernel\'s answer and what each page is (page facts)')
+    .requiredOption('--api <name>', `entry point: ${API_NAMES.join(', ')}`)
+    .option('--flags <flags>', `flags joined by , or +: ${FLAG_NAMES.join(', ')}`, (v: string) => v.split(/[,+]/).map((f) => f.trim()).filter((f) => f && f !== 'none'), [] as string[])
+    .addOption(new Option('--backing <name>', 'memory to pin').choices([...BACKING_NAMES]).default('4K'))
+    .option('--size <size>', 'buffer size, whole 4K pages', '64K')
+    .option('--no-prefault', 'leave the buffer unfaulted (GUP faults it in)')
+    .option('--dir <path>', 'folder for the file and dax backings')
+    .option('--json', 'print the answer as JSON')
+    .option('--vm', 'boot the kernel in QEMU and make the call there'),
+).action(async (opts: VmCliOptions & { api: string; flags: string[]; backing: BackingName; size: string; prefault: boolean; dir?: string; json?: boolean; vm?: boolean }, cmd: Command) => {
+  if (!isApiName(opts.api)) throw new UsageError(`unknown API "${opts.api}": use one of ${API_NAMES.join(', ')}`);
+  const badFlags = opts.flags.filter((f) => !isFlagName(f));
+  if (badFlags.length) throw new UsageError(`unknown flag ${badFlags.join(', ')}: use ${FLAG_NAMES.join(', ')} (joined by , or +)`);
+  let size: number;
+  try {
+    size = parseSize(opts.size);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (size < 4096 || size % 4096 !== 0) throw new UsageError(`--size ${opts.size}: a buffer is whole 4 KiB pages, use a multiple of 4K, e.g. 64K, 2M`);
+  refuseVmOnly(cmd, opts.vm);
+  if (opts.vm) {
+    const args = ['pin', '--api', opts.api, '--backing', opts.backing, '--size', opts.size, ...(opts.flags.length ? ['--flags', opts.flags.join(',')] : []),
+      ...(opts.prefault ? [] : ['--no-prefault']), ...(opts.dir ? ['--dir', opts.dir] : []), ...(opts.json ? ['--json'] : [])];
+    const base = vmBase(opts, cmd);
+    const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
+    const { benchGuestMemory } = await import('./jobs/bench.js');
+    const result = await vmRun({ ...base, memory: benchGuestMemory(spec, base.memory ?? {}, base.arch ?? hostArch()), command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
+    process.exitCode = reportVm(result);
+    return;
+  }
+  const call = { api: opts.api as ApiName, flags: opts.flags as FlagName[], backing: opts.backing, size, prefault: opts.prefault, ...(opts.dir ? { dir: opts.dir } : {}) };
+  const answer = pinOnce(call);
+  console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
 });
 
 interface MatrixCliOptions {
-  kernel: string;
-  arch: string;
-  out: string;
+  kernel: string[];
+  arch: Arch[];
+  out?: string;
   from?: string[];
+  bench: boolean;
+  suite?: string;
+  only: string[];
   readme?: boolean;
   changed?: boolean;
-  bench: boolean;
+  json?: boolean;
   timeout: number;
+  plan?: boolean;
+  format?: 'json' | 'github' | 'gitlab';
+  job?: boolean;
+  merge?: boolean;
+  planFile?: string;
 }
-
-/** The short benchmark next to a check report: check-K-A.json -> bench-K-A/results.json. */
-const benchFileFor = (checkFile: string): string => path.join(path.dirname(checkFile), path.basename(checkFile).replace(/^check-/, 'bench-').replace(/\.json$/, ''), 'results.json');
 
 program
   .command('matrix')
-  .description('run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked')
-  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
-  .option('--arch <arches>', 'comma-separated arches', hostArch())
-  .option('--out <dir>', 'folder for the check reports, benchmark results, matrix.json and matrix.md', 'results')
+  .description('run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked; or plan it as CI jobs and merge what they left')
+  .argument('[dirs...]', 'with --merge: the folders the jobs wrote')
+  .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
+  .option('--arch <arches>', 'comma-separated arches', arches, [hostArch()])
+  .option('--out <dir>', 'folder for the check reports, benchmark results, matrix.json and matrix.md (default results; jobs: results/jobs)')
   .option('--from <files...>', 'build the table from existing check JSON reports (and bench-*/results.json next to them) instead of booting')
   .option('--no-bench', 'no short benchmark (fast vs unlocked, get vs pin, 4K vs THP) after the checks')
+  .option('--suite <list>', `what each boot runs: ${SUITES.join(', ')} (default check,bench-short)`)
+  .option('--only <ids>', 'comma-separated probe ids (default all)', commaList, [] as string[])
   .option('--readme', 'also put the table into README.md (between the matrix markers)')
   .option('--changed', 'print only the rows that differ between columns')
+  .option('--json', 'print matrix.json (with --plan: the plan) on stdout instead of the table')
   .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1200)
-  .action(async (opts: MatrixCliOptions) => {
-    const files = opts.from ?? [];
-    if (!files.length) {
-      for (const arch of opts.arch.split(',') as Arch[]) {
-        if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
-        for (const kernel of opts.kernel.split(',')) {
-          const file = path.resolve(opts.out, `check-${kernel}-${arch}.json`);
-          const guestOut = '/run/guplab/out';
-          // The checks decide the exit status; the benchmark only adds figures.
-          const bench = opts.bench
-            ? ` && node bin/guplab.js bench --no-report --no-progress --json --out ${guestOut}/${path.basename(path.dirname(benchFileFor(file)))} --spec-json '${JSON.stringify(resolveSpec(MATRIX_BENCH_SPEC))}' > /dev/null`
-            : '';
-          const result = await vmRun({
-            kernel,
-            arch,
-            ...fullGuest(arch),
-            command: ['sh', '-c', `node bin/guplab.js check --json ${guestOut}/${path.basename(file)}${bench}`],
-            timeoutSec: opts.timeout,
-            outDir: path.dirname(file),
-            output: process.stderr,
-          });
-          if (result.problems.length) {
-            process.exitCode = reportVm(result);
-            return;
-          }
-          files.push(file);
-        }
-      }
+  .option('--plan', 'print the jobs (one per kernel x arch, each one guplab command) instead of running them')
+  .addOption(new Option('--format <engine>', 'with --plan: json, or the matrix shape of github (strategy.matrix) or gitlab (parallel:matrix)').choices(['json', 'github', 'gitlab']))
+  .option('--job', 'run one kernel x arch as a CI job: its files and a job record in --out')
+  .option('--merge', 'build the table from the folders the jobs wrote ([dirs...]), marking failed and missing jobs')
+  .option('--plan-file <file>', 'with --merge: the plan (--plan --json), to name the jobs that left nothing')
+  .action(async (dirs: string[], opts: MatrixCliOptions) => {
+    if ([opts.plan, opts.job, opts.merge, opts.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
+    const suites = opts.suite ? parseSuites(opts.suite) : opts.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
+    const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
+    if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
+    if (opts.plan) {
+      const plan = makePlan({ kernels: opts.kernel, arches: opts.arch, suites, only: opts.only, out: opts.out ?? 'results/jobs', version: pkg.version });
+      const args = [`--kernel ${opts.kernel.join(',')}`, `--arch ${opts.arch.join(',')}`, `--suite ${suites.join(',')}`, ...(opts.only.length ? [`--only ${opts.only.join(',')}`] : [])].join(' ');
+      const text = formatPlan(plan, opts.format ?? 'json', args);
+      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+      return;
     }
-    const runs = files
-      .map((file) => ({ report: loadCheckReport(file), bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
-      .sort((a, b) => byKernel(a.report, b.report));
-    const reports = runs.map((r) => r.report);
-    const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
-    console.log(matrixTable(matrix, { changedOnly: opts.changed ?? false }));
-    const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}`;
-    writeFileAtomic(path.join(opts.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
-    writeFileAtomic(path.join(opts.out, 'matrix.md'), md);
-    if (opts.readme) {
-      const accels = [...new Set(reports.map((r) => r.accelerator))].join('/');
-      const how = `\`guplab matrix\` over ${matrix.columns.join(', ')}, ${accels}`;
-      writeFileAtomic('README.md', replaceSection(readFileSync('README.md', 'utf8'), 'matrix', matrixReadme(matrix, how)));
+    const run = { suites, only: opts.only, timeoutSec: opts.timeout };
+    if (opts.job) {
+      if (opts.kernel.length !== 1 || opts.arch.length !== 1) throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
+      process.exitCode = await runMatrixJob(opts.kernel[0]!, opts.arch[0]!, { ...run, out: opts.out ?? 'results/jobs' }, pkg.version);
+      return;
     }
-    const changed = matrix.rows.filter((r) => r.changed).length;
-    process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(opts.out, 'matrix.md')}\n`);
-    process.exitCode = reports.every(checkPassed) ? 0 : 1;
+    const out = opts.out ?? 'results';
+    const table = { out, changedOnly: opts.changed ?? false, json: opts.json ?? false, ...(opts.readme ? { readme: 'README.md' } : {}) };
+    if (opts.merge) {
+      if (!dirs.length) throw new UsageError('--merge needs the folders the jobs wrote: guplab matrix --merge DIR...');
+      const input = collectJobs(dirs, opts.planFile ? readPlan(opts.planFile) : undefined);
+      const files = input.jobs.map((j) => checkFileFor(j.dir, j.record.kernel, j.record.arch)).filter((f) => existsSync(f));
+      const code = files.length ? matrixFromFiles(files, { ...table, extra: jobsMarkdown(input) }) : 1;
+      process.exitCode = input.missing.length || input.jobs.some((j) => j.record.status !== 0) ? 1 : code;
+      return;
+    }
+    if (dirs.length) throw new UsageError(`unexpected ${dirs.join(' ')}: folders are for --merge`);
+    const files = opts.from ?? (await runMatrixVms({ ...run, kernels: opts.kernel, arches: opts.arch, out }));
+    process.exitCode = typeof files === 'number' ? files : matrixFromFiles(files, table);
+  });
+
+program
+  .command('test-vm')
+  .description('the kernel test suite and the check suite in one boot per kernel:arch (the full guest), then the matrix of the answers')
+  .option('--runs <list>', 'comma-separated KERNEL:ARCH pairs', '6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64')
+  .option('--out <dir>', 'folder for the check reports and the matrix', 'results/test-vm')
+  .option('--jobs <n>', 'guests booted at once', positiveInt, 1)
+  .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1800)
+  .option('--tests <paths>', 'test paths for vitest', commaList, ['test/kernel'])
+  .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[] }) => {
+    const runs = parseRuns(opts.runs, hostArch());
+    process.exitCode = await testVm({ runs, out: opts.out, jobs: opts.jobs, timeoutSec: opts.timeout, tests: opts.tests });
   });
 
 program
@@ -353,50 +376,26 @@ program
   }, 10)
   .option('--json', 'print the comparison as JSON')
   .action((baseFile: string, newFile: string, opts: { threshold: number; json?: boolean }) => {
-    try {
-      const base = loadResult(baseFile);
-      const next = loadResult(newFile);
-      const cmp: Comparison = { base: baseFile, next: newFile, ...compareResults(base, next, opts.threshold / 100) };
-      console.log(opts.json ? JSON.stringify(cmp, null, 2) : comparisonTable(cmp, base, next));
-      for (const w of cmp.warnings) process.stderr.write(`guplab: warning: ${w}\n`);
-      if (cmp.compared === 0) {
-        process.stderr.write(`guplab: no case of ${newFile} can be compared with ${baseFile} (no shared case ran in both): run both with the same --spec\n`);
-        process.exitCode = 2;
-      } else process.exitCode = cmp.slower > 0 ? 1 : 0;
-    } catch (err) {
-      process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 2;
-    }
+    process.exitCode = compareFiles(baseFile, newFile, opts.threshold, opts.json ?? false);
   });
 
 program
   .command('overhead')
   .description("the harness's own overhead: a 1-page PIN from TypeScript, from a C loop, and inside the kernel loop")
   .option('--calls <n>', 'calls per path', positiveInt, 2000)
-  .action(async (opts: { calls: number }) => {
-    console.log(overheadTable(await runOverhead(opts.calls)));
+  .option('--json', 'print the figures as JSON')
+  .action(async (opts: { calls: number; json?: boolean }) => {
+    const r = await runOverhead(opts.calls);
+    console.log(opts.json ? JSON.stringify(r, null, 2) : overheadTable(r));
   });
 
 program
   .command('kmod-check')
   .description('build kmod/ warning-free with W=1 (and sparse C=1) against each kernel and arch')
-  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
-  .option('--arch <arches>', 'comma-separated arches', 'x86_64,arm64')
-  .action((opts: { kernel: string; arch: string }) => {
-    const log = (msg: string): void => {
-      process.stderr.write(`guplab: ${msg}\n`);
-    };
-    let failed = 0;
-    for (const arch of opts.arch.split(',') as Arch[]) {
-      if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
-      for (const version of opts.kernel.split(',')) {
-        const result = checkModule(ensureKernel(version, arch, log));
-        const tools = result.sparse ? 'W=1 C=1' : 'W=1 (sparse not installed)';
-        if (result.diagnostics.length) failed++;
-        console.log(`${result.diagnostics.length ? 'FAIL' : 'ok  '} ${result.release} ${arch} ${tools}${result.diagnostics.map((d) => `\n  ${d}`).join('')}`);
-      }
-    }
-    process.exitCode = failed ? 1 : 0;
+  .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
+  .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
+  .action((opts: { kernel: string[]; arch: Arch[] }) => {
+    process.exitCode = kmodCheck(opts.kernel, opts.arch);
   });
 
 program
@@ -412,6 +411,11 @@ try {
   addStressCommand(program);
   await program.parseAsync();
 } catch (err) {
-  process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+  if (err instanceof CommanderError) {
+    // Commander printed its own message; help and --version are not errors.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = err instanceof UsageError || err instanceof InvalidArgumentError || err instanceof RangeError ? 2 : 1;
+  }
 }

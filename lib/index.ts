@@ -5,6 +5,7 @@ export {
   type BenchSamples,
   type DeviceInfo,
   type PageFacts,
+  PAGE_KINDS,
   type PageKind,
   type PinOptions,
   type PinResult,
@@ -52,4 +53,4 @@ export {
   type ThpMode,
 } from './mapping.js';
 export { pinCounters, readVmstat } from './vmstat.js';
-export { expectKernelWarning } from './expect-warn.js';
+export { expectKernelWarning, guestEnv, guestMounts, type GuestEnv, type GuestMount } from './contract.js';

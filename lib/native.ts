@@ -1,15 +1,8 @@
 // Loads the C++ addon (native/, built by node-gyp) with an actionable error.
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { BuildMismatchError } from './errors.js';
-
-/** The project root: lib/ in the sources, dist/lib/ when compiled. */
-export const projectRoot = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (path.basename(dir) === 'lib' || path.basename(dir) === 'dist') dir = path.dirname(dir);
-  return dir;
-})();
+import { projectRoot } from './util/root.js';
 
 /** The raw pin request the addon passes to GUPLAB_IOC_PIN. */
 export interface NativePinRequest {
@@ -90,6 +83,8 @@ export interface NativeAddon {
     version: number;
     devicePath: string;
     apis: Record<string, number>;
+    /** Per API (kmod/uapi/guplab.h): FOLL_PIN or FOLL_GET, and how a kernel caller calls it. */
+    apiInfo: Record<string, { pin: boolean; path: 'fast' | 'fast_only' | 'unlocked' | 'locked' | 'remote' }>;
     flags: Record<string, number>;
     kinds: Record<string, number>;
     props: Record<string, number>;
@@ -129,20 +124,31 @@ export interface NativeMapOptions {
 
 let cached: NativeAddon | undefined;
 
+/**
+ * Where the addon is: $GUPLAB_ADDON (a guest of another arch gets one built
+ * for it, lib/vm/guestroot.ts), else what node-gyp-build finds: the
+ * checkout's build/Release, or the package's prebuilds/<platform>-<arch>.
+ */
+export function addonPath(): string {
+  if (process.env.GUPLAB_ADDON) return process.env.GUPLAB_ADDON;
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  return nodeGypBuild.resolve(projectRoot);
+}
+
 /** Returns the addon, or throws an Error that says how to build it. */
 export function addon(): NativeAddon {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  // GUPLAB_ADDON: a guest of another arch than the host gets the addon
-  // cross-built for it (lib/vm/guestroot.ts); build/ keeps the host's.
-  const file = process.env.GUPLAB_ADDON || path.join(projectRoot, 'build', 'Release', 'guplab.node');
+  let file = path.join(projectRoot, 'build', 'Release', 'guplab.node');
   try {
+    file = addonPath();
     cached = require(file) as NativeAddon;
   } catch (cause) {
-    throw new BuildMismatchError(`guplab's native addon could not be loaded from ${file}`, {
+    throw new BuildMismatchError(`guplab's native addon could not be loaded (${file}): no build and no prebuild for ${process.platform}-${process.arch}`, {
       code: 'ERR_GUPLAB_BUILD',
       path: file,
-      hint: `run \`make build\` (or \`npm run build\`) in ${projectRoot}`,
+      hint: `run \`make build\` in a checkout, or \`npm rebuild guplab\` where guplab is installed (needs python3, make and g++)`,
       cause,
     });
   }

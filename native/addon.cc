@@ -16,10 +16,23 @@ Napi::Object AbiConstants(Napi::Env env) {
   abi.Set("devicePath", "/dev/" GUPLAB_DEVICE_NAME);
 
   Napi::Object apis = Napi::Object::New(env);
-#define GUPLAB_EXPORT_API(sym, id, name) apis.Set(name, Napi::Number::New(env, id));
+  Napi::Object apiInfo = Napi::Object::New(env);
+  Napi::Object paths = Napi::Object::New(env);
+#define GUPLAB_EXPORT_PATH(sym, id, name) paths.Set(static_cast<uint32_t>(id), Napi::String::New(env, name));
+  GUPLAB_PATHS(GUPLAB_EXPORT_PATH)
+#undef GUPLAB_EXPORT_PATH
+#define GUPLAB_EXPORT_API(sym, id, fn, pin, path)                        \
+  apis.Set(#fn, Napi::Number::New(env, id));                             \
+  {                                                                      \
+    Napi::Object info = Napi::Object::New(env);                          \
+    info.Set("pin", Napi::Boolean::New(env, pin));                       \
+    info.Set("path", paths.Get(static_cast<uint32_t>(GUPLAB_PATH_##path))); \
+    apiInfo.Set(#fn, info);                                              \
+  }
   GUPLAB_APIS(GUPLAB_EXPORT_API)
 #undef GUPLAB_EXPORT_API
   abi.Set("apis", apis);
+  abi.Set("apiInfo", apiInfo);
 
   Napi::Object flags = Napi::Object::New(env);
 #define GUPLAB_EXPORT_FLAG(sym, bit, name) flags.Set(name, Napi::Number::New(env, GUPLAB_FLAG_##sym));
@@ -28,19 +41,15 @@ Napi::Object AbiConstants(Napi::Env env) {
   abi.Set("flags", flags);
 
   Napi::Object kinds = Napi::Object::New(env);
-  kinds.Set("anon", Napi::Number::New(env, GUPLAB_KIND_ANON));
-  kinds.Set("file", Napi::Number::New(env, GUPLAB_KIND_FILE));
-  kinds.Set("shmem", Napi::Number::New(env, GUPLAB_KIND_SHMEM));
-  kinds.Set("hugetlb", Napi::Number::New(env, GUPLAB_KIND_HUGETLB));
-  kinds.Set("zoneDevice", Napi::Number::New(env, GUPLAB_KIND_ZONE_DEVICE));
-  kinds.Set("ksm", Napi::Number::New(env, GUPLAB_KIND_KSM));
+#define GUPLAB_EXPORT_KIND(sym, bit, name) kinds.Set(name, Napi::Number::New(env, GUPLAB_KIND_##sym));
+  GUPLAB_KINDS(GUPLAB_EXPORT_KIND)
+#undef GUPLAB_EXPORT_KIND
   abi.Set("kinds", kinds);
 
   Napi::Object props = Napi::Object::New(env);
-  props.Set("longtermPinnable", Napi::Number::New(env, GUPLAB_PROP_LONGTERM_PINNABLE));
-  props.Set("maybeDmaPinned", Napi::Number::New(env, GUPLAB_PROP_MAYBE_DMA_PINNED));
-  props.Set("zoneMovable", Napi::Number::New(env, GUPLAB_PROP_ZONE_MOVABLE));
-  props.Set("pfnChanged", Napi::Number::New(env, GUPLAB_PROP_PFN_CHANGED));
+#define GUPLAB_EXPORT_PROP(sym, bit, name) props.Set(name, Napi::Number::New(env, GUPLAB_PROP_##sym));
+  GUPLAB_PROPS(GUPLAB_EXPORT_PROP)
+#undef GUPLAB_EXPORT_PROP
   abi.Set("props", props);
   abi.Set("benchMaxIterations", Napi::Number::New(env, GUPLAB_BENCH_MAX_ITERATIONS));
   abi.Set("benchMaxPages", Napi::Number::New(env, static_cast<double>(GUPLAB_BENCH_MAX_PAGES)));

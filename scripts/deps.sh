@@ -4,9 +4,9 @@
 set -eu
 
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
-debian-archive-keyring apt dpkg python3 g++ dwarves util-linux \
+debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
-qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium"
+qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git"
 
 missing=""
 for p in $PACKAGES; do
@@ -27,5 +27,5 @@ fi
 # (npm install, not npm ci: this npm writes lock files without the other
 # platforms' optional packages, which npm ci then calls out of sync.)
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm install --no-audit --no-fund
+	npm install --no-audit --no-fund --ignore-scripts
 fi

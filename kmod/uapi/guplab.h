@@ -16,33 +16,50 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	3
+#define GUPLAB_ABI_VERSION	4
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
- * The GUP entry points: X(enum suffix, id, name). Ids are stable ABI: new
- * APIs get new ids. INFO's api_mask says which the running kernel exports.
- * get_user_pages/pin_user_pages run under mmap_read_lock as callers do;
- * the *_remote ones act on the process guplab_pin.pid names.
+ * The GUP entry points: X(SYM, id, fn, pin, path). Ids are stable ABI: new
+ * APIs get new ids. fn is the kernel function, whose name is the API's name
+ * everywhere (addon, TypeScript); pin is 1 for the FOLL_PIN (pin_*) entry
+ * points, 0 for FOLL_GET (get_*); path says how a kernel caller calls it:
+ *   FAST       lockless page-table walk, falls back to the slow path
+ *   FAST_ONLY  lockless walk only: never faults, never sleeps
+ *   UNLOCKED   takes mmap_lock itself
+ *   LOCKED     under the caller's mmap_read_lock
+ *   REMOTE     on the mm of guplab_pin.pid, under its mmap_read_lock
+ * INFO's api_mask says which the running kernel exports. Adding an entry
+ * point: one line here, and its GUPLAB_HAVE_ and GUPLAB_CALL_ lines in
+ * kmod/compat.h (the module does not build without them).
  */
 #define GUPLAB_APIS(X)							\
-	X(GET_USER_PAGES_FAST, 0, "get_user_pages_fast")		\
-	X(PIN_USER_PAGES_FAST, 1, "pin_user_pages_fast")		\
-	X(GET_USER_PAGES_UNLOCKED, 2, "get_user_pages_unlocked")	\
-	X(PIN_USER_PAGES_UNLOCKED, 3, "pin_user_pages_unlocked")	\
-	X(GET_USER_PAGES_FAST_ONLY, 4, "get_user_pages_fast_only")	\
-	X(PIN_USER_PAGES_FAST_ONLY, 5, "pin_user_pages_fast_only")	\
-	X(GET_USER_PAGES, 6, "get_user_pages")				\
-	X(PIN_USER_PAGES, 7, "pin_user_pages")				\
-	X(GET_USER_PAGES_REMOTE, 8, "get_user_pages_remote")		\
-	X(PIN_USER_PAGES_REMOTE, 9, "pin_user_pages_remote")
+	X(GET_USER_PAGES_FAST, 0, get_user_pages_fast, 0, FAST)		\
+	X(PIN_USER_PAGES_FAST, 1, pin_user_pages_fast, 1, FAST)		\
+	X(GET_USER_PAGES_UNLOCKED, 2, get_user_pages_unlocked, 0, UNLOCKED) \
+	X(PIN_USER_PAGES_UNLOCKED, 3, pin_user_pages_unlocked, 1, UNLOCKED) \
+	X(GET_USER_PAGES_FAST_ONLY, 4, get_user_pages_fast_only, 0, FAST_ONLY) \
+	X(PIN_USER_PAGES_FAST_ONLY, 5, pin_user_pages_fast_only, 1, FAST_ONLY) \
+	X(GET_USER_PAGES, 6, get_user_pages, 0, LOCKED)			\
+	X(PIN_USER_PAGES, 7, pin_user_pages, 1, LOCKED)			\
+	X(GET_USER_PAGES_REMOTE, 8, get_user_pages_remote, 0, REMOTE)	\
+	X(PIN_USER_PAGES_REMOTE, 9, pin_user_pages_remote, 1, REMOTE)
 
-#define GUPLAB_API_ENUM(sym, id, name) GUPLAB_API_##sym = (id),
+#define GUPLAB_API_ENUM(sym, id, fn, pin, path) GUPLAB_API_##sym = (id),
 enum guplab_api {
 	GUPLAB_APIS(GUPLAB_API_ENUM)
 	GUPLAB_API_COUNT
 };
 #undef GUPLAB_API_ENUM
+
+/* How an entry point is called (the path column of GUPLAB_APIS). */
+#define GUPLAB_PATHS(X)	X(FAST, 0, "fast") X(FAST_ONLY, 1, "fast_only") X(UNLOCKED, 2, "unlocked") \
+			X(LOCKED, 3, "locked") X(REMOTE, 4, "remote")
+#define GUPLAB_PATH_ENUM(sym, id, name) GUPLAB_PATH_##sym = (id),
+enum guplab_path {
+	GUPLAB_PATHS(GUPLAB_PATH_ENUM)
+};
+#undef GUPLAB_PATH_ENUM
 
 /*
  * Portable flag bits: X(suffix, bit, name), translated to the kernel's
@@ -87,22 +104,38 @@ struct guplab_info {
 	char release[GUPLAB_RELEASE_LEN];	/* utsname()->release */
 };
 
-/* guplab_page_facts.kind */
-#define GUPLAB_KIND_ANON	(1u << 0)
-#define GUPLAB_KIND_FILE	(1u << 1)	/* page cache, not shmem */
-#define GUPLAB_KIND_SHMEM	(1u << 2)	/* shmem/tmpfs/memfd */
-#define GUPLAB_KIND_HUGETLB	(1u << 3)
-#define GUPLAB_KIND_ZONE_DEVICE	(1u << 4)	/* e.g. fsdax (DAX) pages */
-#define GUPLAB_KIND_KSM		(1u << 5)
+/* guplab_page_facts.kind bits: X(SYM, bit, name) */
+#define GUPLAB_KINDS(X)							\
+	X(ANON, 0, "anon")						\
+	X(FILE, 1, "file")		/* page cache, not shmem */	\
+	X(SHMEM, 2, "shmem")		/* shmem/tmpfs/memfd */		\
+	X(HUGETLB, 3, "hugetlb")					\
+	X(ZONE_DEVICE, 4, "zoneDevice")	/* e.g. fsdax (DAX) pages */	\
+	X(KSM, 5, "ksm")
 
-/* guplab_page_facts.props */
-#define GUPLAB_PROP_LONGTERM_PINNABLE	(1u << 0)	/* folio_is_longterm_pinnable(); with CONFIG_CMA
-						 * CMA pageblocks are not recognised */
-#define GUPLAB_PROP_MAYBE_DMA_PINNED	(1u << 1)
-/* (1u << 2) is free: a module cannot read a page's migratetype (CMA), as
- * get_pfnblock_flags_mask() is not exported. */
-#define GUPLAB_PROP_ZONE_MOVABLE	(1u << 3)
-#define GUPLAB_PROP_PFN_CHANGED		(1u << 4)	/* pfn != pfn_before (migrated) */
+/*
+ * guplab_page_facts.props bits: X(SYM, bit, name). LONGTERM_PINNABLE is
+ * folio_is_longterm_pinnable() (with CONFIG_CMA, CMA pageblocks are not
+ * recognised). Bit 2 is free: a module cannot read a page's migratetype
+ * (CMA), as get_pfnblock_flags_mask() is not exported. PFN_CHANGED: pfn !=
+ * pfn_before (migrated).
+ */
+#define GUPLAB_PROPS(X)							\
+	X(LONGTERM_PINNABLE, 0, "longtermPinnable")			\
+	X(MAYBE_DMA_PINNED, 1, "maybeDmaPinned")			\
+	X(ZONE_MOVABLE, 3, "zoneMovable")				\
+	X(PFN_CHANGED, 4, "pfnChanged")
+
+#define GUPLAB_KIND_ENUM(sym, bit, name) GUPLAB_KIND_##sym = (1u << (bit)),
+enum guplab_kind {
+	GUPLAB_KINDS(GUPLAB_KIND_ENUM)
+};
+#undef GUPLAB_KIND_ENUM
+#define GUPLAB_PROP_ENUM(sym, bit, name) GUPLAB_PROP_##sym = (1u << (bit)),
+enum guplab_prop {
+	GUPLAB_PROPS(GUPLAB_PROP_ENUM)
+};
+#undef GUPLAB_PROP_ENUM
 
 #define GUPLAB_ZONE_NAME_LEN	12
 
@@ -118,6 +151,8 @@ struct guplab_page_facts {
 				 * whose pins are counted in refcount (GUP_PIN_COUNTING_BIAS) */
 	__u32 zone;		/* zone_idx() */
 	char zone_name[GUPLAB_ZONE_NAME_LEN];
+	__u32 reserved;		/* out: zero. Explicit tail padding: 56 bytes on every ABI
+				 * (i386 aligns __u64 to 4 and made it 52 before ABI 4) */
 };
 
 /* guplab_pin.mode */

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { GuplabError } from '../errors.js';
 import { anonHugeKb, mapAnonymous, mapFile, mapHugetlb, mapMemfd, type Mapping } from '../mapping.js';
-import type { GuestMount } from '../vm/guest.js';
+import { guestMounts } from '../contract.js';
 
 export const BACKING_NAMES = ['4K', 'THP', 'hugetlb', 'memfd', 'file', 'dax'] as const;
 export type BackingName = (typeof BACKING_NAMES)[number];
@@ -30,12 +30,7 @@ export interface Backing {
 
 /** The VM's mounts (vm run --fs/--dax): a default folder when --dir is not given. */
 function guestMount(dax: boolean): string | undefined {
-  try {
-    const mounts = JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as GuestMount[];
-    return mounts.find((m) => m.dax === dax)?.path;
-  } catch {
-    return undefined;
-  }
+  return guestMounts().find((m) => m.dax === dax)?.path;
 }
 
 function folder(ctx: BackingContext, dax: boolean): string {

@@ -1,9 +1,8 @@
 // A/B comparison of two bench results, case by case: ratio of medians
 // (new/base, get+put ns/page) with a seeded bootstrap 95% CI, and a verdict at
 // a stated threshold.
-import { readFileSync } from 'node:fs';
 import Table from 'cli-table3';
-import { BENCH_SCHEMA, type BenchResult, type CaseResult } from './engine.js';
+import type { BenchCase, BenchResult } from './results.js';
 import { bootstrapRatioCI } from './stats.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'not comparable';
@@ -37,19 +36,7 @@ export interface Comparison {
   warnings: string[];
 }
 
-export function loadResult(file: string): BenchResult {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${file} as a bench result: ${(err as Error).message}`);
-  }
-  const schema = (parsed as { schema?: unknown }).schema;
-  if (schema !== BENCH_SCHEMA) throw new Error(`${file} has schema ${JSON.stringify(schema)}, expected ${BENCH_SCHEMA} (write it with \`guplab bench\`)`);
-  return parsed as BenchResult;
-}
-
-const totals = (c: CaseResult): { values: number[]; rounds?: number[] } => ({
+const totals = (c: BenchCase): { values: number[]; rounds?: number[] } => ({
   values: c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages),
   ...(c.round?.length === c.getNs.length ? { rounds: c.round } : {}),
 });
@@ -69,7 +56,7 @@ export function compareResults(base: BenchResult, next: BenchResult, threshold: 
     }
     byId.delete(n.id);
     if (b.status !== 'ok' || n.status !== 'ok' || !b.getNs.length || !n.getNs.length) {
-      const what = (c: CaseResult): string => (c.status === 'ok' ? 'ok' : `${c.status} ${c.error ?? ''}`.trim());
+      const what = (c: BenchCase): string => (c.status === 'ok' ? 'ok' : `${c.status} ${c.error ?? ''}`.trim());
       cases.push({ id: n.id, verdict: 'not comparable', why: `base ${what(b)}, new ${what(n)}` });
       continue;
     }

@@ -1,48 +1,15 @@
-// Runs a benchmark matrix through the module's in-kernel BENCH loop.
+// Runs a benchmark matrix through the module's in-kernel BENCH loop. The
+// result's shape and its readers live in results.ts.
 import { median } from 'simple-statistics';
 import { GupDevice } from '../device.js';
 import { isRemoteApi } from '../abi.js';
 import { errnoName } from '../errors.js';
-import { expectKernelWarning } from '../expect-warn.js';
+import { expectKernelWarning } from '../contract.js';
 import type { Mapping } from '../mapping.js';
 import { BACKINGS, BackingUnavailable, isUnavailable, release, unavailableReason } from './backings.js';
-import { environment, type Environment } from './environment.js';
-import { caseId, expandCases, type CaseKey, type Spec } from './spec.js';
-import { summarize, type Summary } from './stats.js';
-
-export const BENCH_SCHEMA = 'guplab-bench/1';
-
-export interface CaseResult extends CaseKey {
-  id: string;
-  pages: number;
-  /** ok: samples taken; refused: the kernel answered an error (errno); unavailable: this machine cannot provide the case. */
-  status: 'ok' | 'refused' | 'unavailable';
-  /** refused: errno name (EINVAL) or "short: got N of M"; unavailable: why. */
-  error?: string;
-  /** refused: the GUP return value or -errno. */
-  ret?: number;
-  note?: string;
-  warmupIterations: number;
-  /** Per-iteration in-kernel get and put time for the whole buffer, ns. */
-  getNs: number[];
-  putNs: number[];
-  /** The round (pass over the matrix, fresh buffer) of each sample. */
-  round: number[];
-  getNsPerPage?: Summary;
-  putNsPerPage?: Summary;
-  totalNsPerPage?: Summary;
-  /** pages / median(get+put) time of one iteration. */
-  pagesPerSec?: number;
-  wallMs: number;
-}
-
-export interface BenchResult {
-  schema: typeof BENCH_SCHEMA;
-  createdAt: string;
-  environment: Environment & { pageSize: number; moduleAbi: number };
-  spec: Spec;
-  cases: CaseResult[];
-}
+import { environment } from './environment.js';
+import { caseId, expandCases, type Spec } from './spec.js';
+import { BENCH_SCHEMA, summarizeCase, type BenchCase, type BenchResult } from './results.js';
 
 export interface Progress {
   start(total: number): void;
@@ -66,7 +33,7 @@ function failure(run: { status: number; ret: number }, perCall: number): { error
 const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : {});
 
 /** Samples of one case in one round; the case's state says whether to go on. */
-async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
+async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
   const backing = BACKINGS[c.backing];
   // *_remote acts on this process through its pid: the remote path on the same mm.
   const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(isRemoteApi(c.api) ? { pid: process.pid } : {}) };
@@ -122,20 +89,6 @@ async function runRound(dev: GupDevice, spec: Spec, c: CaseResult, round: number
   }
 }
 
-function finish(c: CaseResult): void {
-  if (c.status !== 'ok' || c.getNs.length === 0) {
-    c.getNs = [];
-    c.putNs = [];
-    c.round = [];
-    return;
-  }
-  const per = (xs: number[]): number[] => xs.map((ns) => ns / c.pages);
-  c.getNsPerPage = summarize(per(c.getNs), c.round);
-  c.putNsPerPage = summarize(per(c.putNs), c.round);
-  c.totalNsPerPage = summarize(per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), c.round);
-  c.pagesPerSec = 1e9 / c.totalNsPerPage.median;
-}
-
 /**
  * Runs every case of the spec in `rounds` passes over the whole matrix, each
  * on fresh buffers, so that a case's samples span the run and several buffer
@@ -148,7 +101,7 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
   const progress = options.progress ?? noProgress;
   const info = dev.info();
   const keys = expandCases(spec, info.pageSize);
-  const cases: CaseResult[] = keys.map((key) => ({
+  const cases: BenchCase[] = keys.map((key) => ({
     ...key,
     id: caseId(key),
     pages: Math.max(1, Math.floor(key.sizeBytes / info.pageSize)),
@@ -216,7 +169,7 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
     if (shared) release(shared);
     if (ownsDevice) dev.close();
   }
-  for (const c of cases) finish(c);
+  for (const c of cases) summarizeCase(c);
   return {
     schema: BENCH_SCHEMA,
     createdAt: new Date().toISOString(),
@@ -224,38 +177,4 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
     spec,
     cases,
   };
-}
-
-/**
- * The part of a result taken in the given rounds, summaries recomputed: e.g.
- * the even and the odd rounds of one run are two interleaved runs of the same
- * kernel and module, which a change of the host's load hits alike.
- */
-export function selectRounds(result: BenchResult, keep: (round: number) => boolean): BenchResult {
-  const cases = result.cases.map((c) => {
-    const idx = c.round.flatMap((r, i) => (keep(r) ? [i] : []));
-    const { getNsPerPage: _g, putNsPerPage: _p, totalNsPerPage: _t, pagesPerSec: _s, ...rest } = c;
-    const out: CaseResult = { ...rest, getNs: idx.map((i) => c.getNs[i] as number), putNs: idx.map((i) => c.putNs[i] as number), round: idx.map((i) => c.round[i] as number) };
-    finish(out);
-    return out;
-  });
-  return { ...result, spec: { ...result.spec, rounds: new Set(cases.flatMap((c) => c.round)).size || result.spec.rounds }, cases };
-}
-
-/** The fast variant of the same family (get_* or pin_*): the baseline of the ratio column. */
-export function fastBaseline(api: string): string {
-  return api.startsWith('pin_') ? 'pin_user_pages_fast' : 'get_user_pages_fast';
-}
-
-/** The case with the same cell but the fast API of the family, if measured. */
-export function baselineOf(result: BenchResult, c: CaseResult): CaseResult | undefined {
-  const api = fastBaseline(c.api);
-  return result.cases.find((b) => b.api === api && b.backing === c.backing && b.sizeBytes === c.sizeBytes && b.pagesPerCall === c.pagesPerCall && b.prefault === c.prefault && b.flags.join('|') === c.flags.join('|'));
-}
-
-/** slow/fast ratio of median get+put ns/page (1.00 for the fast API itself). */
-export function fastRatio(result: BenchResult, c: CaseResult): number | undefined {
-  const base = baselineOf(result, c);
-  if (!c.totalNsPerPage || !base?.totalNsPerPage) return undefined;
-  return c.totalNsPerPage.median / base.totalNsPerPage.median;
 }

@@ -9,7 +9,7 @@ import Table from 'cli-table3';
 import { median } from 'simple-statistics';
 import { GupDevice } from '../device.js';
 import { mapAnonymous, type Mapping } from '../mapping.js';
-import { projectRoot } from '../native.js';
+import { projectRoot } from '../util/root.js';
 import { environment, type Environment } from './environment.js';
 
 export const PIN1 = path.join(projectRoot, 'tools', 'pin1');

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
+import { ENV, formatProgress, parseProgress } from '../contract.js';
 import type { Progress } from './engine.js';
 
 /** Whether a progress bar belongs on this stream: a terminal, not CI, not --json. */
@@ -14,19 +15,18 @@ function bar(stream: NodeJS.WriteStream): cliProgress.SingleBar {
   );
 }
 
-const LINE = 'guplab-progress';
-
 /**
- * A bar with ETA on a terminal; inside the VM (GUPLAB_PROGRESS_LINES=1)
+ * A bar with ETA on a terminal; inside the VM ($GUPLAB_PROGRESS_LINES=1)
  * progress lines on stdout that the host turns into its bar; else nothing.
  */
 export function progressFor(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): Progress | undefined {
   let n = 0;
-  if (process.env.GUPLAB_PROGRESS_LINES === '1' && !quiet) {
+  if (process.env[ENV.progressLines] === '1' && !quiet) {
+    const line = (e: Parameters<typeof formatProgress>[0]): boolean => process.stdout.write(`${formatProgress(e)}\n`);
     return {
-      start: (total) => process.stdout.write(`${LINE} start ${total}\n`),
-      tick: (label) => process.stdout.write(`${LINE} ${n++} ${label}\n`),
-      stop: () => process.stdout.write(`${LINE} end\n`),
+      start: (total) => line({ kind: 'start', total }),
+      tick: (label) => line({ kind: 'tick', index: n++, label }),
+      stop: () => line({ kind: 'end' }),
     };
   }
   if (!wantsBar(quiet, stream)) return undefined;
@@ -54,11 +54,11 @@ export function hostProgressSink(showBar: boolean, out: NodeJS.WritableStream = 
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
-        const m = new RegExp(`^${LINE} (start|end|\\d+)(?: (.*))?$`).exec(line);
-        if (!m) out.write(`${line}\n`);
-        else if (m[1] === 'start') b?.start(Number(m[2]), 0, { label: '' });
-        else if (m[1] === 'end') b?.stop();
-        else b?.update(Number(m[1]), { label: m[2] ?? '' });
+        const e = parseProgress(line);
+        if (!e) out.write(`${line}\n`);
+        else if (e.kind === 'start') b?.start(e.total, 0, { label: '' });
+        else if (e.kind === 'end') b?.stop();
+        else b?.update(e.index, { label: e.label });
       }
       done();
     },

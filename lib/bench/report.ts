@@ -3,7 +3,7 @@
 // no script.
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { fastRatio, type BenchResult } from './engine.js';
+import { fastRatio, type BenchResult } from './results.js';
 import { formatSize } from './spec.js';
 import { describeRun, fmt } from './table.js';
 

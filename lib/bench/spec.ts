@@ -25,7 +25,12 @@ export function formatSize(bytes: number): string {
   return `${bytes}`;
 }
 
-const size = z.union([z.number().int().positive(), z.string().regex(SIZE_RE, 'a size such as 64K, 16M or 4096')]).transform(parseSize);
+/** The smallest page any kernel guplab boots uses; a buffer is whole pages. */
+const MIN_PAGE = 4096;
+const size = z
+  .union([z.number().int().positive(), z.string().regex(SIZE_RE, 'a size such as 64K, 16M or 4096')])
+  .transform(parseSize)
+  .refine((n) => n >= MIN_PAGE && n % MIN_PAGE === 0, { message: 'a buffer is whole 4 KiB pages: use a multiple of 4K, e.g. 64K, 2M' });
 const flagSet = z.array(z.enum(FLAG_NAMES));
 
 export const SpecSchema = z

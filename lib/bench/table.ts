@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { fastRatio, type BenchResult } from './engine.js';
+import { fastRatio, type BenchResult } from './results.js';
 import { formatSize } from './spec.js';
 
 export const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));

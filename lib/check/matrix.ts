@@ -2,7 +2,7 @@
 // kernel/arch runs, cells the observed answers; rows whose answer differs
 // between columns are marked.
 import Table from 'cli-table3';
-import type { BenchResult } from '../bench/engine.js';
+import type { BenchResult } from '../bench/results.js';
 import type { SpecInput } from '../bench/spec.js';
 import { renderAnswer, type CheckReport } from './report.js';
 

@@ -4,11 +4,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
-import { expectKernelWarning } from '../expect-warn.js';
+import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { hugetlbPools, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
-import type { GuestMount } from '../vm/guest.js';
 import type { Answer } from './report.js';
 
 export interface ProbeContext {

@@ -3,9 +3,8 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { GupDevice } from '../device.js';
-import type { GuestMount } from '../vm/guest.js';
 import { hostArch, type Arch } from '../vm/paths.js';
-import { expectKernelWarning } from '../expect-warn.js';
+import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { EXPECTATIONS, expectationFor, kernelFullVersion, kernelMatches } from './expectations.js';
 import { PROBES, type Observation } from './probes.js';
 import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';

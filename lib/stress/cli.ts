@@ -1,13 +1,12 @@
 // `guplab stress`: builds the C stress program with the host's gcc, boots
-// each kernel with guplab.ko and runs lib/stress/guest.ts there.
+// each kernel with guplab.ko and runs lib/stress/guest.ts there (which
+// reloads the module from $GUPLAB_KO, set by the runner).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { projectRoot } from '../native.js';
+import { projectRoot } from '../util/root.js';
 import { nonNegativeInt, positiveInt } from '../util/args.js';
-import { buildModule, ensureKernel } from '../vm/kernel.js';
-import { hostArch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
 
 export interface StressOptions {
@@ -27,7 +26,7 @@ export function buildStressBinary(): string {
   const out = path.join(projectRoot, 'build', 'stress', 'guplab-stress');
   mkdirSync(path.dirname(out), { recursive: true });
   execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', out,
-    path.join(projectRoot, 'test', 'stress', 'guplab-stress.c')], { stdio: 'inherit' });
+    path.join(projectRoot, 'tools', 'stress', 'guplab-stress.c')], { stdio: 'inherit' });
   return out;
 }
 
@@ -36,14 +35,11 @@ export async function runStress(opts: StressOptions): Promise<number> {
   buildStressBinary();
   let worst = 0;
   for (const k of opts.kernel.split(',')) {
-    const kernel = ensureKernel(k, hostArch(), (m) => process.stderr.write(`guplab: ${m}\n`));
-    const ko = buildModule(kernel, (m) => process.stderr.write(`guplab: ${m}\n`));
     const result = await vmRun({
       kernel: k,
       memMiB: prof.memMiB,
       timeoutSec: opts.timeout,
-      env: { GUPLAB_KO: ko },
-      command: ['node', 'dist/lib/stress/guest.js', '--calls', String(prof.calls), '--threads', String(prof.threads),
+      command: ['node', path.join(projectRoot, 'dist', 'lib', 'stress', 'guest.js'), '--calls', String(prof.calls), '--threads', String(prof.threads),
         '--race', String(prof.race), '--kill-pages', String(prof.killPages), '--kill-rounds', String(prof.killRounds),
         '--seed', String(opts.seed)],
     });

@@ -13,3 +13,8 @@ export function nonNegativeInt(value: string): number {
   if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
 }
+
+/** Bad input on the command line: exit status 2, one line that names the fix. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

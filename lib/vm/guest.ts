@@ -5,6 +5,7 @@
 import { execSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import path from 'node:path';
+import type { GuestMount } from '../contract.js';
 import type { Arch } from './paths.js';
 
 export type GuestFs = 'ext4' | 'xfs';
@@ -25,13 +26,7 @@ export interface GuestMemoryOptions {
   fs?: GuestFs[];
 }
 
-/** A filesystem the guest mounted for the command (in $GUPLAB_MOUNTS as JSON). */
-export interface GuestMount {
-  fs: GuestFs;
-  dax: boolean;
-  device: string;
-  path: string;
-}
+export type { GuestMount };
 
 /** A disk image the host makes and attaches as a virtio-blk device. */
 export interface GuestDisk {

@@ -23,7 +23,7 @@ import {
   closeSync,
 } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../native.js';
+import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
@@ -236,7 +236,10 @@ function ensureLayer(arch: Arch, log: Log): { layer: string; busybox: string } {
 }
 
 function ensureNpmNatives(arch: Arch, log: Log): string {
-  const lockText = readFileSync(path.join(projectRoot, 'package-lock.json'), 'utf8');
+  const lockFile = path.join(projectRoot, 'package-lock.json');
+  // Only the project's own tests (vitest's bundler natives) need these; an installed copy has no lock file.
+  if (!existsSync(lockFile)) return '';
+  const lockText = readFileSync(lockFile, 'utf8');
   const wanted = nativePackagesFor(JSON.parse(lockText), installedNativePackages(), hostArch(), arch);
   const dir = path.join(cacheRoot(), 'guest', arch, `npm-${key(JSON.stringify(wanted))}`);
   cachedDir(dir, `${arch} npm packages ${wanted.map((w) => `${w.name}@${w.version}`).join(' ')}`, log, (tmp) => {
@@ -247,8 +250,17 @@ function ensureNpmNatives(arch: Arch, log: Log): string {
 
 const CROSS: Record<Arch, string> = { x86_64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
 
-/** The addon cross-built for `arch` in the cache (the project's build/ keeps the host's). */
+/** The prebuilt addon an installed package ships for `arch` (`make prebuilds`), if any. */
+export function prebuiltAddon(arch: Arch): string | undefined {
+  const file = path.join(projectRoot, 'prebuilds', `linux-${npmArch(arch)}`, 'node.napi.node');
+  // A checkout builds from its own sources; an installed copy (no .git) uses what it shipped.
+  return !existsSync(path.join(projectRoot, '.git')) && existsSync(file) ? file : undefined;
+}
+
+/** The addon cross-built for `arch` in the cache (the project's build/ keeps the host's), or the package's prebuild. */
 export function ensureAddon(arch: Arch, log: Log): string {
+  const prebuilt = prebuiltAddon(arch);
+  if (prebuilt) return prebuilt;
   const sources = ['binding.gyp', ...readdirSync(path.join(projectRoot, 'native')).map((f) => `native/${f}`), 'kmod/uapi/guplab.h'];
   const h = createHash('sha256').update(process.versions.node);
   for (const s of sources) h.update(s).update(readFileSync(path.join(projectRoot, s)));
@@ -276,5 +288,5 @@ export function ensureGuestRoot(arch: Arch, log: Log): GuestRoot {
   const { layer, busybox } = ensureLayer(arch, log);
   const nodePath = ensureNpmNatives(arch, log);
   const addonFile = ensureAddon(arch, log);
-  return { layer, busybox, env: { NODE_PATH: nodePath, GUPLAB_ADDON: addonFile } };
+  return { layer, busybox, env: { ...(nodePath ? { NODE_PATH: nodePath } : {}), GUPLAB_ADDON: addonFile } };
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeCpio, S_IFCHR, S_IFDIR, S_IFREG, type CpioEntry } from './cpio.js';
+import { END_MARK, GUEST_RUN_DIR, RUN_FILES, START_MARK } from '../contract.js';
 import type { Kernel } from './kernel.js';
 
 /** Modules the guest needs to mount the host root; their dependencies come from modules.dep. */
@@ -58,21 +59,21 @@ mkdir -p /rw/upper /rw/work
 lower=/lower
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 guestlayer /layer 2>/dev/null && lower=/layer:/lower
 mount -t overlay overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work /newroot
-mkdir -p /newroot/run/guplab
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 guplabio /newroot/run/guplab
+mkdir -p /newroot${GUEST_RUN_DIR}
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 guplabio /newroot${GUEST_RUN_DIR}
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
 mkdir -p /newroot/dev/shm /newroot/dev/hugepages
 mount -t tmpfs tmpfs /newroot/dev/shm
 mount -t hugetlbfs none /newroot/dev/hugepages
-echo "guplab-init: command start"
-chroot /newroot /bin/sh /run/guplab/cmd.sh < /newroot/dev/null > /dev/console 2>&1
+echo "${START_MARK}"
+chroot /newroot /bin/sh ${GUEST_RUN_DIR}/${RUN_FILES.command} < /newroot/dev/null > /dev/console 2>&1
 status=$?
-echo "guplab-init: command end"
+echo "${END_MARK}"
 # Written whole then renamed: the host never reads a half-written status.
-echo $status > /newroot/run/guplab/status.tmp && mv /newroot/run/guplab/status.tmp /newroot/run/guplab/status
-chroot /newroot /bin/dmesg > /newroot/run/guplab/dmesg 2>&1 || dmesg > /newroot/run/guplab/dmesg
+echo $status > /newroot${GUEST_RUN_DIR}/${RUN_FILES.status}.tmp && mv /newroot${GUEST_RUN_DIR}/${RUN_FILES.status}.tmp /newroot${GUEST_RUN_DIR}/${RUN_FILES.status}
+chroot /newroot /bin/dmesg > /newroot${GUEST_RUN_DIR}/${RUN_FILES.dmesg} 2>&1 || dmesg > /newroot${GUEST_RUN_DIR}/${RUN_FILES.dmesg}
 sync
 poweroff -f
 `;

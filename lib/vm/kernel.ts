@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../native.js';
+import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './guestroot.js';

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../native.js';
+import { END_MARK, ENV, guestPath, kernelTrouble, parseExpectedWarnings, RUN_FILES, START_MARK, type GuestJob } from '../contract.js';
+import { projectRoot } from '../util/root.js';
 import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { ensureGuestRoot } from './guestroot.js';
 import { run } from './exec.js';
@@ -16,14 +17,17 @@ import { cacheRoot, hostArch, type Arch } from './paths.js';
 import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
 
 export interface VmRunOptions {
-  command: readonly string[];
+  /** The command to run; default `guplab-guest`, which runs `job`. */
+  command?: readonly string[];
+  /** A guest job (lib/guest.ts) written to the run folder for `guplab-guest`. */
+  job?: GuestJob;
   /** Kernel series ("6.1", "6.12") or full release; default 6.1. */
   kernel?: string;
   arch?: Arch;
   /** A user's own kernel image, with kernelBuild its build tree or headers (instead of a Debian kernel). */
   kernelImage?: string;
   kernelBuild?: string;
-  /** Guest working directory; default the project root. */
+  /** Guest working directory; default the caller's (the host root is shared, so the same path). */
   cwd?: string;
   env?: Record<string, string>;
   timeoutSec?: number;
@@ -54,11 +58,16 @@ export interface VmRunMeta {
   options: { kernel: string; memMiB: number; cpus: number; append: string[]; memory: GuestMemoryOptions; timeoutSec: number };
 }
 
+/** timeout: killed at --timeout; no-status: the guest never finished the command (boot or init failed, it crashed); kernel-trouble: a WARN/BUG/Oops the command did not declare. */
+export type VmFailure = 'timeout' | 'no-status' | 'kernel-trouble';
+
 export interface VmRunResult {
   /** The command's exit status, or null when it never reported one. */
   status: number | null;
   /** Why the run failed although the command may have passed (timeout, panic, WARN...). */
   problems: string[];
+  /** The worst of what went wrong around the command: it decides the exit code of `guplab vm run` (lib/jobs/vm.ts). */
+  failure?: VmFailure;
   release: string;
   arch: Arch;
   accel: Accel;
@@ -76,41 +85,6 @@ export interface VmRunResult {
 }
 
 const SHUTDOWN_GRACE_MS = 30_000;
-const START_MARK = 'guplab-init: command start';
-const END_MARK = 'guplab-init: command end';
-/** Kernel log lines that mean the kernel went wrong: WARN/BUG/oops/panic, UBSAN, hung tasks, RCU stalls. */
-export const KERNEL_TROUBLE =
-  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
-
-/**
- * Lines of a kernel log that mean something went wrong in the kernel, less
- * WARNINGs the command declared (expectKernelWarning) as the expected answer.
- */
-export function kernelTrouble(log: string, expectedWarnings: readonly RegExp[] = []): string[] {
-  return log
-    .split('\n')
-    .filter((line) => KERNEL_TROUBLE.test(line))
-    .filter((line) => !(line.includes('WARNING:') && warningForms(line).some((form) => expectedWarnings.some((re) => re.test(form)))));
-}
-
-/**
- * A WARNING line as printed, and in the pre-7.x layout when it is in 7.x's
- * ("WARNING: mm/gup.c:2525 at fn+0x4b/0x50, CPU#1: comm/156" was
- * "WARNING: CPU: 1 PID: 156 at mm/gup.c:2525 fn+0x4b/0x50"), so that one
- * expectKernelWarning() pattern serves both.
- */
-export function warningForms(line: string): string[] {
-  const m = /WARNING: (\S+:\d+) at (\S+), CPU#(\d+): (?:.*\/)?(\d+)\s*$/.exec(line);
-  return m ? [line, `WARNING: CPU: ${m[3]} PID: ${m[4]} at ${m[1]} ${m[2]}`] : [line];
-}
-
-/** Parses the expected-warnings file the guest wrote: "regex<TAB>reason" lines. */
-export function parseExpectedWarnings(text: string): RegExp[] {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => new RegExp(line.split('\t')[0] ?? ''));
-}
 
 function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
@@ -123,9 +97,9 @@ export function commandScript(command: readonly string[], cwd: string, env: Reco
     HOME: '/root',
     TERM: 'dumb',
     CI: '1',
-    GUPLAB_IN_VM: '1',
-    GUPLAB_REQUIRE_DEVICE: '1',
-    GUPLAB_VM_OUT: '/run/guplab/out',
+    [ENV.inVm]: '1',
+    [ENV.requireDevice]: '1',
+    [ENV.out]: guestPath('out'),
     ...env,
   };
   return [
@@ -267,7 +241,11 @@ function saveConsole(text: string, release: string, arch: Arch): string {
 
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
+  if (!options.command && !options.job) throw new Error('vmRun needs a command or a job');
+  const command = options.command ?? ['node', path.join(projectRoot, 'bin', 'guplab-guest.js'), guestPath('job')];
   if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
+  // Memory options are checked before anything is fetched or built (a user kernel's arch is known only from its image).
+  if (!options.kernelImage) guestSetup(options.memory ?? {}, options.arch ?? hostArch(), options.memMiB ?? 2048);
   const kernel = options.kernelImage
     ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
     : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
@@ -304,15 +282,17 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     let result: Boot;
     for (;;) {
       const meta: VmRunMeta = { release: kernel.release, arch, accel, qemuVersion: version, options: runOptions };
-      writeFileSync(path.join(ioDir, 'vm.json'), `${JSON.stringify(meta, null, 2)}\n`);
-      writeFileSync(path.join(ioDir, 'cmd.sh'), commandScript(options.command, options.cwd ?? projectRoot, {
-        GUPLAB_ACCEL: accel.toUpperCase(),
-        GUPLAB_QEMU_VERSION: version,
-        GUPLAB_KERNEL_RELEASE: kernel.release,
-        GUPLAB_ARCH: arch,
-        GUPLAB_VM_META: '/run/guplab/vm.json',
-        GUPLAB_KERNEL_BUILD: kernel.buildDir,
-        GUPLAB_MOUNTS: JSON.stringify(setup.mounts),
+      writeFileSync(path.join(ioDir, RUN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
+      if (options.job) writeFileSync(path.join(ioDir, RUN_FILES.job), `${JSON.stringify(options.job, null, 2)}\n`);
+      writeFileSync(path.join(ioDir, RUN_FILES.command), commandScript(command, options.cwd ?? process.cwd(), {
+        [ENV.accel]: accel.toUpperCase(),
+        [ENV.qemuVersion]: version,
+        [ENV.release]: kernel.release,
+        [ENV.arch]: arch,
+        [ENV.meta]: guestPath('meta'),
+        [ENV.kernelBuild]: kernel.buildDir,
+        [ENV.mounts]: JSON.stringify(setup.mounts),
+        [ENV.ko]: ko,
         ...guest?.env,
         ...options.env,
       }, setup.script));
@@ -337,15 +317,15 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       accel = 'tcg';
     }
 
-    const statusFile = path.join(ioDir, 'status');
+    const statusFile = path.join(ioDir, RUN_FILES.status);
     const statusText = existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : null;
     const status = statusText !== null && /^\d+$/.test(statusText) ? Number(statusText) : null;
-    const dmesgFile = path.join(ioDir, 'dmesg');
+    const dmesgFile = path.join(ioDir, RUN_FILES.dmesg);
     const dmesg = existsSync(dmesgFile) ? readFileSync(dmesgFile, 'utf8') : '';
     const problems: string[] = [];
     if (result.timedOut) problems.push(`timed out after ${runOptions.timeoutSec} s (raise it with --timeout)`);
     else if (status === null) problems.push(`the guest stopped without reporting the command's status (QEMU exit ${result.exitCode})`);
-    const expectedFile = path.join(ioDir, 'expected-warnings');
+    const expectedFile = path.join(ioDir, RUN_FILES.expectedWarnings);
     const expected = existsSync(expectedFile) ? parseExpectedWarnings(readFileSync(expectedFile, 'utf8')) : [];
     const trouble = kernelTrouble(dmesg || result.console, expected);
     const allowed = kernelTrouble(dmesg || result.console).length - trouble.length;
@@ -353,16 +333,18 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     if (trouble.length) problems.push(`the kernel reported trouble:\n  ${trouble.slice(0, 10).join('\n  ')}`);
     // Only a guest that ran its command to the end (status written after it,
     // then sync) has whole files: a killed or crashed one may have been mid-write.
-    const outShare = path.join(ioDir, 'out');
+    const outShare = path.join(ioDir, RUN_FILES.out);
     if (options.outDir && existsSync(outShare)) {
       if (status !== null) copyOut(outShare, options.outDir);
       else if (readdirSync(outShare).length) log(`nothing copied back to ${options.outDir}: the guest did not finish its command, so its files may be partial`);
     }
+    const failure: VmFailure | undefined = result.timedOut ? 'timeout' : status === null ? 'no-status' : trouble.length ? 'kernel-trouble' : undefined;
     const failed = problems.length > 0 || status !== 0;
     const fullConsole = dmesg ? `${result.console}\n--- dmesg ---\n${dmesg}` : result.console;
     return {
       status,
       problems,
+      ...(failure ? { failure } : {}),
       release: kernel.release,
       arch,
       accel,

@@ -1,14 +1,21 @@
 // The addon on the host, without the module.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { API_NAMES, FLAG_NAMES } from '../../lib/abi.js';
 import { DeviceMissingError, GupDevice, isSystemError } from '../../lib/index.js';
+import { PAGE_KINDS } from '../../lib/device.js';
 import { addon } from '../../lib/native.js';
 
 describe('ABI tables', () => {
   it('TypeScript names match the addon, which takes them from kmod/uapi/guplab.h', () => {
     expect(Object.keys(addon().abi.apis).sort()).toEqual([...API_NAMES].sort());
     expect(Object.keys(addon().abi.flags).sort()).toEqual([...FLAG_NAMES].sort());
+    expect(Object.keys(addon().abi.kinds).sort()).toEqual([...PAGE_KINDS].sort());
+    expect(Object.keys(addon().abi.props).sort()).toEqual(['longtermPinnable', 'maybeDmaPinned', 'pfnChanged', 'zoneMovable']);
+    // Per-API facts come from the header's table, not from the names.
+    expect(addon().abi.apiInfo.pin_user_pages_remote).toEqual({ pin: true, path: 'remote' });
+    expect(addon().abi.apiInfo.get_user_pages_fast_only).toEqual({ pin: false, path: 'fast_only' });
+    expect(Object.values(addon().abi.apiInfo).filter((i) => i.pin)).toHaveLength(5);
     expect(addon().abi.version).toBeGreaterThanOrEqual(1);
   });
 });

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKING_NAMES } from '../../lib/bench/backings.js';
 import { compareResults } from '../../lib/bench/compare.js';
-import { runBench, selectRounds, type BenchResult } from '../../lib/bench/engine.js';
+import { runBench } from '../../lib/bench/engine.js';
+import { guestMounts } from '../../lib/contract.js';
+import { selectRounds, type BenchResult } from '../../lib/bench/results.js';
 import { resolveSpec } from '../../lib/bench/spec.js';
 import { GupDevice } from '../../lib/index.js';
 import { hugetlbPools } from '../../lib/mapping.js';
@@ -71,7 +73,7 @@ describe.runIf(hasDevice)('bench engine', () => {
     const spec = resolveSpec({ apis: ['pin_user_pages_fast', 'get_user_pages'], backings: [...BACKING_NAMES], sizes: ['2M'], prefault: [true, false], iterations: 4, rounds: 2, warmup: 1 });
     const r = await runBench(spec, { dev });
     expect(r.cases).toHaveLength(2 * BACKING_NAMES.length * 2);
-    const mounts = JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as { dax: boolean }[];
+    const mounts = guestMounts();
     const free2M = hugetlbPools().get(2 << 20)?.free ?? 0;
     const expected: Record<string, boolean> = {
       '4K': true,

@@ -14,7 +14,7 @@ import {
   type ApiName,
   type FlagName,
 } from '../../lib/index.js';
-import { projectRoot } from '../../lib/native.js';
+import { projectRoot } from '../../lib/util/root.js';
 import { runChild } from './child.js';
 import { hasDevice } from './device.js';
 import { expectedAnswer, FLAG_SETS } from './expectations.js';

@@ -17,14 +17,14 @@ import {
   type Mapping,
   type PageKind,
 } from '../../lib/index.js';
-import type { GuestMount } from '../../lib/vm/guest.js';
+import { guestMounts, type GuestMount } from '../../lib/contract.js';
 import { addon } from '../../lib/native.js';
 import { hasDevice } from './device.js';
 
 const PAGE = 4096;
 const HUGE = 2 << 20;
 const APIS: ApiName[] = ['pin_user_pages_fast', 'get_user_pages_unlocked'];
-const mounts: GuestMount[] = JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as GuestMount[];
+const mounts: GuestMount[] = guestMounts();
 const mountOf = (fs: string, dax: boolean): string | undefined => mounts.find((m) => m.fs === fs && m.dax === dax)?.path;
 const free2M = (): number => {
   const pool = hugetlbPools().get(HUGE);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareResults } from '../../lib/bench/compare.js';
-import { BENCH_SCHEMA, selectRounds, type BenchResult, type CaseResult } from '../../lib/bench/engine.js';
+import { BENCH_SCHEMA, selectRounds, type BenchCase, type BenchResult } from '../../lib/bench/results.js';
 import { caseId, DEFAULT_SPEC, expandCases, parseSize, resolveSpec } from '../../lib/bench/spec.js';
 import { bootstrapMedianCI, bootstrapRatioCI, seededRandom, summarize } from '../../lib/bench/stats.js';
 import { benchTable } from '../../lib/bench/table.js';
@@ -71,7 +71,7 @@ describe('spec', () => {
   });
 });
 
-function mkCase(api: CaseResult['api'], getNs: number[], putNs: number[] = getNs.map(() => 0)): CaseResult {
+function mkCase(api: BenchCase['api'], getNs: number[], putNs: number[] = getNs.map(() => 0)): BenchCase {
   const key = { api, backing: '4K' as const, sizeBytes: 40960, pagesPerCall: 10, flags: [], prefault: true };
   const pages = 10;
   return {
@@ -91,7 +91,7 @@ function mkCase(api: CaseResult['api'], getNs: number[], putNs: number[] = getNs
   };
 }
 
-function mkResult(cases: CaseResult[]): BenchResult {
+function mkResult(cases: BenchCase[]): BenchResult {
   return {
     schema: BENCH_SCHEMA,
     createdAt: '2026-01-01T00:00:00Z',

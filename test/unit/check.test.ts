@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXPECTATIONS, expectationFor, kernelMatches, longtermGate } from '../../lib/check/expectations.js';
 import { readFileSync } from 'node:fs';
-import type { BenchResult } from '../../lib/bench/engine.js';
+import type { BenchResult } from '../../lib/bench/results.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown, replaceSection } from '../../lib/check/matrix.js';
 import { PROBES } from '../../lib/check/probes.js';
 import { fmt, parseCheckReport, renderAnswer, type CheckReport } from '../../lib/check/report.js';
@@ -126,11 +126,11 @@ describe('matrix', () => {
     const good = report('6.1.0-56-amd64', 16);
     expect(parseCheckReport(JSON.stringify(good), 'a.json')).toEqual(good);
     const v1 = { ...good, schemaVersion: 1, probes: [{ id: 'p', title: 't', cases: [{ case: 'c', observed: '16', status: 'ok' }] }] };
-    expect(() => parseCheckReport(JSON.stringify(v1), 'old.json')).toThrow(/^old\.json: not a guplab check report of schema version 2 \(schemaVersion 1\)/);
+    expect(() => parseCheckReport(JSON.stringify(v1), 'old.json')).toThrow(/^old\.json is not a check report of schema version 2 \(schemaVersion 1\): write one with `guplab check --out DIR`$/);
     const strings = { ...good, probes: [{ id: 'p', title: 't', cases: [{ case: 'c', answer: '16', status: 'ok' }] }] };
-    expect(() => parseCheckReport(JSON.stringify(strings), 'b.json')).toThrow(/^b\.json: .*answer is not/);
-    expect(() => parseCheckReport('{"schema":"guplab-bench/1"}', 'bench.json')).toThrow(/^bench\.json: not a guplab check report/);
-    expect(() => parseCheckReport('nope', 'c.json')).toThrow(/^c\.json: not JSON/);
+    expect(() => parseCheckReport(JSON.stringify(strings), 'b.json')).toThrow(/^b\.json is not a check report .*answer is not/);
+    expect(() => parseCheckReport('{"schema":"guplab-bench/1"}', 'bench.json')).toThrow(/^bench\.json is not a check report/);
+    expect(() => parseCheckReport('nope', 'c.json')).toThrow(/^c\.json is not a check report \(not JSON/);
   });
 
   it('replaces only the marked README section', () => {

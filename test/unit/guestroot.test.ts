@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appletLinks, cachedDir, ELF_MACHINE, elfMachine, mergeUsr, nativePackagesFor } from '../../lib/vm/guestroot.js';
 import { firstBootVerdict, qemuArgs } from '../../lib/vm/qemu.js';
-import { kernelTrouble, warningForms } from '../../lib/vm/run.js';
+import { kernelTrouble, warningForms } from '../../lib/contract.js';
 
 let dir: string;
 beforeEach(() => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { moduleLoadOrder } from '../../lib/vm/initramfs.js';
 import { pickRelease } from '../../lib/vm/kernel.js';
 import { chooseAccel, qemuArgs } from '../../lib/vm/qemu.js';
-import { commandScript, kernelTrouble } from '../../lib/vm/run.js';
+import { kernelTrouble } from '../../lib/contract.js';
+import { commandScript } from '../../lib/vm/run.js';
 
 describe('kernel selection', () => {
   const names = [

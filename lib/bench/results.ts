@@ -1,0 +1,110 @@
+// The bench result: its schema, loading, and what readers derive from it
+// (baselines, ratios, round selection). Readers (compare, table, report,
+// the matrix) import this module, never the engine or the device.
+import { readFileSync } from 'node:fs';
+import type { Environment } from './environment.js';
+import type { CaseKey, Spec } from './spec.js';
+import { summarize, type Summary } from './stats.js';
+
+export const BENCH_SCHEMA = 'guplab-bench/1';
+
+export interface BenchCase extends CaseKey {
+  id: string;
+  pages: number;
+  /** ok: samples taken; refused: the kernel answered an error (errno); unavailable: this machine cannot provide the case. */
+  status: 'ok' | 'refused' | 'unavailable';
+  /** refused: errno name (EINVAL) or "short: got N of M"; unavailable: why. */
+  error?: string;
+  /** refused: the GUP return value or -errno. */
+  ret?: number;
+  note?: string;
+  warmupIterations: number;
+  /** Per-iteration in-kernel get and put time for the whole buffer, ns. */
+  getNs: number[];
+  putNs: number[];
+  /** The round (pass over the matrix, fresh buffer) of each sample. */
+  round: number[];
+  getNsPerPage?: Summary;
+  putNsPerPage?: Summary;
+  totalNsPerPage?: Summary;
+  /** pages / median(get+put) time of one iteration. */
+  pagesPerSec?: number;
+  wallMs: number;
+}
+
+export interface BenchResult {
+  schema: typeof BENCH_SCHEMA;
+  createdAt: string;
+  environment: Environment & { pageSize: number; moduleAbi: number };
+  spec: Spec;
+  cases: BenchCase[];
+}
+
+/** Summaries of a case's samples (none for a case without samples, whose arrays are emptied). */
+export function summarizeCase(c: BenchCase): void {
+  if (c.status !== 'ok' || c.getNs.length === 0) {
+    c.getNs = [];
+    c.putNs = [];
+    c.round = [];
+    return;
+  }
+  const per = (xs: number[]): number[] => xs.map((ns) => ns / c.pages);
+  c.getNsPerPage = summarize(per(c.getNs), c.round);
+  c.putNsPerPage = summarize(per(c.putNs), c.round);
+  c.totalNsPerPage = summarize(per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), c.round);
+  c.pagesPerSec = 1e9 / c.totalNsPerPage.median;
+}
+
+/** Reads a results.json, or throws an error that names the file and what is wrong. */
+export function loadResult(file: string): BenchResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${file} as a bench result: ${(err as Error).message}`);
+  }
+  const schema = (parsed as { schema?: unknown } | null)?.schema;
+  if (schema !== BENCH_SCHEMA) throw new Error(`${file} has schema ${JSON.stringify(schema)}, expected ${BENCH_SCHEMA} (write it with \`guplab bench\`)`);
+  const r = parsed as Partial<BenchResult>;
+  const caseOk = (c: Partial<BenchCase>): boolean =>
+    typeof c?.id === 'string' && typeof c.api === 'string' && typeof c.pages === 'number' && Array.isArray(c.getNs) && Array.isArray(c.putNs);
+  if (typeof r.environment !== 'object' || r.environment === null || typeof r.spec !== 'object' || !Array.isArray(r.cases) || !r.cases.every(caseOk)) {
+    throw new Error(`${file} says ${BENCH_SCHEMA} but lacks its environment, spec or cases (a truncated or hand-edited file?): write it again with \`guplab bench\``);
+  }
+  return parsed as BenchResult;
+}
+
+/**
+ * The part of a result taken in the given rounds, summaries recomputed: e.g.
+ * the even and the odd rounds of one run are two interleaved runs of the same
+ * kernel and module, which a change of the host's load hits alike.
+ */
+export function selectRounds(result: BenchResult, keep: (round: number) => boolean): BenchResult {
+  const cases = result.cases.map((c) => {
+    const idx = c.round.flatMap((r, i) => (keep(r) ? [i] : []));
+    const { getNsPerPage: _g, putNsPerPage: _p, totalNsPerPage: _t, pagesPerSec: _s, ...rest } = c;
+    const out: BenchCase = { ...rest, getNs: idx.map((i) => c.getNs[i] as number), putNs: idx.map((i) => c.putNs[i] as number), round: idx.map((i) => c.round[i] as number) };
+    summarizeCase(out);
+    return out;
+  });
+  return { ...result, spec: { ...result.spec, rounds: new Set(cases.flatMap((c) => c.round)).size || result.spec.rounds }, cases };
+}
+
+/** The fast variant of the same family (get_* or pin_*): the baseline of the ratio column. */
+export function fastBaseline(api: string): string {
+  // By name, as the kernel names them (pin_* take FOLL_PIN): readers of results need no addon.
+  return api.startsWith('pin_') ? 'pin_user_pages_fast' : 'get_user_pages_fast';
+}
+
+/** The case with the same cell but the fast API of the family, if measured. */
+export function baselineOf(result: BenchResult, c: BenchCase): BenchCase | undefined {
+  const api = fastBaseline(c.api);
+  return result.cases.find((b) => b.api === api && b.backing === c.backing && b.sizeBytes === c.sizeBytes && b.pagesPerCall === c.pagesPerCall && b.prefault === c.prefault && b.flags.join('|') === c.flags.join('|'));
+}
+
+/** slow/fast ratio of median get+put ns/page (1.00 for the fast API itself). */
+export function fastRatio(result: BenchResult, c: BenchCase): number | undefined {
+  const base = baselineOf(result, c);
+  if (!c.totalNsPerPage || !base?.totalNsPerPage) return undefined;
+  return c.totalNsPerPage.median / base.totalNsPerPage.median;
+}

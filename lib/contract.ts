@@ -1,0 +1,192 @@
+// The contract between the host's VM runner (lib/vm/) and the code that runs
+// inside the guest: the run folder and its files, the environment the guest
+// command gets, the markers around the command's output, the job file, the
+// expected-WARN protocol, what counts as kernel trouble, and progress lines.
+// Guest-side code imports this module and nothing of the runner.
+import { appendFileSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The host's per-run folder, shared read-write into the guest at this path (9p tag guplabio). */
+export const GUEST_RUN_DIR = '/run/guplab';
+
+/** Files of the run folder, by name (host: the run's temporary folder; guest: GUEST_RUN_DIR). */
+export const RUN_FILES = {
+  /** The command as a shell script: environment, guest setup, then the command. Host writes. */
+  command: 'cmd.sh',
+  /** What the run is (VmRunMeta as JSON). Host writes. */
+  meta: 'vm.json',
+  /** A guest job (GuestJob as JSON) for `guplab-guest`. Host writes, when the run is a job. */
+  job: 'job.json',
+  /** Folder whose files come back to the host (--out), only from a guest that finished its command. */
+  out: 'out',
+  /** "regex<TAB>reason" lines: kernel WARNINGs the command declared expected. Guest writes. */
+  expectedWarnings: 'expected-warnings',
+  /** The command's exit status, written whole then renamed. Guest init writes. */
+  status: 'status',
+  /** dmesg after the command. Guest init writes. */
+  dmesg: 'dmesg',
+} as const;
+
+/** A run-folder file's path inside the guest. */
+export const guestPath = (file: keyof typeof RUN_FILES): string => `${GUEST_RUN_DIR}/${RUN_FILES[file]}`;
+
+/** Console lines the guest's init prints around the command; its output lies between them. */
+export const START_MARK = 'guplab-init: command start';
+export const END_MARK = 'guplab-init: command end';
+
+/** A filesystem the guest mounted for the command (in $GUPLAB_MOUNTS as JSON). */
+export interface GuestMount {
+  fs: 'ext4' | 'xfs';
+  dax: boolean;
+  device: string;
+  path: string;
+}
+
+/** The environment variables the runner sets for the guest command. */
+export const ENV = {
+  inVm: 'GUPLAB_IN_VM',
+  requireDevice: 'GUPLAB_REQUIRE_DEVICE',
+  out: 'GUPLAB_VM_OUT',
+  meta: 'GUPLAB_VM_META',
+  accel: 'GUPLAB_ACCEL',
+  qemuVersion: 'GUPLAB_QEMU_VERSION',
+  release: 'GUPLAB_KERNEL_RELEASE',
+  arch: 'GUPLAB_ARCH',
+  kernelBuild: 'GUPLAB_KERNEL_BUILD',
+  mounts: 'GUPLAB_MOUNTS',
+  /** guplab.ko of the booted kernel (stress reloads it). */
+  ko: 'GUPLAB_KO',
+  /** The addon built for the guest's arch (arm64 guests on x86_64 hosts). */
+  addon: 'GUPLAB_ADDON',
+  /** 1: progress as lines on stdout, which the host turns into its bar. */
+  progressLines: 'GUPLAB_PROGRESS_LINES',
+} as const;
+
+/** The guest side of the environment, typed. Outside a VM only `inVm: false` and what the user set. */
+export interface GuestEnv {
+  inVm: boolean;
+  /** Where files for the host go ($GUPLAB_VM_OUT). */
+  out?: string;
+  accel?: string;
+  qemuVersion?: string;
+  mounts: GuestMount[];
+  progressLines: boolean;
+}
+
+/** $GUPLAB_MOUNTS, checked: a list of {fs, dax, device, path}. */
+export function guestMounts(env: NodeJS.ProcessEnv = process.env): GuestMount[] {
+  const text = env[ENV.mounts];
+  if (!text) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`$${ENV.mounts} is not JSON (${text.slice(0, 60)}): it is set by the VM runner; unset it outside a VM`);
+  }
+  const ok = (m: unknown): m is GuestMount =>
+    typeof m === 'object' && m !== null && ['ext4', 'xfs'].includes((m as GuestMount).fs) && typeof (m as GuestMount).dax === 'boolean' && typeof (m as GuestMount).path === 'string';
+  if (!Array.isArray(value) || !value.every(ok)) throw new Error(`$${ENV.mounts} is not a list of {fs, dax, device, path}: it is set by the VM runner; unset it outside a VM`);
+  return value;
+}
+
+export function guestEnv(env: NodeJS.ProcessEnv = process.env): GuestEnv {
+  return {
+    inVm: env[ENV.inVm] === '1',
+    ...(env[ENV.out] ? { out: env[ENV.out] } : {}),
+    ...(env[ENV.accel] ? { accel: env[ENV.accel] } : {}),
+    ...(env[ENV.qemuVersion] ? { qemuVersion: env[ENV.qemuVersion] } : {}),
+    mounts: guestMounts(env),
+    progressLines: env[ENV.progressLines] === '1',
+  };
+}
+
+/**
+ * Tells the VM runner that the kernel is about to WARN on purpose (a flag
+ * combination the kernel answers through WARN_ON_ONCE): dmesg lines that
+ * match `pattern` are then reported but not counted as failures. Outside
+ * the VM this does nothing.
+ */
+export function expectKernelWarning(pattern: string, reason: string): void {
+  const out = process.env[ENV.out];
+  if (!out) return;
+  appendFileSync(path.join(path.dirname(out), RUN_FILES.expectedWarnings), `${pattern}\t${reason.replace(/[\t\n]/g, ' ')}\n`);
+}
+
+/** Parses the expected-warnings file: "regex<TAB>reason" lines. */
+export function parseExpectedWarnings(text: string): RegExp[] {
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => new RegExp(line.split('\t')[0] ?? ''));
+}
+
+/** Kernel log lines that mean the kernel went wrong: WARN/BUG/oops/panic, UBSAN, hung tasks, RCU stalls. */
+export const KERNEL_TROUBLE =
+  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
+
+/**
+ * A WARNING line as printed, and in the pre-7.x layout when it is in 7.x's
+ * ("WARNING: mm/gup.c:2525 at fn+0x4b/0x50, CPU#1: comm/156" was
+ * "WARNING: CPU: 1 PID: 156 at mm/gup.c:2525 fn+0x4b/0x50"), so that one
+ * expectKernelWarning() pattern serves both.
+ */
+export function warningForms(line: string): string[] {
+  const m = /WARNING: (\S+:\d+) at (\S+), CPU#(\d+): (?:.*\/)?(\d+)\s*$/.exec(line);
+  return m ? [line, `WARNING: CPU: ${m[3]} PID: ${m[4]} at ${m[1]} ${m[2]}`] : [line];
+}
+
+/**
+ * Lines of a kernel log that mean something went wrong in the kernel, less
+ * WARNINGs the command declared (expectKernelWarning) as the expected answer.
+ */
+export function kernelTrouble(log: string, expectedWarnings: readonly RegExp[] = []): string[] {
+  return log
+    .split('\n')
+    .filter((line) => KERNEL_TROUBLE.test(line))
+    .filter((line) => !(line.includes('WARNING:') && warningForms(line).some((form) => expectedWarnings.some((re) => re.test(form)))));
+}
+
+/** Progress lines a guest prints on stdout (with $GUPLAB_PROGRESS_LINES=1) and the host turns into its bar. */
+export type ProgressEvent = { kind: 'start'; total: number } | { kind: 'tick'; index: number; label: string } | { kind: 'end' };
+
+const PROGRESS = 'guplab-progress';
+
+export function formatProgress(e: ProgressEvent): string {
+  if (e.kind === 'start') return `${PROGRESS} start ${e.total}`;
+  if (e.kind === 'end') return `${PROGRESS} end`;
+  return `${PROGRESS} ${e.index} ${e.label}`;
+}
+
+export function parseProgress(line: string): ProgressEvent | undefined {
+  const m = new RegExp(`^${PROGRESS} (start|end|\\d+)(?: (.*))?$`).exec(line);
+  if (!m) return undefined;
+  if (m[1] === 'start') return { kind: 'start', total: Number(m[2]) };
+  if (m[1] === 'end') return { kind: 'end' };
+  return { kind: 'tick', index: Number(m[1]), label: m[2] ?? '' };
+}
+
+/**
+ * What `guplab-guest` runs inside the VM, step by step; the host writes it to
+ * the run folder (RUN_FILES.job). Every step runs; the first failing step's
+ * status is the job's. File names are relative to $GUPLAB_VM_OUT.
+ */
+export type GuestStep =
+  /** The kernel test suite (vitest) over these paths, relative to the project. */
+  | { kind: 'tests'; paths: string[] }
+  /** The semantics check: KTAP on stdout, the JSON report into `report`. */
+  | { kind: 'check'; only: string[]; report: string }
+  /** A benchmark (spec: as resolveSpec takes it, validated again in the guest): results.json into folder `dir`; the table, the JSON or nothing on stdout. */
+  | { kind: 'bench'; spec: object; dir: string; print: 'table' | 'json' | 'none'; progress: boolean };
+
+export interface GuestJob {
+  steps: GuestStep[];
+}
+
+/** Reads a guest job file (see lib/guest.ts), or says what is wrong with it. */
+export function readJobFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read the guest job ${file}: ${err instanceof Error ? err.message : String(err)} (the host writes it for guplab-guest)`);
+  }
+}

@@ -1,0 +1,71 @@
+// `guplab-guest [job.json]`: the guest side of `bench --vm`, `check --vm`,
+// `matrix` and `test-vm`. Runs the steps of the job the host wrote to the
+// run folder (lib/contract.ts) and exits with the first failing step's status.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { runBench } from './bench/engine.js';
+import { progressFor } from './bench/progress.js';
+import { resolveSpec } from './bench/spec.js';
+import { benchTable } from './bench/table.js';
+import { checkPassed, runCheck } from './check/run.js';
+import { guestMounts, guestPath, readJobFile, type GuestJob, type GuestStep } from './contract.js';
+import { writeFileAtomic } from './util/atomic.js';
+import { projectRoot } from './util/root.js';
+
+function outDir(): string {
+  const out = process.env.GUPLAB_VM_OUT;
+  if (!out) throw new Error('$GUPLAB_VM_OUT is not set: guplab-guest runs inside a guplab VM (guplab vm run, bench --vm, check --vm)');
+  return out;
+}
+
+function isJob(value: unknown): value is GuestJob {
+  const steps = (value as { steps?: unknown } | null)?.steps;
+  return Array.isArray(steps) && steps.every((s) => ['tests', 'check', 'bench'].includes((s as { kind?: unknown } | null)?.kind as string));
+}
+
+function runTests(paths: readonly string[]): Promise<number> {
+  const vitest = path.join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [vitest, 'run', ...paths], { cwd: projectRoot, stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}
+
+async function runStep(step: GuestStep): Promise<number> {
+  switch (step.kind) {
+    case 'tests':
+      return runTests(step.paths);
+    case 'check': {
+      const report = runCheck({ only: step.only, mounts: guestMounts(), onLine: (line) => console.log(line) });
+      writeFileAtomic(path.join(outDir(), step.report), `${JSON.stringify(report, null, 2)}\n`);
+      return checkPassed(report) ? 0 : 1;
+    }
+    case 'bench': {
+      const result = await runBench(resolveSpec(step.spec), { progress: progressFor(!step.progress) });
+      writeFileAtomic(path.join(outDir(), step.dir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+      if (step.print === 'json') console.log(JSON.stringify(result, null, 2));
+      else if (step.print === 'table') console.log(benchTable(result));
+      return 0;
+    }
+  }
+}
+
+export async function runGuestJob(job: GuestJob): Promise<number> {
+  let status = 0;
+  for (const step of job.steps) {
+    const s = await runStep(step);
+    if (s !== 0 && status === 0) status = s;
+  }
+  return status;
+}
+
+const file = process.argv[2] ?? guestPath('job');
+try {
+  const job = readJobFile(file);
+  if (!isJob(job)) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench)`);
+  process.exitCode = await runGuestJob(job);
+} catch (err) {
+  process.stderr.write(`guplab-guest: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,71 @@
+// `guplab bench`: here (bare metal, or already in a guest) or in a VM, where
+// the guest runs the benchmark and the host renders the report.
+import path from 'node:path';
+import { guestNeeds } from '../bench/backings.js';
+import { runBench } from '../bench/engine.js';
+import { hostProgressSink, progressFor, wantsBar } from '../bench/progress.js';
+import { loadResult, type BenchResult } from '../bench/results.js';
+import type { Spec } from '../bench/spec.js';
+import { benchTable } from '../bench/table.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { GuestMemoryOptions } from '../vm/guest.js';
+import { hostArch } from '../vm/paths.js';
+import { vmRun } from '../vm/run.js';
+import { reportVm, type VmBase } from './vm.js';
+
+export interface BenchOutput {
+  /** Folder for results.json and report.html. */
+  out: string;
+  /** Print the JSON result instead of the table. */
+  json: boolean;
+  /** Progress bar allowed (still off in CI, with --json, or without a terminal). */
+  progress: boolean;
+  /** Render report.html. */
+  report: boolean;
+}
+
+/**
+ * The guest memory a benchmark in the VM boots with: what its backings need
+ * (2 MiB huge pages for hugetlb, an ext4 disk for file, pmem with DAX ext4
+ * for dax, where the arch has pmem), each overridden by what the user chose.
+ */
+export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions, arch = hostArch()): GuestMemoryOptions {
+  const { pmem, dax, ...needs } = guestNeeds(spec.backings, Math.max(...spec.sizes));
+  // No pmem emulation on arm64 (vm/guest.ts): its dax cases report "not run" with the reason.
+  return { ...needs, ...(arch === 'x86_64' && pmem ? { pmem, dax } : {}), ...chosen };
+}
+
+async function writeReport(result: BenchResult, out: string): Promise<void> {
+  const { renderReport } = await import('../bench/report.js'); // vega loads slowly: only when a report is made
+  writeFileAtomic(path.join(out, 'report.html'), await renderReport(result));
+}
+
+/** Runs the benchmark on this machine's kernel; returns the exit code. */
+export async function benchHere(spec: Spec, o: BenchOutput): Promise<number> {
+  const result = await runBench(spec, { progress: progressFor(o.json || !o.progress) });
+  writeFileAtomic(path.join(o.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+  if (o.report) await writeReport(result, o.out);
+  console.log(o.json ? JSON.stringify(result, null, 2) : benchTable(result));
+  process.stderr.write(`guplab: wrote ${path.resolve(o.out, 'results.json')}${o.report ? ' and report.html' : ''}\n`);
+  return 0;
+}
+
+/** Boots the kernel, runs the benchmark in the guest, renders the report on the host; returns the exit code. */
+export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise<number> {
+  const memory = benchGuestMemory(spec, vm.memory ?? {}, vm.arch ?? hostArch());
+  const result = await vmRun({
+    ...vm,
+    memory,
+    job: { steps: [{ kind: 'bench', spec, dir: '', print: o.json ? 'json' : 'table', progress: o.progress && !o.json }] },
+    outDir: path.resolve(o.out),
+    env: { GUPLAB_PROGRESS_LINES: '1' },
+    output: hostProgressSink(!vm.verbose && wantsBar(o.json || !o.progress)),
+  });
+  const code = reportVm(result);
+  if (code !== 0) return code;
+  const json = path.resolve(o.out, 'results.json');
+  // The host, faster than an emulated CPU, renders the report.
+  if (o.report) await writeReport(loadResult(json), o.out);
+  process.stderr.write(`guplab: wrote ${json}${o.report ? ` and ${path.resolve(o.out, 'report.html')}` : ''}\n`);
+  return 0;
+}

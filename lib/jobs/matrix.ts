@@ -1,0 +1,119 @@
+// `guplab matrix`: the check suite (and a short benchmark) on each kernel x
+// arch in the VM, then one table of the answers with changes marked; or the
+// same table from reports already written.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadResult } from '../bench/results.js';
+import { resolveSpec } from '../bench/spec.js';
+import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
+import { checkPassed, parseCheckReport, type CheckReport } from '../check/run.js';
+import type { GuestStep } from '../contract.js';
+import { writeJobRecord, type Suite } from './plan.js';
+import { UsageError } from '../util/args.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { fullGuest } from '../vm/guest.js';
+import type { Arch } from '../vm/paths.js';
+import { vmRun, type VmRunResult } from '../vm/run.js';
+import { reportVm } from './vm.js';
+
+/** The check report of one kernel and arch in `out`. */
+export const checkFileFor = (out: string, kernel: string, arch: Arch): string => path.resolve(out, `check-${kernel}-${arch}.json`);
+
+/** The short benchmark next to a check report: check-K-A.json -> bench-K-A/results.json. */
+export const benchFileFor = (checkFile: string): string =>
+  path.join(path.dirname(checkFile), path.basename(checkFile).replace(/^check-/, 'bench-').replace(/\.json$/, ''), 'results.json');
+
+export interface MatrixRunOptions {
+  kernels: readonly string[];
+  arches: readonly Arch[];
+  out: string;
+  /** What each boot runs: the check (always, it makes the table), the short benchmark, the kernel tests. */
+  suites: readonly Suite[];
+  /** Probe ids (default all). */
+  only: readonly string[];
+  timeoutSec: number;
+}
+
+/** One boot of one kernel and arch: the suites' steps, files into `out`. */
+export async function runMatrixCell(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches'>): Promise<VmRunResult> {
+  const file = checkFileFor(o.out, kernel, arch);
+  const steps: GuestStep[] = [];
+  if (o.suites.includes('kernel-tests')) steps.push({ kind: 'tests', paths: ['test/kernel'] });
+  steps.push({ kind: 'check', only: [...o.only], report: path.basename(file) });
+  // The checks decide the exit status; the benchmark only adds figures.
+  if (o.suites.includes('bench-short')) {
+    steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
+  }
+  return vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), output: process.stderr });
+}
+
+/** Boots each kernel x arch once; returns the report files, or the exit code of a failed run. */
+export async function runMatrixVms(o: MatrixRunOptions): Promise<string[] | number> {
+  const files: string[] = [];
+  for (const arch of o.arches) {
+    for (const kernel of o.kernels) {
+      const result = await runMatrixCell(kernel, arch, o);
+      if (result.problems.length) return reportVm(result);
+      files.push(checkFileFor(o.out, kernel, arch));
+    }
+  }
+  return files;
+}
+
+/** `matrix --job`: one kernel and arch as one CI job: its files, then the job record (last, atomically). */
+export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches'>, version: string): Promise<number> {
+  const result = await runMatrixCell(kernel, arch, o);
+  const status = reportVm(result);
+  const file = checkFileFor(o.out, kernel, arch);
+  const probes = existsSync(file) ? readCheckReport(file).probes.map((p) => p.id) : [...o.only];
+  writeJobRecord(o.out, { id: `${kernel}-${arch}`, kernel, arch, release: result.release, suites: [...o.suites], guplabVersion: version, probes, status });
+  return status;
+}
+
+export function readCheckReport(file: string): CheckReport {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the check report ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  // Schema version and shape (answers as {ret, then?, note?}), one line naming the file.
+  try {
+    return parseCheckReport(text, file);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export interface MatrixTableOptions {
+  out: string;
+  /** Put the table into this README (between the matrix markers). */
+  readme?: string;
+  changedOnly: boolean;
+  /** Print matrix.json on stdout instead of the table. */
+  json?: boolean;
+  /** Markdown appended to matrix.md and printed (e.g. the merged jobs' status). */
+  extra?: string;
+}
+
+/** The matrix from check reports (and the benchmarks next to them): printed, matrix.json and matrix.md; returns the exit code. */
+export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions): number {
+  const runs = files
+    .map((file) => ({ report: readCheckReport(file), bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
+    .sort((a, b) => byKernel(a.report, b.report));
+  const reports = runs.map((r) => r.report);
+  const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
+  console.log(o.json ? JSON.stringify(matrix, null, 2) : matrixTable(matrix, { changedOnly: o.changedOnly }));
+  if (o.extra && !o.json) console.log(o.extra);
+  const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}${o.extra ? `\n${o.extra}` : ''}`;
+  writeFileAtomic(path.join(o.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
+  writeFileAtomic(path.join(o.out, 'matrix.md'), md);
+  if (o.readme) {
+    const accels = [...new Set(reports.map((r) => r.accelerator))].join('/');
+    const how = `\`guplab matrix\` over ${matrix.columns.join(', ')}, ${accels}`;
+    writeFileAtomic(o.readme, replaceSection(readFileSync(o.readme, 'utf8'), 'matrix', matrixReadme(matrix, how)));
+  }
+  const changed = matrix.rows.filter((r) => r.changed).length;
+  process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(o.out, 'matrix.md')}\n`);
+  return reports.every(checkPassed) ? 0 : 1;
+}

@@ -1,0 +1,89 @@
+// `guplab test-vm`: the kernel test suite, then the semantics check, in one
+// boot per kernel:arch, in the full guest (vm/guest.ts fullGuest); then the
+// kernel matrix of the check reports, without more boots.
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import { UsageError } from '../util/args.js';
+import { fullGuest } from '../vm/guest.js';
+import type { Arch } from '../vm/paths.js';
+import { vmRun, type VmRunResult } from '../vm/run.js';
+import { checkFileFor, matrixFromFiles } from './matrix.js';
+import { reportVm } from './vm.js';
+
+export interface TestVmRun {
+  kernel: string;
+  arch: Arch;
+}
+
+/** "6.1:x86_64,6.12:arm64" -> runs; an arch-less entry takes the host's. */
+export function parseRuns(text: string, defaultArch: Arch): TestVmRun[] {
+  return text.split(',').map((entry) => {
+    const [kernel, arch = defaultArch] = entry.trim().split(':');
+    if (!kernel) throw new UsageError(`empty kernel in --runs "${text}": use KERNEL:ARCH pairs, e.g. 6.1:x86_64,6.12:arm64`);
+    if (arch !== 'x86_64' && arch !== 'arm64') throw new UsageError(`unknown arch "${arch}" in --runs: use x86_64 or arm64`);
+    return { kernel, arch };
+  });
+}
+
+export interface TestVmOptions {
+  runs: readonly TestVmRun[];
+  out: string;
+  /** Guests booted at once. */
+  jobs: number;
+  timeoutSec: number;
+  /** Test paths for vitest, relative to the project. */
+  tests: string[];
+}
+
+/** Runs `f` over `items`, at most `limit` at a time, results in order. */
+async function pool<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await f(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Prefixes each line a guest prints with its run's name, so that parallel runs stay readable. */
+function prefixed(name: string): NodeJS.WritableStream {
+  let partial = '';
+  return {
+    write(chunk: string | Uint8Array): boolean {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
+      return true;
+    },
+  } as NodeJS.WritableStream;
+}
+
+export async function testVm(o: TestVmOptions): Promise<number> {
+  rmSync(o.out, { recursive: true, force: true });
+  const started = Date.now();
+  const results = await pool(o.runs, o.jobs, async (r): Promise<VmRunResult> => {
+    const name = `${r.kernel} ${r.arch}`;
+    return vmRun({
+      kernel: r.kernel,
+      arch: r.arch,
+      ...fullGuest(r.arch),
+      job: { steps: [{ kind: 'tests', paths: o.tests }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
+      timeoutSec: o.timeoutSec,
+      outDir: path.resolve(o.out),
+      ...(o.jobs > 1 ? { output: prefixed(name), log: (m: string) => process.stderr.write(`guplab: [${name}] ${m}\n`) } : {}),
+    });
+  });
+  let worst = 0;
+  for (const result of results) {
+    const code = reportVm(result);
+    if (code !== 0 && worst === 0) worst = code;
+  }
+  const wall = ((Date.now() - started) / 1000).toFixed(0);
+  process.stderr.write(`guplab: test-vm: ${results.map((r) => `${r.release} ${r.arch} ${(r.wallMs / 1000).toFixed(0)} s (exit ${r.status ?? '-'})`).join(', ')}; wall ${wall} s with ${o.jobs} guest(s) at a time\n`);
+  if (worst !== 0) return worst;
+  return matrixFromFiles(o.runs.map((r) => checkFileFor(o.out, r.kernel, r.arch)), { out: o.out, changedOnly: true });
+}

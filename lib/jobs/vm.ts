@@ -1,0 +1,53 @@
+// What every VM job shares: the run options a command line gives, the guest
+// a job boots unless the user chose its memory, and how a failed run is told.
+import { fullGuest, type GuestMemoryOptions } from '../vm/guest.js';
+import { hostArch } from '../vm/paths.js';
+import type { VmRunOptions, VmRunResult } from '../vm/run.js';
+
+/** A VM run without its command: what the command line decides. */
+export type VmBase = Omit<VmRunOptions, 'command' | 'job' | 'outDir' | 'output'> & {
+  /** The user set --mem (a job's own default memory does not replace it). */
+  memChosen?: boolean;
+};
+
+/** True when the user chose any guest memory option (huge pages, pmem, disks...). */
+export const memoryChosen = (vm: VmBase): boolean => Object.keys(vm.memory ?? {}).length > 0;
+
+/**
+ * The guest every probe and kernel test can use (vm/guest.ts fullGuest),
+ * unless the user chose the memory options: then theirs, as given.
+ */
+export function fullGuestUnlessChosen(vm: VmBase): VmBase {
+  const full = fullGuest(vm.arch ?? hostArch());
+  const memMiB = vm.memChosen ? vm.memMiB : full.memMiB;
+  if (memoryChosen(vm)) return { ...vm, memMiB };
+  return { ...vm, memMiB, memory: full.memory, append: [...full.append, ...(vm.append ?? [])] };
+}
+
+/**
+ * Exit codes of a VM run (README "Exit codes"): the command's own status
+ * when the run went well, else one of these. A command that itself exits
+ * 123-125 reads the same; CI should keep its own codes below 123.
+ */
+export const VM_EXIT = { kernelTrouble: 123, timeout: 124, noStatus: 125 } as const;
+
+/** Prints the run's figures and why it failed (with the console tail); returns the exit code to use. */
+export function reportVm(result: VmRunResult): number {
+  const secs = (ms: number | null): string => (ms === null ? '-' : (ms / 1000).toFixed(1));
+  process.stderr.write(
+    `guplab: ${result.release} ${result.arch} ${result.accel.toUpperCase()}: boot-to-command ${secs(result.bootToCommandMs)} s, wall ${secs(result.wallMs)} s, exit ${result.status ?? '-'}\n`,
+  );
+  if (result.accelNote) process.stderr.write(`guplab: ${result.accelNote}\n`);
+  if (result.problems.length === 0) {
+    if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
+    return result.status ?? VM_EXIT.noStatus;
+  }
+  process.stderr.write(`guplab: VM run failed: ${result.problems.join('\n')}\n--- console tail ---\n`);
+  process.stderr.write(`${result.console.split('\n').slice(-40).join('\n')}\n`);
+  if (result.consoleLogFile) process.stderr.write(`guplab: full console log: ${result.consoleLogFile}\n`);
+  if (result.failure === 'timeout') return VM_EXIT.timeout;
+  if (result.failure === 'kernel-trouble') return VM_EXIT.kernelTrouble;
+  return VM_EXIT.noStatus;
+}
+
+export type { GuestMemoryOptions };

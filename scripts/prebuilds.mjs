@@ -1,0 +1,15 @@
+// `make prebuilds`: the addon for linux-x64 and linux-arm64 in prebuilds/,
+// where node-gyp-build finds it in an installed package (npm pack ships it).
+// The host's arch is build/Release's; the other is cross-built in the cache.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { ensureAddon } from '../dist/lib/vm/guestroot.js';
+import { hostArch } from '../dist/lib/vm/paths.js';
+
+const npmArch = { x86_64: 'x64', arm64: 'arm64' };
+for (const arch of ['x86_64', 'arm64']) {
+  const from = arch === hostArch() ? 'build/Release/guplab.node' : ensureAddon(arch, (m) => process.stderr.write(`guplab: ${m}\n`));
+  const dir = `prebuilds/linux-${npmArch[arch]}`;
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(from, `${dir}/node.napi.node`);
+  console.log(`${dir}/node.napi.node <- ${from}`);
+}

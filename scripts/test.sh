@@ -1,0 +1,76 @@
+#!/bin/bash
+# `make test`: every test layer, as phases; prints how long each took. The
+# runner-fault guests mostly wait on a 90 s timeout, so they run beside the
+# CPU-bound phases instead of before them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+GUPLAB="node bin/guplab.js"
+VITEST=node_modules/.bin/vitest
+LOGS=results/test-logs
+mkdir -p "$LOGS"
+started=$SECONDS
+summary=()
+failed=0
+
+record() { # name seconds status
+	summary+=("$(printf '%-34s %5d s  %s' "$1" "$2" "$([ "$3" = 0 ] && echo ok || echo "FAILED (exit $3)")")")
+	[ "$3" = 0 ] || failed=1
+}
+
+phase() { # name command...
+	local name=$1 t0=$SECONDS rc
+	shift
+	echo "=== $name"
+	"$@"
+	rc=$?
+	record "$name" $((SECONDS - t0)) $rc
+	return $rc
+}
+
+print_summary() {
+	echo
+	echo "=== make test: time per phase (wall; phases marked || ran beside others)"
+	printf '%s\n' "${summary[@]}"
+	printf '%-34s %5d s  %s\n' "total" $((SECONDS - started)) "$([ $failed = 0 ] && echo ok || echo FAILED)"
+}
+trap print_summary EXIT
+
+phase "build" make -s build || exit 1
+# Kernels first, one at a time (a no-op when cached), so that the phases
+# that run side by side below only read the cache.
+phase "kernels (fetch into the cache)" node -e "
+  const { ensureKernel } = await import('./dist/lib/vm/kernel.js');
+  for (const r of '${VM_RUNS:-6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64}'.split(','))
+    ensureKernel(r.split(':')[0], r.split(':')[1], (m) => console.error('guplab: ' + m));" || exit 1
+
+# Beside the rest: the VM runner's faults (hang, panic, end), from the host,
+# and the module builds of kmod-check (while unit and host tests run).
+t_faults=$SECONDS
+$VITEST run test/vm > "$LOGS/runner-faults.log" 2>&1 &
+faults_pid=$!
+t_kmod=$SECONDS
+$GUPLAB kmod-check --kernel 6.1,6.12 --arch x86_64,arm64 > "$LOGS/kmod-check.log" 2>&1 &
+kmod_pid=$!
+
+phase "unit (type-check + vitest)" sh -c "node_modules/.bin/tsc -p tsconfig.test.json && $VITEST run test/unit" &&
+phase "host (addon, report in chromium)" $VITEST run test/host
+rc=$?
+wait $kmod_pid
+krc=$?
+echo "=== kmod-check (log: $LOGS/kmod-check.log)"
+cat "$LOGS/kmod-check.log"
+record "|| kmod-check (W=1, sparse)" $((SECONDS - t_kmod)) $krc
+[ $rc = 0 ] && [ $krc = 0 ] &&
+phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "${VM_RUNS:-6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64}" --jobs "${VM_JOBS:-1}" &&
+phase "CI engine (gitlab-ci-local, 2 jobs + merge)" ./scripts/ci-engine.sh &&
+phase "package (pack, install, vm run)" $VITEST run test/package &&
+phase "stress ci profile" $GUPLAB stress --kernel "${STRESS_KERNELS:-6.1,6.12}" --profile ci
+rc=$?
+
+wait $faults_pid
+frc=$?
+echo "=== runner faults (log: $LOGS/runner-faults.log)"
+tail -n 25 "$LOGS/runner-faults.log"
+record "|| runner faults (hang, panic, end)" $((SECONDS - t_faults)) $frc
+[ $rc = 0 ] && [ $frc = 0 ]

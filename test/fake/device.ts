@@ -1,0 +1,63 @@
+// A scripted NativeDevice for unit tests of the TypeScript layers above the
+// addon (argument validation, the bench engine's rounds and sampling, probe
+// judging). It records every request and answers from a script. It never
+// stands in for the kernel: test/kernel runs against the real module.
+import { addon, type NativeBenchRequest, type NativeBenchResult, type NativeDevice, type NativeInfo, type NativePinRequest, type NativePinResult } from '../../lib/native.js';
+import { GupDevice } from '../../lib/device.js';
+
+export interface FakeScript {
+  /** INFO's answer; apiMask/flagMask default to everything the addon knows. */
+  info?: Partial<NativeInfo>;
+  pin?: (r: NativePinRequest) => NativePinResult;
+  /** Per-iteration get/put ns for a BENCH, or a status/ret that stops it. */
+  bench?: (r: NativeBenchRequest, call: number) => Partial<NativeBenchResult>;
+}
+
+export class FakeNativeDevice implements NativeDevice {
+  readonly pins: NativePinRequest[] = [];
+  readonly benches: NativeBenchRequest[] = [];
+  closed = false;
+  constructor(private readonly script: FakeScript = {}) {}
+
+  info(): NativeInfo {
+    const { abi } = addon();
+    const allApis = Object.values(abi.apis).reduce((m, id) => m | (1n << BigInt(id)), 0n);
+    const allFlags = Object.values(abi.flags).reduce((m, bit) => m | bit, 0);
+    return { abiVersion: abi.version, pageSize: 4096, apiMask: allApis, flagMask: allFlags, maxPages: 1 << 20, maxHeldPages: 1 << 20, warnFlags: new Array(16).fill(0), release: '6.12.0-fake', ...this.script.info };
+  }
+
+  pin(r: NativePinRequest): NativePinResult {
+    this.pins.push(r);
+    return this.script.pin?.(r) ?? { ret: r.nrPages, getNs: 100, putNs: 50, handle: 0 };
+  }
+
+  async pinAsync(r: NativePinRequest): Promise<NativePinResult> {
+    return this.pin(r);
+  }
+
+  interrupt(): number {
+    return 0;
+  }
+
+  release(): { nrPages: number; putNs: number } {
+    return { nrPages: 0, putNs: 0 };
+  }
+
+  access(): void {}
+
+  async bench(r: NativeBenchRequest): Promise<NativeBenchResult> {
+    this.benches.push(r);
+    const answer = this.script.bench?.(r, this.benches.length - 1) ?? {};
+    const n = answer.done ?? r.iterations;
+    return { done: n, status: 0, ret: 0, getNs: new Array(n).fill(1000 * r.nrPages), putNs: new Array(n).fill(100 * r.nrPages), ...answer };
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
+
+export function fakeDevice(script: FakeScript = {}): { dev: GupDevice; fake: FakeNativeDevice } {
+  const fake = new FakeNativeDevice(script);
+  return { dev: GupDevice.fromNative(fake), fake };
+}

@@ -1,0 +1,79 @@
+// The CLI with bad input, as a newcomer types it: one line on stderr that
+// names the fix, exit status 2, and nothing slow started (no download, no
+// build, no boot). Runs the built CLI (dist/), no VM.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../lib/util/root.js';
+
+function guplab(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'guplab.js'), ...args], {
+      cwd: projectRoot,
+      // A cache that does not exist: anything that tried to fetch or build would show there.
+      env: { ...process.env, GUPLAB_CACHE: path.join(os.tmpdir(), `guplab-cli-test-${process.pid}`) },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-cli-'));
+const stub = path.join(dir, 'stub.json');
+writeFileSync(stub, '{"schema":"guplab-bench/1"}');
+const notJson = path.join(dir, 'notes.txt');
+writeFileSync(notJson, 'hello');
+
+const BAD: [string, string[], RegExp][] = [
+  ['a zero size', ['bench', '--vm', '--size', '0'], /whole 4 KiB pages: use a multiple of 4K/],
+  ['a size below one page', ['bench', '--vm', '--size', '3K'], /whole 4 KiB pages/],
+  ['an unknown probe', ['check', '--vm', '--only', 'nosuch'], /unknown probe nosuch: `guplab check --list`/],
+  ['--dax without --pmem', ['vm', 'run', '--dax', 'ext4', '--', 'true'], /--dax needs --pmem SIZE/],
+  ['a VM option without --vm', ['bench', '--kernel', '6.12'], /--kernel only applies with --vm: add --vm/],
+  ['VM options without --vm', ['check', '--hugepages', '4', '--arch', 'arm64'], /--arch, --hugepages only apply with --vm/],
+  ['a bench result without cases', ['compare', stub, stub], /stub.json says guplab-bench\/1 but lacks its environment, spec or cases/],
+  ['a file that is not JSON', ['compare', notJson, notJson], /cannot read .*notes.txt as a bench result/],
+  ['a matrix input that is not a check report', ['matrix', '--from', stub], /stub.json is not a check report .* `guplab check --out DIR`/],
+  ['an unknown option', ['bench', '--frobnicate'], /unknown option '--frobnicate'/],
+  ['an unknown API', ['pin', '--api', 'pin_user_pages_slow'], /unknown API "pin_user_pages_slow": use one of get_user_pages_fast/],
+  ['an unknown flag', ['pin', '--api', 'pin_user_pages_fast', '--flags', 'write+bogus'], /unknown flag bogus/],
+  ['an unknown arch', ['kmod-check', '--arch', 'riscv64'], /unknown arch "riscv64"/],
+  ['a bad run list', ['test-vm', '--runs', '6.1:sparc'], /unknown arch "sparc" in --runs/],
+];
+
+describe('guplab with bad input', () => {
+  for (const [what, args, message] of BAD) {
+    it(`${what}: one line naming the fix, exit 2, nothing started`, async () => {
+      const r = await guplab(args);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/downloading|building|booting|at .*\.js:\d+/);
+      expect(r.status).toBe(2);
+    });
+  }
+
+  it('--version prints the package version', async () => {
+    const r = await guplab(['--version']);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(r.status).toBe(0);
+  });
+
+  it('check --list names every probe with its question', async () => {
+    const r = await guplab(['check', '--list']);
+    expect(r.stdout).toMatch(/^longterm-variants\s+FOLL_LONGTERM/m);
+    expect(r.status).toBe(0);
+  });
+
+  it('check without the module prints a KTAP SKIP plan and exits 4 (kselftest)', async () => {
+    const r = await guplab(['check']);
+    if (r.stdout.includes('# totals')) return; // a host with the module loaded runs the real check instead
+    expect(r.stdout).toMatch(/^KTAP version 1\n1\.\.0 # SKIP .*make load/);
+    expect(r.status).toBe(4);
+  });
+});

@@ -1,0 +1,100 @@
+// The layers above the addon, on a scripted fake device (test/fake/device.ts):
+// argument validation, and the bench engine's rounds, adaptive sampling and
+// early stop. The kernel's own answers are tested in test/kernel, never here.
+import { describe, expect, it } from 'vitest';
+import { runBench } from '../../lib/bench/engine.js';
+import { resolveSpec } from '../../lib/bench/spec.js';
+import { UnsupportedError } from '../../lib/errors.js';
+import { addon } from '../../lib/native.js';
+import { fakeDevice } from '../fake/device.js';
+
+const PAGE = 4096n;
+
+describe('GupDevice argument checks (before any ioctl)', () => {
+  const bad: [string, (d: ReturnType<typeof fakeDevice>['dev']) => unknown, RegExp, ErrorConstructor][] = [
+    ['unknown API', (d) => d.pin('pin_user_pages_slow' as never, PAGE, 1), /unknown GUP API "pin_user_pages_slow"/, TypeError],
+    ['number address', (d) => d.pin('get_user_pages_fast', 4096 as never, 1), /non-negative bigint/, TypeError],
+    ['unaligned address', (d) => d.pin('get_user_pages_fast', PAGE + 1n, 1), /not page aligned/, RangeError],
+    ['zero pages', (d) => d.pin('get_user_pages_fast', PAGE, 0), /positive integer, got 0/, RangeError],
+    ['unknown flag', (d) => d.pin('get_user_pages_fast', PAGE, 1, { flags: ['constructor' as never] }), /constructor/, TypeError],
+    ['remote without pid', (d) => d.pin('pin_user_pages_remote', PAGE, 1), /needs the target's pid/, TypeError],
+    ['pid on a local API', (d) => d.pin('pin_user_pages_fast', PAGE, 1, { pid: 1 }), /only for \*_remote/, TypeError],
+    ['above max_pages_per_call', (d) => d.pin('pin_user_pages_fast', PAGE, 1 << 21), /per-call limit/, RangeError],
+  ];
+  for (const [name, call, message, type] of bad) {
+    it(`refuses ${name} with ${type.name}, and no request reaches the device`, () => {
+      const { dev, fake } = fakeDevice();
+      expect(() => call(dev)).toThrow(type);
+      expect(() => call(dev)).toThrow(message);
+      expect(fake.pins).toHaveLength(0);
+    });
+  }
+
+  it('refuses an API the kernel does not export, naming what it offers', () => {
+    const { abi } = addon();
+    const { dev, fake } = fakeDevice({ info: { apiMask: 1n << BigInt(abi.apis.get_user_pages_fast ?? 0) } });
+    expect(() => dev.pin('pin_user_pages_fast', PAGE, 1)).toThrow(UnsupportedError);
+    expect(() => dev.pin('pin_user_pages_fast', PAGE, 1)).toThrow(/not exported by kernel 6.12.0-fake/);
+    expect(fake.pins).toHaveLength(0);
+  });
+
+  it('passes a valid call through with the ABI bits of its flags', () => {
+    const { abi } = addon();
+    const { dev, fake } = fakeDevice();
+    const r = dev.pin('pin_user_pages_fast', 16n * PAGE, 8, { flags: ['write', 'longterm'] });
+    expect(r.ret).toBe(8);
+    expect(fake.pins).toEqual([expect.objectContaining({ api: abi.apis.pin_user_pages_fast, addr: 16n * PAGE, nrPages: 8, flags: (abi.flags.write ?? 0) | (abi.flags.longterm ?? 0), hold: false })]);
+  });
+});
+
+describe('bench engine on the fake device', () => {
+  const spec = (over: object) => resolveSpec({ apis: ['get_user_pages_fast'], backings: ['4K'], sizes: ['64K'], ...over });
+
+  it('adaptive: sizes the sample count from the warm-up time and spreads it over the rounds', async () => {
+    const { dev, fake } = fakeDevice();
+    // 16 pages at 1100 ns/page = 17.6 us per iteration; 1 ms target -> 57 samples -> 12 per round.
+    const r = await runBench(spec({ rounds: 5, targetMs: 1, warmup: 3 }), { dev });
+    const c = r.cases[0]!;
+    expect(c.status).toBe('ok');
+    expect(fake.benches.map((b) => b.iterations)).toEqual([3, 12, 3, 12, 3, 12, 3, 12, 3, 12]);
+    expect(c.getNs).toHaveLength(60);
+    expect(c.warmupIterations).toBe(15);
+    for (let round = 0; round < 5; round++) expect(c.round.filter((x) => x === round)).toHaveLength(12);
+    expect(c.getNsPerPage?.median).toBe(1000);
+    expect(c.totalNsPerPage?.median).toBe(1100);
+  });
+
+  it('adaptive: clamps to minSamples and maxSamples', async () => {
+    const slow = fakeDevice({ bench: (b) => ({ getNs: new Array(b.iterations).fill(1e9), putNs: new Array(b.iterations).fill(0) }) });
+    await runBench(spec({ rounds: 5, targetMs: 1, minSamples: 20 }), { dev: slow.dev });
+    expect(slow.fake.benches.filter((_, i) => i % 2 === 1).map((b) => b.iterations)).toEqual([4, 4, 4, 4, 4]);
+    const fast = fakeDevice({ bench: (b) => ({ getNs: new Array(b.iterations).fill(1), putNs: new Array(b.iterations).fill(0) }) });
+    await runBench(spec({ rounds: 5, targetMs: 1000, maxSamples: 50 }), { dev: fast.dev });
+    expect(fast.fake.benches.filter((_, i) => i % 2 === 1).map((b) => b.iterations)).toEqual([10, 10, 10, 10, 10]);
+  });
+
+  it('fixed iterations: split over the rounds, warm-up as given', async () => {
+    const { dev, fake } = fakeDevice();
+    const r = await runBench(spec({ rounds: 2, iterations: 10, warmup: 0 }), { dev });
+    expect(fake.benches.map((b) => b.iterations)).toEqual([5, 5]);
+    expect(r.cases[0]!.warmupIterations).toBe(0);
+  });
+
+  it('stops a case at the kernel\'s refusal: a result with its errno, no more calls in later rounds', async () => {
+    const { abi } = addon();
+    const { dev, fake } = fakeDevice({ bench: (b) => (b.api === abi.apis.pin_user_pages ? { done: 0, status: -14, ret: -14, getNs: [], putNs: [] } : {}) });
+    const r = await runBench(spec({ apis: ['get_user_pages_fast', 'pin_user_pages'], rounds: 3, iterations: 6 }), { dev });
+    const refused = r.cases.find((c) => c.api === 'pin_user_pages')!;
+    expect(refused).toMatchObject({ status: 'refused', error: 'EFAULT', ret: -14, getNs: [] });
+    expect(fake.benches.filter((b) => b.api === abi.apis.pin_user_pages)).toHaveLength(1);
+    expect(r.cases.find((c) => c.api === 'get_user_pages_fast')!.getNs).toHaveLength(6);
+  });
+
+  it('reports an API the kernel lacks as unavailable without calling it', async () => {
+    const { abi } = addon();
+    const { dev, fake } = fakeDevice({ info: { apiMask: 1n << BigInt(abi.apis.get_user_pages_fast ?? 0) } });
+    const r = await runBench(spec({ apis: ['get_user_pages_fast', 'pin_user_pages_fast_only'], rounds: 1, iterations: 2 }), { dev });
+    expect(r.cases.find((c) => c.api === 'pin_user_pages_fast_only')).toMatchObject({ status: 'unavailable', error: 'not exported by 6.12.0-fake' });
+    expect(fake.benches.every((b) => b.api === abi.apis.get_user_pages_fast)).toBe(true);
+  });
+});
