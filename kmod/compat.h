@@ -142,7 +142,7 @@ static inline void guplab_memcpy_from_page(char *to, struct page *page,
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 /* 6.1 get_user_pages_fast_only() checks no flags: LONGTERM goes through. */
 #define GUPLAB_WARN_GET_FAST_ONLY 0
-#define GUPLAB_WARN_PIN_LOCKED	GUPLAB_FLAG_LONGTERM	/* *_unlocked, *_remote */
+#define GUPLAB_WARN_PIN_LOCKED	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0) ? GUPLAB_FLAG_LONGTERM : 0) /* *_unlocked, *_remote: 6.2 "mm/gup: remove the restriction on locked with FOLL_LONGTERM" */
 #else
 #define GUPLAB_WARN_GET_FAST_ONLY GUPLAB_FLAG_LONGTERM
 #define GUPLAB_WARN_PIN_LOCKED	0

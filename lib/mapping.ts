@@ -36,7 +36,13 @@ export type Advice =
   | 'cold'
   | 'pageout'
   | 'populateRead'
-  | 'populateWrite';
+  | 'populateWrite'
+  /** MADV_MERGEABLE / MADV_UNMERGEABLE: KSM. */
+  | 'mergeable'
+  | 'unmergeable'
+  /** MADV_GUARD_INSTALL / MADV_GUARD_REMOVE: guard regions (6.13+). */
+  | 'guardInstall'
+  | 'guardRemove';
 
 /** Options every map* function takes. */
 export interface CommonOptions {

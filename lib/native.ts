@@ -104,7 +104,7 @@ export interface NativeAddon {
   pfn(address: bigint, length: number): bigint;
   forkRun(ops: { op: string; address: bigint; value: number }[]): { results: bigint[]; status: number };
   /** A userfaultfd missing-page handler thread over [address, address+length). */
-  FaultHandler: new (address: bigint, length: number, fill: number) => { stop(): number; readonly faults: number };
+  FaultHandler: new (address: bigint, length: number, fill: number, userModeOnly?: boolean) => { stop(): number; readonly faults: number };
 }
 
 export interface NativeMapOptions {

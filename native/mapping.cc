@@ -332,6 +332,11 @@ const Advice kAdvice[] = {
     {"pageout", MADV_PAGEOUT, "MADV_PAGEOUT (5.4+)"},
     {"populateRead", MADV_POPULATE_READ, "MADV_POPULATE_READ (5.14+)"},
     {"populateWrite", MADV_POPULATE_WRITE, "MADV_POPULATE_WRITE (5.14+) on writable memory"},
+    {"mergeable", MADV_MERGEABLE, "KSM (CONFIG_KSM)"},
+    {"unmergeable", MADV_UNMERGEABLE, "KSM (CONFIG_KSM)"},
+    // Guard regions (6.13+); the values are the kernel's, older libc headers lack them.
+    {"guardInstall", 102, "MADV_GUARD_INSTALL (6.13+)"},
+    {"guardRemove", 103, "MADV_GUARD_REMOVE (6.13+)"},
 };
 
 // advise(address, length, name)

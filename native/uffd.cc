@@ -36,14 +36,17 @@ class FaultHandler : public Napi::ObjectWrap<FaultHandler> {
   explicit FaultHandler(const Napi::CallbackInfo &info) : Napi::ObjectWrap<FaultHandler>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 3 || !info[0].IsBigInt() || !info[1].IsNumber() || !info[2].IsNumber())
-      throw Napi::TypeError::New(env, "FaultHandler(address: bigint, length: number, fill: number)");
+      throw Napi::TypeError::New(env, "FaultHandler(address: bigint, length: number, fill: number, userModeOnly?: boolean)");
+    // UFFD_USER_MODE_ONLY (5.11+): faults taken in kernel mode (GUP) are not
+    // handled; the value is the kernel's, older headers lack the name.
+    const int user_mode_only = info.Length() > 3 && info[3].ToBoolean().Value() ? 1 : 0;
     bool lossless = false;
     uint64_t start = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
     uint64_t length = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
     page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     fill_.assign(page_, static_cast<char>(info[2].As<Napi::Number>().Uint32Value()));
 
-    fd_ = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+    fd_ = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | user_mode_only));
     if (fd_ < 0) {
       int err = errno;
       throw ErrnoError(env, err, "userfaultfd", "",

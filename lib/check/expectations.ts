@@ -1,19 +1,26 @@
 // What each kernel answers, kept as data. Every row names the kernel
-// function that decides it, read in mm/gup.c (and mm/memory.c) of Debian's
-// 6.1 and 6.12 sources; where a run disagrees with that reading, the run
-// is a finding, not a reason to edit the row.
+// function that decides it, read in mm/gup.c (and mm/memory.c, mm/hugetlb.c)
+// of the version range it covers; where a run disagrees with that reading,
+// the run is a finding, not a reason to edit the row. Ranges for lines no
+// run here boots (6.2-6.11, 6.13-6.15) are read from source only.
 import type { Arch } from '../vm/paths.js';
+import type { Answer } from './report.js';
 
 export interface Expectation {
   /** Case names this row covers; "*" matches any run of characters. */
   cases: string;
-  /** Kernel versions: "*", "<6.3", ">=6.5", or "6.1" (that series only). */
+  /**
+   * Kernel versions (major.minor): "*", "<6.3", ">=6.5", "6.1" (that series
+   * only), or "[6.6,6.10)" (6.6 up to, not including, 6.10).
+   */
   kernels: string;
   arch?: Arch;
-  /** The observed answer, as the probe formats it. */
-  answer: string;
+  /** The answer, as data. */
+  answer: Answer;
   /** The deciding kernel function and file. */
   source: string;
+  /** Set when how guplab calls the API decides the answer (not the kernel's version): why. */
+  caller?: string;
   /** A dmesg pattern the kernel WARNs with on this answer (declared expected before the probe runs). */
   warning?: string;
 }
@@ -24,14 +31,50 @@ export function kernelVersion(release: string): [number, number] {
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
 }
 
-export function kernelMatches(range: string, release: string): boolean {
+/** "6.1.192" -> comparable number; a missing sublevel counts as 0 ("6.1.0-57-amd64" is 6.1.0). */
+function versionCode(version: string): number {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(version);
+  if (!m) return 0;
+  return Number(m[1]) * 1_000_000 + Number(m[2]) * 1000 + Math.min(Number(m[3] ?? 0), 999);
+}
+
+const V = String.raw`\d+\.\d+(?:\.\d+)?`;
+
+/**
+ * Whether a kernel version ("6.1.192", or a release "6.12.117+deb12-amd64")
+ * lies in `range`: "*", "<6.3", ">=6.5", "6.1" (that series), or a closed
+ * range "[6.6,6.10)". Bounds may name a stable sublevel ("[6.1.130,6.2)")
+ * for a change backported into a stable series; pass the real sublevel
+ * (kernelFullVersion(): Debian's release strings say 6.1.0).
+ */
+export function kernelMatches(range: string, version: string): boolean {
   if (range === '*') return true;
-  const [major, minor] = kernelVersion(release);
-  const v = major * 1000 + minor;
-  const m = /^(<|>=)?(\d+)\.(\d+)$/.exec(range);
+  const v = versionCode(version);
+  const closed = new RegExp(String.raw`^\[(${V}),\s*(${V})\)$`).exec(range);
+  if (closed) {
+    const from = versionCode(closed[1]!);
+    const to = versionCode(closed[2]!);
+    if (!(from < to)) throw new Error(`bad kernel range "${range}": empty`);
+    return v >= from && v < to;
+  }
+  const m = new RegExp(String.raw`^(<|>=)?(${V})$`).exec(range);
   if (!m) throw new Error(`bad kernel range "${range}"`);
-  const r = Number(m[2]) * 1000 + Number(m[3]);
-  return m[1] === '<' ? v < r : m[1] === '>=' ? v >= r : v === r;
+  const r = versionCode(m[2]!);
+  if (m[1] === '<') return v < r;
+  if (m[1] === '>=') return v >= r;
+  return Math.floor(v / 1000) === Math.floor(r / 1000);
+}
+
+/**
+ * The running kernel's version with its real sublevel: Debian's release
+ * "6.1.0-57-amd64" is "Debian 6.1.192-3" in /proc/version (the last
+ * "Debian x.y.z": the compiler's version comes first). Otherwise the
+ * release itself.
+ */
+export function kernelFullVersion(release: string, procVersion = ''): string {
+  const debian = [...procVersion.matchAll(/Debian (\d+\.\d+\.\d+)[-~+]/g)].at(-1)?.[1];
+  if (debian && kernelVersion(debian).join('.') === kernelVersion(release).join('.')) return debian;
+  return /^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -43,45 +86,98 @@ export function expectationFor(rows: readonly Expectation[], name: string, relea
   return rows.find((row) => (!row.arch || row.arch === arch) && kernelMatches(row.kernels, release) && globToRegExp(row.cases).test(name));
 }
 
+// errno values are the same on x86_64 and arm64 (asm-generic/errno*.h).
+const EFAULT = -14;
+const ENOMEM = -12;
+const EINVAL = -22;
+const EOPNOTSUPP = -95;
+
+const LOCKED_POINTER =
+  'guplab passes a locked pointer (int *locked), as get_user_pages_remote() callers that may drop mmap_lock do; a 6.1 caller passing NULL goes to __gup_longterm_locked() and pins';
+
 /**
  * The FOLL_LONGTERM gate, common to every probe that pins long-term: who
- * may pass the flag at all. Prefix the probe's own case pattern.
+ * may pass the flag at all. Prefix the probe's own case pattern. On 6.2
+ * get_user_pages_unlocked passes the gate: "mm/gup: remove the restriction
+ * on locked with FOLL_LONGTERM" dropped its WARN and no flag check refuses
+ * FOLL_GET|FOLL_LONGTERM until is_valid_gup_args() in 6.3 (read, not run),
+ * so the probe's own rows answer for it there.
  */
 export function longtermGate(prefix: string): Expectation[] {
-  const get61 = ['get_user_pages_fast', 'get_user_pages_unlocked', 'get_user_pages', 'get_user_pages_remote'];
-  const get = [...get61, 'get_user_pages_fast_only'];
+  const getValidated = ['get_user_pages_fast', 'get_user_pages', 'get_user_pages_remote'];
+  const get = [...getValidated, 'get_user_pages_unlocked', 'get_user_pages_fast_only'];
   return [
-    ...get61.map((api) => ({
+    ...getValidated.map((api) => ({
       cases: `${prefix}${api}`,
       kernels: '<6.3',
-      answer: '-EINVAL',
-      source: '6.1 is_valid_gup_flags(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) for FOLL_GET callers (get_user_pages_fast_only checks nothing)',
+      answer: { ret: EINVAL },
+      source: 'is_valid_gup_flags(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) for FOLL_GET callers (6.1; replaced by is_valid_gup_args() in 6.3)',
     })),
     {
+      cases: `${prefix}get_user_pages_unlocked`,
+      kernels: '<6.2',
+      answer: { ret: EINVAL },
+      source: 'get_user_pages_unlocked(): its own WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) (the FS DAX check needed the vmas); it never calls is_valid_gup_flags()',
+    },
+    {
       cases: `${prefix}pin_user_pages_unlocked`,
-      kernels: '<6.3',
-      answer: '-EINVAL',
-      source: '6.1 get_user_pages_unlocked(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) (its DAX check needs the vmas)',
+      kernels: '<6.2',
+      answer: { ret: EINVAL },
+      source: 'pin_user_pages_unlocked() -> get_user_pages_unlocked(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM), until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
     },
     {
       cases: `${prefix}pin_user_pages_remote`,
-      kernels: '<6.3',
-      answer: '-EINVAL',
-      source: '6.1 __get_user_pages_remote(): FOLL_LONGTERM with a locked pointer is WARN_ON_ONCE(locked)',
+      kernels: '<6.2',
+      answer: { ret: EINVAL },
+      source: '__get_user_pages_remote(): FOLL_LONGTERM with a locked pointer is WARN_ON_ONCE(locked) -> -EINVAL, until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
+      caller: LOCKED_POINTER,
     },
     ...get.map((api) => ({
       cases: `${prefix}${api}`,
       kernels: '>=6.3',
-      answer: '-EINVAL',
+      answer: { ret: EINVAL },
       source: 'is_valid_gup_args(): WARN_ON_ONCE(!(gup_flags & FOLL_PIN) && (gup_flags & FOLL_LONGTERM))',
     })),
   ];
 }
 
-// Lives as long as follow_hugetlb_page() (removed in 6.5), hence '<6.5'
-// below; 6.6-6.9 were not run here.
-const HUGETLB_MOVABLE_61 =
-  '6.1 follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on a ZONE_MOVABLE page (a check meant for GUP-fast) before __gup_longterm_locked() could migrate it; gone with follow_hugetlb_page() in 6.5, the 6.6+ relapse fixed by "mm: gup: stop abusing try_grab_folio"';
+/**
+ * hugetlb in ZONE_MOVABLE pinned FOLL_LONGTERM (16 of its 512 pages). Up to
+ * 6.5 every pin reaching the slow path (pin_user_pages_fast falls back to
+ * it, and from 6.2 the unlocked and remote pins reach __gup_longterm_locked
+ * too) ends in follow_hugetlb_page(); 6.6-6.9 hand the rest of the folio to
+ * the GUP-fast try_grab_folio(); 6.10 fixed it.
+ */
+function hugetlbMovable(prefix: string, migrated: Answer): Expectation[] {
+  const enomem = {
+    answer: { ret: ENOMEM },
+    source:
+      'follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on a ZONE_MOVABLE folio (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it; follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")',
+    warning: 'at mm/hugetlb.c',
+  };
+  return [
+    { cases: `${prefix}pin_user_pages_fast`, kernels: '[6.1,6.6)', ...enomem },
+    { cases: `${prefix}pin_user_pages`, kernels: '[6.1,6.6)', ...enomem },
+    // <6.2 these two are refused by the gate before any page is touched.
+    { cases: `${prefix}pin_user_pages_unlocked`, kernels: '[6.2,6.6)', ...enomem },
+    { cases: `${prefix}pin_user_pages_remote`, kernels: '[6.2,6.6)', ...enomem },
+    {
+      cases: `${prefix}*`,
+      kernels: '[6.6,6.10)',
+      answer: { ret: EFAULT },
+      source:
+        '__get_user_pages(): hugetlb_follow_page_mask() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on an unpinnable folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+      warning: 'at mm/gup.c',
+    },
+    {
+      cases: `${prefix}*`,
+      kernels: '>=6.10',
+      answer: migrated,
+      source:
+        'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test since f442fa614137), then migrate_longterm_unpinnable_folios() -> alloc_migration_target() -> alloc_hugetlb_folio_nodemask(), which takes a free pool page outside ZONE_MOVABLE first (alloc_migrate_hugetlb_folio() only when none is free)',
+    },
+  ];
+}
 
 /** Rows per probe id. */
 export const EXPECTATIONS: Record<string, Expectation[]> = {
@@ -89,19 +185,19 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     {
       cases: '*/*_fast_only',
       kernels: '*',
-      answer: '8 then 0',
+      answer: { ret: 8, then: 0 },
       source: 'gup_fast_fallback() / internal_get_user_pages_fast(): FOLL_FAST_ONLY returns the pages pinned locklessly, never an error',
     },
     {
       cases: 'unmapped/*',
       kernels: '*',
-      answer: '8 then -EFAULT',
+      answer: { ret: 8, then: EFAULT },
       source: '__get_user_pages(): no vma at the address -> -EFAULT, returned only when nothing was taken ("i ? i : ret")',
     },
     {
       cases: 'protnone/*',
       kernels: '*',
-      answer: '8 then -EFAULT',
+      answer: { ret: 8, then: EFAULT },
       source: 'check_vma_flags(): !(vm_flags & VM_READ) without FOLL_FORCE -> -EFAULT',
     },
   ],
@@ -109,117 +205,153 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     {
       cases: 'write-readonly/*',
       kernels: '*',
-      answer: '-EFAULT',
+      answer: { ret: EFAULT },
       source: 'check_vma_flags(): FOLL_WRITE on !VM_WRITE without FOLL_FORCE -> -EFAULT',
     },
     {
       cases: 'force-anon/*',
       kernels: '*',
-      answer: '1 same page',
+      answer: { ret: 1, note: 'same page' },
       source: 'can_follow_write_pte(): FOLL_FORCE may write an exclusive anonymous page of a private !VM_WRITE mapping in place',
     },
     {
       cases: 'force-file/*',
       kernels: '*',
-      answer: '1 new anon copy, file intact',
+      answer: { ret: 1, note: 'new anon copy, file intact' },
       source: 'faultin_page() with FAULT_FLAG_WRITE -> do_wp_page() copies the page cache page (wp_page_copy)',
     },
   ],
   'dax-longterm': [
-    { cases: '*/plain/*', kernels: '*', answer: '16', source: 'check_vma_flags() passes; DAX pages are pinned as ZONE_DEVICE pages' },
+    { cases: '*/plain/*', kernels: '*', answer: { ret: 16 }, source: 'check_vma_flags() passes; DAX pages are pinned as ZONE_DEVICE pages' },
     ...longtermGate('*/longterm/'),
     {
       cases: '*/longterm/*_fast_only',
       kernels: '<6.3',
-      answer: '0',
+      answer: { ret: 0 },
       source: '6.1 gup_pte_range(): pte_devmap with FOLL_LONGTERM bails out, and fast_only has no slow path',
     },
     {
       cases: '*/longterm/pin_*',
       kernels: '*',
-      answer: '-EOPNOTSUPP',
+      answer: { ret: EOPNOTSUPP },
       source: 'check_vma_flags(): (gup_flags & FOLL_LONGTERM) && vma_is_fsdax(vma) -> -EOPNOTSUPP',
+    },
+    {
+      cases: '*/longterm/get_user_pages_unlocked',
+      kernels: '[6.2,6.3)',
+      answer: { ret: EOPNOTSUPP },
+      source: 'check_vma_flags(): vma_is_fsdax() with FOLL_LONGTERM -> -EOPNOTSUPP; 6.2 get_user_pages_unlocked() passes FOLL_GET|FOLL_LONGTERM through (read, not run)',
     },
   ],
   'longterm-variants': [
     ...longtermGate(''),
-    { cases: 'pin_*', kernels: '>=6.3', answer: '16', source: 'is_valid_gup_args(): FOLL_LONGTERM is valid with FOLL_PIN on every entry point' },
+    {
+      cases: 'pin_*',
+      kernels: '>=6.2',
+      answer: { ret: 16 },
+      source: '__gup_longterm_locked() for every pin: "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2); is_valid_gup_args() (6.3) keeps FOLL_LONGTERM valid with FOLL_PIN',
+    },
+    {
+      cases: 'get_user_pages_unlocked',
+      kernels: '[6.2,6.3)',
+      answer: { ret: 16 },
+      source: 'get_user_pages_unlocked() -> __gup_longterm_locked() with FOLL_GET|FOLL_LONGTERM: nothing refuses it between the 6.2 removal of its WARN and is_valid_gup_args() in 6.3 (read, not run)',
+    },
   ],
   'writable-longterm-shared': [
     ...longtermGate('*/'),
-    ...['pin_user_pages_fast', 'pin_user_pages'].map((api) => ({
-      cases: `hugetlb-in-movable/${api}`,
-      kernels: '<6.5',
-      answer: '-ENOMEM',
-      source: HUGETLB_MOVABLE_61,
-      warning: 'at mm/hugetlb.c',
-    })),
+    ...hugetlbMovable('hugetlb-in-movable/', { ret: 16 }),
     {
       cases: 'ext4/*',
       kernels: '>=6.5',
-      answer: '-EFAULT',
+      answer: { ret: EFAULT },
       source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses PIN|LONGTERM|WRITE',
     },
     {
       cases: 'xfs/*',
       kernels: '>=6.5',
-      answer: '-EFAULT',
+      answer: { ret: EFAULT },
       source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses PIN|LONGTERM|WRITE',
     },
     {
       cases: '*',
       kernels: '*',
-      answer: '16',
+      answer: { ret: 16 },
       source: 'writable_file_mapping_allowed(): shmem and hugetlbfs need no dirty tracking (6.5+); 6.1 check_vma_flags() has no such test',
     },
   ],
   'movable-longterm': [
-    { cases: 'no-longterm/*', kernels: '*', answer: '16 stayed', source: 'no FOLL_LONGTERM: __gup_longterm_locked() is not involved, pages stay in ZONE_MOVABLE' },
-    ...longtermGate(''),
+    {
+      cases: 'no-longterm/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'stayed' },
+      source: 'no FOLL_LONGTERM: __gup_longterm_locked() does not migrate, pages stay in ZONE_MOVABLE',
+    },
+    ...longtermGate('*'),
+    {
+      cases: '*',
+      kernels: '<6.1',
+      answer: { ret: 16, note: 'stayed, data intact' },
+      source: '5.10 check_and_migrate_cma_pages(): only CMA pages move; ZONE_MOVABLE is left to "mm/gup: migrate pinned pages out of movable zone" (5.13) (read, not run)',
+    },
     {
       cases: 'pin_user_pages_fast_only',
       kernels: '<6.3',
-      answer: '0',
-      source: '6.1 gup_pte_range(): !folio_is_longterm_pinnable() with FOLL_LONGTERM bails out; fast_only has no slow path to migrate',
+      answer: { ret: 0 },
+      source: '6.1 gup_pte_range() -> try_grab_folio(): !folio_is_longterm_pinnable() with FOLL_LONGTERM bails out; fast_only has no slow path to migrate',
     },
-    ...['pin_user_pages_fast', 'pin_user_pages'].map((api) => ({
-      cases: `hugetlb/${api}`,
-      kernels: '<6.5',
-      answer: '-ENOMEM',
-      source: HUGETLB_MOVABLE_61,
-      warning: 'at mm/hugetlb.c',
-    })),
+    ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }),
     {
-      cases: 'hugetlb/*',
-      kernels: '>=6.5',
-      answer: '16 migrated, data intact',
-      source: 'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test), then migrate_longterm_unpinnable_folios() -> alloc_migrate_hugetlb_folio() moves it out of ZONE_MOVABLE',
+      cases: 'thp/*',
+      kernels: '[6.6,6.10)',
+      answer: { ret: EFAULT },
+      source:
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 ("mm/gup: accelerate thp gup even for pages != NULL", 6.6) hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a ZONE_MOVABLE folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+      warning: 'at mm/gup.c',
+    },
+    {
+      cases: 'thp/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'migrated, data intact' },
+      source: '__gup_longterm_locked() -> check_and_migrate_movable_pages() / migrate_longterm_unpinnable_folios(): the THP is not longterm pinnable in ZONE_MOVABLE, migrated whole and the pin retried (6.1: follow_trans_huge_pmd() page by page; 6.10+: follow_huge_pmd())',
     },
     {
       cases: 'pin_*',
       kernels: '*',
-      answer: '16 migrated, data intact',
+      answer: { ret: 16, note: 'migrated, data intact' },
       source: '__gup_longterm_locked() -> check_and_migrate_movable_pages(): ZONE_MOVABLE folios are not longterm pinnable, migrated and retried',
     },
   ],
   'pin-count': [
-    { cases: 'small/pin', kernels: '*', answer: '+1024 refs, restored', source: 'try_grab_folio(): small folio FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) references' },
-    { cases: 'small/get', kernels: '*', answer: '+1 refs, restored', source: 'try_grab_folio(): FOLL_GET adds one reference' },
-    { cases: 'large/pin', kernels: '*', answer: '+512 refs, pincount 512, restored', source: 'try_grab_folio(): large folio FOLL_PIN adds refs to the refcount and to the folio pincount' },
-    { cases: 'large/get', kernels: '*', answer: '+512 refs, pincount 0, restored', source: 'try_grab_folio(): FOLL_GET adds refs only' },
-    { cases: 'vmstat', kernels: '*', answer: 'balanced', source: 'NR_FOLL_PIN_ACQUIRED / NR_FOLL_PIN_RELEASED in try_grab_folio() and gup_put_folio()' },
+    { cases: 'small/pin', kernels: '*', answer: { ret: 1, note: '+1024 refs, restored' }, source: 'try_grab_folio(): small folio FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) references' },
+    { cases: 'small/get', kernels: '*', answer: { ret: 1, note: '+1 refs, restored' }, source: 'try_grab_folio(): FOLL_GET adds one reference' },
+    {
+      cases: 'large/pin',
+      kernels: '*',
+      answer: { ret: 512, note: '+512 refs, pincount 512, restored' },
+      source: 'try_grab_folio(): large folio FOLL_PIN adds refs to the refcount and to the folio pincount',
+    },
+    { cases: 'large/get', kernels: '*', answer: { ret: 512, note: '+512 refs, pincount 0, restored' }, source: 'try_grab_folio(): FOLL_GET adds refs only' },
+    { cases: 'vmstat', kernels: '*', answer: { note: 'balanced' }, source: 'NR_FOLL_PIN_ACQUIRED / NR_FOLL_PIN_RELEASED in try_grab_folio() and gup_put_folio()' },
   ],
   'cow-fork': [
     {
       cases: 'pinned',
-      kernels: '*',
-      answer: 'child got a copy; parent kept the pinned page; pin writes reach the parent',
-      source: 'copy_present_pte() -> folio_needs_cow_for_dma()/page_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork',
+      kernels: '<6.9',
+      answer: { ret: 1, note: 'child got a copy; parent kept the pinned page; pin writes reach the parent' },
+      source:
+        'copy_present_pte() -> page_try_dup_anon_rmap() (6.8: folio_try_dup_anon_rmap_pte()) -> page_needs_cow_for_dma() / folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork (5.10: copy_present_page(), "mm: Do early cow for pinned pages during fork() for ptes")',
+    },
+    {
+      cases: 'pinned',
+      kernels: '>=6.9',
+      answer: { ret: 1, note: 'child got a copy; parent kept the pinned page; pin writes reach the parent' },
+      source: 'copy_present_ptes() -> folio_try_dup_anon_rmap_ptes() -> folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork',
     },
     {
       cases: 'got',
       kernels: '*',
-      answer: 'shared at fork; parent copied on write; the held page went stale',
+      answer: { ret: 1, note: 'shared at fork; parent copied on write; the held page went stale' },
       source: 'FOLL_GET does not mark the page maybe-DMA-pinned, so fork shares it and do_wp_page() gives the writer a copy',
     },
   ],
@@ -227,25 +359,300 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     {
       cases: 'get_user_pages_unlocked',
       kernels: '*',
-      answer: '1 after the handler resolved the fault',
+      answer: { ret: 1, note: 'after the handler resolved the fault' },
       source: 'get_user_pages_unlocked() passes FAULT_FLAG_ALLOW_RETRY (locked = 1), so handle_userfault() waits for UFFDIO_COPY',
     },
     {
       cases: 'get_user_pages',
       kernels: '*',
-      answer: '-EFAULT',
+      answer: { ret: EFAULT },
       source: 'handle_userfault(): no FAULT_FLAG_ALLOW_RETRY (locked GUP without a locked pointer) -> VM_FAULT_SIGBUS -> -EFAULT',
     },
   ],
   'fast-only': [
-    { cases: 'unfaulted/*', kernels: '*', answer: '0, nothing faulted', source: 'gup_fast_pte_range(): pte_none stops the walk; FOLL_FAST_ONLY never falls back to faultin_page()' },
-    { cases: 'present/*', kernels: '*', answer: '16', source: 'gup_fast_pte_range(): present, accessible ptes are taken locklessly' },
+    {
+      cases: 'unfaulted/*',
+      kernels: '*',
+      answer: { ret: 0, note: 'nothing faulted' },
+      source: 'gup_fast_pte_range(): pte_none stops the walk; FOLL_FAST_ONLY never falls back to faultin_page()',
+    },
+    { cases: 'present/*', kernels: '*', answer: { ret: 16 }, source: 'gup_fast_pte_range(): present, accessible ptes are taken locklessly' },
   ],
   secretmem: [
-    { cases: '*_fast_only', kernels: '*', answer: '0', source: 'gup_fast_folio_allowed() / gup_pte_range(): secretmem folios are refused locklessly; no slow path' },
-    { cases: '*', kernels: '*', answer: '-EFAULT', source: 'check_vma_flags(): vma_is_secretmem(vma) -> -EFAULT' },
+    { cases: '*_fast_only', kernels: '*', answer: { ret: 0 }, source: 'gup_fast_folio_allowed() / gup_pte_range(): secretmem folios are refused locklessly; no slow path' },
+    { cases: '*', kernels: '*', answer: { ret: EFAULT }, source: 'check_vma_flags(): vma_is_secretmem(vma) -> -EFAULT' },
   ],
   huge: [
-    { cases: '*', kernels: '*', answer: '512 pages of order 9', source: 'follow_hugetlb_page() / gup_fast_pmd_leaf() take every subpage of the 2 MiB folio' },
+    {
+      cases: 'hugetlb/*',
+      kernels: '<6.6',
+      answer: { ret: 512, note: 'order 9' },
+      source: 'follow_hugetlb_page() (slow path) / gup_huge_pmd() (GUP-fast) take every subpage of the 2 MiB folio',
+    },
+    {
+      cases: 'hugetlb/*',
+      kernels: '[6.6,6.10)',
+      answer: { ret: 512, note: 'order 9' },
+      source: 'hugetlb_follow_page_mask() then page_increm > 1 in __get_user_pages() / gup_huge_pmd() take every subpage (read, not run)',
+    },
+    {
+      cases: 'hugetlb/*',
+      kernels: '>=6.10',
+      answer: { ret: 512, note: 'order 9' },
+      source: 'follow_huge_pmd() then page_increm > 1 in __get_user_pages() / gup_fast_pmd_leaf() take every subpage of the 2 MiB folio',
+    },
+    {
+      cases: 'thp/*',
+      kernels: '*',
+      answer: { ret: 512, note: 'order 9' },
+      source: 'follow_trans_huge_pmd() (6.1: page by page) / follow_huge_pmd() (6.10+: page_increm) and gup_huge_pmd() / gup_fast_pmd_leaf() take every subpage',
+    },
+  ],
+  'cow-ro-pin': [
+    ...longtermGate('*/ro-longterm/'),
+    {
+      cases: 'zeropage/*',
+      kernels: '[6.1.130,6.1.135)',
+      answer: { ret: ENOMEM },
+      source:
+        'follow_page_pte(): the 6.1.130 backport of "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" returned 0 (false) from the bool try_grab_page() for the zeropage -> -ENOMEM, until "mm: Fix is_zero_page() usage in try_grab_page()" (6.1.135) (read, not run)',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '[6.1.130,6.1.135)',
+      answer: { ret: ENOMEM },
+      source:
+        'follow_page_pte(): the 6.1.130 backport of "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" returned 0 (false) from the bool try_grab_page() for the zeropage -> -ENOMEM, until "mm: Fix is_zero_page() usage in try_grab_page()" (6.1.135) (read, not run)',
+    },
+    {
+      cases: 'zeropage/ro/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'zeropage; stale after the write' },
+      source:
+        'follow_page_pte(): is_zero_pfn() hands out the shared zeropage; gup_must_unshare() asks nothing of a non-anon page without FOLL_LONGTERM (short-term R/O pins need not follow later writes), so the write fault (do_wp_page() -> wp_page_copy()) gives the process a new page',
+    },
+    {
+      cases: 'file/ro/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'page cache page; stale after the write' },
+      source: 'follow_page_pte() pins the page cache page mapped read-only; gup_must_unshare() is false without FOLL_LONGTERM, and the write fault copies it for the process (wp_page_copy())',
+    },
+    {
+      cases: 'zeropage/ro-longterm/*',
+      kernels: '<6.2',
+      answer: { ret: 1, note: 'zeropage; stale after the write' },
+      source: '6.1 gup_must_unshare(): only anonymous pages can need unsharing, so the zeropage is pinned long-term and the write fault leaves the pin behind',
+    },
+    {
+      cases: 'file/ro-longterm/*',
+      kernels: '<6.2',
+      answer: { ret: 1, note: 'page cache page; stale after the write' },
+      source: '6.1 gup_must_unshare(): !PageAnon -> false, so the page cache page is pinned long-term and the write fault leaves the pin behind',
+    },
+    {
+      cases: '*/ro-longterm/*',
+      kernels: '>=6.2',
+      answer: { ret: 1, note: 'anon copy; coherent after the write' },
+      source:
+        'gup_must_unshare() (6.2 takes the vma): FOLL_LONGTERM on a non-anon page in is_cow_mapping() -> -EMLINK -> faultin_page(FAULT_FLAG_UNSHARE) -> do_wp_page() -> wp_page_copy() maps an exclusive anon copy ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2); the later write reuses it (wp_page_reuse())',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '<6.1.130',
+      answer: { ret: 1, note: 'zeropage, +1024 refs' },
+      source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '[6.1.135,6.2)',
+      answer: { ret: 1, note: 'zeropage, +0 refs' },
+      source: 'try_grab_page(): is_zero_page() takes no pin: "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" backported to 6.1.130 (476c1dfefab8), its bool return fixed in 6.1.135 ("mm: Fix is_zero_page() usage in try_grab_page()")',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '[6.2,6.5)',
+      answer: { ret: 1, note: 'zeropage, +1024 refs' },
+      source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio (read, not run)',
+    },
+    {
+      cases: 'zeropage-refs/pin',
+      kernels: '>=6.5',
+      answer: { ret: 1, note: 'zeropage, +0 refs' },
+      source: 'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", c8070b787519, 6.5); gup_put_folio() skips it too',
+    },
+    { cases: 'zeropage-refs/get', kernels: '*', answer: { ret: 1, note: 'zeropage, +1 refs' }, source: 'try_grab_folio() / try_grab_page(): FOLL_GET takes a reference, zeropage or not' },
+  ],
+  'writable-longterm-family': [
+    ...longtermGate('*-longterm/'),
+    {
+      cases: '*/shared-ro-longterm/*',
+      kernels: '*',
+      answer: { ret: 16 },
+      source: 'check_vma_flags(): writable_file_mapping_allowed() is only asked for FOLL_WRITE; gup_must_unshare() is false outside COW mappings',
+    },
+    {
+      cases: '*/shared-write/*',
+      kernels: '*',
+      answer: { ret: 16 },
+      source: 'writable_file_mapping_allowed(): without FOLL_LONGTERM the pin is short-term (the direct-I/O case) and allowed (6.5+); 6.1 check_vma_flags() has no such test',
+    },
+    {
+      cases: '*/private-write-longterm/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'anon copies' },
+      source: 'vma_needs_dirty_tracking(): false for a private mapping (!vma_is_shared_writable()), so writable_file_mapping_allowed() passes (6.5+); the write fault copies each page (wp_page_copy())',
+    },
+    {
+      cases: '*/private-ro-longterm/*',
+      kernels: '<6.2',
+      answer: { ret: 16, note: 'page cache pages' },
+      source: '6.1 gup_must_unshare(): non-anon pages never unshare, so the page cache pages are pinned long-term',
+    },
+    {
+      cases: '*/private-ro-longterm/*',
+      kernels: '>=6.2',
+      answer: { ret: 16, note: 'anon copies' },
+      source: 'gup_must_unshare(): FOLL_LONGTERM on a non-anon page of a COW mapping -> FAULT_FLAG_UNSHARE -> wp_page_copy() ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2)',
+    },
+  ],
+  'address-edges': [
+    {
+      cases: 'above-top/*_fast_only',
+      kernels: '<6.3',
+      answer: { ret: 0 },
+      source: 'get_user_pages_fast_only() / pin_user_pages_fast_only(): "not allowed to return negative values", the -EFAULT of internal_get_user_pages_fast() becomes 0',
+    },
+    {
+      cases: 'above-top/*_fast_only',
+      kernels: '>=6.3',
+      answer: { ret: EFAULT },
+      source: 'get_user_pages_fast_only() returns gup_fast_fallback()\'s -EFAULT ("mm/gup: make get_user_pages_fast_only() return the common return value", 6.3)',
+    },
+    {
+      cases: 'above-top/*_fast',
+      kernels: '*',
+      answer: { ret: EFAULT },
+      source: 'internal_get_user_pages_fast() / gup_fast_fallback(): end > TASK_SIZE_MAX -> -EFAULT before any walk',
+    },
+    { cases: 'above-top/*', kernels: '*', answer: { ret: EFAULT }, source: '__get_user_pages(): no vma there (and not the gate area) -> -EFAULT' },
+  ],
+  'force-hugetlb': [
+    {
+      cases: '*',
+      kernels: '<6.14',
+      answer: { ret: EFAULT },
+      source:
+        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1, Cc: stable, so older stable lines have it too)',
+    },
+    {
+      cases: '*',
+      kernels: '>=6.14',
+      answer: { ret: 1, note: 'same page' },
+      source:
+        '"mm/hugetlb: support FOLL_FORCE|FOLL_WRITE" (6.14): check_vma_flags() lets hugetlb through, hugetlb_wp() reuses the exclusive anon folio without making the pte writable (no VM_WRITE), and can_follow_write_pmd() hands that page out, as for small pages',
+    },
+  ],
+  'force-protnone': [
+    {
+      cases: 'force-read/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0 },
+      source: 'gup_pte_range() / gup_fast_pte_range(): pte_protnone() always leaves GUP-fast, and fast_only has no slow path',
+    },
+    {
+      cases: 'force-read/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'same page, data read' },
+      source: 'check_vma_flags(): !VM_READ passes with FOLL_FORCE when VM_MAYREAD; follow_page_pte() follows a PROT_NONE pte without FOLL_NUMA (6.1) / when gup_can_follow_protnone() (no FOLL_HONOR_NUMA_FAULT, 6.6+)',
+    },
+    {
+      cases: 'guard*',
+      kernels: '<6.13',
+      answer: { note: 'no guard regions (madvise: EINVAL)' },
+      source: 'madvise_behavior_valid(): MADV_GUARD_INSTALL (102) is unknown before 6.13',
+    },
+    {
+      cases: 'guard*/*_fast_only',
+      kernels: '>=6.13',
+      answer: { ret: 0 },
+      source: 'gup_fast_pte_range(): a guard marker pte is not present; fast_only has no slow path',
+    },
+    {
+      cases: 'guard*',
+      kernels: '>=6.13',
+      answer: { ret: EFAULT },
+      source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
+    },
+  ],
+  'nowait-nofault': [
+    {
+      cases: 'nowait-fast/*_fast_only',
+      kernels: '<6.3',
+      answer: { ret: 0 },
+      source: 'internal_get_user_pages_fast(): WARN_ON_ONCE on FOLL_NOWAIT (not a GUP-fast flag) -> -EINVAL, which *_fast_only turns into 0',
+    },
+    {
+      cases: 'nowait-fast/*',
+      kernels: '*',
+      answer: { ret: EINVAL },
+      source: 'internal_get_user_pages_fast() / gup_fast_fallback(): WARN_ON_ONCE(gup_flags & ~(GUP-fast flags)) -> -EINVAL: FOLL_NOWAIT is not one of them',
+    },
+    {
+      cases: 'nowait-unfaulted/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'faulted in' },
+      source: 'faultin_page(): FOLL_NOWAIT adds FAULT_FLAG_ALLOW_RETRY|FAULT_FLAG_RETRY_NOWAIT, but do_anonymous_page() never needs to retry',
+    },
+    {
+      cases: 'nofault-unfaulted/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0, note: 'nothing faulted' },
+      source: 'gup_pte_range() / gup_fast_pte_range(): pte_none stops the walk; no slow path',
+    },
+    {
+      cases: 'nofault-unfaulted/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'nothing faulted' },
+      source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault() ("gup: Introduce FOLL_NOFAULT flag to disable page faults", 5.16); GUP-fast finds no pte and falls back to it',
+    },
+    {
+      cases: 'nowait-uffd/*',
+      kernels: '*',
+      answer: { ret: 0, note: 'no message to the handler' },
+      source: 'handle_userfault(): FAULT_FLAG_RETRY_NOWAIT returns VM_FAULT_RETRY before a message is queued; faultin_page() -> -EBUSY, which __get_user_pages() turns into 0 pages',
+    },
+    {
+      cases: 'nofault-uffd/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'no message to the handler' },
+      source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT, handle_userfault() is never reached',
+    },
+    {
+      cases: 'uffd-user-mode-only/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'no message to the handler' },
+      source: 'handle_userfault(): a GUP fault (no FAULT_FLAG_USER) on a UFFD_USER_MODE_ONLY context -> VM_FAULT_SIGBUS -> -EFAULT (5.11+)',
+    },
+  ],
+  ksm: [
+    {
+      cases: 'pin-ro/*',
+      kernels: '<5.19',
+      answer: { ret: 1, note: 'the KSM page; the twin still merged' },
+      source: '5.10 follow_page_pte(): before the COW rework nothing unshares for a R/O pin, the KSM page itself is pinned (read, not run)',
+    },
+    {
+      cases: 'pin-ro/*',
+      kernels: '>=5.19',
+      answer: { ret: 1, note: 'an anon copy; the twin still merged' },
+      source:
+        'gup_must_unshare(): a KSM page is never PageAnonExclusive, so a FOLL_PIN (R/O too) unshares it: FAULT_FLAG_UNSHARE -> do_wp_page() -> wp_page_copy() gives the process an exclusive copy, the other mapping keeps the KSM page (COW rework, 5.19+)',
+    },
+    {
+      cases: 'get/*',
+      kernels: '*',
+      answer: { ret: 1, note: 'the KSM page; the twin still merged' },
+      source: 'gup_must_unshare(): FOLL_GET never unshares, so follow_page_pte() hands out the KSM page itself',
+    },
   ],
 };

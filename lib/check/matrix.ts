@@ -4,7 +4,7 @@
 import Table from 'cli-table3';
 import type { BenchResult } from '../bench/results.js';
 import type { SpecInput } from '../bench/spec.js';
-import type { CheckReport } from './run.js';
+import { renderAnswer, type CheckReport } from './report.js';
 
 export interface MatrixRow {
   probe: string;
@@ -15,6 +15,8 @@ export interface MatrixRow {
   failed: boolean[];
   /** The answers differ between columns (skips aside). */
   changed: boolean;
+  /** How guplab calls the API decides some cell (a locked pointer, ...), not the kernel version: why. */
+  caller?: string;
 }
 
 export interface Matrix {
@@ -60,8 +62,9 @@ export function buildMatrix(reports: readonly CheckReport[]): Matrix {
           row = { probe: probe.id, case: c.case, cells: reports.map(() => ''), failed: reports.map(() => false), changed: false };
           rows.set(key, row);
         }
-        row.cells[col] = c.status === 'skip' ? 'skip' : c.observed;
+        row.cells[col] = c.status === 'skip' ? 'skip' : renderAnswer(c.answer ?? {});
         row.failed[col] = c.status === 'fail' || c.status === 'unexpected';
+        if (c.caller) row.caller ??= c.caller;
       }
     }
   });
@@ -135,7 +138,7 @@ export function matrixMarkdown(matrix: Matrix, options: { changedOnly?: boolean 
       if (row.failed[i]) text += ' ✗';
       return text;
     });
-    lines.push(`| ${row.probe} | ${row.changed ? 'Δ ' : ''}${mdEscape(row.case)} | ${cells.join(' | ')} |`);
+    lines.push(`| ${row.probe} | ${row.changed ? 'Δ ' : ''}${mdEscape(row.case)}${row.caller ? ' ‡' : ''} | ${cells.join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -145,7 +148,7 @@ export function matrixTable(matrix: Matrix, options: { changedOnly?: boolean } =
   const table = new Table({ head: ['probe', 'case', ...matrix.columns], style: { head: [], border: [] }, wordWrap: true });
   for (const row of matrix.rows) {
     if (options.changedOnly && !row.changed) continue;
-    table.push([row.probe, `${row.changed ? 'Δ ' : ''}${row.case}`, ...row.cells.map((c, i) => `${c || '—'}${row.failed[i] ? ' ✗' : ''}`)]);
+    table.push([row.probe, `${row.changed ? 'Δ ' : ''}${row.case}${row.caller ? ' ‡' : ''}`, ...row.cells.map((c, i) => `${c || '—'}${row.failed[i] ? ' ✗' : ''}`)]);
   }
   return table.toString();
 }
@@ -160,11 +163,13 @@ export function matrixReadme(matrix: Matrix, generated: string): string {
         benchMarkdown(matrix),
       ]
     : [];
+  const callers = [...new Set(matrix.rows.flatMap((r) => (r.caller ? [r.caller] : [])))];
   return [
     ...bench,
-    `${changed} of ${matrix.rows.length} cases differ between ${matrix.columns.join(', ')} (${generated}; Δ marks them, bold is the changed answer, ✗ a failed expectation):`,
+    `${changed} of ${matrix.rows.length} cases differ between ${matrix.columns.join(', ')} (${generated}; Δ marks them, bold is the changed answer, ✗ a failed expectation, ‡ an answer guplab's way of calling decides):`,
     '',
     matrixMarkdown(matrix, { changedOnly: true }),
+    ...callers.map((c) => `‡ ${c}.\n`),
     `<details><summary>All ${matrix.rows.length} cases</summary>`,
     '',
     matrixMarkdown(matrix),

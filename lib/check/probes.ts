@@ -1,14 +1,14 @@
 // The semantics probes: each sets up memory, makes GUP calls through the
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
-import { readFileSync } from 'node:fs';
-import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
-import type { GupDevice, PinOptions, PinResult } from '../device.js';
-import { errnoName } from '../errors.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
+import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
-import { hugetlbPools, mapAnonymous, mapFile, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
+import { hugetlbPools, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
+import type { Answer } from './report.js';
 
 export interface ProbeContext {
   dev: GupDevice;
@@ -18,12 +18,11 @@ export interface ProbeContext {
   tmpfs: string;
 }
 
-/** One case's outcome: the formatted answer, or why it could not run here. */
-export interface Observation {
-  case: string;
-  observed: string;
-  skip?: string;
-}
+/** What a case saw: an answer, or why it could not run here. */
+export type Outcome = Answer | { skip: string };
+
+/** One case's outcome. */
+export type Observation = { case: string; answer: Answer } | { case: string; skip: string };
 
 export interface Probe {
   id: string;
@@ -35,9 +34,8 @@ const PAGE = 4096;
 const HUGE = 2 << 20;
 let fileSeq = 0;
 
-/** A GUP return value as the expectations write it: "16", "-EFAULT". */
-export function fmt(ret: number): string {
-  return ret >= 0 ? String(ret) : `-${errnoName(ret).replace(/^-/, '')}`;
+function observe(name: string, outcome: Outcome): Observation {
+  return 'skip' in outcome ? { case: name, skip: outcome.skip } : { case: name, answer: outcome };
 }
 
 /** Calls `api` like a kernel caller would, declaring a WARN the kernel is known to give. */
@@ -47,13 +45,9 @@ function call(ctx: ProbeContext, api: ApiName, address: bigint, nrPages: number,
 }
 
 /** Runs `each` for every API in `apis`, or records it as absent on this kernel. */
-function perApi(ctx: ProbeContext, apis: readonly ApiName[], prefix: string, each: (api: ApiName) => string): Observation[] {
+function perApi(ctx: ProbeContext, apis: readonly ApiName[], prefix: string, each: (api: ApiName) => Outcome): Observation[] {
   const exported = ctx.dev.info().apis;
-  return apis.map((api) =>
-    exported.includes(api)
-      ? { case: `${prefix}${api}`, observed: each(api) }
-      : { case: `${prefix}${api}`, observed: 'n/a', skip: `${api} is not exported by this kernel` },
-  );
+  return apis.map((api) => observe(`${prefix}${api}`, exported.includes(api) ? each(api) : { skip: `${api} is not exported by this kernel` }));
 }
 
 function using<T>(m: Mapping, body: (m: Mapping) => T): T {
@@ -64,9 +58,9 @@ function using<T>(m: Mapping, body: (m: Mapping) => T): T {
   }
 }
 
-/** Releases a held set after `body`, whatever happens. */
-function holding<T>(ctx: ProbeContext, r: PinResult, body: (handle: number) => T): T | string {
-  if (r.ret <= 0 || !r.handle) return fmt(r.ret);
+/** Releases a held set after `body`, whatever happens; a call that took nothing answers its return value. */
+function holding(ctx: ProbeContext, r: PinResult, body: (handle: number) => Answer): Answer {
+  if (r.ret <= 0 || !r.handle) return { ret: r.ret };
   try {
     return body(r.handle);
   } finally {
@@ -86,12 +80,24 @@ const ALL: readonly ApiName[] = [
   'get_user_pages_fast_only',
   'pin_user_pages_fast_only',
 ];
-const FAULTING = ALL.filter((api) => !api.endsWith('_fast_only'));
-const PINNING = ALL.filter((api) => api.startsWith('pin_'));
-const FAST_ONLY = ALL.filter((api) => api.endsWith('_fast_only'));
+// From the ABI's table (through the addon), read when a probe runs: listing the probes needs no addon.
+const FAULTING = (): ApiName[] => ALL.filter((api) => apiInfo(api).path !== 'fast_only');
+const PINNING = (): ApiName[] => ALL.filter((api) => isPinApi(api));
+const FAST_ONLY = (): ApiName[] => ALL.filter((api) => apiInfo(api).path === 'fast_only');
+
+/**
+ * Whether the range's pages are mapped, from pagemap: smaps' Rss leaves out
+ * the shared zeropage that a read fault maps, so it cannot tell.
+ */
+function faulted(m: Mapping): string {
+  let present = 0;
+  for (let off = 0; off < m.length; off += PAGE) if (m.pfn(off) !== 0n) present++;
+  const pages = m.length / PAGE;
+  return present === 0 ? 'nothing faulted' : present === pages ? 'faulted in' : `${present} of ${pages} faulted`;
+}
 
 function skipAll(name: string, reason: string): Observation[] {
-  return [{ case: name, observed: 'n/a', skip: reason }];
+  return [{ case: name, skip: reason }];
 }
 
 const partial: Probe = {
@@ -102,7 +108,7 @@ const partial: Probe = {
       using(mapAnonymous(8 * PAGE, { populate: true, holeAfter: true }), (m) => {
         const first = call(ctx, api, m.address, 16, []);
         const rest = call(ctx, api, m.address + BigInt(8 * PAGE), 8, []);
-        return `${fmt(first.ret)} then ${fmt(rest.ret)}`;
+        return { ret: first.ret, then: rest.ret };
       }),
     ),
     ...perApi(ctx, ALL, 'protnone/', (api) =>
@@ -110,7 +116,7 @@ const partial: Probe = {
         m.protect('none', 8 * PAGE, 8 * PAGE);
         const first = call(ctx, api, m.address, 16, []);
         const rest = call(ctx, api, m.address + BigInt(8 * PAGE), 8, []);
-        return `${fmt(first.ret)} then ${fmt(rest.ret)}`;
+        return { ret: first.ret, then: rest.ret };
       }),
     ),
   ],
@@ -122,22 +128,22 @@ const forceCow: Probe = {
   run: (ctx) => {
     const file = `${ctx.tmpfs}/guplab-force-${process.pid}`;
     return [
-      ...perApi(ctx, FAULTING, 'write-readonly/', (api) =>
+      ...perApi(ctx, FAULTING(), 'write-readonly/', (api) =>
         using(mapAnonymous(PAGE, { populate: true }), (m) => {
           m.protect('r');
-          return fmt(call(ctx, api, m.address, 1, ['write']).ret);
+          return { ret: call(ctx, api, m.address, 1, ['write']).ret };
         }),
       ),
-      ...perApi(ctx, FAULTING, 'force-anon/', (api) =>
+      ...perApi(ctx, FAULTING(), 'force-anon/', (api) =>
         using(mapAnonymous(PAGE, { populate: true }), (m) => {
           m.write(0, 0x41);
           m.protect('r');
           const before = m.pfn(0);
           const r = call(ctx, api, m.address, 1, ['write', 'force'], { hold: true, facts: true });
-          return holding(ctx, r, () => `${r.ret} ${r.facts?.[0]?.pfn === before ? 'same page' : 'new page'}`);
+          return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
         }),
       ),
-      ...perApi(ctx, FAULTING, 'force-file/', (api) => {
+      ...perApi(ctx, FAULTING(), 'force-file/', (api) => {
         using(mapFile(file, PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
         return using(mapFile(file, PAGE, { shared: false, prot: 'r', populate: 'read' }), (m) => {
           // The page cache page's pfn from pagemap: the module's pfnBefore is
@@ -153,7 +159,7 @@ const forceCow: Probe = {
             ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(0x58));
             const mappingSees = m.read(0)[0] === 0x58;
             const fileIntact = readFileSync(file)[0] === 0x46;
-            return `${r.ret} ${copy ? 'new anon copy' : 'page cache page'}${sawFileData && mappingSees ? '' : ' (data mismatch)'}, file ${fileIntact ? 'intact' : 'changed'}`;
+            return { ret: r.ret, note: `${copy ? 'new anon copy' : 'page cache page'}${sawFileData && mappingSees ? '' : ' (data mismatch)'}, file ${fileIntact ? 'intact' : 'changed'}` };
           });
         });
       }),
@@ -175,9 +181,9 @@ const daxLongterm: Probe = {
       for (const [mode, flags] of [['plain', ['write']], ['longterm', ['write', 'longterm']]] as const) {
         out.push(
           ...perApi(ctx, ALL, `${fs}/${mode}/`, (api) =>
-            using(mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }), (m) =>
-              fmt(call(ctx, api, m.address, 16, [...flags]).ret),
-            ),
+            using(mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }), (m) => ({
+              ret: call(ctx, api, m.address, 16, [...flags]).ret,
+            })),
           ),
         );
       }
@@ -191,7 +197,7 @@ const longtermVariants: Probe = {
   title: 'FOLL_LONGTERM through the *_unlocked and *_remote variants',
   run: (ctx) =>
     perApi(ctx, ['get_user_pages_unlocked', 'pin_user_pages_unlocked', 'get_user_pages_remote', 'pin_user_pages_remote'], '', (api) =>
-      using(mapAnonymous(16 * PAGE, { populate: true }), (m) => fmt(call(ctx, api, m.address, 16, ['longterm']).ret)),
+      using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, ['longterm']).ret })),
     ),
 };
 
@@ -213,17 +219,17 @@ const writableLongtermShared: Probe = {
     ];
     const out: Observation[] = [];
     for (const [name, make] of backings) {
-      for (const api of PINNING.filter((a) => !a.endsWith('_fast_only'))) {
+      for (const api of PINNING().filter((a) => apiInfo(a).path !== 'fast_only')) {
         if (!ctx.dev.info().apis.includes(api)) continue;
         const m = make();
         if (typeof m === 'string') {
-          out.push({ case: `${name}/${api}`, observed: 'n/a', skip: m });
+          out.push({ case: `${name}/${api}`, skip: m });
           continue;
         }
         // Where the pages sit matters too: a LONGTERM pin migrates them out
         // of ZONE_MOVABLE first (boot-time huge pages may be there).
         const movable = name === 'hugetlb' && inMovable(ctx, m);
-        out.push({ case: `${name}${movable ? '-in-movable' : ''}/${api}`, observed: using(m, () => fmt(call(ctx, api, m.address, 16, ['write', 'longterm']).ret)) });
+        out.push({ case: `${name}${movable ? '-in-movable' : ''}/${api}`, answer: using(m, () => ({ ret: call(ctx, api, m.address, 16, ['write', 'longterm']).ret })) });
       }
     }
     return out;
@@ -260,12 +266,12 @@ function hasMovableZone(): boolean {
 
 const movableLongterm: Probe = {
   id: 'movable-longterm',
-  title: 'FOLL_LONGTERM on ZONE_MOVABLE memory: migrated out, data intact',
+  title: 'FOLL_LONGTERM on ZONE_MOVABLE memory (small pages, a THP, a hugetlb page): migrated out, data intact',
   run: (ctx) => {
     if (!hasMovableZone()) return skipAll('*', 'no ZONE_MOVABLE: boot with movablecore= (guplab check --vm does)');
-    const probe = (api: ApiName, flags: FlagName[]): string => {
+    const probe = (api: ApiName, flags: FlagName[]): Outcome => {
       const m = movableBuffer(ctx);
-      if (!m) return 'n/a (buffer not in ZONE_MOVABLE)';
+      if (!m) return { skip: 'buffer not in ZONE_MOVABLE' };
       return using(m, () => {
         const before = facts16(m);
         const r = call(ctx, api, m.address, 16, flags, { hold: true, facts: true });
@@ -275,28 +281,59 @@ const movableLongterm: Probe = {
           const stayed = facts.every((f, i) => f.pfn === before[i] && f.zoneMovable);
           const intact = facts.every((_, i) => m.read(i * PAGE)[0] === 0x60 + i && ctx.dev.readPinned(handle, i)[0] === 0x60 + i);
           const where = moved ? 'migrated' : stayed ? 'stayed' : 'partly migrated';
-          return flags.includes('longterm') ? `${r.ret} ${where}, data ${intact ? 'intact' : 'LOST'}` : `${r.ret} ${where}`;
+          return { ret: r.ret, note: flags.includes('longterm') ? `${where}, data ${intact ? 'intact' : 'LOST'}` : where };
         });
       });
     };
-    const hugetlb = (api: ApiName): string => {
-      if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return 'n/a (no free 2M huge pages)';
-      return using(mapMemfd(HUGE, { hugetlb: '2M', populate: true }), (m) => {
-        if (!inMovable(ctx, m)) return 'n/a (huge page not in ZONE_MOVABLE)';
-        for (let i = 0; i < 16; i++) m.write(i * PAGE, 0x90 + i);
-        const before = m.pfn(0);
-        const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
+    // Maps every free huge page (up to 8) and pins the first that sits in
+    // ZONE_MOVABLE: after one migration the pool hands out a page from
+    // elsewhere first, so a single page left later cases without one.
+    const hugetlb = (api: ApiName): Outcome => {
+      const free = Math.min(hugetlbPools().get(HUGE)?.free ?? 0, 8);
+      if (free < 1) return { skip: 'no free 2M huge pages' };
+      return using(mapMemfd(free * HUGE, { hugetlb: '2M', populate: true }), (m): Outcome => {
+        const k = Array.from({ length: free }, (_, i) => i).find((i) => ctx.dev.pin('get_user_pages_fast', m.address + BigInt(i * HUGE), 1, { facts: true }).facts?.[0]?.zoneMovable);
+        if (k === undefined) return { skip: `none of ${free} free huge pages in ZONE_MOVABLE` };
+        const base = k * HUGE;
+        for (let i = 0; i < 16; i++) m.write(base + i * PAGE, 0x90 + i);
+        const before = m.pfn(base);
+        const r = call(ctx, api, m.address + BigInt(base), 16, ['longterm'], { hold: true, facts: true });
         return holding(ctx, r, (handle) => {
           const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
-          const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
-          return `${r.ret} ${where}, data ${intact ? 'intact' : 'LOST'}`;
+          const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(base + i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
+          return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
         });
       });
+    };
+    // A THP in ZONE_MOVABLE (movable allocations try the highest zone
+    // first), 16 of its pages pinned long-term.
+    const thp = (api: ApiName): Outcome => {
+      for (let attempt = 0; attempt < 4; attempt++) {
+        const m = mapAnonymous(HUGE, { thp: 'on', populate: true });
+        const f = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
+        if (f?.folioOrder !== 9 || !f.zoneMovable) {
+          m.close();
+          continue;
+        }
+        return using(m, () => {
+          for (let i = 0; i < 16; i++) m.write(i * PAGE, 0xa0 + i);
+          const before = m.pfn(0);
+          const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
+          return holding(ctx, r, (handle) => {
+            const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
+            const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0xa0 + i && ctx.dev.readPinned(handle, i)[0] === 0xa0 + i);
+            return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
+          });
+        });
+      }
+      return { skip: 'no THP in ZONE_MOVABLE for the buffer' };
     };
     return [
       ...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])),
-      ...perApi(ctx, PINNING, '', (api) => probe(api, ['longterm'])),
-      ...perApi(ctx, ['pin_user_pages_fast', 'pin_user_pages'], 'hugetlb/', hugetlb),
+      ...perApi(ctx, PINNING().filter((a) => apiInfo(a).path !== 'fast_only'), 'thp/', thp),
+      ...perApi(ctx, PINNING(), '', (api) => probe(api, ['longterm'])),
+      // From 6.2 the unlocked and remote pins reach the same hugetlb code as the others.
+      ...perApi(ctx, PINNING().filter((a) => apiInfo(a).path !== 'fast_only'), 'hugetlb/', hugetlb),
     ];
   },
 };
@@ -306,44 +343,44 @@ const pinCount: Probe = {
   title: 'pin counting: FOLL_PIN bias on small folios, pincount on large ones, counters balance',
   run: (ctx) => {
     const counters = pinCounters();
-    const measure = (m: Mapping, api: ApiName, pages: number): { text: string; stable: boolean } => {
+    const measure = (m: Mapping, api: ApiName, pages: number): { answer: Answer; stable: boolean } => {
       const base = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
       const r = ctx.dev.pin(api, m.address, pages, { hold: true, facts: true });
       const held = r.facts?.[0];
-      if (!base || !held || !r.handle) return { text: fmt(r.ret), stable: true };
+      if (!base || !held || !r.handle) return { answer: { ret: r.ret }, stable: true };
       ctx.dev.release(r.handle);
       const after = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
       // Each facts read sees one extra reference: the reading call's own.
       const delta = held.refcount - (base.refcount - 1);
       const restored = after?.refcount === base.refcount ? 'restored' : 'NOT restored';
-      const text = base.folioOrder > 0 ? `+${delta} refs, pincount ${Math.max(held.pincount, 0)}, ${restored}` : `+${delta} refs, ${restored}`;
-      return { text, stable: after?.refcount === base.refcount };
+      const note = base.folioOrder > 0 ? `+${delta} refs, pincount ${Math.max(held.pincount, 0)}, ${restored}` : `+${delta} refs, ${restored}`;
+      return { answer: { ret: r.ret, note }, stable: after?.refcount === base.refcount };
     };
     // A page just faulted in sits in a per-CPU LRU batch that holds a
     // reference of its own until drained (seen once in CI on 6.1 arm64:
     // "+0 refs, NOT restored"). Measure again on the same page; once out
     // of the batch it stays out. A count that never settles is reported.
-    const refDelta = (m: Mapping, api: ApiName, pages: number): string => {
+    const refDelta = (m: Mapping, api: ApiName, pages: number): Answer => {
       let last = measure(m, api, pages);
       for (let attempt = 1; attempt < 4 && !last.stable; attempt++) last = measure(m, api, pages);
-      return last.text;
+      return last.answer;
     };
     const out: Observation[] = [];
     for (const api of ['pin_user_pages_fast', 'get_user_pages_fast'] as const) {
-      out.push({ case: `small/${api.slice(0, 3)}`, observed: using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => refDelta(m, api, 1)) });
+      out.push({ case: `small/${api.slice(0, 3)}`, answer: using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => refDelta(m, api, 1)) });
     }
     for (const api of ['pin_user_pages_fast', 'get_user_pages_fast'] as const) {
       out.push(
         using(mapAnonymous(HUGE, { thp: 'on', populate: true }), (m): Observation => {
           const order = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0]?.folioOrder ?? 0;
           const name = `large/${api.slice(0, 3)}`;
-          return order === 9 ? { case: name, observed: refDelta(m, api, 512) } : { case: name, observed: 'n/a', skip: 'no THP for the buffer (transparent_hugepage=never?)' };
+          return order === 9 ? { case: name, answer: refDelta(m, api, 512) } : { case: name, skip: 'no THP for the buffer (transparent_hugepage=never?)' };
         }),
       );
     }
     const now = pinCounters();
     const balanced = now.acquired - counters.acquired === now.released - counters.released;
-    out.push({ case: 'vmstat', observed: balanced ? 'balanced' : `acquired +${now.acquired - counters.acquired}, released +${now.released - counters.released}` });
+    out.push({ case: 'vmstat', answer: { note: balanced ? 'balanced' : `acquired +${now.acquired - counters.acquired}, released +${now.released - counters.released}` } });
     return out;
   },
 };
@@ -362,11 +399,12 @@ const cowFork: Probe = {
           { op: 'read', offset: 0 },
         ]).results;
         ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(0x43));
-        return [
+        const note = [
           childPfn !== pfn && childByte === 0x41n ? 'child got a copy' : 'child shares the page',
           m.pfn(0) === pfn ? 'parent kept the pinned page' : 'parent lost the pinned page',
           m.read(0)[0] === 0x43 ? 'pin writes reach the parent' : 'pin writes do not reach the parent',
         ].join('; ');
+        return { ret: r.ret, note };
       });
     });
     const got = using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => {
@@ -377,16 +415,17 @@ const cowFork: Probe = {
         const [childPfn] = m.forkRun([{ op: 'pfn', offset: 0 }]).results;
         m.write(0, 0x5a);
         const stale = ctx.dev.readPinned(handle, 0)[0] === 0x41;
-        return [
+        const note = [
           childPfn === pfn ? 'shared at fork' : 'copied at fork',
           m.pfn(0) !== pfn ? 'parent copied on write' : 'parent wrote in place',
           stale ? 'the held page went stale' : 'the held page is current',
         ].join('; ');
+        return { ret: r.ret, note };
       });
     });
     return [
-      { case: 'pinned', observed: pinned },
-      { case: 'got', observed: got },
+      { case: 'pinned', answer: pinned },
+      { case: 'got', answer: got },
     ];
   },
 };
@@ -404,16 +443,22 @@ const userfaultfd: Probe = {
       return skipAll('*', `userfaultfd unavailable: ${(err as Error).message}`);
     }
     try {
-      const locked = fmt(call(ctx, 'get_user_pages', m.address, 1, []).ret);
+      const locked: Answer = { ret: call(ctx, 'get_user_pages', m.address, 1, []).ret };
       const faultsBefore = handler.faults;
       const r = call(ctx, 'get_user_pages_unlocked', m.address + BigInt(PAGE), 1, [], { hold: true });
       const unlocked = holding(ctx, r, (handle) => {
+        // The handler counts a fault after its UFFDIO_COPY returns, which
+        // can be after the woken GUP call has returned here: give the
+        // count a moment (6.12 CI run: "1, without the handler" once). The
+        // fill byte can only have come from the handler's copy.
+        const deadline = Date.now() + 2000;
+        while (handler.faults <= faultsBefore && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
         const resolved = handler.faults > faultsBefore && ctx.dev.readPinned(handle, 0)[0] === 0x5a;
-        return `${r.ret} ${resolved ? 'after the handler resolved the fault' : 'without the handler'}`;
+        return { ret: r.ret, note: resolved ? 'after the handler resolved the fault' : 'without the handler' };
       });
       return [
-        { case: 'get_user_pages', observed: locked },
-        { case: 'get_user_pages_unlocked', observed: unlocked },
+        { case: 'get_user_pages', answer: locked },
+        { case: 'get_user_pages_unlocked', answer: unlocked },
       ];
     } finally {
       handler.stop();
@@ -426,13 +471,13 @@ const fastOnly: Probe = {
   id: 'fast-only',
   title: '*_fast_only on pages not yet faulted (no fault taken) and on present pages',
   run: (ctx) => [
-    ...perApi(ctx, FAST_ONLY, 'unfaulted/', (api) =>
+    ...perApi(ctx, FAST_ONLY(), 'unfaulted/', (api) =>
       using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
         const r = call(ctx, api, m.address, 16, []);
-        return `${fmt(r.ret)}, ${m.backing().rssKb === 0 ? 'nothing faulted' : 'pages faulted'}`;
+        return { ret: r.ret, note: faulted(m) === 'nothing faulted' ? 'nothing faulted' : 'pages faulted' };
       }),
     ),
-    ...perApi(ctx, FAST_ONLY, 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => fmt(call(ctx, api, m.address, 16, []).ret))),
+    ...perApi(ctx, FAST_ONLY(), 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, []).ret }))),
   ],
 };
 
@@ -447,7 +492,7 @@ const secretmem: Probe = {
       return skipAll('*', `memfd_secret unavailable: ${(err as Error).message}`);
     }
     probe.close();
-    return perApi(ctx, ALL, '', (api) => using(mapSecret(4 * PAGE, { populate: true }), (m) => fmt(call(ctx, api, m.address, 4, []).ret)));
+    return perApi(ctx, ALL, '', (api) => using(mapSecret(4 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 4, []).ret })));
   },
 };
 
@@ -456,10 +501,10 @@ const huge: Probe = {
   title: 'hugetlb and THP: every subpage of a 2 MiB folio',
   run: (ctx) => {
     const apis: ApiName[] = ['pin_user_pages_fast', 'get_user_pages_unlocked', 'pin_user_pages'];
-    const describe = (m: Mapping, api: ApiName): string => {
+    const describe = (m: Mapping, api: ApiName): Answer => {
       const r = call(ctx, api, m.address, 512, [], { facts: true });
       const orders = [...new Set((r.facts ?? []).map((f) => f.folioOrder))].join('/');
-      return r.ret > 0 ? `${r.ret} pages of order ${orders}` : fmt(r.ret);
+      return r.ret > 0 ? { ret: r.ret, note: `order ${orders}` } : { ret: r.ret };
     };
     const hugetlbFree = (hugetlbPools().get(HUGE)?.free ?? 0) > 0;
     return [
@@ -468,6 +513,304 @@ const huge: Probe = {
         : skipAll('hugetlb/*', 'no free 2M huge pages (--hugepages N)')),
       ...perApi(ctx, apis, 'thp/', (api) => using(mapAnonymous(HUGE, { thp: 'on', populate: true }), (m) => describe(m, api))),
     ];
+  },
+};
+
+const PIN_FAULTING = (): ApiName[] => PINNING().filter((api) => apiInfo(api).path !== 'fast_only');
+
+/** The shared zeropage's pfn, from pagemap after a read fault on a fresh private page (0n without root). */
+function zeroPfn(): bigint {
+  return using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
+    m.touch('read');
+    return m.pfn(0);
+  });
+}
+
+/** What a pinned page is, in the words the expectations use. */
+function pageKind(f: PageFacts | undefined, zero: bigint): string {
+  if (!f) return 'no facts';
+  if (f.pfn === zero) return 'zeropage';
+  if (f.kinds.includes('anon')) return 'anon copy';
+  if (f.kinds.includes('shmem') || f.kinds.includes('file')) return 'page cache page';
+  return `other page (${f.kinds.join('+') || 'no kind'})`;
+}
+
+const cowRoPin: Probe = {
+  id: 'cow-ro-pin',
+  title: 'read-only FOLL_PIN and FOLL_PIN|FOLL_LONGTERM in COW mappings (the zeropage, a MAP_PRIVATE file page): which page is pinned, and does it see the process write afterwards',
+  run: (ctx) => {
+    const zero = zeroPfn();
+    if (zero === 0n) return skipAll('*', 'pagemap shows no pfns (not root?): the zeropage cannot be recognised');
+    const file = `${ctx.tmpfs}/guplab-cow-${process.pid}-${fileSeq++}`;
+    using(mapFile(file, PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
+    // Pins one page read-only, checks it holds what the process sees, then
+    // the process writes its mapping: a coherent pin sees the write.
+    const pinThenWrite = (api: ApiName, m: Mapping, flags: FlagName[], before: number): Answer => {
+      const r = call(ctx, api, m.address, 1, flags, { hold: true, facts: true });
+      return holding(ctx, r, (handle) => {
+        const what = pageKind(r.facts?.[0], zero);
+        const sameData = ctx.dev.readPinned(handle, 0)[0] === before && m.read(0)[0] === before;
+        m.write(0, 0x77);
+        const after = ctx.dev.readPinned(handle, 0)[0];
+        const seen = after === 0x77 ? 'coherent' : after === before ? 'stale' : `changed to ${after}`;
+        return { ret: r.ret, note: `${what}${sameData ? '' : ' (data mismatch)'}; ${seen} after the write` };
+      });
+    };
+    const out: Observation[] = [];
+    for (const [mode, flags] of [
+      ['ro', []],
+      ['ro-longterm', ['longterm']],
+    ] as [string, FlagName[]][]) {
+      out.push(
+        ...perApi(ctx, PIN_FAULTING(), `zeropage/${mode}/`, (api) =>
+          using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
+            m.touch('read');
+            return pinThenWrite(api, m, flags, 0);
+          }),
+        ),
+        ...perApi(ctx, PIN_FAULTING(), `file/${mode}/`, (api) => using(mapFile(file, PAGE, { shared: false, populate: 'read' }), (m) => pinThenWrite(api, m, flags, 0x46))),
+      );
+    }
+    // The zeropage's reference count under a pin and a get (each facts
+    // read counts the reading call's own reference, as in pin-count).
+    for (const api of ['pin_user_pages', 'get_user_pages'] as const) {
+      out.push({
+        case: `zeropage-refs/${api.slice(0, 3)}`,
+        answer: using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
+          m.touch('read');
+          const base = ctx.dev.pin('get_user_pages', m.address, 1, { facts: true }).facts?.[0];
+          const r = ctx.dev.pin(api, m.address, 1, { hold: true, facts: true });
+          return holding(ctx, r, () => {
+            const held = r.facts?.[0];
+            if (!base || !held) return { ret: r.ret, note: 'no facts' };
+            return { ret: r.ret, note: `${pageKind(held, zero)}, +${held.refcount - (base.refcount - 1)} refs` };
+          });
+        }),
+      });
+    }
+    return out;
+  },
+};
+
+/** All 16 pages of one kind, or "mixed". */
+function kinds16(facts: readonly PageFacts[] | undefined): string {
+  const kinds = new Set((facts ?? []).map((f) => (f.kinds.includes('anon') ? 'anon copies' : 'page cache pages')));
+  return kinds.size === 1 ? [...kinds][0]! : 'mixed';
+}
+
+const writableLongtermFamily: Probe = {
+  id: 'writable-longterm-family',
+  title: 'the rest of the writable-longterm family on ext4/xfs: read-only longterm of MAP_SHARED, write pins without longterm (direct I/O), write+longterm and read-only longterm of MAP_PRIVATE',
+  run: (ctx) => {
+    const out: Observation[] = [];
+    const modes: [string, boolean, FlagName[]][] = [
+      ['shared-ro-longterm', true, ['longterm']],
+      ['shared-write', true, ['write']],
+      ['private-write-longterm', false, ['write', 'longterm']],
+      ['private-ro-longterm', false, ['longterm']],
+    ];
+    for (const fs of ['ext4', 'xfs'] as const) {
+      const mount = ctx.mounts.find((m) => m.fs === fs && !m.dax);
+      if (!mount) {
+        out.push(...skipAll(`${fs}/*`, `no ${fs} mount (--fs ${fs})`));
+        continue;
+      }
+      for (const [mode, shared, flags] of modes) {
+        out.push(
+          ...perApi(ctx, PIN_FAULTING(), `${fs}/${mode}/`, (api) => {
+            const path = `${mount.path}/family-${process.pid}-${fileSeq++}`;
+            using(mapFile(path, 16 * PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
+            return using(mapFile(path, 16 * PAGE, { shared, populate: 'read' }), (m) => {
+              const r = call(ctx, api, m.address, 16, flags, { hold: true, facts: true });
+              return holding(ctx, r, () => (shared ? { ret: r.ret } : { ret: r.ret, note: kinds16(r.facts) }));
+            });
+          }),
+        );
+      }
+    }
+    return out;
+  },
+};
+
+/** A page-aligned address at or above the end of user space on this arch (5-level and 52-bit layouts included). */
+function aboveUserSpace(): bigint {
+  return process.arch === 'arm64' ? 1n << 52n : (1n << 56n) - BigInt(PAGE);
+}
+
+const addressEdges: Probe = {
+  id: 'address-edges',
+  title: 'a range above the user address space: refused up front by GUP-fast, by the vma walk otherwise; *_fast_only hid the error before 6.3',
+  run: (ctx) => perApi(ctx, ALL, 'above-top/', (api) => ({ ret: call(ctx, api, aboveUserSpace(), 1, []).ret })),
+};
+
+const forceHugetlb: Probe = {
+  id: 'force-hugetlb',
+  title: 'FOLL_FORCE|FOLL_WRITE on a read-only private hugetlb mapping (the ptrace path into huge pages)',
+  run: (ctx) => {
+    if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return skipAll('*', 'no free 2M huge pages (--hugepages N)');
+    return perApi(ctx, FAULTING(), '', (api) =>
+      using(mapHugetlb(HUGE, { shared: false, populate: true }), (m) => {
+        m.write(0, 0x48);
+        m.protect('r');
+        const before = m.pfn(0);
+        const r = call(ctx, api, m.address, 1, ['write', 'force'], { hold: true, facts: true });
+        return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
+      }),
+    );
+  },
+};
+
+const forceProtnone: Probe = {
+  id: 'force-protnone',
+  title: 'FOLL_FORCE reads of PROT_NONE memory, and GUP on guard regions (MADV_GUARD_INSTALL, 6.13+)',
+  run: (ctx) => {
+    const out: Observation[] = [
+      ...perApi(ctx, ALL, 'force-read/', (api) =>
+        using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => {
+          m.write(0, 0x5a);
+          const before = m.pfn(0);
+          m.protect('none');
+          const r = call(ctx, api, m.address, 1, ['force'], { hold: true, facts: true });
+          return holding(ctx, r, (handle) => ({
+            ret: r.ret,
+            note: `${r.facts?.[0]?.pfn === before ? 'same page' : 'new page'}, ${ctx.dev.readPinned(handle, 0)[0] === 0x5a ? 'data read' : 'other data'}`,
+          }));
+        }),
+      ),
+    ];
+    // Guard regions: a kernel without them answers EINVAL to the madvise,
+    // which is itself the (judged) answer there.
+    for (const [mode, flags] of [
+      ['guard', []],
+      ['guard-force', ['force']],
+    ] as [string, FlagName[]][]) {
+      out.push(
+        ...perApi(ctx, ALL, `${mode}/`, (api) =>
+          using(mapAnonymous(2 * PAGE, { thp: 'off', populate: true }), (m): Answer => {
+            try {
+              m.advise('guardInstall', 0, PAGE);
+            } catch (err) {
+              return { note: `no guard regions (madvise: ${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+            }
+            return { ret: call(ctx, api, m.address, 1, flags).ret };
+          }),
+        ),
+      );
+    }
+    return out;
+  },
+};
+
+const FAST = (): ApiName[] => ALL.filter((api) => apiInfo(api).path === 'fast');
+const SLOW = (): ApiName[] => FAULTING().filter((api) => apiInfo(api).path !== 'fast');
+
+const nowaitNofault: Probe = {
+  id: 'nowait-nofault',
+  title: 'FOLL_NOWAIT and FOLL_NOFAULT (the VM_FAULT_RETRY thread): GUP-fast, unfaulted anonymous memory, and a userfaultfd-missing page (does the handler ever see a message?)',
+  run: (ctx) => {
+    const unfaulted = (api: ApiName, flags: FlagName[]): Answer =>
+      using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
+        const r = call(ctx, api, m.address, 16, flags);
+        return { ret: r.ret, note: faulted(m) };
+      });
+    const out: Observation[] = [
+      ...perApi(ctx, FAST_ONLY().concat(FAST()), 'nowait-fast/', (api) =>
+        using(mapAnonymous(16 * PAGE, { thp: 'off', populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, ['nowait']).ret })),
+      ),
+      ...perApi(ctx, SLOW(), 'nowait-unfaulted/', (api) => unfaulted(api, ['nowait'])),
+      ...perApi(ctx, ALL, 'nofault-unfaulted/', (api) => unfaulted(api, ['nofault'])),
+    ];
+    // userfaultfd-missing pages, one per case, no page ever resolved: a
+    // handler that counted a fault would have been sent a message.
+    for (const [mode, flags, apis, userModeOnly] of [
+      ['nowait-uffd', ['nowait'], SLOW(), false],
+      ['nofault-uffd', ['nofault'], FAULTING(), false],
+      ['uffd-user-mode-only', [], SLOW(), true],
+    ] as [string, FlagName[], ApiName[], boolean][]) {
+      const m = mapAnonymous(apis.length * PAGE, { thp: 'off' });
+      let handler;
+      try {
+        handler = new (addon().FaultHandler)(m.address, m.length, 0x5a, userModeOnly);
+      } catch (err) {
+        m.close();
+        out.push(...skipAll(`${mode}/*`, `userfaultfd unavailable: ${(err as Error).message}`));
+        continue;
+      }
+      try {
+        let page = 0;
+        out.push(
+          ...perApi(ctx, apis, `${mode}/`, (api) => {
+            const before = handler.faults;
+            const r = call(ctx, api, m.address + BigInt(page++ * PAGE), 1, flags);
+            return { ret: r.ret, note: handler.faults === before ? 'no message to the handler' : 'the handler resolved it' };
+          }),
+        );
+      } finally {
+        handler.stop();
+        m.close();
+      }
+    }
+    return out;
+  },
+};
+
+const KSM = '/sys/kernel/mm/ksm';
+
+/** Two identical private pages merged by ksmd (polled through pagemap, which takes no reference), or why not. */
+function mergedPair(): Mapping | string {
+  const m = mapAnonymous(2 * PAGE, { thp: 'off', populate: true });
+  m.write(0, 0x4b, PAGE);
+  m.write(PAGE, 0x4b, PAGE);
+  m.advise('mergeable');
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const a = m.pfn(0);
+    if (a !== 0n && a === m.pfn(PAGE)) return m;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  }
+  m.close();
+  return 'ksmd did not merge two identical pages within 20 s';
+}
+
+const ksm: Probe = {
+  id: 'ksm',
+  title: 'a KSM-merged page under a read-only FOLL_PIN and a FOLL_GET',
+  run: (ctx) => {
+    if (!existsSync(`${KSM}/run`)) return skipAll('*', 'no KSM in this kernel (CONFIG_KSM)');
+    // ksmd made fast for the probe (scan everything, no sleep), then put back.
+    const knobs = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
+    const saved = knobs.map((k) => readFileSync(`${KSM}/${k}`, 'utf8').trim());
+    try {
+      writeFileSync(`${KSM}/pages_to_scan`, '10000');
+      writeFileSync(`${KSM}/sleep_millisecs`, '1');
+      writeFileSync(`${KSM}/run`, '1');
+    } catch (err) {
+      return skipAll('*', `cannot start ksmd: ${(err as Error).message}`);
+    }
+    try {
+      const each = (api: ApiName): Outcome => {
+        const m = mergedPair();
+        if (typeof m === 'string') return { skip: m };
+        return using(m, () => {
+          const merged = m.pfn(0);
+          const r = call(ctx, api, m.address, 1, [], { hold: true, facts: true });
+          return holding(ctx, r, () => {
+            const f = r.facts?.[0];
+            const what = f?.pfn === merged ? (f.kinds.includes('ksm') ? 'the KSM page' : 'the merged page, not KSM?') : f?.kinds.includes('anon') ? 'an anon copy' : 'another page';
+            return { ret: r.ret, note: `${what}; the twin ${m.pfn(PAGE) === merged ? 'still merged' : 'unmerged'}` };
+          });
+        });
+      };
+      return [...perApi(ctx, PIN_FAULTING(), 'pin-ro/', each), ...perApi(ctx, ['get_user_pages_fast', 'get_user_pages'], 'get/', each)];
+    } finally {
+      knobs.forEach((k, i) => {
+        try {
+          writeFileSync(`${KSM}/${k}`, saved[i] ?? '');
+        } catch {
+          // best effort
+        }
+      });
+    }
   },
 };
 
@@ -484,4 +827,11 @@ export const PROBES: readonly Probe[] = [
   fastOnly,
   secretmem,
   huge,
+  cowRoPin,
+  writableLongtermFamily,
+  addressEdges,
+  forceHugetlb,
+  forceProtnone,
+  nowaitNofault,
+  ksm,
 ];

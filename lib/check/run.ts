@@ -1,40 +1,15 @@
 // Runs the probes, holds each observation against its expectation for this
 // kernel, and reports as KTAP (the kernel's test output format) and JSON.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { GupDevice } from '../device.js';
 import { hostArch, type Arch } from '../vm/paths.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
-import { EXPECTATIONS, expectationFor, kernelMatches } from './expectations.js';
-import { PROBES, type Probe } from './probes.js';
+import { EXPECTATIONS, expectationFor, kernelFullVersion, kernelMatches } from './expectations.js';
+import { PROBES, type Observation } from './probes.js';
+import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
 
-export const CHECK_SCHEMA_VERSION = 1;
-
-export interface CaseResult {
-  case: string;
-  observed: string;
-  /** ok: as expected; fail: differs; skip: could not run here; unexpected: no expectation covers it. */
-  status: 'ok' | 'fail' | 'skip' | 'unexpected';
-  expected?: string;
-  source?: string;
-  skip?: string;
-}
-
-export interface ProbeResult {
-  id: string;
-  title: string;
-  cases: CaseResult[];
-  /** A probe that threw: the message. */
-  error?: string;
-}
-
-export interface CheckReport {
-  schemaVersion: number;
-  release: string;
-  arch: Arch;
-  accelerator: string;
-  probes: ProbeResult[];
-  totals: { ok: number; fail: number; skip: number; unexpected: number };
-}
+export { CHECK_SCHEMA_VERSION, checkPassed, loadCheckReport, parseCheckReport, renderAnswer, type Answer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
 
 export interface CheckOptions {
   /** Probe ids to run (default all). */
@@ -45,13 +20,22 @@ export interface CheckOptions {
   onLine?: (line: string) => void;
 }
 
-function judge(probe: Probe, c: { case: string; observed: string; skip?: string }, release: string, arch: Arch): CaseResult {
-  if (c.skip) return { case: c.case, observed: c.observed, status: 'skip', skip: c.skip };
-  const notHere = /^n\/a \((.*)\)$/.exec(c.observed);
-  if (notHere) return { case: c.case, observed: 'n/a', status: 'skip', skip: notHere[1] ?? '' };
-  const row = expectationFor(EXPECTATIONS[probe.id] ?? [], c.case, release, arch);
-  if (!row) return { case: c.case, observed: c.observed, status: 'unexpected' };
-  return { case: c.case, observed: c.observed, status: row.answer === c.observed ? 'ok' : 'fail', expected: row.answer, source: row.source };
+/**
+ * Holds one observation against the first expectation row that covers it
+ * on this kernel (its full version, sublevel included) and arch.
+ */
+export function judge(probeId: string, o: Observation, version: string, arch: Arch): CaseResult {
+  if ('skip' in o) return { case: o.case, status: 'skip', skip: o.skip };
+  const row = expectationFor(EXPECTATIONS[probeId] ?? [], o.case, version, arch);
+  if (!row) return { case: o.case, status: 'unexpected', answer: o.answer };
+  return {
+    case: o.case,
+    status: sameAnswer(row.answer, o.answer) ? 'ok' : 'fail',
+    answer: o.answer,
+    expected: row.answer,
+    source: row.source,
+    ...(row.caller ? { caller: row.caller } : {}),
+  };
 }
 
 /** KTAP names may not contain "#"; keep them to one token. */
@@ -73,9 +57,13 @@ export function ktapText(text: string): string {
 export function ktapCase(index: number, r: CaseResult): string[] {
   const name = ktapName(r.case);
   if (r.status === 'skip') return [`ok ${index} ${name} # SKIP ${oneLine(r.skip ?? '')}`];
-  if (r.status === 'ok') return [`ok ${index} ${name} # ${ktapText(r.observed)}`];
-  const diag = r.status === 'unexpected' ? ['# no expectation covers this case on this kernel'] : [`# expected: ${ktapText(r.expected ?? '')}`, `# decided by: ${ktapText(r.source ?? '')}`];
-  return [...diag, `not ok ${index} ${name} # ${ktapText(r.observed)}`];
+  const observed = ktapText(renderAnswer(r.answer ?? {}));
+  if (r.status === 'ok') return [`ok ${index} ${name} # ${observed}`];
+  const diag =
+    r.status === 'unexpected'
+      ? ['# no expectation covers this case on this kernel']
+      : [`# expected: ${ktapText(renderAnswer(r.expected ?? {}))}`, `# decided by: ${ktapText(r.source ?? '')}`];
+  return [...diag, `not ok ${index} ${name} # ${observed}`];
 }
 
 /** Runs the probes on the open device and returns the report; KTAP lines go to onLine as they come. */
@@ -89,16 +77,24 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
     const unknown = options.only?.filter((id) => !PROBES.some((p) => p.id === id)) ?? [];
     if (unknown.length) throw new RangeError(`unknown probe(s) ${unknown.join(', ')}: choose from ${PROBES.map((p) => p.id).join(', ')}`);
     const ctx = { dev, mounts: options.mounts ?? [], tmpfs: options.tmpfs ?? '/dev/shm' };
+    let procVersion = '';
+    try {
+      procVersion = readFileSync('/proc/version', 'utf8');
+    } catch {
+      // not Linux procfs: the release string is all there is
+    }
+    const version = kernelFullVersion(info.release, procVersion);
     const report: CheckReport = {
       schemaVersion: CHECK_SCHEMA_VERSION,
       release: info.release,
+      version,
       arch,
       accelerator: process.env.GUPLAB_ACCEL ?? 'bare metal',
       probes: [],
       totals: { ok: 0, fail: 0, skip: 0, unexpected: 0 },
     };
     emit('KTAP version 1');
-    emit(`# guplab check on ${info.release} ${arch} (${report.accelerator}), ${os.cpus()[0]?.model ?? 'unknown CPU'}`);
+    emit(`# guplab check on ${info.release} (${version}) ${arch} (${report.accelerator}), ${os.cpus()[0]?.model ?? 'unknown CPU'}`);
     emit(`1..${probes.length}`);
     for (const [i, probe] of probes.entries()) {
       const result: ProbeResult = { id: probe.id, title: probe.title, cases: [] };
@@ -108,13 +104,13 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       // WARNs the expectations say this kernel answers with, declared
       // before the calls so the VM's dmesg watchdog lets them pass.
       for (const row of EXPECTATIONS[probe.id] ?? []) {
-        if (row.warning && kernelMatches(row.kernels, info.release) && (!row.arch || row.arch === arch)) {
-          expectKernelWarning(row.warning, `guplab check ${probe.id}: ${row.cases} ${row.answer}`);
+        if (row.warning && kernelMatches(row.kernels, version) && (!row.arch || row.arch === arch)) {
+          expectKernelWarning(row.warning, `guplab check ${probe.id}: ${row.cases} ${renderAnswer(row.answer)}`);
         }
       }
       try {
         const observations = probe.run(ctx);
-        result.cases = observations.map((o) => judge(probe, o, info.release, arch));
+        result.cases = observations.map((o) => judge(probe.id, o, version, arch));
       } catch (err) {
         result.error = err instanceof Error ? err.message : String(err);
       }
@@ -135,9 +131,4 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
   } finally {
     dev.close();
   }
-}
-
-/** The check passed: nothing failed, no case lacked an expectation, no probe threw. */
-export function checkPassed(report: CheckReport): boolean {
-  return report.totals.fail === 0 && report.totals.unexpected === 0 && report.probes.every((p) => p.error === undefined);
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadResult } from '../bench/results.js';
 import { resolveSpec } from '../bench/spec.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
-import { checkPassed, type CheckReport } from '../check/run.js';
+import { checkPassed, loadCheckReport, type CheckReport } from '../check/run.js';
 import type { GuestStep } from '../contract.js';
 import { writeJobRecord, type Suite } from './plan.js';
 import { UsageError } from '../util/args.js';
@@ -70,18 +70,13 @@ export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRun
   return status;
 }
 
+/** A check report, checked (check/report.ts); a bad one is a usage error that names the file. */
 export function readCheckReport(file: string): CheckReport {
-  let value: unknown;
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    return loadCheckReport(file);
   } catch (err) {
-    throw new UsageError(`cannot read the check report ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(err instanceof Error ? err.message : String(err));
   }
-  const r = value as Partial<CheckReport> | null;
-  if (typeof r?.release !== 'string' || typeof r.arch !== 'string' || !Array.isArray(r.probes)) {
-    throw new UsageError(`${file} is not a check report (release, arch, probes): write one with \`guplab check --out DIR\``);
-  }
-  return value as CheckReport;
 }
 
 export interface MatrixTableOptions {

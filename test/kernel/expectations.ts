@@ -2,7 +2,7 @@
 // private anonymous memory. The rules are the check suite's FOLL_LONGTERM
 // gate (lib/check/expectations.ts), kept in one place as data.
 import { expectationFor, longtermGate } from '../../lib/check/expectations.js';
-import { errnoName, type ApiName, type FlagName } from '../../lib/index.js';
+import type { ApiName, FlagName } from '../../lib/index.js';
 import { hostArch } from '../../lib/vm/paths.js';
 
 export const FLAG_SETS: readonly (readonly FlagName[])[] = [[], ['write'], ['longterm'], ['write', 'longterm'], ['force']];
@@ -26,7 +26,6 @@ export function expectedAnswer(
   if (!flags.includes('longterm')) return nrPages;
   const row = expectationFor(GATE, api, release, hostArch());
   if (!row) return api === 'pin_user_pages_fast_only' ? pinnablePrefix : nrPages;
-  const errno = [...Array(200).keys()].find((n) => `-${errnoName(-n)}` === row.answer);
-  if (errno === undefined) throw new Error(`gate answer ${row.answer} is not an errno`);
-  return -errno;
+  if (row.answer.ret === undefined || row.answer.ret >= 0) throw new Error(`gate row for ${api} on ${release} is not a refusal`);
+  return row.answer.ret;
 }

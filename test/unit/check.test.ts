@@ -5,8 +5,9 @@ import { EXPECTATIONS, expectationFor, kernelMatches, longtermGate } from '../..
 import { readFileSync } from 'node:fs';
 import type { BenchResult } from '../../lib/bench/results.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown, replaceSection } from '../../lib/check/matrix.js';
-import { PROBES, fmt } from '../../lib/check/probes.js';
-import { ktapCase, type CheckReport } from '../../lib/check/run.js';
+import { PROBES } from '../../lib/check/probes.js';
+import { fmt, parseCheckReport, renderAnswer, type CheckReport } from '../../lib/check/report.js';
+import { judge, ktapCase } from '../../lib/check/run.js';
 
 describe('kernel ranges', () => {
   it('compares major.minor, not strings', () => {
@@ -18,17 +19,28 @@ describe('kernel ranges', () => {
     expect(kernelMatches('*', 'anything')).toBe(true);
     expect(() => kernelMatches('~6', '6.1.0')).toThrow(/bad kernel range/);
   });
+
+  it('closed ranges include their start and exclude their end', () => {
+    expect(kernelMatches('[6.6,6.10)', '6.5.13')).toBe(false);
+    expect(kernelMatches('[6.6,6.10)', '6.6.0')).toBe(true);
+    expect(kernelMatches('[6.6,6.10)', '6.9.12')).toBe(true);
+    expect(kernelMatches('[6.6,6.10)', '6.10.0')).toBe(false);
+    expect(kernelMatches('[6.2, 6.3)', '6.2.16')).toBe(true);
+    expect(kernelMatches('[6.1,6.6)', '5.10.0-35-amd64')).toBe(false);
+    expect(() => kernelMatches('[6.10,6.6)', '6.7.0')).toThrow(/empty/);
+  });
 });
 
 describe('expectations', () => {
   it('the first matching row wins, globs match whole names', () => {
     const rows = EXPECTATIONS['dax-longterm'] ?? [];
-    expect(expectationFor(rows, 'ext4/longterm/pin_user_pages_fast', '6.1.0-56-amd64', 'x86_64')?.answer).toBe('-EOPNOTSUPP');
-    expect(expectationFor(rows, 'ext4/longterm/pin_user_pages_unlocked', '6.1.0-56-amd64', 'x86_64')?.answer).toBe('-EINVAL');
-    expect(expectationFor(rows, 'ext4/longterm/pin_user_pages_unlocked', '6.12.117+deb12-amd64', 'x86_64')?.answer).toBe('-EOPNOTSUPP');
-    expect(expectationFor(rows, 'xfs/longterm/get_user_pages_fast_only', '6.1.0-56-amd64', 'x86_64')?.answer).toBe('0');
-    expect(expectationFor(rows, 'xfs/longterm/get_user_pages_fast_only', '6.12.117+deb12-amd64', 'x86_64')?.answer).toBe('-EINVAL');
-    expect(expectationFor(rows, 'xfs/plain/get_user_pages', '6.12.117+deb12-amd64', 'x86_64')?.answer).toBe('16');
+    const ret = (name: string, release: string): number | undefined => expectationFor(rows, name, release, 'x86_64')?.answer.ret;
+    expect(ret('ext4/longterm/pin_user_pages_fast', '6.1.0-56-amd64')).toBe(-95);
+    expect(ret('ext4/longterm/pin_user_pages_unlocked', '6.1.0-56-amd64')).toBe(-22);
+    expect(ret('ext4/longterm/pin_user_pages_unlocked', '6.12.117+deb12-amd64')).toBe(-95);
+    expect(ret('xfs/longterm/get_user_pages_fast_only', '6.1.0-56-amd64')).toBe(0);
+    expect(ret('xfs/longterm/get_user_pages_fast_only', '6.12.117+deb12-amd64')).toBe(-22);
+    expect(ret('xfs/plain/get_user_pages', '6.12.117+deb12-amd64')).toBe(16);
   });
 
   it('every row names the function that decides it, and every probe has rows', () => {
@@ -37,35 +49,52 @@ describe('expectations', () => {
     expect(longtermGate('x/').every((r) => r.cases.startsWith('x/'))).toBe(true);
   });
 
-  it('formats GUP answers the way the rows write them', () => {
+  it('renders answers at the edge: return values, a second call, a note', () => {
     expect(fmt(16)).toBe('16');
     expect(fmt(0)).toBe('0');
     expect(fmt(-14)).toBe('-EFAULT');
     expect(fmt(-95)).toBe('-EOPNOTSUPP');
+    expect(renderAnswer({ ret: 8, then: -14 })).toBe('8 then -EFAULT');
+    expect(renderAnswer({ ret: 1, note: 'same page' })).toBe('1, same page');
+    expect(renderAnswer({ note: 'balanced' })).toBe('balanced');
+  });
+
+  it('judges by value: ret, then and note must all match the row', () => {
+    const v = '6.12.117+deb12-amd64';
+    expect(judge('partial', { case: 'unmapped/get_user_pages', answer: { ret: 8, then: -14 } }, v, 'x86_64').status).toBe('ok');
+    expect(judge('partial', { case: 'unmapped/get_user_pages', answer: { ret: 8, then: -12 } }, v, 'x86_64').status).toBe('fail');
+    expect(judge('partial', { case: 'unmapped/get_user_pages', answer: { ret: 8 } }, v, 'x86_64').status).toBe('fail');
+    expect(judge('force-cow', { case: 'force-anon/pin_user_pages', answer: { ret: 1, note: 'new page' } }, v, 'x86_64').status).toBe('fail');
+    expect(judge('partial', { case: 'nowhere', answer: { ret: 1 } }, v, 'x86_64').status).toBe('unexpected');
+    expect(judge('partial', { case: 'x', skip: 'absent' }, v, 'x86_64')).toEqual({ case: 'x', status: 'skip', skip: 'absent' });
+    const remote = judge('longterm-variants', { case: 'pin_user_pages_remote', answer: { ret: -22 } }, '6.1.0-56-amd64', 'x86_64');
+    expect(remote.status).toBe('ok');
+    expect(remote.caller).toMatch(/locked pointer/);
   });
 });
 
 describe('KTAP', () => {
   it('ok, not ok with the expectation as diagnostics, and SKIP', () => {
-    expect(ktapCase(1, { case: 'a/b', observed: '16', status: 'ok' })).toEqual(['ok 1 a/b # 16']);
-    expect(ktapCase(2, { case: 'a b', observed: '-EFAULT', status: 'fail', expected: '16', source: 'f()' })).toEqual([
+    expect(ktapCase(1, { case: 'a/b', answer: { ret: 16 }, status: 'ok' })).toEqual(['ok 1 a/b # 16']);
+    expect(ktapCase(2, { case: 'a b', answer: { ret: -14 }, status: 'fail', expected: { ret: 16 }, source: 'f()' })).toEqual([
       '# expected: 16',
       '# decided by: f()',
       'not ok 2 a_b # -EFAULT',
     ]);
-    expect(ktapCase(3, { case: 'c', observed: 'n/a', status: 'skip', skip: 'absent' })).toEqual(['ok 3 c # SKIP absent']);
-    expect(ktapCase(4, { case: 'd', observed: '1', status: 'unexpected' })[1]).toBe('not ok 4 d # 1');
+    expect(ktapCase(3, { case: 'c', status: 'skip', skip: 'absent' })).toEqual(['ok 3 c # SKIP absent']);
+    expect(ktapCase(4, { case: 'd', answer: { ret: 1 }, status: 'unexpected' })[1]).toBe('not ok 4 d # 1');
   });
   it('keeps free text to one line that cannot be read as a directive', () => {
-    expect(ktapCase(5, { case: 'e', observed: 'skipped 2 pages\nthen 14', status: 'ok' })).toEqual(['ok 5 e # observed: skipped 2 pages | then 14']);
-    expect(ktapCase(6, { case: 'f', observed: 'x', status: 'skip', skip: 'no DAX\nmount' })).toEqual(['ok 6 f # SKIP no DAX | mount']);
+    expect(ktapCase(5, { case: 'e', answer: { note: 'skipped 2 pages\nthen 14' }, status: 'ok' })).toEqual(['ok 5 e # observed: skipped 2 pages | then 14']);
+    expect(ktapCase(6, { case: 'f', status: 'skip', skip: 'no DAX\nmount' })).toEqual(['ok 6 f # SKIP no DAX | mount']);
   });
 });
 
 describe('matrix', () => {
-  const report = (release: string, observed: string): CheckReport => ({
-    schemaVersion: 1,
+  const report = (release: string, moves: number): CheckReport => ({
+    schemaVersion: 2,
     release,
+    version: release.replace(/-.*/, ''),
     arch: 'x86_64',
     accelerator: 'TCG',
     totals: { ok: 2, fail: 0, skip: 0, unexpected: 0 },
@@ -74,23 +103,34 @@ describe('matrix', () => {
         id: 'p',
         title: 't',
         cases: [
-          { case: 'same', observed: '16', status: 'ok' },
-          { case: 'moves', observed, status: 'ok' },
+          { case: 'same', answer: { ret: 16 }, status: 'ok' },
+          { case: 'moves', answer: { ret: moves }, status: 'ok', ...(moves < 0 ? { caller: 'a locked pointer' } : {}) },
         ],
       },
     ],
   });
 
   it('marks rows whose answers differ between kernels, in bold in markdown', () => {
-    const m = buildMatrix([report('6.1.0-56-amd64', '-EINVAL'), report('6.12.117+deb12-amd64', '16')]);
+    const m = buildMatrix([report('6.1.0-56-amd64', -22), report('6.12.117+deb12-amd64', 16)]);
     expect(m.columns).toEqual(['6.1.0-56 x86_64', '6.12.117+deb12 x86_64']);
     expect(m.rows.map((r) => [r.case, r.changed])).toEqual([
       ['same', false],
       ['moves', true],
     ]);
     const md = matrixMarkdown(m);
-    expect(md).toContain('| p | Δ moves | -EINVAL | **16** |');
+    expect(md).toContain('| p | Δ moves ‡ | -EINVAL | **16** |');
     expect(md).toContain('| p | same | 16 | 16 |');
+  });
+
+  it('reads only check reports of its own schema, naming the file otherwise', () => {
+    const good = report('6.1.0-56-amd64', 16);
+    expect(parseCheckReport(JSON.stringify(good), 'a.json')).toEqual(good);
+    const v1 = { ...good, schemaVersion: 1, probes: [{ id: 'p', title: 't', cases: [{ case: 'c', observed: '16', status: 'ok' }] }] };
+    expect(() => parseCheckReport(JSON.stringify(v1), 'old.json')).toThrow(/^old\.json: not a guplab check report of schema version 2 \(schemaVersion 1\)/);
+    const strings = { ...good, probes: [{ id: 'p', title: 't', cases: [{ case: 'c', answer: '16', status: 'ok' }] }] };
+    expect(() => parseCheckReport(JSON.stringify(strings), 'b.json')).toThrow(/^b\.json: .*answer is not/);
+    expect(() => parseCheckReport('{"schema":"guplab-bench/1"}', 'bench.json')).toThrow(/^bench\.json: not a guplab check report/);
+    expect(() => parseCheckReport('nope', 'c.json')).toThrow(/^c\.json: not JSON/);
   });
 
   it('replaces only the marked README section', () => {
