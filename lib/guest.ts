@@ -23,10 +23,11 @@ function isJob(value: unknown): value is GuestJob {
   return Array.isArray(steps) && steps.every((s) => ['tests', 'check', 'bench'].includes((s as { kind?: unknown } | null)?.kind as string));
 }
 
-function runTests(paths: readonly string[]): Promise<number> {
+function runTests(paths: readonly string[], junit?: string): Promise<number> {
   const vitest = path.join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
+  const reporters = junit ? ['--reporter=verbose', '--reporter=junit', `--outputFile.junit=${path.join(outDir(), junit)}`] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vitest, 'run', ...paths], { cwd: projectRoot, stdio: 'inherit' });
+    const child = spawn(process.execPath, [vitest, 'run', ...reporters, ...paths], { cwd: projectRoot, stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -35,7 +36,7 @@ function runTests(paths: readonly string[]): Promise<number> {
 async function runStep(step: GuestStep): Promise<number> {
   switch (step.kind) {
     case 'tests':
-      return runTests(step.paths);
+      return runTests(step.paths, step.junit);
     case 'check': {
       const report = runCheck({ only: step.only, mounts: guestMounts(), onLine: (line) => console.log(line) });
       writeFileAtomic(path.join(outDir(), step.report), `${JSON.stringify(report, null, 2)}\n`);

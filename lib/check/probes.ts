@@ -2,7 +2,7 @@
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
+import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { hugetlbPools, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
@@ -80,9 +80,10 @@ const ALL: readonly ApiName[] = [
   'get_user_pages_fast_only',
   'pin_user_pages_fast_only',
 ];
-const FAULTING = ALL.filter((api) => !api.endsWith('_fast_only'));
-const PINNING = ALL.filter((api) => api.startsWith('pin_'));
-const FAST_ONLY = ALL.filter((api) => api.endsWith('_fast_only'));
+// From the ABI's table (through the addon), read when a probe runs: listing the probes needs no addon.
+const FAULTING = (): ApiName[] => ALL.filter((api) => apiInfo(api).path !== 'fast_only');
+const PINNING = (): ApiName[] => ALL.filter((api) => isPinApi(api));
+const FAST_ONLY = (): ApiName[] => ALL.filter((api) => apiInfo(api).path === 'fast_only');
 
 /**
  * Whether the range's pages are mapped, from pagemap: smaps' Rss leaves out
@@ -127,13 +128,13 @@ const forceCow: Probe = {
   run: (ctx) => {
     const file = `${ctx.tmpfs}/guplab-force-${process.pid}`;
     return [
-      ...perApi(ctx, FAULTING, 'write-readonly/', (api) =>
+      ...perApi(ctx, FAULTING(), 'write-readonly/', (api) =>
         using(mapAnonymous(PAGE, { populate: true }), (m) => {
           m.protect('r');
           return { ret: call(ctx, api, m.address, 1, ['write']).ret };
         }),
       ),
-      ...perApi(ctx, FAULTING, 'force-anon/', (api) =>
+      ...perApi(ctx, FAULTING(), 'force-anon/', (api) =>
         using(mapAnonymous(PAGE, { populate: true }), (m) => {
           m.write(0, 0x41);
           m.protect('r');
@@ -142,7 +143,7 @@ const forceCow: Probe = {
           return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
         }),
       ),
-      ...perApi(ctx, FAULTING, 'force-file/', (api) => {
+      ...perApi(ctx, FAULTING(), 'force-file/', (api) => {
         using(mapFile(file, PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
         return using(mapFile(file, PAGE, { shared: false, prot: 'r', populate: 'read' }), (m) => {
           // The page cache page's pfn from pagemap: the module's pfnBefore is
@@ -218,7 +219,7 @@ const writableLongtermShared: Probe = {
     ];
     const out: Observation[] = [];
     for (const [name, make] of backings) {
-      for (const api of PINNING.filter((a) => !a.endsWith('_fast_only'))) {
+      for (const api of PINNING().filter((a) => apiInfo(a).path !== 'fast_only')) {
         if (!ctx.dev.info().apis.includes(api)) continue;
         const m = make();
         if (typeof m === 'string') {
@@ -329,10 +330,10 @@ const movableLongterm: Probe = {
     };
     return [
       ...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])),
-      ...perApi(ctx, PINNING.filter((a) => !a.endsWith('_fast_only')), 'thp/', thp),
-      ...perApi(ctx, PINNING, '', (api) => probe(api, ['longterm'])),
+      ...perApi(ctx, PINNING().filter((a) => apiInfo(a).path !== 'fast_only'), 'thp/', thp),
+      ...perApi(ctx, PINNING(), '', (api) => probe(api, ['longterm'])),
       // From 6.2 the unlocked and remote pins reach the same hugetlb code as the others.
-      ...perApi(ctx, PINNING.filter((a) => !a.endsWith('_fast_only')), 'hugetlb/', hugetlb),
+      ...perApi(ctx, PINNING().filter((a) => apiInfo(a).path !== 'fast_only'), 'hugetlb/', hugetlb),
     ];
   },
 };
@@ -470,13 +471,13 @@ const fastOnly: Probe = {
   id: 'fast-only',
   title: '*_fast_only on pages not yet faulted (no fault taken) and on present pages',
   run: (ctx) => [
-    ...perApi(ctx, FAST_ONLY, 'unfaulted/', (api) =>
+    ...perApi(ctx, FAST_ONLY(), 'unfaulted/', (api) =>
       using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
         const r = call(ctx, api, m.address, 16, []);
         return { ret: r.ret, note: faulted(m) === 'nothing faulted' ? 'nothing faulted' : 'pages faulted' };
       }),
     ),
-    ...perApi(ctx, FAST_ONLY, 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, []).ret }))),
+    ...perApi(ctx, FAST_ONLY(), 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, []).ret }))),
   ],
 };
 
@@ -515,7 +516,7 @@ const huge: Probe = {
   },
 };
 
-const PIN_FAULTING = PINNING.filter((api) => !api.endsWith('_fast_only'));
+const PIN_FAULTING = (): ApiName[] => PINNING().filter((api) => apiInfo(api).path !== 'fast_only');
 
 /** The shared zeropage's pfn, from pagemap after a read fault on a fresh private page (0n without root). */
 function zeroPfn(): bigint {
@@ -561,13 +562,13 @@ const cowRoPin: Probe = {
       ['ro-longterm', ['longterm']],
     ] as [string, FlagName[]][]) {
       out.push(
-        ...perApi(ctx, PIN_FAULTING, `zeropage/${mode}/`, (api) =>
+        ...perApi(ctx, PIN_FAULTING(), `zeropage/${mode}/`, (api) =>
           using(mapAnonymous(PAGE, { thp: 'off' }), (m) => {
             m.touch('read');
             return pinThenWrite(api, m, flags, 0);
           }),
         ),
-        ...perApi(ctx, PIN_FAULTING, `file/${mode}/`, (api) => using(mapFile(file, PAGE, { shared: false, populate: 'read' }), (m) => pinThenWrite(api, m, flags, 0x46))),
+        ...perApi(ctx, PIN_FAULTING(), `file/${mode}/`, (api) => using(mapFile(file, PAGE, { shared: false, populate: 'read' }), (m) => pinThenWrite(api, m, flags, 0x46))),
       );
     }
     // The zeropage's reference count under a pin and a get (each facts
@@ -616,7 +617,7 @@ const writableLongtermFamily: Probe = {
       }
       for (const [mode, shared, flags] of modes) {
         out.push(
-          ...perApi(ctx, PIN_FAULTING, `${fs}/${mode}/`, (api) => {
+          ...perApi(ctx, PIN_FAULTING(), `${fs}/${mode}/`, (api) => {
             const path = `${mount.path}/family-${process.pid}-${fileSeq++}`;
             using(mapFile(path, 16 * PAGE, { create: true, populate: true }), (f) => f.write(0, 0x46));
             return using(mapFile(path, 16 * PAGE, { shared, populate: 'read' }), (m) => {
@@ -647,7 +648,7 @@ const forceHugetlb: Probe = {
   title: 'FOLL_FORCE|FOLL_WRITE on a read-only private hugetlb mapping (the ptrace path into huge pages)',
   run: (ctx) => {
     if ((hugetlbPools().get(HUGE)?.free ?? 0) < 1) return skipAll('*', 'no free 2M huge pages (--hugepages N)');
-    return perApi(ctx, FAULTING, '', (api) =>
+    return perApi(ctx, FAULTING(), '', (api) =>
       using(mapHugetlb(HUGE, { shared: false, populate: true }), (m) => {
         m.write(0, 0x48);
         m.protect('r');
@@ -700,8 +701,8 @@ const forceProtnone: Probe = {
   },
 };
 
-const FAST = ALL.filter((api) => api.endsWith('_fast'));
-const SLOW = FAULTING.filter((api) => !api.endsWith('_fast'));
+const FAST = (): ApiName[] => ALL.filter((api) => apiInfo(api).path === 'fast');
+const SLOW = (): ApiName[] => FAULTING().filter((api) => apiInfo(api).path !== 'fast');
 
 const nowaitNofault: Probe = {
   id: 'nowait-nofault',
@@ -713,18 +714,18 @@ const nowaitNofault: Probe = {
         return { ret: r.ret, note: faulted(m) };
       });
     const out: Observation[] = [
-      ...perApi(ctx, FAST_ONLY.concat(FAST), 'nowait-fast/', (api) =>
+      ...perApi(ctx, FAST_ONLY().concat(FAST()), 'nowait-fast/', (api) =>
         using(mapAnonymous(16 * PAGE, { thp: 'off', populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, ['nowait']).ret })),
       ),
-      ...perApi(ctx, SLOW, 'nowait-unfaulted/', (api) => unfaulted(api, ['nowait'])),
+      ...perApi(ctx, SLOW(), 'nowait-unfaulted/', (api) => unfaulted(api, ['nowait'])),
       ...perApi(ctx, ALL, 'nofault-unfaulted/', (api) => unfaulted(api, ['nofault'])),
     ];
     // userfaultfd-missing pages, one per case, no page ever resolved: a
     // handler that counted a fault would have been sent a message.
     for (const [mode, flags, apis, userModeOnly] of [
-      ['nowait-uffd', ['nowait'], SLOW, false],
-      ['nofault-uffd', ['nofault'], FAULTING, false],
-      ['uffd-user-mode-only', [], SLOW, true],
+      ['nowait-uffd', ['nowait'], SLOW(), false],
+      ['nofault-uffd', ['nofault'], FAULTING(), false],
+      ['uffd-user-mode-only', [], SLOW(), true],
     ] as [string, FlagName[], ApiName[], boolean][]) {
       const m = mapAnonymous(apis.length * PAGE, { thp: 'off' });
       let handler;
@@ -800,7 +801,7 @@ const ksm: Probe = {
           });
         });
       };
-      return [...perApi(ctx, PIN_FAULTING, 'pin-ro/', each), ...perApi(ctx, ['get_user_pages_fast', 'get_user_pages'], 'get/', each)];
+      return [...perApi(ctx, PIN_FAULTING(), 'pin-ro/', each), ...perApi(ctx, ['get_user_pages_fast', 'get_user_pages'], 'get/', each)];
     } finally {
       knobs.forEach((k, i) => {
         try {

@@ -91,10 +91,10 @@ export function parseCheckReport(text: string, file: string): CheckReport {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file} is not a check report (not JSON: ${(err as Error).message.replace(/\s*\n\s*/g, ' ')}): write one with \`guplab check --out DIR\``);
+    throw new Error(`${file}: not JSON (${(err as Error).message})`);
   }
   const fail = (why: string): never => {
-    throw new Error(`${file} is not a check report of schema version ${CHECK_SCHEMA_VERSION} (${why}): write one with \`guplab check --out DIR\``);
+    throw new Error(`${file}: not a guplab check report of schema version ${CHECK_SCHEMA_VERSION} (${why}); re-run guplab check to write one`);
   };
   if (!isObject(data)) return fail('not an object');
   if (data.schemaVersion !== CHECK_SCHEMA_VERSION) return fail(`schemaVersion ${JSON.stringify(data.schemaVersion)}`);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadResult } from '../bench/results.js';
 import { resolveSpec } from '../bench/spec.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
-import { checkPassed, parseCheckReport, type CheckReport } from '../check/run.js';
+import { checkPassed, loadCheckReport, type CheckReport } from '../check/run.js';
 import type { GuestStep } from '../contract.js';
 import { writeJobRecord, type Suite } from './plan.js';
 import { UsageError } from '../util/args.js';
@@ -70,16 +70,10 @@ export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRun
   return status;
 }
 
+/** A check report, checked (check/report.ts); a bad one is a usage error that names the file. */
 export function readCheckReport(file: string): CheckReport {
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(`cannot read the check report ${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  // Schema version and shape (answers as {ret, then?, note?}), one line naming the file.
-  try {
-    return parseCheckReport(text, file);
+    return loadCheckReport(file);
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }

@@ -71,7 +71,7 @@ export async function testVm(o: TestVmOptions): Promise<number> {
       kernel: r.kernel,
       arch: r.arch,
       ...fullGuest(r.arch),
-      job: { steps: [{ kind: 'tests', paths: o.tests }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
+      job: { steps: [{ kind: 'tests', paths: o.tests, junit: `junit-tests-${r.kernel}-${r.arch}.xml` }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
       timeoutSec: o.timeoutSec,
       outDir: path.resolve(o.out),
       ...(o.jobs > 1 ? { output: prefixed(name), log: (m: string) => process.stderr.write(`guplab: [${name}] ${m}\n`) } : {}),

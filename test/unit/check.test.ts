@@ -126,11 +126,11 @@ describe('matrix', () => {
     const good = report('6.1.0-56-amd64', 16);
     expect(parseCheckReport(JSON.stringify(good), 'a.json')).toEqual(good);
     const v1 = { ...good, schemaVersion: 1, probes: [{ id: 'p', title: 't', cases: [{ case: 'c', observed: '16', status: 'ok' }] }] };
-    expect(() => parseCheckReport(JSON.stringify(v1), 'old.json')).toThrow(/^old\.json is not a check report of schema version 2 \(schemaVersion 1\): write one with `guplab check --out DIR`$/);
+    expect(() => parseCheckReport(JSON.stringify(v1), 'old.json')).toThrow(/^old\.json: not a guplab check report of schema version 2 \(schemaVersion 1\)/);
     const strings = { ...good, probes: [{ id: 'p', title: 't', cases: [{ case: 'c', answer: '16', status: 'ok' }] }] };
-    expect(() => parseCheckReport(JSON.stringify(strings), 'b.json')).toThrow(/^b\.json is not a check report .*answer is not/);
-    expect(() => parseCheckReport('{"schema":"guplab-bench/1"}', 'bench.json')).toThrow(/^bench\.json is not a check report/);
-    expect(() => parseCheckReport('nope', 'c.json')).toThrow(/^c\.json is not a check report \(not JSON/);
+    expect(() => parseCheckReport(JSON.stringify(strings), 'b.json')).toThrow(/^b\.json: .*answer is not/);
+    expect(() => parseCheckReport('{"schema":"guplab-bench/1"}', 'bench.json')).toThrow(/^bench\.json: not a guplab check report/);
+    expect(() => parseCheckReport('nope', 'c.json')).toThrow(/^c\.json: not JSON/);
   });
 
   it('replaces only the marked README section', () => {

@@ -39,7 +39,7 @@ const BAD: [string, string[], RegExp][] = [
   ['VM options without --vm', ['check', '--hugepages', '4', '--arch', 'arm64'], /--arch, --hugepages only apply with --vm/],
   ['a bench result without cases', ['compare', stub, stub], /stub.json says guplab-bench\/1 but lacks its environment, spec or cases/],
   ['a file that is not JSON', ['compare', notJson, notJson], /cannot read .*notes.txt as a bench result/],
-  ['a matrix input that is not a check report', ['matrix', '--from', stub], /stub.json is not a check report .* `guplab check --out DIR`/],
+  ['a matrix input that is not a check report', ['matrix', '--from', stub], /stub.json: not a guplab check report .*re-run guplab check/],
   ['an unknown option', ['bench', '--frobnicate'], /unknown option '--frobnicate'/],
   ['an unknown API', ['pin', '--api', 'pin_user_pages_slow'], /unknown API "pin_user_pages_slow": use one of get_user_pages_fast/],
   ['an unknown flag', ['pin', '--api', 'pin_user_pages_fast', '--flags', 'write+bogus'], /unknown flag bogus/],
