@@ -11,11 +11,13 @@ import { GupDevice } from './device.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
-import { checkModule, ensureKernel } from './vm/kernel.js';
+import { checkKernelSpecs, checkModule, ensureKernel } from './vm/kernel.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
 import { checkPassed, runCheck, type CheckReport } from './check/run.js';
 import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
+import { ARCH_NAMES, parseArch, parseArchList } from './vm/arch.js';
+import { listKernels } from './jobs/kernels.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 import { addStressCommand } from './stress/cli.js';
 import { nonNegativeInt, positiveInt } from './util/args.js';
@@ -61,8 +63,8 @@ export function memoryOptions(opts: VmCliOptions): GuestMemoryOptions {
 
 function addVmOptions(cmd: Command): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel series (6.1, 6.12, 7) or full release', '6.1')
-    .addOption(new Option('--arch <arch>', `guest architecture (default: the host's, ${hostArch()}, or a user kernel's own)`).choices(['x86_64', 'arm64']))
+    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them)', '6.1')
+    .option('--arch <arch>', `guest architecture, ${ARCH_NAMES.join(' or ')} (default: the host's, ${hostArch()}, or a user kernel's own)`, parseArch)
     .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
     .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')
     .option('--timeout <seconds>', 'kill the guest after this long', positiveInt, 900)
@@ -122,8 +124,7 @@ vm.command('boot-bench')
   .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
   .option('--json', 'print JSON instead of the table')
   .action(async (opts: { kernel: string; arch: string; runs: number; json?: boolean }) => {
-    const arches = opts.arch.split(',') as Arch[];
-    for (const a of arches) if (a !== 'x86_64' && a !== 'arm64') throw new InvalidArgumentError(`unknown arch ${a}: use x86_64 or arm64`);
+    const arches = parseArchList(opts.arch);
     const rows = await bootBench({ kernels: opts.kernel.split(','), arches, runs: opts.runs });
     console.log(opts.json ? JSON.stringify(rows, null, 2) : bootBenchTable(rows));
   });
@@ -296,8 +297,8 @@ program
   .action(async (opts: MatrixCliOptions) => {
     const files = opts.from ?? [];
     if (!files.length) {
-      for (const arch of opts.arch.split(',') as Arch[]) {
-        if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
+      checkKernelSpecs(opts.kernel.split(','), parseArchList(opts.arch), (m) => process.stderr.write(`guplab: ${m}\n`));
+      for (const arch of parseArchList(opts.arch)) {
         for (const kernel of opts.kernel.split(',')) {
           const file = path.resolve(opts.out, `check-${kernel}-${arch}.json`);
           const guestOut = '/run/guplab/out';
@@ -387,8 +388,8 @@ program
       process.stderr.write(`guplab: ${msg}\n`);
     };
     let failed = 0;
-    for (const arch of opts.arch.split(',') as Arch[]) {
-      if (arch !== 'x86_64' && arch !== 'arm64') throw new InvalidArgumentError(`unknown arch ${arch}: use x86_64 or arm64`);
+    checkKernelSpecs(opts.kernel.split(','), parseArchList(opts.arch), log);
+    for (const arch of parseArchList(opts.arch)) {
       for (const version of opts.kernel.split(',')) {
         const result = checkModule(ensureKernel(version, arch, log));
         const tools = result.sparse ? 'W=1 C=1' : 'W=1 (sparse not installed)';
@@ -397,6 +398,18 @@ program
       }
     }
     process.exitCode = failed ? 1 : 0;
+  });
+
+program
+  .command('kernels')
+  .description("the Debian kernels the archive offers per arch (series, newest usable release, image-only ones) and what is cached")
+  .option('--arch <arches>', 'comma-separated arches', ARCH_NAMES.join(','))
+  .option('--all', 'one line per release')
+  .option('--refresh', 'update the archive index now (else once a day)')
+  .option('--json', 'print the releases as JSON')
+  .action((opts: { arch: string; all?: boolean; refresh?: boolean; json?: boolean }) => {
+    const r = listKernels({ arches: parseArchList(opts.arch), all: opts.all ?? false, refresh: opts.refresh ?? false, log: (m) => process.stderr.write(`guplab: ${m}\n`) });
+    console.log(opts.json ? JSON.stringify(r.kernels, null, 1) : r.text);
   });
 
 program
