@@ -34,9 +34,14 @@ build: addon ts tools/pin1
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
 
-# W=1 (and sparse C=1) builds against Debian 6.1 and 6.12, x86_64 and arm64.
+# W=1 and sparse (C=1) builds against every Debian kernel line the archive
+# has headers for on x86_64 (5.10, 6.1, 6.12, 7.2, 7.3 today: `guplab
+# kernels`), and 5.10, 6.1, 6.12 and 7.3 on arm64 (cross-compiled).
+KMOD_CHECK_X86_64 ?= all
+KMOD_CHECK_ARM64 ?= 5.10,6.1,6.12,7.3
 kmod-check: build
-	$(GUPLAB) kmod-check --kernel 6.1,6.12 --arch x86_64,arm64
+	$(GUPLAB) kmod-check --kernel $(KMOD_CHECK_X86_64) --arch x86_64
+	$(GUPLAB) kmod-check --kernel $(KMOD_CHECK_ARM64) --arch arm64
 
 load: kmod
 	-rmmod guplab 2>/dev/null

@@ -11,13 +11,14 @@ import { GupDevice } from './device.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from './util/atomic.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
-import { checkKernelSpecs, checkModule, ensureKernel } from './vm/kernel.js';
+import { checkKernelSpecs, checkModule, ensureKernel, expandKernelSpecs } from './vm/kernel.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from './check/matrix.js';
 import { checkPassed, runCheck, type CheckReport } from './check/run.js';
 import { fullGuest, type GuestFs, type GuestMemoryOptions, type GuestMount } from './vm/guest.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { ARCH_NAMES, parseArch, parseArchList } from './vm/arch.js';
 import { listKernels } from './jobs/kernels.js';
+import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from './jobs/bisect.js';
 import { vmRun, type VmRunResult } from './vm/run.js';
 import { addStressCommand } from './stress/cli.js';
 import { nonNegativeInt, positiveInt } from './util/args.js';
@@ -381,7 +382,7 @@ program
 program
   .command('kmod-check')
   .description('build kmod/ warning-free with W=1 (and sparse C=1) against each kernel and arch')
-  .option('--kernel <versions>', 'comma-separated kernel series', '6.1,6.12')
+  .option('--kernel <versions>', 'comma-separated kernel series or releases; all: every series the archive has headers for', '6.1,6.12')
   .option('--arch <arches>', 'comma-separated arches', 'x86_64,arm64')
   .action((opts: { kernel: string; arch: string }) => {
     const log = (msg: string): void => {
@@ -390,7 +391,7 @@ program
     let failed = 0;
     checkKernelSpecs(opts.kernel.split(','), parseArchList(opts.arch), log);
     for (const arch of parseArchList(opts.arch)) {
-      for (const version of opts.kernel.split(',')) {
+      for (const version of expandKernelSpecs(opts.kernel.split(','), arch, log)) {
         const result = checkModule(ensureKernel(version, arch, log));
         const tools = result.sparse ? 'W=1 C=1' : 'W=1 (sparse not installed)';
         if (result.diagnostics.length) failed++;
@@ -398,6 +399,36 @@ program
       }
     }
     process.exitCode = failed ? 1 : 0;
+  });
+
+program
+  .command('bisect')
+  .description('find the first packaged release where a probe case answers like --new (binary search, one boot per step); with --kernel-image, one git-bisect-run step (exit 0 old, 1 new, 125 skip)')
+  .requiredOption('--case <probe/case>', 'the probe case, e.g. longterm-variants/pin_user_pages_unlocked', parseProbeCase)
+  .option('--old <release>', 'a release (or series) answering the old way')
+  .option('--new <release>', 'a later release (or series) answering the new way')
+  .option('--arch <arch>', 'guest architecture', parseArch, hostArch())
+  .option('--kernel-image <path>', 'git bisect run mode: boot this kernel image (with --kernel-build)')
+  .option('--kernel-build <dir>', 'build tree of --kernel-image')
+  .option('--old-answer <answer>', 'git bisect run mode: the old kernels\' answer (exit 0)')
+  .option('--new-answer <answer>', 'git bisect run mode: the new answer (exit 1); without it any other answer is new')
+  .option('--timeout <seconds>', 'per-boot timeout', positiveInt, 900)
+  .action(async (opts: { case: ProbeCase; old?: string; new?: string; arch: Arch; kernelImage?: string; kernelBuild?: string; oldAnswer?: string; newAnswer?: string; timeout: number }) => {
+    const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
+    const print = (line: string): void => console.log(line);
+    if (opts.kernelImage) {
+      if (!opts.kernelBuild || opts.oldAnswer === undefined) {
+        // Above 127: git bisect run stops instead of taking a usage error for an answer.
+        log('git bisect run mode needs --kernel-build and --old-answer (e.g. --old-answer -EINVAL)');
+        process.exitCode = 128;
+        return;
+      }
+      const target = { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild, arch: opts.arch };
+      process.exitCode = await bisectRunStep({ target, pc: opts.case, oldAnswer: opts.oldAnswer, ...(opts.newAnswer !== undefined ? { newAnswer: opts.newAnswer } : {}), timeoutSec: opts.timeout, log, print });
+      return;
+    }
+    if (!opts.old || !opts.new) throw new InvalidArgumentError('pass --old and --new releases (guplab kernels lists them), or --kernel-image for git bisect run');
+    await bisectReleases({ pc: opts.case, oldSpec: opts.old, newSpec: opts.new, arch: opts.arch, timeoutSec: opts.timeout, log, print });
   });
 
 program

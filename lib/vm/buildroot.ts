@@ -15,7 +15,7 @@ import { cacheRoot, type Arch } from './paths.js';
 /** What the module build needs inside the root, beyond minbase (libelf was renamed for the 64-bit time_t move in trixie). */
 export function buildRootPackages(crossTo?: Arch, suite = 'trixie'): string[] {
   const libelf = suite === 'bullseye' || suite === 'bookworm' ? 'libelf1' : 'libelf1t64';
-  return ['gcc', 'make', 'libc6-dev', libelf, 'dwarves', 'bc', ...(crossTo ? [ARCHES[crossTo].crossGcc] : [])];
+  return ['gcc', 'make', 'libc6-dev', libelf, 'dwarves', 'bc', 'sparse', ...(crossTo ? [ARCHES[crossTo].crossGcc] : [])];
 }
 
 /** The cached build root of `suite` (e.g. trixie) for the host, with a cross compiler for crossTo. */

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { crossCompileArgs } from './arch.js';
-import { archiveIndex, downloadPackages, resolveKernel, type ArchiveKernel } from './archive.js';
+import { archiveIndex, downloadPackages, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
@@ -56,14 +56,15 @@ export function hostDebian(): number {
 
 /**
  * The Debian root a kernel's modules build in, when the host cannot build
- * them: kernels of a newer Debian release (trixie's 6.12+deb13, 6.16 and
- * later) ship kbuild tools linked against that release's glibc and expect
- * its gcc. Older releases' tools (bullseye's 5.10) run on the host.
+ * them: a kernel of another Debian release than the host's names that
+ * release's compiler in its headers (bullseye's 5.10: CC=gcc-10, which
+ * bookworm lacks; trixie's 6.12+deb13 and 7.x: gcc-14) and newer releases
+ * ship kbuild tools linked against their newer glibc. Tried on the host
+ * first for 5.10: its kbuild tools run, but `gcc-10: not found`.
  */
 export function buildRootSuite(release: string, host = hostDebian()): string | undefined {
   const suite = kernelSuite(release);
-  const num = Number(Object.entries(DEBIAN_RELEASES).find(([, n]) => n === suite)?.[0] ?? 0);
-  return suite && num > host ? suite : undefined;
+  return suite && suite !== DEBIAN_RELEASES[host] ? suite : undefined;
 }
 
 function cachedReleases(): string[] {
@@ -85,13 +86,20 @@ export function resolveArchiveKernel(spec: string, arch: Arch, log: (msg: string
   return { kernel: resolveKernel(spec, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]), gen };
 }
 
+/** --kernel values with `all` expanded to every series of the arch that guplab can use (oldest first). */
+export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: (msg: string) => void): string[] {
+  if (!versions.includes('all')) return [...versions];
+  const usable = seriesOf(archiveIndex(log).index.kernels.filter((k) => !k.unbuildable), arch);
+  return [...new Set(versions.flatMap((v) => (v === 'all' ? usable : [v])))];
+}
+
 /**
  * Resolves every --kernel x --arch pair before anything is downloaded or
  * booted, so a bad one fails at once with the error naming what exists.
  */
 export function checkKernelSpecs(versions: readonly string[], arches: readonly Arch[], log: (msg: string) => void): void {
   for (const arch of arches) {
-    for (const v of versions) if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
+    for (const v of expandKernelSpecs(versions, arch, log)) if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
   }
 }
 
@@ -197,8 +205,8 @@ export function checkModule(kernel: Kernel): KmodCheck {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-kmod-check-'));
   try {
     copyKmodSources(dir);
-    // Kernels newer than the host build in their Debian root (without sparse).
-    const sparse = !kernel.buildRoot && spawnSync('sparse', ['--version']).status === 0;
+    // Kernels of another Debian release build in its root, which has sparse too.
+    const sparse = kernel.buildRoot ? existsSync(path.join(kernel.buildRoot, 'usr', 'bin', 'sparse')) : spawnSync('sparse', ['--version']).status === 0;
     const make = ['make', '-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'];
     const [file, args] = kernel.buildRoot ? inRoot(kernel.buildRoot, make, [dir]) : [make[0]!, make.slice(1)];
     const r = spawnSync(file, args, { encoding: 'utf8' });
