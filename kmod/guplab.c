@@ -74,7 +74,7 @@ static const struct {
 	{ GUPLAB_FLAG_LONGTERM, FOLL_LONGTERM },
 	{ GUPLAB_FLAG_FORCE, FOLL_FORCE },
 	{ GUPLAB_FLAG_NOWAIT, FOLL_NOWAIT },
-	{ GUPLAB_FLAG_NOFAULT, FOLL_NOFAULT },
+	{ GUPLAB_FLAG_NOFAULT, GUPLAB_FOLL_NOFAULT },
 	{ GUPLAB_FLAG_HWPOISON, FOLL_HWPOISON },
 	{ GUPLAB_FLAG_ANON, FOLL_ANON },
 	{ GUPLAB_FLAG_SPLIT_PMD, FOLL_SPLIT_PMD },
@@ -300,7 +300,7 @@ static void guplab_fill_facts(struct page *page, u64 pfn_before, struct guplab_p
 		f->kind |= folio_test_ksm(folio) ? GUPLAB_KIND_KSM : GUPLAB_KIND_ANON;
 	else if (folio_test_swapbacked(folio))
 		f->kind |= GUPLAB_KIND_SHMEM;
-	else if (READ_ONCE(folio->mapping))
+	else if (guplab_folio_mapping(folio))
 		f->kind |= GUPLAB_KIND_FILE;
 	if (guplab_folio_longterm_pinnable(folio))
 		f->props |= GUPLAB_PROP_LONGTERM_PINNABLE;
