@@ -50,6 +50,7 @@ export interface ArchiveKernel {
 }
 
 export interface ArchiveIndex {
+  version: number;
   updated: string;
   kernels: ArchiveKernel[];
 }
@@ -57,8 +58,13 @@ export interface ArchiveIndex {
 interface Stanza {
   Package: string;
   Version: string;
+  /** amd64, arm64, or all (linux-headers-*-common): only arch packages take a :arch qualifier. */
+  Architecture?: string;
   Depends?: string;
 }
+
+/** Bumped when the index format changes: an older index.json is rebuilt. */
+const INDEX_VERSION = 2;
 
 // --- Debian version order (dpkg's algorithm) ---
 
@@ -120,7 +126,14 @@ export function parseStanzas(text: string): Stanza[] {
   for (const para of text.split(/\n\n+/)) {
     const fields: Record<string, string> = {};
     for (const m of para.matchAll(/^([A-Za-z-]+):\s*(.*)$/gm)) fields[m[1]!] = m[2]!;
-    if (fields.Package && fields.Version) out.push({ Package: fields.Package, Version: fields.Version, ...(fields.Depends ? { Depends: fields.Depends } : {}) });
+    if (fields.Package && fields.Version) {
+      out.push({
+        Package: fields.Package,
+        Version: fields.Version,
+        ...(fields.Architecture ? { Architecture: fields.Architecture } : {}),
+        ...(fields.Depends ? { Depends: fields.Depends } : {}),
+      });
+    }
   }
   return out;
 }
@@ -144,7 +157,8 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
   const deb = debArch(arch);
   const byName = new Map(stanzas.map((s) => [s.Package, s]));
   const hostNames = new Set(hostStanzas.map((s) => `${s.Package}=${s.Version}`));
-  const qual = arch === hostArch() ? '' : `:${deb}`;
+  const host = arch === hostArch();
+  const q = (st: Stanza): string => (host || st.Architecture === 'all' ? '' : `:${deb}`);
   const re = new RegExp(`^linux-image-(\\d+\\.\\d+\\.[0-9.]+(?:-\\d+)?(?:\\+deb\\d+)?-${deb})(-unsigned)?$`);
   const out = new Map<string, ArchiveKernel>();
   for (const s of stanzas) {
@@ -163,9 +177,9 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
     }
     const parts = depNames(s.Depends)
       .filter((d) => /^linux-(binary|modules)-/.test(d.name) && d.name.endsWith(release) && byName.has(d.name))
-      .map((d) => `${d.name}${qual}=${byName.get(d.name)!.Version}`);
+      .map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
     const hdeps = depNames(headers.Depends);
-    const common = hdeps.filter((d) => /^linux-headers-/.test(d.name) && byName.has(d.name)).map((d) => `${d.name}${qual}=${byName.get(d.name)!.Version}`);
+    const common = hdeps.filter((d) => /^linux-headers-/.test(d.name) && byName.has(d.name)).map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
     // kbuild runs on the build host: the host arch's package of the same version.
     const kbuild = hdeps
       .filter((d) => /^linux-kbuild-/.test(d.name))
@@ -179,7 +193,7 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
     }
     out.set(release, {
       ...base,
-      packages: [`${s.Package}${qual}=${s.Version}`, ...parts, `${headers.Package}${qual}=${headers.Version}`, ...common, ...(kbuild as string[])],
+      packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts, `${headers.Package}${q(headers)}=${headers.Version}`, ...common, ...(kbuild as string[])],
     });
   }
   return [...out.values()];
@@ -256,7 +270,7 @@ function buildIndex(gen: string): ArchiveIndex {
     const had = best.get(key);
     if (!had || (had.unbuildable && !k.unbuildable) || (!!had.unbuildable === !!k.unbuildable && compareDebVersions(k.version, had.version) > 0)) best.set(key, k);
   }
-  return { updated: new Date().toISOString(), kernels: [...best.values()].sort(compareKernels) };
+  return { version: INDEX_VERSION, updated: new Date().toISOString(), kernels: [...best.values()].sort(compareKernels) };
 }
 
 /**
@@ -268,8 +282,9 @@ export function archiveIndex(log: (msg: string) => void, opts: { refresh?: boole
   const dir = archiveDir();
   const cur = currentGeneration();
   const sources = sourcesList();
-  if (cur && !opts.refresh && readFileSync(path.join(cur, 'sources.list'), 'utf8') === sources && Date.now() - statSync(path.join(cur, 'index.json')).mtimeMs < STALE_MS) {
-    return { index: JSON.parse(readFileSync(path.join(cur, 'index.json'), 'utf8')) as ArchiveIndex, gen: cur };
+  const curIndex = cur ? (JSON.parse(readFileSync(path.join(cur, 'index.json'), 'utf8')) as ArchiveIndex) : undefined;
+  if (cur && curIndex?.version === INDEX_VERSION && !opts.refresh && readFileSync(path.join(cur, 'sources.list'), 'utf8') === sources && Date.now() - statSync(path.join(cur, 'index.json')).mtimeMs < STALE_MS) {
+    return { index: curIndex, gen: cur };
   }
   mkdirSync(dir, { recursive: true });
   const gen = path.join(dir, `gen-${Date.now()}-${process.pid}`);
@@ -289,7 +304,7 @@ export function archiveIndex(log: (msg: string) => void, opts: { refresh?: boole
     renameSync(tmp, gen);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    if (cur) {
+    if (cur && curIndex?.version === INDEX_VERSION) {
       log(`archive: update failed, using the lists of ${path.basename(cur)}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       return { index: JSON.parse(readFileSync(path.join(cur, 'index.json'), 'utf8')) as ArchiveIndex, gen: cur };
     }

@@ -3,7 +3,7 @@ import { compareDebVersions, kernelsOf, parseStanzas, resolveKernel, type Archiv
 import { crossCompileArgs, parseArch, parseArchList } from '../../lib/vm/arch.js';
 
 // Stanzas as Debian's Packages files carry them (fields cut to what is read).
-const amd64 = parseStanzas(`Package: linux-image-5.10.0-46-amd64
+const amd64Text = `Package: linux-image-5.10.0-46-amd64
 Version: 5.10.262-1
 Depends: kmod, linux-base (>= 4.3~), initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool
 
@@ -13,6 +13,7 @@ Depends: linux-headers-5.10.0-46-common (= 5.10.262-1), linux-kbuild-5.10 (>= 5.
 
 Package: linux-headers-5.10.0-46-common
 Version: 5.10.262-1
+Architecture: all
 
 Package: linux-kbuild-5.10
 Version: 5.10.262-1
@@ -25,7 +26,8 @@ Version: 5.10.260-1
 
 Package: linux-image-5.10.0-45-amd64-unsigned
 Version: 5.10.260-1
-`);
+`;
+const amd64 = parseStanzas(amd64Text);
 
 const bpo = parseStanzas(`Package: linux-image-7.3.4+deb13-amd64
 Version: 7.3.4-1~bpo13+1
@@ -61,6 +63,14 @@ describe('the archive index', () => {
     expect(k).toMatchObject({ series: '5.10', upstream: '5.10.262', suite: 'bullseye-security', base: 'bullseye' });
     expect(k.packages).toEqual(['linux-image-5.10.0-46-amd64=5.10.262-1', 'linux-headers-5.10.0-46-amd64=5.10.262-1', 'linux-headers-5.10.0-46-common=5.10.262-1', 'linux-kbuild-5.10=5.10.262-1']);
     expect(bullseye.map((x) => x.release)).not.toContain('5.10.0-46-rt-amd64');
+    // For another arch than the host's, arch packages are qualified, Architecture: all ones never.
+    const arm = kernelsOf({ suite: 'bullseye-security', base: 'bullseye' }, 'arm64', parseStanzas(amd64Text.replaceAll('amd64', 'arm64')), amd64);
+    expect(arm.find((x) => x.release === '5.10.0-46-arm64')?.packages).toEqual([
+      'linux-image-5.10.0-46-arm64:arm64=5.10.262-1',
+      'linux-headers-5.10.0-46-arm64:arm64=5.10.262-1',
+      'linux-headers-5.10.0-46-common=5.10.262-1',
+      'linux-kbuild-5.10=5.10.262-1',
+    ]);
   });
 
   it('takes 7.x split image parts and marks images whose headers are gone', () => {
