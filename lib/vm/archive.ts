@@ -45,6 +45,8 @@ export interface ArchiveKernel {
   image: string;
   /** Packages to fetch (name=version, qualified with the guest's arch where it is not the host's). */
   packages: string[];
+  /** The same kernel's unsigned image package (name=version), fetched when the signed one cannot be. */
+  unsignedImage?: string;
   /** Why guplab.ko cannot be built for it (the archive lost its headers), when it cannot. */
   unbuildable?: string;
 }
@@ -64,7 +66,7 @@ interface Stanza {
 }
 
 /** Bumped when the index format changes: an older index.json is rebuilt. */
-const INDEX_VERSION = 2;
+const INDEX_VERSION = 3;
 
 // --- Debian version order (dpkg's algorithm) ---
 
@@ -166,6 +168,7 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
     if (!m) continue;
     const release = m[1]!;
     if (m[2] && byName.has(`linux-image-${release}`)) continue;
+    const unsigned = m[2] ? undefined : byName.get(`linux-image-${release}-unsigned`);
     const headers = byName.get(`linux-headers-${release}`);
     const upstream = s.Version.replace(/^\d+:/, '').replace(/-[^-]*$/, '').replace(/[~+].*$/, '');
     const base = { release, series: /^(\d+\.\d+)/.exec(release)![1]!, upstream, version: s.Version, arch, suite: suite.suite, base: suite.base, image: s.Package };
@@ -193,6 +196,7 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
     }
     out.set(release, {
       ...base,
+      ...(unsigned ? { unsignedImage: `${unsigned.Package}${q(unsigned)}=${unsigned.Version}` } : {}),
       packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts, `${headers.Package}${q(headers)}=${headers.Version}`, ...common, ...(kbuild as string[])],
     });
   }

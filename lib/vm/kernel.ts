@@ -119,14 +119,24 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     // without it is left by a run that died before unpacking was atomic.
     if (!existsSync(path.join(root, 'lib', 'modules', release, 'modules.dep'))) rmSync(root, { recursive: true, force: true });
     const { kernel: entry, gen } = resolved ?? resolveArchiveKernel(release, arch, log);
-    const pkgs = entry.packages;
+    const pkgs = [...entry.packages];
     // Unpacked in a temporary folder renamed into place, so that two runs
     // fetching the same kernel at once never see each other's half.
     cachedDir(root, `kernel ${release}`, log, (tmp) => {
       const debsDir = `${tmp}.debs`;
       try {
         log(`kernel: downloading ${pkgs.join(' ')}`);
-        const debs = downloadPackages(gen, pkgs, debsDir);
+        let debs: string[];
+        try {
+          debs = downloadPackages(gen, pkgs, debsDir);
+        } catch (err) {
+          // The mirror may lack a signed image the index still names (seen:
+          // linux-image-5.10.0-46-arm64, 404): the unsigned one is the same kernel.
+          if (!entry.unsignedImage) throw err;
+          log(`kernel: ${pkgs[0]} could not be fetched, taking ${entry.unsignedImage}`);
+          pkgs[0] = entry.unsignedImage;
+          debs = downloadPackages(gen, pkgs, debsDir);
+        }
         for (const deb of debs) run('dpkg-deb', ['-x', deb, tmp]);
       } finally {
         rmSync(debsDir, { recursive: true, force: true });
