@@ -390,6 +390,19 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
   return found;
 }
 
+/**
+ * resolveKernel's choice first, then, for a series or a major, the older
+ * usable releases of it (newest first): a mirror may lack the newest files.
+ */
+export function kernelCandidates(spec: string, arch: Arch, kernels: readonly ArchiveKernel[], hostBase = 'bookworm'): ArchiveKernel[] {
+  const first = resolveKernel(spec, arch, kernels, hostBase);
+  if (!/^\d+(\.\d+)?$/.test(spec)) return [first];
+  const same = kernels
+    .filter((k) => k.arch === arch && !k.unbuildable && k !== first && (spec.includes('.') ? k.series === spec : k.series.split('.')[0] === spec))
+    .sort((a, b) => compareKernels(b, a));
+  return [first, ...same];
+}
+
 /** The arch named by --arch, or a one-line error naming those guplab can boot. */
 export { parseArch };
 

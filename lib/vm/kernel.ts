@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { projectRoot } from '../native.js';
 import { crossCompileArgs } from './arch.js';
-import { archiveIndex, downloadPackages, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
+import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
@@ -105,12 +105,29 @@ export function checkKernelSpecs(versions: readonly string[], arches: readonly A
 
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
 export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
-  const kernelsDir = path.join(cacheRoot(), 'kernels');
   // An exact release already unpacked needs no index: a second run asks nothing.
   const exact = [version, `${version}-${debArch(arch)}`].find((r) => cachedReleases().includes(r) && r.endsWith(`-${debArch(arch)}`));
-  let resolved: { kernel: ArchiveKernel; gen: string } | undefined;
-  if (!exact) resolved = resolveArchiveKernel(version, arch, log);
-  const release = exact ?? resolved!.kernel.release;
+  if (exact) return unpackedKernel(exact, arch, undefined, log);
+  const { index, gen } = archiveIndex(log);
+  const candidates = kernelCandidates(version, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]);
+  // A series is served by its newest release the mirror really has: the
+  // index may name files the mirror lacks (seen: every 5.10.0-46 arm64
+  // package answered 404 while amd64's came).
+  const missing: string[] = [];
+  for (const c of candidates.slice(0, 4)) {
+    try {
+      return unpackedKernel(c.release, arch, { kernel: c, gen }, log);
+    } catch (err) {
+      if (candidates.length === 1 || !/\b404\b/.test(err instanceof Error ? err.message : '')) throw err;
+      missing.push(c.release);
+      log(`kernel: the mirror does not serve ${c.release} (404); trying the next older release of ${version}`);
+    }
+  }
+  throw new Error(`the mirror serves none of ${missing.join(', ')} (404) for --kernel ${version}: pass an older release (guplab kernels --all --arch ${arch})`);
+}
+
+function unpackedKernel(release: string, arch: Arch, resolved: { kernel: ArchiveKernel; gen: string } | undefined, log: (msg: string) => void): Kernel {
+  const kernelsDir = path.join(cacheRoot(), 'kernels');
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
   if (existsSync(stamp)) log(`cached: kernel ${release} (${root})`);
