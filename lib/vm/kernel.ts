@@ -111,13 +111,15 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   const { index, gen } = archiveIndex(log);
   const candidates = kernelCandidates(version, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]);
   // A series is served by its newest release the mirror really has: the
-  // index may name files the mirror lacks (seen: every 5.10.0-46 arm64
-  // package answered 404 while amd64's came).
+  // index may name files the mirror lacks (seen: arm64 5.10.0-43 to -46 answered
+  // 404 while amd64's came; 5.10.0-32 is served).
   const missing: string[] = [];
-  for (const c of candidates.slice(0, 4)) {
+  for (const c of candidates) {
     try {
       return unpackedKernel(c.release, arch, { kernel: c, gen }, log);
     } catch (err) {
+      // Nothing of it stays: no empty kernels/RELEASE folder for `guplab kernels` to list.
+      if (!isCachedKernel(c.release)) rmSync(path.join(cacheRoot(), 'kernels', c.release), { recursive: true, force: true });
       if (candidates.length === 1 || !/\b404\b/.test(err instanceof Error ? err.message : '')) throw err;
       missing.push(c.release);
       log(`kernel: the mirror does not serve ${c.release} (404); trying the next older release of ${version}`);
@@ -143,17 +145,19 @@ function unpackedKernel(release: string, arch: Arch, resolved: { kernel: Archive
       const debsDir = `${tmp}.debs`;
       try {
         log(`kernel: downloading ${pkgs.join(' ')}`);
-        let debs: string[];
+        // The image alone first: a mirror that lacks the release fails fast.
+        let image: string[];
         try {
-          debs = downloadPackages(gen, pkgs, debsDir);
+          image = downloadPackages(gen, pkgs.slice(0, 1), debsDir);
         } catch (err) {
           // The mirror may lack a signed image the index still names (seen:
           // linux-image-5.10.0-46-arm64, 404): the unsigned one is the same kernel.
           if (!entry.unsignedImage) throw err;
           log(`kernel: ${pkgs[0]} could not be fetched, taking ${entry.unsignedImage}`);
           pkgs[0] = entry.unsignedImage;
-          debs = downloadPackages(gen, pkgs, debsDir);
+          image = downloadPackages(gen, pkgs.slice(0, 1), debsDir);
         }
+        const debs = [...image, ...downloadPackages(gen, pkgs.slice(1), debsDir)];
         for (const deb of debs) run('dpkg-deb', ['-x', deb, tmp]);
       } finally {
         rmSync(debsDir, { recursive: true, force: true });
