@@ -118,18 +118,39 @@ export async function bisectReleases(opts: {
   // Two builds of one upstream version (+deb12, +deb13) answer alike: keep one.
   const list = between.filter((k, i) => k === oldK || k === newK || !between.some((o, j) => j > i && o.upstream === k.upstream));
   print(`bisect ${pc.probe}/${pc.case} on ${arch}: ${list.length} usable releases from ${oldK.release} to ${newK.release}`);
+  const result = await bisectSearch(
+    list.map((k) => ({ release: k.release, label: `${k.release} (${k.suite})` })),
+    (release) => answerOf({ kernel: release, arch }, pc, { timeoutSec: opts.timeoutSec, log }),
+    print,
+  );
+  return { pc, ...result };
+}
+
+/**
+ * The search itself, over releases oldest first, given a way to get each
+ * one's answer: both ends first (they must differ), then the middle of the
+ * untried ones; an answer other than the old one counts as new, a release
+ * that gives none is skipped and its neighbours tried.
+ */
+export async function bisectSearch(
+  list: readonly { release: string; label: string }[],
+  answer: (release: string) => Promise<Answer>,
+  print: (line: string) => void,
+): Promise<Omit<BisectResult, 'pc'>> {
   const steps: BisectStep[] = [];
-  const boot = async (k: ArchiveKernel, label: string): Promise<Answer> => {
+  const boot = async (i: number, label: string): Promise<Answer> => {
     const t0 = Date.now();
-    const answer = await answerOf({ kernel: k.release, arch }, pc, { timeoutSec: opts.timeoutSec, log });
-    print(`${label} ${k.release} (${k.suite}): ${show(answer)} [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
-    return answer;
+    const a = await answer(list[i]!.release);
+    print(`${label} ${list[i]!.label}: ${show(a)} [${((Date.now() - t0) / 1000).toFixed(0)} s]`);
+    return a;
   };
-  const oldA = await boot(oldK, 'old ');
-  const newA = await boot(newK, 'new ');
-  if (!('observed' in oldA) || !('observed' in newA)) throw new Error(`cannot bisect: ${!('observed' in oldA) ? oldK.release : newK.release} gave no answer for ${pc.probe}/${pc.case}`);
-  if (oldA.observed === newA.observed) throw new Error(`${oldK.release} and ${newK.release} both answer ${oldA.observed} for ${pc.probe}/${pc.case}: nothing to bisect`);
-  steps.push({ release: oldK.release, answer: oldA, verdict: 'old' }, { release: newK.release, answer: newA, verdict: 'new' });
+  const first = list[0]!;
+  const last = list.at(-1)!;
+  const oldA = await boot(0, 'old ');
+  const newA = await boot(list.length - 1, 'new ');
+  if (!('observed' in oldA) || !('observed' in newA)) throw new Error(`cannot bisect: ${!('observed' in oldA) ? first.release : last.release} gave no answer`);
+  if (oldA.observed === newA.observed) throw new Error(`${first.release} and ${last.release} both answer ${oldA.observed}: nothing to bisect`);
+  steps.push({ release: first.release, answer: oldA, verdict: 'old' }, { release: last.release, answer: newA, verdict: 'new' });
   let lo = 0;
   let hi = list.length - 1;
   const skipped = new Set<number>();
@@ -138,16 +159,14 @@ export async function bisectReleases(opts: {
     const open = [...Array(hi - lo - 1).keys()].map((i) => lo + 1 + i).filter((i) => !skipped.has(i));
     if (!open.length) break;
     const mid = open[Math.floor((open.length - 1) / 2)]!;
-    const k = list[mid]!;
-    const answer = await boot(k, `step ${steps.length - 1}:`);
-    const verdict = !('observed' in answer) ? 'skip' : answer.observed === oldA.observed ? 'old' : 'new';
-    steps.push({ release: k.release, answer, verdict });
+    const a = await boot(mid, `step ${steps.length - 1}:`);
+    const verdict = !('observed' in a) ? 'skip' : a.observed === oldA.observed ? 'old' : 'new';
+    steps.push({ release: list[mid]!.release, answer: a, verdict });
     if (verdict === 'skip') skipped.add(mid);
     else if (verdict === 'old') lo = mid;
     else hi = mid;
   }
-  const result: BisectResult = {
-    pc,
+  const result = {
     oldAnswer: oldA.observed,
     newAnswer: newA.observed,
     steps,
@@ -156,7 +175,7 @@ export async function bisectReleases(opts: {
     skipped: [...skipped].filter((i) => i > lo && i < hi).map((i) => list[i]!.release),
   };
   print(
-    `first release answering like ${newK.release} (${newA.observed}): ${result.firstNew}; last answering like ${oldK.release} (${oldA.observed}): ${result.lastOld}` +
+    `first release answering like ${last.release} (${newA.observed}): ${result.firstNew}; last answering like ${first.release} (${oldA.observed}): ${result.lastOld}` +
       (result.skipped.length ? `; not judged in between: ${result.skipped.join(', ')}` : '') +
       ` (${steps.length} boots)`,
   );
