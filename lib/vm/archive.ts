@@ -407,15 +407,15 @@ export function kernelCandidates(spec: string, arch: Arch, kernels: readonly Arc
 export { parseArch };
 
 /** Rows for `guplab kernels`: per arch and series, the releases, the newest and what is cached. */
-export function kernelsTable(kernels: readonly ArchiveKernel[], arches: readonly Arch[], cached: (release: string) => boolean): string {
+export function kernelsTable(kernels: readonly ArchiveKernel[], arches: readonly Arch[], cached: (release: string) => boolean, hostBase = 'bookworm'): string {
   const lines: string[] = [];
   for (const arch of arches) {
     lines.push(`${arch} (Debian ${debArch(arch)}):`);
-    lines.push(`  ${'series'.padEnd(6)} ${'newest usable'.padEnd(24)} ${'suite'.padEnd(18)} ${'usable'.padStart(6)} ${'image-only'.padStart(10)}  cached`);
+    lines.push(`  ${'series'.padEnd(6)} ${'--kernel SERIES takes'.padEnd(24)} ${'suite'.padEnd(18)} ${'usable'.padStart(6)} ${'image-only'.padStart(10)}  cached`);
     for (const s of seriesOf(kernels, arch)) {
       const list = kernels.filter((k) => k.arch === arch && k.series === s).sort(compareKernels);
       const usable = list.filter((k) => !k.unbuildable);
-      const newest = usable.at(-1);
+      const newest = usable.length ? resolveKernel(s, arch, kernels, hostBase) : undefined;
       const have = list.filter((k) => cached(k.release)).map((k) => k.release.replace(`-${debArch(arch)}`, ''));
       lines.push(
         `  ${s.padEnd(6)} ${(newest?.release ?? '- (no headers)').padEnd(24)} ${(newest ?? list.at(-1)!).suite.padEnd(18)} ${String(usable.length).padStart(6)} ${String(list.length - usable.length).padStart(10)}  ${have.join(', ') || '-'}`,

@@ -45,6 +45,11 @@ export function kernelSuite(release: string): string | undefined {
 
 const DEBIAN_RELEASES: Record<number, string> = { 11: 'bullseye', 12: 'bookworm', 13: 'trixie', 14: 'forky' };
 
+/** The host's Debian release name (bookworm). */
+export function hostSuite(): string {
+  return DEBIAN_RELEASES[hostDebian()] ?? 'bookworm';
+}
+
 /** The host's Debian release number (12 for bookworm), from /etc/os-release. */
 export function hostDebian(): number {
   try {
