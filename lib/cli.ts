@@ -409,21 +409,22 @@ program
   .option('--new <release>', 'a later release (or series) answering the new way')
   .option('--arch <arch>', 'guest architecture', parseArch, hostArch())
   .option('--kernel-image <path>', 'git bisect run mode: boot this kernel image (with --kernel-build)')
+  .option('--kernel <release>', 'git bisect run mode on a packaged release instead of --kernel-image')
   .option('--kernel-build <dir>', 'build tree of --kernel-image')
   .option('--old-answer <answer>', 'git bisect run mode: the old kernels\' answer (exit 0)')
   .option('--new-answer <answer>', 'git bisect run mode: the new answer (exit 1); without it any other answer is new')
   .option('--timeout <seconds>', 'per-boot timeout', positiveInt, 900)
-  .action(async (opts: { case: ProbeCase; old?: string; new?: string; arch: Arch; kernelImage?: string; kernelBuild?: string; oldAnswer?: string; newAnswer?: string; timeout: number }) => {
+  .action(async (opts: { case: ProbeCase; old?: string; new?: string; arch: Arch; kernel?: string; kernelImage?: string; kernelBuild?: string; oldAnswer?: string; newAnswer?: string; timeout: number }) => {
     const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
     const print = (line: string): void => console.log(line);
-    if (opts.kernelImage) {
-      if (!opts.kernelBuild || opts.oldAnswer === undefined) {
+    if (opts.kernelImage || opts.oldAnswer !== undefined) {
+      if (opts.oldAnswer === undefined || (opts.kernelImage && !opts.kernelBuild)) {
         // Above 127: git bisect run stops instead of taking a usage error for an answer.
-        log('git bisect run mode needs --kernel-build and --old-answer (e.g. --old-answer -EINVAL)');
+        log('git bisect run mode needs --old-answer (e.g. --old-answer -EINVAL) and --kernel-image with --kernel-build (or --kernel RELEASE)');
         process.exitCode = 128;
         return;
       }
-      const target = { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild, arch: opts.arch };
+      const target = opts.kernelImage ? { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild!, arch: opts.arch } : { kernel: opts.kernel ?? '6.1', arch: opts.arch };
       process.exitCode = await bisectRunStep({ target, pc: opts.case, oldAnswer: opts.oldAnswer, ...(opts.newAnswer !== undefined ? { newAnswer: opts.newAnswer } : {}), timeoutSec: opts.timeout, log, print });
       return;
     }
