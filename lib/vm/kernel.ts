@@ -7,6 +7,7 @@ import os from 'node:os';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../native.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { crossCompileArgs } from './arch.js';
 import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
@@ -119,7 +120,13 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   // index may name files the mirror lacks (seen: arm64 5.10.0-43 to -46 answered
   // 404 while amd64's came; 5.10.0-32 is served).
   const missing: string[] = [];
+  // A 404 is remembered for this index generation: the next run goes straight to what the mirror serves.
+  const unavailable = (release: string): string => path.join(cacheRoot(), 'kernels', '.unavailable', release);
   for (const c of candidates) {
+    if (candidates.length > 1 && !isCachedKernel(c.release) && existsSync(unavailable(c.release)) && readFileSync(unavailable(c.release), 'utf8') === gen) {
+      missing.push(c.release);
+      continue;
+    }
     try {
       return unpackedKernel(c.release, arch, { kernel: c, gen }, log);
     } catch (err) {
@@ -127,6 +134,7 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
       if (!isCachedKernel(c.release)) rmSync(path.join(cacheRoot(), 'kernels', c.release), { recursive: true, force: true });
       if (candidates.length === 1 || !/\b404\b/.test(err instanceof Error ? err.message : '')) throw err;
       missing.push(c.release);
+      writeFileAtomic(unavailable(c.release), gen);
       log(`kernel: the mirror does not serve ${c.release} (404); trying the next older release of ${version}`);
     }
   }
