@@ -10,7 +10,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-.PHONY: all deps build addon ts kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+.PHONY: all deps build addon ts kmod kmod-check test-vm-lines kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -93,6 +93,15 @@ test-vm:
 	    sh -c '$(VITEST) run test/kernel && node bin/guplab.js check --json "$$GUPLAB_VM_OUT/check-'$$k'-'$$a'.json"'; \
 	done
 	$(GUPLAB) matrix --from results/test-vm/check-*.json --out results/test-vm --changed
+
+# The other Debian lines (`guplab kernels`), outside `make test` for time:
+# 5.10 and 7.x x86_64 and 5.10 arm64, each about 10-15 min under TCG here.
+VM_RUNS_LINES ?= 5.10:x86_64 7.2:x86_64 7.3:x86_64 5.10:arm64
+test-vm-lines:
+	$(MAKE) test-vm VM_RUNS="$(VM_RUNS_LINES)"
+
+kernels: build
+	$(GUPLAB) kernels
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M
