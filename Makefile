@@ -11,7 +11,7 @@ KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
 PHONY_FAST := test-fast prebuilds test-ci-engine
-.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -42,9 +42,14 @@ build: addon ts tools/pin1
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
 
-# W=1 (and sparse C=1) builds against Debian 6.1 and 6.12, x86_64 and arm64.
+# W=1 and sparse (C=1) builds against every Debian kernel line the archive
+# has headers for on x86_64 (5.10, 6.1, 6.12, 7.2, 7.3 today: `guplab
+# kernels`), and 5.10, 6.1, 6.12 and 7.3 on arm64 (cross-compiled).
+KMOD_CHECK_X86_64 ?= all
+KMOD_CHECK_ARM64 ?= 5.10,6.1,6.12,7.3
 kmod-check: build
-	$(GUPLAB) kmod-check --kernel 6.1,6.12 --arch x86_64,arm64
+	$(GUPLAB) kmod-check --kernel $(KMOD_CHECK_X86_64) --arch x86_64
+	$(GUPLAB) kmod-check --kernel $(KMOD_CHECK_ARM64) --arch arm64
 
 load: kmod
 	-rmmod guplab 2>/dev/null
@@ -95,6 +100,15 @@ test-vm: build
 # one from test-vm's reports (run test-vm first).
 test-ci-engine: build
 	./scripts/ci-engine.sh
+
+# The other Debian lines (`guplab kernels`), outside `make test` for time:
+# 5.10 and 7.x x86_64 and 5.10 arm64, each about 10-15 min under TCG here.
+VM_RUNS_LINES ?= 5.10:x86_64,7.2:x86_64,7.3:x86_64,5.10:arm64
+test-vm-lines:
+	$(MAKE) test-vm VM_RUNS="$(VM_RUNS_LINES)"
+
+kernels: build
+	$(GUPLAB) kernels
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Every kernel-version difference guplab depends on, keyed on
- * LINUX_VERSION_CODE. Built and tested against Debian's 6.1 and 6.12; the
- * version boundaries come from the kernel's history (mm/gup.c, mm.h).
+ * LINUX_VERSION_CODE. Built and tested against Debian's 5.10, 6.1, 6.12,
+ * 7.2 and 7.3; the version boundaries come from the kernel's history
+ * (mm/gup.c, mm.h, highmem.h). Debian has no line between 5.10 and 6.1, so
+ * the branches for 5.11-6.0 are written from that history, never built.
  */
 #ifndef _GUPLAB_COMPAT_H
 #define _GUPLAB_COMPAT_H
@@ -95,7 +97,17 @@ static inline void guplab_memcpy_from_page(char *to, struct page *page,
 /* 6.3 removed pin_user_pages_fast_only (no callers left). */
 #define GUPLAB_HAVE_PIN_FAST_ONLY	(LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0))
 
-/* Public FOLL_* flags: FOLL_INTERRUPTIBLE came in 6.2, FOLL_HONOR_NUMA_FAULT in 6.6. */
+/*
+ * Public FOLL_* flags: FOLL_NOFAULT came in 5.16 ("gup: Introduce
+ * FOLL_NOFAULT flag to disable page faults"), FOLL_INTERRUPTIBLE in 6.2,
+ * FOLL_HONOR_NUMA_FAULT in 6.6. A flag this kernel lacks maps to 0, which
+ * keeps it out of INFO's flag_mask: a call with it is refused with EINVAL.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+#define GUPLAB_FOLL_NOFAULT FOLL_NOFAULT
+#else
+#define GUPLAB_FOLL_NOFAULT 0
+#endif
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
 #define GUPLAB_FOLL_INTERRUPTIBLE FOLL_INTERRUPTIBLE
 #else
@@ -111,7 +123,6 @@ static inline void guplab_memcpy_from_page(char *to, struct page *page,
 #define GUPLAB_FOLL_LONGTERM	FOLL_LONGTERM
 #define GUPLAB_FOLL_FORCE	FOLL_FORCE
 #define GUPLAB_FOLL_NOWAIT	FOLL_NOWAIT
-#define GUPLAB_FOLL_NOFAULT	FOLL_NOFAULT
 #define GUPLAB_FOLL_HWPOISON	FOLL_HWPOISON
 #define GUPLAB_FOLL_ANON	FOLL_ANON
 #define GUPLAB_FOLL_SPLIT_PMD	FOLL_SPLIT_PMD
@@ -229,15 +240,121 @@ static inline long guplab_pin_user_pages_fast_only(unsigned long start, int nr,
 #define GUPLAB_CALL_GET_USER_PAGES_REMOTE(mm, a, n, f, p, l)	guplab_get_user_pages_remote(mm, a, n, f, p, l)
 #define GUPLAB_CALL_PIN_USER_PAGES_REMOTE(mm, a, n, f, p, l)	guplab_pin_user_pages_remote(mm, a, n, f, p, l)
 
-/* Exact FOLL_PIN count of a large folio (6.1 kept it in the first tail page). */
+/*
+ * Folios (struct folio, page_folio() and the folio_* calls below) came in
+ * 5.16; before, a compound page's head page is what a folio is. These
+ * shims give guplab_fill_facts() the folio calls it makes, over the head
+ * page, with the page-flag test each folio call wraps.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
+struct folio;
+
+static inline struct page *guplab_folio_page(struct folio *folio)
+{
+	return (struct page *)folio;
+}
+
+static inline struct folio *page_folio(struct page *page)
+{
+	return (struct folio *)compound_head(page);
+}
+
+static inline bool folio_test_hugetlb(struct folio *folio)
+{
+	return PageHuge(guplab_folio_page(folio));
+}
+
+static inline bool folio_is_zone_device(struct folio *folio)
+{
+	return is_zone_device_page(guplab_folio_page(folio));
+}
+
+static inline bool folio_test_anon(struct folio *folio)
+{
+	return PageAnon(guplab_folio_page(folio));
+}
+
+static inline bool folio_test_ksm(struct folio *folio)
+{
+	return PageKsm(guplab_folio_page(folio));
+}
+
+static inline bool folio_test_swapbacked(struct folio *folio)
+{
+	return PageSwapBacked(guplab_folio_page(folio));
+}
+
+static inline bool folio_test_large(struct folio *folio)
+{
+	return PageCompound(guplab_folio_page(folio));
+}
+
+/* page_maybe_dma_pinned() reads the head's pincount or refcount itself. */
+static inline bool folio_maybe_dma_pinned(struct folio *folio)
+{
+	return page_maybe_dma_pinned(guplab_folio_page(folio));
+}
+
+static inline unsigned int folio_order(struct folio *folio)
+{
+	return compound_order(guplab_folio_page(folio));
+}
+
+static inline int folio_ref_count(struct folio *folio)
+{
+	return page_ref_count(guplab_folio_page(folio));
+}
+
+static inline void *guplab_folio_mapping(struct folio *folio)
+{
+	return READ_ONCE(guplab_folio_page(folio)->mapping);
+}
+#else
+static inline void *guplab_folio_mapping(struct folio *folio)
+{
+	return READ_ONCE(folio->mapping);
+}
+#endif
+
+/*
+ * kmap_local_page() came in 5.11; before, kmap_atomic() is the short-lived
+ * mapping (it also disables preemption: nothing between map and unmap sleeps).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 11, 0)
+static inline void *kmap_local_page(struct page *page)
+{
+	return kmap_atomic(page);
+}
+
+static inline void guplab_kunmap_local(void *addr)
+{
+	kunmap_atomic(addr);
+}
+#define kunmap_local(addr) guplab_kunmap_local(addr)
+#endif
+
+/*
+ * Exact FOLL_PIN count of a large folio: 6.1 kept it in the first tail
+ * page (folio_pincount_ptr); before folios (5.16), only compound pages of
+ * order 2 and more had it (the third page's compound_pincount, see
+ * hpage_pincount_available()), so an order-1 page reports none.
+ */
 static inline int guplab_folio_pincount(struct folio *folio)
 {
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 16, 0)
+	struct page *head = guplab_folio_page(folio);
+
+	if (!hpage_pincount_available(head))
+		return -1;
+	return head_compound_pincount(head);
+#else
 	if (!folio_test_large(folio))
 		return -1;
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
 	return atomic_read(folio_pincount_ptr(folio));
 #else
 	return atomic_read(&folio->_pincount);
+#endif
 #endif
 }
 
@@ -248,7 +365,15 @@ static inline int guplab_folio_pincount(struct folio *folio)
  */
 static inline bool guplab_folio_longterm_pinnable(struct folio *folio)
 {
-#ifndef CONFIG_CMA
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 13, 0)
+	/*
+	 * Before 5.13 ("mm/gup: migrate pinned pages out of movable zone")
+	 * FOLL_LONGTERM moved only CMA pages (check_and_migrate_cma_pages()),
+	 * and refused DAX by the VMA (check_dax_vmas()): any page a module can
+	 * tell apart, ZONE_MOVABLE included, is pinnable where it is.
+	 */
+	return true;
+#elif !defined(CONFIG_CMA)
 	return folio_is_longterm_pinnable(folio);
 #else
 	if (is_zero_pfn(folio_pfn(folio)))

@@ -350,7 +350,7 @@ static void guplab_fill_facts(struct page *page, u64 pfn_before, struct guplab_p
 		f->kind |= folio_test_ksm(folio) ? GUPLAB_KIND_KSM : GUPLAB_KIND_ANON;
 	else if (folio_test_swapbacked(folio))
 		f->kind |= GUPLAB_KIND_SHMEM;
-	else if (READ_ONCE(folio->mapping))
+	else if (guplab_folio_mapping(folio))
 		f->kind |= GUPLAB_KIND_FILE;
 	if (guplab_folio_longterm_pinnable(folio))
 		f->props |= GUPLAB_PROP_LONGTERM_PINNABLE;

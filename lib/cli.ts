@@ -18,11 +18,15 @@ import { checkFileFor, matrixFromFiles, runMatrixJob, runMatrixVms } from './job
 import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, SUITES, type Suite } from './jobs/plan.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
+import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from './jobs/bisect.js';
+import { listKernels } from './jobs/kernels.js';
 import { addStressCommand } from './stress/cli.js';
 import { nonNegativeInt, positiveInt, UsageError } from './util/args.js';
 import { projectRoot } from './util/root.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
+import { ARCH_NAMES, parseArchList } from './vm/arch.js';
+import { checkKernelSpecs } from './vm/kernel.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun } from './vm/run.js';
 
@@ -52,19 +56,24 @@ function size(value: string): string {
   return value;
 }
 
+/** A comma-separated --arch list (vm/arch.ts names what exists). */
 function arches(value: string): Arch[] {
-  const list = value.split(',').map((a) => a.trim());
-  for (const a of list) if (a !== 'x86_64' && a !== 'arm64') throw new InvalidArgumentError(`unknown arch "${a}": use x86_64, arm64 or x86_64,arm64`);
-  return list as Arch[];
+  try {
+    return parseArchList(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
+
+const log = (msg: string): void => void process.stderr.write(`guplab: ${msg}\n`);
 
 const commaList = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
 const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), ...commaList(v)];
 
 function addVmOptions(cmd: Command): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel series (6.1, 6.12, 7) or full release', '6.1')
-    .addOption(new Option('--arch <arch>', `guest architecture (default: the host's, ${hostArch()}, or a user kernel's own)`).choices(['x86_64', 'arm64']))
+    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them)', '6.1')
+    .option('--arch <arch>', `guest architecture, ${ARCH_NAMES.join(' or ')} (default: the host's, ${hostArch()}, or a user kernel's own)`, (v: string) => arches(v)[0] as Arch)
     .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
     .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')
     .option('--timeout <seconds>', 'kill the guest after this long', positiveInt, 900)
@@ -317,7 +326,7 @@ program
   .addOption(new Option('--format <engine>', 'with --plan: json, or the matrix shape of github (strategy.matrix) or gitlab (parallel:matrix)').choices(['json', 'github', 'gitlab']))
   .option('--job', 'run one kernel x arch as a CI job: its files and a job record in --out')
   .option('--merge', 'build the table from the folders the jobs wrote ([dirs...]), marking failed and missing jobs')
-  .option('--plan-file <file>', 'with --merge: the plan (--plan --json), to name the jobs that left nothing')
+  .option('--plan-file <file>', 'with --merge: the plan (guplab matrix --plan > FILE), to name the jobs that left nothing')
   .action(async (dirs: string[], opts: MatrixCliOptions) => {
     if ([opts.plan, opts.job, opts.merge, opts.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
     const suites = opts.suite ? parseSuites(opts.suite) : opts.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
@@ -332,6 +341,7 @@ program
     }
     const run = { suites, only: opts.only, timeoutSec: opts.timeout };
     if (opts.job) {
+      checkKernelSpecs(opts.kernel, opts.arch, log);
       if (opts.kernel.length !== 1 || opts.arch.length !== 1) throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
       process.exitCode = await runMatrixJob(opts.kernel[0]!, opts.arch[0]!, { ...run, out: opts.out ?? 'results/jobs' }, pkg.version);
       return;
@@ -347,6 +357,7 @@ program
       return;
     }
     if (dirs.length) throw new UsageError(`unexpected ${dirs.join(' ')}: folders are for --merge`);
+    if (!opts.from) checkKernelSpecs(opts.kernel, opts.arch, log); // every kernel resolved before the first boot
     const files = opts.from ?? (await runMatrixVms({ ...run, kernels: opts.kernel, arches: opts.arch, out }));
     process.exitCode = typeof files === 'number' ? files : matrixFromFiles(files, table);
   });
@@ -392,10 +403,54 @@ program
 program
   .command('kmod-check')
   .description('build kmod/ warning-free with W=1 (and sparse C=1) against each kernel and arch')
-  .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
+  .option('--kernel <versions>', 'comma-separated kernel series or releases; all: every series the archive has headers for', commaList, ['6.1', '6.12'])
   .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
   .action((opts: { kernel: string[]; arch: Arch[] }) => {
+    checkKernelSpecs(opts.kernel, opts.arch, log); // every kernel resolved before the first download
     process.exitCode = kmodCheck(opts.kernel, opts.arch);
+  });
+
+program
+  .command('bisect')
+  .description('find the first packaged release where a probe case answers like --new (binary search, one boot per step); with --kernel-image, one git-bisect-run step (exit 0 old, 1 new, 125 skip)')
+  .requiredOption('--case <probe/case>', 'the probe case, e.g. longterm-variants/pin_user_pages_unlocked', parseProbeCase)
+  .option('--old <release>', 'a release (or series) answering the old way')
+  .option('--new <release>', 'a later release (or series) answering the new way')
+  .option('--arch <arch>', 'guest architecture', (v: string) => arches(v)[0] as Arch, hostArch())
+  .option('--kernel-image <path>', 'git bisect run mode: boot this kernel image (with --kernel-build)')
+  .option('--kernel <release>', 'git bisect run mode on a packaged release instead of --kernel-image')
+  .option('--kernel-build <dir>', 'build tree of --kernel-image')
+  .option('--old-answer <answer>', 'git bisect run mode: the old kernels\' answer (exit 0)')
+  .option('--new-answer <answer>', 'git bisect run mode: the new answer (exit 1); without it any other answer is new')
+  .option('--timeout <seconds>', 'per-boot timeout', positiveInt, 900)
+  .action(async (opts: { case: ProbeCase; old?: string; new?: string; arch: Arch; kernel?: string; kernelImage?: string; kernelBuild?: string; oldAnswer?: string; newAnswer?: string; timeout: number }) => {
+    const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
+    const print = (line: string): void => console.log(line);
+    if (opts.kernelImage || opts.oldAnswer !== undefined) {
+      if (opts.oldAnswer === undefined || (opts.kernelImage && !opts.kernelBuild)) {
+        // Above 127: git bisect run stops instead of taking a usage error for an answer.
+        log('git bisect run mode needs --old-answer (e.g. --old-answer -EINVAL) and --kernel-image with --kernel-build (or --kernel RELEASE)');
+        process.exitCode = 128;
+        return;
+      }
+      const target = opts.kernelImage ? { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild!, arch: opts.arch } : { kernel: opts.kernel ?? '6.1', arch: opts.arch };
+      process.exitCode = await bisectRunStep({ target, pc: opts.case, oldAnswer: opts.oldAnswer, ...(opts.newAnswer !== undefined ? { newAnswer: opts.newAnswer } : {}), timeoutSec: opts.timeout, log, print });
+      return;
+    }
+    if (!opts.old || !opts.new) throw new InvalidArgumentError('pass --old and --new releases (guplab kernels lists them), or --kernel-image for git bisect run');
+    await bisectReleases({ pc: opts.case, oldSpec: opts.old, newSpec: opts.new, arch: opts.arch, timeoutSec: opts.timeout, log, print });
+  });
+
+program
+  .command('kernels')
+  .description("the Debian kernels the archive offers per arch (series, newest usable release, image-only ones) and what is cached")
+  .option('--arch <arches>', 'comma-separated arches', ARCH_NAMES.join(','))
+  .option('--all', 'one line per release')
+  .option('--refresh', 'update the archive index now (else once a day)')
+  .option('--json', 'print the releases as JSON')
+  .action((opts: { arch: string; all?: boolean; refresh?: boolean; json?: boolean }) => {
+    const r = listKernels({ arches: parseArchList(opts.arch), all: opts.all ?? false, refresh: opts.refresh ?? false, log: (m) => process.stderr.write(`guplab: ${m}\n`) });
+    console.log(opts.json ? JSON.stringify(r.kernels, null, 1) : r.text);
   });
 
 program

@@ -209,9 +209,9 @@ export function readPlan(file: string): Plan {
   try {
     p = JSON.parse(readFileSync(file, 'utf8')) as Partial<Plan>;
   } catch (err) {
-    throw new UsageError(`cannot read the plan ${file}: ${(err as Error).message} (write it with \`guplab matrix --plan --json > FILE\`)`);
+    throw new UsageError(`cannot read the plan ${file}: ${(err as Error).message} (write it with \`guplab matrix --plan > FILE\`)`);
   }
-  if (p.schema !== PLAN_SCHEMA || !Array.isArray(p.jobs)) throw new UsageError(`${file} is not a ${PLAN_SCHEMA} plan: write it with \`guplab matrix --plan --json > FILE\``);
+  if (p.schema !== PLAN_SCHEMA || !Array.isArray(p.jobs)) throw new UsageError(`${file} is not a ${PLAN_SCHEMA} plan: write it with \`guplab matrix --plan > FILE\``);
   return p as Plan;
 }
 

@@ -1,7 +1,8 @@
 // A private apt configuration under the cache folder: its own sources list,
 // state and archives, so the user's system apt sources are never touched.
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { run } from './exec.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -76,11 +77,13 @@ export class PrivateApt {
     const sourcesFile = path.join(this.dir, 'sources.list');
     const stamp = path.join(this.dir, 'updated');
     const changed = !existsSync(sourcesFile) || readFileSync(sourcesFile, 'utf8') !== sources;
-    if (changed) writeFileSync(sourcesFile, sources);
+    if (changed) writeFileAtomic(sourcesFile, sources);
     if (changed || !existsSync(stamp) || Date.now() - statSync(stamp).mtimeMs > STALE_MS) {
       log(`apt: updating the package lists of ${this.suite} (private configuration in ${this.dir})`);
-      run('apt-get', [...this.options(), 'update'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      writeFileSync(stamp, new Date().toISOString());
+      // apt's own lock is off (Debug::NoLocking: not root's system state), so
+      // two runs updating at once take turns on a lock file of this folder.
+      run('flock', ['-w', '900', path.join(this.dir, 'update.lock'), 'apt-get', ...this.options(), 'update'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      writeFileAtomic(stamp, new Date().toISOString());
     }
   }
 

@@ -1,6 +1,7 @@
-// Kernels newer than the host's userland (7.x from trixie-backports) ship
-// kbuild tools linked against a newer glibc and expect a newer gcc: their
-// modules are built in a Debian root of that release made with debootstrap,
+// Kernels of a newer Debian release than the host's (trixie's 6.12+deb13,
+// 7.x from trixie-backports) ship kbuild tools linked against a newer glibc
+// and expect a newer gcc: their modules are built in a Debian root of that
+// release (any suite: bullseye, trixie, ...) made with debootstrap,
 // cached under the project's cache folder, entered with chroot in a private
 // mount namespace (the cache is bind-mounted at its own path inside).
 import { existsSync, writeFileSync } from 'node:fs';
@@ -8,16 +9,18 @@ import path from 'node:path';
 import { cachedDir } from './guestroot.js';
 import { systemMirrors } from './apt.js';
 import { run } from './exec.js';
+import { ARCHES } from './arch.js';
 import { cacheRoot, type Arch } from './paths.js';
 
-/** What the module build needs inside the root, beyond minbase. */
-export function buildRootPackages(crossTo?: Arch): string[] {
-  return ['gcc', 'make', 'libc6-dev', 'libelf1t64', 'dwarves', 'bc', ...(crossTo === 'arm64' ? ['gcc-aarch64-linux-gnu'] : []), ...(crossTo === 'x86_64' ? ['gcc-x86-64-linux-gnu'] : [])];
+/** What the module build needs inside the root, beyond minbase (libelf was renamed for the 64-bit time_t move in trixie). */
+export function buildRootPackages(crossTo?: Arch, suite = 'trixie'): string[] {
+  const libelf = suite === 'bullseye' || suite === 'bookworm' ? 'libelf1' : 'libelf1t64';
+  return ['gcc', 'make', 'libc6-dev', libelf, 'dwarves', 'bc', 'sparse', ...(crossTo ? [ARCHES[crossTo].crossGcc] : [])];
 }
 
 /** The cached build root of `suite` (e.g. trixie) for the host, with a cross compiler for crossTo. */
 export function ensureBuildRoot(suite: string, log: (msg: string) => void, crossTo?: Arch): string {
-  const pkgs = buildRootPackages(crossTo);
+  const pkgs = buildRootPackages(crossTo, suite);
   const dir = path.join(cacheRoot(), 'roots', `${suite}-${pkgs.join('+').replace(/[^\w+.-]/g, '')}`);
   return cachedDir(dir, `${suite} build root (debootstrap minbase + ${pkgs.join(' ')})`, log, (tmp) => {
     if (!existsSync('/usr/sbin/debootstrap')) throw new Error('debootstrap is not installed: apt-get install debootstrap (scripts/deps.sh does it)');

@@ -6,7 +6,7 @@ import { execSync } from 'node:child_process';
 import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { GuestMount } from '../contract.js';
-import type { Arch } from './paths.js';
+import { ARCHES, type Arch } from './arch.js';
 
 export type GuestFs = 'ext4' | 'xfs';
 
@@ -95,8 +95,8 @@ export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: numb
   const dax = options.dax ?? [];
   if (dax.length && !options.pmem) throw new RangeError('--dax needs --pmem SIZE (the size of each pmem region)');
   if (!options.pmem) return setup;
-  if (arch !== 'x86_64') {
-    throw new RangeError('--pmem uses memmap= emulation, which only x86_64 kernels have (Debian 6.1 arm64 has no FS_DAX at all): use --arch x86_64');
+  if (!ARCHES[arch].memmapPmem) {
+    throw new RangeError(`--pmem uses memmap= emulation, which only ${Object.values(ARCHES).filter((a) => a.memmapPmem).map((a) => a.name).join(', ')} kernels have (Debian 6.1 arm64 has no FS_DAX at all): use --arch x86_64`);
   }
   const each = sizeMiB(options.pmem);
   const regions = Math.max(1, dax.length);
@@ -137,6 +137,6 @@ export function prepareDisks(disks: readonly GuestDisk[], dir: string): string[]
  */
 export function fullGuest(arch: Arch): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
   const memory: GuestMemoryOptions = { hugepages: 16, movablecore: '256M', fs: ['ext4', 'xfs'] };
-  if (arch === 'x86_64') Object.assign(memory, { pmem: '128M', dax: ['ext4', 'xfs'] });
+  if (ARCHES[arch].memmapPmem) Object.assign(memory, { pmem: '128M', dax: ['ext4', 'xfs'] });
   return { memMiB: 3072, memory, append: ['secretmem.enable=1'] };
 }

@@ -26,6 +26,7 @@ import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
+import { ARCHES } from './arch.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
 /** Debian packages of the guest's arch that make up its userland layer. */
@@ -101,10 +102,10 @@ export function elfMachine(file: string): number | undefined {
   }
 }
 
-export const ELF_MACHINE: Record<Arch, number> = { x86_64: 62, arm64: 183 };
+export const ELF_MACHINE: Record<Arch, number> = { x86_64: ARCHES.x86_64.elfMachine, arm64: ARCHES.arm64.elfMachine };
 
 function npmArch(arch: Arch): string {
-  return arch === 'x86_64' ? 'x64' : 'arm64';
+  return ARCHES[arch].npm;
 }
 
 /** npm pack name@version and unpack it into dir/node_modules/name. */
@@ -189,7 +190,7 @@ function ensureLayer(arch: Arch, log: Log): { layer: string; busybox: string } {
   const nodeVersion = process.versions.node;
   const dir = path.join(base, `layer-${key(GUEST_DEBS.join(','), JSON.stringify(GUEST_TOOLS), nodeVersion, '2')}`);
   cachedDir(dir, `${arch} userland layer (${GUEST_DEBS.join(', ')}, ${Object.values(GUEST_TOOLS).flat().map((f) => path.basename(f)).join(', ')}, Node ${nodeVersion})`, log, (tmp) => {
-    const apt = new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [...new Set([debArch(hostArch()), 'amd64', 'arm64'])]);
+    const apt = new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [...new Set([debArch(hostArch()), ...Object.values(ARCHES).map((a) => a.debian)])]);
     apt.ensure(log);
     const debsDir = path.join(tmp, '.debs');
     log(`apt: downloading ${GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`).join(' ')}`);
@@ -248,8 +249,6 @@ function ensureNpmNatives(arch: Arch, log: Log): string {
   return path.join(dir, 'node_modules');
 }
 
-const CROSS: Record<Arch, string> = { x86_64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
-
 /** The prebuilt addon an installed package ships for `arch` (`make prebuilds`), if any. */
 export function prebuiltAddon(arch: Arch): string | undefined {
   const file = path.join(projectRoot, 'prebuilds', `linux-${npmArch(arch)}`, 'node.napi.node');
@@ -269,7 +268,7 @@ export function ensureAddon(arch: Arch, log: Log): string {
     for (const s of sources) cpSync(path.join(projectRoot, s), path.join(tmp, s));
     symlinkSync(path.join(projectRoot, 'node_modules'), path.join(tmp, 'node_modules'));
     const nodedir = path.resolve(process.execPath, '..', '..');
-    const t = CROSS[arch];
+    const t = ARCHES[arch].triple;
     run(process.execPath, [path.join(projectRoot, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', `--arch=${npmArch(arch)}`, `--nodedir=${nodedir}`], {
       cwd: tmp,
       env: { ...process.env, CC: `${t}-gcc`, CXX: `${t}-g++`, LINK: `${t}-g++`, AR: `${t}-ar` },

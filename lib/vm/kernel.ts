@@ -1,12 +1,15 @@
-// Debian kernels: resolve a series ("6.1", "6.12") to a package, fetch the
-// image and headers with the private apt, unpack them, build guplab.ko.
+// Debian kernels: resolve --kernel (a series, a major, an exact release) in
+// the archive's indexes (lib/vm/archive.ts), fetch the image and headers,
+// unpack them atomically into the cache, build guplab.ko.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
-import { PrivateApt } from './apt.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { crossCompileArgs } from './arch.js';
+import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './guestroot.js';
 import { run } from './exec.js';
@@ -29,87 +32,117 @@ export interface Kernel {
   buildRoot?: string;
 }
 
-function compareReleases(a: string, b: string): number {
-  const pa = a.match(/\d+/g)?.map(Number) ?? [];
-  const pb = b.match(/\d+/g)?.map(Number) ?? [];
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? -1) - (pb[i] ?? -1);
-    if (d) return d;
-  }
-  return 0;
-}
-
-/** Picks the newest generic image release of a series from package names. */
-export function pickRelease(series: string, arch: Arch, pkgnames: readonly string[]): string | undefined {
-  const esc = series.replace(/\./g, '\\.');
-  const re = new RegExp(`^linux-image-(${esc}\\.[0-9.]+(?:-[0-9]+)?(?:\\+deb[0-9]+)?-${debArch(arch)})$`);
-  const releases = pkgnames.map((n) => re.exec(n)?.[1]).filter((r): r is string => Boolean(r));
-  return releases.sort(compareReleases).at(-1);
-}
-
-/** Series 7 and later are not in bookworm: they come from trixie-backports (or sid). */
-export function isNextSeries(version: string): boolean {
-  return Number(/^(\d+)/.exec(version)?.[1] ?? 0) >= 7;
-}
-
-/** The Debian release a kernel was built for, when newer than the host's bookworm: its modules build in that root. */
-export function buildRootSuite(release: string): string | undefined {
-  if (/\+deb13-/.test(release)) return 'trixie';
-  if (/\+deb1[4-9]-/.test(release)) return 'sid';
+/**
+ * The Debian release whose toolchain built a kernel (from its release
+ * string): +debNN names it; 5.10.0-N is bullseye's, 6.1.0-N bookworm's.
+ */
+export function kernelSuite(release: string): string | undefined {
+  const deb = /\+deb(\d+)-/.exec(release)?.[1];
+  if (deb) return DEBIAN_RELEASES[Number(deb)];
+  if (/^5\.10\.0-/.test(release)) return 'bullseye';
+  if (/^6\.1\.0-/.test(release)) return 'bookworm';
   return undefined;
 }
 
-/** The private apt, native to the host, knowing both guest arches (one list update for all). */
-function apt(_arch: Arch, next = false): PrivateApt {
-  const archs = [...new Set([debArch(hostArch()), 'amd64', 'arm64'])];
-  return next
-    ? new PrivateApt(path.join(cacheRoot(), 'apt-next'), 'trixie-backports', archs, { security: false, extraSuites: ['sid'] })
-    : new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', archs);
+const DEBIAN_RELEASES: Record<number, string> = { 11: 'bullseye', 12: 'bookworm', 13: 'trixie', 14: 'forky' };
+
+/** The host's Debian release name (bookworm). */
+export function hostSuite(): string {
+  return DEBIAN_RELEASES[hostDebian()] ?? 'bookworm';
 }
 
-/** The Debian packages that make up a kernel: image (and 7.x's split parts), headers, kbuild. */
-function kernelPackages(release: string, arch: Arch, log: (msg: string) => void): string[] {
-  const a = apt(arch, isNextSeries(release));
-  a.ensure(log);
-  const headers = `linux-headers-${release}`;
-  // Image and headers of the guest's arch; kbuild (fixdep, modpost: host
-  // binaries) of the host's, so a cross build runs them natively.
-  const qual = arch === hostArch() ? '' : `:${debArch(arch)}`;
-  const deps = a.depends(`${headers}${qual}`).map((d) => d.replace(/:.*$/, ''));
-  // 7.x splits the image package: linux-binary-RELEASE (vmlinuz) and linux-modules-RELEASE.
-  const imageParts = a
-    .depends(`linux-image-${release}${qual}`)
-    .map((d) => d.replace(/:.*$/, ''))
-    .filter((d) => d.endsWith(release) && /^linux-(binary|modules)-/.test(d))
-    .map((d) => `${d}${qual}`);
-  return [
-    `linux-image-${release}${qual}`,
-    ...imageParts,
-    `${headers}${qual}`,
-    ...deps.filter((d) => /^linux-headers-/.test(d)),
-    ...deps.filter((d) => /^linux-kbuild-/.test(d)),
-  ];
+/** The host's Debian release number (12 for bookworm), from /etc/os-release. */
+export function hostDebian(): number {
+  try {
+    return Number(/^VERSION_ID="?(\d+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 12);
+  } catch {
+    return 12;
+  }
+}
+
+/**
+ * The Debian root a kernel's modules build in, when the host cannot build
+ * them: a kernel of another Debian release than the host's names that
+ * release's compiler in its headers (bullseye's 5.10: CC=gcc-10, which
+ * bookworm lacks; trixie's 6.12+deb13 and 7.x: gcc-14) and newer releases
+ * ship kbuild tools linked against their newer glibc. Tried on the host
+ * first for 5.10: its kbuild tools run, but `gcc-10: not found`.
+ */
+export function buildRootSuite(release: string, host = hostDebian()): string | undefined {
+  const suite = kernelSuite(release);
+  return suite && suite !== DEBIAN_RELEASES[host] ? suite : undefined;
+}
+
+function cachedReleases(): string[] {
+  const kernelsDir = path.join(cacheRoot(), 'kernels');
+  return existsSync(kernelsDir) ? readdirSync(kernelsDir).filter((d) => existsSync(path.join(kernelsDir, d, 'complete'))) : [];
+}
+
+/** Whether a release is unpacked in the cache. */
+export function isCachedKernel(release: string): boolean {
+  return existsSync(path.join(cacheRoot(), 'kernels', release, 'complete'));
+}
+
+/**
+ * The archive's kernel that --kernel SPEC names for an arch (lib/vm/archive.ts),
+ * or a one-line error naming what exists, before anything is downloaded.
+ */
+export function resolveArchiveKernel(spec: string, arch: Arch, log: (msg: string) => void): { kernel: ArchiveKernel; gen: string } {
+  const { index, gen } = archiveIndex(log);
+  return { kernel: resolveKernel(spec, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]), gen };
+}
+
+/** --kernel values with `all` expanded to every series of the arch that guplab can use (oldest first). */
+export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: (msg: string) => void): string[] {
+  if (!versions.includes('all')) return [...versions];
+  const usable = seriesOf(archiveIndex(log).index.kernels.filter((k) => !k.unbuildable), arch);
+  return [...new Set(versions.flatMap((v) => (v === 'all' ? usable : [v])))];
+}
+
+/**
+ * Resolves every --kernel x --arch pair before anything is downloaded or
+ * booted, so a bad one fails at once with the error naming what exists.
+ */
+export function checkKernelSpecs(versions: readonly string[], arches: readonly Arch[], log: (msg: string) => void): void {
+  for (const arch of arches) {
+    for (const v of expandKernelSpecs(versions, arch, log)) if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
+  }
 }
 
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
 export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
-  const kernelsDir = path.join(cacheRoot(), 'kernels');
-  const full = /^\d+\.\d+\.\d+.*-(amd64|arm64)$/.test(version);
-  let release: string | undefined;
-  if (full) release = version;
-  else {
-    // Reuse what is cached without asking apt: a second run downloads nothing.
-    const cached = existsSync(kernelsDir)
-      ? readdirSync(kernelsDir).filter((d) => existsSync(path.join(kernelsDir, d, 'complete')))
-      : [];
-    release = pickRelease(version, arch, cached.map((d) => `linux-image-${d}`));
-    if (!release) {
-      const a = apt(arch, isNextSeries(version));
-      a.ensure(log);
-      release = pickRelease(version, arch, a.pkgnames(`linux-image-${version}.`));
-      if (!release) throw new Error(`no Debian kernel ${version} for ${arch} (bookworm; trixie-backports and sid for 7 and later): try --kernel 6.1, 6.12 or 7`);
+  // An exact release already unpacked needs no index: a second run asks nothing.
+  const exact = [version, `${version}-${debArch(arch)}`].find((r) => cachedReleases().includes(r) && r.endsWith(`-${debArch(arch)}`));
+  if (exact) return unpackedKernel(exact, arch, undefined, log);
+  const { index, gen } = archiveIndex(log);
+  const candidates = kernelCandidates(version, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]);
+  // A series is served by its newest release the mirror really has: the
+  // index may name files the mirror lacks (seen: arm64 5.10.0-43 to -46 answered
+  // 404 while amd64's came; 5.10.0-32 is served).
+  const missing: string[] = [];
+  // A 404 is remembered for this index generation: the next run goes straight to what the mirror serves.
+  const unavailable = (release: string): string => path.join(cacheRoot(), 'kernels', '.unavailable', release);
+  for (const c of candidates) {
+    if (candidates.length > 1 && !isCachedKernel(c.release) && existsSync(unavailable(c.release)) && readFileSync(unavailable(c.release), 'utf8') === gen) {
+      missing.push(c.release);
+      continue;
+    }
+    try {
+      return unpackedKernel(c.release, arch, { kernel: c, gen }, log);
+    } catch (err) {
+      // Nothing of it stays: no empty kernels/RELEASE folder for `guplab kernels` to list.
+      if (!isCachedKernel(c.release)) rmSync(path.join(cacheRoot(), 'kernels', c.release), { recursive: true, force: true });
+      if (candidates.length === 1 || !/\b404\b/.test(err instanceof Error ? err.message : '')) throw err;
+      missing.push(c.release);
+      writeFileAtomic(unavailable(c.release), gen);
+      log(`kernel: the mirror does not serve ${c.release} (404); trying the next older release of ${version}`);
     }
   }
+  throw new Error(`the mirror serves none of ${missing.join(', ')} (404) for --kernel ${version}: pass an older release (guplab kernels --all --arch ${arch})`);
+}
+
+function unpackedKernel(release: string, arch: Arch, resolved: { kernel: ArchiveKernel; gen: string } | undefined, log: (msg: string) => void): Kernel {
+  const kernelsDir = path.join(cacheRoot(), 'kernels');
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
   if (existsSync(stamp)) log(`cached: kernel ${release} (${root})`);
@@ -117,14 +150,27 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
     // A root is renamed into place whole, modules.dep (depmod) last; one
     // without it is left by a run that died before unpacking was atomic.
     if (!existsSync(path.join(root, 'lib', 'modules', release, 'modules.dep'))) rmSync(root, { recursive: true, force: true });
-    const pkgs = kernelPackages(release, arch, log);
+    const { kernel: entry, gen } = resolved ?? resolveArchiveKernel(release, arch, log);
+    const pkgs = [...entry.packages];
     // Unpacked in a temporary folder renamed into place, so that two runs
     // fetching the same kernel at once never see each other's half.
     cachedDir(root, `kernel ${release}`, log, (tmp) => {
       const debsDir = `${tmp}.debs`;
       try {
         log(`kernel: downloading ${pkgs.join(' ')}`);
-        const debs = apt(arch, isNextSeries(release)).download(pkgs, debsDir);
+        // The image alone first: a mirror that lacks the release fails fast.
+        let image: string[];
+        try {
+          image = downloadPackages(gen, pkgs.slice(0, 1), debsDir);
+        } catch (err) {
+          // The mirror may lack a signed image the index still names (seen:
+          // linux-image-5.10.0-46-arm64, 404): the unsigned one is the same kernel.
+          if (!entry.unsignedImage) throw err;
+          log(`kernel: ${pkgs[0]} could not be fetched, taking ${entry.unsignedImage}`);
+          pkgs[0] = entry.unsignedImage;
+          image = downloadPackages(gen, pkgs.slice(0, 1), debsDir);
+        }
+        const debs = [...image, ...downloadPackages(gen, pkgs.slice(1), debsDir)];
         for (const deb of debs) run('dpkg-deb', ['-x', deb, tmp]);
       } finally {
         rmSync(debsDir, { recursive: true, force: true });
@@ -158,10 +204,7 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
 }
 
 function crossArgs(kernel: Kernel): string[] {
-  if (kernel.arch === hostArch()) return [];
-  return kernel.arch === 'arm64'
-    ? ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-']
-    : ['ARCH=x86_64', 'CROSS_COMPILE=x86_64-linux-gnu-'];
+  return crossCompileArgs(kernel.arch);
 }
 
 /** Copies kmod/ without build products, so each kernel builds in its own tree. */
@@ -206,8 +249,8 @@ export function checkModule(kernel: Kernel): KmodCheck {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-kmod-check-'));
   try {
     copyKmodSources(dir);
-    // Kernels newer than the host build in their Debian root (without sparse).
-    const sparse = !kernel.buildRoot && spawnSync('sparse', ['--version']).status === 0;
+    // Kernels of another Debian release build in its root, which has sparse too.
+    const sparse = kernel.buildRoot ? existsSync(path.join(kernel.buildRoot, 'usr', 'bin', 'sparse')) : spawnSync('sparse', ['--version']).status === 0;
     const make = ['make', '-C', kernel.buildDir, `M=${dir}`, 'W=1', ...(sparse ? ['C=1'] : []), ...crossArgs(kernel), 'modules'];
     const [file, args] = kernel.buildRoot ? inRoot(kernel.buildRoot, make, [dir]) : [make[0]!, make.slice(1)];
     const r = spawnSync(file, args, { encoding: 'utf8' });

@@ -13,15 +13,5 @@ export function cacheRoot(): string {
   return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'guplab');
 }
 
-export type Arch = 'x86_64' | 'arm64';
-
-/** Debian's name for an arch. */
-export function debArch(arch: Arch): string {
-  return arch === 'x86_64' ? 'amd64' : 'arm64';
-}
-
-export function hostArch(): Arch {
-  if (process.arch === 'x64') return 'x86_64';
-  if (process.arch === 'arm64') return 'arm64';
-  throw new Error(`unsupported host arch ${process.arch}: guplab runs on x86_64 and arm64`);
-}
+// The arch facts live in arch.ts; re-exported for the modules that import them from here.
+export { debArch, hostArch, type Arch } from './arch.js';

@@ -1,6 +1,6 @@
 // QEMU command lines, per arch, and the choice of accelerator.
 import { existsSync, readFileSync } from 'node:fs';
-import type { Arch } from './paths.js';
+import { ARCHES, type Arch } from './arch.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -47,15 +47,13 @@ function readCpuinfo(): string {
 }
 
 export function qemuBinary(arch: Arch): string {
-  return arch === 'x86_64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64';
+  return ARCHES[arch].qemu.binary;
 }
 
 export function qemuArgs(spec: QemuSpec): string[] {
-  const machine =
-    spec.arch === 'x86_64'
-      ? ['-machine', `q35,accel=${spec.accel}`, '-cpu', spec.accel === 'kvm' ? 'host' : 'max']
-      : ['-machine', `virt,accel=${spec.accel}`, '-cpu', spec.accel === 'kvm' ? 'host' : 'cortex-a72'];
-  const console = spec.arch === 'x86_64' ? 'ttyS0' : 'ttyAMA0';
+  const a = ARCHES[spec.arch];
+  const machine = ['-machine', `${a.qemu.machine},accel=${spec.accel}`, '-cpu', spec.accel === 'kvm' ? 'host' : a.qemu.tcgCpu];
+  const console = a.console;
   return [
     ...machine,
     '-smp', String(spec.cpus),

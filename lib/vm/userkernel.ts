@@ -9,7 +9,8 @@ import { cachedDir } from './guestroot.js';
 import { BOOT_MODULES, moduleLoadOrder } from './initramfs.js';
 import { run } from './exec.js';
 import type { Kernel } from './kernel.js';
-import { cacheRoot, hostArch, type Arch } from './paths.js';
+import { ARCH_NAMES, ARCHES, configArch, crossCompileArgs } from './arch.js';
+import { cacheRoot, type Arch } from './paths.js';
 
 /** Kernel config options the guest needs, with the module that provides each. */
 export const GUEST_CONFIG: Record<string, string> = {
@@ -22,12 +23,7 @@ export const GUEST_CONFIG: Record<string, string> = {
   CONFIG_OVERLAY_FS: 'overlay',
 };
 
-/** The arch a kernel .config was made for. */
-export function configArch(config: string): Arch | undefined {
-  if (/^CONFIG_ARM64=y$/m.test(config)) return 'arm64';
-  if (/^CONFIG_X86_64=y$/m.test(config)) return 'x86_64';
-  return undefined;
-}
+export { configArch };
 
 /**
  * What keeps this kernel from booting as a guplab guest: options neither
@@ -35,8 +31,8 @@ export function configArch(config: string): Arch | undefined {
  */
 export function missingGuestConfig(config: string, modulesDep: string): string[] {
   const available = new Set(moduleLoadOrder(modulesDep, BOOT_MODULES).map((f) => path.basename(f).replace(/\.ko(\.\w+)?$/, '').replaceAll('-', '_')));
-  // The runner reads everything over the serial console (ttyS0, ttyAMA0 on arm64): without it a boot looks like a hang.
-  const serial = configArch(config) === 'arm64' ? 'CONFIG_SERIAL_AMBA_PL011_CONSOLE' : 'CONFIG_SERIAL_8250_CONSOLE';
+  // The runner reads everything over the arch's serial console: without it a boot looks like a hang.
+  const serial = ARCHES[configArch(config) ?? 'x86_64'].consoleConfig;
   return Object.entries({ ...GUEST_CONFIG, [serial]: '' })
     .filter(([opt, mod]) => {
       const value = new RegExp(`^${opt}=(y|m)$`, 'm').exec(config)?.[1];
@@ -49,7 +45,7 @@ export function missingGuestConfig(config: string, modulesDep: string): string[]
 export function userKernel(image: string, buildDir: string, arch: Arch | undefined, log: (msg: string) => void): Kernel {
   image = path.resolve(image);
   buildDir = path.resolve(buildDir);
-  if (!existsSync(image)) throw new Error(`--kernel-image ${image} does not exist: pass the kernel image (arch/x86/boot/bzImage, arch/arm64/boot/Image)`);
+  if (!existsSync(image)) throw new Error(`--kernel-image ${image} does not exist: pass the kernel image (${Object.values(ARCHES).map((a) => a.image).join(', ')})`);
   const releaseFile = path.join(buildDir, 'include', 'config', 'kernel.release');
   const configFile = path.join(buildDir, '.config');
   if (!existsSync(releaseFile) || !existsSync(configFile)) {
@@ -58,7 +54,7 @@ export function userKernel(image: string, buildDir: string, arch: Arch | undefin
   const release = readFileSync(releaseFile, 'utf8').trim();
   const config = readFileSync(configFile, 'utf8');
   const built = configArch(config);
-  if (!built) throw new Error(`${configFile} is neither an x86_64 nor an arm64 config`);
+  if (!built) throw new Error(`${configFile} is not a config of an arch guplab boots (${ARCH_NAMES.join(', ')})`);
   if (arch && arch !== built) throw new Error(`--arch ${arch} but ${buildDir} was configured for ${built}: drop --arch or pass the matching build`);
   const st = statSync(image);
   const key = createHash('sha256').update(image).update(buildDir).update(`${st.size}:${st.mtimeMs}`).digest('hex').slice(0, 12);
@@ -69,8 +65,7 @@ export function userKernel(image: string, buildDir: string, arch: Arch | undefin
   const installed = `/lib/modules/${release}`;
   if (existsSync(order) && readFileSync(order, 'utf8').trim()) {
     const mods = cachedDir(path.join(cacheDir, 'modules'), `modules of ${release} installed from ${buildDir}`, log, (tmp) => {
-      const cross = built === hostArch() ? [] : built === 'arm64' ? ['ARCH=arm64', 'CROSS_COMPILE=aarch64-linux-gnu-'] : ['ARCH=x86_64', 'CROSS_COMPILE=x86_64-linux-gnu-'];
-      run('make', ['-C', buildDir, ...cross, `INSTALL_MOD_PATH=${tmp}`, 'INSTALL_MOD_STRIP=1', 'modules_install']);
+      run('make', ['-C', buildDir, ...crossCompileArgs(built), `INSTALL_MOD_PATH=${tmp}`, 'INSTALL_MOD_STRIP=1', 'modules_install']);
     });
     modulesDir = path.join(mods, 'lib', 'modules', release);
   } else if (existsSync(path.join(installed, 'modules.dep'))) {

@@ -43,7 +43,7 @@ const BAD: [string, string[], RegExp][] = [
   ['an unknown option', ['bench', '--frobnicate'], /unknown option '--frobnicate'/],
   ['an unknown API', ['pin', '--api', 'pin_user_pages_slow'], /unknown API "pin_user_pages_slow": use one of get_user_pages_fast/],
   ['an unknown flag', ['pin', '--api', 'pin_user_pages_fast', '--flags', 'write+bogus'], /unknown flag bogus/],
-  ['an unknown arch', ['kmod-check', '--arch', 'riscv64'], /unknown arch "riscv64"/],
+  ['an unknown arch', ['kmod-check', '--arch', 'riscv64'], /unknown arch riscv64: guplab boots Debian's x86_64 \(amd64\) and arm64/],
   ['a bad run list', ['test-vm', '--runs', '6.1:sparc'], /unknown arch "sparc" in --runs/],
 ];
 

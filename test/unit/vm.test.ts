@@ -4,29 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { moduleLoadOrder } from '../../lib/vm/initramfs.js';
-import { pickRelease } from '../../lib/vm/kernel.js';
 import { chooseAccel, qemuArgs } from '../../lib/vm/qemu.js';
 import { kernelTrouble } from '../../lib/contract.js';
 import { commandScript } from '../../lib/vm/run.js';
-
-describe('kernel selection', () => {
-  const names = [
-    'linux-image-6.1.0-55-amd64',
-    'linux-image-6.1.0-56-amd64',
-    'linux-image-6.1.0-56-amd64-unsigned',
-    'linux-image-6.1.0-56-cloud-amd64',
-    'linux-image-6.1.0-56-rt-amd64',
-    'linux-image-6.12.107+deb12-amd64',
-    'linux-image-6.12.9+deb12-amd64',
-    'linux-image-6.12.107+deb12-arm64',
-  ];
-  it('picks the newest generic image of a series', () => {
-    expect(pickRelease('6.1', 'x86_64', names)).toBe('6.1.0-56-amd64');
-    expect(pickRelease('6.12', 'x86_64', names)).toBe('6.12.107+deb12-amd64');
-    expect(pickRelease('6.12', 'arm64', names)).toBe('6.12.107+deb12-arm64');
-    expect(pickRelease('6.6', 'x86_64', names)).toBeUndefined();
-  });
-});
 
 describe('initramfs module order', () => {
   const dep = [

@@ -1,0 +1,112 @@
+// One record per guest arch: every fact guplab needs about an architecture
+// (Debian's name, QEMU, console, cross compiler, kernel image, npm, DAX) in
+// one place. Adding an arch is one record here.
+
+export type Arch = 'x86_64' | 'arm64';
+
+export interface ArchInfo {
+  name: Arch;
+  /** Debian's architecture name (package suffix, apt arch). */
+  debian: string;
+  /** Node's process.arch and npm's cpu name. */
+  npm: string;
+  /** The kernel's ARCH= for kbuild. */
+  kernelArch: string;
+  /** GNU triple; CROSS_COMPILE is `${triple}-`. */
+  triple: string;
+  /** Debian package of the cross C compiler (as installed on another host). */
+  crossGcc: string;
+  /** ELF e_machine of its binaries. */
+  elfMachine: number;
+  qemu: {
+    binary: string;
+    machine: string;
+    /** -cpu under TCG (KVM uses host); cortex-a72 boots 3x faster than max on arm64. */
+    tcgCpu: string;
+  };
+  /** The serial console the runner reads, and the config option that provides it. */
+  console: string;
+  consoleConfig: string;
+  /** The config symbol that says a .config is for this arch. */
+  configSymbol: string;
+  /** The kernel image in a build tree. */
+  image: string;
+  /** Emulated pmem with memmap= (DAX without hardware). */
+  memmapPmem: boolean;
+}
+
+export const ARCHES: Readonly<Record<Arch, ArchInfo>> = {
+  x86_64: {
+    name: 'x86_64',
+    debian: 'amd64',
+    npm: 'x64',
+    kernelArch: 'x86_64',
+    triple: 'x86_64-linux-gnu',
+    crossGcc: 'gcc-x86-64-linux-gnu',
+    elfMachine: 62,
+    qemu: { binary: 'qemu-system-x86_64', machine: 'q35', tcgCpu: 'max' },
+    console: 'ttyS0',
+    consoleConfig: 'CONFIG_SERIAL_8250_CONSOLE',
+    configSymbol: 'CONFIG_X86_64',
+    image: 'arch/x86/boot/bzImage',
+    memmapPmem: true,
+  },
+  arm64: {
+    name: 'arm64',
+    debian: 'arm64',
+    npm: 'arm64',
+    kernelArch: 'arm64',
+    triple: 'aarch64-linux-gnu',
+    crossGcc: 'gcc-aarch64-linux-gnu',
+    elfMachine: 183,
+    qemu: { binary: 'qemu-system-aarch64', machine: 'virt', tcgCpu: 'cortex-a72' },
+    console: 'ttyAMA0',
+    consoleConfig: 'CONFIG_SERIAL_AMBA_PL011_CONSOLE',
+    configSymbol: 'CONFIG_ARM64',
+    image: 'arch/arm64/boot/Image',
+    // Debian 6.1 arm64 has no FS_DAX, and arm64 has no memmap=: DAX needs a device tree pmem node.
+    memmapPmem: false,
+  },
+};
+
+export const ARCH_NAMES = Object.keys(ARCHES) as Arch[];
+
+export function archInfo(arch: Arch): ArchInfo {
+  return ARCHES[arch];
+}
+
+/** Debian's name for an arch. */
+export function debArch(arch: Arch): string {
+  return ARCHES[arch].debian;
+}
+
+export function hostArch(): Arch {
+  const a = Object.values(ARCHES).find((x) => x.npm === process.arch);
+  if (!a) throw new Error(`unsupported host arch ${process.arch}: guplab runs on ${ARCH_NAMES.join(' and ')}`);
+  return a.name;
+}
+
+/** An --arch value: guplab's name or Debian's (amd64); anything else is a one-line error naming what exists. */
+export function parseArch(value: string): Arch {
+  const v = value.trim();
+  const a = Object.values(ARCHES).find((x) => x.name === v || x.debian === v);
+  if (!a) throw new Error(`unknown arch ${v}: guplab boots Debian's ${Object.values(ARCHES).map((x) => `${x.name} (${x.debian})`).join(' and ')} kernels`);
+  return a.name;
+}
+
+/** A comma-separated --arch list. */
+export function parseArchList(value: string): Arch[] {
+  return value.split(',').filter(Boolean).map(parseArch);
+}
+
+/** The kbuild arguments that build for `target` on this host: none natively, else ARCH= and CROSS_COMPILE=. */
+export function crossCompileArgs(target: Arch, host: Arch = hostArch()): string[] {
+  if (target === host) return [];
+  const a = ARCHES[target];
+  return [`ARCH=${a.kernelArch}`, `CROSS_COMPILE=${a.triple}-`];
+}
+
+/** The arch a kernel .config was made for. */
+export function configArch(config: string): Arch | undefined {
+  return Object.values(ARCHES).find((a) => new RegExp(`^${a.configSymbol}=y$`, 'm').test(config))?.name;
+}
