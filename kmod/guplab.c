@@ -174,7 +174,13 @@ struct guplab_file {
  * and io_uring's do.
  */
 struct guplab_acct {
-	struct user_struct *user;	/* get_uid()'ed; NULL with CAP_IPC_LOCK (not limited) */
+	/*
+	 * The charged user, kept alive by a reference to the caller's creds
+	 * (which hold their user_struct): free_uid() is not exported before
+	 * 5.11, put_cred() always is. NULL with CAP_IPC_LOCK (not limited).
+	 */
+	const struct cred *cred;
+	struct user_struct *user;
 	struct mm_struct *mm;		/* mmgrab()'ed */
 };
 
@@ -403,15 +409,16 @@ static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_befor
 
 static void guplab_acct_get(struct guplab_acct *acct)
 {
-	acct->user = capable(CAP_IPC_LOCK) ? NULL : get_uid(current_user());
+	acct->cred = capable(CAP_IPC_LOCK) ? NULL : get_current_cred();
+	acct->user = acct->cred ? acct->cred->user : NULL;
 	acct->mm = current->mm;
 	mmgrab(acct->mm);
 }
 
 static void guplab_acct_put(struct guplab_acct *acct)
 {
-	if (acct->user)
-		free_uid(acct->user);
+	if (acct->cred)
+		put_cred(acct->cred);
 	mmdrop(acct->mm);
 }
 
