@@ -210,7 +210,14 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     },
     {
       cases: 'force-anon/*',
-      kernels: '*',
+      kernels: '<5.19',
+      answer: { ret: 1, note: 'new page' },
+      source:
+        '5.10 do_wp_page(): an anon page is reused only when page_count() == 1 ("mm: do_wp_page() simplification", 5.9); the freshly written page still has another reference (the LRU pagevec), so the FOLL_FORCE write fault copies it (wp_page_copy()) (run on 5.10.0-46)',
+    },
+    {
+      cases: 'force-anon/*',
+      kernels: '>=5.19',
       answer: { ret: 1, note: 'same page' },
       source: 'can_follow_write_pte(): FOLL_FORCE may write an exclusive anonymous page of a private !VM_WRITE mapping in place',
     },
@@ -539,10 +546,17 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   'force-hugetlb': [
     {
       cases: '*',
-      kernels: '<6.14',
+      kernels: '<6.1',
+      answer: { ret: 1, note: 'same page' },
+      source:
+        '5.10 follow_hugetlb_page() -> hugetlb_fault(FAULT_FLAG_WRITE) -> hugetlb_cow() reuses the exclusive anon huge page (and makes its pte writable); "mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings" (6.1) is not in Debian 5.10.0-46 (run)',
+    },
+    {
+      cases: '*',
+      kernels: '[6.1,6.14)',
       answer: { ret: EFAULT },
       source:
-        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1, Cc: stable, so older stable lines have it too)',
+        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1)',
     },
     {
       cases: '*',

@@ -182,6 +182,7 @@ describe('new probes: boundaries', () => {
     expect(ans('nowait-nofault', 'nowait-fast/get_user_pages_fast_only', '6.12.117')).toEqual({ ret: -22 });
   });
   it('force-hugetlb: refused from 6.1 until 6.14 supports it; guard regions judged from 6.13', () => {
+    expect(ans('force-hugetlb', 'pin_user_pages', '5.10.0')).toEqual({ ret: 1, note: 'same page' });
     expect(ans('force-hugetlb', 'pin_user_pages', '6.1.0')).toEqual({ ret: -14 });
     expect(ans('force-hugetlb', 'pin_user_pages', '6.13.12')).toEqual({ ret: -14 });
     expect(ans('force-hugetlb', 'pin_user_pages', '6.14.0')).toEqual({ ret: 1, note: 'same page' });
