@@ -1,7 +1,7 @@
 // The guplab command line: options wired to the jobs in lib/jobs/ (and the
 // stress and VM modules). No job logic lives here.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { API_NAMES, FLAG_NAMES, isApiName, isFlagName, type ApiName, type FlagName } from './abi.js';
 import { BACKING_NAMES, type BackingName } from './bench/backings.js';
@@ -14,8 +14,8 @@ import { checkHere, checkInVm } from './jobs/check.js';
 import { compareFiles } from './jobs/compare.js';
 import { kmodCheck } from './jobs/kmod-check.js';
 import { pinOnce, pinText } from './jobs/pin.js';
-import { checkFileFor, matrixFromFiles, runMatrixJob, runMatrixVms } from './jobs/matrix.js';
-import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, SUITES, type Suite } from './jobs/plan.js';
+import { matrixCommand, type MatrixOptions } from './jobs/matrix.js';
+import { SUITES } from './jobs/plan.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
 import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from './jobs/bisect.js';
@@ -288,24 +288,6 @@ addVmOptions(
   console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
 });
 
-interface MatrixCliOptions {
-  kernel: string[];
-  arch: Arch[];
-  out?: string;
-  from?: string[];
-  bench: boolean;
-  suite?: string;
-  only: string[];
-  readme?: boolean;
-  changed?: boolean;
-  json?: boolean;
-  timeout: number;
-  plan?: boolean;
-  format?: 'json' | 'github' | 'gitlab';
-  job?: boolean;
-  merge?: boolean;
-  planFile?: string;
-}
 
 program
   .command('matrix')
@@ -327,39 +309,10 @@ program
   .option('--job', 'run one kernel x arch as a CI job: its files and a job record in --out')
   .option('--merge', 'build the table from the folders the jobs wrote ([dirs...]), marking failed and missing jobs')
   .option('--plan-file <file>', 'with --merge: the plan (guplab matrix --plan > FILE), to name the jobs that left nothing')
-  .action(async (dirs: string[], opts: MatrixCliOptions) => {
-    if ([opts.plan, opts.job, opts.merge, opts.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
-    const suites = opts.suite ? parseSuites(opts.suite) : opts.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
+  .action(async (dirs: string[], opts: MatrixOptions) => {
     const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
     if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
-    if (opts.plan) {
-      const plan = makePlan({ kernels: opts.kernel, arches: opts.arch, suites, only: opts.only, out: opts.out ?? 'results/jobs', version: pkg.version });
-      const args = [`--kernel ${opts.kernel.join(',')}`, `--arch ${opts.arch.join(',')}`, `--suite ${suites.join(',')}`, ...(opts.only.length ? [`--only ${opts.only.join(',')}`] : [])].join(' ');
-      const text = formatPlan(plan, opts.format ?? 'json', args);
-      process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-      return;
-    }
-    const run = { suites, only: opts.only, timeoutSec: opts.timeout };
-    if (opts.job) {
-      checkKernelSpecs(opts.kernel, opts.arch, log);
-      if (opts.kernel.length !== 1 || opts.arch.length !== 1) throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
-      process.exitCode = await runMatrixJob(opts.kernel[0]!, opts.arch[0]!, { ...run, out: opts.out ?? 'results/jobs' }, pkg.version);
-      return;
-    }
-    const out = opts.out ?? 'results';
-    const table = { out, changedOnly: opts.changed ?? false, json: opts.json ?? false, ...(opts.readme ? { readme: 'README.md' } : {}) };
-    if (opts.merge) {
-      if (!dirs.length) throw new UsageError('--merge needs the folders the jobs wrote: guplab matrix --merge DIR...');
-      const input = collectJobs(dirs, opts.planFile ? readPlan(opts.planFile) : undefined);
-      const files = input.jobs.map((j) => checkFileFor(j.dir, j.record.kernel, j.record.arch)).filter((f) => existsSync(f));
-      const code = files.length ? matrixFromFiles(files, { ...table, extra: jobsMarkdown(input) }) : 1;
-      process.exitCode = input.missing.length || input.jobs.some((j) => j.record.status !== 0) ? 1 : code;
-      return;
-    }
-    if (dirs.length) throw new UsageError(`unexpected ${dirs.join(' ')}: folders are for --merge`);
-    if (!opts.from) checkKernelSpecs(opts.kernel, opts.arch, log); // every kernel resolved before the first boot
-    const files = opts.from ?? (await runMatrixVms({ ...run, kernels: opts.kernel, arches: opts.arch, out }));
-    process.exitCode = typeof files === 'number' ? files : matrixFromFiles(files, table);
+    process.exitCode = await matrixCommand(dirs, { ...opts, version: pkg.version, log });
   });
 
 program

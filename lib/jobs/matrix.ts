@@ -8,7 +8,8 @@ import { resolveSpec } from '../bench/spec.js';
 import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
 import { checkPassed, loadCheckReport, type CheckReport } from '../check/run.js';
 import type { GuestStep } from '../contract.js';
-import { writeJobRecord, type Suite } from './plan.js';
+import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, writeJobRecord, type Suite } from './plan.js';
+import { checkKernelSpecs } from '../vm/kernel.js';
 import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fullGuest } from '../vm/guest.js';
@@ -110,4 +111,57 @@ export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions)
   const changed = matrix.rows.filter((r) => r.changed).length;
   process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(o.out, 'matrix.md')}\n`);
   return reports.every(checkPassed) ? 0 : 1;
+}
+
+/** The options of `guplab matrix`: one of its modes (run, --from, --plan, --job, --merge). */
+export interface MatrixOptions {
+  kernel: string[];
+  arch: Arch[];
+  out?: string;
+  from?: string[];
+  bench: boolean;
+  suite?: string;
+  only: string[];
+  readme?: boolean;
+  changed?: boolean;
+  json?: boolean;
+  timeout: number;
+  plan?: boolean;
+  format?: 'json' | 'github' | 'gitlab';
+  job?: boolean;
+  merge?: boolean;
+  planFile?: string;
+}
+
+/** `guplab matrix` in each of its modes; returns the exit code. */
+export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & { version: string; log: (msg: string) => void }): Promise<number> {
+  if ([o.plan, o.job, o.merge, o.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
+  const suites = o.suite ? parseSuites(o.suite) : o.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
+  if (o.plan) {
+    const plan = makePlan({ kernels: o.kernel, arches: o.arch, suites, only: o.only, out: o.out ?? 'results/jobs', version: o.version });
+    const args = [`--kernel ${o.kernel.join(',')}`, `--arch ${o.arch.join(',')}`, `--suite ${suites.join(',')}`, ...(o.only.length ? [`--only ${o.only.join(',')}`] : [])];
+    const text = formatPlan(plan, o.format ?? 'json', args.join(' '));
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return 0;
+  }
+  const run = { suites, only: o.only, timeoutSec: o.timeout };
+  if (o.job) {
+    if (o.kernel.length !== 1 || o.arch.length !== 1) throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
+    checkKernelSpecs(o.kernel, o.arch, o.log);
+    return runMatrixJob(o.kernel[0]!, o.arch[0]!, { ...run, out: o.out ?? 'results/jobs' }, o.version);
+  }
+  const out = o.out ?? 'results';
+  const table = { out, changedOnly: o.changed ?? false, json: o.json ?? false, ...(o.readme ? { readme: 'README.md' } : {}) };
+  if (o.merge) {
+    if (!dirs.length) throw new UsageError('--merge needs the folders the jobs wrote: guplab matrix --merge DIR...');
+    const input = collectJobs(dirs, o.planFile ? readPlan(o.planFile) : undefined);
+    const files = input.jobs.map((j) => checkFileFor(j.dir, j.record.kernel, j.record.arch)).filter((f) => existsSync(f));
+    const code = files.length ? matrixFromFiles(files, { ...table, extra: jobsMarkdown(input) }) : 1;
+    return input.missing.length || input.jobs.some((j) => j.record.status !== 0) ? 1 : code;
+  }
+  if (dirs.length) throw new UsageError(`unexpected ${dirs.join(' ')}: folders are for --merge`);
+  if (o.from) return matrixFromFiles(o.from, table);
+  checkKernelSpecs(o.kernel, o.arch, o.log); // every kernel resolved before the first boot
+  const files = await runMatrixVms({ ...run, kernels: o.kernel, arches: o.arch, out });
+  return typeof files === 'number' ? files : matrixFromFiles(files, table);
 }

@@ -6,7 +6,7 @@
 // mount namespace (the cache is bind-mounted at its own path inside).
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cachedDir } from './guestroot.js';
+import { cachedDir } from './cache.js';
 import { systemMirrors } from './apt.js';
 import { run } from './exec.js';
 import { ARCHES } from './arch.js';

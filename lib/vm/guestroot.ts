@@ -14,7 +14,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -27,7 +26,8 @@ import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
 import { ARCHES } from './arch.js';
-import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
+import { cacheRoot, cachedDir } from './cache.js';
+import { debArch, hostArch, type Arch } from './paths.js';
 
 /** Debian packages of the guest's arch that make up its userland layer. */
 export const GUEST_DEBS = ['libc6', 'libgcc-s1', 'libstdc++6', 'busybox-static', 'libcap-ng0', 'libsmartcols1'];
@@ -57,35 +57,6 @@ function key(...parts: string[]): string {
   return h.digest('hex').slice(0, 12);
 }
 
-/**
- * Runs `build(tmp)` into a fresh temporary folder and renames it to `dir`,
- * unless `dir` exists already: a half-built folder is never taken for a
- * cached one, and two runs building at once do not clash.
- */
-export function cachedDir(dir: string, what: string, log: Log, build: (tmp: string) => void): string {
-  if (existsSync(dir)) {
-    log(`cached: ${what} (${dir})`);
-    return dir;
-  }
-  log(`building: ${what}`);
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
-    build(tmp);
-    try {
-      renameSync(tmp, dir);
-    } catch (err) {
-      // Another run finished the same folder first: use theirs.
-      if (!existsSync(dir)) throw err;
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  return dir;
-}
 
 /** ELF e_machine of a file: 62 x86_64, 183 aarch64; undefined when not ELF. */
 export function elfMachine(file: string): number | undefined {

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { crossCompileArgs } from './arch.js';
 import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
-import { cachedDir } from './guestroot.js';
+import { cachedDir } from './cache.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cachedDir } from './guestroot.js';
+import { cachedDir } from './cache.js';
 import { BOOT_MODULES, moduleLoadOrder } from './initramfs.js';
 import { run } from './exec.js';
 import type { Kernel } from './kernel.js';
