@@ -128,10 +128,12 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
 
   it('refuses a HOLD that is not FOLL_PIN|FOLL_LONGTERM with EPERM; a long-term pin is held; root holds anything', async () => {
     const base = held();
-    expect(await asNobody([process.execPath, HELPER, 'hold', 'pin_user_pages_fast', 'write', '4'])).toMatch(/hold: EPERM PermissionError: .*\["longterm"\]/);
-    expect(await asNobody([process.execPath, HELPER, 'hold', 'get_user_pages_fast', 'write', '4'])).toMatch(/hold: EPERM PermissionError/);
-    expect(await asNobody([process.execPath, HELPER, 'hold', 'pin_user_pages_unlocked', 'none', '4'])).toMatch(/hold: EPERM PermissionError/);
-    expect(await asNobody([process.execPath, HELPER, 'hold', 'pin_user_pages_fast', 'write,longterm', '4'])).toMatch(/hold: OK/);
+    const out = await asNobody([process.execPath, HELPER, 'hold', 'pin_user_pages_fast', 'write', '4', 'get_user_pages_fast', 'write', '4',
+      'pin_user_pages_unlocked', 'none', '4', 'pin_user_pages_fast', 'write,longterm', '4']);
+    expect(out).toMatch(/hold pin_user_pages_fast write: EPERM PermissionError: .*\["longterm"\]/);
+    expect(out).toMatch(/hold get_user_pages_fast write: EPERM PermissionError/);
+    expect(out).toMatch(/hold pin_user_pages_unlocked none: EPERM PermissionError/);
+    expect(out).toMatch(/hold pin_user_pages_fast write,longterm: OK/);
     const m = mapAnonymous(4 * 4096, { populate: true });
     const r = dev.pin('get_user_pages_fast', m.address, 4, { hold: true });
     expect(r.ret).toBe(4);
