@@ -2,7 +2,7 @@
 // as an unprivileged user (setpriv): each prints "key: OUTCOME" lines, the
 // outcome being OK or the error's code, and exits 0 unless it could not run.
 //
-//   hold API FLAGS PAGES      a HOLD (FLAGS comma-separated or "none")
+//   hold API FLAGS PAGES...   HOLDs (FLAGS comma-separated or "none"), one line each
 //   warn                      get_user_pages_fast with longterm (a WARN_ON_ONCE on 6.1 and 6.12)
 //   remote PID ADDR           pin_user_pages_remote of one page of PID
 //   budget-hold PAGES         hold PAGES long-term, print "held: OK", wait to be killed
@@ -23,10 +23,13 @@ const outcome = (fn) => {
 };
 
 if (cmd === 'hold') {
-  const [api, flags, pages] = args;
-  const m = mapAnonymous(Number(pages) * 4096, { populate: true });
-  const list = flags === 'none' ? [] : flags.split(',');
-  console.log(`hold: ${outcome(() => dev.pin(api, m.address, Number(pages), { flags: list, hold: true }))}`);
+  // One node start for several holds (node starts slowly under an emulated CPU).
+  for (let i = 0; i + 2 < args.length; i += 3) {
+    const [api, flags, pages] = args.slice(i, i + 3);
+    const m = mapAnonymous(Number(pages) * 4096, { populate: true });
+    const list = flags === 'none' ? [] : flags.split(',');
+    console.log(`hold ${api} ${flags}: ${outcome(() => dev.pin(api, m.address, Number(pages), { flags: list, hold: true }))}`);
+  }
 } else if (cmd === 'warn') {
   const m = mapAnonymous(4096, { populate: true });
   console.log(`warns: ${dev.warns('get_user_pages_fast', ['longterm'])}`);
