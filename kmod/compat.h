@@ -13,6 +13,7 @@
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/coredump.h>
+#include <linux/sched/signal.h>
 #include <linux/version.h>
 
 #include "uapi/guplab.h"
@@ -29,6 +30,68 @@
 #define guplab_mm_dumpable(mm)	(get_dumpable(mm) == SUID_DUMP_USER)
 #else
 #define guplab_mm_dumpable(mm)	((mm) == current->mm)
+#endif
+
+/*
+ * mm_access() (kernel/fork.c) holds the target's exec_update_lock while it
+ * takes the mm and checks access, so that a concurrent execve cannot hand
+ * out the new image's mm under the old credentials. 5.7 added it as
+ * signal->exec_update_mutex; 5.11 made it the exec_update_lock rw_semaphore
+ * ("exec: Transform exec_update_mutex into a rw_semaphore"), which 5.10.y
+ * took too (Debian's 5.10.0-46 headers have exec_update_lock).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0)
+static inline int guplab_exec_update_lock(struct task_struct *task)
+{
+	return down_read_killable(&task->signal->exec_update_lock);
+}
+
+static inline void guplab_exec_update_unlock(struct task_struct *task)
+{
+	up_read(&task->signal->exec_update_lock);
+}
+#else
+static inline int guplab_exec_update_lock(struct task_struct *task)
+{
+	return mutex_lock_killable(&task->signal->exec_update_mutex);
+}
+
+static inline void guplab_exec_update_unlock(struct task_struct *task)
+{
+	mutex_unlock(&task->signal->exec_update_mutex);
+}
+#endif
+
+/*
+ * Copies into and out of a page through the kernel mapping. The kernel's
+ * memcpy_to_page() flushes the D-cache after writing (flush_dcache_page: an
+ * executable page written this way must be coherent with the I-cache on
+ * arm64), as 6.1's and 6.12's highmem.h do; Debian's 5.10 has a
+ * memcpy_to_page() without that flush, so kernels before 5.16 get this
+ * copy of today's.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+#define guplab_memcpy_to_page	memcpy_to_page
+#define guplab_memcpy_from_page	memcpy_from_page
+#else
+static inline void guplab_memcpy_to_page(struct page *page, size_t offset,
+					 const char *from, size_t len)
+{
+	char *to = kmap_atomic(page);
+
+	memcpy(to + offset, from, len);
+	flush_dcache_page(page);
+	kunmap_atomic(to);
+}
+
+static inline void guplab_memcpy_from_page(char *to, struct page *page,
+					   size_t offset, size_t len)
+{
+	char *from = kmap_atomic(page);
+
+	memcpy(to, from + offset, len);
+	kunmap_atomic(from);
+}
 #endif
 
 #define GUPLAB_API_BIT(sym) (1ULL << GUPLAB_API_##sym)

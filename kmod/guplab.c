@@ -23,10 +23,12 @@
 #include <linux/mutex.h>
 #include <linux/overflow.h>
 #include <linux/pid.h>
+#include <linux/ptrace.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
@@ -51,6 +53,14 @@ static unsigned long bench_delay_ns;
 module_param(bench_delay_ns, ulong, 0644);
 MODULE_PARM_DESC(bench_delay_ns, "Debug only: busy-wait this many ns (at most 1 ms) in each timed BENCH batch (default 0)");
 
+/*
+ * BENCH runs at most this long (status -ETIME after it): a remote BENCH takes
+ * the target's mm per batch, and no BENCH keeps a CPU longer than this.
+ */
+static unsigned int max_bench_seconds = 60;
+module_param(max_bench_seconds, uint, 0644);
+MODULE_PARM_DESC(max_bench_seconds, "Longest run of one BENCH, in seconds (at least 1), then status -ETIME (default 60)");
+
 static int group = -1;
 module_param(group, int, 0444);
 MODULE_PARM_DESC(group, "Also let this group id open /dev/guplab (default -1: root only, mode 0600)");
@@ -64,6 +74,9 @@ static kgid_t guplab_gid;
 	 GUPLAB_API_BIT(PIN_USER_PAGES_REMOTE) | GUPLAB_COMPAT_APIS)
 
 static const u64 guplab_api_mask = GUPLAB_API_ALL;
+
+/* Every allocation sized or repeated by a user request: charged to its memory cgroup. */
+#define GUPLAB_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
 /* Portable flag -> this kernel's FOLL_* (0: not public on this kernel). */
 static const struct {
@@ -124,19 +137,70 @@ static bool guplab_api_remote(u32 api)
 	       api == GUPLAB_API_PIN_USER_PAGES_REMOTE;
 }
 
+/*
+ * Per API, the flags this kernel answers through WARN_ON_ONCE (compat.h has
+ * where each comes from). INFO reports them.
+ */
+static u32 guplab_warn_flags(u32 api)
+{
+	switch (api) {
+	case GUPLAB_API_GET_USER_PAGES_FAST:
+		return GUPLAB_WARN_FAST | GUPLAB_WARN_GET;
+	case GUPLAB_API_PIN_USER_PAGES_FAST:
+	case GUPLAB_API_PIN_USER_PAGES_FAST_ONLY:
+		return GUPLAB_WARN_FAST;
+	case GUPLAB_API_GET_USER_PAGES_FAST_ONLY:
+		return GUPLAB_WARN_FAST | GUPLAB_WARN_GET_FAST_ONLY;
+	case GUPLAB_API_GET_USER_PAGES_UNLOCKED:
+	case GUPLAB_API_GET_USER_PAGES:
+	case GUPLAB_API_GET_USER_PAGES_REMOTE:
+		return GUPLAB_WARN_GET;
+	case GUPLAB_API_PIN_USER_PAGES_UNLOCKED:
+	case GUPLAB_API_PIN_USER_PAGES_REMOTE:
+		return GUPLAB_WARN_PIN_LOCKED;
+	}
+	return 0;
+}
+
+/*
+ * The exploration power that only root keeps: calls the kernel answers
+ * through WARN_ON_ONCE (a taint, or a panic under panic_on_warn), and holds
+ * that are not FOLL_PIN | FOLL_LONGTERM. Decided per call by the caller's
+ * own capability, not the opener's: a file passed to a group member
+ * (SCM_RIGHTS, fork) gives it no more power than its own open.
+ */
+static bool guplab_privileged(void)
+{
+	return capable(CAP_SYS_ADMIN);
+}
+
 /* Pages one open file holds (HOLD), released by RELEASE or on close. */
 struct guplab_file {
-	struct mutex lock;		/* protects held_pages */
+	struct mutex lock;		/* protects held_pages, set->written */
 	struct xarray sets;		/* handle -> struct guplab_set */
+	u32 next_handle;		/* xa_alloc_cyclic(): a freed handle is not reused at once */
 	unsigned long held_pages;
 };
 
+/*
+ * Who pays for held pages. io_uring's rule (__io_account_mem()): the user,
+ * against RLIMIT_MEMLOCK, unless CAP_IPC_LOCK, so that fork, exec or a file
+ * passed over SCM_RIGHTS cannot start a fresh budget (the user stays the
+ * same). They also show in the caller's VmPin (mm->pinned_vm), as RDMA's
+ * and io_uring's do.
+ */
+struct guplab_acct {
+	struct user_struct *user;	/* get_uid()'ed; NULL with CAP_IPC_LOCK (not limited) */
+	struct mm_struct *mm;		/* mmgrab()'ed */
+};
+
 struct guplab_set {
-	struct page **pages;
+	struct page **pages;		/* exactly nr entries */
 	unsigned long nr;
 	bool pinned;			/* FOLL_PIN: unpin; FOLL_GET: put_page */
 	bool writable;			/* taken with FOLL_WRITE */
-	struct mm_struct *mm;		/* whose pinned_vm is charged (mmgrab'ed) */
+	bool written;			/* ACCESS wrote into it: released dirty on close */
+	struct guplab_acct acct;
 };
 
 /*
@@ -205,34 +269,50 @@ static void guplab_put(bool pinned, struct page **pages, unsigned long nr, bool 
 }
 
 /*
- * ptrace_may_access() is not exported: apply its credential and
- * dumpability rules (same uids and gids, or CAP_SYS_PTRACE). LSMs such as
- * Yama are not consulted, so this is never more permissive than ptrace
- * under the default Yama scope 0, and may be more.
+ * mm_access()'s rules (kernel/fork.c): the caller's own mm, or
+ * ptrace_may_access(task, PTRACE_MODE_ATTACH_REALCREDS) (kernel/ptrace.c).
+ * Neither is exported, nor is security_ptrace_access_check(), so the LSMs
+ * (Yama, Landlock, AppArmor, SELinux) cannot be asked here. A caller
+ * without CAP_SYS_PTRACE must therefore already be the task's tracer, which
+ * is ptrace_access_vm()'s rule for PTRACE_POKEDATA: the kernel asked every
+ * LSM when it let the caller PTRACE_ATTACH or PTRACE_SEIZE, and a traced
+ * task's setuid exec gains no privilege (LSM_UNSAFE_PTRACE). On top,
+ * __ptrace_may_access()'s own rules: the caller's real uid and gid equal
+ * the task's real, effective and saved ones, and, read after them
+ * (smp_rmb() as there), the mm is dumpable (SUID_DUMP_USER).
+ * Called under the task's exec_update_lock, with mm from get_task_mm().
  */
-static bool guplab_may_access(struct task_struct *task)
+static bool guplab_may_access(struct task_struct *task, struct mm_struct *mm)
 {
 	const struct cred *cred = current_cred(), *tcred;
-	bool same;
+	bool ok;
 
-	if (same_thread_group(task, current))
+	if (mm == current->mm)
 		return true;
 	rcu_read_lock();
 	tcred = __task_cred(task);
-	same = uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
-	       uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
-	       gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid);
+	ok = uid_eq(cred->uid, tcred->euid) && uid_eq(cred->uid, tcred->suid) &&
+	     uid_eq(cred->uid, tcred->uid) && gid_eq(cred->gid, tcred->egid) &&
+	     gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid) &&
+	     ptrace_parent(task) == current;
 	rcu_read_unlock();
-	return same || capable(CAP_SYS_PTRACE);
+	smp_rmb();
+	ok = ok && guplab_mm_dumpable(mm);
+	return ok || capable(CAP_SYS_PTRACE);
 }
 
-/* The mm of process pid for *_remote, or -ESRCH / -EPERM. */
+/*
+ * The mm of process pid for *_remote (mmget'ed), or -ESRCH / -EPERM /
+ * -EINTR. As mm_access(), under the task's exec_update_lock: an execve
+ * installs the new mm and the new credentials under it, so the checks and
+ * the mm they admit belong to the same image.
+ */
 static struct mm_struct *guplab_remote_mm(pid_t pid)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
 	struct pid *p;
-	bool allowed;
+	int err;
 
 	p = find_get_pid(pid);
 	if (!p)
@@ -241,18 +321,20 @@ static struct mm_struct *guplab_remote_mm(pid_t pid)
 	put_pid(p);
 	if (!task)
 		return ERR_PTR(-ESRCH);
-	allowed = guplab_may_access(task);
-	mm = allowed ? get_task_mm(task) : NULL;
-	put_task_struct(task);
-	if (!allowed)
-		return ERR_PTR(-EPERM);
-	if (!mm)
-		return ERR_PTR(-ESRCH);
-	if (!guplab_mm_dumpable(mm) && !capable(CAP_SYS_PTRACE)) {
+	err = guplab_exec_update_lock(task);
+	if (err)
+		goto out;
+	mm = get_task_mm(task);
+	if (!mm) {
+		err = -ESRCH;
+	} else if (!guplab_may_access(task, mm)) {
 		mmput(mm);
-		return ERR_PTR(-EPERM);
+		err = -EPERM;
 	}
-	return mm;
+	guplab_exec_update_unlock(task);
+out:
+	put_task_struct(task);
+	return err ? ERR_PTR(err) : mm;
 }
 
 /* Validation shared by PIN and BENCH. */
@@ -268,6 +350,8 @@ static int guplab_check_call(u32 api, u32 flags, s32 pid, u64 addr, u64 nr_pages
 		return -EOPNOTSUPP;	/* known to guplab, not exported by this kernel */
 	if (flags & ~guplab_flag_mask())
 		return -EINVAL;
+	if ((flags & guplab_warn_flags(api)) && !guplab_privileged())
+		return -EPERM;	/* would WARN: root only */
 	if (guplab_api_remote(api) ? pid <= 0 : pid != 0)
 		return -EINVAL;
 	if (!nr_pages)
@@ -340,7 +424,7 @@ static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_befor
 	long i;
 	int err = 0;
 
-	facts = kvmalloc_array(nr, sizeof(*facts), GFP_KERNEL | __GFP_NOWARN);
+	facts = kvmalloc_array(nr, sizeof(*facts), GUPLAB_GFP);
 	if (!facts)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++)
@@ -351,91 +435,112 @@ static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_befor
 	return err;
 }
 
-/* RDMA's rule: held pins count against RLIMIT_MEMLOCK unless CAP_IPC_LOCK. */
-static int guplab_charge(struct mm_struct *mm, unsigned long nr)
+static void guplab_acct_get(struct guplab_acct *acct)
 {
-	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-	s64 pinned = atomic64_add_return(nr, &mm->pinned_vm);
+	acct->user = capable(CAP_IPC_LOCK) ? NULL : get_uid(current_user());
+	acct->mm = current->mm;
+	mmgrab(acct->mm);
+}
 
-	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
-		atomic64_sub(nr, &mm->pinned_vm);
-		return -ENOMEM;
+static void guplab_acct_put(struct guplab_acct *acct)
+{
+	if (acct->user)
+		free_uid(acct->user);
+	mmdrop(acct->mm);
+}
+
+/* __io_account_mem(): a cmpxchg loop, so that racing charges cannot pass the limit together. */
+static int guplab_charge(struct guplab_acct *acct, unsigned long nr)
+{
+	unsigned long limit, cur, new;
+
+	if (acct->user) {
+		limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		cur = atomic_long_read(&acct->user->locked_vm);
+		do {
+			if (check_add_overflow(cur, nr, &new) || new > limit)
+				return -ENOMEM;
+		} while (!atomic_long_try_cmpxchg(&acct->user->locked_vm, &cur, new));
 	}
+	atomic64_add(nr, &acct->mm->pinned_vm);
 	return 0;
 }
 
-static void guplab_uncharge(struct mm_struct *mm, unsigned long nr)
+static void guplab_uncharge(struct guplab_acct *acct, unsigned long nr)
 {
-	atomic64_sub(nr, &mm->pinned_vm);
+	if (acct->user)
+		atomic_long_sub(nr, &acct->user->locked_vm);
+	atomic64_sub(nr, &acct->mm->pinned_vm);
 }
 
-static void guplab_free_set(struct guplab_set *set, bool dirty)
+/* Gives back a set's pages; RELEASE times only this. */
+static void guplab_put_set(struct guplab_set *set, bool dirty)
 {
 	guplab_put(set->pinned, set->pages, set->nr, dirty);
-	guplab_uncharge(set->mm, set->nr);
-	mmdrop(set->mm);
+}
+
+static void guplab_free_set(struct guplab_set *set)
+{
+	guplab_uncharge(&set->acct, set->nr);
+	guplab_acct_put(&set->acct);
 	kvfree(set->pages);
 	kfree(set);
 }
 
-/* Reserves nr pages of the file's HOLD budget and charges them to the caller. */
-static int guplab_reserve(struct guplab_file *gf, unsigned long nr)
+/* Reserves nr pages of the file's HOLD budget and charges them. */
+static int guplab_reserve(struct guplab_file *gf, struct guplab_acct *acct, unsigned long nr)
 {
-	int err = 0;
+	int err;
 
 	mutex_lock(&gf->lock);
 	if (gf->held_pages + nr > READ_ONCE(max_held_pages_per_file))
 		err = -E2BIG;
 	else
-		err = guplab_charge(current->mm, nr);
+		err = guplab_charge(acct, nr);
 	if (!err)
 		gf->held_pages += nr;
 	mutex_unlock(&gf->lock);
 	return err;
 }
 
-static void guplab_unreserve(struct guplab_file *gf, unsigned long nr)
+static void guplab_unreserve(struct guplab_file *gf, struct guplab_acct *acct, unsigned long nr)
 {
 	mutex_lock(&gf->lock);
 	gf->held_pages -= nr;
 	mutex_unlock(&gf->lock);
-	guplab_uncharge(current->mm, nr);
+	guplab_uncharge(acct, nr);
 }
 
-/* Keeps the pages a HOLD took; returns the handle or -errno (pages released). */
-static long guplab_hold(struct guplab_file *gf, u32 api, u32 flags, struct page **pages,
-			long got, unsigned long reserved)
+/*
+ * Keeps the got pages a HOLD took in a new set, with acct's references;
+ * returns its handle, or -errno with pages and acct left to the caller.
+ */
+static long guplab_hold(struct guplab_file *gf, struct guplab_acct *acct, u32 api, u32 flags,
+			struct page **pages, unsigned long got)
 {
 	struct guplab_set *set;
 	u32 id;
 	int err;
 
-	guplab_unreserve(gf, reserved - got);
-	set = kmalloc(sizeof(*set), GFP_KERNEL);
-	if (!set) {
-		err = -ENOMEM;
-		goto fail;
-	}
+	set = kmalloc(sizeof(*set), GUPLAB_GFP);
+	if (!set)
+		return -ENOMEM;
 	*set = (struct guplab_set){ .pages = pages, .nr = got, .pinned = guplab_api_pins(api),
-				    .writable = flags & GUPLAB_FLAG_WRITE, .mm = current->mm };
-	mmgrab(set->mm);
-	err = xa_alloc(&gf->sets, &id, set, xa_limit_32b, GFP_KERNEL);
-	if (err) {
-		mmdrop(set->mm);
+				    .writable = flags & GUPLAB_FLAG_WRITE, .acct = *acct };
+	err = xa_alloc_cyclic(&gf->sets, &id, set, xa_limit_32b, &gf->next_handle, GUPLAB_GFP);
+	if (err < 0) {
 		kfree(set);
-		goto fail;
+		return err;
 	}
 	return id;
-fail:
-	guplab_put(guplab_api_pins(api), pages, got, false);
-	guplab_unreserve(gf, got);
-	return err;
 }
 
 static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *arg)
 {
 	struct mm_struct *remote_mm = NULL;
-	struct page **pages, **scratch = NULL;
+	struct page **pages, **scratch = NULL, **fit;
+	struct guplab_acct acct = { };
+	unsigned long reserved = 0;
 	u64 *pfns_before = NULL;
 	struct guplab_pin req;
 	bool hold, facts;
@@ -456,19 +561,30 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	if (facts != !!req.facts)
 		return -EINVAL;
 	if (hold) {
-		err = guplab_reserve(gf, req.nr_pages);
+		/*
+		 * Held for as long as user space likes: a long-term pin, so it
+		 * must say so (FOLL_PIN | FOLL_LONGTERM, as io_uring and RDMA
+		 * pin), which keeps it out of ZONE_MOVABLE/CMA and off fsdax
+		 * and dirty-tracked file pages. Root may hold anything.
+		 */
+		if ((!guplab_api_pins(req.api) || !(req.flags & GUPLAB_FLAG_LONGTERM)) &&
+		    !guplab_privileged())
+			return -EPERM;
+		guplab_acct_get(&acct);
+		err = guplab_reserve(gf, &acct, req.nr_pages);
 		if (err)
-			return err;
+			goto out_acct;
+		reserved = req.nr_pages;
 	}
 
 	/* Allocated outside the timed region, as the kernel's gup_test does. */
 	err = -ENOMEM;
-	pages = kvmalloc_array(req.nr_pages, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
+	pages = kvmalloc_array(req.nr_pages, sizeof(*pages), GUPLAB_GFP);
 	if (!pages)
 		goto out_unreserve;
 	if (facts) {
-		pfns_before = kvcalloc(req.nr_pages, sizeof(*pfns_before), GFP_KERNEL | __GFP_NOWARN);
-		scratch = kvmalloc_array(req.nr_pages, sizeof(*scratch), GFP_KERNEL | __GFP_NOWARN);
+		pfns_before = kvcalloc(req.nr_pages, sizeof(*pfns_before), GUPLAB_GFP);
+		scratch = kvmalloc_array(req.nr_pages, sizeof(*scratch), GUPLAB_GFP);
 		if (!pfns_before || !scratch)
 			goto out_free;
 	}
@@ -494,22 +610,30 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	req.handle = 0;
 	t2 = t1;
 	if (ret > 0 && hold && !err) {
-		long handle = guplab_hold(gf, req.api, req.flags, pages, ret, req.nr_pages);
-
-		if (handle < 0) {
-			err = handle;
-		} else {
-			req.handle = handle;
-			pages = NULL;	/* owned by the set now */
+		/* Charge and keep what was taken, not what was asked. */
+		guplab_unreserve(gf, &acct, reserved - ret);
+		reserved = ret;
+		if (ret < req.nr_pages) {
+			fit = kvmalloc_array(ret, sizeof(*fit), GUPLAB_GFP);
+			if (fit) {
+				memcpy(fit, pages, ret * sizeof(*fit));
+				kvfree(pages);
+				pages = fit;
+			}
 		}
-	} else {
-		if (ret > 0)
-			guplab_put(guplab_api_pins(req.api), pages, ret, false);
-		t2 = ktime_get_ns();
-		if (hold)
-			guplab_unreserve(gf, req.nr_pages);
+		err = guplab_hold(gf, &acct, req.api, req.flags, pages, ret);
+		if (err > 0) {
+			req.handle = err;
+			err = 0;
+			pages = NULL;	/* owned by the set now, with acct */
+			reserved = 0;
+			acct.mm = NULL;
+		}
 	}
-	hold = false;	/* reservation settled above */
+	if (!req.handle && ret > 0) {
+		guplab_put(guplab_api_pins(req.api), pages, ret, false);
+		t2 = ktime_get_ns();
+	}
 
 	req.ret = ret;
 	req.get_ns = t1 - t0;
@@ -523,8 +647,11 @@ out_free:
 	kvfree(pfns_before);
 	kvfree(pages);
 out_unreserve:
-	if (hold)
-		guplab_unreserve(gf, req.nr_pages);
+	if (reserved)
+		guplab_unreserve(gf, &acct, reserved);
+out_acct:
+	if (acct.mm)
+		guplab_acct_put(&acct);
 	return err;
 }
 
@@ -558,10 +685,12 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 	if (!set)
 		return -ENOENT;
 
+	/* put_ns times the unpin/put only, as PIN's does. */
 	req.nr_pages = set->nr;
 	t0 = ktime_get_ns();
-	guplab_free_set(set, req.dirty);
+	guplab_put_set(set, req.dirty);
 	req.put_ns = ktime_get_ns() - t0;
+	guplab_free_set(set);
 	if (copy_to_user(arg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;
@@ -588,6 +717,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 	unsigned long ppc, off, n;
 	struct page **pages;
 	unsigned int foll;
+	u64 deadline;
 	bool pinned;
 	long ret;
 	u32 i;
@@ -606,7 +736,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		return -E2BIG;
 
 	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
-	pages = kvmalloc_array(ppc, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
+	pages = kvmalloc_array(ppc, sizeof(*pages), GUPLAB_GFP);
 	if (!pages)
 		return -ENOMEM;
 	if (guplab_api_remote(req.api)) {
@@ -615,7 +745,15 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			kvfree(pages);
 			return PTR_ERR(remote_mm);
 		}
+		/*
+		 * Keep the mm_struct, not its address space: each batch takes
+		 * the address space (mmget_not_zero, as access_remote_vm()'s
+		 * callers do), so a target that exits is not kept alive.
+		 */
+		mmgrab(remote_mm);
+		mmput(remote_mm);
 	}
+	deadline = ktime_get_ns() + (u64)max(1U, READ_ONCE(max_bench_seconds)) * NSEC_PER_SEC;
 
 	samples = u64_to_user_ptr(req.samples);
 	foll = guplab_foll_flags(req.flags);
@@ -630,6 +768,10 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			u64 t0, t1, t2;
 
 			n = min_t(unsigned long, ppc, req.nr_pages - off);
+			if (remote_mm && !mmget_not_zero(remote_mm)) {
+				req.status = -ESRCH;	/* the target exited */
+				break;
+			}
 			t0 = ktime_get_ns();
 			ret = guplab_call(req.api, remote_mm, req.addr + (off << PAGE_SHIFT), n,
 					  foll, pages);
@@ -638,6 +780,8 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			if (ret > 0)
 				guplab_put(pinned, pages, ret, false);
 			t2 = ktime_get_ns();
+			if (remote_mm)
+				mmput(remote_mm);
 			s.get_ns += t1 - t0;
 			s.put_ns += t2 - t1;
 			if (ret != n) {
@@ -648,6 +792,10 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			cond_resched();
 			if (signal_pending(current)) {
 				req.status = -EINTR;
+				break;
+			}
+			if (ktime_get_ns() > deadline) {
+				req.status = -ETIME;	/* max_bench_seconds */
 				break;
 			}
 		}
@@ -661,7 +809,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 	}
 
 	if (remote_mm)
-		mmput(remote_mm);
+		mmdrop(remote_mm);
 	kvfree(pages);
 	if (!err && copy_to_user(arg, &req, sizeof(req)))
 		err = -EFAULT;
@@ -672,8 +820,9 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 {
 	struct guplab_info *info;
 	long err = 0;
+	u32 api;
 
-	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	info = kzalloc(sizeof(*info), GFP_KERNEL_ACCOUNT);
 	if (!info)
 		return -ENOMEM;
 	info->abi_version = GUPLAB_ABI_VERSION;
@@ -682,16 +831,8 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 	info->flag_mask = guplab_flag_mask();
 	info->max_pages = min_t(unsigned long, READ_ONCE(max_pages_per_call), INT_MAX);
 	info->max_held_pages = READ_ONCE(max_held_pages_per_file);
-	info->warn_flags[GUPLAB_API_GET_USER_PAGES_FAST] = GUPLAB_WARN_FAST | GUPLAB_WARN_GET;
-	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_FAST] = GUPLAB_WARN_FAST;
-	info->warn_flags[GUPLAB_API_GET_USER_PAGES_FAST_ONLY] = GUPLAB_WARN_FAST | GUPLAB_WARN_GET_FAST_ONLY;
-	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_FAST_ONLY] = GUPLAB_WARN_FAST;
-	info->warn_flags[GUPLAB_API_GET_USER_PAGES_UNLOCKED] = GUPLAB_WARN_GET;
-	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_UNLOCKED] = GUPLAB_WARN_PIN_LOCKED;
-	info->warn_flags[GUPLAB_API_GET_USER_PAGES] = GUPLAB_WARN_GET;
-	info->warn_flags[GUPLAB_API_PIN_USER_PAGES] = 0;
-	info->warn_flags[GUPLAB_API_GET_USER_PAGES_REMOTE] = GUPLAB_WARN_GET;
-	info->warn_flags[GUPLAB_API_PIN_USER_PAGES_REMOTE] = GUPLAB_WARN_PIN_LOCKED;
+	for (api = 0; api < GUPLAB_API_COUNT; api++)
+		info->warn_flags[api] = guplab_warn_flags(api);
 	strscpy(info->release, utsname()->release, sizeof(info->release));
 	if (copy_to_user(arg, info, sizeof(*info)))
 		err = -EFAULT;
@@ -701,14 +842,15 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 
 /*
  * Copies through a bounce buffer: no user access while the page is mapped.
- * Like a driver, it leaves dirtying to the release (dirty = 1).
+ * Like a driver, it leaves dirtying to the release (dirty = 1); a set it
+ * wrote into is released dirty when the file closes.
  */
 static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __user *arg)
 {
 	struct guplab_access req;
 	struct guplab_set *set;
 	void __user *ubuf;
-	void *bounce, *vaddr;
+	void *bounce;
 	long err = 0;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
@@ -719,7 +861,7 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 	if (!req.handle || req.handle > U32_MAX)
 		return -ENOENT;
 	ubuf = u64_to_user_ptr(req.buf);
-	bounce = kmalloc(req.length, GFP_KERNEL);
+	bounce = kmalloc(req.length, GFP_KERNEL_ACCOUNT);
 	if (!bounce)
 		return -ENOMEM;
 	if (req.write && copy_from_user(bounce, ubuf, req.length)) {
@@ -735,13 +877,11 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 		err = -EINVAL;
 	else if (req.write && !set->writable)
 		err = -EPERM;
-	if (!err) {
-		vaddr = kmap_local_page(set->pages[req.index]);
-		if (req.write)
-			memcpy(vaddr + req.offset, bounce, req.length);
-		else
-			memcpy(bounce, vaddr + req.offset, req.length);
-		kunmap_local(vaddr);
+	if (!err && req.write) {
+		guplab_memcpy_to_page(set->pages[req.index], req.offset, bounce, req.length);
+		set->written = true;
+	} else if (!err) {
+		guplab_memcpy_from_page(bounce, set->pages[req.index], req.offset, req.length);
 	}
 	mutex_unlock(&gf->lock);
 
@@ -779,7 +919,7 @@ static int guplab_open(struct inode *inode, struct file *file)
 	if (gid_valid(guplab_gid) && !uid_eq(current_fsuid(), GLOBAL_ROOT_UID) &&
 	    !in_group_p(guplab_gid))
 		return -EACCES;
-	gf = kzalloc(sizeof(*gf), GFP_KERNEL);
+	gf = kzalloc(sizeof(*gf), GFP_KERNEL_ACCOUNT);
 	if (!gf)
 		return -ENOMEM;
 	mutex_init(&gf->lock);
@@ -788,7 +928,11 @@ static int guplab_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Last close, also when the holder was killed: every held set is released. */
+/*
+ * Last close, also when the holder was killed: every held set is released,
+ * dirty if ACCESS wrote into it (else those bytes could be dropped with a
+ * clean page).
+ */
 static int guplab_release_file(struct inode *inode, struct file *file)
 {
 	struct guplab_file *gf = file->private_data;
@@ -797,7 +941,8 @@ static int guplab_release_file(struct inode *inode, struct file *file)
 
 	xa_for_each(&gf->sets, id, set) {
 		xa_erase(&gf->sets, id);
-		guplab_free_set(set, false);
+		guplab_put_set(set, set->written);
+		guplab_free_set(set);
 		cond_resched();
 	}
 	xa_destroy(&gf->sets);
@@ -827,6 +972,18 @@ static int __init guplab_init(void)
 	int err;
 
 	BUILD_BUG_ON(GUPLAB_API_COUNT > GUPLAB_API_SLOTS);
+	/*
+	 * The same size on every ABI, with explicit padding only (i386 aligns
+	 * __u64 to 4): a 32-bit caller (compat_ptr_ioctl) sees the same layout.
+	 * test/kernel/compat32.c checks the sizes again as i386 code.
+	 */
+	BUILD_BUG_ON(sizeof(struct guplab_info) != 232);
+	BUILD_BUG_ON(sizeof(struct guplab_page_facts) != 56);
+	BUILD_BUG_ON(sizeof(struct guplab_pin) != 88);
+	BUILD_BUG_ON(sizeof(struct guplab_release) != 32);
+	BUILD_BUG_ON(sizeof(struct guplab_bench_sample) != 16);
+	BUILD_BUG_ON(sizeof(struct guplab_bench) != 80);
+	BUILD_BUG_ON(sizeof(struct guplab_access) != 40);
 	guplab_gid = INVALID_GID;
 	if (group != -1) {
 		guplab_gid = make_kgid(current_user_ns(), group);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
@@ -19,7 +19,8 @@ export interface DeviceInfo {
   flags: FlagName[];
   /**
    * Per API, the flags this kernel answers through WARN_ON_ONCE (a
-   * "WARNING:" in dmesg). guplab passes them through: the answer is the point.
+   * "WARNING:" in dmesg). guplab passes them through to a caller with
+   * CAP_SYS_ADMIN (the answer is the point); others get EPERM.
    */
   warnFlags: Record<ApiName, FlagName[]>;
 }
@@ -28,9 +29,16 @@ export interface DeviceInfo {
 export interface PinOptions {
   /** FOLL_* flags to pass; default none (a read-only GUP). */
   flags?: readonly FlagName[];
-  /** Target process of *_remote (the caller must be allowed to ptrace it). */
+  /**
+   * Target process of *_remote: this process, or (without CAP_SYS_PTRACE)
+   * one it traces (PTRACE_ATTACH/SEIZE) with the same uid/gid.
+   */
   pid?: number;
-  /** Keep what the call took; release it with {@link GupDevice.release} (or close). */
+  /**
+   * Keep what the call took; release it with {@link GupDevice.release} (or
+   * close). Without CAP_SYS_ADMIN only a pin_* call with flags ["longterm"]
+   * may hold; held pages are charged to the user against RLIMIT_MEMLOCK.
+   */
   hold?: boolean;
   /** Return per-page facts read while the pages were held. */
   facts?: boolean;
@@ -89,7 +97,11 @@ export interface BenchRequest {
 export interface BenchSamples {
   /** Iterations completed. */
   done: number;
-  /** 0, -EINTR (interrupted by a signal), or -errno of a call that failed. */
+  /**
+   * 0, -EINTR (interrupted by a signal), -ETIME (-62: ran for the module
+   * parameter max_bench_seconds), -ESRCH (a *_remote target exited), or
+   * -errno of a call that failed.
+   */
   status: number;
   /** GUP return value of the call that fell short, if one did. */
   ret: number;
@@ -143,7 +155,7 @@ function overMemlock(nrPages: number, pageSize: number): boolean {
 }
 
 /** The error class and the fix for an error the module gives for a PIN. */
-function explainPinError(err: unknown, nrPages: number, options: PinOptions, info: DeviceInfo): unknown {
+function explainPinError(err: unknown, api: ApiName, nrPages: number, options: PinOptions, info: DeviceInfo): unknown {
   if (!(err instanceof Error)) return err;
   const code = (err as NodeJS.ErrnoException).code;
   // A HOLD's ENOMEM is the RLIMIT_MEMLOCK charge, or the kernel out of memory for its arrays.
@@ -153,13 +165,17 @@ function explainPinError(err: unknown, nrPages: number, options: PinOptions, inf
   if (memlock) {
     hint = `holding ${nrPages} pages exceeds RLIMIT_MEMLOCK (held pins are charged like RDMA's): raise it (ulimit -l, prlimit --memlock) or run with CAP_IPC_LOCK`;
   } else if (code === 'ENOMEM' && options.hold) {
-    hint = `the kernel could not allocate what a hold of ${nrPages} pages needs (RLIMIT_MEMLOCK is not the cause): hold fewer pages per call`;
+    hint = `either your user's other processes hold pins too (held pins are charged to the user, like io_uring's, against RLIMIT_MEMLOCK), or the kernel could not allocate what a hold of ${nrPages} pages needs: release sets, raise RLIMIT_MEMLOCK, or hold fewer pages per call`;
   } else if (code === 'E2BIG') {
     hint = options.hold
       ? `one open device holds at most ${info.maxHeldPages} pages (module parameter max_held_pages_per_file): release sets or raise it`
       : `one call takes at most ${info.maxPages} pages (module parameter max_pages_per_call)`;
+  } else if (code === 'EPERM' && options.flags?.some((f) => info.warnFlags[api]?.includes(f))) {
+    hint = `kernel ${info.release} answers ${api} with flags [${options.flags.join(', ')}] through WARN_ON_ONCE (a taint; a panic under panic_on_warn): only a caller with CAP_SYS_ADMIN may ask`;
+  } else if (code === 'EPERM' && options.hold && !(isPinApi(api) && options.flags?.includes('longterm'))) {
+    hint = 'a hold is a long-term pin: without CAP_SYS_ADMIN it must be a pin_* call with flags ["longterm"]';
   } else if (code === 'EPERM' && options.pid !== undefined) {
-    hint = `this process may not ptrace pid ${options.pid}: *_remote needs the same uid/gid or CAP_SYS_PTRACE`;
+    hint = `this process may not use the memory of pid ${options.pid}: *_remote on another process needs CAP_SYS_PTRACE, or to be its tracer (PTRACE_ATTACH/PTRACE_SEIZE, which Yama and the other LSMs decide) with its uid/gid and a dumpable target`;
   } else if (code === 'ESRCH' && options.pid !== undefined) {
     hint = `no process ${options.pid} (or it has no mm)`;
   }
@@ -276,7 +292,7 @@ export class GupDevice {
     try {
       return decodePin(this.#live.pin(request));
     } catch (err) {
-      throw explainPinError(err, nrPages, options, this.info());
+      throw explainPinError(err, api, nrPages, options, this.info());
     }
   }
 
@@ -286,7 +302,7 @@ export class GupDevice {
     try {
       return decodePin(await this.#live.pinAsync(request));
     } catch (err) {
-      throw explainPinError(err, nrPages, options, this.info());
+      throw explainPinError(err, api, nrPages, options, this.info());
     }
   }
 

@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	3
+#define GUPLAB_ABI_VERSION	4
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
@@ -118,6 +118,8 @@ struct guplab_page_facts {
 				 * whose pins are counted in refcount (GUP_PIN_COUNTING_BIAS) */
 	__u32 zone;		/* zone_idx() */
 	char zone_name[GUPLAB_ZONE_NAME_LEN];
+	__u32 reserved;		/* out: zero. Explicit tail padding: 56 bytes on every ABI
+				 * (i386 aligns __u64 to 4 and made it 52 before ABI 4) */
 };
 
 /* guplab_pin.mode */

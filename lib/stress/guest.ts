@@ -2,7 +2,7 @@
 // SIGKILLed holders, pin/mm races, permissions, limits, rmmod/insmod. Prints
 // one "stress:" summary and exits non-zero if any check failed.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { GupDevice } from '../device.js';
 import { pinCounters } from '../vmstat.js';
 import { KERNEL_TROUBLE } from '../vm/run.js';
@@ -202,6 +202,19 @@ export async function runGuest(p: StressProfile): Promise<number> {
     check(/held 64/.test(ok.out), `perm: granted group, RLIMIT_MEMLOCK 1 MiB, holding 64 pages: ${ok.out.trim()}`);
     const r2 = sh('prlimit', ['--memlock=1048576', '--', ...asGroup, BIN, 'remote', '1']);
     check(/remote: EPERM/.test(r2.out), `perm: granted user, *_remote on a process it may not ptrace (pid 1): ${r2.out.trim()}`);
+    // The exec race (issue 17): a group member pins a child across its execve of a setuid-root binary.
+    const victim = '/tmp/guplab-stress-victim';
+    copyFileSync(BIN, victim);
+    chownSync(victim, 0, 0);
+    chmodSync(victim, 0o4755);
+    const er = sh('prlimit', ['--memlock=1048576', '--', ...asGroup, BIN, 'exec-race', String(p.raceSeconds), victim]);
+    rmSync(victim);
+    process.stdout.write(er.out);
+    const em = /exec-race: seconds=([\d.]+) rounds=(\d+) seized=(\d+) privileged-images=(\d+) unprivileged-images=(\d+) calls=(\d+) pins-traced=(\d+) pins-untraced=(\d+) pins-privileged=(\d+)/.exec(er.out);
+    check(er.status === 0 && !!em,
+      `exec-race: ${em?.[1] ?? 0} s, ${em?.[2] ?? 0} execs of a setuid-root binary (${em?.[4] ?? 0} ran privileged, ${em?.[5] ?? 0} traced ones not), ` +
+      `${em?.[6] ?? 0} remote pins tried: ${em?.[7] ?? 0} on traced children, ${em?.[8] ?? 0} on untraced ones, ${em?.[9] ?? 0} on a privileged image (both must be 0)`);
+    check(held() === base, `exec-race: pin counters balance (${held() - base} leaked)`);
     const other = sh(asNobody[0] as string, [...asNobody.slice(1), BIN, 'try', '1']);
     check(/open: EACCES/.test(other.out), `perm: a user outside the group still cannot open it (${other.out.trim()})`);
     const back = sh('rmmod', ['guplab']).status === 0 && sh('insmod', [ko as string]).status === 0;

@@ -9,6 +9,9 @@
  *   guplab-stress try PAGES                 open and hold PAGES (permission/limit tests), exit 0
  *   guplab-stress remote PID                pin_user_pages_remote on PID: prints the errno name
  *   guplab-stress bench-signal MS           a long BENCH interrupted by SIGALRM after MS ms
+ *   guplab-stress exec-race SECONDS VICTIM  pin_user_pages_remote on a child across its execve of
+ *                                           VICTIM (a setuid-root copy of this program), in a loop
+ *   guplab-stress victim                    (as VICTIM) report on fd 3 whether the exec elevated it
  *
  * Every failure prints the seed and the call; the last line is a summary.
  */
@@ -29,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -850,7 +854,7 @@ static int cmd_race(double seconds, int pinners)
 /* ------------------------------------------------------------------ single-purpose */
 
 /* Holds pages pinned in chunks of the per-call cap; returns pages held or -errno. */
-static long hold_pages(int fd, uint8_t *base, uint64_t pages)
+static long hold_pages(int fd, uint8_t *base, uint64_t pages, uint32_t flags)
 {
 	struct guplab_info in;
 	uint64_t done = 0;
@@ -859,7 +863,7 @@ static long hold_pages(int fd, uint8_t *base, uint64_t pages)
 		return -errno;
 	while (done < pages) {
 		uint64_t n = pages - done < in.max_pages ? pages - done : in.max_pages;
-		struct guplab_pin p = { .api = GUPLAB_API_PIN_USER_PAGES_FAST, .flags = GUPLAB_FLAG_WRITE,
+		struct guplab_pin p = { .api = GUPLAB_API_PIN_USER_PAGES_FAST, .flags = flags,
 					.addr = (uint64_t)(uintptr_t)(base + done * PAGE), .nr_pages = n,
 					.mode = GUPLAB_PIN_HOLD };
 
@@ -872,6 +876,7 @@ static long hold_pages(int fd, uint8_t *base, uint64_t pages)
 	return done;
 }
 
+/* wait: hold until killed (root). Else a group member's try: a long-term pin, the only hold it may make. */
 static int cmd_hold(uint64_t pages, bool wait)
 {
 	int fd = open(DEV, O_RDWR | O_CLOEXEC);
@@ -883,7 +888,7 @@ static int cmd_hold(uint64_t pages, bool wait)
 		return 10;
 	}
 	base = map(pages * PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE | MAP_NORESERVE);
-	held = hold_pages(fd, base, pages);
+	held = hold_pages(fd, base, pages, wait ? GUPLAB_FLAG_WRITE : GUPLAB_FLAG_WRITE | GUPLAB_FLAG_LONGTERM);
 	if (held < 0) {
 		printf("hold: %s\n", errname(-held));
 		return 11;
@@ -945,6 +950,118 @@ static int cmd_bench_signal(long ms)
 	return b.status == -EINTR && b.done > 0 && b.done < b.iterations && !bad ? 0 : 1;
 }
 
+/* ------------------------------------------------------------------ exec race */
+
+/* Where the child maps its marker page before the exec, and the victim after it. */
+#define RACE_ADDR 0x7e5a00000000ULL
+
+static void *map_marker(char c)
+{
+	void *p = mmap((void *)(uintptr_t)RACE_ADDR, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, c, PAGE);
+	return p;
+}
+
+/* The new image: 'P' on fd 3 when the exec made it privileged (euid 0), else 'U'. */
+static int cmd_victim(void)
+{
+	char c = geteuid() == 0 ? 'P' : 'U';
+
+	if (write(3, &c, 1) != 1 || !map_marker('N'))
+		return 1;
+	usleep(20000);	/* a target for the pins, mapped like the old image */
+	return 0;
+}
+
+/*
+ * As a group member: fork a child that maps RACE_ADDR, then execs the
+ * setuid-root victim, and call pin_user_pages_remote on that page from
+ * before the exec until the child has exited. Every other round the caller
+ * is the child's tracer (PTRACE_SEIZE before the exec), the one way a group
+ * member may use *_remote on another process; the kernel then does not
+ * elevate the exec (LSM_UNSAFE_PTRACE). A pin must never succeed on an image
+ * that reported itself privileged, nor on an untraced child at all.
+ */
+static int cmd_exec_race(double seconds, const char *victim)
+{
+	long rounds = 0, seized = 0, privileged = 0, unprivileged = 0, pins_traced = 0;
+	long pins_untraced = 0, pins_privileged = 0, refused = 0, calls = 0;
+	int fd = open_dev();
+	double t0 = now_s();
+
+	while (now_s() - t0 < seconds) {
+		bool seize = rounds % 2;
+		int sp[2], go[2], status;
+		char st = 0, b = 'g';
+		pid_t c;
+
+		if (pipe(sp) || pipe(go))
+			die("pipe: %s", strerror(errno));
+		c = fork();
+		if (c == 0) {
+			close(fd);
+			if (!map_marker('O') || dup2(sp[1], 3) != 3 || read(go[0], &b, 1) != 1)
+				_exit(126);
+			execl(victim, victim, "victim", (char *)NULL);
+			_exit(127);
+		}
+		close(sp[1]);
+		close(go[0]);
+		fcntl(sp[0], F_SETFL, O_NONBLOCK);
+		if (seize && ptrace(PTRACE_SEIZE, c, 0, 0) == 0)
+			seized++;
+		if (write(go[1], &b, 1) != 1)
+			die("pipe write: %s", strerror(errno));
+		for (;;) {
+			struct guplab_pin p = { .api = GUPLAB_API_PIN_USER_PAGES_REMOTE, .addr = RACE_ADDR,
+						.nr_pages = 1, .pid = c };
+			char known = st;	/* read before the call: the exec was over when it began */
+			pid_t w;
+
+			if (!st && read(sp[0], &st, 1) == 1)
+				known = st;
+			calls++;
+			if (ioctl(fd, GUPLAB_IOC_PIN, &p) == 0 && p.ret == 1) {
+				if (known == 'P')
+					pins_privileged++;
+				else if (!seize)
+					pins_untraced++;
+				else
+					pins_traced++;
+			} else {
+				refused++;
+			}
+			w = waitpid(c, &status, WNOHANG);
+			if (w == c && WIFSTOPPED(status)) {
+				ptrace(PTRACE_CONT, c, 0, WSTOPSIG(status));
+			} else if (w == c) {
+				break;
+			} else if (w < 0) {
+				die("waitpid: %s", strerror(errno));
+			}
+		}
+		if (!st && read(sp[0], &st, 1) != 1)
+			st = 0;
+		privileged += st == 'P';
+		unprivileged += st == 'U';
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			fprintf(stderr, "exec-race: round %ld: child status %#x\n", rounds, status);
+		close(sp[0]);
+		close(go[1]);
+		rounds++;
+	}
+	printf("exec-race: seconds=%.1f rounds=%ld seized=%ld privileged-images=%ld unprivileged-images=%ld "
+	       "calls=%ld pins-traced=%ld pins-untraced=%ld pins-privileged=%ld refused=%ld\n",
+	       now_s() - t0, rounds, seized, privileged, unprivileged, calls, pins_traced, pins_untraced,
+	       pins_privileged, refused);
+	/* Also a failure: no privileged image at all (no setuid exec happened: nothing was tested). */
+	return pins_privileged || pins_untraced || !privileged || !rounds ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -965,7 +1082,11 @@ int main(int argc, char **argv)
 		return cmd_remote(atoi(argv[2]));
 	if (!strcmp(cmd, "bench-signal") && argc == 3)
 		return cmd_bench_signal(atol(argv[2]));
+	if (!strcmp(cmd, "exec-race") && argc == 4)
+		return cmd_exec_race(atof(argv[2]), argv[3]);
+	if (!strcmp(cmd, "victim"))
+		return cmd_victim();
 	fprintf(stderr, "usage: guplab-stress fuzz SEED CALLS THREADS | race SECONDS PINNERS | hold PAGES |\n"
-		"       try PAGES | remote PID | bench-signal MS\n");
+		"       try PAGES | remote PID | bench-signal MS | exec-race SECONDS VICTIM\n");
 	return 2;
 }
