@@ -9,6 +9,7 @@
 #ifndef _GUPLAB_COMPAT_H
 #define _GUPLAB_COMPAT_H
 
+#include <linux/cred.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -38,9 +39,10 @@
  * out the new image's mm under the old credentials. 5.7 added it as
  * signal->exec_update_mutex; 5.11 made it the exec_update_lock rw_semaphore
  * ("exec: Transform exec_update_mutex into a rw_semaphore"), which 5.10.y
- * took too (Debian's 5.10.0-46 headers have exec_update_lock).
+ * took too from 5.10.6 (ChangeLog-5.10.6; Debian's 5.10.0-46 headers have
+ * exec_update_lock).
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 6)
 static inline int guplab_exec_update_lock(struct task_struct *task)
 {
 	return down_read_killable(&task->signal->exec_update_lock);
@@ -91,6 +93,46 @@ static inline void guplab_memcpy_from_page(char *to, struct page *page,
 
 	memcpy(to, from + offset, len);
 	kunmap_atomic(from);
+}
+#endif
+
+/*
+ * A reference that keeps the caller's user_struct alive while held pages
+ * are charged to its locked_vm. free_uid() is exported to modules from 6.2
+ * ("kernel/user: Allow user_struct::locked_vm to be usable for iommufd";
+ * Debian's 6.1 exports it too), not by 5.10 (modpost: "free_uid"
+ * undefined): there the reference is one on the current cred, which holds
+ * its user_struct until put_cred().
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+struct guplab_user_ref {
+	struct user_struct *user;
+};
+
+static inline struct user_struct *guplab_user_get(struct guplab_user_ref *ref)
+{
+	ref->user = get_uid(current_user());
+	return ref->user;
+}
+
+static inline void guplab_user_put(struct guplab_user_ref *ref)
+{
+	free_uid(ref->user);
+}
+#else
+struct guplab_user_ref {
+	const struct cred *cred;
+};
+
+static inline struct user_struct *guplab_user_get(struct guplab_user_ref *ref)
+{
+	ref->cred = get_current_cred();
+	return ref->cred->user;
+}
+
+static inline void guplab_user_put(struct guplab_user_ref *ref)
+{
+	put_cred(ref->cred);
 }
 #endif
 

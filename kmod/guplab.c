@@ -190,7 +190,8 @@ struct guplab_file {
  * and io_uring's do.
  */
 struct guplab_acct {
-	struct user_struct *user;	/* get_uid()'ed; NULL with CAP_IPC_LOCK (not limited) */
+	struct user_struct *user;	/* held by user_ref; NULL with CAP_IPC_LOCK (not limited) */
+	struct guplab_user_ref user_ref;
 	struct mm_struct *mm;		/* mmgrab()'ed */
 };
 
@@ -437,7 +438,7 @@ static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_befor
 
 static void guplab_acct_get(struct guplab_acct *acct)
 {
-	acct->user = capable(CAP_IPC_LOCK) ? NULL : get_uid(current_user());
+	acct->user = capable(CAP_IPC_LOCK) ? NULL : guplab_user_get(&acct->user_ref);
 	acct->mm = current->mm;
 	mmgrab(acct->mm);
 }
@@ -445,7 +446,7 @@ static void guplab_acct_get(struct guplab_acct *acct)
 static void guplab_acct_put(struct guplab_acct *acct)
 {
 	if (acct->user)
-		free_uid(acct->user);
+		guplab_user_put(&acct->user_ref);
 	mmdrop(acct->mm);
 }
 
