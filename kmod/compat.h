@@ -9,6 +9,7 @@
 #ifndef _GUPLAB_COMPAT_H
 #define _GUPLAB_COMPAT_H
 
+#include <linux/cred.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -38,9 +39,10 @@
  * out the new image's mm under the old credentials. 5.7 added it as
  * signal->exec_update_mutex; 5.11 made it the exec_update_lock rw_semaphore
  * ("exec: Transform exec_update_mutex into a rw_semaphore"), which 5.10.y
- * took too (Debian's 5.10.0-46 headers have exec_update_lock).
+ * took too from 5.10.6 (ChangeLog-5.10.6; Debian's 5.10.0-46 headers have
+ * exec_update_lock).
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 10, 6)
 static inline int guplab_exec_update_lock(struct task_struct *task)
 {
 	return down_read_killable(&task->signal->exec_update_lock);

@@ -424,6 +424,9 @@ try {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else {
     process.stderr.write(`guplab: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = err instanceof UsageError || err instanceof InvalidArgumentError || err instanceof RangeError ? 2 : 1;
+    const usage = err instanceof UsageError || err instanceof InvalidArgumentError || err instanceof RangeError;
+    // Under `git bisect run` (bisect --old-answer) a usage error must stop the bisection (> 127), not read as "new".
+    const bisectRun = process.argv.includes('bisect') && process.argv.some((a) => a.startsWith('--old-answer'));
+    process.exitCode = usage ? (bisectRun ? 128 : 2) : 1;
   }
 }
