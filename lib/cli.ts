@@ -233,8 +233,9 @@ addVmOptions(
     .option('--only <ids>', 'comma-separated probe ids (see --list)', commaList, [] as string[])
     .option('--list', 'list the probes, each with its question, and exit')
     .option('--out <dir>', 'write the report as JSON into DIR (with --vm default results/; file check-KERNEL-ARCH.json)')
+    .option('--junit <file>', 'also write the results as JUnit XML (one testsuite per probe)')
     .option('--vm', 'boot the kernel in QEMU (huge pages, ZONE_MOVABLE, pmem/DAX) and check there'),
-).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; out?: string; vm?: boolean }, cmd: Command) => {
+).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; out?: string; junit?: string; vm?: boolean }, cmd: Command) => {
   if (opts.list) {
     for (const p of PROBES) console.log(`${p.id.padEnd(18)} ${p.title}`);
     return;
@@ -245,8 +246,8 @@ addVmOptions(
   if (opts.vm) {
     const vm = vmBase(opts, cmd);
     const file = path.resolve(opts.out ?? 'results', `check-${vm.kernel ?? '6.1'}-${vm.arch ?? hostArch()}.json`);
-    process.exitCode = await checkInVm(opts.only, vm, file);
-  } else process.exitCode = checkHere(opts.only, opts.out ? path.resolve(opts.out, 'check.json') : undefined);
+    process.exitCode = await checkInVm(opts.only, vm, file, opts.junit && path.resolve(opts.junit));
+  } else process.exitCode = checkHere(opts.only, opts.out ? path.resolve(opts.out, 'check.json') : undefined, opts.junit && path.resolve(opts.junit));
 });
 
 addVmOptions(

@@ -1,7 +1,8 @@
 // `guplab check`: the semantics probes here, or in a VM booted with every
 // memory kind they pin (the full guest, unless the user chose the memory).
 import path from 'node:path';
-import { checkPassed, runCheck } from '../check/run.js';
+import { checkJunit } from '../check/junit.js';
+import { checkPassed, loadCheckReport, runCheck } from '../check/run.js';
 import { guestMounts } from '../contract.js';
 import { DeviceMissingError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -17,7 +18,7 @@ export const EXIT_SKIP = 4;
  * code as kselftest does: 0 passed, 1 failed, 4 every case skipped or no
  * device (then a `1..0 # SKIP` plan that says why).
  */
-export function checkHere(only: readonly string[], jsonFile?: string): number {
+export function checkHere(only: readonly string[], jsonFile?: string, junitFile?: string): number {
   let report;
   try {
     report = runCheck({ only, mounts: guestMounts(), onLine: (line) => console.log(line) });
@@ -27,6 +28,7 @@ export function checkHere(only: readonly string[], jsonFile?: string): number {
     return EXIT_SKIP;
   }
   if (jsonFile) writeFileAtomic(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  if (junitFile) writeFileAtomic(junitFile, checkJunit(report));
   const cases = report.probes.flatMap((p) => p.cases);
   if (cases.length > 0 && cases.every((c) => c.status === 'skip')) return EXIT_SKIP;
   return checkPassed(report) ? 0 : 1;
@@ -36,7 +38,7 @@ export function checkHere(only: readonly string[], jsonFile?: string): number {
 export const defaultCheckFile = (vm: VmBase): string => path.resolve('results', `check-${vm.kernel ?? '6.1'}-${vm.arch ?? hostArch()}.json`);
 
 /** Boots the kernel and runs the probes there; the JSON report comes back to jsonFile. */
-export async function checkInVm(only: readonly string[], vm: VmBase, jsonFile = defaultCheckFile(vm)): Promise<number> {
+export async function checkInVm(only: readonly string[], vm: VmBase, jsonFile = defaultCheckFile(vm), junitFile?: string): Promise<number> {
   const file = path.resolve(jsonFile);
   const result = await vmRun({
     ...fullGuestUnlessChosen(vm),
@@ -45,6 +47,9 @@ export async function checkInVm(only: readonly string[], vm: VmBase, jsonFile = 
   });
   const code = reportVm(result);
   // A failed probe still leaves a whole report (status 1); a crashed guest leaves none.
-  if (code === 0 || (result.status === 1 && result.problems.length === 0)) process.stderr.write(`guplab: wrote ${file}\n`);
+  if (code === 0 || (result.status === 1 && result.problems.length === 0)) {
+    if (junitFile) writeFileAtomic(junitFile, checkJunit(loadCheckReport(file)));
+    process.stderr.write(`guplab: wrote ${file}${junitFile ? ` and ${junitFile}` : ''}\n`);
+  }
   return code;
 }

@@ -3,7 +3,10 @@
 // kernel matrix of the check reports, without more boots.
 import path from 'node:path';
 import { rmSync } from 'node:fs';
+import { checkJunit } from '../check/junit.js';
+import { loadCheckReport } from '../check/run.js';
 import { UsageError } from '../util/args.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { fullGuest } from '../vm/guest.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
@@ -85,5 +88,10 @@ export async function testVm(o: TestVmOptions): Promise<number> {
   const wall = ((Date.now() - started) / 1000).toFixed(0);
   process.stderr.write(`guplab: test-vm: ${results.map((r) => `${r.release} ${r.arch} ${(r.wallMs / 1000).toFixed(0)} s (exit ${r.status ?? '-'})`).join(', ')}; wall ${wall} s with ${o.jobs} guest(s) at a time\n`);
   if (worst !== 0) return worst;
+  // The check reports as JUnit XML too, beside the kernel tests' own.
+  for (const r of o.runs) {
+    const file = checkFileFor(o.out, r.kernel, r.arch);
+    writeFileAtomic(path.join(o.out, `junit-check-${r.kernel}-${r.arch}.xml`), checkJunit(loadCheckReport(file)));
+  }
   return matrixFromFiles(o.runs.map((r) => checkFileFor(o.out, r.kernel, r.arch)), { out: o.out, changedOnly: true });
 }
