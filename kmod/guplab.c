@@ -140,7 +140,8 @@ static u32 guplab_warn_flags(u32 api)
 	u32 warn = fast ? GUPLAB_WARN_FAST : 0;
 
 	if (!guplab_apis[api].pin)
-		warn |= path == GUPLAB_PATH_FAST_ONLY ? GUPLAB_WARN_GET_FAST_ONLY : GUPLAB_WARN_GET;
+		warn |= path == GUPLAB_PATH_FAST_ONLY ? GUPLAB_WARN_GET_FAST_ONLY :
+			path == GUPLAB_PATH_UNLOCKED ? GUPLAB_WARN_GET_UNLOCKED : GUPLAB_WARN_GET;
 	else if (path == GUPLAB_PATH_UNLOCKED || path == GUPLAB_PATH_REMOTE)
 		warn |= GUPLAB_WARN_PIN_LOCKED;
 	return warn;
