@@ -14,7 +14,7 @@ import { checkHere, checkInVm } from './jobs/check.js';
 import { compareFiles } from './jobs/compare.js';
 import { kmodCheck } from './jobs/kmod-check.js';
 import { pinOnce, pinText } from './jobs/pin.js';
-import { matrixCommand, type MatrixOptions } from './jobs/matrix.js';
+import { checkFileFor, matrixCommand, type MatrixOptions } from './jobs/matrix.js';
 import { SUITES } from './jobs/plan.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
@@ -245,7 +245,7 @@ addVmOptions(
   refuseVmOnly(cmd, opts.vm);
   if (opts.vm) {
     const vm = vmBase(opts, cmd);
-    const file = path.resolve(opts.out ?? 'results', `check-${vm.kernel ?? '6.1'}-${vm.arch ?? hostArch()}.json`);
+    const file = checkFileFor(opts.out ?? 'results', vm.kernel ?? '6.1', vm.arch ?? hostArch());
     process.exitCode = await checkInVm(opts.only, vm, file, opts.junit && path.resolve(opts.junit));
   } else process.exitCode = checkHere(opts.only, opts.out ? path.resolve(opts.out, 'check.json') : undefined, opts.junit && path.resolve(opts.junit));
 });

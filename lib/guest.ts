@@ -8,12 +8,12 @@ import { progressFor } from './bench/progress.js';
 import { resolveSpec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
 import { checkPassed, runCheck } from './check/run.js';
-import { guestMounts, guestPath, readJobFile, type GuestJob, type GuestStep } from './contract.js';
+import { guestEnv, guestMounts, guestPath, readJobFile, type GuestJob, type GuestStep } from './contract.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { projectRoot } from './util/root.js';
 
 function outDir(): string {
-  const out = process.env.GUPLAB_VM_OUT;
+  const out = guestEnv().out;
   if (!out) throw new Error('$GUPLAB_VM_OUT is not set: guplab-guest runs inside a guplab VM (guplab vm run, bench --vm, check --vm)');
   return out;
 }

@@ -3,7 +3,7 @@
 // the same answer in every cell.
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { buildMatrix, byKernel } from '../dist/lib/check/matrix.js';
+import { buildMatrix, byKernel, columnName } from '../dist/lib/check/matrix.js';
 
 const [mergedFile, reportsDir] = process.argv.slice(2);
 const merged = JSON.parse(readFileSync(mergedFile, 'utf8'));
@@ -11,7 +11,7 @@ const probes = new Set(merged.rows.map((r) => r.probe));
 const reports = readdirSync(reportsDir)
   .filter((f) => /^check-.*\.json$/.test(f))
   .map((f) => JSON.parse(readFileSync(path.join(reportsDir, f), 'utf8')))
-  .filter((r) => merged.columns.includes(`${r.release.replace(/-(amd64|arm64)$/, '')} ${r.arch}`))
+  .filter((r) => merged.columns.includes(columnName(r)))
   .sort(byKernel)
   .map((r) => ({ ...r, probes: r.probes.filter((p) => probes.has(p.id)) }));
 const local = buildMatrix(reports);

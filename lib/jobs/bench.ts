@@ -9,6 +9,7 @@ import type { Spec } from '../bench/spec.js';
 import { benchTable } from '../bench/table.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { GuestMemoryOptions } from '../vm/guest.js';
+import { ARCHES } from '../vm/arch.js';
 import { hostArch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
 import { reportVm, type VmBase } from './vm.js';
@@ -31,8 +32,8 @@ export interface BenchOutput {
  */
 export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions, arch = hostArch()): GuestMemoryOptions {
   const { pmem, dax, ...needs } = guestNeeds(spec.backings, Math.max(...spec.sizes));
-  // No pmem emulation on arm64 (vm/guest.ts): its dax cases report "not run" with the reason.
-  return { ...needs, ...(arch === 'x86_64' && pmem ? { pmem, dax } : {}), ...chosen };
+  // pmem only where the arch emulates it (vm/arch.ts): elsewhere the dax cases report "not run" with the reason.
+  return { ...needs, ...(ARCHES[arch].memmapPmem && pmem ? { pmem, dax } : {}), ...chosen };
 }
 
 async function writeReport(result: BenchResult, out: string): Promise<void> {

@@ -6,7 +6,6 @@ import { checkPassed, loadCheckReport, runCheck } from '../check/run.js';
 import { guestMounts } from '../contract.js';
 import { DeviceMissingError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { hostArch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
 import { fullGuestUnlessChosen, reportVm, type VmBase } from './vm.js';
 
@@ -34,11 +33,8 @@ export function checkHere(only: readonly string[], jsonFile?: string, junitFile?
   return checkPassed(report) ? 0 : 1;
 }
 
-/** The report file a VM check writes when none is named: results/check-KERNEL-ARCH.json. */
-export const defaultCheckFile = (vm: VmBase): string => path.resolve('results', `check-${vm.kernel ?? '6.1'}-${vm.arch ?? hostArch()}.json`);
-
 /** Boots the kernel and runs the probes there; the JSON report comes back to jsonFile. */
-export async function checkInVm(only: readonly string[], vm: VmBase, jsonFile = defaultCheckFile(vm), junitFile?: string): Promise<number> {
+export async function checkInVm(only: readonly string[], vm: VmBase, jsonFile: string, junitFile?: string): Promise<number> {
   const file = path.resolve(jsonFile);
   const result = await vmRun({
     ...fullGuestUnlessChosen(vm),
