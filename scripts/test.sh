@@ -12,19 +12,22 @@ mkdir -p "$LOGS"
 started=$SECONDS
 summary=()
 failed=0
+why=() # logs of the phases that failed, digested after the summary
 
 record() { # name seconds status
 	summary+=("$(printf '%-34s %5d s  %s' "$1" "$2" "$([ "$3" = 0 ] && echo ok || echo "FAILED (exit $3)")")")
 	[ "$3" = 0 ] || failed=1
 }
 
-phase() { # name command...
-	local name=$1 t0=$SECONDS rc
+phase() { # name command... (output also kept in $LOGS/NAME.log)
+	local name=$1 t0=$SECONDS rc log
+	log="$LOGS/$(echo "${name%% (*}" | tr -c 'a-z0-9\n' -).log"
 	shift
 	echo "=== $name"
-	"$@"
-	rc=$?
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
 	record "$name" $((SECONDS - t0)) $rc
+	[ $rc = 0 ] || why+=("$log")
 	return $rc
 }
 
@@ -33,6 +36,12 @@ print_summary() {
 	echo "=== make test: time per phase (wall; phases marked || ran beside others)"
 	printf '%s\n' "${summary[@]}"
 	printf '%-34s %5d s  %s\n' "total" $((SECONDS - started)) "$([ $failed = 0 ] && echo ok || echo FAILED)"
+	# CI shows the tail of this output: end with what failed, not with passing logs.
+	for log in "${why[@]}"; do
+		echo
+		echo "=== why it failed ($log): failing tests and guplab's own lines"
+		sed 's/\x1b\[[0-9;]*[a-zA-Z]//g' "$log" | grep -E '(✗|×|FAIL|AssertionError|Error:|expected|^guplab: )' | grep -v '^guplab: \(cached\|building\|booting\)' | tail -n 40
+	done
 }
 trap print_summary EXIT
 
@@ -61,6 +70,7 @@ krc=$?
 echo "=== kmod-check (log: $LOGS/kmod-check.log)"
 cat "$LOGS/kmod-check.log"
 record "|| kmod-check (W=1, sparse)" $((SECONDS - t_kmod)) $krc
+[ $krc = 0 ] || why+=("$LOGS/kmod-check.log")
 [ $rc = 0 ] && [ $krc = 0 ] &&
 phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "${VM_RUNS:-6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64}" --jobs "${VM_JOBS:-1}" &&
 phase "CI engine (gitlab-ci-local, 2 jobs + merge)" ./scripts/ci-engine.sh &&
@@ -73,4 +83,5 @@ frc=$?
 echo "=== runner faults (log: $LOGS/runner-faults.log)"
 tail -n 25 "$LOGS/runner-faults.log"
 record "|| runner faults (hang, panic, end)" "$(cat "$LOGS/runner-faults.secs" 2>/dev/null || echo 0)" $frc
+[ $frc = 0 ] || why+=("$LOGS/runner-faults.log")
 [ $rc = 0 ] && [ $frc = 0 ]
