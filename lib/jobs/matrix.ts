@@ -1,7 +1,8 @@
 // `guplab matrix`: the check suite (and a short benchmark) on each kernel x
 // arch in the VM, then one table of the answers with changes marked; or the
 // same table from reports already written.
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadResult } from '../bench/results.js';
 import { resolveSpec } from '../bench/spec.js';
@@ -9,13 +10,15 @@ import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SP
 import { checkPassed, loadCheckReport, type CheckReport } from '../check/run.js';
 import type { GuestStep } from '../contract.js';
 import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, writeJobRecord, type Suite } from './plan.js';
-import { checkKernelSpecs } from '../vm/kernel.js';
+import { checkKernelSpecs, ensureKernel, expandKernelSpecs, kmodSources } from '../vm/kernel.js';
 import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { pool } from '../util/pool.js';
+import { projectRoot } from '../util/root.js';
 import { fullGuest } from '../vm/guest.js';
 import type { Arch } from '../vm/paths.js';
-import { vmRun, type VmRunResult } from '../vm/run.js';
-import { reportVm } from './vm.js';
+import { vmRun, type VmRunOptions, type VmRunResult } from '../vm/run.js';
+import { reportVm, sideBySide } from './vm.js';
 
 /** The check report of one kernel and arch in `out`. */
 export const checkFileFor = (out: string, kernel: string, arch: Arch): string => path.resolve(out, `check-${kernel}-${arch}.json`);
@@ -33,10 +36,19 @@ export interface MatrixRunOptions {
   /** Probe ids (default all). */
   only: readonly string[];
   timeoutSec: number;
+  /** Guests booted at once. */
+  jobs: number;
+  /** Boot every cell, also those with a reusable report. */
+  fresh: boolean;
 }
 
 /** One boot of one kernel and arch: the suites' steps, files into `out`. */
-export async function runMatrixCell(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches'>): Promise<VmRunResult> {
+export async function runMatrixCell(
+  kernel: string,
+  arch: Arch,
+  o: Omit<MatrixRunOptions, 'kernels' | 'arches' | 'jobs' | 'fresh'>,
+  io: Pick<VmRunOptions, 'output' | 'log'> = { output: process.stderr },
+): Promise<VmRunResult> {
   const file = checkFileFor(o.out, kernel, arch);
   const steps: GuestStep[] = [];
   if (o.suites.includes('kernel-tests')) steps.push({ kind: 'tests', paths: ['test/kernel'] });
@@ -45,24 +57,76 @@ export async function runMatrixCell(kernel: string, arch: Arch, o: Omit<MatrixRu
   if (o.suites.includes('bench-short')) {
     steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
   }
-  return vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), output: process.stderr });
+  return vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), ...io });
 }
 
-/** Boots each kernel x arch once; returns the report files, or the exit code of a failed run. */
-export async function runMatrixVms(o: MatrixRunOptions): Promise<string[] | number> {
-  const files: string[] = [];
-  for (const arch of o.arches) {
-    for (const kernel of o.kernels) {
-      const result = await runMatrixCell(kernel, arch, o);
-      if (result.problems.length) return reportVm(result);
-      files.push(checkFileFor(o.out, kernel, arch));
-    }
+/**
+ * What a cell's answers depend on: the kernel release, the arch, what the
+ * boot ran, and guplab itself (the guest code, the module, the kernel tests).
+ * A report whose key file holds the same is reused instead of booting again.
+ */
+export function cellKey(release: string, arch: Arch, o: Pick<MatrixRunOptions, 'suites' | 'only'>): string {
+  const hash = createHash('sha256');
+  const files = [
+    ...kmodSources(),
+    ...filesUnder(path.join(projectRoot, 'dist', 'lib')),
+    path.join(projectRoot, 'bin', 'guplab-guest.js'),
+    ...(o.suites.includes('kernel-tests') ? filesUnder(path.join(projectRoot, 'test', 'kernel')) : []),
+  ];
+  for (const f of files) hash.update(path.relative(projectRoot, f)).update(readFileSync(f));
+  return JSON.stringify({ release, arch, suites: [...o.suites].sort(), only: [...o.only].sort(), guplab: hash.digest('hex').slice(0, 16) });
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+export const keyFileFor = (checkFile: string): string => checkFile.replace(/\.json$/, '.key');
+
+/** The cell's report is there, whole, and was made by the same release and guplab. */
+export function reusable(file: string, key: string, o: Pick<MatrixRunOptions, 'suites'>): boolean {
+  if (!existsSync(file) || !existsSync(keyFileFor(file)) || readFileSync(keyFileFor(file), 'utf8') !== key) return false;
+  if (o.suites.includes('bench-short') && !existsSync(benchFileFor(file))) return false;
+  try {
+    loadCheckReport(file);
+    return true;
+  } catch {
+    return false;
   }
-  return files;
+}
+
+/**
+ * Boots each kernel x arch (`jobs` guests at a time), except the cells whose
+ * reports a run of the same release and guplab left (unless `fresh`); returns
+ * the report files and the worst exit code of the boots.
+ */
+export async function runMatrixVms(o: MatrixRunOptions, log: (msg: string) => void): Promise<{ files: string[]; code: number }> {
+  const cells = o.arches.flatMap((arch) => expandKernelSpecs(o.kernels, arch, log).map((kernel) => ({ kernel, arch })));
+  const outcomes = await pool(cells, o.jobs, async ({ kernel, arch }) => {
+    const file = checkFileFor(o.out, kernel, arch);
+    const key = cellKey(ensureKernel(kernel, arch, log).release, arch, o);
+    if (!o.fresh && reusable(file, key, o)) {
+      log(`reused ${path.relative(process.cwd(), file)}: same kernel release and guplab build (--fresh boots it again)`);
+      return { file, code: 0 };
+    }
+    rmSync(keyFileFor(file), { force: true });
+    const result = await runMatrixCell(kernel, arch, o, o.jobs > 1 ? sideBySide(`${kernel} ${arch}`, process.stderr) : undefined);
+    const code = reportVm(result);
+    // A failed probe leaves a whole report (status 1) worth keeping; a failed boot leaves none.
+    const whole = result.problems.length === 0 && existsSync(file);
+    if (whole && code === 0) writeFileAtomic(keyFileFor(file), key);
+    return { file: whole ? file : undefined, code };
+  });
+  const files = outcomes.flatMap((r) => (r.file ? [r.file] : []));
+  return { files, code: outcomes.reduce((worst, r) => worst || r.code, 0) };
 }
 
 /** `matrix --job`: one kernel and arch as one CI job: its files, then the job record (last, atomically). */
-export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches'>, version: string): Promise<number> {
+export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches' | 'jobs' | 'fresh'>, version: string): Promise<number> {
   const result = await runMatrixCell(kernel, arch, o);
   const status = reportVm(result);
   const file = checkFileFor(o.out, kernel, arch);
@@ -126,6 +190,8 @@ export interface MatrixOptions {
   changed?: boolean;
   json?: boolean;
   timeout: number;
+  jobs: number;
+  fresh?: boolean;
   plan?: boolean;
   format?: 'json' | 'github' | 'gitlab';
   job?: boolean;
@@ -138,7 +204,9 @@ export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & 
   if ([o.plan, o.job, o.merge, o.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
   const suites = o.suite ? parseSuites(o.suite) : o.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
   if (o.plan) {
-    const plan = makePlan({ kernels: o.kernel, arches: o.arch, suites, only: o.only, out: o.out ?? 'results/jobs', version: o.version });
+    // Per arch: "all" names other series on each.
+    const plans = o.arch.map((arch) => makePlan({ kernels: expandKernelSpecs(o.kernel, arch, o.log), arches: [arch], suites, only: o.only, out: o.out ?? 'results/jobs', version: o.version }));
+    const plan = { ...plans[0]!, jobs: plans.flatMap((p) => p.jobs) };
     const args = [`--kernel ${o.kernel.join(',')}`, `--arch ${o.arch.join(',')}`, `--suite ${suites.join(',')}`, ...(o.only.length ? [`--only ${o.only.join(',')}`] : [])];
     const text = formatPlan(plan, o.format ?? 'json', args.join(' '));
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -162,6 +230,8 @@ export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & 
   if (dirs.length) throw new UsageError(`unexpected ${dirs.join(' ')}: folders are for --merge`);
   if (o.from) return matrixFromFiles(o.from, table);
   checkKernelSpecs(o.kernel, o.arch, o.log); // every kernel resolved before the first boot
-  const files = await runMatrixVms({ ...run, kernels: o.kernel, arches: o.arch, out });
-  return typeof files === 'number' ? files : matrixFromFiles(files, table);
+  const { files, code } = await runMatrixVms({ ...run, kernels: o.kernel, arches: o.arch, out, jobs: o.jobs, fresh: o.fresh ?? false }, o.log);
+  if (!files.length) return code || 1;
+  const tableCode = matrixFromFiles(files, table);
+  return code || tableCode;
 }

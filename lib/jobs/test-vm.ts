@@ -6,12 +6,13 @@ import { rmSync } from 'node:fs';
 import { checkJunit } from '../check/junit.js';
 import { loadCheckReport } from '../check/run.js';
 import { UsageError } from '../util/args.js';
+import { pool } from '../util/pool.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fullGuest } from '../vm/guest.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { checkFileFor, matrixFromFiles } from './matrix.js';
-import { reportVm } from './vm.js';
+import { reportVm, sideBySide } from './vm.js';
 
 export interface TestVmRun {
   kernel: string;
@@ -38,33 +39,6 @@ export interface TestVmOptions {
   tests: string[];
 }
 
-/** Runs `f` over `items`, at most `limit` at a time, results in order. */
-async function pool<T, R>(items: readonly T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await f(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
-/** Prefixes each line a guest prints with its run's name, so that parallel runs stay readable. */
-function prefixed(name: string): NodeJS.WritableStream {
-  let partial = '';
-  return {
-    write(chunk: string | Uint8Array): boolean {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) process.stdout.write(`[${name}] ${line}\n`);
-      return true;
-    },
-  } as NodeJS.WritableStream;
-}
-
 export async function testVm(o: TestVmOptions): Promise<number> {
   rmSync(o.out, { recursive: true, force: true });
   const started = Date.now();
@@ -77,7 +51,7 @@ export async function testVm(o: TestVmOptions): Promise<number> {
       job: { steps: [{ kind: 'tests', paths: o.tests, junit: `junit-tests-${r.kernel}-${r.arch}.xml` }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
       timeoutSec: o.timeoutSec,
       outDir: path.resolve(o.out),
-      ...(o.jobs > 1 ? { output: prefixed(name), log: (m: string) => process.stderr.write(`guplab: [${name}] ${m}\n`) } : {}),
+      ...(o.jobs > 1 ? sideBySide(name) : {}),
     });
   });
   let worst = 0;

@@ -50,4 +50,22 @@ export function reportVm(result: VmRunResult): number {
   return VM_EXIT.noStatus;
 }
 
+/** Prefixes each line a guest prints with its run's name, so that parallel runs stay readable. */
+function prefixed(name: string, to: NodeJS.WritableStream): NodeJS.WritableStream {
+  let partial = '';
+  return {
+    write(chunk: string | Uint8Array): boolean {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) to.write(`[${name}] ${line}\n`);
+      return true;
+    },
+  } as NodeJS.WritableStream;
+}
+
+/** Output and log of one of several guests run at once: each line prefixed with the run's name. */
+export function sideBySide(name: string, to: NodeJS.WritableStream = process.stdout): { output: NodeJS.WritableStream; log: (msg: string) => void } {
+  return { output: prefixed(name, to), log: (m: string) => process.stderr.write(`guplab: [${name}] ${m}\n`) };
+}
+
 export type { GuestMemoryOptions };

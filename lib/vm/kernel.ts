@@ -215,7 +215,8 @@ function copyKmodSources(dir: string): void {
   });
 }
 
-function kmodSources(): string[] {
+/** The module's source files (what a built guplab.ko depends on). */
+export function kmodSources(): string[] {
   const dir = path.join(projectRoot, 'kmod');
   const files = ['Kbuild', ...readdirSync(dir).filter((f) => /\.[ch]$/.test(f)), 'uapi/guplab.h'];
   return files.map((f) => path.join(dir, f));

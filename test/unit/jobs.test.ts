@@ -1,9 +1,15 @@
 // The jobs' host-side decisions, without booting: the guest a benchmark in
-// the VM boots with, and test-vm's run list.
+// the VM boots with, test-vm's run list, and which matrix cells are reused.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveSpec } from '../../lib/bench/spec.js';
 import { benchGuestMemory } from '../../lib/jobs/bench.js';
+import { cellKey, checkFileFor, keyFileFor, reusable } from '../../lib/jobs/matrix.js';
+import type { Suite } from '../../lib/jobs/plan.js';
 import { parseRuns } from '../../lib/jobs/test-vm.js';
+import { CHECK_SCHEMA_VERSION } from '../../lib/check/report.js';
 import { fullGuestUnlessChosen } from '../../lib/jobs/vm.js';
 
 describe('bench --vm guest memory', () => {
@@ -46,5 +52,35 @@ describe('test-vm --runs', () => {
   });
   it('names a bad arch', () => {
     expect(() => parseRuns('6.1:riscv64', 'x86_64')).toThrow(/unknown arch "riscv64" in --runs: use x86_64 or arm64/);
+  });
+});
+
+describe('matrix: a cell whose report is reused instead of booting', () => {
+  const o = { suites: ['check'] as Suite[], only: [] as string[] };
+  const report = { schemaVersion: CHECK_SCHEMA_VERSION, release: '6.1.0-57-amd64', version: '6.1.0', arch: 'x86_64', accelerator: 'tcg', probes: [], totals: {} };
+
+  it('keys on the release, the arch, the suites and probes, and the guplab build', () => {
+    const key = cellKey('6.1.0-57-amd64', 'x86_64', o);
+    expect(cellKey('6.1.0-57-amd64', 'x86_64', o)).toBe(key);
+    expect(cellKey('6.1.0-58-amd64', 'x86_64', o)).not.toBe(key);
+    expect(cellKey('6.1.0-57-amd64', 'arm64', o)).not.toBe(key);
+    expect(cellKey('6.1.0-57-amd64', 'x86_64', { ...o, only: ['partial'] })).not.toBe(key);
+    expect(cellKey('6.1.0-57-amd64', 'x86_64', { ...o, suites: ['check', 'kernel-tests'] })).not.toBe(key);
+    expect(JSON.parse(key).guplab).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('is reused only when whole and made with the same key', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-cell-'));
+    const file = checkFileFor(dir, '6.1', 'x86_64');
+    const key = cellKey('6.1.0-57-amd64', 'x86_64', o);
+    expect(reusable(file, key, o)).toBe(false); // nothing there
+    writeFileSync(file, JSON.stringify(report));
+    expect(reusable(file, key, o)).toBe(false); // no key: a run that did not finish well
+    writeFileSync(keyFileFor(file), key);
+    expect(reusable(file, key, o)).toBe(true);
+    expect(reusable(file, cellKey('6.1.0-58-amd64', 'x86_64', o), o)).toBe(false); // a new release
+    expect(reusable(file, key, { suites: ['check', 'bench-short'] })).toBe(false); // its benchmark is missing
+    writeFileSync(file, '{"schemaVersion":');
+    expect(reusable(file, key, o)).toBe(false); // cut short
   });
 });
