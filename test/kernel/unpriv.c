@@ -45,23 +45,12 @@ _Static_assert(sizeof(struct guplab_access) == 40, "guplab_access");
 
 #define PAGE 4096UL
 
+/* The errno's name ("EFAULT"), as the TypeScript side prints it; "OK" for 0. */
 static const char *errname(int e)
 {
-	switch (e) {
-	case 0: return "OK";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EINTR: return "EINTR";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EINVAL: return "EINVAL";
-	case E2BIG: return "E2BIG";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENOSYS: return "ENOSYS";
-	}
-	return "E?";
+	const char *name = e ? strerrorname_np(e) : "OK";
+
+	return name ? name : "E?";
 }
 
 static int open_dev(int flags)

@@ -42,26 +42,12 @@
 #define PAGE 4096UL
 #define DEV "/dev/guplab"
 
+/* The errno's name ("EFAULT"), as the TypeScript side prints it; "OK" for 0. */
 static const char *errname(int e)
 {
-	switch (e) {
-	case 0: return "OK";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case ESRCH: return "ESRCH";
-	case EINTR: return "EINTR";
-	case EBADF: return "EBADF";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EFAULT: return "EFAULT";
-	case EBUSY: return "EBUSY";
-	case EINVAL: return "EINVAL";
-	case ENOTTY: return "ENOTTY";
-	case E2BIG: return "E2BIG";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case EAGAIN: return "EAGAIN";
-	}
-	return "E?";
+	const char *name = e ? strerrorname_np(e) : "OK";
+
+	return name ? name : "E?";
 }
 
 static double now_s(void)
