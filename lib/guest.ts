@@ -2,6 +2,8 @@
 // `matrix` and `test-vm`. Runs the steps of the job the host wrote to the
 // run folder (lib/contract.ts) and exits with the first failing step's status.
 import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runBench } from './bench/engine.js';
 import { progressFor } from './bench/progress.js';
@@ -23,13 +25,53 @@ function isJob(value: unknown): value is GuestJob {
   return Array.isArray(steps) && steps.every((s) => ['tests', 'check', 'bench'].includes((s as { kind?: unknown } | null)?.kind as string));
 }
 
+/**
+ * vitest exits 1 on "[vitest-worker]: Timeout calling "onTaskUpdate"": its
+ * worker waited over 60 s (fixed, not configurable in vitest 3.2) for the
+ * main process's answer, which an emulated CPU under load can make it do
+ * (seen under TCG on both arches, in runs whose every test passed). Such a
+ * run counts as passed when vitest's own JSON report has tests, none failed,
+ * and every unhandled error it printed is that timeout.
+ */
+export function onlyRpcTimeouts(output: string, json: { numTotalTests?: number; numFailedTests?: number; numFailedTestSuites?: number }): boolean {
+  const text = output.replace(/\x1b\[[0-9;?]*[a-zA-Z]|\r/g, '');
+  const errors = Number(/^\s*Errors\s+(\d+) errors?/m.exec(text)?.[1] ?? 0);
+  const timeouts = text.match(/^Error: \[vitest-worker\]: Timeout calling "onTaskUpdate"$/gm)?.length ?? 0;
+  return (json.numTotalTests ?? 0) > 0 && json.numFailedTests === 0 && json.numFailedTestSuites === 0 && errors > 0 && errors === timeouts;
+}
+
 function runTests(paths: readonly string[], junit?: string): Promise<number> {
   const vitest = path.join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  const reporters = junit ? ['--reporter=verbose', '--reporter=junit', `--outputFile.junit=${path.join(outDir(), junit)}`] : [];
+  const jsonFile = path.join(os.tmpdir(), `guplab-vitest-${process.pid}.json`);
+  const reporters = ['--reporter=verbose', `--reporter=json`, `--outputFile.json=${jsonFile}`, ...(junit ? ['--reporter=junit', `--outputFile.junit=${path.join(outDir(), junit)}`] : [])];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vitest, 'run', ...reporters, ...paths], { cwd: projectRoot, stdio: 'inherit' });
+    // Not the console itself: Node writes to a TTY synchronously, and a slow
+    // emulated UART would stall vitest's main process. Through a pipe, this
+    // process takes the console's pace; CI=1 keeps vitest's redrawn status line off.
+    const child = spawn(process.execPath, [vitest, 'run', ...reporters, ...paths], {
+      cwd: projectRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: '1' },
+    });
+    // Written through the thread pool, never blocking this loop, which keeps draining the pipe.
+    const toConsole = createWriteStream('', { fd: 1, autoClose: false });
+    let output = '';
+    const forward = (chunk: Buffer): void => {
+      output += chunk.toString();
+      toConsole.write(chunk);
+    };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.on('close', (code, signal) => {
+      let status = code ?? (signal ? 128 : 1);
+      if (status === 1 && existsSync(jsonFile) && onlyRpcTimeouts(output, JSON.parse(readFileSync(jsonFile, 'utf8')))) {
+        toConsole.write('guplab-guest: every test passed; the run failed only on vitest\'s 60 s worker RPC timeout (an emulated CPU artefact): counted as passed\n');
+        status = 0;
+      }
+      rmSync(jsonFile, { force: true });
+      toConsole.end(() => resolve(status));
+    });
   });
 }
 

@@ -1,5 +1,6 @@
 // Guest memory options -> kernel command line, modules, disks and mounts.
 import { describe, expect, it } from 'vitest';
+import { onlyRpcTimeouts } from '../../lib/guest.js';
 import { fullGuest, guestSetup, sizeMiB } from '../../lib/vm/guest.js';
 
 describe('guest memory options', () => {
@@ -33,5 +34,31 @@ describe('guest memory options', () => {
     expect(fullGuest('x86_64').memory.dax).toEqual(['ext4', 'xfs']);
     expect(fullGuest('arm64').memory.dax).toBeUndefined();
     expect(() => guestSetup(fullGuest('arm64').memory, 'arm64', 3072)).not.toThrow();
+  });
+});
+
+describe('the guest test run and vitest\'s worker RPC timeout', () => {
+  // The end of a real run (6.12 x86_64, TCG) that vitest failed although every test passed.
+  const tail = (errors: string, count = 1): string => [
+    ' ✓ test/kernel/pin.test.ts > GUP on a real kernel > refuses to talk through a closed device 87ms',
+    '⎯⎯⎯⎯⎯⎯ Unhandled Errors ⎯⎯⎯⎯⎯⎯\r',
+    errors,
+    ' Test Files  5 passed (5)\r',
+    '      Tests  134 passed (134)\r',
+    `     Errors  ${count} error${count > 1 ? 's' : ''}\r`,
+  ].join('\n');
+  const timeout = '\x1b[31mError: [vitest-worker]: Timeout calling "onTaskUpdate"\x1b[39m\r\n ❯ Object.onTimeoutError node_modules/vitest/dist/chunks/rpc.-pEldfrD.js:53:10\r';
+  const passed = { numTotalTests: 134, numFailedTests: 0, numFailedTestSuites: 0 };
+
+  it('counts a run whose only unhandled errors are that timeout, with every test passed, as passed', () => {
+    expect(onlyRpcTimeouts(tail(timeout), passed)).toBe(true);
+  });
+  it('keeps it failed when a test failed, no test ran, or another unhandled error came too', () => {
+    expect(onlyRpcTimeouts(tail(timeout), { ...passed, numFailedTests: 1 })).toBe(false);
+    expect(onlyRpcTimeouts(tail(timeout), { ...passed, numFailedTestSuites: 1 })).toBe(false);
+    expect(onlyRpcTimeouts(tail(timeout), { numTotalTests: 0, numFailedTests: 0, numFailedTestSuites: 0 })).toBe(false);
+    expect(onlyRpcTimeouts(tail(`${timeout}\nError: EFAULT from the module\r`, 2), passed)).toBe(false);
+    expect(onlyRpcTimeouts(tail(`${timeout}\n${timeout}`, 2), passed)).toBe(true);
+    expect(onlyRpcTimeouts(' Test Files  5 passed (5)\n      Tests  134 passed (134)\n', passed)).toBe(false);
   });
 });
