@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKING_NAMES } from '../../lib/bench/backings.js';
-import { compareResults } from '../../lib/bench/compare.js';
+import type { Comparison } from '../../lib/bench/compare.js';
 import { runBench } from '../../lib/bench/engine.js';
 import { guestMounts } from '../../lib/contract.js';
 import { selectRounds, type BenchResult } from '../../lib/bench/results.js';
@@ -30,6 +30,17 @@ function save(name: string, result: BenchResult): string {
 async function compareCli(base: string, next: string): Promise<{ status: number | null; stdout: string }> {
   const r = await runChild(process.execPath, ['bin/guplab.js', 'compare', '--threshold', '10', base, next]);
   return { status: r.status, stdout: r.stdout + r.stderr };
+}
+
+/**
+ * compareResults in a child process: its bootstrap takes seconds of CPU on a
+ * host and over a minute under TCG, and in the test worker that would block
+ * the event loop past vitest's 60 s worker RPC timeout.
+ */
+async function compareJson(base: string, next: string): Promise<Comparison> {
+  const r = await runChild(process.execPath, ['bin/guplab.js', 'compare', '--json', '--threshold', '10', base, next]);
+  expect([0, 1], r.stderr).toContain(r.status); // 1: a significant slowdown
+  return JSON.parse(r.stdout) as Comparison;
 }
 
 describe.runIf(hasDevice)('bench engine', () => {
@@ -110,13 +121,14 @@ describe.runIf(hasDevice)('bench engine', () => {
       a = await runBench(resolveSpec({ ...spec, rounds: 10 }), { dev });
       const even = selectRounds(a, (r) => r % 2 === 0);
       const odd = selectRounds(a, (r) => r % 2 === 1);
-      const cmp = compareResults(even, odd, 0.1);
+      const [evenFile, oddFile] = [save('even.json', even), save('odd.json', odd)];
+      const cmp = await compareJson(evenFile, oddFile);
       const comparable = cmp.cases.filter((c) => c.verdict !== 'not comparable');
       expect(comparable).toHaveLength(24);
       const flagged = comparable.filter((c) => c.verdict !== 'no significant change');
       if (flagged.length) console.log(`A/A flagged: ${flagged.map((c) => `${c.id} ${c.ratio?.toFixed(2)} [${c.ci95?.map((x) => x.toFixed(2)).join(', ')}]`).join('; ')}`);
       expect(cmp.unchanged / comparable.length).toBeGreaterThanOrEqual(0.95);
-      const cli = await compareCli(save('even.json', even), save('odd.json', odd));
+      const cli = await compareCli(evenFile, oddFile);
       expect(cli.stdout).toContain('no significant change');
       expect(cli.status).toBe(cmp.slower > 0 ? 1 : 0);
     }, 600_000);
@@ -133,7 +145,8 @@ describe.runIf(hasDevice)('bench engine', () => {
       } finally {
         writeFileSync(DELAY_PARAM, '0');
       }
-      const cmp = compareResults(base, slow, 0.1);
+      const [baseFile, slowFile] = [save('base.json', base), save('slow.json', slow)];
+      const cmp = await compareJson(baseFile, slowFile);
       const judged = cmp.cases.filter((c) => c.verdict !== 'not comparable');
       expect(judged).toHaveLength(4); // 2 APIs x 2 backings at 64K
       for (const c of judged) {
@@ -141,7 +154,7 @@ describe.runIf(hasDevice)('bench engine', () => {
         // 50 us over 16 pages adds 3125 ns/page to each case; the base's own noise blurs it under TCG.
         expect((c.newMedian ?? 0) - (c.baseMedian ?? 0)).toBeGreaterThan(1500);
       }
-      const cli = await compareCli(save('base.json', base), save('slow.json', slow));
+      const cli = await compareCli(baseFile, slowFile);
       expect(cli.status).toBe(1);
       expect(cli.stdout).toMatch(/4 slower/);
     }, 600_000);
