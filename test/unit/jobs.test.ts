@@ -11,10 +11,10 @@ describe('bench --vm guest memory', () => {
     const spec = resolveSpec({ backings: ['hugetlb'], sizes: ['16M'] });
     expect(benchGuestMemory(spec, {}, 'x86_64')).toEqual({ hugepages: 9 });
   });
-  it('adds an ext4 disk for file and pmem with DAX ext4 for dax (x86_64 only)', () => {
+  it('adds an ext4 disk for file and pmem with DAX ext4 for dax, optional (the kernel decides) unless the user chose pmem', () => {
     const spec = resolveSpec({ backings: ['file', 'dax'], sizes: ['2M'] });
-    expect(benchGuestMemory(spec, {}, 'x86_64')).toEqual({ fs: ['ext4'], pmem: '128M', dax: ['ext4'] });
-    expect(benchGuestMemory(spec, {}, 'arm64')).toEqual({ fs: ['ext4'] });
+    for (const arch of ['x86_64', 'arm64'] as const) expect(benchGuestMemory(spec, {}, arch)).toEqual({ fs: ['ext4'], pmem: '128M', dax: ['ext4'], daxOptional: true });
+    expect(benchGuestMemory(spec, { pmem: '256M' }, 'arm64')).toEqual({ fs: ['ext4'], pmem: '256M', dax: ['ext4'] });
   });
   it('lets each option the user chose win', () => {
     const spec = resolveSpec({ backings: ['hugetlb', 'file'], sizes: ['2M'] });
