@@ -153,9 +153,10 @@ vm.command('boot-bench')
   .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
   .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
   .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
+  .option('--with-pmem <size>', 'also boot with --pmem SIZE --dax ext4,xfs (each run: without, then with), e.g. 128M', size)
   .option('--json', 'print JSON instead of the table')
-  .action(async (opts: { kernel: string[]; arch: Arch[]; runs: number; json?: boolean }) => {
-    const rows = await bootBench({ kernels: opts.kernel, arches: opts.arch, runs: opts.runs });
+  .action(async (opts: { kernel: string[]; arch: Arch[]; runs: number; withPmem?: string; json?: boolean }) => {
+    const rows = await bootBench({ kernels: opts.kernel, arches: opts.arch, runs: opts.runs, ...(opts.withPmem ? { withPmem: opts.withPmem } : {}) });
     console.log(opts.json ? JSON.stringify(rows, null, 2) : bootBenchTable(rows));
   });
 
