@@ -104,7 +104,7 @@ export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: numb
     mount(fs, false, `/dev/vd${String.fromCharCode(97 + i)}`);
   }
 
-  // DAX filesystems: emulated pmem regions, the filesystems made in the guest.
+  // DAX filesystems: one emulated pmem region each (the arch's route), mounted -o dax=always.
   const dax = options.dax ?? [];
   if (dax.length && !options.pmem) throw new RangeError('--dax needs --pmem SIZE (the size of each pmem region)');
   if (!options.pmem) return setup;

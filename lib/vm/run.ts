@@ -252,7 +252,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
   const arch = kernel.arch;
   // DAX needs kernel options: refused here, before the module is built or anything boots (or dropped, where optional).
-  const { memory, noDax } = daxForKernel(options.memory ?? {}, kernelConfig(kernel), arch, kernel.release);
+  const { memory, noDax } = options.memory?.pmem ? daxForKernel(options.memory, kernelConfig(kernel), arch, kernel.release) : { memory: options.memory ?? {}, noDax: undefined };
   if (noDax) log(`no pmem/DAX in this guest: ${noDax}`);
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
