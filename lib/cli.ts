@@ -84,7 +84,7 @@ function addVmOptions(cmd: Command): Command {
     .option('--hugepages-1g <n>', 'reserve n 1 GiB hugetlb pages at boot', positiveInt)
     .addOption(new Option('--thp <mode>', 'transparent_hugepage= mode').choices(['always', 'madvise', 'never']))
     .option('--movablecore <size>', 'memory for ZONE_MOVABLE (movablecore=), e.g. 512M', size)
-    .option('--pmem <size>', 'emulated pmem per region (memmap=, x86_64), e.g. 256M', size)
+    .option('--pmem <size>', 'emulated pmem per region (x86_64: memmap= out of --mem; arm64: a device-tree pmem region beyond --mem; needs a kernel with FS_DAX and ZONE_DEVICE), e.g. 256M', size)
     .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always at /mnt/guplab/<fs>-dax', fsList)
     .option('--fs <fs>', 'make these filesystems on virtio disks (ext4, xfs, ext4,xfs) and mount them at /mnt/guplab/<fs>', fsList)
     .option('--verbose', 'print the whole boot console')
@@ -153,9 +153,10 @@ vm.command('boot-bench')
   .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
   .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
   .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
+  .option('--with-pmem <size>', 'also boot with --pmem SIZE --dax ext4,xfs (each run: without, then with), e.g. 128M', size)
   .option('--json', 'print JSON instead of the table')
-  .action(async (opts: { kernel: string[]; arch: Arch[]; runs: number; json?: boolean }) => {
-    const rows = await bootBench({ kernels: opts.kernel, arches: opts.arch, runs: opts.runs });
+  .action(async (opts: { kernel: string[]; arch: Arch[]; runs: number; withPmem?: string; json?: boolean }) => {
+    const rows = await bootBench({ kernels: opts.kernel, arches: opts.arch, runs: opts.runs, ...(opts.withPmem ? { withPmem: opts.withPmem } : {}) });
     console.log(opts.json ? JSON.stringify(rows, null, 2) : bootBenchTable(rows));
   });
 
@@ -280,7 +281,7 @@ addVmOptions(
     const base = vmBase(opts, cmd);
     const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
     const { benchGuestMemory } = await import('./jobs/bench.js');
-    const result = await vmRun({ ...base, memory: benchGuestMemory(spec, base.memory ?? {}, base.arch ?? hostArch()), command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
+    const result = await vmRun({ ...base, memory: benchGuestMemory(spec, base.memory ?? {}), command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
     process.exitCode = reportVm(result);
     return;
   }

@@ -54,6 +54,8 @@ export const ENV = {
   arch: 'GUPLAB_ARCH',
   kernelBuild: 'GUPLAB_KERNEL_BUILD',
   mounts: 'GUPLAB_MOUNTS',
+  /** Why the guest has no pmem/DAX mounts although the job wanted them (the kernel cannot do DAX). */
+  noDax: 'GUPLAB_NO_DAX',
   /** guplab.ko of the booted kernel (stress reloads it). */
   ko: 'GUPLAB_KO',
   /** The addon built for the guest's arch (arm64 guests on x86_64 hosts). */
@@ -70,6 +72,8 @@ export interface GuestEnv {
   accel?: string;
   qemuVersion?: string;
   mounts: GuestMount[];
+  /** Set when the runner booted without pmem/DAX because the kernel cannot do DAX: the reason. */
+  noDax?: string;
   progressLines: boolean;
 }
 
@@ -96,6 +100,7 @@ export function guestEnv(env: NodeJS.ProcessEnv = process.env): GuestEnv {
     ...(env[ENV.accel] ? { accel: env[ENV.accel] } : {}),
     ...(env[ENV.qemuVersion] ? { qemuVersion: env[ENV.qemuVersion] } : {}),
     mounts: guestMounts(env),
+    ...(env[ENV.noDax] ? { noDax: env[ENV.noDax] } : {}),
     progressLines: env[ENV.progressLines] === '1',
   };
 }

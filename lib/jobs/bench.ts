@@ -9,8 +9,6 @@ import type { Spec } from '../bench/spec.js';
 import { benchTable } from '../bench/table.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { GuestMemoryOptions } from '../vm/guest.js';
-import { ARCHES } from '../vm/arch.js';
-import { hostArch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
 import { reportVm, type VmBase } from './vm.js';
 
@@ -28,12 +26,12 @@ export interface BenchOutput {
 /**
  * The guest memory a benchmark in the VM boots with: what its backings need
  * (2 MiB huge pages for hugetlb, an ext4 disk for file, pmem with DAX ext4
- * for dax, where the arch has pmem), each overridden by what the user chose.
+ * for dax, where the kernel can do DAX), each overridden by what the user chose.
  */
-export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions, arch = hostArch()): GuestMemoryOptions {
-  const { pmem, dax, ...needs } = guestNeeds(spec.backings, Math.max(...spec.sizes));
-  // pmem only where the arch emulates it (vm/arch.ts): elsewhere the dax cases report "not run" with the reason.
-  return { ...needs, ...(ARCHES[arch].memmapPmem && pmem ? { pmem, dax } : {}), ...chosen };
+export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions): GuestMemoryOptions {
+  const needs = guestNeeds(spec.backings, Math.max(...spec.sizes));
+  // pmem only where the kernel can do DAX (vm/guest.ts daxForKernel): elsewhere the dax cases report "not run" with the reason.
+  return { ...needs, ...(needs.pmem && !chosen.pmem ? { daxOptional: true } : {}), ...chosen };
 }
 
 async function writeReport(result: BenchResult, out: string): Promise<void> {
@@ -53,7 +51,7 @@ export async function benchHere(spec: Spec, o: BenchOutput): Promise<number> {
 
 /** Boots the kernel, runs the benchmark in the guest, renders the report on the host; returns the exit code. */
 export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise<number> {
-  const memory = benchGuestMemory(spec, vm.memory ?? {}, vm.arch ?? hostArch());
+  const memory = benchGuestMemory(spec, vm.memory ?? {});
   const result = await vmRun({
     ...vm,
     memory,

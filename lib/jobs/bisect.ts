@@ -48,7 +48,7 @@ export async function answerOf(target: BootTarget, pc: ProbeCase, opts: { timeou
     const result = await vmRun({
       ...target,
       arch,
-      ...fullGuest(arch),
+      ...fullGuest(),
       job: { steps: [{ kind: 'check', only: [pc.probe], report: 'check.json' }] },
       timeoutSec: opts.timeoutSec,
       outDir: out,

@@ -57,7 +57,7 @@ export async function runMatrixCell(
   if (o.suites.includes('bench-short')) {
     steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
   }
-  return vmRun({ kernel, arch, ...fullGuest(arch), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), ...io });
+  return vmRun({ kernel, arch, ...fullGuest(), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), ...io });
 }
 
 /**

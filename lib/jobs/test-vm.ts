@@ -47,7 +47,7 @@ export async function testVm(o: TestVmOptions): Promise<number> {
     return vmRun({
       kernel: r.kernel,
       arch: r.arch,
-      ...fullGuest(r.arch),
+      ...fullGuest(),
       job: { steps: [{ kind: 'tests', paths: o.tests, junit: `junit-tests-${r.kernel}-${r.arch}.xml` }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
       timeoutSec: o.timeoutSec,
       outDir: path.resolve(o.out),

@@ -1,7 +1,6 @@
 // What every VM job shares: the run options a command line gives, the guest
 // a job boots unless the user chose its memory, and how a failed run is told.
 import { fullGuest, type GuestMemoryOptions } from '../vm/guest.js';
-import { hostArch } from '../vm/paths.js';
 import type { VmRunOptions, VmRunResult } from '../vm/run.js';
 
 /** A VM run without its command: what the command line decides. */
@@ -18,7 +17,7 @@ export const memoryChosen = (vm: VmBase): boolean => Object.keys(vm.memory ?? {}
  * unless the user chose the memory options: then theirs, as given.
  */
 export function fullGuestUnlessChosen(vm: VmBase): VmBase {
-  const full = fullGuest(vm.arch ?? hostArch());
+  const full = fullGuest();
   const memMiB = vm.memChosen ? vm.memMiB : full.memMiB;
   if (memoryChosen(vm)) return { ...vm, memMiB };
   return { ...vm, memMiB, memory: full.memory, append: [...full.append, ...(vm.append ?? [])] };

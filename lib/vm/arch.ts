@@ -31,9 +31,21 @@ export interface ArchInfo {
   configSymbol: string;
   /** The kernel image in a build tree. */
   image: string;
-  /** Emulated pmem with memmap= (DAX without hardware). */
-  memmapPmem: boolean;
+  /** How a guest of this arch gets emulated pmem (DAX without hardware). */
+  pmem: PmemRoute;
 }
+
+/**
+ * Emulated pmem, per arch. memmap: the kernel command line's memmap=SIZE!START
+ * marks RAM as legacy pmem (x86 only, arch/x86/kernel/e820.c), nd_e820 makes the
+ * region. devicetree: QEMU's own device tree plus a `pmem-region` node over RAM
+ * that mem= keeps the kernel off (QEMU rewrites the memory node to all of -m),
+ * of_pmem makes the region (drivers/nvdimm/of_pmem.c).
+ */
+export type PmemRoute =
+  | { route: 'memmap'; config: string[]; modules: string[] }
+  | { route: 'devicetree'; config: string[]; modules: string[]; /** Guest physical address of RAM under -machine virt. */ ramBaseMiB: number };
+
 
 export const ARCHES: Readonly<Record<Arch, ArchInfo>> = {
   x86_64: {
@@ -49,7 +61,7 @@ export const ARCHES: Readonly<Record<Arch, ArchInfo>> = {
     consoleConfig: 'CONFIG_SERIAL_8250_CONSOLE',
     configSymbol: 'CONFIG_X86_64',
     image: 'arch/x86/boot/bzImage',
-    memmapPmem: true,
+    pmem: { route: 'memmap', config: ['CONFIG_X86_PMEM_LEGACY', 'CONFIG_BLK_DEV_PMEM'], modules: ['nd_e820', 'nd_pmem'] },
   },
   arm64: {
     name: 'arm64',
@@ -64,8 +76,8 @@ export const ARCHES: Readonly<Record<Arch, ArchInfo>> = {
     consoleConfig: 'CONFIG_SERIAL_AMBA_PL011_CONSOLE',
     configSymbol: 'CONFIG_ARM64',
     image: 'arch/arm64/boot/Image',
-    // Debian 6.1 arm64 has no FS_DAX, and arm64 has no memmap=: DAX needs a device tree pmem node.
-    memmapPmem: false,
+    // arm64 has no memmap=: a device tree pmem node (QEMU virt's RAM starts at 1 GiB, hw/arm/virt.c).
+    pmem: { route: 'devicetree', config: ['CONFIG_OF_PMEM', 'CONFIG_BLK_DEV_PMEM'], modules: ['of_pmem', 'nd_pmem'], ramBaseMiB: 1024 },
   },
 };
 

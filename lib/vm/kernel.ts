@@ -263,3 +263,11 @@ export function checkModule(kernel: Kernel): KmodCheck {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The kernel's .config: the headers' (or build tree's), else the image package's /boot/config-RELEASE. */
+export function kernelConfig(kernel: Kernel): string {
+  const files = [path.join(kernel.buildDir, '.config'), path.join(kernel.root, 'boot', `config-${kernel.release}`)];
+  const file = files.find((f) => existsSync(f));
+  if (!file) throw new Error(`kernel ${kernel.release} has no .config (looked in ${files.join(', ')}): its headers package is incomplete; remove ${kernel.root} from the cache and run again`);
+  return readFileSync(file, 'utf8');
+}

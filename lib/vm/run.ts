@@ -9,9 +9,10 @@ import { projectRoot } from '../util/root.js';
 import { isAtomicTemp, writeFileAtomic } from '../util/atomic.js';
 import { ensureGuestRoot } from './guestroot.js';
 import { run } from './exec.js';
-import { guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
+import { pmemDeviceTree } from './devicetree.js';
+import { daxForKernel, guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
 import { buildInitramfs } from './initramfs.js';
-import { buildModule, DEFAULT_KERNEL, ensureKernel } from './kernel.js';
+import { buildModule, DEFAULT_KERNEL, ensureKernel, kernelConfig } from './kernel.js';
 import { userKernel } from './userkernel.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
 import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
@@ -250,6 +251,9 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
     : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
   const arch = kernel.arch;
+  // DAX needs kernel options: refused here, before the module is built or anything boots (or dropped, where optional).
+  const { memory, noDax } = options.memory?.pmem ? daxForKernel(options.memory, kernelConfig(kernel), arch, kernel.release) : { memory: options.memory ?? {}, noDax: undefined };
+  if (noDax) log(`no pmem/DAX in this guest: ${noDax}`);
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
 
@@ -259,7 +263,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const busybox = guest?.busybox ?? '/usr/bin/busybox';
   if (!existsSync(busybox)) throw new Error('busybox is missing: apt-get install busybox-static');
   const memMiB = options.memMiB ?? 2048;
-  const setup = guestSetup(options.memory ?? {}, arch, memMiB);
+  const setup = guestSetup(memory, arch, memMiB);
   const initramfs = buildInitramfs(kernel, ko, busybox, setup.modules);
   let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
   const runOptions: VmRunMeta['options'] = {
@@ -267,7 +271,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     memMiB,
     cpus: options.cpus ?? 2,
     append: [...setup.append, ...(options.append ?? [])],
-    memory: options.memory ?? {},
+    memory,
     timeoutSec: options.timeoutSec ?? 900,
   };
 
@@ -292,21 +296,24 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         [ENV.meta]: guestPath('meta'),
         [ENV.kernelBuild]: kernel.buildDir,
         [ENV.mounts]: JSON.stringify(setup.mounts),
+        ...(noDax ? { [ENV.noDax]: noDax } : {}),
         [ENV.ko]: ko,
         ...guest?.env,
         ...options.env,
       }, setup.script));
-      const args = qemuArgs({
+      let args = qemuArgs({
         arch,
         accel,
         vmlinuz: kernel.vmlinuz,
         initramfs,
         ioDir,
-        memMiB: runOptions.memMiB,
+        memMiB: runOptions.memMiB + setup.extraMemMiB,
         cpus: runOptions.cpus,
         append: runOptions.append,
         guestLayer: guest?.layer,
       }).concat(disks);
+      // pmem on a device-tree machine: QEMU's own tree for these arguments, plus the regions.
+      if (setup.pmemRegions.length) args = args.concat(pmemDeviceTree(binary, args, setup.pmemRegions, ioDir));
       log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
       const firstBootSec = options.firstBootTimeoutSec ?? 60;
       const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);

@@ -1,7 +1,9 @@
 // Guest memory options -> kernel command line, modules, disks and mounts.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { onlyRpcTimeouts } from '../../lib/guest.js';
-import { fullGuest, guestSetup, sizeMiB } from '../../lib/vm/guest.js';
+import { dumpDtbArgs, pmemNodes } from '../../lib/vm/devicetree.js';
+import { daxConfigMissing, daxForKernel, fullGuest, guestSetup, sizeMiB } from '../../lib/vm/guest.js';
 
 describe('guest memory options', () => {
   it('turns huge pages, THP and movablecore into kernel arguments', () => {
@@ -25,15 +27,87 @@ describe('guest memory options', () => {
 
   it('says what is wrong with impossible requests', () => {
     expect(() => guestSetup({ dax: ['ext4'] }, 'x86_64', 3072)).toThrow(/--dax needs --pmem/);
-    expect(() => guestSetup({ pmem: '128M', dax: ['ext4'] }, 'arm64', 3072)).toThrow(/only x86_64/);
+    expect(() => guestSetup({ pmem: '127M', dax: ['ext4'] }, 'arm64', 3072)).toThrow(/even number of MiB/);
     expect(() => guestSetup({ pmem: '1G', dax: ['ext4', 'xfs'] }, 'x86_64', 2048)).toThrow(/needs --mem 3584/);
     expect(() => sizeMiB('12K')).toThrow(RangeError);
   });
 
-  it('the full guest has DAX only where pmem can be emulated', () => {
-    expect(fullGuest('x86_64').memory.dax).toEqual(['ext4', 'xfs']);
-    expect(fullGuest('arm64').memory.dax).toBeUndefined();
-    expect(() => guestSetup(fullGuest('arm64').memory, 'arm64', 3072)).not.toThrow();
+  it('arm64: pmem regions beyond the kernel\'s RAM (mem=), as device-tree nodes for of_pmem', () => {
+    const s = guestSetup({ pmem: '128M', dax: ['ext4', 'xfs'] }, 'arm64', 3072);
+    // virt's RAM starts at 1 GiB: the kernel keeps 1024..4096 MiB, the regions follow.
+    expect(s.append).toEqual(['mem=3072M']);
+    expect(s.extraMemMiB).toBe(256);
+    expect(s.pmemRegions).toEqual([{ startMiB: 4096, sizeMiB: 128, fs: 'ext4' }, { startMiB: 4224, sizeMiB: 128, fs: 'xfs' }]);
+    // The host makes those filesystems (loaded into the regions): no mkfs in the guest, only the mounts.
+    expect(s.script.some((l) => l.includes('mkfs'))).toBe(false);
+    expect(s.script.filter((l) => l.includes('mount -t'))).toHaveLength(2);
+    expect(s.modules).toEqual(expect.arrayContaining(['of_pmem', 'nd_pmem']));
+    expect(s.modules).not.toContain('nd_e820');
+    expect(s.mounts.map((m) => m.device)).toEqual(['/dev/pmem0', '/dev/pmem1']);
+    // x86_64 keeps memmap= and adds no RAM.
+    const x = guestSetup({ pmem: '128M', dax: ['ext4'] }, 'x86_64', 3072);
+    expect([x.extraMemMiB, x.pmemRegions]).toEqual([0, []]);
+  });
+
+  it('writes the pmem-region nodes with 2-cell addresses and sizes', () => {
+    expect(pmemNodes([{ startMiB: 4096, sizeMiB: 128 }, { startMiB: 3072, sizeMiB: 256 }])).toBe(
+      '\n/ {\n\tpmem@100000000 {\n\t\tcompatible = "pmem-region";\n\t\treg = <0x1 0x0 0x0 0x8000000>;\n\t};\n' +
+        '\tpmem@c0000000 {\n\t\tcompatible = "pmem-region";\n\t\treg = <0x0 0xc0000000 0x0 0x10000000>;\n\t};\n};\n',
+    );
+    expect(dumpDtbArgs(['-machine', 'virt,accel=tcg', '-m', '3328M'], '/t/q.dtb')).toEqual(['-machine', 'virt,accel=tcg,dumpdtb=/t/q.dtb', '-m', '3328M']);
+    expect(() => dumpDtbArgs(['-m', '1G'], '/t/q.dtb')).toThrow(/no -machine/);
+  });
+
+  it('DAX needs FS_DAX, ZONE_DEVICE and the route\'s driver in the kernel config', () => {
+    const config = (...opts: string[]): string => opts.map((o) => `${o}\n`).join('');
+    const full = config('CONFIG_FS_DAX=y', 'CONFIG_ZONE_DEVICE=y', 'CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m', 'CONFIG_X86_PMEM_LEGACY=m');
+    expect(daxConfigMissing(full, 'arm64')).toEqual([]);
+    expect(daxConfigMissing(full, 'x86_64')).toEqual([]);
+    // Debian 5.10 arm64: FS_DAX without ZONE_DEVICE; 6.1 arm64: neither.
+    expect(daxConfigMissing(config('CONFIG_FS_DAX=y', '# CONFIG_ZONE_DEVICE is not set', 'CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m'), 'arm64')).toEqual(['CONFIG_ZONE_DEVICE']);
+    expect(daxConfigMissing(config('CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m'), 'arm64')).toEqual(['CONFIG_FS_DAX', 'CONFIG_ZONE_DEVICE']);
+    // A user's --pmem on such a kernel is refused, naming the options; the full guest drops pmem and says why.
+    const none = config('CONFIG_OF_PMEM=m');
+    expect(() => daxForKernel({ pmem: '128M', dax: ['ext4'] }, none, 'arm64', '6.1.0-57-arm64')).toThrow(/6\.1\.0-57-arm64 .*lacks CONFIG_FS_DAX, CONFIG_ZONE_DEVICE, CONFIG_BLK_DEV_PMEM/);
+    const dropped = daxForKernel(fullGuest().memory, none, 'arm64', '6.1.0-57-arm64');
+    expect(dropped.memory).not.toHaveProperty('pmem');
+    expect(dropped.memory).not.toHaveProperty('dax');
+    expect(dropped.memory.fs).toEqual(['ext4', 'xfs']);
+    expect(dropped.noDax).toMatch(/lacks CONFIG_FS_DAX/);
+    expect(daxForKernel(fullGuest().memory, full, 'arm64', '6.12.117+deb12-arm64')).toEqual({ memory: fullGuest().memory });
+    expect(daxForKernel({ hugepages: 2 }, none, 'arm64', 'r')).toEqual({ memory: { hugepages: 2 } });
+  });
+
+  it('the full guest asks for DAX on every arch, optional where the kernel cannot', () => {
+    for (const arch of ['x86_64', 'arm64'] as const) {
+      expect(fullGuest().memory).toMatchObject({ pmem: '128M', dax: ['ext4', 'xfs'], daxOptional: true });
+      expect(() => guestSetup(fullGuest().memory, arch, fullGuest().memMiB)).not.toThrow();
+    }
+  });
+
+  it('the cached Debian kernels: DAX on every x86_64 line, on arm64 from 6.12 (5.10 lacks ZONE_DEVICE, 6.1 FS_DAX)', (ctx) => {
+    const root = process.env.GUPLAB_CACHE ? `${process.env.GUPLAB_CACHE}/kernels` : undefined;
+    const read = (release: string): string | undefined => {
+      for (const f of [`${root}/${release}/root/boot/config-${release}`, `${root}/${release}/root/usr/src/linux-headers-${release}/.config`]) {
+        try {
+          return readFileSync(f, 'utf8');
+        } catch {
+          /* next */
+        }
+      }
+      return undefined;
+    };
+    const cases: [string, 'x86_64' | 'arm64', string[]][] = [
+      ['5.10.0-32-arm64', 'arm64', ['CONFIG_ZONE_DEVICE']],
+      ['6.1.0-57-arm64', 'arm64', ['CONFIG_FS_DAX', 'CONFIG_ZONE_DEVICE']],
+      ['6.12.117+deb12-arm64', 'arm64', []],
+      ['7.3.4+deb13-arm64', 'arm64', []],
+      ['6.1.0-57-amd64', 'x86_64', []],
+      ['6.12.117+deb12-amd64', 'x86_64', []],
+    ];
+    const found = cases.filter(([r]) => root && read(r));
+    if (!found.length) ctx.skip('no cached Debian kernels ($GUPLAB_CACHE)');
+    for (const [release, arch, missing] of found) expect(daxConfigMissing(read(release)!, arch), release).toEqual(missing);
   });
 });
 

@@ -15,19 +15,19 @@ import { fullGuestUnlessChosen } from '../../lib/jobs/vm.js';
 describe('bench --vm guest memory', () => {
   it('boots with 2 MiB huge pages for the hugetlb backing, without extra flags', () => {
     const spec = resolveSpec({ backings: ['hugetlb'], sizes: ['16M'] });
-    expect(benchGuestMemory(spec, {}, 'x86_64')).toEqual({ hugepages: 9 });
+    expect(benchGuestMemory(spec, {})).toEqual({ hugepages: 9 });
   });
-  it('adds an ext4 disk for file and pmem with DAX ext4 for dax (x86_64 only)', () => {
+  it('adds an ext4 disk for file and pmem with DAX ext4 for dax, optional (the kernel decides) unless the user chose pmem', () => {
     const spec = resolveSpec({ backings: ['file', 'dax'], sizes: ['2M'] });
-    expect(benchGuestMemory(spec, {}, 'x86_64')).toEqual({ fs: ['ext4'], pmem: '128M', dax: ['ext4'] });
-    expect(benchGuestMemory(spec, {}, 'arm64')).toEqual({ fs: ['ext4'] });
+    expect(benchGuestMemory(spec, {})).toEqual({ fs: ['ext4'], pmem: '128M', dax: ['ext4'], daxOptional: true });
+    expect(benchGuestMemory(spec, { pmem: '256M' })).toEqual({ fs: ['ext4'], pmem: '256M', dax: ['ext4'] });
   });
   it('lets each option the user chose win', () => {
     const spec = resolveSpec({ backings: ['hugetlb', 'file'], sizes: ['2M'] });
-    expect(benchGuestMemory(spec, { hugepages: 64, fs: ['xfs'] }, 'x86_64')).toEqual({ hugepages: 64, fs: ['xfs'] });
+    expect(benchGuestMemory(spec, { hugepages: 64, fs: ['xfs'] })).toEqual({ hugepages: 64, fs: ['xfs'] });
   });
   it('needs nothing for the default 4K/THP spec', () => {
-    expect(benchGuestMemory(resolveSpec({}), {}, 'x86_64')).toEqual({});
+    expect(benchGuestMemory(resolveSpec({}), {})).toEqual({});
   });
 });
 
