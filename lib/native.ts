@@ -91,6 +91,8 @@ export interface NativeAddon {
     benchMaxIterations: number;
     /** Pages one BENCH iteration may cover. */
     benchMaxPages: number;
+    /** Pages one open file of /dev/guplab offers to mmap() (ABI 5). */
+    mmapPages: number;
   };
   /** The system's base page size, sysconf(_SC_PAGESIZE). */
   pageSize: number;
@@ -108,8 +110,10 @@ export interface NativeAddon {
 }
 
 export interface NativeMapOptions {
-  kind: 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file';
+  kind: 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file' | 'device';
   length: number;
+  /** mmap offset in bytes (device mappings). */
+  offset?: number;
   shared: boolean;
   prot: 'rw' | 'r' | 'none';
   populate: 'none' | 'read' | 'write';

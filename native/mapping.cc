@@ -23,6 +23,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "guplab.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -143,6 +144,16 @@ int OpenBacking(Napi::Env env, const std::string &kind, Napi::Object opts, size_
     bool create = opts.Get("create").ToBoolean().Value();
     fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     if (fd < 0 && errno == EACCES && !create) fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } else if (kind == "device") {
+    // /dev/guplab's own pages (remap_pfn_range: VM_IO | VM_PFNMAP); a new
+    // open file per mapping, so each mapping has pages of its own.
+    path = StringOpt(opts, "path", "/dev/" GUPLAB_DEVICE_NAME);
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      throw ErrnoError(env, err, "open", path, err == ENOENT ? "The guplab module is not loaded (make load, or run in the VM)" : "");
+    }
+    return fd;
   } else {
     return -1;
   }
@@ -206,6 +217,9 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
   if (align & (align - 1)) throw Napi::RangeError::New(env, "align must be a power of two");
   if (kind == "secret") shared = true;  // memfd_secret memory can only be mapped shared
 
+  const size_t offset = SizeOpt(env, opts, "offset", 0);
+  if (offset % page) throw Napi::RangeError::New(env, "offset must be a multiple of the page size");
+
   int fd = OpenBacking(env, kind, opts, length, huge_shift);
   int flags = shared ? MAP_SHARED : MAP_PRIVATE;
   if (fd < 0) flags |= MAP_ANONYMOUS;
@@ -226,7 +240,7 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
   }
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
   const uintptr_t start = (b + page + align - 1) & ~(align - 1);
-  void *ptr = mmap(reinterpret_cast<void *>(start), length, prot, flags | MAP_FIXED, fd, 0);
+  void *ptr = mmap(reinterpret_cast<void *>(start), length, prot, flags | MAP_FIXED, fd, static_cast<off_t>(offset));
   int map_err = errno;
   if (fd >= 0) close(fd);  // the mapping keeps its own reference
   // Give back everything but the mapping: the slack before it and after it
@@ -242,6 +256,9 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
              "kB/nr_hugepages` or boot with hugepages=N (guplab vm run --hugepages N)";
     else if (map_err == EOPNOTSUPP && (flags & MAP_SYNC))
       hint = "MAP_SYNC needs a file on a DAX filesystem (mount -o dax=always)";
+    else if (map_err == EINVAL && kind == "device")
+      hint = "/dev/" GUPLAB_DEVICE_NAME " maps at most GUPLAB_MMAP_PAGES (" + std::to_string(GUPLAB_MMAP_PAGES) +
+             ") pages from offset 0, shared, not executable; a module older than ABI 5 has no mmap";
     else if (map_err == EACCES)
       hint = "The file is not open for writing: map it read-only (prot: \"r\") or make it writable";
     throw ErrnoError(env, map_err, "mmap", StringOpt(opts, "path", ""), hint);
