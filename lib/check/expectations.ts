@@ -598,6 +598,24 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
     },
   ],
+  pfnmap: [
+    // 6.1 and before: the unlocked and remote pins refuse FOLL_LONGTERM before any vma is looked at.
+    ...longtermGate('*longterm/').filter((row) => row.cases.includes('pin_')),
+    {
+      cases: '*/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0 },
+      source:
+        'gup_pte_range() (5.10, 6.1) / gup_fast_pte_range() (6.12, 7.3): pte_special() stops the lockless walk (remap_pte_range() maps pte_mkspecial() ptes); FOLL_FAST_ONLY has no slow path, so 0 pages',
+    },
+    {
+      cases: '*',
+      kernels: '*',
+      answer: { ret: EFAULT },
+      source:
+        'check_vma_flags(): (VM_IO | VM_PFNMAP) -> -EFAULT, its first test, before FOLL_FORCE, FOLL_WRITE or FOLL_LONGTERM are looked at (5.10, 6.1, 6.12, 7.3 mm/gup.c); GUP-fast skips the special ptes (pte_special()) and falls back to it',
+    },
+  ],
   'nowait-nofault': [
     {
       cases: 'nowait-fast/*_fast_only',

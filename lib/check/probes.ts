@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
-import { hugetlbPools, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
+import { hugetlbPools, mapAnonymous, mapDevice, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
 import type { Answer } from './report.js';
@@ -822,6 +822,41 @@ const ksm: Probe = {
   },
 };
 
+/** The VmFlags line of the smaps entry starting at `address`. */
+function vmFlags(address: bigint): string[] {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8');
+  const start = address.toString(16);
+  const entry = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.startsWith(`${start}-`));
+  return /^VmFlags:(.*)$/m.exec(entry ?? '')?.[1]?.trim().split(/\s+/) ?? [];
+}
+
+const pfnmap: Probe = {
+  id: 'pfnmap',
+  title: "GUP on a VM_IO | VM_PFNMAP mapping (the module's own pages through remap_pfn_range): every API, plain, write, FOLL_FORCE, FOLL_LONGTERM",
+  run: (ctx) => {
+    // The setup itself, checked before any case: a mapping that is not
+    // VM_IO | VM_PFNMAP would answer a different question.
+    const flags = using(mapDevice(1), (m) => vmFlags(m.address));
+    if (!flags.includes('io') || !flags.includes('pf')) return skipAll('*', `the device mapping is not VM_IO | VM_PFNMAP (VmFlags: ${flags.join(' ') || 'none found'})`);
+    const each = (api: ApiName, flagSet: FlagName[]): Answer =>
+      using(mapDevice(4), (m) => {
+        for (let i = 0; i < 4; i++) m.write(i * PAGE, 0x70 + i);
+        const r = call(ctx, api, m.address, 4, flagSet, { hold: true, facts: true });
+        // A page taken from a PFN map would be a finding: say what it was.
+        return holding(ctx, r, () => ({ ret: r.ret, note: `took ${r.facts?.[0]?.kinds.join('+') || 'a page of no kind'}` }));
+      });
+    const sets: [string, FlagName[], readonly ApiName[]][] = [
+      ['read', [], ALL],
+      ['write', ['write'], ALL],
+      ['force', ['force'], ALL],
+      ['write-force', ['write', 'force'], ALL],
+      ['longterm', ['longterm'], PINNING()],
+      ['write-longterm', ['write', 'longterm'], PINNING()],
+    ];
+    return sets.flatMap(([name, flagSet, apis]) => perApi(ctx, apis, `${name}/`, (api) => each(api, flagSet)));
+  },
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -842,4 +877,5 @@ export const PROBES: readonly Probe[] = [
   forceProtnone,
   nowaitNofault,
   ksm,
+  pfnmap,
 ];

@@ -207,3 +207,31 @@ describe('THP in ZONE_MOVABLE pinned FOLL_LONGTERM', () => {
     expect(ans('thp/pin_user_pages_fast', '5.10.0')?.answer).toEqual({ ret: 16, note: 'stayed, data intact' });
   });
 });
+
+describe('pfnmap: GUP on a VM_IO | VM_PFNMAP mapping', () => {
+  const ans = (name: string, version: string) => expectationFor(EXPECTATIONS.pfnmap ?? [], name, version, 'x86_64');
+  it('the slow path refuses it in check_vma_flags() on every line, whatever the flags', () => {
+    for (const v of ['5.10.0', '6.1.192', '6.2.16', '6.12.117', '7.3.4']) {
+      for (const name of ['read/get_user_pages', 'write-force/get_user_pages_remote', 'force/pin_user_pages_unlocked', 'write/get_user_pages_fast', 'write-longterm/pin_user_pages_fast']) {
+        expect(ans(name, v)?.answer, `${name} ${v}`).toEqual({ ret: -14 });
+        expect(ans(name, v)?.source).toMatch(/check_vma_flags\(\): \(VM_IO \| VM_PFNMAP\)/);
+      }
+    }
+  });
+  it('the fast-only entries stop at pte_special() and return 0, never an error', () => {
+    for (const v of ['5.10.0', '6.1.192', '7.3.4']) {
+      expect(ans('force/get_user_pages_fast_only', v)?.answer).toEqual({ ret: 0 });
+      expect(ans('longterm/pin_user_pages_fast_only', v)?.answer).toEqual({ ret: 0 });
+    }
+    expect(ans('read/pin_user_pages_fast_only', '6.12.117')?.source).toMatch(/pte_special\(\)/);
+  });
+  it('FOLL_LONGTERM through a locked pointer: the gate on 6.1, check_vma_flags() from 6.2', () => {
+    for (const api of ['pin_user_pages_unlocked', 'pin_user_pages_remote']) {
+      expect(ans(`longterm/${api}`, '6.1.192')?.answer).toEqual({ ret: -22 });
+      expect(ans(`write-longterm/${api}`, '6.1.192')?.answer).toEqual({ ret: -22 });
+      expect(ans(`longterm/${api}`, '6.2.0')?.answer).toEqual({ ret: -14 });
+    }
+    expect(ans('longterm/pin_user_pages_remote', '6.1.192')?.caller).toMatch(/locked pointer/);
+    expect(ans('longterm/pin_user_pages', '6.1.192')?.answer).toEqual({ ret: -14 });
+  });
+});
