@@ -104,6 +104,8 @@ export interface NativeAddon {
   advise(address: bigint, length: number, advice: string): void;
   touch(address: bigint, length: number, write: boolean): void;
   pfn(address: bigint, length: number): bigint;
+  /** fdatasync + POSIX_FADV_DONTNEED on a file; returns the pages mincore() still finds resident. */
+  dropCache(path: string): number;
   forkRun(ops: { op: string; address: bigint; value: number }[]): { results: bigint[]; status: number };
   /** A userfaultfd missing-page handler thread over [address, address+length). */
   FaultHandler: new (address: bigint, length: number, fill: number, userModeOnly?: boolean) => { stop(): number; readonly faults: number };

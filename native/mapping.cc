@@ -480,6 +480,42 @@ Napi::Value ForkRun(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// dropCache(path) -> resident pages after the drop: writes the file back
+// (fdatasync), drops its clean page cache with POSIX_FADV_DONTNEED, then
+// counts what mincore() still finds resident (0: every page left).
+Napi::Value DropCache(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "dropCache(path): path must be a string");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ErrnoError(env, errno, "open", path);
+  struct stat st {};
+  int err = 0;
+  const char *what = "fstat";
+  if (fstat(fd, &st) < 0) err = errno;
+  if (!err && fdatasync(fd) < 0) err = errno, what = "fdatasync";
+  if (!err) {
+    err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    what = "posix_fadvise";
+  }
+  if (err || st.st_size == 0) {
+    close(fd);
+    if (err) throw ErrnoError(env, err, what, path);
+    return Napi::Number::New(env, 0);
+  }
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t len = static_cast<size_t>(st.st_size);
+  void *p = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  err = p == MAP_FAILED ? errno : 0;
+  close(fd);
+  if (err) throw ErrnoError(env, err, "mmap", path);
+  std::vector<unsigned char> vec((len + page - 1) / page);
+  err = mincore(p, len, vec.data()) < 0 ? errno : 0;
+  munmap(p, len);
+  if (err) throw ErrnoError(env, err, "mincore", path);
+  return Napi::Number::New(env, static_cast<double>(std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return v & 1; })));
+}
+
 Napi::Object InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("map", Napi::Function::New<Map>(env, "map"));
   exports.Set("unmap", Napi::Function::New<Unmap>(env, "unmap"));
@@ -488,6 +524,7 @@ Napi::Object InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("touch", Napi::Function::New<TouchRange>(env, "touch"));
   exports.Set("pfn", Napi::Function::New<Pfn>(env, "pfn"));
   exports.Set("forkRun", Napi::Function::New<ForkRun>(env, "forkRun"));
+  exports.Set("dropCache", Napi::Function::New<DropCache>(env, "dropCache"));
   return exports;
 }
 
