@@ -30,6 +30,9 @@ export type HugePageSize = `${number}${'K' | 'M' | 'G'}`;
 export type Advice =
   | 'dontneed'
   | 'willneed'
+  /** MADV_RANDOM / MADV_SEQUENTIAL: VM_RAND_READ (no fault read-ahead) / VM_SEQ_READ. */
+  | 'random'
+  | 'sequential'
   | 'hugepage'
   | 'nohugepage'
   | 'remove'

@@ -341,6 +341,8 @@ struct Advice {
 const Advice kAdvice[] = {
     {"dontneed", MADV_DONTNEED, ""},
     {"willneed", MADV_WILLNEED, ""},
+    {"random", MADV_RANDOM, ""},
+    {"sequential", MADV_SEQUENTIAL, ""},
     {"hugepage", MADV_HUGEPAGE, "transparent huge pages"},
     {"nohugepage", MADV_NOHUGEPAGE, "transparent huge pages"},
     {"remove", MADV_REMOVE, "MADV_REMOVE on this memory kind (shared, file or shmem only)"},

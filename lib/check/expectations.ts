@@ -675,20 +675,20 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault() ("gup: Introduce FOLL_NOFAULT flag to disable page faults", 5.16); GUP-fast finds no pte and falls back to it',
     },
     {
-      cases: 'nowait-dropped/*',
+      cases: 'nowait-dropped-random/*',
       kernels: '*',
-      answer: { ret: 0, note: 'nothing faulted' },
+      answer: { ret: 16, note: 'faulted in' },
       source:
-        'filemap_fault(): no folio in the cache, do_sync_mmap_readahead() starts the read (keeping mmap_lock: maybe_unlock_mmap_for_io() never drops it under FAULT_FLAG_RETRY_NOWAIT), then lock_folio_maybe_drop_mmap() (5.10: lock_page_maybe_drop_mmap()) finds the folio locked for I/O and, with FAULT_FLAG_RETRY_NOWAIT, returns VM_FAULT_RETRY; faultin_page() -> -EBUSY, 0 pages. A read that completes before the trylock would map it: a race the I/O latency decides',
+        'filemap_fault(): do_sync_mmap_readahead() returns at once on VM_RAND_READ (MADV_RANDOM), __filemap_get_folio(FGP_CREAT|FGP_FOR_MMAP) adds an unlocked, !uptodate folio, so lock_folio_maybe_drop_mmap() (5.10: lock_page_maybe_drop_mmap()) takes its lock and page_not_uptodate: reads it synchronously (filemap_read_folio(); 5.10 ->readpage() + wait_on_page_locked()) without dropping mmap_lock (maybe_unlock_mmap_for_io() never does under FAULT_FLAG_RETRY_NOWAIT): FOLL_NOWAIT waits for the disk here, page by page',
     },
     {
-      cases: 'nofault-dropped/*_fast_only',
+      cases: 'nofault-dropped-random/*_fast_only',
       kernels: '*',
       answer: { ret: 0, note: 'nothing faulted' },
       source: 'gup_pte_range() / gup_fast_pte_range(): pte_none stops the walk; no slow path',
     },
     {
-      cases: 'nofault-dropped/*',
+      cases: 'nofault-dropped-random/*',
       kernels: '*',
       answer: { ret: EFAULT, note: 'nothing faulted' },
       source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault(), so filemap_fault() never starts a read (5.16+)',

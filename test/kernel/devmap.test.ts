@@ -59,33 +59,36 @@ describe.runIf(hasDevice)('mmap of /dev/guplab', () => {
     }
   });
 
-  it('maps zeroed, physically contiguous pages that keep what is written (the fd is closed at once)', () => {
+  it('maps zeroed pages that keep what is written (the fd is closed at once); pagemap shows no pfn', () => {
     const m = mapDevice(max);
     try {
       const bytes = m.bytes();
       expect(bytes.every((b) => b === 0)).toBe(true);
       for (let i = 0; i < max; i++) m.write(i * PAGE, 0x30 + i, PAGE);
-      const first = m.pfn(0);
-      expect(first).not.toBe(0n);
       for (let i = 0; i < max; i++) {
-        expect(m.pfn(i * PAGE)).toBe(first + BigInt(i));
+        expect(m.read(i * PAGE)[0]).toBe(0x30 + i);
         expect(m.read(i * PAGE + PAGE - 1)[0]).toBe(0x30 + i);
       }
+      // walk_page_test() (mm/pagewalk.c) treats a VM_PFNMAP vma as a hole:
+      // /proc/self/pagemap reports its pages not present.
+      expect(m.pfn(0)).toBe(0n);
     } finally {
       m.close();
     }
   });
 
   it('an offset maps the pages from there, each open file its own pages', () => {
-    const a = mapDevice(1, { offsetPages: max - 1 });
-    const b = mapDevice(1, { offsetPages: max - 1 });
+    const whole = mapDevice(max);
+    const tail = mapDevice(1, { offsetPages: max - 1 });
     try {
-      a.write(0, 0x5a);
-      expect(b.read(0)[0]).toBe(0);
-      expect(a.pfn(0)).not.toBe(b.pfn(0));
+      whole.write((max - 1) * PAGE, 0x5a);
+      // Another open file: its own zeroed pages, not those of the first.
+      expect(tail.read(0)[0]).toBe(0);
+      tail.write(0, 0xa5);
+      expect(whole.read((max - 1) * PAGE)[0]).toBe(0x5a);
     } finally {
-      a.close();
-      b.close();
+      whole.close();
+      tail.close();
     }
   });
 
@@ -101,16 +104,19 @@ describe.runIf(hasDevice)('mmap of /dev/guplab', () => {
     expect(() => mapDevice(max + 1)).toThrow(/more than the 16 pages/);
   });
 
-  it('frees the pages with the file: 512 map/write/unmap cycles leave MemAvailable where it was', () => {
-    const cycles = 512;
-    const before = memAvailableKb();
-    for (let c = 0; c < cycles; c++) {
+  it('frees the pages with the file: 768 map/write/unmap cycles after a warm-up leave MemAvailable where it was', () => {
+    const cycle = (): void => {
       const m = mapDevice(max);
       m.write(0, 1, max * PAGE);
       m.close();
-    }
+    };
+    // The warm-up lets the JS heap and the allocator caches settle first.
+    for (let c = 0; c < 128; c++) cycle();
+    const cycles = 768;
+    const before = memAvailableKb();
+    for (let c = 0; c < cycles; c++) cycle();
     const lostKb = before - memAvailableKb();
-    // A leak would lose cycles * 64 KiB = 32 MiB; allow a quarter of that for noise.
+    // A leak would lose cycles * 64 KiB = 48 MiB; allow a quarter of that for noise.
     expect(lostKb, `MemAvailable fell by ${lostKb} kB over ${cycles} cycles`).toBeLessThan((cycles * max * PAGE) / 1024 / 4);
   });
 });

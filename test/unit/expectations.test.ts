@@ -238,16 +238,16 @@ describe('pfnmap: GUP on a VM_IO | VM_PFNMAP mapping', () => {
 
 describe('nowait-nofault: a page-cache page dropped with POSIX_FADV_DONTNEED', () => {
   const ans = (name: string, version: string) => expectationFor(EXPECTATIONS['nowait-nofault'] ?? [], name, version, 'x86_64');
-  it('FOLL_NOWAIT: VM_FAULT_RETRY from filemap_fault(), 0 pages, on every line', () => {
+  it('FOLL_NOWAIT under MADV_RANDOM: filemap_fault() reads synchronously, all 16 pages, on every line', () => {
     for (const v of ['5.10.0', '6.1.192', '6.12.117', '7.3.4']) {
-      expect(ans('nowait-dropped/get_user_pages_unlocked', v)?.answer).toEqual({ ret: 0, note: 'nothing faulted' });
-      expect(ans('nowait-dropped/pin_user_pages_remote', v)?.source).toMatch(/lock_folio_maybe_drop_mmap\(\)/);
+      expect(ans('nowait-dropped-random/get_user_pages_unlocked', v)?.answer).toEqual({ ret: 16, note: 'faulted in' });
+      expect(ans('nowait-dropped-random/pin_user_pages_remote', v)?.source).toMatch(/page_not_uptodate/);
     }
   });
   it('FOLL_NOFAULT: -EFAULT before any read starts; the fast-only entries 0', () => {
-    expect(ans('nofault-dropped/pin_user_pages', '6.12.117')?.answer).toEqual({ ret: -14, note: 'nothing faulted' });
-    expect(ans('nofault-dropped/get_user_pages_fast', '7.3.4')?.answer).toEqual({ ret: -14, note: 'nothing faulted' });
-    expect(ans('nofault-dropped/get_user_pages_fast_only', '6.1.192')?.answer).toEqual({ ret: 0, note: 'nothing faulted' });
+    expect(ans('nofault-dropped-random/pin_user_pages', '6.12.117')?.answer).toEqual({ ret: -14, note: 'nothing faulted' });
+    expect(ans('nofault-dropped-random/get_user_pages_fast', '7.3.4')?.answer).toEqual({ ret: -14, note: 'nothing faulted' });
+    expect(ans('nofault-dropped-random/get_user_pages_fast_only', '6.1.192')?.answer).toEqual({ ret: 0, note: 'nothing faulted' });
   });
 });
 
