@@ -921,7 +921,7 @@ const cmaLongterm: Probe = {
   title: 'FOLL_LONGTERM on a THP and on a hugetlb page in CMA (outside ZONE_MOVABLE): migrated, refused, or -EFAULT with a WARN',
   run: (ctx) => {
     if (cmaTotalKb() === 0) {
-      return skipAll('*', `no CMA memory on ${ctx.dev.info().release} (CONFIG_CMA and a cma= area: Debian's amd64 6.1 and 6.12 have no CONFIG_CMA)`);
+      return skipAll('*', `no CMA memory on ${ctx.dev.info().release}: it needs CONFIG_CMA (Debian's amd64 6.1 and 6.12 have none) and a CMA area (amd64 7.x has none by default): --append cma=1400M --mem 2560 --hugepages 16`);
     }
     const areas = cmaAreas();
     if (areas.length === 0) return skipAll('*', 'no "cma: Reserved N MiB at ADDR" line in the kernel log to place the CMA area');
@@ -929,7 +929,7 @@ const cmaLongterm: Probe = {
     // The page allocator serves movable memory from CMA first only while CMA
     // holds more than half of a zone's free pages (__rmqueue()); with a
     // small area (arm64's default 64 MiB) no THP lands there.
-    const hint = 'boot with a CMA area larger than half the free memory, e.g. guplab check --vm --only cma-longterm --append cma=1600M';
+    const hint = 'boot with a CMA area larger than half the free memory, e.g. guplab check --vm --only cma-longterm --mem 3072 --hugepages 16 --append cma=1800M';
     const pinned = (api: ApiName, m: Mapping, base: number, fill: number): Answer => {
       for (let i = 0; i < 16; i++) m.write(base + i * PAGE, fill + i);
       const before = m.pfn(base);
