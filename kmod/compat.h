@@ -402,4 +402,18 @@ static inline bool guplab_folio_longterm_pinnable(struct folio *folio)
 #endif
 }
 
+/*
+ * 6.3 made vma->vm_flags read-only and added vm_flags_clear() (which
+ * asserts the mmap write lock, held in ->mmap): "mm: introduce
+ * vma->vm_flags wrapper functions". Before, the field is written directly.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void guplab_vm_flags_clear(struct vm_area_struct *vma, unsigned long flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#else
+#define guplab_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
+#endif
+
 #endif /* _GUPLAB_COMPAT_H */

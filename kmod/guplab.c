@@ -16,6 +16,7 @@
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/ktime.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
@@ -165,6 +166,8 @@ struct guplab_file {
 	struct xarray sets;		/* handle -> struct guplab_set */
 	u32 next_handle;		/* xa_alloc_cyclic(): a freed handle is not reused at once */
 	unsigned long held_pages;
+	/* GUPLAB_MMAP_PAGES pages for mmap(), from the first mmap on; set once */
+	struct page *mmap_pages;
 };
 
 /*
@@ -885,6 +888,71 @@ static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return -ENOTTY;
 }
 
+/*
+ * mmap(): a VM_IO | VM_PFNMAP mapping of the open file's own pages, the
+ * kind of memory a driver hands out with remap_pfn_range(), so that GUP on
+ * a PFN map can be asked (check_vma_flags() refuses it in the slow path,
+ * GUP-fast skips its special ptes). GUPLAB_MMAP_PAGES physically contiguous
+ * pages, split so that each has its own reference, allocated at the file's
+ * first mmap and freed on its last close: every mapping holds the file, so
+ * none outlives the pages. Set once through cmpxchg(): ->mmap runs under the
+ * mmap write lock, and a mutex taken there would order before mmap_lock.
+ */
+#define GUPLAB_MMAP_ORDER	ilog2(GUPLAB_MMAP_PAGES)
+
+static void guplab_free_mmap_pages(struct page *pages)
+{
+	unsigned int i;
+
+	for (i = 0; i < GUPLAB_MMAP_PAGES; i++)
+		__free_page(pages + i);
+}
+
+static struct page *guplab_mmap_pages(struct guplab_file *gf)
+{
+	struct page *pages = smp_load_acquire(&gf->mmap_pages);
+	struct page *old;
+
+	if (pages)
+		return pages;
+	pages = alloc_pages(GUPLAB_GFP | __GFP_ZERO, GUPLAB_MMAP_ORDER);
+	if (!pages)
+		return NULL;
+	split_page(pages, GUPLAB_MMAP_ORDER);
+	old = cmpxchg(&gf->mmap_pages, NULL, pages);
+	if (old) {
+		guplab_free_mmap_pages(pages);
+		return old;
+	}
+	return pages;
+}
+
+/*
+ * MAP_SHARED only (VM_MAYSHARE: a read-only open's shared mapping has no
+ * VM_SHARED), never executable, within the file's GUPLAB_MMAP_PAGES: a
+ * private mapping would make remap_pfn_range() a COW mapping of kernel
+ * pages, which guplab does not offer.
+ */
+static int guplab_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct guplab_file *gf = file->private_data;
+	unsigned long nr = vma_pages(vma);
+	struct page *pages;
+
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (vma->vm_pgoff >= GUPLAB_MMAP_PAGES || nr > GUPLAB_MMAP_PAGES - vma->vm_pgoff)
+		return -EINVAL;
+	pages = guplab_mmap_pages(gf);
+	if (!pages)
+		return -ENOMEM;
+	guplab_vm_flags_clear(vma, VM_MAYEXEC);
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(pages) + vma->vm_pgoff,
+			       nr << PAGE_SHIFT, vma->vm_page_prot);
+}
+
 static int guplab_open(struct inode *inode, struct file *file)
 {
 	struct guplab_file *gf;
@@ -920,6 +988,8 @@ static int guplab_release_file(struct inode *inode, struct file *file)
 		cond_resched();
 	}
 	xa_destroy(&gf->sets);
+	if (gf->mmap_pages)
+		guplab_free_mmap_pages(gf->mmap_pages);
 	mutex_destroy(&gf->lock);
 	kfree(gf);
 	return 0;
@@ -931,6 +1001,7 @@ static const struct file_operations guplab_fops = {
 	.release = guplab_release_file,
 	.unlocked_ioctl = guplab_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = guplab_mmap,
 	.llseek = noop_llseek,
 };
 
@@ -946,6 +1017,7 @@ static int __init guplab_init(void)
 	int err;
 
 	BUILD_BUG_ON(GUPLAB_API_COUNT > GUPLAB_API_SLOTS);
+	BUILD_BUG_ON(!is_power_of_2(GUPLAB_MMAP_PAGES));
 	/*
 	 * The same size on every ABI, with explicit padding only (i386 aligns
 	 * __u64 to 4): a 32-bit caller (compat_ptr_ioctl) sees the same layout.

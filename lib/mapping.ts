@@ -7,7 +7,8 @@ import { ChildProcessError, classify, ClosedError, HugePagesUnavailableError, Un
 import { addon, type NativeMapOptions } from './native.js';
 
 /** How the memory is backed. */
-export type MappingKind = 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file';
+/** device: /dev/guplab's own pages, a VM_IO | VM_PFNMAP mapping (remap_pfn_range). */
+export type MappingKind = 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file' | 'device';
 
 /** Page protections: read-write, read-only, or none (PROT_NONE). */
 export type Protection = 'rw' | 'r' | 'none';
@@ -29,6 +30,9 @@ export type HugePageSize = `${number}${'K' | 'M' | 'G'}`;
 export type Advice =
   | 'dontneed'
   | 'willneed'
+  /** MADV_RANDOM / MADV_SEQUENTIAL: VM_RAND_READ (no fault read-ahead) / VM_SEQ_READ. */
+  | 'random'
+  | 'sequential'
   | 'hugepage'
   | 'nohugepage'
   | 'remove'
@@ -483,6 +487,50 @@ export function mapFile(path: string, length: number, options: FileOptions = {})
     'other',
   );
   return new Mapping(native, 'file', shared, options.prot ?? 'rw', undefined, path);
+}
+
+/** Options of mapDevice(). */
+export interface DeviceOptions {
+  /** Default "rw". */
+  prot?: 'rw' | 'r';
+  /** First page of the device's buffer to map (mmap offset in pages); default 0. */
+  offsetPages?: number;
+  /** Default /dev/guplab. */
+  path?: string;
+}
+
+/**
+ * Pages of the guplab module itself, mapped MAP_SHARED through a new open
+ * of /dev/guplab: a VM_IO | VM_PFNMAP mapping (remap_pfn_range), as a
+ * driver hands out device or kernel memory. Each call opens the device
+ * anew, so each mapping has zeroed pages of its own, kept until it is
+ * closed. At most abi.mmapPages pages from offsetPages 0 (ABI 5).
+ */
+export function mapDevice(pages: number, options: DeviceOptions = {}): Mapping {
+  const limit = addon().abi.mmapPages;
+  const offsetPages = options.offsetPages ?? 0;
+  if (!Number.isSafeInteger(pages) || pages < 1) throw new RangeError(`pages must be a positive integer, got ${pages}`);
+  if (!Number.isSafeInteger(offsetPages) || offsetPages < 0) throw new RangeError(`offsetPages must be a non-negative integer, got ${offsetPages}`);
+  if (offsetPages + pages > limit) {
+    throw new RangeError(`offsetPages ${offsetPages} + pages ${pages} is more than the ${limit} pages /dev/guplab maps: map fewer pages`);
+  }
+  const prot = options.prot ?? 'rw';
+  if (prot !== 'rw' && prot !== 'r') throw new TypeError(`prot must be "rw" or "r", got ${String(prot)}`);
+  const native = nativeMap(
+    {
+      kind: 'device',
+      length: pages * pageSize(),
+      offset: offsetPages * pageSize(),
+      shared: true,
+      prot,
+      populate: 'none',
+      holeAfter: false,
+      align: pageSize(),
+      ...(options.path ? { path: options.path } : {}),
+    },
+    'other',
+  );
+  return new Mapping(native, 'device', true, prot, undefined, options.path);
 }
 
 /** Sums the smaps fields of the VMAs overlapping [address, address+length). */

@@ -91,6 +91,8 @@ export interface NativeAddon {
     benchMaxIterations: number;
     /** Pages one BENCH iteration may cover. */
     benchMaxPages: number;
+    /** Pages one open file of /dev/guplab offers to mmap() (ABI 5). */
+    mmapPages: number;
   };
   /** The system's base page size, sysconf(_SC_PAGESIZE). */
   pageSize: number;
@@ -102,14 +104,18 @@ export interface NativeAddon {
   advise(address: bigint, length: number, advice: string): void;
   touch(address: bigint, length: number, write: boolean): void;
   pfn(address: bigint, length: number): bigint;
+  /** fdatasync + POSIX_FADV_DONTNEED on a file; returns the pages mincore() still finds resident. */
+  dropCache(path: string): number;
   forkRun(ops: { op: string; address: bigint; value: number }[]): { results: bigint[]; status: number };
   /** A userfaultfd missing-page handler thread over [address, address+length). */
   FaultHandler: new (address: bigint, length: number, fill: number, userModeOnly?: boolean) => { stop(): number; readonly faults: number };
 }
 
 export interface NativeMapOptions {
-  kind: 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file';
+  kind: 'anon' | 'hugetlb' | 'memfd' | 'secret' | 'file' | 'device';
   length: number;
+  /** mmap offset in bytes (device mappings). */
+  offset?: number;
   shared: boolean;
   prot: 'rw' | 'r' | 'none';
   populate: 'none' | 'read' | 'write';

@@ -53,6 +53,7 @@ Napi::Object AbiConstants(Napi::Env env) {
   abi.Set("props", props);
   abi.Set("benchMaxIterations", Napi::Number::New(env, GUPLAB_BENCH_MAX_ITERATIONS));
   abi.Set("benchMaxPages", Napi::Number::New(env, static_cast<double>(GUPLAB_BENCH_MAX_PAGES)));
+  abi.Set("mmapPages", Napi::Number::New(env, GUPLAB_MMAP_PAGES));
   return abi;
 }
 

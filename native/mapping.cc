@@ -23,6 +23,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "guplab.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -143,6 +144,16 @@ int OpenBacking(Napi::Env env, const std::string &kind, Napi::Object opts, size_
     bool create = opts.Get("create").ToBoolean().Value();
     fd = open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
     if (fd < 0 && errno == EACCES && !create) fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } else if (kind == "device") {
+    // /dev/guplab's own pages (remap_pfn_range: VM_IO | VM_PFNMAP); a new
+    // open file per mapping, so each mapping has pages of its own.
+    path = StringOpt(opts, "path", "/dev/" GUPLAB_DEVICE_NAME);
+    fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      throw ErrnoError(env, err, "open", path, err == ENOENT ? "The guplab module is not loaded (make load, or run in the VM)" : "");
+    }
+    return fd;
   } else {
     return -1;
   }
@@ -206,6 +217,9 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
   if (align & (align - 1)) throw Napi::RangeError::New(env, "align must be a power of two");
   if (kind == "secret") shared = true;  // memfd_secret memory can only be mapped shared
 
+  const size_t offset = SizeOpt(env, opts, "offset", 0);
+  if (offset % page) throw Napi::RangeError::New(env, "offset must be a multiple of the page size");
+
   int fd = OpenBacking(env, kind, opts, length, huge_shift);
   int flags = shared ? MAP_SHARED : MAP_PRIVATE;
   if (fd < 0) flags |= MAP_ANONYMOUS;
@@ -226,7 +240,7 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
   }
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
   const uintptr_t start = (b + page + align - 1) & ~(align - 1);
-  void *ptr = mmap(reinterpret_cast<void *>(start), length, prot, flags | MAP_FIXED, fd, 0);
+  void *ptr = mmap(reinterpret_cast<void *>(start), length, prot, flags | MAP_FIXED, fd, static_cast<off_t>(offset));
   int map_err = errno;
   if (fd >= 0) close(fd);  // the mapping keeps its own reference
   // Give back everything but the mapping: the slack before it and after it
@@ -242,6 +256,9 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
              "kB/nr_hugepages` or boot with hugepages=N (guplab vm run --hugepages N)";
     else if (map_err == EOPNOTSUPP && (flags & MAP_SYNC))
       hint = "MAP_SYNC needs a file on a DAX filesystem (mount -o dax=always)";
+    else if (map_err == EINVAL && kind == "device")
+      hint = "/dev/" GUPLAB_DEVICE_NAME " maps at most GUPLAB_MMAP_PAGES (" + std::to_string(GUPLAB_MMAP_PAGES) +
+             ") pages from offset 0, shared, not executable; a module older than ABI 5 has no mmap";
     else if (map_err == EACCES)
       hint = "The file is not open for writing: map it read-only (prot: \"r\") or make it writable";
     throw ErrnoError(env, map_err, "mmap", StringOpt(opts, "path", ""), hint);
@@ -324,6 +341,8 @@ struct Advice {
 const Advice kAdvice[] = {
     {"dontneed", MADV_DONTNEED, ""},
     {"willneed", MADV_WILLNEED, ""},
+    {"random", MADV_RANDOM, ""},
+    {"sequential", MADV_SEQUENTIAL, ""},
     {"hugepage", MADV_HUGEPAGE, "transparent huge pages"},
     {"nohugepage", MADV_NOHUGEPAGE, "transparent huge pages"},
     {"remove", MADV_REMOVE, "MADV_REMOVE on this memory kind (shared, file or shmem only)"},
@@ -463,6 +482,42 @@ Napi::Value ForkRun(const Napi::CallbackInfo &info) {
 
 }  // namespace
 
+// dropCache(path) -> resident pages after the drop: writes the file back
+// (fdatasync), drops its clean page cache with POSIX_FADV_DONTNEED, then
+// counts what mincore() still finds resident (0: every page left).
+Napi::Value DropCache(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "dropCache(path): path must be a string");
+  const std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw ErrnoError(env, errno, "open", path);
+  struct stat st {};
+  int err = 0;
+  const char *what = "fstat";
+  if (fstat(fd, &st) < 0) err = errno;
+  if (!err && fdatasync(fd) < 0) err = errno, what = "fdatasync";
+  if (!err) {
+    err = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    what = "posix_fadvise";
+  }
+  if (err || st.st_size == 0) {
+    close(fd);
+    if (err) throw ErrnoError(env, err, what, path);
+    return Napi::Number::New(env, 0);
+  }
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t len = static_cast<size_t>(st.st_size);
+  void *p = mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  err = p == MAP_FAILED ? errno : 0;
+  close(fd);
+  if (err) throw ErrnoError(env, err, "mmap", path);
+  std::vector<unsigned char> vec((len + page - 1) / page);
+  err = mincore(p, len, vec.data()) < 0 ? errno : 0;
+  munmap(p, len);
+  if (err) throw ErrnoError(env, err, "mincore", path);
+  return Napi::Number::New(env, static_cast<double>(std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return v & 1; })));
+}
+
 Napi::Object InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("map", Napi::Function::New<Map>(env, "map"));
   exports.Set("unmap", Napi::Function::New<Unmap>(env, "unmap"));
@@ -471,6 +526,7 @@ Napi::Object InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("touch", Napi::Function::New<TouchRange>(env, "touch"));
   exports.Set("pfn", Napi::Function::New<Pfn>(env, "pfn"));
   exports.Set("forkRun", Napi::Function::New<ForkRun>(env, "forkRun"));
+  exports.Set("dropCache", Napi::Function::New<DropCache>(env, "dropCache"));
   return exports;
 }
 

@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	4
+#define GUPLAB_ABI_VERSION	5
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
@@ -232,6 +232,17 @@ struct guplab_access {
 	__u32 reserved;		/* in: must be zero */
 	__u64 buf;		/* in: user pointer to length bytes */
 };
+
+/*
+ * mmap() of /dev/guplab (ABI 5): a VM_IO | VM_PFNMAP mapping of pages the
+ * module owns, so that GUP on a PFN map can be asked. Each open file has
+ * GUPLAB_MMAP_PAGES zeroed pages, allocated at its first mmap and freed on
+ * its last close; remap_pfn_range() maps them (special ptes, no struct page
+ * reference taken by the mapping). The mapping must be MAP_SHARED and not
+ * executable, with offset (in pages) + length (in pages) at most
+ * GUPLAB_MMAP_PAGES; anything else is EINVAL (EPERM for PROT_EXEC).
+ */
+#define GUPLAB_MMAP_PAGES	16
 
 #define GUPLAB_IOC_MAGIC	0xB7
 #define GUPLAB_IOC_INFO		_IOR(GUPLAB_IOC_MAGIC, 0x00, struct guplab_info)

@@ -148,11 +148,11 @@ export function longtermGate(prefix: string): Expectation[] {
  * too) ends in follow_hugetlb_page(); 6.6-6.9 hand the rest of the folio to
  * the GUP-fast try_grab_folio(); 6.10 fixed it.
  */
-function hugetlbMovable(prefix: string, migrated: Answer): Expectation[] {
+function hugetlbMovable(prefix: string, migrated: Answer, where = 'a ZONE_MOVABLE folio'): Expectation[] {
   const enomem = {
     answer: { ret: ENOMEM },
     source:
-      'follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on a ZONE_MOVABLE folio (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it; follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")',
+      `follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on ${where} (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it; follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")`,
     warning: 'at mm/hugetlb.c',
   };
   return [
@@ -166,7 +166,7 @@ function hugetlbMovable(prefix: string, migrated: Answer): Expectation[] {
       kernels: '[6.6,6.10)',
       answer: { ret: EFAULT },
       source:
-        '__get_user_pages(): hugetlb_follow_page_mask() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on an unpinnable folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+        `__get_user_pages(): hugetlb_follow_page_mask() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on an unpinnable folio (${where}): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)`,
       warning: 'at mm/gup.c',
     },
     {
@@ -174,7 +174,7 @@ function hugetlbMovable(prefix: string, migrated: Answer): Expectation[] {
       kernels: '>=6.10',
       answer: migrated,
       source:
-        'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test since f442fa614137), then migrate_longterm_unpinnable_folios() -> alloc_migration_target() -> alloc_hugetlb_folio_nodemask(), which takes a free pool page outside ZONE_MOVABLE first (alloc_migrate_hugetlb_folio() only when none is free)',
+        'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test since f442fa614137), then migrate_longterm_unpinnable_folios() -> alloc_migration_target() -> alloc_hugetlb_folio_nodemask(), which takes a free pool page outside ZONE_MOVABLE first (dequeue_hugetlb_folio_node_exact() skips !folio_is_longterm_pinnable() pages under PF_MEMALLOC_PIN, so CMA ones too; alloc_migrate_hugetlb_folio() only when none is free)',
     },
   ];
 }
@@ -598,6 +598,51 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
     },
   ],
+  pfnmap: [
+    // 6.1 and before: the unlocked and remote pins refuse FOLL_LONGTERM before any vma is looked at.
+    ...longtermGate('*longterm/').filter((row) => row.cases.includes('pin_')),
+    {
+      cases: '*/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0 },
+      source:
+        'gup_pte_range() (5.10, 6.1) / gup_fast_pte_range() (6.12, 7.3): pte_special() stops the lockless walk (remap_pte_range() maps pte_mkspecial() ptes); FOLL_FAST_ONLY has no slow path, so 0 pages',
+    },
+    {
+      cases: '*',
+      kernels: '*',
+      answer: { ret: EFAULT },
+      source:
+        'check_vma_flags(): (VM_IO | VM_PFNMAP) -> -EFAULT, its first test, before FOLL_FORCE, FOLL_WRITE or FOLL_LONGTERM are looked at (5.10, 6.1, 6.12, 7.3 mm/gup.c); GUP-fast skips the special ptes (pte_special()) and falls back to it',
+    },
+  ],
+  'cma-longterm': [
+    // 6.1 and before: the unlocked and remote pins refuse FOLL_LONGTERM before any page is looked at.
+    ...longtermGate('*/').filter((row) => row.cases.includes('pin_')),
+    {
+      cases: '*',
+      kernels: '<6.1',
+      answer: { ret: 16, note: 'migrated, data intact' },
+      source:
+        '5.10 __gup_longterm_locked() -> check_and_migrate_cma_pages(): is_migrate_cma_page() heads are isolated (isolate_hugetlb(), isolate_lru_page()) and migrated under memalloc_nocma_save(), then the pin retried; follow_hugetlb_page() grabs with try_grab_page(), which has no CMA test (read, not run)',
+    },
+    ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }, 'a CMA folio (folio_is_longterm_pinnable(): is_migrate_cma_page())'),
+    {
+      cases: 'thp/*',
+      kernels: '[6.6,6.10)',
+      answer: { ret: EFAULT },
+      source:
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a CMA folio (folio_is_longterm_pinnable()): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+      warning: 'at mm/gup.c',
+    },
+    {
+      cases: 'thp/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'migrated, data intact' },
+      source:
+        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (6.1) / migrate_longterm_unpinnable_folios() (6.12, 7.3): folio_is_longterm_pinnable() is false for a MIGRATE_CMA pageblock, the THP is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN, so outside CMA) and the pin retried',
+    },
+  ],
   'nowait-nofault': [
     {
       cases: 'nowait-fast/*_fast_only',
@@ -628,6 +673,25 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { ret: EFAULT, note: 'nothing faulted' },
       source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault() ("gup: Introduce FOLL_NOFAULT flag to disable page faults", 5.16); GUP-fast finds no pte and falls back to it',
+    },
+    {
+      cases: 'nowait-dropped-random/*',
+      kernels: '*',
+      answer: { ret: 16, note: 'faulted in' },
+      source:
+        'filemap_fault(): do_sync_mmap_readahead() returns at once on VM_RAND_READ (MADV_RANDOM), __filemap_get_folio(FGP_CREAT|FGP_FOR_MMAP) adds an unlocked, !uptodate folio, so lock_folio_maybe_drop_mmap() (5.10: lock_page_maybe_drop_mmap()) takes its lock and page_not_uptodate: reads it synchronously (filemap_read_folio(); 5.10 ->readpage() + wait_on_page_locked()) without dropping mmap_lock (maybe_unlock_mmap_for_io() never does under FAULT_FLAG_RETRY_NOWAIT): FOLL_NOWAIT waits for the disk here, page by page',
+    },
+    {
+      cases: 'nofault-dropped-random/*_fast_only',
+      kernels: '*',
+      answer: { ret: 0, note: 'nothing faulted' },
+      source: 'gup_pte_range() / gup_fast_pte_range(): pte_none stops the walk; no slow path',
+    },
+    {
+      cases: 'nofault-dropped-random/*',
+      kernels: '*',
+      answer: { ret: EFAULT, note: 'nothing faulted' },
+      source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault(), so filemap_fault() never starts a read (5.16+)',
     },
     {
       cases: 'nowait-uffd/*',

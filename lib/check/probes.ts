@@ -1,11 +1,11 @@
 // The semantics probes: each sets up memory, makes GUP calls through the
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, guestEnv, type GuestMount } from '../contract.js';
-import { hugetlbPools, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
+import { hugetlbPools, mapAnonymous, mapDevice, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { addon } from '../native.js';
 import { pinCounters } from '../vmstat.js';
 import type { Answer } from './report.js';
@@ -707,7 +707,7 @@ const SLOW = (): ApiName[] => FAULTING().filter((api) => apiInfo(api).path !== '
 
 const nowaitNofault: Probe = {
   id: 'nowait-nofault',
-  title: 'FOLL_NOWAIT and FOLL_NOFAULT (the VM_FAULT_RETRY thread): GUP-fast, unfaulted anonymous memory, and a userfaultfd-missing page (does the handler ever see a message?)',
+  title: 'FOLL_NOWAIT and FOLL_NOFAULT (the VM_FAULT_RETRY thread): GUP-fast, unfaulted anonymous memory, a page-cache page dropped with POSIX_FADV_DONTNEED (MADV_RANDOM), a userfaultfd-missing page (does the handler ever see a message?), UFFD_USER_MODE_ONLY',
   run: (ctx) => {
     const unfaulted = (api: ApiName, flags: FlagName[]): Answer =>
       using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
@@ -725,6 +725,27 @@ const nowaitNofault: Probe = {
       ...perApi(ctx, SLOW(), 'nowait-unfaulted/', (api) => unfaulted(api, ['nowait'])),
       ...(hasNofault ? perApi(ctx, ALL, 'nofault-unfaulted/', (api) => unfaulted(api, ['nofault'])) : nofaultAbsent('nofault-unfaulted')),
     ];
+    // A file page dropped from the page cache (fdatasync, POSIX_FADV_DONTNEED,
+    // checked empty with mincore()), then asked for unfaulted: the fault must
+    // read it from disk. tmpfs pages cannot be dropped: ext4 or xfs only.
+    // The mapping is MADV_RANDOM: with fault read-ahead the FOLL_NOWAIT
+    // answer is a race between the read and filemap_fault()'s folio_trylock()
+    // (0 or 16 pages, both seen in one boot under TCG), not a kernel answer.
+    const disk = ctx.mounts.find((mount) => (mount.fs === 'ext4' || mount.fs === 'xfs') && !mount.dax);
+    const dropped = (api: ApiName, flags: FlagName[]): Outcome => {
+      if (!disk) return { skip: 'no ext4 or xfs mount (--fs ext4): a tmpfs page cannot be dropped' };
+      const path = `${disk.path}/dropped-${process.pid}-${fileSeq++}`;
+      using(mapFile(path, 16 * PAGE, { create: true, populate: true }), (f) => f.write(0, 0x44, 16 * PAGE));
+      const resident = addon().dropCache(path);
+      if (resident) return { skip: `${resident} of 16 pages stayed in the page cache after POSIX_FADV_DONTNEED` };
+      return using(mapFile(path, 16 * PAGE), (m) => {
+        m.advise('random');
+        const r = call(ctx, api, m.address, 16, flags);
+        return { ret: r.ret, note: faulted(m) };
+      });
+    };
+    out.push(...perApi(ctx, SLOW(), 'nowait-dropped-random/', (api) => dropped(api, ['nowait'])));
+    out.push(...(hasNofault ? perApi(ctx, ALL, 'nofault-dropped-random/', (api) => dropped(api, ['nofault'])) : nofaultAbsent('nofault-dropped-random')));
     // userfaultfd-missing pages, one per case, no page ever resolved: a
     // handler that counted a fault would have been sent a message.
     for (const [mode, flags, apis, userModeOnly] of [
@@ -823,6 +844,136 @@ const ksm: Probe = {
   },
 };
 
+/** The VmFlags line of the smaps entry starting at `address`. */
+function vmFlags(address: bigint): string[] {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8');
+  const start = address.toString(16);
+  const entry = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.startsWith(`${start}-`));
+  return /^VmFlags:(.*)$/m.exec(entry ?? '')?.[1]?.trim().split(/\s+/) ?? [];
+}
+
+const pfnmap: Probe = {
+  id: 'pfnmap',
+  title: "GUP on a VM_IO | VM_PFNMAP mapping (the module's own pages through remap_pfn_range): every API, plain, write, FOLL_FORCE, FOLL_LONGTERM",
+  run: (ctx) => {
+    // The setup itself, checked before any case: a mapping that is not
+    // VM_IO | VM_PFNMAP would answer a different question.
+    const flags = using(mapDevice(1), (m) => vmFlags(m.address));
+    if (!flags.includes('io') || !flags.includes('pf')) return skipAll('*', `the device mapping is not VM_IO | VM_PFNMAP (VmFlags: ${flags.join(' ') || 'none found'})`);
+    const each = (api: ApiName, flagSet: FlagName[]): Answer =>
+      using(mapDevice(4), (m) => {
+        for (let i = 0; i < 4; i++) m.write(i * PAGE, 0x70 + i);
+        const r = call(ctx, api, m.address, 4, flagSet, { hold: true, facts: true });
+        // A page taken from a PFN map would be a finding: say what it was.
+        return holding(ctx, r, () => ({ ret: r.ret, note: `took ${r.facts?.[0]?.kinds.join('+') || 'a page of no kind'}` }));
+      });
+    const sets: [string, FlagName[], readonly ApiName[]][] = [
+      ['read', [], ALL],
+      ['write', ['write'], ALL],
+      ['force', ['force'], ALL],
+      ['write-force', ['write', 'force'], ALL],
+      ['longterm', ['longterm'], PINNING()],
+      ['write-longterm', ['write', 'longterm'], PINNING()],
+    ];
+    return sets.flatMap(([name, flagSet, apis]) => perApi(ctx, apis, `${name}/`, (api) => each(api, flagSet)));
+  },
+};
+
+/**
+ * The CMA areas reserved at boot, as pfn ranges, from the kernel log
+ * (mm/cma.c: "cma: Reserved N MiB at 0x..." on 6.1 and 7.3, "... on node N"
+ * on 6.12). A module cannot read a page's migratetype
+ * (get_pfnblock_flags_mask() is not exported), so where a page sits is
+ * told by its pfn.
+ */
+function cmaAreas(): { from: bigint; to: bigint }[] {
+  const fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
+  const areas: { from: bigint; to: bigint }[] = [];
+  const buf = Buffer.alloc(8192);
+  try {
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') break;
+        if (code === 'EPIPE') continue; // records overwritten while reading
+        throw err;
+      }
+      const m = /cma: Reserved (\d+) MiB at (0x[0-9a-f]+)/.exec(buf.toString('utf8', 0, n));
+      if (m) {
+        const from = BigInt(m[2]!) / BigInt(PAGE);
+        areas.push({ from, to: from + (BigInt(m[1]!) << 20n) / BigInt(PAGE) });
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return areas;
+}
+
+function cmaTotalKb(): number {
+  return Number(/^CmaTotal:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+}
+
+const cmaLongterm: Probe = {
+  id: 'cma-longterm',
+  title: 'FOLL_LONGTERM on a THP and on a hugetlb page in CMA (outside ZONE_MOVABLE): migrated, refused, or -EFAULT with a WARN',
+  run: (ctx) => {
+    if (cmaTotalKb() === 0) {
+      return skipAll('*', `no CMA memory on ${ctx.dev.info().release}: it needs CONFIG_CMA (Debian's amd64 6.1 and 6.12 have none) and a CMA area (amd64 7.x has none by default): --append cma=1400M --mem 2560 --hugepages 16`);
+    }
+    const areas = cmaAreas();
+    if (areas.length === 0) return skipAll('*', 'no "cma: Reserved N MiB at ADDR" line in the kernel log to place the CMA area');
+    const inCma = (pfn: bigint): boolean => areas.some((a) => pfn >= a.from && pfn < a.to);
+    // The page allocator serves movable memory from CMA first only while CMA
+    // holds more than half of a zone's free pages (__rmqueue()); with a
+    // small area (arm64's default 64 MiB) no THP lands there.
+    const hint = 'boot with a CMA area larger than half the free memory, e.g. guplab check --vm --only cma-longterm --mem 3072 --hugepages 16 --append cma=1800M';
+    const pinned = (api: ApiName, m: Mapping, base: number, fill: number): Answer => {
+      for (let i = 0; i < 16; i++) m.write(base + i * PAGE, fill + i);
+      const before = m.pfn(base);
+      const r = call(ctx, api, m.address + BigInt(base), 16, ['longterm'], { hold: true, facts: true });
+      return holding(ctx, r, (handle) => {
+        const pfn = r.facts?.[0]?.pfn ?? 0n;
+        const where = pfn === before ? 'stayed' : inCma(pfn) ? 'moved within CMA' : 'migrated';
+        const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(base + i * PAGE)[0] === fill + i && ctx.dev.readPinned(handle, i)[0] === fill + i);
+        return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
+      });
+    };
+    const thp = (api: ApiName): Outcome => {
+      const misses: Mapping[] = [];
+      try {
+        // Keeps the THPs that missed CMA mapped, so the next ones come from elsewhere.
+        for (let attempt = 0; attempt < 24; attempt++) {
+          const m = mapAnonymous(HUGE, { thp: 'on', populate: true });
+          const f = ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0];
+          if (f?.folioOrder === 9 && inCma(f.pfn) && !f.zoneMovable) return using(m, () => pinned(api, m, 0, 0xb0));
+          misses.push(m);
+        }
+        return { skip: `no THP in CMA in 24 tries: ${hint}` };
+      } finally {
+        misses.forEach((m) => m.close());
+      }
+    };
+    const hugetlb = (api: ApiName): Outcome => {
+      const free = Math.min(hugetlbPools().get(HUGE)?.free ?? 0, 8);
+      if (free < 2) return { skip: 'fewer than 2 free 2M huge pages (--hugepages N)' };
+      return using(mapMemfd(free * HUGE, { hugetlb: '2M', populate: true }), (m): Outcome => {
+        const k = Array.from({ length: free }, (_, i) => i).find((i) => {
+          const f = ctx.dev.pin('get_user_pages_fast', m.address + BigInt(i * HUGE), 1, { facts: true }).facts?.[0];
+          return f !== undefined && inCma(f.pfn) && !f.zoneMovable;
+        });
+        if (k === undefined) return { skip: `none of ${free} free huge pages in CMA: ${hint}` };
+        return pinned(api, m, k * HUGE, 0xc0);
+      });
+    };
+    const apis = PINNING().filter((a) => apiInfo(a).path !== 'fast_only');
+    return [...perApi(ctx, apis, 'thp/', thp), ...perApi(ctx, apis, 'hugetlb/', hugetlb)];
+  },
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -843,4 +994,6 @@ export const PROBES: readonly Probe[] = [
   forceProtnone,
   nowaitNofault,
   ksm,
+  pfnmap,
+  cmaLongterm,
 ];

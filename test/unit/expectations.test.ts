@@ -207,3 +207,71 @@ describe('THP in ZONE_MOVABLE pinned FOLL_LONGTERM', () => {
     expect(ans('thp/pin_user_pages_fast', '5.10.0')?.answer).toEqual({ ret: 16, note: 'stayed, data intact' });
   });
 });
+
+describe('pfnmap: GUP on a VM_IO | VM_PFNMAP mapping', () => {
+  const ans = (name: string, version: string) => expectationFor(EXPECTATIONS.pfnmap ?? [], name, version, 'x86_64');
+  it('the slow path refuses it in check_vma_flags() on every line, whatever the flags', () => {
+    for (const v of ['5.10.0', '6.1.192', '6.2.16', '6.12.117', '7.3.4']) {
+      for (const name of ['read/get_user_pages', 'write-force/get_user_pages_remote', 'force/pin_user_pages_unlocked', 'write/get_user_pages_fast', 'write-longterm/pin_user_pages_fast']) {
+        expect(ans(name, v)?.answer, `${name} ${v}`).toEqual({ ret: -14 });
+        expect(ans(name, v)?.source).toMatch(/check_vma_flags\(\): \(VM_IO \| VM_PFNMAP\)/);
+      }
+    }
+  });
+  it('the fast-only entries stop at pte_special() and return 0, never an error', () => {
+    for (const v of ['5.10.0', '6.1.192', '7.3.4']) {
+      expect(ans('force/get_user_pages_fast_only', v)?.answer).toEqual({ ret: 0 });
+      expect(ans('longterm/pin_user_pages_fast_only', v)?.answer).toEqual({ ret: 0 });
+    }
+    expect(ans('read/pin_user_pages_fast_only', '6.12.117')?.source).toMatch(/pte_special\(\)/);
+  });
+  it('FOLL_LONGTERM through a locked pointer: the gate on 6.1, check_vma_flags() from 6.2', () => {
+    for (const api of ['pin_user_pages_unlocked', 'pin_user_pages_remote']) {
+      expect(ans(`longterm/${api}`, '6.1.192')?.answer).toEqual({ ret: -22 });
+      expect(ans(`write-longterm/${api}`, '6.1.192')?.answer).toEqual({ ret: -22 });
+      expect(ans(`longterm/${api}`, '6.2.0')?.answer).toEqual({ ret: -14 });
+    }
+    expect(ans('longterm/pin_user_pages_remote', '6.1.192')?.caller).toMatch(/locked pointer/);
+    expect(ans('longterm/pin_user_pages', '6.1.192')?.answer).toEqual({ ret: -14 });
+  });
+});
+
+describe('nowait-nofault: a page-cache page dropped with POSIX_FADV_DONTNEED', () => {
+  const ans = (name: string, version: string) => expectationFor(EXPECTATIONS['nowait-nofault'] ?? [], name, version, 'x86_64');
+  it('FOLL_NOWAIT under MADV_RANDOM: filemap_fault() reads synchronously, all 16 pages, on every line', () => {
+    for (const v of ['5.10.0', '6.1.192', '6.12.117', '7.3.4']) {
+      expect(ans('nowait-dropped-random/get_user_pages_unlocked', v)?.answer).toEqual({ ret: 16, note: 'faulted in' });
+      expect(ans('nowait-dropped-random/pin_user_pages_remote', v)?.source).toMatch(/page_not_uptodate/);
+    }
+  });
+  it('FOLL_NOFAULT: -EFAULT before any read starts; the fast-only entries 0', () => {
+    expect(ans('nofault-dropped-random/pin_user_pages', '6.12.117')?.answer).toEqual({ ret: -14, note: 'nothing faulted' });
+    expect(ans('nofault-dropped-random/get_user_pages_fast', '7.3.4')?.answer).toEqual({ ret: -14, note: 'nothing faulted' });
+    expect(ans('nofault-dropped-random/get_user_pages_fast_only', '6.1.192')?.answer).toEqual({ ret: 0, note: 'nothing faulted' });
+  });
+});
+
+describe('cma-longterm: a THP and a hugetlb page in CMA pinned FOLL_LONGTERM', () => {
+  const ans = (name: string, version: string) => expectationFor(EXPECTATIONS['cma-longterm'] ?? [], name, version, 'arm64');
+  it('5.10 migrates CMA pages (check_and_migrate_cma_pages), hugetlb included', () => {
+    expect(ans('hugetlb/pin_user_pages', '5.10.0')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    expect(ans('hugetlb/pin_user_pages', '5.10.0')?.source).toMatch(/check_and_migrate_cma_pages/);
+  });
+  it('hugetlb: -ENOMEM with the hugetlb.c WARN to 6.5, -EFAULT with a gup.c WARN on [6.6, 6.10), migrated from 6.10', () => {
+    expect(ans('hugetlb/pin_user_pages_fast', '6.1.192')?.answer).toEqual({ ret: -12 });
+    expect(ans('hugetlb/pin_user_pages_fast', '6.1.192')?.warning).toBe('at mm/hugetlb.c');
+    expect(ans('hugetlb/pin_user_pages_fast', '6.1.192')?.source).toMatch(/CMA folio/);
+    expect(ans('hugetlb/pin_user_pages_unlocked', '6.1.192')?.answer).toEqual({ ret: -22 });
+    expect(ans('hugetlb/pin_user_pages_unlocked', '6.5.0')?.answer).toEqual({ ret: -12 });
+    expect(ans('hugetlb/pin_user_pages', '6.6.0')?.answer).toEqual({ ret: -14 });
+    expect(ans('hugetlb/pin_user_pages', '6.9.12')?.warning).toBe('at mm/gup.c');
+    for (const v of ['6.10.0', '6.12.117', '7.3.4']) expect(ans('hugetlb/pin_user_pages_remote', v)?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+  });
+  it('THP: migrated, except [6.6, 6.10) and the 6.1 gate', () => {
+    expect(ans('thp/pin_user_pages_fast', '6.1.192')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    expect(ans('thp/pin_user_pages_remote', '6.1.192')?.answer).toEqual({ ret: -22 });
+    expect(ans('thp/pin_user_pages', '6.6.0')?.answer).toEqual({ ret: -14 });
+    expect(ans('thp/pin_user_pages', '6.10.0')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    expect(ans('thp/pin_user_pages_unlocked', '7.3.4')?.source).toMatch(/folio_is_longterm_pinnable\(\) is false for a MIGRATE_CMA pageblock/);
+  });
+});
