@@ -56,8 +56,8 @@ export function compareAbRuns(abFile: string, thresholdPercent: number, json: bo
     const { ab, results } = loadAb(abFile);
     const base = results[0] as BenchResult;
     const comparisons = results.slice(1).map((next, i) => ({
-      base: `${ab.runs[0]?.label} (${base.environment.release})`,
-      next: `${ab.runs[i + 1]?.label} (${next.environment.release})`,
+      base: ab.runs[0]?.label ?? 'A',
+      next: ab.runs[i + 1]?.label ?? 'B',
       ...compareResults(base, next, thresholdPercent / 100),
     }));
     if (json) console.log(JSON.stringify(comparisons, null, 2));
