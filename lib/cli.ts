@@ -379,8 +379,9 @@ program
   .option('--json', 'print the comparison as JSON')
   .option('--baseline <name>', 'compare the one file given against this saved baseline (bench --save-baseline)')
   .option('--results <dir>', 'results folder that holds baselines/', 'results')
-  .action((files: string[], opts: { threshold: number; json?: boolean; baseline?: string; results: string }) => {
-    process.exitCode = compareCommand(files, { thresholdPercent: opts.threshold, json: opts.json ?? false, resultsDir: opts.results, ...(opts.baseline ? { baseline: opts.baseline } : {}) });
+  .option('--out <dir>', 'also write compare.html (forest plot: ratio, CI, threshold, verdict, MDE), compare.md and compare.csv here')
+  .action((files: string[], opts: { threshold: number; json?: boolean; baseline?: string; results: string; out?: string }) => {
+    process.exitCode = compareCommand(files, { thresholdPercent: opts.threshold, json: opts.json ?? false, resultsDir: opts.results, ...(opts.baseline ? { baseline: opts.baseline } : {}), ...(opts.out ? { outDir: opts.out } : {}) });
   });
 
 program

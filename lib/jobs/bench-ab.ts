@@ -102,6 +102,11 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
     for (const g of guests) if (!g.finished) go(g, { round, stop: true });
   };
   const roundLog: AbResult['rounds'] = [];
+  // Each guest lives the whole run: its timeout is --timeout plus the --mde budget, and the host
+  // stops giving rounds 120 s before the first guest's timeout, so every guest can write its result.
+  const guestTimeoutSec = (vm.timeoutSec ?? 900) + (spec.mde !== undefined ? spec.budgetSec ?? 600 : 0);
+  const launched = Date.now();
+  const deadline = launched + (guestTimeoutSec - 120) * 1000;
   let stoppedBy: string | undefined;
   let round = 0;
   try {
@@ -112,6 +117,7 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
       const sink = new Writable({ write: (_c, _e, done) => done() }); // the guests print nothing the host needs
       g.run = vmRun({
         ...vm,
+        timeoutSec: guestTimeoutSec,
         kernel,
         memory,
         job: { steps: [{ kind: 'bench', spec, dir: '', print: 'none', progress: false, hostDriven: true }] },
@@ -144,7 +150,12 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
           stoppedBy = `budget ${spec.budgetSec ?? 600} s spent with ${above.length} case(s) above MDE ${(spec.mde * 100).toFixed(0)}% (worst ${(worst * 100).toFixed(1)}%)`;
           break;
         }
+        log(`after round ${round}: ${above.length} case(s) above MDE ${(spec.mde * 100).toFixed(0)}%, worst ${(worst * 100).toFixed(1)}%`);
         cases = above;
+      }
+      if (Date.now() > deadline) {
+        stoppedBy = `${guestTimeoutSec - 120} s of the guests' ${guestTimeoutSec} s timeout used (raise --timeout)`;
+        break;
       }
       // Alternate which guest goes first (A B, B A, ...): neither kernel always follows the other.
       const order = round % 2 === 0 ? guests : [...guests].reverse();
@@ -186,7 +197,7 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
   if (o.report) for (const [i, g] of guests.entries()) await writeReport(results[i] as BenchResult, path.resolve(o.out, g.folder));
   if (stoppedBy) log(`stopped: ${stoppedBy}`);
   // The A/B table; the run itself is not a gate (exit 0): gate with `guplab compare ab.json`.
-  const { code } = compareAbRuns(abFile, 10, o.json);
+  const { code } = compareAbRuns(abFile, 10, o.json, o.report ? { outDir: path.resolve(o.out), command: o.command.join(' ') } : undefined);
   log(`wrote ${abFile} and ${guests.map((g) => path.join(g.folder, 'results.json')).join(', ')}`);
   return code === 2 ? 2 : 0;
 }

@@ -5,10 +5,37 @@ import { existingBaseline } from '../bench/baseline.js';
 import { compareResults, comparisonTable, type Comparison } from '../bench/compare.js';
 import { isAbFile, loadAb, loadResult, type BenchResult } from '../bench/results.js';
 import { UsageError } from '../util/args.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import path from 'node:path';
+import { compareCsv, compareHtml, compareMarkdown } from '../bench/compare-report.js';
+
+/** Where compare writes compare.html, compare.md and compare.csv, and what their header says. */
+export interface CompareExport {
+  outDir: string;
+  command: string;
+}
+
+/** The environment facts of a comparison's runs, once each, for the report's header. */
+function facts(results: readonly { label: string; r: BenchResult }[]): string[] {
+  return results.map(({ label, r }) => {
+    const e = r.environment;
+    return `${label}: ${e.release} ${e.arch} on ${e.accelerator}${e.accelerator === 'TCG' ? ' (emulated CPU)' : ''}, ${e.cpuModel}${e.qemuVersion ? `, QEMU ${e.qemuVersion}` : ''}; ${r.run?.rounds ?? r.spec.rounds} rounds, ${r.cases.length} cases, created ${r.createdAt}`;
+  });
+}
+
+export function writeCompareExports(cmps: readonly Comparison[], runs: readonly { label: string; r: BenchResult }[], x: CompareExport): void {
+  const meta = { command: x.command, facts: facts(runs) };
+  writeFileAtomic(path.join(x.outDir, 'compare.html'), compareHtml(cmps, meta));
+  writeFileAtomic(path.join(x.outDir, 'compare.md'), `${compareMarkdown(cmps)}\n`);
+  writeFileAtomic(path.join(x.outDir, 'compare.csv'), compareCsv(cmps));
+  process.stderr.write(`guplab: wrote ${path.join(x.outDir, 'compare.html')}, compare.md and compare.csv\n`);
+}
 
 export interface CompareOptions {
   thresholdPercent: number;
   json: boolean;
+  /** Also write compare.html, compare.md and compare.csv here. */
+  outDir?: string;
   /** Compare the one file against this named baseline (under resultsDir). */
   baseline?: string;
   resultsDir: string;
@@ -34,13 +61,14 @@ function printComparison(cmp: Comparison, base: BenchResult, next: BenchResult, 
 }
 
 /** Exit status: 1 on a significant slowdown, 2 when the files cannot be compared, else 0. */
-export function compareFiles(baseFile: string, newFile: string, thresholdPercent: number, json: boolean): number {
+export function compareFiles(baseFile: string, newFile: string, thresholdPercent: number, json: boolean, exports?: CompareExport): number {
   try {
     const base = loadResult(baseFile);
     const next = loadResult(newFile);
     const cmp: Comparison = { base: baseFile, next: newFile, ...compareResults(base, next, thresholdPercent / 100) };
     if (json) console.log(JSON.stringify(cmp, null, 2));
     printComparison(cmp, base, next, json);
+    if (exports) writeCompareExports([cmp], [{ label: `base ${baseFile}`, r: base }, { label: `new ${newFile}`, r: next }], exports);
     if (cmp.compared > 0) return cmp.slower > 0 ? 1 : 0;
     process.stderr.write(`guplab: no case of ${newFile} can be compared with ${baseFile} (no shared case ran in both): run both with the same --spec\n`);
     return 2;
@@ -51,7 +79,7 @@ export function compareFiles(baseFile: string, newFile: string, thresholdPercent
 }
 
 /** Every run of an A/B result against the first (kernel B over kernel A); JSON: a list of comparisons. */
-export function compareAbRuns(abFile: string, thresholdPercent: number, json: boolean): { code: number; comparisons: Comparison[] } {
+export function compareAbRuns(abFile: string, thresholdPercent: number, json: boolean, exports?: CompareExport): { code: number; comparisons: Comparison[] } {
   try {
     const { ab, results } = loadAb(abFile);
     const base = results[0] as BenchResult;
@@ -62,7 +90,8 @@ export function compareAbRuns(abFile: string, thresholdPercent: number, json: bo
     }));
     if (json) console.log(JSON.stringify(comparisons, null, 2));
     comparisons.forEach((cmp, i) => printComparison(cmp, base, results[i + 1] as BenchResult, json));
-    if (!json) console.log(`rounds alternated between the guests: ${ab.rounds.length} (${ab.rounds.map((r) => r.label).join(' ')})`);
+    if (!json) console.log(`rounds alternated between the guests: ${ab.rounds.length} (${ab.rounds.map((r) => r.label.split(' ')[0]).join('')})`);
+    if (exports) writeCompareExports(comparisons, results.map((r, i) => ({ label: ab.runs[i]?.label ?? String(i), r })), { ...exports, command: ab.command.join(' ') });
     if (comparisons.every((c) => c.compared === 0)) return { code: 2, comparisons };
     return { code: comparisons.some((c) => c.slower > 0) ? 1 : 0, comparisons };
   } catch (err) {
@@ -74,6 +103,7 @@ export function compareAbRuns(abFile: string, thresholdPercent: number, json: bo
 /** `guplab compare FILES...`: the exit status. */
 export function compareCommand(files: readonly string[], o: CompareOptions): number {
   const what = comparePairs(files, o);
-  if (what.kind === 'ab') return compareAbRuns(what.ab as string, o.thresholdPercent, o.json).code;
-  return compareFiles(what.base as string, what.next as string, o.thresholdPercent, o.json);
+  const exports = o.outDir ? { outDir: o.outDir, command: ['guplab', ...process.argv.slice(2)].join(' ') } : undefined;
+  if (what.kind === 'ab') return compareAbRuns(what.ab as string, o.thresholdPercent, o.json, exports).code;
+  return compareFiles(what.base as string, what.next as string, o.thresholdPercent, o.json, exports);
 }
