@@ -22,9 +22,22 @@ export interface CompareMeta {
   facts: string[];
 }
 
+/** Case ids less the words every case shares (said once, above the plot). */
+export function shortLabels(ids: readonly string[]): { labels: string[]; common: string[] } {
+  const split = ids.map((id) => id.split(' '));
+  const n = split[0]?.length ?? 0;
+  const constant = new Set<number>();
+  if (ids.length > 1) for (let i = 0; i < n; i++) if (split.every((w) => w.length === n && w[i] === split[0]?.[i])) constant.add(i);
+  return {
+    labels: split.map((w) => w.filter((_, i) => !constant.has(i)).join(' ')),
+    common: [...constant].map((i) => split[0]?.[i] ?? ''),
+  };
+}
+
 /** One forest plot of a comparison as SVG (log-scale ratio axis). */
 export function forestSvg(cmp: Comparison): string {
   const rows = cmp.cases;
+  const { labels, common } = shortLabels(rows.map((c) => c.id));
   const t = cmp.threshold;
   const rowH = 22;
   const top = 46;
@@ -45,9 +58,10 @@ export function forestSvg(cmp: Comparison): string {
   for (const b of [1 / (1 + t), 1 + t]) out.push(`<line class="threshold" x1="${x(b).toFixed(1)}" x2="${x(b).toFixed(1)}" y1="${top - 8}" y2="${top + rows.length * rowH}" stroke="#000" stroke-dasharray="4 3"/>`);
   out.push(`<text x="${labelW}" y="16">new/base of median get+put ns/page, 95% CI (log scale); grey band: within ±${(t * 100).toFixed(0)}%</text>`);
   out.push(`<text x="${labelW + plotW + 8}" y="${top - 14}" font-weight="bold">ratio · MDE · verdict</text>`);
+  if (common.length) out.push(`<text class="common" x="${labelW - 8}" y="${top - 14}" text-anchor="end" font-weight="bold">every case: ${esc(common.join(' '))}</text>`);
   rows.forEach((c: CaseComparison, i) => {
     const y = top + i * rowH + rowH / 2;
-    out.push(`<text class="case" x="${labelW - 8}" y="${y + 4}" text-anchor="end">${esc(c.id)}</text>`);
+    out.push(`<text class="case" x="${labelW - 8}" y="${y + 4}" text-anchor="end">${esc(labels[i] ?? c.id)}</text>`);
     const colour = VERDICT_COLOURS[c.verdict];
     if (c.ratio !== undefined && c.ci95) {
       const [a, b] = c.ci95;
@@ -60,7 +74,11 @@ export function forestSvg(cmp: Comparison): string {
   });
   // Axis: ticks at the threshold, 1, and round ratios in the domain.
   const axisY = top + rows.length * rowH + 6;
-  const ticks = [...new Set([0.5, 0.8, 1 / (1 + t), 1, 1 + t, 1.25, 1.5, 2, 3, 5, 10].filter((v) => v >= lo && v <= hi))];
+  // Ticks by priority (1, the threshold, round ratios), none closer than 32 px to one already drawn.
+  const ticks: number[] = [];
+  for (const v of [1, 1 / (1 + t), 1 + t, 0.5, 2, 0.25, 4, 0.8, 1.25, 1.5, 3, 5, 10, 20, 50, 100]) {
+    if (v >= lo && v <= hi && ticks.every((w) => Math.abs(x(w) - x(v)) >= 32)) ticks.push(v);
+  }
   for (const v of ticks) {
     out.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="${axisY}" y2="${axisY + 5}" stroke="#000"/>`);
     out.push(`<text class="tick" x="${x(v).toFixed(1)}" y="${axisY + 18}" text-anchor="middle">${v.toFixed(2)}</text>`);
