@@ -234,13 +234,13 @@ addVmOptions(
     .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)'),
 ).action(async (opts: BenchCliOptions, cmd: Command) => {
   refuseVmOnly(cmd, opts.vm);
+  if (opts.budget !== undefined && opts.mde === undefined) throw new UsageError('--budget bounds the extra rounds of --mde: add --mde 10% (or drop --budget)');
   let spec: Spec;
   try {
     spec = benchSpec(opts); // validated on the host before any boot
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message.replace(/\n/g, ' ') : String(err));
   }
-  if (opts.budget !== undefined && opts.mde === undefined) throw new UsageError('--budget bounds the extra rounds of --mde: add --mde 10% (or drop --budget)');
   const kernels = (opts.kernel ?? '6.1').split(',').map((k) => k.trim());
   if (kernels.some((k) => !k)) throw new UsageError(`--kernel ${opts.kernel ?? ''}: an empty kernel in the list; give e.g. --kernel 6.1,6.12`);
   const output = {
