@@ -76,12 +76,12 @@ export function forestSvg(cmp: Comparison): string {
   const axisY = top + rows.length * rowH + 6;
   // Ticks by priority (1, the threshold, round ratios), none closer than 32 px to one already drawn.
   const ticks: number[] = [];
-  for (const v of [1, 1 / (1 + t), 1 + t, 0.5, 2, 0.25, 4, 0.8, 1.25, 1.5, 3, 5, 10, 20, 50, 100]) {
+  for (const v of [1, 1 / (1 + t), 1 + t, 0.5, 2, 0.1, 0.01, 0.25, 4, 10, 0.05, 0.02, 0.8, 1.25, 1.5, 3, 5, 20, 50, 100]) {
     if (v >= lo && v <= hi && ticks.every((w) => Math.abs(x(w) - x(v)) >= 32)) ticks.push(v);
   }
   for (const v of ticks) {
     out.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="${axisY}" y2="${axisY + 5}" stroke="#000"/>`);
-    out.push(`<text class="tick" x="${x(v).toFixed(1)}" y="${axisY + 18}" text-anchor="middle">${v.toFixed(2)}</text>`);
+    out.push(`<text class="tick" x="${x(v).toFixed(1)}" y="${axisY + 18}" text-anchor="middle">${v >= 0.1 ? v.toFixed(2) : String(v)}</text>`);
   }
   out.push('</svg>');
   return out.join('\n');
