@@ -11,7 +11,8 @@ import { PROBES } from './check/probes.js';
 import { GupDevice } from './device.js';
 import { benchHere, benchInVm } from './jobs/bench.js';
 import { checkHere, checkInVm } from './jobs/check.js';
-import { compareFiles } from './jobs/compare.js';
+import { compareCommand } from './jobs/compare.js';
+import { baselineDir, existingBaseline } from './bench/baseline.js';
 import { kmodCheck } from './jobs/kmod-check.js';
 import { pinOnce, pinText } from './jobs/pin.js';
 import { checkFileFor, matrixCommand, type MatrixOptions } from './jobs/matrix.js';
@@ -177,6 +178,17 @@ interface BenchCliOptions extends VmCliOptions {
   progress: boolean;
   report: boolean;
   vm?: boolean;
+  mde?: number;
+  budget?: number;
+  saveBaseline?: string;
+  baseline?: string;
+}
+
+/** "10%" or "10" -> 0.10 (a percentage in (0, 100]). */
+function percent(value: string): number {
+  const n = Number(value.trim().replace(/%$/, ''));
+  if (!Number.isFinite(n) || n <= 0 || n > 100) throw new InvalidArgumentError('expected a percentage in (0, 100], e.g. 10%');
+  return n / 100;
 }
 
 /** CLI options over the spec file over the defaults. */
@@ -192,6 +204,8 @@ function benchSpec(opts: BenchCliOptions): Spec {
   if (opts.warmup !== undefined) input.warmup = opts.warmup;
   if (opts.targetMs !== undefined) input.targetMs = opts.targetMs;
   if (opts.dir) input.dir = opts.dir;
+  if (opts.mde !== undefined) input.mde = opts.mde;
+  if (opts.budget !== undefined) input.budgetSec = opts.budget;
   return resolveSpec(input);
 }
 
@@ -214,16 +228,40 @@ addVmOptions(
     .option('--json', 'print the JSON result instead of the table')
     .option('--no-progress', 'no progress bar (also off in CI, with --json, or without a terminal)')
     .option('--no-report', 'no report.html')
-    .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there'),
+    .option('--mde <percent>', 'after the rounds, more rounds of the cases whose minimum detectable effect is above this (e.g. 10%), within --budget', percent)
+    .option('--budget <seconds>', 'time budget of the extra rounds --mde adds (default 600)', positiveInt)
+    .option('--save-baseline <name>', 'save this run as a named baseline under <out>/baselines/<name>')
+    .option('--baseline <name>', 'compare this run against a saved baseline (exit 1 on a significant slowdown)')
+    .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)'),
 ).action(async (opts: BenchCliOptions, cmd: Command) => {
   refuseVmOnly(cmd, opts.vm);
+  if (opts.budget !== undefined && opts.mde === undefined) throw new UsageError('--budget bounds the extra rounds of --mde: add --mde 10% (or drop --budget)');
   let spec: Spec;
   try {
     spec = benchSpec(opts); // validated on the host before any boot
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message.replace(/\n/g, ' ') : String(err));
   }
-  const output = { out: opts.out, json: opts.json ?? false, progress: opts.progress, report: opts.report };
+  const kernels = (opts.kernel ?? '6.1').split(',').map((k) => k.trim());
+  if (kernels.some((k) => !k)) throw new UsageError(`--kernel ${opts.kernel ?? ''}: an empty kernel in the list; give e.g. --kernel 6.1,6.12`);
+  const output = {
+    out: opts.out,
+    json: opts.json ?? false,
+    progress: opts.progress,
+    report: opts.report,
+    ...(opts.saveBaseline ? { saveBaseline: opts.saveBaseline } : {}),
+    ...(opts.baseline ? { baseline: opts.baseline } : {}),
+  };
+  if (kernels.length > 1) {
+    if (opts.kernelImage) throw new UsageError('--kernel A,B with --kernel-image: an A/B run boots Debian kernels only for now; run the user kernel with its own bench --vm and guplab compare');
+    if (opts.baseline || opts.saveBaseline) throw new UsageError('--baseline/--save-baseline take one result: with --kernel A,B compare inside the run (guplab compare <out>/ab.json), or bench one kernel');
+    checkKernelSpecs(kernels, [opts.arch ?? hostArch()], log); // every kernel resolved before the first boot
+    const { benchAbInVm } = await import('./jobs/bench-ab.js');
+    process.exitCode = await benchAbInVm(spec, vmBase(opts, cmd), { ...output, kernels, command: ['guplab', ...process.argv.slice(2)] });
+    return;
+  }
+  if (opts.saveBaseline) baselineDir(opts.out, opts.saveBaseline); // a bad name fails now, not after the run
+  if (opts.baseline) existingBaseline(opts.out, opts.baseline);
   process.exitCode = opts.vm ? await benchInVm(spec, vmBase(opts, cmd), output) : await benchHere(spec, output);
 });
 
@@ -335,16 +373,18 @@ program
 program
   .command('compare')
   .description('per case, the change of the median (new/base) with a bootstrap 95% CI; exit 1 on a significant slowdown beyond the threshold, 2 when the files cannot be compared or share no case that ran in both')
-  .argument('<base>', 'results.json of the baseline')
-  .argument('<new>', 'results.json to judge')
+  .argument('<files...>', 'base.json new.json; or new.json with --baseline NAME; or one ab.json of an A/B run (every kernel against the first)')
   .option('--threshold <percent>', 'smallest change that counts', (v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0 || n > 1000) throw new InvalidArgumentError('expected a percentage, e.g. 10');
     return n;
   }, 10)
   .option('--json', 'print the comparison as JSON')
-  .action((baseFile: string, newFile: string, opts: { threshold: number; json?: boolean }) => {
-    process.exitCode = compareFiles(baseFile, newFile, opts.threshold, opts.json ?? false);
+  .option('--baseline <name>', 'compare the one file given against this saved baseline (bench --save-baseline)')
+  .option('--results <dir>', 'results folder that holds baselines/', 'results')
+  .option('--out <dir>', 'also write compare.html (forest plot: ratio, CI, threshold, verdict, MDE), compare.md and compare.csv here')
+  .action((files: string[], opts: { threshold: number; json?: boolean; baseline?: string; results: string; out?: string }) => {
+    process.exitCode = compareCommand(files, { thresholdPercent: opts.threshold, json: opts.json ?? false, resultsDir: opts.results, ...(opts.baseline ? { baseline: opts.baseline } : {}), ...(opts.out ? { outDir: opts.out } : {}) });
   });
 
 program

@@ -25,6 +25,8 @@ export const RUN_FILES = {
   status: 'status',
   /** dmesg after the command. Guest init writes. */
   dmesg: 'dmesg',
+  /** Folder of the round protocol of a host-driven benchmark (A/B runs): see ROUND_FILES. Both write. */
+  rounds: 'rounds',
 } as const;
 
 /** A run-folder file's path inside the guest. */
@@ -180,8 +182,52 @@ export type GuestStep =
   | { kind: 'tests'; paths: string[]; junit?: string }
   /** The semantics check: KTAP on stdout, the JSON report into `report`. */
   | { kind: 'check'; only: string[]; report: string }
-  /** A benchmark (spec: as resolveSpec takes it, validated again in the guest): results.json into folder `dir`; the table, the JSON or nothing on stdout. */
-  | { kind: 'bench'; spec: object; dir: string; print: 'table' | 'json' | 'none'; progress: boolean };
+  /** A benchmark (spec: as resolveSpec takes it, validated again in the guest): results.json into folder `dir`; the table, the JSON or nothing on stdout. hostDriven: rounds as the host says (ROUND_FILES). */
+  | { kind: 'bench'; spec: object; dir: string; print: 'table' | 'json' | 'none'; progress: boolean; hostDriven?: boolean };
+
+/**
+ * The round protocol of a host-driven benchmark (`bench --vm --kernel A,B`:
+ * one guest per kernel, booted together, rounds alternated by the host so
+ * that a change of the host's load falls on every kernel alike). In the run
+ * folder's `rounds` folder, every file written whole then renamed:
+ *
+ *   guest: ready            the device is open, the matrix expanded: waiting for round 0
+ *   host:  go-N.json        RoundGo: run round N (these cases, or all), or stop
+ *   guest: done-N.json      RoundDone: round N's samples, then it waits for go-(N+1)
+ *
+ * Only one guest measures at a time: the host writes the next go only after
+ * the previous guest's done. After a stop the guest writes results.json and
+ * ends its command as in any bench run.
+ */
+export const ROUND_FILES = {
+  ready: 'ready',
+  go: (round: number): string => `go-${round}.json`,
+  done: (round: number): string => `done-${round}.json`,
+} as const;
+
+/** Host to guest: run this round (every case when `cases` is absent), or stop. */
+export type RoundGo = { round: number; cases?: string[] } | { round: number; stop: true };
+
+/** Guest to host: the samples one round added, per case (ns for the whole buffer, as in results.json). */
+export interface RoundDone {
+  round: number;
+  wallMs: number;
+  cases: { id: string; pages: number; getNs: number[]; putNs: number[] }[];
+}
+
+/** Parses a go file, or says what is wrong with it. */
+export function parseRoundGo(text: string, file: string): RoundGo {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`round file ${file} is not JSON (${(err as Error).message}): the host writes it whole, then renames it`);
+  }
+  const g = v as { round?: unknown; cases?: unknown; stop?: unknown } | null;
+  const ok = typeof g?.round === 'number' && (g.stop === true || g.cases === undefined || (Array.isArray(g.cases) && g.cases.every((c) => typeof c === 'string')));
+  if (!ok) throw new Error(`round file ${file} is not {round, cases?} or {round, stop: true}`);
+  return v as RoundGo;
+}
 
 export interface GuestJob {
   steps: GuestStep[];

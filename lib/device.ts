@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
-import { addon, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
+import { addon, PIN_SLOTS, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
 export interface DeviceInfo {
@@ -111,6 +111,8 @@ export interface BenchSamples {
 }
 
 function decodePin(raw: NativePinResult): PinResult {
+  // The common answer (no handle, no facts) in one object of one shape.
+  if (!raw.handle && !raw.facts) return { ret: raw.ret, getNs: raw.getNs, putNs: raw.putNs };
   return {
     ret: raw.ret,
     getNs: raw.getNs,
@@ -118,6 +120,43 @@ function decodePin(raw: NativePinResult): PinResult {
     ...(raw.handle ? { handle: raw.handle } : {}),
     ...(raw.facts ? { facts: raw.facts.map(decodeFacts) } : {}),
   };
+}
+
+/**
+ * A PIN validated once (GupDevice.prepare): run() repeats it and returns
+ * the GUP return value; getNs and putNs are the last call's kernel times.
+ */
+export class PreparedPin {
+  readonly #native: NativeDevice;
+  readonly #slots: Float64Array;
+  readonly #closed: () => boolean;
+  readonly #explain: (err: unknown) => unknown;
+
+  constructor(native: NativeDevice, slots: Float64Array, closed: () => boolean, explain: (err: unknown) => unknown) {
+    this.#native = native;
+    this.#slots = slots;
+    this.#closed = closed;
+    this.#explain = explain;
+  }
+
+  /** One call; returns the GUP return value (pages, or -errno). */
+  run(): number {
+    if (this.#closed()) throw new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
+    try {
+      this.#native.pinSlots(this.#slots);
+    } catch (err) {
+      throw this.#explain(err);
+    }
+    return this.#slots[PIN_SLOTS.ret] as number;
+  }
+
+  get getNs(): number {
+    return this.#slots[PIN_SLOTS.getNs] as number;
+  }
+
+  get putNs(): number {
+    return this.#slots[PIN_SLOTS.putNs] as number;
+  }
 }
 
 function decodeFacts(raw: NativePageFacts): PageFacts {
@@ -190,6 +229,12 @@ function explainPinError(err: unknown, api: ApiName, nrPages: number, options: P
 export class GupDevice {
   readonly #native: NativeDevice;
   #info: DeviceInfo | undefined;
+  /** close() was called: checked in JS, not through the addon's accessor (an N-API call per ioctl). */
+  #closed = false;
+  /** Page offset mask as a bigint, once. */
+  #pageMask: bigint | undefined;
+  /** (api, flags) pairs this kernel was found to take, with their ABI bits: validated once, not per call. */
+  readonly #checked = new Map<string, number>();
 
   private constructor(native: NativeDevice) {
     this.#native = native;
@@ -197,7 +242,7 @@ export class GupDevice {
 
   /** The native device, or a ClosedError after close(). */
   get #live(): NativeDevice {
-    if (this.#native.closed) {
+    if (this.#closed) {
       throw new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
     }
     return this.#native;
@@ -258,20 +303,39 @@ export class GupDevice {
     return flags.some((f) => warn.includes(f));
   }
 
-  /** Validates a call's arguments against this kernel; returns the flags' ABI bits. */
+  /**
+   * Validates a call's arguments against this kernel; returns the flags' ABI
+   * bits. What depends only on (api, flags) against this kernel is checked
+   * once per device and remembered; the per-call part is a few comparisons.
+   */
   #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined, flags: readonly FlagName[]): number {
-    if (!isApiName(api)) throw new TypeError(`unknown GUP API "${String(api)}": expected one of ${API_NAMES.join(', ')}`);
     if (typeof address !== 'bigint' || address < 0n) throw new TypeError('address must be a non-negative bigint');
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     if (!Array.isArray(flags)) throw new TypeError('flags must be an array of flag names');
-    const flagBits = encodeFlags(flags);
-    const info = this.info();
-    if (address % BigInt(info.pageSize) !== 0n) {
+    const key = flags.length === 0 ? api : `${api}|${flags.join('|')}`;
+    let flagBits = this.#checked.get(key);
+    if (flagBits === undefined) {
+      flagBits = this.#checkOnce(api, flags);
+      this.#checked.set(key, flagBits);
+    }
+    const mask = (this.#pageMask ??= BigInt(this.info().pageSize - 1));
+    if ((address & mask) !== 0n) {
       throw new RangeError(
-        `address 0x${address.toString(16)} is not page aligned (${info.pageSize} bytes): GUP takes the page holding it, so pass that page's address (Mapping.address + n * pageSize)`,
+        `address 0x${address.toString(16)} is not page aligned (${this.info().pageSize} bytes): GUP takes the page holding it, so pass that page's address (Mapping.address + n * pageSize)`,
       );
     }
     if (nrPages > limit) throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${limit} (module parameter max_pages_per_call)`);
+    const remote = isRemoteApi(api);
+    if (remote && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
+    if (!remote && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
+    return flagBits;
+  }
+
+  /** The (api, flags) part of #check: a known API this kernel exports, flags it has. */
+  #checkOnce(api: ApiName, flags: readonly FlagName[]): number {
+    if (!isApiName(api)) throw new TypeError(`unknown GUP API "${String(api)}": expected one of ${API_NAMES.join(', ')}`);
+    const flagBits = encodeFlags(flags);
+    const info = this.info();
     if (!info.apis.includes(api)) {
       throw new UnsupportedError(`${api} is not exported by kernel ${info.release}`, {
         code: 'EOPNOTSUPP',
@@ -285,9 +349,26 @@ export class GupDevice {
         hint: `this kernel has: ${info.flags.join(', ')}`,
       });
     }
-    if (isRemoteApi(api) && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
-    if (!isRemoteApi(api) && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
     return flagBits;
+  }
+
+  /**
+   * A call validated once, for hot loops: run() makes the same PIN again and
+   * again through a Float64Array the addon reads and writes in place (no
+   * request object, no result object, no BigInt per call). Not for HOLD or
+   * facts (use pin()). The address must lie below 2^53 (all user space does).
+   */
+  prepare(api: ApiName, address: bigint, nrPages: number, options: Omit<PinOptions, 'hold' | 'facts'> = {}): PreparedPin {
+    if ((options as PinOptions).hold || (options as PinOptions).facts) throw new TypeError('prepare(): no hold or facts in a prepared call: use pin() for those');
+    const flags = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? []);
+    if (address > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`address 0x${address.toString(16)} does not fit a prepared call (above 2^53): use pin()`);
+    const slots = new Float64Array(PIN_SLOTS.length);
+    slots[PIN_SLOTS.api] = apiId(api);
+    slots[PIN_SLOTS.flags] = flags;
+    slots[PIN_SLOTS.addr] = Number(address);
+    slots[PIN_SLOTS.nrPages] = nrPages;
+    slots[PIN_SLOTS.pid] = options.pid ?? 0;
+    return new PreparedPin(this.#live, slots, () => this.#closed, (err) => explainPinError(err, api, nrPages, options, this.info()));
   }
 
   /**
@@ -426,6 +507,7 @@ export class GupDevice {
   }
 
   close(): void {
+    this.#closed = true;
     this.#native.close();
   }
 

@@ -10,7 +10,8 @@ import { progressFor } from './bench/progress.js';
 import { resolveSpec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
 import { checkPassed, runCheck } from './check/run.js';
-import { guestEnv, guestMounts, guestPath, readJobFile, type GuestJob, type GuestStep } from './contract.js';
+import { GUEST_RUN_DIR, guestEnv, guestMounts, guestPath, readJobFile, RUN_FILES, type GuestJob, type GuestStep } from './contract.js';
+import { hostRoundDriver } from './bench/rounds.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { projectRoot } from './util/root.js';
 
@@ -85,7 +86,8 @@ async function runStep(step: GuestStep): Promise<number> {
       return checkPassed(report) ? 0 : 1;
     }
     case 'bench': {
-      const result = await runBench(resolveSpec(step.spec), { progress: progressFor(!step.progress) });
+      const rounds = step.hostDriven ? hostRoundDriver(path.join(GUEST_RUN_DIR, RUN_FILES.rounds)) : undefined;
+      const result = await runBench(resolveSpec(step.spec), { progress: progressFor(!step.progress), ...(rounds ? { rounds } : {}) });
       writeFileAtomic(path.join(outDir(), step.dir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
       if (step.print === 'json') console.log(JSON.stringify(result, null, 2));
       else if (step.print === 'table') console.log(benchTable(result));

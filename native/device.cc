@@ -58,6 +58,7 @@ class Device : public Napi::ObjectWrap<Device> {
     return DefineClass(env, "Device",
                        {InstanceMethod<&Device::Info>("info"),
                         InstanceMethod<&Device::Pin>("pin"),
+                        InstanceMethod<&Device::PinSlots>("pinSlots"),
                         InstanceMethod<&Device::Release>("release"),
                         InstanceMethod<&Device::Access>("access"),
                         InstanceMethod<&Device::PinAsync>("pinAsync"),
@@ -225,6 +226,34 @@ class Device : public Napi::ObjectWrap<Device> {
     ParsePin(env, info[0], &call);
     Ioctl(env, GUPLAB_IOC_PIN, &call.req);
     return PinResult(env, call);
+  }
+
+  // pinSlots(Float64Array): a prepared PIN (lib/device.ts PreparedPin) for
+  // hot loops. In: [0] api, [1] flags, [2] addr, [3] nrPages, [4] pid; out:
+  // [6] ret, [7] getNs, [8] putNs. No object, string key or BigInt per call:
+  // the caller validated the request once. No HOLD, no facts (pin() has them).
+  // Addresses are exact in a double (user space is below 2^53).
+  static constexpr size_t kPinSlots = 10;
+
+  Napi::Value PinSlots(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw Napi::TypeError::New(env, "pinSlots(slots): slots must be a Float64Array");
+    Napi::Float64Array slots = info[0].As<Napi::Float64Array>();
+    if (slots.ElementLength() < kPinSlots) throw Napi::RangeError::New(env, "pinSlots(slots): slots needs 10 elements");
+    double *s = slots.Data();
+    struct guplab_pin p;
+    std::memset(&p, 0, sizeof(p));
+    p.api = static_cast<__u32>(s[0]);
+    p.flags = static_cast<__u32>(s[1]);
+    p.addr = static_cast<__u64>(s[2]);
+    p.nr_pages = static_cast<__u64>(s[3]);
+    p.pid = static_cast<__s32>(s[4]);
+    Ioctl(env, GUPLAB_IOC_PIN, &p);
+    s[6] = static_cast<double>(p.ret);
+    s[7] = static_cast<double>(p.get_ns);
+    s[8] = static_cast<double>(p.put_ns);
+    return env.Undefined();
   }
 
   // pinAsync(request) -> Promise of pin()'s answer; for large HOLDs.

@@ -3,7 +3,7 @@
 // a stated threshold.
 import Table from 'cli-table3';
 import type { BenchCase, BenchResult } from './results.js';
-import { bootstrapRatioCI } from './stats.js';
+import { bootstrapRatioCI, minimumDetectableEffect } from './stats.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'not comparable';
 
@@ -13,6 +13,8 @@ export interface CaseComparison {
   /** median(new) / median(base) of get+put ns/page. */
   ratio?: number;
   ci95?: [number, number];
+  /** Minimum detectable effect at this CI's width (stats.ts minimumDetectableEffect): 0.1 = a 10% change. */
+  mde?: number;
   baseMedian?: number;
   newMedian?: number;
   why?: string;
@@ -28,6 +30,8 @@ export interface Comparison {
   unchanged: number;
   /** Cases with a verdict other than 'not comparable'. */
   compared: number;
+  /** The largest MDE of the compared cases (what the weakest verdict is worth). */
+  worstMde?: number;
   /**
    * Differences of the two environments that make ratios mean less than a
    * kernel change (arch, accelerator, CPU model, page size). A different
@@ -62,10 +66,11 @@ export function compareResults(base: BenchResult, next: BenchResult, threshold: 
     }
     const { ratio, ci95 } = bootstrapRatioCI(totals(b), totals(n));
     const verdict: Verdict = ci95[0] > 1 + threshold ? 'slower' : ci95[1] < 1 / (1 + threshold) ? 'faster' : 'no significant change';
-    cases.push({ id: n.id, verdict, ratio, ci95, baseMedian: b.totalNsPerPage?.median ?? 0, newMedian: n.totalNsPerPage?.median ?? 0 });
+    cases.push({ id: n.id, verdict, ratio, ci95, mde: minimumDetectableEffect(ratio, ci95), baseMedian: b.totalNsPerPage?.median ?? 0, newMedian: n.totalNsPerPage?.median ?? 0 });
   }
   for (const b of byId.values()) cases.push({ id: b.id, verdict: 'not comparable', why: 'not in new' });
   const count = (v: Verdict): number => cases.filter((c) => c.verdict === v).length;
+  const mdes = cases.flatMap((c) => (c.mde === undefined ? [] : [c.mde]));
   return {
     threshold,
     cases,
@@ -73,6 +78,7 @@ export function compareResults(base: BenchResult, next: BenchResult, threshold: 
     faster: count('faster'),
     unchanged: count('no significant change'),
     compared: cases.length - count('not comparable'),
+    ...(mdes.length ? { worstMde: Math.max(...mdes) } : {}),
     warnings: environmentWarnings(base, next),
   };
 }
@@ -93,20 +99,23 @@ function environmentWarnings(base: BenchResult, next: BenchResult): string[] {
 
 export function comparisonTable(cmp: Comparison, base: BenchResult, next: BenchResult): string {
   const table = new Table({
-    head: ['case', 'base ns/page', 'new ns/page', 'new/base', 'CI95', 'verdict'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'left'],
+    head: ['case', 'base ns/page', 'new ns/page', 'new/base', 'CI95', 'MDE', 'verdict'],
+    colAligns: ['left', 'right', 'right', 'right', 'right', 'right', 'left'],
     style: { head: [], border: [], compact: true },
   });
   const f = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(1)}%`);
   for (const c of cmp.cases) {
-    if (c.ratio === undefined || !c.ci95) table.push([c.id, { colSpan: 5, content: `${c.verdict}: ${c.why ?? ''}` }]);
-    else table.push([c.id, f(c.baseMedian ?? 0), f(c.newMedian ?? 0), c.ratio.toFixed(3), `${c.ci95[0].toFixed(3)}-${c.ci95[1].toFixed(3)}`, c.verdict]);
+    if (c.ratio === undefined || !c.ci95) table.push([c.id, { colSpan: 6, content: `${c.verdict}: ${c.why ?? ''}` }]);
+    else table.push([c.id, f(c.baseMedian ?? 0), f(c.newMedian ?? 0), c.ratio.toFixed(3), `${c.ci95[0].toFixed(3)}-${c.ci95[1].toFixed(3)}`, pct(c.mde), c.verdict]);
   }
   const env = (r: BenchResult): string => `${r.environment.release} ${r.environment.arch} ${r.environment.accelerator}`;
   return [
     `guplab compare: base ${cmp.base} (${env(base)}), new ${cmp.next} (${env(next)})`,
     `metric: median get+put ns/page; CI95: seeded bootstrap of the ratio of medians; threshold ${(cmp.threshold * 100).toFixed(0)}% (slower: CI above ${(1 + cmp.threshold).toFixed(2)}, faster: CI below ${(1 / (1 + cmp.threshold)).toFixed(2)})`,
+    'MDE: the smallest change this CI width can tell from none (max of ratio/CI-low, CI-high/ratio, less 1); a slowdown below it reads "no significant change"',
     table.toString(),
+    ...(cmp.worstMde !== undefined ? [`worst MDE ${pct(cmp.worstMde)}: a verdict of "no significant change" rules out only changes above that`] : []),
     ...cmp.warnings.map((w) => `warning: ${w}`),
     `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable`,
   ].join('\n');

@@ -10,6 +10,7 @@ import { BACKINGS, BackingUnavailable, isUnavailable, release, unavailableReason
 import { environment } from './environment.js';
 import { caseId, expandCases, type Spec } from './spec.js';
 import { BENCH_SCHEMA, summarizeCase, type BenchCase, type BenchResult } from './results.js';
+import { selfMde } from './stats.js';
 
 export interface Progress {
   start(total: number): void;
@@ -18,6 +19,58 @@ export interface Progress {
 }
 
 const noProgress: Progress = { start() {}, tick() {}, stop() {} };
+
+/**
+ * Decides the rounds: before each, which cases run in it (by id), or null
+ * to end the run. `after` sees each finished round (an A/B run's guest
+ * hands it to the host there). Default: spec.rounds rounds of every case,
+ * then, with spec.mde, rounds of the cases whose MDE is still above it
+ * (mdeDriver).
+ */
+export interface RoundDriver {
+  next(round: number, cases: readonly BenchCase[]): Promise<ReadonlySet<string> | null>;
+  after?(round: number, cases: readonly BenchCase[], ran: ReadonlySet<string>): Promise<void>;
+}
+
+/** The MDE a case's samples so far give (0 for a case without samples: nothing more to measure). */
+export function caseMde(c: BenchCase): number {
+  if (c.status !== 'ok' || c.getNs.length === 0) return 0;
+  const values = c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages);
+  return selfMde({ values, rounds: c.round });
+}
+
+/**
+ * spec.rounds rounds of all cases; then, if spec.mde is set, one more round
+ * at a time of the cases whose MDE is above it (where the noise is), until
+ * none is or spec.budgetSec (default 600 s) of extra rounds has passed, or
+ * 100 rounds in all.
+ */
+export function mdeDriver(spec: Spec, now: () => number = Date.now): RoundDriver & { extraRounds: () => number; stoppedBy: () => string | undefined } {
+  let extraStart: number | undefined;
+  let extra = 0;
+  let stoppedBy: string | undefined;
+  return {
+    async next(round, cases) {
+      const ok = cases.filter((c) => c.status === 'ok');
+      if (round < spec.rounds) return new Set(ok.map((c) => c.id));
+      if (spec.mde === undefined) return null;
+      extraStart ??= now();
+      const above = ok.filter((c) => caseMde(c) > (spec.mde as number));
+      if (above.length === 0) {
+        stoppedBy = `every case at MDE <= ${(spec.mde * 100).toFixed(0)}%`;
+        return null;
+      }
+      if ((now() - extraStart) / 1000 >= (spec.budgetSec ?? 600) || round >= 100) {
+        stoppedBy = `budget spent with ${above.length} case(s) above MDE ${(spec.mde * 100).toFixed(0)}%`;
+        return null;
+      }
+      extra++;
+      return new Set(above.map((c) => c.id));
+    },
+    extraRounds: () => extra,
+    stoppedBy: () => stoppedBy,
+  };
+}
 
 function clamp(x: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, x));
@@ -95,7 +148,7 @@ async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number,
  * placements. Kernel refusals and unavailable backings are results, not
  * exceptions.
  */
-export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?: Progress } = {}): Promise<BenchResult> {
+export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?: Progress; rounds?: RoundDriver } = {}): Promise<BenchResult> {
   const dev = options.dev ?? GupDevice.open();
   const ownsDevice = options.dev === undefined;
   const progress = options.progress ?? noProgress;
@@ -122,8 +175,14 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
   const states = cases.map(() => ({}) as { perRound?: number });
   progress.start(cases.length * spec.rounds);
   let shared: Mapping | undefined;
+  const driver = options.rounds ?? mdeDriver(spec);
+  const runStarted = Date.now();
+  let rounds = 0;
   try {
-    for (let round = 0; round < spec.rounds; round++) {
+    for (let round = 0; ; round++) {
+      const selected = await driver.next(round, cases);
+      if (selected === null) break;
+      rounds = round + 1;
       // Prefaulted cases of one (backing, size, flags) share a buffer: the APIs are compared on the same pages.
       let group = '';
       let unavailable: string | undefined;
@@ -144,8 +203,9 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
             unavailable = unavailableReason(err);
           }
         }
+        if (round > 0 && !selected.has(c.id)) continue; // round 0 passes every case: it probes each group's backing once
         progress.tick(`round ${round + 1}/${spec.rounds} ${c.id}`);
-        if (c.status !== 'ok') continue;
+        if (c.status !== 'ok' || !selected.has(c.id)) continue;
         if (unavailable) {
           Object.assign(c, { status: 'unavailable', error: unavailable });
           continue;
@@ -163,6 +223,7 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
       }
       if (shared) release(shared);
       shared = undefined;
+      await driver.after?.(round, cases, selected);
     }
   } finally {
     progress.stop();
@@ -170,11 +231,13 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
     if (ownsDevice) dev.close();
   }
   for (const c of cases) summarizeCase(c);
+  const stoppedBy = (driver as { stoppedBy?: () => string | undefined }).stoppedBy?.();
   return {
     schema: BENCH_SCHEMA,
     createdAt: new Date().toISOString(),
     environment: { ...environment(), release: info.release, pageSize: info.pageSize, moduleAbi: info.abiVersion },
     spec,
     cases,
+    run: { rounds, wallMs: Date.now() - runStarted, ...(stoppedBy ? { stoppedBy } : {}) },
   };
 }

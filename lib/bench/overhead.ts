@@ -1,7 +1,8 @@
 // The harness's own overhead, in one run: a 1-page pin_user_pages_fast +
 // unpin timed (a) inside the kernel's BENCH loop (no syscall), (b) around the
 // PIN ioctl from a minimal C loop (tools/pin1.c), (c) around GupDevice.pin()
-// from TypeScript (validation, N-API, ioctl).
+// from TypeScript (validation, N-API, ioctl), (d) around PreparedPin.run()
+// (validated once, a Float64Array read and written in place).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,14 @@ export interface OverheadResult {
   cIoctlInKernel: number;
   tsPinWall: number;
   tsPinInKernel: number;
+  /** GupDevice.prepare() once, then run() per call (the typed-array path). */
+  tsPreparedWall: number;
+  tsPreparedInKernel: number;
+  /** Two process.hrtime.bigint() reads with nothing between: the TypeScript timer's own cost, inside every wall figure above. */
+  tsTimerNs: number;
+  /** Mean wall per call of `calls` back-to-back calls timed once (no timer per call). */
+  tsPinBatchMean: number;
+  tsPreparedBatchMean: number;
 }
 
 function pin1(calls: number): { wall_ns: number[]; get_ns: number[]; put_ns: number[] } {
@@ -46,6 +55,8 @@ async function measureOverhead(calls: number, dev: GupDevice, m: Mapping): Promi
   // Warm everything up once (JIT, page tables, caches).
   await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: 200 });
   for (let i = 0; i < 200; i++) dev.pin(api, m.address, 1);
+  const prepared = dev.prepare(api, m.address, 1);
+  for (let i = 0; i < 200; i++) prepared.run();
   pin1(200);
 
   const bench = await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: calls });
@@ -60,14 +71,40 @@ async function measureOverhead(calls: number, dev: GupDevice, m: Mapping): Promi
     if (r.ret !== 1) throw new Error(`PIN of one page returned ${r.ret}`);
     inKernel.push(r.getNs + r.putNs);
   }
+  const pWall: number[] = [];
+  const pInKernel: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    const ret = prepared.run();
+    pWall.push(Number(process.hrtime.bigint() - t0));
+    if (ret !== 1) throw new Error(`prepared PIN of one page returned ${ret}`);
+    pInKernel.push(prepared.getNs + prepared.putNs);
+  }
+  const timer: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = process.hrtime.bigint();
+    timer.push(Number(process.hrtime.bigint() - t0));
+  }
+  const batch = (f: () => void): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) f();
+    return Number(process.hrtime.bigint() - t0) / calls;
+  };
+  const tsPinBatchMean = batch(() => dev.pin(api, m.address, 1));
+  const tsPreparedBatchMean = batch(() => prepared.run());
   return {
     environment: { ...environment(), release: dev.info().release },
+    tsTimerNs: median(timer),
+    tsPinBatchMean,
+    tsPreparedBatchMean,
     calls,
     inKernelBench: median(bench.getNs.map((g, i) => g + (bench.putNs[i] ?? 0))),
     cIoctlWall: median(c.wall_ns),
     cIoctlInKernel: median(c.get_ns.map((g, i) => g + (c.put_ns[i] ?? 0))),
     tsPinWall: median(wall),
     tsPinInKernel: median(inKernel),
+    tsPreparedWall: median(pWall),
+    tsPreparedInKernel: median(pInKernel),
   };
 }
 
@@ -81,12 +118,17 @@ export function overheadTable(r: OverheadResult): string {
     row('PIN ioctl from a C loop (wall, tools/pin1.c)', r.cIoctlWall),
     row('PIN ioctl, kernel-side get+put (from TypeScript)', r.tsPinInKernel),
     row('GupDevice.pin() from TypeScript (wall)', r.tsPinWall),
+    row('PIN ioctl, kernel-side get+put (prepared call)', r.tsPreparedInKernel),
+    row('PreparedPin.run() from TypeScript (wall)', r.tsPreparedWall),
+    row('two process.hrtime.bigint() reads (the TS timer, inside each TS wall)', r.tsTimerNs),
+    row(`GupDevice.pin(), ${r.calls} back to back (mean, timed once)`, r.tsPinBatchMean),
+    row(`PreparedPin.run(), ${r.calls} back to back (mean, timed once)`, r.tsPreparedBatchMean),
   );
   const env = r.environment;
   return [
     `guplab overhead: ${r.calls} calls each, pin_user_pages_fast on 1 prefaulted page`,
     `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}`,
     table.toString(),
-    `TypeScript / C wall: ${(r.tsPinWall / r.cIoctlWall).toFixed(2)}`,
+    `TypeScript / C wall: pin() ${(r.tsPinWall / r.cIoctlWall).toFixed(2)}, prepared run() ${(r.tsPreparedWall / r.cIoctlWall).toFixed(2)}; back to back (no TS timer per call): pin() ${(r.tsPinBatchMean / r.cIoctlWall).toFixed(2)}, prepared ${(r.tsPreparedBatchMean / r.cIoctlWall).toFixed(2)}`,
   ].join('\n');
 }

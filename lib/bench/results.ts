@@ -2,9 +2,10 @@
 // (baselines, ratios, round selection). Readers (compare, table, report,
 // the matrix) import this module, never the engine or the device.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Environment } from './environment.js';
 import type { CaseKey, Spec } from './spec.js';
-import { summarize, type Summary } from './stats.js';
+import { selfMde, summarize, type Summary } from './stats.js';
 
 export const BENCH_SCHEMA = 'guplab-bench/1';
 
@@ -29,6 +30,8 @@ export interface BenchCase extends CaseKey {
   totalNsPerPage?: Summary;
   /** pages / median(get+put) time of one iteration. */
   pagesPerSec?: number;
+  /** Minimum detectable effect of get+put ns/page against a run as noisy as this one (stats.ts selfMde): 0.1 = 10%. */
+  mde?: number;
   wallMs: number;
 }
 
@@ -38,6 +41,8 @@ export interface BenchResult {
   environment: Environment & { pageSize: number; moduleAbi: number };
   spec: Spec;
   cases: BenchCase[];
+  /** How the run went: rounds made (spec.rounds, more with spec.mde or an A/B host), wall time, why it stopped (mde). */
+  run?: { rounds: number; wallMs: number; stoppedBy?: string };
 }
 
 /** Summaries of a case's samples (none for a case without samples, whose arrays are emptied). */
@@ -53,6 +58,54 @@ export function summarizeCase(c: BenchCase): void {
   c.putNsPerPage = summarize(per(c.putNs), c.round);
   c.totalNsPerPage = summarize(per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), c.round);
   c.pagesPerSec = 1e9 / c.totalNsPerPage.median;
+  c.mde = selfMde({ values: per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), rounds: c.round });
+}
+
+/**
+ * A kernel A/B run (`bench --vm --kernel A,B`): one guest per kernel, rounds
+ * alternated between them by the host; each kernel's result in its own
+ * folder beside this file (ab.json).
+ */
+export const AB_SCHEMA = 'guplab-bench-ab/1';
+
+export interface AbRun {
+  /** Unique label (the kernel as given, "#2" added for a repeat). */
+  label: string;
+  kernel: string;
+  /** Its results.json, relative to ab.json. */
+  file: string;
+}
+
+export interface AbResult {
+  schema: typeof AB_SCHEMA;
+  createdAt: string;
+  /** The command line that made it. */
+  command: string[];
+  runs: AbRun[];
+  /** Round by round, which guest measured and for how long (ms), in order. */
+  rounds: { round: number; label: string; cases: number; wallMs: number }[];
+  stoppedBy?: string;
+}
+
+/** True when the file is an A/B run's ab.json (by its schema). */
+export function isAbFile(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { schema?: unknown } | null)?.schema === AB_SCHEMA;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads an ab.json and every run's result, or throws an error naming the file and what is wrong. */
+export function loadAb(file: string): { ab: AbResult; results: BenchResult[] } {
+  let ab: AbResult;
+  try {
+    ab = JSON.parse(readFileSync(file, 'utf8')) as AbResult;
+  } catch (err) {
+    throw new Error(`cannot read ${file} as an A/B result: ${(err as Error).message}`);
+  }
+  if (ab?.schema !== AB_SCHEMA || !Array.isArray(ab.runs) || ab.runs.length < 2) throw new Error(`${file} is not a ${AB_SCHEMA} file with two or more runs (write it with \`guplab bench --vm --kernel A,B\`)`);
+  return { ab, results: ab.runs.map((r) => loadResult(path.resolve(path.dirname(file), r.file))) };
 }
 
 /** Reads a results.json, or throws an error that names the file and what is wrong. */
@@ -82,7 +135,7 @@ export function loadResult(file: string): BenchResult {
 export function selectRounds(result: BenchResult, keep: (round: number) => boolean): BenchResult {
   const cases = result.cases.map((c) => {
     const idx = c.round.flatMap((r, i) => (keep(r) ? [i] : []));
-    const { getNsPerPage: _g, putNsPerPage: _p, totalNsPerPage: _t, pagesPerSec: _s, ...rest } = c;
+    const { getNsPerPage: _g, putNsPerPage: _p, totalNsPerPage: _t, pagesPerSec: _s, mde: _m, ...rest } = c;
     const out: BenchCase = { ...rest, getNs: idx.map((i) => c.getNs[i] as number), putNs: idx.map((i) => c.putNs[i] as number), round: idx.map((i) => c.round[i] as number) };
     summarizeCase(out);
     return out;

@@ -56,6 +56,10 @@ export const SpecSchema = z
     /** Folder for file and DAX backings. */
     dir: z.string().min(1).optional(),
     seed: z.number().int().optional(),
+    /** Target minimum detectable effect (0.1 = 10%): after `rounds`, more rounds of the cases above it, within budgetSec. */
+    mde: z.number().positive().max(1).optional(),
+    /** Wall-time budget of the extra rounds that --mde adds, seconds (default 600). */
+    budgetSec: z.number().positive().max(86400).optional(),
   })
   .strict();
 
@@ -76,6 +80,8 @@ export interface Spec {
   targetMs: number;
   dir?: string;
   seed: number;
+  mde?: number;
+  budgetSec?: number;
 }
 
 export const HEADLINE_APIS: readonly ApiName[] = [
@@ -122,7 +128,10 @@ export function resolveSpec(input: unknown, base: Spec = DEFAULT_SPEC): Spec {
     seed: s.seed ?? base.seed,
     ...(s.iterations ?? base.iterations ? { iterations: s.iterations ?? base.iterations } : {}),
     ...(s.dir ?? base.dir ? { dir: s.dir ?? base.dir } : {}),
+    ...(s.mde ?? base.mde ? { mde: s.mde ?? base.mde } : {}),
+    ...(s.budgetSec ?? base.budgetSec ? { budgetSec: s.budgetSec ?? base.budgetSec } : {}),
   };
+  if (spec.budgetSec !== undefined && spec.mde === undefined) throw new RangeError('budgetSec bounds the extra rounds of mde: give mde too (e.g. --mde 10%), or drop budgetSec');
   if (spec.minSamples > spec.maxSamples) throw new RangeError(`minSamples ${spec.minSamples} exceeds maxSamples ${spec.maxSamples}`);
   return spec;
 }

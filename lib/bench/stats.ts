@@ -122,6 +122,31 @@ export function bootstrapRatioCI(
   return { ratio: median([...n.values]) / median([...b.values]), ci95: percentileCI(ratios) };
 }
 
+/**
+ * Minimum detectable effect of a ratio CI: the smallest true change that a
+ * CI of this relative width would still tell from none. A true slowdown s
+ * moves the whole interval by s, so it clears 1 once s > ratio / lo; a
+ * speedup once 1/s > hi / ratio. The larger of the two, as a fraction
+ * (0.10 = 10%). A verdict at a threshold t calls a case slower only when
+ * the true change exceeds about (1 + t)(1 + mde) - 1.
+ */
+export function minimumDetectableEffect(ratio: number, ci95: readonly [number, number]): number {
+  const [lo, hi] = ci95;
+  if (!(lo > 0) || !(ratio > 0)) return Number.POSITIVE_INFINITY;
+  return Math.max(ratio / lo, hi / ratio) - 1;
+}
+
+/**
+ * The MDE one sample would give against another run as noisy as itself:
+ * the ratio CI of the sample with itself, both sides resampled
+ * independently (what `guplab compare` reports for an A/A pair of runs of
+ * this width). What `bench --mde` drives down.
+ */
+export function selfMde(sample: Grouped, resamples = SUMMARY_RESAMPLES, seed = BOOTSTRAP_SEED): number {
+  const { ratio, ci95 } = bootstrapRatioCI(sample, sample, seed, resamples);
+  return minimumDetectableEffect(ratio, ci95);
+}
+
 export function summarize(values: readonly number[], rounds?: readonly number[]): Summary {
   if (values.length === 0) throw new RangeError('summarize: no samples');
   const xs = [...values];

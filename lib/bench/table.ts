@@ -18,19 +18,20 @@ export function describeRun(result: BenchResult): string {
 export function benchTable(result: BenchResult): string {
   const s = result.spec;
   const vary = { ppc: s.pagesPerCall.length > 1 || s.pagesPerCall.some((p) => p !== 'all'), flags: s.flags.length > 1 || (s.flags[0]?.length ?? 0) > 0, prefault: s.prefault.length > 1 || s.prefault[0] === false };
-  const head = ['backing', 'size', ...(vary.ppc ? ['pages/call'] : []), ...(vary.flags ? ['flags'] : []), ...(vary.prefault ? ['mode'] : []), 'API', 'get ns/page', 'p5-p95', 'CI95 median', 'put ns/page', 'pages/s', '× fast'];
-  const nDims = head.length - 7;
+  const head = ['backing', 'size', ...(vary.ppc ? ['pages/call'] : []), ...(vary.flags ? ['flags'] : []), ...(vary.prefault ? ['mode'] : []), 'API', 'get ns/page', 'p5-p95', 'CI95 median', 'put ns/page', 'pages/s', '× fast', 'MDE'];
+  const nDims = head.length - 8;
   const table = new Table({ head, colAligns: head.map((_, i) => (i <= nDims ? 'left' : 'right')), style: { head: [], border: [], compact: true } });
   for (const c of result.cases) {
     const dims = [c.backing, formatSize(c.sizeBytes), ...(vary.ppc ? [String(c.pagesPerCall)] : []), ...(vary.flags ? [c.flags.join('|') || 'none'] : []), ...(vary.prefault ? [c.prefault ? 'prefault' : 'fault-in'] : []), c.api];
     if (!c.getNsPerPage || !c.putNsPerPage || !c.pagesPerSec) {
       const what = c.status === 'refused' ? `kernel answered ${c.error}` : `not run: ${c.error}`;
-      table.push([...dims, { colSpan: 6, content: what }]);
+      table.push([...dims, { colSpan: 7, content: what }]);
       continue;
     }
     const g = c.getNsPerPage;
     const ratio = fastRatio(result, c);
-    table.push([...dims, fmt(g.median), `${fmt(g.p5)}-${fmt(g.p95)}`, `${fmt(g.ci95[0])}-${fmt(g.ci95[1])}`, fmt(c.putNsPerPage.median), rate(c.pagesPerSec), ratio === undefined ? '-' : ratio.toFixed(2)]);
+    table.push([...dims, fmt(g.median), `${fmt(g.p5)}-${fmt(g.p95)}`, `${fmt(g.ci95[0])}-${fmt(g.ci95[1])}`, fmt(c.putNsPerPage.median), rate(c.pagesPerSec), ratio === undefined ? '-' : ratio.toFixed(2), c.mde === undefined ? '-' : `${(c.mde * 100).toFixed(1)}%`]);
   }
-  return `${describeRun(result)}\n${table.toString()}\n× fast: median (get+put) ns/page over that of the fast API of the same family (get_* or pin_*), same buffer, same run`;
+  const run = result.run ? `\n${result.run.rounds} rounds in ${(result.run.wallMs / 1000).toFixed(0)} s${result.run.stoppedBy ? ` (mde target ${((s.mde ?? 0) * 100).toFixed(0)}%: stopped, ${result.run.stoppedBy})` : ''}` : '';
+  return `${describeRun(result)}\n${table.toString()}\n× fast: median (get+put) ns/page over that of the fast API of the same family (get_* or pin_*), same buffer, same run\nMDE: smallest change of get+put ns/page a compare against a run as noisy as this one could tell from none${run}`;
 }

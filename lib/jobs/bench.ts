@@ -7,6 +7,8 @@ import { hostProgressSink, progressFor, wantsBar } from '../bench/progress.js';
 import { loadResult, type BenchResult } from '../bench/results.js';
 import type { Spec } from '../bench/spec.js';
 import { benchTable } from '../bench/table.js';
+import { existingBaseline, saveBaseline } from '../bench/baseline.js';
+import { compareFiles } from './compare.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { GuestMemoryOptions } from '../vm/guest.js';
 import { vmRun } from '../vm/run.js';
@@ -21,6 +23,18 @@ export interface BenchOutput {
   progress: boolean;
   /** Render report.html. */
   report: boolean;
+  /** Save the run as this named baseline (under out/baselines). */
+  saveBaseline?: string;
+  /** Compare the run against this named baseline (checked to exist before the run). */
+  baseline?: string;
+}
+
+/** After a run: save it as a baseline, compare it with one; returns the exit code (compare's, with --baseline). */
+function baselines(result: BenchResult, o: BenchOutput): number {
+  let code = 0;
+  if (o.baseline) code = compareFiles(existingBaseline(o.out, o.baseline), path.resolve(o.out, 'results.json'), 10, false);
+  if (o.saveBaseline) process.stderr.write(`guplab: saved baseline ${o.saveBaseline}: ${saveBaseline(o.out, o.saveBaseline, result)}\n`);
+  return code;
 }
 
 /**
@@ -34,7 +48,7 @@ export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions): GuestM
   return { ...needs, ...(needs.pmem && !chosen.pmem ? { daxOptional: true } : {}), ...chosen };
 }
 
-async function writeReport(result: BenchResult, out: string): Promise<void> {
+export async function writeReport(result: BenchResult, out: string): Promise<void> {
   const { renderReport } = await import('../bench/report.js'); // vega loads slowly: only when a report is made
   writeFileAtomic(path.join(out, 'report.html'), await renderReport(result));
 }
@@ -46,7 +60,7 @@ export async function benchHere(spec: Spec, o: BenchOutput): Promise<number> {
   if (o.report) await writeReport(result, o.out);
   console.log(o.json ? JSON.stringify(result, null, 2) : benchTable(result));
   process.stderr.write(`guplab: wrote ${path.resolve(o.out, 'results.json')}${o.report ? ' and report.html' : ''}\n`);
-  return 0;
+  return baselines(result, o);
 }
 
 /** Boots the kernel, runs the benchmark in the guest, renders the report on the host; returns the exit code. */
@@ -64,7 +78,8 @@ export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise
   if (code !== 0) return code;
   const json = path.resolve(o.out, 'results.json');
   // The host, faster than an emulated CPU, renders the report.
-  if (o.report) await writeReport(loadResult(json), o.out);
+  const loaded = loadResult(json);
+  if (o.report) await writeReport(loaded, o.out);
   process.stderr.write(`guplab: wrote ${json}${o.report ? ` and ${path.resolve(o.out, 'report.html')}` : ''}\n`);
-  return 0;
+  return baselines(loaded, o);
 }

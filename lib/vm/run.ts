@@ -48,6 +48,8 @@ export interface VmRunOptions {
   accel?: 'auto' | Accel;
   /** Seconds a KVM boot may take to reach the command before it is killed and retried with TCG; default 60. */
   firstBootTimeoutSec?: number;
+  /** Called with the host's run folder (the guest's GUEST_RUN_DIR) before the boot: a host that talks to the guest through it (A/B rounds). */
+  onRunDir?: (dir: string) => void;
 }
 
 /** What a run used, as recorded in the result and in the guest's /run/guplab/vm.json. */
@@ -278,6 +280,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   cleanUpOnSignal();
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
   inFlight.dirs.add(ioDir);
+  options.onRunDir?.(ioDir);
   try {
     const disks = prepareDisks(setup.disks, ioDir);
     const out = options.output ?? process.stdout;

@@ -67,3 +67,45 @@ describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
     expect(statSync(png).size).toBeGreaterThan(20_000); // not a blank page
   });
 });
+
+describe.runIf(CHROMIUM)('compare.html in headless chromium', () => {
+  const base = JSON.parse(readFileSync(FIXTURE, 'utf8')) as BenchResult;
+  // The same run with a third of the cases made 3x slower (samples scaled; 1.5x is within some cases' MDE on this TCG fixture), so every verdict kind shows.
+  const next: BenchResult = {
+    ...base,
+    cases: base.cases.map((c, i) => (i % 3 === 0 ? { ...c, getNs: c.getNs.map((g) => g * 3), putNs: c.putNs.map((p) => p * 3) } : c)),
+  };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-compare-'));
+  const file = path.join(dir, 'compare.html');
+
+  it('draws one CI and point per compared case, a value label per case, the threshold band, and the facts once', async () => {
+    const { compareResults } = await import('../../lib/bench/compare.js');
+    const { compareHtml, compareMarkdown, compareCsv } = await import('../../lib/bench/compare-report.js');
+    const cmp = { base: 'A', next: 'B', ...compareResults(base, next, 0.1) };
+    const html = compareHtml([cmp], { command: 'guplab compare a.json b.json', facts: ['A: 6.1 TCG', 'B: 6.1 TCG'] });
+    writeFileSync(file, html);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    const dom = chromium(['--dump-dom', `file://${file}`]);
+    const compared = cmp.cases.filter((c) => c.ratio !== undefined);
+    expect(compared.length).toBeGreaterThan(10);
+    expect((dom.match(/<circle class="point"/g) ?? []).length).toBe(compared.length);
+    expect((dom.match(/<line class="ci"/g) ?? []).length).toBe(compared.length);
+    expect((dom.match(/<text class="value"/g) ?? []).length).toBe(cmp.cases.length);
+    expect((dom.match(/<line class="threshold"/g) ?? []).length).toBe(2);
+    expect(dom).toContain('guplab compare a.json b.json');
+    // The slowed third reads slower, the rest no significant change; each row names its MDE.
+    expect(cmp.slower).toBe(compared.filter((_, i) => i % 3 === 0).length);
+    expect(dom).toMatch(/· MDE \d+\.\d% · slower/);
+    expect(dom).toMatch(/· MDE \d+\.\d% · no significant change/);
+    expect(compareMarkdown([cmp]).split('\n').filter((l) => l.startsWith('| ')).length).toBe(cmp.cases.length + 1);
+    expect(compareCsv([cmp]).trim().split('\n')).toHaveLength(cmp.cases.length + 1);
+  });
+
+  it('produces a screenshot', () => {
+    mkdirSync('results', { recursive: true });
+    const png = path.resolve('results/compare-test.png');
+    const r = spawnSync(CHROMIUM as string, ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'guplab-chromium-'))}`, `--screenshot=${png}`, '--window-size=1100,1400', `file://${file}`], { timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(statSync(png).size).toBeGreaterThan(20_000);
+  });
+});

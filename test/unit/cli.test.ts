@@ -45,6 +45,14 @@ const BAD: [string, string[], RegExp][] = [
   ['an unknown flag', ['pin', '--api', 'pin_user_pages_fast', '--flags', 'write+bogus'], /unknown flag bogus/],
   ['an unknown arch', ['kmod-check', '--arch', 'riscv64'], /unknown arch riscv64: guplab boots Debian's x86_64 \(amd64\) and arm64/],
   ['a bad run list', ['test-vm', '--runs', '6.1:sparc'], /unknown arch "sparc" in --runs/],
+  ['--budget without --mde', ['bench', '--vm', '--budget', '60'], /--budget bounds the extra rounds of --mde: add --mde 10%/],
+  ['an MDE of 0', ['bench', '--vm', '--mde', '0%'], /expected a percentage in \(0, 100\], e.g. 10%/],
+  ['a baseline never saved', ['bench', '--vm', '--baseline', 'nosuch', '--out', dir], /no baseline "nosuch" under .*none saved.*guplab bench --save-baseline nosuch/],
+  ['a baseline name with a slash', ['bench', '--save-baseline', '../x'], /bad baseline name "..\/x": use letters, digits/],
+  ['an empty kernel in an A/B list', ['bench', '--vm', '--kernel', '6.1,'], /an empty kernel in the list; give e.g. --kernel 6.1,6.12/],
+  ['A/B with a baseline', ['bench', '--vm', '--kernel', '6.1,6.12', '--baseline', 'x'], /--baseline\/--save-baseline take one result/],
+  ['compare with three files', ['compare', stub, stub, stub], /compare takes two results.json \(base new\), one with --baseline NAME, or one ab.json/],
+  ['compare of one file that is not an A/B run', ['compare', stub], /is not an A\/B run's ab.json: give two results.json/],
 ];
 
 describe('guplab with bad input', () => {
