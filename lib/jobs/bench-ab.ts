@@ -12,7 +12,6 @@ import type { Spec } from '../bench/spec.js';
 import { bootstrapRatioCI, minimumDetectableEffect, type Grouped } from '../bench/stats.js';
 import { ROUND_FILES, RUN_FILES, type RoundDone, type RoundGo } from '../contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { hostArch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { benchGuestMemory, writeReport, type BenchOutput } from './bench.js';
 import { compareAbRuns } from './compare.js';
@@ -95,7 +94,7 @@ export interface AbOptions extends BenchOutput {
 /** Boots one guest per kernel, alternates rounds between them, writes ab.json and every kernel's result; returns the exit code. */
 export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise<number> {
   const labels = abLabels(o.kernels);
-  const memory = benchGuestMemory(spec, vm.memory ?? {}, vm.arch ?? hostArch());
+  const memory = benchGuestMemory(spec, vm.memory ?? {});
   const log = (msg: string): void => void process.stderr.write(`guplab: ${msg}\n`);
   const guests: Guest[] = [];
   const stopAll = (round: number): void => {
