@@ -47,7 +47,14 @@ export interface VmRunOptions {
   accel?: 'auto' | Accel;
   /** Seconds a KVM boot may take to reach the command before it is killed and retried with TCG; default 60. */
   firstBootTimeoutSec?: number;
+  /** More QEMU arguments, after guplab's own (NUMA nodes, the gdb stub: lib/vm/numa.ts, lib/vm/gdb.ts). */
+  qemuExtraArgs?: string[];
+  /** Runs QEMU instead of the line-oriented runner: an interactive run (lib/vm/interactive.ts) bridges a terminal. */
+  boot?: BootFn;
 }
+
+/** Runs one QEMU: what an interactive runner gets, and must answer as the runner's own boot() does. */
+export type BootFn = (spec: { binary: string; args: string[]; timeoutMs: number; ioDir: string; verbose: boolean }) => Promise<Boot>;
 
 /** What a run used, as recorded in the result and in the guest's /run/guplab/vm.json. */
 export interface VmRunMeta {
@@ -116,7 +123,7 @@ function qemuVersion(binary: string): string {
   return /version\s+(\S+)/.exec(run(binary, ['--version']))?.[1] ?? 'unknown';
 }
 
-interface Boot {
+export interface Boot {
   exitCode: number | null;
   console: string;
   bootToCommandMs: number | null;
@@ -144,6 +151,13 @@ function cleanUpOnSignal(): void {
       process.kill(process.pid, sig);
     });
   }
+}
+
+/** Registers a QEMU child started outside this module, so that a signal to the runner kills it too. */
+export function trackQemu(child: ChildProcess): void {
+  cleanUpOnSignal();
+  inFlight.children.add(child);
+  child.once('exit', () => inFlight.children.delete(child));
 }
 
 /** One QEMU run; the command's output (between the markers) goes to `out`. */
@@ -306,11 +320,13 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         cpus: runOptions.cpus,
         append: runOptions.append,
         guestLayer: guest?.layer,
-      }).concat(disks);
+      }).concat(disks, options.qemuExtraArgs ?? []);
       log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
       const firstBootSec = options.firstBootTimeoutSec ?? 60;
       const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
-      result = await boot(binary, args, remainingMs, accel === 'kvm' ? firstBootSec * 1000 : null, out, options.verbose ?? false);
+      result = options.boot
+        ? await options.boot({ binary, args, timeoutMs: remainingMs, ioDir, verbose: options.verbose ?? false })
+        : await boot(binary, args, remainingMs, accel === 'kvm' ? firstBootSec * 1000 : null, out, options.verbose ?? false);
       if (!result.stalled) break;
       accelNote = `KVM boot showed no progress in ${firstBootSec} s (this host's /dev/kvm cannot run the guest): retried with TCG`;
       log(accelNote);
