@@ -51,9 +51,6 @@ function innerCommand(opts: ShellOptions): string[] {
 
 export async function vmShell(vm: VmBase, opts: ShellOptions): Promise<VmRunResult> {
   const io = opts.io ?? { input: process.stdin, output: process.stdout, notice: process.stderr };
-  if (!io.input.isTTY) {
-    throw new UsageError('vm shell needs a terminal and stdin is not one: to run a command without a terminal use `guplab vm run -- COMMAND` (or give vm shell a pseudo-terminal: script -qc "guplab vm shell" /dev/null)');
-  }
   const qemuExtraArgs = numaArgs(vm, opts.numa);
   const append = [...(vm.append ?? [])];
   if (opts.gdb !== undefined) {
@@ -64,6 +61,9 @@ export async function vmShell(vm: VmBase, opts: ShellOptions): Promise<VmRunResu
     }
     qemuExtraArgs.push(...gdbQemuArgs(opts.gdb));
     append.push('nokaslr');
+  }
+  if (!io.input.isTTY) {
+    throw new UsageError('vm shell needs a terminal and stdin is not one: to run a command without a terminal use `guplab vm run -- COMMAND` (or give vm shell a pseudo-terminal: script -qc "guplab vm shell" /dev/null)');
   }
   const arch = vm.arch ?? hostArch();
   const log = vm.log ?? ((m: string) => process.stderr.write(`guplab: ${m}\n`));
