@@ -5,6 +5,7 @@
 // guplab.ko's symbols, Ctrl-D powers off, no QEMU left), then a shell
 // session where pages pinned under numactl --membind come from that node.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +35,8 @@ class Pty {
   async until(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = pattern.exec(this.out.slice(this.mark));
+      // The REPL draws with escape sequences (cursor moves, colours): matched without them.
+      const m = pattern.exec(this.out.slice(this.mark).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
       if (m) return m;
       if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no ${pattern} in the terminal within ${timeoutMs} ms; it shows:\n${this.out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -69,7 +71,7 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
     const t = new Pty(['--kernel', KERNEL, '--arch', ARCH, '--repl', '--numa', '2', '--gdb', String(port)]);
     try {
       const qemuPid = Number((await t.until(/QEMU pid (\d+)/, BOOT_MS))[1]);
-      await t.until(/guplab> $/, BOOT_MS);
+      await t.until(/guplab> /, BOOT_MS);
 
       t.type("[nodes(), dev.info().release]\r");
       const [, online, release] = await t.until(/\[ '(.*?)', '(.*?)' \]/, 120_000);
@@ -88,18 +90,23 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
 
       // gdb through the stub, with the command guplab printed.
       const gdb = (await t.until(/attach with\r?\n\s+(gdb .*?)\r?\n/, 60_000))[1]!;
-      const batch = `${gdb} -batch -ex 'x/s &linux_banner' -ex 'info address guplab_ioctl' -ex 'info symbol $pc' -ex detach`;
+      const batch = `${gdb} -batch -ex 'x/s &linux_banner' -ex 'info address guplab_ioctl' -ex 'info line guplab_ioctl' -ex 'break pin_user_pages_fast' -ex 'info symbol $pc' -ex detach`;
       const gdbOut = await new Promise<string>((resolve, reject) =>
         execFile('sh', ['-c', batch], { timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${batch}\n${stdout}${stderr}`, { cause: err })) : resolve(stdout + stderr))),
       );
       expect(gdbOut).toMatch(new RegExp(`<linux_banner>:\\s+"Linux version ${release!.replace(/[.+]/g, '\\$&')} `));
       expect(gdbOut).toMatch(/Symbol "guplab_ioctl" is a function at address 0xffff/);
+      expect(gdbOut).toMatch(/Line \d+ of "[^"]*guplab\.c" starts at address 0xffff/);
+      expect(gdbOut).toMatch(/Breakpoint 1 at 0xffff/);
       expect(gdbOut).toMatch(/Detaching|detached/);
       t.type("'after gdb ' + 1\r");
       await t.until(/'after gdb 1'/, 60_000);
 
       t.type('\x04');
       expect(await t.exited).toBe(0);
+      // The session as the terminal showed it, for README's recording (GUPLAB_EXPLORE_TRANSCRIPT=FILE).
+      const transcript = process.env.GUPLAB_EXPLORE_TRANSCRIPT;
+      if (transcript) writeFileSync(transcript, t.out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, ''));
       expect(t.out).toMatch(/exit 0/);
       expect(alive(qemuPid)).toBe(false);
     } finally {
@@ -111,7 +118,7 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
     const t = new Pty(['--kernel', KERNEL, '--arch', ARCH, '--numa', '1G,cpus=0', '--numa', '1G,cpus=1']);
     try {
       const qemuPid = Number((await t.until(/QEMU pid (\d+)/, BOOT_MS))[1]);
-      await t.until(/# $/, BOOT_MS);
+      await t.until(/# /, BOOT_MS);
       t.type('ls -d /sys/devices/system/node/node* | wc -l | sed s/^/nodes=/\r');
       expect((await t.until(/nodes=(\d+)/, 60_000))[1]).toBe('2');
       for (const node of [1, 0]) {
