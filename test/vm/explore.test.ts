@@ -32,11 +32,12 @@ class Pty {
     this.mark = this.out.length;
     this.child.stdin.write(text);
   }
-  async until(pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  /** Waits for `pattern` in what the terminal showed since the last type() (or since the start). */
+  async until(pattern: RegExp, timeoutMs: number, fromStart = false): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // The REPL draws with escape sequences (cursor moves, colours): matched without them.
-      const m = pattern.exec(this.out.slice(this.mark).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
+      const m = pattern.exec(this.out.slice(fromStart ? 0 : this.mark).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
       if (m) return m;
       if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no ${pattern} in the terminal within ${timeoutMs} ms; it shows:\n${this.out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
@@ -89,7 +90,7 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
       await t.until(/'alive 42'/, 60_000);
 
       // gdb through the stub, with the command guplab printed.
-      const gdb = (await t.until(/attach with\r?\n\s+(gdb .*?)\r?\n/, 60_000))[1]!;
+      const gdb = (await t.until(/attach with\r?\n\s+(gdb .*?)\r?\n/, 60_000, true))[1]!;
       const batch = `${gdb} -batch -ex 'x/s &linux_banner' -ex 'info address guplab_ioctl' -ex 'info line guplab_ioctl' -ex 'break pin_user_pages_fast' -ex 'info symbol $pc' -ex detach`;
       const gdbOut = await new Promise<string>((resolve, reject) =>
         execFile('sh', ['-c', batch], { timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${batch}\n${stdout}${stderr}`, { cause: err })) : resolve(stdout + stderr))),
