@@ -2,7 +2,8 @@
 // script): a REPL session on a two-node NUMA guest with the gdb stub (a pin
 // typed at the prompt and its answer read back, Ctrl-C to the guest, a gdb
 // batch session that reads the kernel's linux_banner through the stub and
-// guplab.ko's symbols, Ctrl-D powers off, no QEMU left), then a shell
+// guplab.ko's symbols, a WARN printed by the watchdog as it happens, Ctrl-D
+// powers off, no QEMU left), then a shell
 // session where pages pinned under numactl --membind come from that node.
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
