@@ -86,7 +86,7 @@ export function parseNuma(values: readonly string[], memMiB: number, cpus: numbe
  * nodes hold equal blocks of consecutive CPUs; else undefined. QEMU's
  * default (every CPU a core of one socket) puts CPUs that share a
  * last-level cache in different nodes, which x86's topology_sane()
- * (arch/x86/kernel/smpboot.c, 6.1 and later) answers with a WARN at boot.
+ * (arch/x86/kernel/smpboot.c; seen on Debian 6.1) answers with a WARN at boot.
  */
 export function numaSockets(nodes: readonly NumaNode[]): { sockets: number; cores: number } | undefined {
   const withCpus = nodes.filter((n) => n.cpus.length > 0);
