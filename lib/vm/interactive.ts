@@ -5,7 +5,7 @@
 // happen. Plugged into the runner as its boot function (run.ts BootFn), so
 // the kernel, module, guest setup and the verdict are vm run's own.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { END_MARK, kernelTrouble, parseExpectedWarnings, RUN_FILES, START_MARK } from '../contract.js';
 import { trackQemu, type Boot, type BootFn } from './run.js';
@@ -145,8 +145,17 @@ export function interactiveBoot(options: InteractiveOptions = {}): BootFn {
         if (out.length) child.stdin.write(Buffer.from(out));
       };
       let terminalOn = false;
+      // A resize: the new size goes to the run folder, where the guest picks it up.
+      const sized = [io.output, process.stderr].find((s): s is NodeJS.WriteStream => Boolean((s as NodeJS.WriteStream).isTTY && (s as NodeJS.WriteStream).rows));
+      const onResize = (): void => {
+        if (!sized) return;
+        const file = path.join(ioDir, RUN_FILES.termSize);
+        writeFileSync(`${file}.tmp`, `${sized.rows} ${sized.columns}\n`);
+        renameSync(`${file}.tmp`, file);
+      };
       const startTerminal = (): void => {
         terminalOn = true;
+        sized?.on('resize', onResize);
         if (raw) (input as NodeJS.ReadStream & { setRawMode(m: boolean): void }).setRawMode(true);
         input.on('data', onKey);
         input.resume();
@@ -154,6 +163,7 @@ export function interactiveBoot(options: InteractiveOptions = {}): BootFn {
       const stopTerminal = (): void => {
         if (!terminalOn) return;
         terminalOn = false;
+        sized?.off('resize', onResize);
         input.off('data', onKey);
         if (raw) (input as NodeJS.ReadStream & { setRawMode(m: boolean): void }).setRawMode(false);
         input.pause();
