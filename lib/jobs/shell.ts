@@ -91,7 +91,7 @@ export async function vmShell(vm: VmBase, opts: ShellOptions): Promise<VmRunResu
         ? {
             onModuleSections: (sections, ioDir) => {
               try {
-                const symbols = kallsymsElf(path.join(ioDir, RUN_FILES.kallsyms), arch, path.join(cacheRoot(), 'gdb', `${process.pid}`));
+                const symbols = kallsymsElf(path.join(ioDir, RUN_FILES.kallsyms), arch, path.join(cacheRoot(), 'gdb'));
                 const cmd = shellLine(gdbCommand({ arch, port: gdbPort, symbols, sections }));
                 io.notice?.write(`\r\nguplab: gdb stub on ${gdbPort} (nokaslr; symbols from the guest's ${guestPath('kallsyms')}, no debug info: Debian's is in linux-image-RELEASE-dbg, ~860 MB): attach with\r\n  ${cmd}\r\n`);
               } catch (err) {

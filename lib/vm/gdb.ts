@@ -8,7 +8,8 @@
 // added at the addresses the guest's /sys/module/guplab/sections give.
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ARCHES, hostArch, type Arch } from './arch.js';
 
@@ -70,18 +71,30 @@ function tool(arch: Arch, name: string): string {
   return arch === hostArch() ? name : `${ARCHES[arch].triple}-${name}`;
 }
 
-/** Turns a guest's /proc/kallsyms into an ELF of symbols for gdb; returns its path. */
-export function kallsymsElf(kallsymsFile: string, arch: Arch, outDir: string): string {
-  mkdirSync(outDir, { recursive: true });
-  const script = path.join(outDir, 'kallsyms.ld');
-  const empty = path.join(outDir, 'empty.o');
+/**
+ * Turns a guest's /proc/kallsyms into an ELF of symbols for gdb, under
+ * `cacheDir` by the hash of its text (a nokaslr boot of the same kernel and
+ * module reuses it); returns its path.
+ */
+export function kallsymsElf(kallsymsFile: string, arch: Arch, cacheDir: string): string {
+  const text = readFileSync(kallsymsFile, 'utf8');
+  const outDir = path.join(cacheDir, `${arch}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
   const elf = path.join(outDir, 'vmlinux-kallsyms.elf');
-  writeFileSync(script, symbolScript(kernelSymbols(readFileSync(kallsymsFile, 'utf8'))));
+  if (existsSync(elf)) return elf;
+  mkdirSync(outDir, { recursive: true });
+  const script = path.join(outDir, `kallsyms.${process.pid}.ld`);
+  const empty = path.join(outDir, `empty.${process.pid}.o`);
+  writeFileSync(script, symbolScript(kernelSymbols(text)));
   try {
     execFileSync(tool(arch, 'as'), ['-o', empty, '/dev/null'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    execFileSync(tool(arch, 'ld'), ['-o', elf, '-T', script, empty], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Linked under a temporary name: two guests of one kernel may make it at once.
+    execFileSync(tool(arch, 'ld'), ['-o', `${elf}.${process.pid}.tmp`, '-T', script, empty], { stdio: ['ignore', 'ignore', 'pipe'] });
+    renameSync(`${elf}.${process.pid}.tmp`, elf);
   } catch (err) {
     throw new Error(`cannot make the symbol file for gdb: install binutils${arch === hostArch() ? '' : `-${ARCHES[arch].triple}`}`, { cause: err });
+  } finally {
+    rmSync(script, { force: true });
+    rmSync(empty, { force: true });
   }
   return elf;
 }
