@@ -21,6 +21,7 @@ import { parseRuns, testVm } from './jobs/test-vm.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
 import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from './jobs/bisect.js';
 import { listKernels } from './jobs/kernels.js';
+import { DEFAULT_GDB_PORT, numaArgs, vmShell } from './jobs/shell.js';
 import { addStressCommand } from './stress/cli.js';
 import { nonNegativeInt, positiveInt, UsageError } from './util/args.js';
 import { projectRoot } from './util/root.js';
@@ -144,8 +145,24 @@ const vm = program.command('vm').description('run commands in a QEMU guest with 
 addVmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
   .argument('<command...>', 'command and arguments (put them after --)')
   .option('--out <dir>', 'host folder that receives what the command writes to $GUPLAB_VM_OUT')
-  .action(async (command: string[], opts: VmCliOptions & { out?: string }, cmd: Command) => {
-    const result = await vmRun({ ...vmBase(opts, cmd), command, ...(opts.out ? { outDir: path.resolve(opts.out) } : {}) });
+  .option('--numa <node>', 'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+  .action(async (command: string[], opts: VmCliOptions & { out?: string; numa?: string[] }, cmd: Command) => {
+    const base = vmBase(opts, cmd);
+    const result = await vmRun({ ...base, command, qemuExtraArgs: numaArgs(base, opts.numa), ...(opts.out ? { outDir: path.resolve(opts.out) } : {}) });
+    process.exitCode = reportVm(result);
+  });
+
+addVmOptions(vm.command('shell').description('boot a kernel with guplab.ko loaded and open a terminal on it: a shell, or a Node REPL with guplab at hand (--repl)'))
+  .argument('[command...]', 'run this on the terminal instead of a shell (after --)')
+  .option('--repl', 'a Node REPL with guplab imported, dev (an open GupDevice) and the mapping functions in scope')
+  .option('--gdb [port]', `start QEMU's gdb stub on 127.0.0.1:PORT (default ${DEFAULT_GDB_PORT}), boot with nokaslr, print the gdb command`, (v: string) => positiveInt(v))
+  .option('--numa <node>', 'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+  .action(async (command: string[], opts: VmCliOptions & { repl?: boolean; gdb?: number | true; numa?: string[] }, cmd: Command) => {
+    const base = vmBase(opts, cmd);
+    if (cmd.getOptionValueSource('timeout') === 'default') delete base.timeoutSec;
+    if (opts.repl && command.length) throw new UsageError('--repl and a command exclude each other: the REPL is the command');
+    const gdb = opts.gdb === true ? DEFAULT_GDB_PORT : opts.gdb;
+    const result = await vmShell(base, { ...(opts.repl ? { repl: true } : {}), ...(gdb !== undefined ? { gdb } : {}), ...(opts.numa ? { numa: opts.numa } : {}), command });
     process.exitCode = reportVm(result);
   });
 

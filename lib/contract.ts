@@ -27,6 +27,14 @@ export const RUN_FILES = {
   dmesg: 'dmesg',
   /** Folder of the round protocol of a host-driven benchmark (A/B runs): see ROUND_FILES. Both write. */
   rounds: 'rounds',
+  /** The kernel log as it grows (/dev/kmsg records), for the host's live watchdog of an interactive run. Guest writes. */
+  kmsgLive: 'kmsg-live',
+  /** guplab.ko's section addresses ("name<TAB>address" lines from /sys/module/guplab/sections, and "ko<TAB>path" of the .ko), for gdb's add-symbol-file. Guest writes. */
+  moduleSections: 'module-sections',
+  /** The host terminal's new size, "ROWS COLS", after a resize (vm shell); the guest applies it to its tty and removes the file. Host writes. */
+  termSize: 'term-size',
+  /** The guest's /proc/kallsyms, for gdb's symbols (vm shell --gdb). Guest writes, before moduleSections. */
+  kallsyms: 'kallsyms',
 } as const;
 
 /** A run-folder file's path inside the guest. */
@@ -64,7 +72,33 @@ export const ENV = {
   addon: 'GUPLAB_ADDON',
   /** 1: progress as lines on stdout, which the host turns into its bar. */
   progressLines: 'GUPLAB_PROGRESS_LINES',
+  /** The host terminal's size as "ROWS COLS", for an interactive run (vm shell). */
+  termSize: 'GUPLAB_TERM_SIZE',
 } as const;
+
+/**
+ * The guest side of an interactive run (vm shell), as a shell script that
+ * takes the inner command as its arguments: it starts the live kernel-log
+ * copy, copies /proc/kallsyms (for gdb), writes guplab.ko's section addresses, then gives the command the
+ * serial console as its controlling terminal (setsid -c), sized as the
+ * host's terminal and resized with it (RUN_FILES.termSize, polled each second). `tty` is the arch's serial device (ttyS0, ttyAMA0).
+ */
+export function interactiveScript(tty: string, opts: { kallsyms?: boolean } = {}): string {
+  const run = GUEST_RUN_DIR;
+  return [
+    `cat /dev/kmsg > ${run}/${RUN_FILES.kmsgLive} 2>/dev/null & kmsg=$!`,
+    ...(opts.kallsyms ? [`cat /proc/kallsyms > ${run}/${RUN_FILES.kallsyms}`] : []),
+    `{ printf 'ko\t%s\n' "$${ENV.ko}"; for s in .text .data .bss .rodata; do f=/sys/module/guplab/sections/$s; [ -r $f ] && printf '%s\t%s\n' $s "$(cat $f)"; done; } > ${run}/${RUN_FILES.moduleSections}.tmp && mv ${run}/${RUN_FILES.moduleSections}.tmp ${run}/${RUN_FILES.moduleSections}`,
+    `stty -F /dev/${tty} sane 2>/dev/null`,
+    `size=$${ENV.termSize}; [ -n "$size" ] && stty -F /dev/${tty} rows "\${size% *}" cols "\${size#* }" 2>/dev/null`,
+    // A resize on the host: the new size set on the tty, whose foreground process group the kernel sends SIGWINCH.
+    `while sleep 1; do [ -f ${run}/${RUN_FILES.termSize} ] && read r c < ${run}/${RUN_FILES.termSize} && rm -f ${run}/${RUN_FILES.termSize} && stty -F /dev/${tty} rows "$r" cols "$c" 2>/dev/null; done & resize=$!`,
+    `setsid -c "$@" </dev/${tty} >/dev/${tty} 2>&1`,
+    'status=$?',
+    'kill $kmsg $resize 2>/dev/null',
+    'exit $status',
+  ].join('\n');
+}
 
 /** The guest side of the environment, typed. Outside a VM only `inVm: false` and what the user set. */
 export interface GuestEnv {

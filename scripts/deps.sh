@@ -3,6 +3,7 @@
 # packages. Idempotent: a second run installs nothing.
 set -eu
 
+# gdb and numactl: vm shell --gdb (and its symbol ELF, binutils) and NUMA guests (numactl --membind in the guest).
 # libc6-dev-i386 and lib32gcc-12-dev: gcc -m32 for the 32-bit caller of
 # test/kernel/unpriv.c. Not gcc-multilib: on bookworm it conflicts with
 # gcc-aarch64-linux-gnu, and installing it removes the cross compilers.
@@ -11,7 +12,7 @@ set -eu
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
 debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
-qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git device-tree-compiler"
+qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git device-tree-compiler gdb numactl binutils"
 
 missing=""
 for p in $PACKAGES; do

@@ -50,7 +50,14 @@ export interface VmRunOptions {
   firstBootTimeoutSec?: number;
   /** Called with the host's run folder (the guest's GUEST_RUN_DIR) before the boot: a host that talks to the guest through it (A/B rounds). */
   onRunDir?: (dir: string) => void;
+  /** More QEMU arguments, after guplab's own (NUMA nodes, the gdb stub: lib/vm/numa.ts, lib/vm/gdb.ts). */
+  qemuExtraArgs?: string[];
+  /** Runs QEMU instead of the line-oriented runner: an interactive run (lib/vm/interactive.ts) bridges a terminal. */
+  boot?: BootFn;
 }
+
+/** Runs one QEMU: what an interactive runner gets, and must answer as the runner's own boot() does. */
+export type BootFn = (spec: { binary: string; args: string[]; timeoutMs: number; ioDir: string; verbose: boolean }) => Promise<Boot>;
 
 /** What a run used, as recorded in the result and in the guest's /run/guplab/vm.json. */
 export interface VmRunMeta {
@@ -119,7 +126,7 @@ function qemuVersion(binary: string): string {
   return /version\s+(\S+)/.exec(run(binary, ['--version']))?.[1] ?? 'unknown';
 }
 
-interface Boot {
+export interface Boot {
   exitCode: number | null;
   console: string;
   bootToCommandMs: number | null;
@@ -147,6 +154,13 @@ function cleanUpOnSignal(): void {
       process.kill(process.pid, sig);
     });
   }
+}
+
+/** Registers a QEMU child started outside this module, so that a signal to the runner kills it too. */
+export function trackQemu(child: ChildProcess): void {
+  cleanUpOnSignal();
+  inFlight.children.add(child);
+  child.once('exit', () => inFlight.children.delete(child));
 }
 
 /** One QEMU run; the command's output (between the markers) goes to `out`. */
@@ -314,13 +328,15 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         cpus: runOptions.cpus,
         append: runOptions.append,
         guestLayer: guest?.layer,
-      }).concat(disks);
+      }).concat(disks, options.qemuExtraArgs ?? []);
       // pmem on a device-tree machine: QEMU's own tree for these arguments, plus the regions.
       if (setup.pmemRegions.length) args = args.concat(pmemDeviceTree(binary, args, setup.pmemRegions, ioDir));
       log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
       const firstBootSec = options.firstBootTimeoutSec ?? 60;
       const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
-      result = await boot(binary, args, remainingMs, accel === 'kvm' ? firstBootSec * 1000 : null, out, options.verbose ?? false);
+      result = options.boot
+        ? await options.boot({ binary, args, timeoutMs: remainingMs, ioDir, verbose: options.verbose ?? false })
+        : await boot(binary, args, remainingMs, accel === 'kvm' ? firstBootSec * 1000 : null, out, options.verbose ?? false);
       if (!result.stalled) break;
       accelNote = `KVM boot showed no progress in ${firstBootSec} s (this host's /dev/kvm cannot run the guest): retried with TCG`;
       log(accelNote);
