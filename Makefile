@@ -90,10 +90,11 @@ test-runner: build
 # guest (lib/vm/guest.ts fullGuest: huge pages, ZONE_MOVABLE, ext4/xfs disks,
 # memfd_secret, DAX on emulated pmem where the arch has memmap=), then the
 # kernel matrix of the check reports (results/test-vm/matrix.md).
-# CI's subset (make test): the oldest and newest lines and the two
-# Debian stable ones on x86_64, the stable ones on arm64 (make test-vm-lines
-# runs the rest).
-VM_RUNS ?= 5.10:x86_64,6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64
+# CI's subset (make test): the two Debian stable lines and the newest on
+# x86_64, the stable ones on arm64. make test-vm-lines runs the rest: 5.10 is
+# there because one of its force-cow answers depends on whether the page still
+# sits in a per-CPU LRU pagevec (README, "what changed when"), a race CI must not carry.
+VM_RUNS ?= 6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64
 VM_JOBS ?= 1
 test-vm: build
 	$(GUPLAB) test-vm --runs $(VM_RUNS) --jobs $(VM_JOBS)
@@ -105,8 +106,8 @@ test-ci-engine: build
 	./scripts/ci-engine.sh
 
 # The other Debian lines with headers (`guplab kernels`), outside `make
-# test` for time: 7.2 x86_64, 5.10 and 7.3 arm64.
-VM_RUNS_LINES ?= 7.2:x86_64,5.10:arm64,7.3:arm64
+# test` for time: 5.10 and 7.2 x86_64, 5.10 and 7.3 arm64.
+VM_RUNS_LINES ?= 5.10:x86_64,7.2:x86_64,5.10:arm64,7.3:arm64
 test-vm-lines: build
 	$(GUPLAB) test-vm --runs $(VM_RUNS_LINES) --jobs $(VM_JOBS) --out results/test-vm-lines
 
