@@ -91,9 +91,8 @@ test-runner: build
 # memfd_secret, DAX on emulated pmem where the arch has memmap=), then the
 # kernel matrix of the check reports (results/test-vm/matrix.md).
 # CI's subset (make test): the two Debian stable lines and the newest on
-# x86_64, the stable ones on arm64. make test-vm-lines runs the rest: 5.10 is
-# there because one of its force-cow answers depends on whether the page still
-# sits in a per-CPU LRU pagevec (README, "what changed when"), a race CI must not carry.
+# x86_64, the stable ones on arm64. make test-vm-lines runs the rest (5.10
+# needs its own bullseye build root, minutes more on a fresh machine).
 VM_RUNS ?= 6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64
 VM_JOBS ?= 1
 test-vm: build

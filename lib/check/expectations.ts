@@ -213,13 +213,13 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<5.19',
       answer: { ret: 1, note: 'new page' },
       source:
-        '5.10 do_wp_page(): an anon page is reused only when page_count() == 1 ("mm: do_wp_page() simplification", 5.9); the freshly written page still has another reference (the LRU pagevec), so the FOLL_FORCE write fault copies it (wp_page_copy()) (run on 5.10.0-46)',
+        '5.10 do_wp_page(): an anon page is reused only when page_count() == 1 ("mm: do_wp_page() simplification", 5.9); the probe holds a FOLL_GET reference, so the FOLL_FORCE write fault copies it (wp_page_copy()). Without that reference the answer raced on whether a per-CPU LRU pagevec still held the fresh page (seen: "same page" for 1-2 of 8 APIs on 5.10.0-46)',
     },
     {
       cases: 'force-anon/*',
       kernels: '>=5.19',
       answer: { ret: 1, note: 'same page' },
-      source: 'can_follow_write_pte(): FOLL_FORCE may write an exclusive anonymous page of a private !VM_WRITE mapping in place',
+      source: 'can_follow_write_pte(): FOLL_FORCE may write an exclusive anonymous page of a private !VM_WRITE mapping in place, whatever other references it has (PageAnonExclusive, not page_count(), decides)',
     },
     {
       cases: 'force-file/*',

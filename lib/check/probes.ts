@@ -139,8 +139,13 @@ const forceCow: Probe = {
           m.write(0, 0x41);
           m.protect('r');
           const before = m.pfn(0);
-          const r = call(ctx, api, m.address, 1, ['write', 'force'], { hold: true, facts: true });
-          return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
+          // Another reference, held: before 5.19 the answer turns on page_count(), and without
+          // this one it would turn on whether a per-CPU LRU pagevec still holds the fresh page.
+          const other = call(ctx, 'get_user_pages_fast', m.address, 1, [], { hold: true });
+          return holding(ctx, other, () => {
+            const r = call(ctx, api, m.address, 1, ['write', 'force'], { hold: true, facts: true });
+            return holding(ctx, r, () => ({ ret: r.ret, note: r.facts?.[0]?.pfn === before ? 'same page' : 'new page' }));
+          });
         }),
       ),
       ...perApi(ctx, FAULTING(), 'force-file/', (api) => {
