@@ -199,5 +199,8 @@ export function prepareDisks(disks: readonly GuestDisk[], dir: string): string[]
 /** The same on every arch: whether DAX comes is decided when the kernel is known (daxForKernel). */
 export function fullGuest(): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
   const memory: GuestMemoryOptions = { hugepages: 16, movablecore: '256M', fs: ['ext4', 'xfs'], pmem: '128M', dax: ['ext4', 'xfs'], daxOptional: true };
-  return { memMiB: 3072, memory, append: ['secretmem.enable=1'] };
+  // cma=0: no default CMA area (Debian arm64 reserves 64M, placed top-down,
+  // i.e. inside ZONE_MOVABLE), so that the movable probes ask about
+  // ZONE_MOVABLE alone; cma-longterm asks for its own area (cma=SIZE).
+  return { memMiB: 3072, memory, append: ['secretmem.enable=1', 'cma=0'] };
 }

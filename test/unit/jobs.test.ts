@@ -36,7 +36,7 @@ describe('check --vm guest', () => {
     const full = fullGuestUnlessChosen({ arch: 'x86_64', memMiB: 2048, append: ['quiet'] });
     expect(full.memMiB).toBe(3072);
     expect(full.memory).toMatchObject({ hugepages: 16, movablecore: '256M', pmem: '128M' });
-    expect(full.append).toEqual(['secretmem.enable=1', 'quiet']);
+    expect(full.append).toEqual(['secretmem.enable=1', 'cma=0', 'quiet']);
     const chosen = fullGuestUnlessChosen({ arch: 'x86_64', memMiB: 1024, memChosen: true, memory: { hugepages: 2 } });
     expect(chosen).toMatchObject({ memMiB: 1024, memory: { hugepages: 2 } });
   });
