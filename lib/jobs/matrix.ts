@@ -62,19 +62,24 @@ export async function runMatrixCell(
 
 /**
  * What a cell's answers depend on: the kernel release, the arch, what the
- * boot ran, and guplab itself (the guest code, the module, the kernel tests).
- * A report whose key file holds the same is reused instead of booting again.
+ * boot ran, and guplab itself (buildHash). A report whose key file holds the
+ * same is reused instead of booting again.
  */
-export function cellKey(release: string, arch: Arch, o: Pick<MatrixRunOptions, 'suites' | 'only'>): string {
+export function cellKey(release: string, arch: Arch, o: Pick<MatrixRunOptions, 'suites' | 'only'>, build = buildHash(o)): string {
+  return JSON.stringify({ release, arch, suites: [...o.suites].sort(), only: [...o.only].sort(), guplab: build });
+}
+
+/** The guplab side of a cell's key: the guest code, the module, and (with kernel-tests) the kernel tests. */
+export function buildHash(o: Pick<MatrixRunOptions, 'suites'>): string {
   const hash = createHash('sha256');
   const files = [
     ...kmodSources(),
     ...filesUnder(path.join(projectRoot, 'dist', 'lib')),
-    path.join(projectRoot, 'bin', 'guplab-guest.js'),
+    ...filesUnder(path.join(projectRoot, 'bin')),
     ...(o.suites.includes('kernel-tests') ? filesUnder(path.join(projectRoot, 'test', 'kernel')) : []),
   ];
   for (const f of files) hash.update(path.relative(projectRoot, f)).update(readFileSync(f));
-  return JSON.stringify({ release, arch, suites: [...o.suites].sort(), only: [...o.only].sort(), guplab: hash.digest('hex').slice(0, 16) });
+  return hash.digest('hex').slice(0, 16);
 }
 
 function filesUnder(dir: string): string[] {
@@ -106,15 +111,17 @@ export function reusable(file: string, key: string, o: Pick<MatrixRunOptions, 's
  */
 export async function runMatrixVms(o: MatrixRunOptions, log: (msg: string) => void): Promise<{ files: string[]; code: number }> {
   const cells = o.arches.flatMap((arch) => expandKernelSpecs(o.kernels, arch, log).map((kernel) => ({ kernel, arch })));
+  const build = buildHash(o); // once: every cell runs the same guplab
+  const sideBySideRuns = Math.min(o.jobs, cells.length) > 1;
   const outcomes = await pool(cells, o.jobs, async ({ kernel, arch }) => {
     const file = checkFileFor(o.out, kernel, arch);
-    const key = cellKey(ensureKernel(kernel, arch, log).release, arch, o);
+    const key = cellKey(ensureKernel(kernel, arch, log).release, arch, o, build);
     if (!o.fresh && reusable(file, key, o)) {
       log(`reused ${path.relative(process.cwd(), file)}: same kernel release and guplab build (--fresh boots it again)`);
       return { file, code: 0 };
     }
     rmSync(keyFileFor(file), { force: true });
-    const result = await runMatrixCell(kernel, arch, o, o.jobs > 1 ? sideBySide(`${kernel} ${arch}`, process.stderr) : undefined);
+    const result = await runMatrixCell(kernel, arch, o, sideBySideRuns ? sideBySide(`${kernel} ${arch}`, process.stderr) : undefined);
     const code = reportVm(result);
     // A failed probe leaves a whole report (status 1) worth keeping; a failed boot leaves none.
     const whole = result.problems.length === 0 && existsSync(file);
