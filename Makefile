@@ -94,6 +94,7 @@ test-runner: build
 # x86_64, the stable ones on arm64. make test-vm-lines runs the rest (5.10
 # needs its own bullseye build root, minutes more on a fresh machine).
 VM_RUNS ?= 6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64
+# (the same as guplab test-vm's default --runs)
 VM_JOBS ?= 1
 test-vm: build
 	$(GUPLAB) test-vm --runs $(VM_RUNS) --jobs $(VM_JOBS)

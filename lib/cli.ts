@@ -377,7 +377,7 @@ program
 program
   .command('test-vm')
   .description('the kernel test suite and the check suite in one boot per kernel:arch (the full guest), then the matrix of the answers')
-  .option('--runs <list>', 'comma-separated KERNEL:ARCH pairs', '6.1:x86_64,6.12:x86_64,6.1:arm64,6.12:arm64')
+  .option('--runs <list>', 'comma-separated KERNEL:ARCH pairs', '6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64')
   .option('--out <dir>', 'folder for the check reports and the matrix', 'results/test-vm')
   .option('--jobs <n>', 'guests booted at once', positiveInt, 1)
   .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1800)

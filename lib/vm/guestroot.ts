@@ -22,6 +22,7 @@ import {
   closeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { ENV } from '../contract.js';
 import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
@@ -47,7 +48,12 @@ export interface GuestRoot {
   busybox: string;
   /** Environment for the command in the guest. */
   env: Record<string, string>;
+  /** Shell lines run in the guest before the command. */
+  prelude: string[];
 }
+
+/** Where the guest keeps its copy of the addon: readable by every guest user. */
+const GUEST_ADDON = '/usr/local/lib/guplab/guplab.node';
 
 type Log = (msg: string) => void;
 
@@ -258,5 +264,13 @@ export function ensureGuestRoot(arch: Arch, log: Log): GuestRoot {
   const { layer, busybox } = ensureLayer(arch, log);
   const nodePath = ensureNpmNatives(arch, log);
   const addonFile = ensureAddon(arch, log);
-  return { layer, busybox, env: { ...(nodePath ? { NODE_PATH: nodePath } : {}), GUPLAB_ADDON: addonFile } };
+  return {
+    layer,
+    busybox,
+    env: { ...(nodePath ? { NODE_PATH: nodePath } : {}), [ENV.addon]: addonFile },
+    // The cache may sit under a home only its owner can enter (/root/.cache),
+    // and the guest runs tests as other users too: they load a copy in the
+    // guest's own (tmpfs) upper layer.
+    prelude: [`mkdir -p ${path.dirname(GUEST_ADDON)} && cp "$${ENV.addon}" ${GUEST_ADDON} && chmod 0755 ${GUEST_ADDON} && export ${ENV.addon}=${GUEST_ADDON}`],
+  };
 }

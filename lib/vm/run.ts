@@ -317,7 +317,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         [ENV.ko]: ko,
         ...guest?.env,
         ...options.env,
-      }, setup.script));
+      }, [...(guest?.prelude ?? []), ...setup.script]));
       let args = qemuArgs({
         arch,
         accel,
