@@ -416,4 +416,11 @@ static inline void guplab_vm_flags_clear(struct vm_area_struct *vma, unsigned lo
 #define guplab_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
 #endif
 
+/*
+ * MMU_NOTIFY_EXCLUSIVE came with device-exclusive access in 5.14 ("mm:
+ * device exclusive memory access"); 5.10's enum mmu_notifier_event ends at
+ * MMU_NOTIFY_MIGRATE.
+ */
+#define GUPLAB_HAVE_NOTIFY_EXCLUSIVE	(LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0))
+
 #endif /* _GUPLAB_COMPAT_H */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
-import { addon, PIN_SLOTS, type NativeDevice, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
+import { addon, PIN_SLOTS, type NativeDevice, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
 export interface DeviceInfo {
@@ -109,6 +109,97 @@ export interface BenchSamples {
   getNs: number[];
   putNs: number[];
 }
+
+/** Options of GupDevice.mirror(). */
+export interface MirrorOptions {
+  /** Fault for write (HMM_PFN_REQ_WRITE), so that writeMirrored() may write; the mapping must be writable. */
+  write?: boolean;
+  /** Record only the pages present now (hmm_range_fault() without HMM_PFN_REQ_FAULT): fault nothing in. */
+  snapshot?: boolean;
+}
+
+/** Why a mirror was invalidated: enum mmu_notifier_event (include/linux/mmu_notifier.h). */
+export const MIRROR_EVENTS = ['unmap', 'clear', 'protectionVma', 'protectionPage', 'softDirty', 'release', 'migrate', 'exclusive', 'other'] as const;
+export type MirrorEvent = (typeof MIRROR_EVENTS)[number];
+
+/** A mirror GupDevice.mirror() made. */
+export interface Mirror {
+  /** For readPinned/writePinned (which fault an invalidated page back in), mirrorState and release. */
+  handle: number;
+  /** Time of the creation's hmm_range_fault() fills, retries included. */
+  faultNs: number;
+  /** Pages the mirror's page table holds after creation. */
+  validPages: number;
+}
+
+/** One entry of a mirror's page table. */
+export interface MirrorPfn {
+  valid: boolean;
+  /** The CPU mapping was writable when it was filled. */
+  writable: boolean;
+  pfn: bigint;
+}
+
+/** What a mirror has seen since it was made. */
+export interface MirrorState {
+  nrPages: number;
+  /** Entries valid now: pages the mirror may use without faulting. */
+  validPages: number;
+  /** Invalidate callbacks that overlapped the mirror. */
+  invalidations: number;
+  /** Successful hmm_range_fault() fills, creation included. */
+  faults: number;
+  /** Fills redone because an invalidation raced them. */
+  retries: number;
+  /** Invalidations per reason (reasons never seen are left out). */
+  events: Partial<Record<MirrorEvent, number>>;
+  /** The last invalidations, oldest first, clipped to the mirror. */
+  log: { event: MirrorEvent; start: bigint; end: bigint }[];
+  pfns?: MirrorPfn[];
+}
+
+/** The name of a GUPLAB_EVENT_* id. */
+function eventName(id: number): MirrorEvent {
+  const { events } = addon().abi;
+  return MIRROR_EVENTS.find((e) => events[e] === id) ?? 'other';
+}
+
+function decodeMirrorState(raw: NativeMirrorState): MirrorState {
+  const events: Partial<Record<MirrorEvent, number>> = {};
+  raw.events.forEach((n, id) => {
+    if (n) events[eventName(id)] = (events[eventName(id)] ?? 0) + n;
+  });
+  const state: MirrorState = {
+    nrPages: raw.nrPages,
+    validPages: raw.validPages,
+    invalidations: raw.invalidations,
+    faults: raw.faults,
+    retries: raw.retries,
+    events,
+    log: raw.log.map((e) => ({ event: eventName(e.event), start: e.start, end: e.end })),
+  };
+  if (raw.pfns) {
+    // GUPLAB_MPFN_VALID (bit 63), GUPLAB_MPFN_WRITE (bit 62), pfn below bit 56.
+    state.pfns = Array.from(raw.pfns, (e) => ({ valid: (e >> 63n) === 1n, writable: ((e >> 62n) & 1n) === 1n, pfn: e & ((1n << 56n) - 1n) }));
+  }
+  return state;
+}
+
+/** A MIRROR errno with the fix it calls for. */
+function mirrorError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const hints: Record<string, string> = {
+    EEXIST: 'the range overlaps a mirror this device already has: release that one first, or open another device',
+    EFAULT: 'part of the range is not mapped (or, with write, not writable): mirror mapped memory',
+    EPERM: 'the range is not writable: mirror it without write, or mprotect it writable',
+    ENOSPC: 'this device has 64 mirrors already: release some',
+    EOPNOTSUPP: 'the running kernel lacks CONFIG_HMM_MIRROR',
+  };
+  return classify(err, 'other', code ? hints[code] : undefined);
+}
+
+/** BENCH's api: a GUP entry point, or hmm_range_fault() (an ODP driver's fill of its mirror). */
+export type BenchApi = ApiName | 'hmm_range_fault';
 
 function decodePin(raw: NativePinResult): PinResult {
   // The common answer (no handle, no facts) in one object of one shape.
@@ -416,16 +507,20 @@ export class GupDevice {
     try {
       return this.#live.release(handle, options.dirty ?? false);
     } catch (err) {
-      const hint = (err as NodeJS.ErrnoException).code === 'EPERM'
+      const code = (err as NodeJS.ErrnoException).code;
+      const hint = code === 'EPERM'
         ? 'dirty: true needs a set taken with flags ["write"]: the kernel only dirties pages pinned for writing'
-        : undefined;
+        : code === 'EINVAL' && options.dirty
+          ? 'a mirror holds no pages to dirty: release it without dirty'
+          : code === 'ENOENT' ? `no held set or mirror ${handle} on this device` : undefined;
       throw classify(err, 'other', hint);
     }
   }
 
   /**
-   * Reads `length` bytes of page `index` of a held set through the kernel's
-   * mapping of the page (what a device doing DMA would see).
+   * Reads `length` bytes of page `index` of a held set or a mirror through
+   * the kernel's mapping of the page (what a device doing DMA would see). A
+   * mirror's invalidated page is faulted back in first (hmm_range_fault()).
    */
   readPinned(handle: number, index: number, offset = 0, length = 1): Uint8Array {
     const bytes = new Uint8Array(length);
@@ -434,9 +529,10 @@ export class GupDevice {
   }
 
   /**
-   * Writes bytes into page `index` of a held set through the kernel's mapping
-   * (a device's DMA write). The set must have been taken with FOLL_WRITE;
-   * release it with dirty: true so that file pages are written back.
+   * Writes bytes into page `index` of a held set or a mirror through the
+   * kernel's mapping (a device's DMA write). A set must have been taken with
+   * FOLL_WRITE (release it with dirty: true so that file pages are written
+   * back); a mirror made with write: true (its fill dirtied the CPU mapping).
    */
   writePinned(handle: number, index: number, offset: number, data: Uint8Array): void {
     this.#access(handle, index, offset, data, true);
@@ -456,7 +552,9 @@ export class GupDevice {
       throw classify(
         err,
         'other',
-        code === 'EPERM' ? 'the set was taken without FOLL_WRITE: pin with flags ["write"] to write through it' : code === 'ENOENT' ? `no held set ${handle} on this device` : undefined,
+        code === 'EPERM'
+          ? 'the set was taken without FOLL_WRITE, or the mirror made without write: pin with flags ["write"], or mirror with {write: true}, to write through it'
+          : code === 'ENOENT' ? `no held set or mirror ${handle} on this device` : code === 'ESRCH' ? 'the mirrored process has exited' : undefined,
       );
     }
   }
@@ -466,8 +564,11 @@ export class GupDevice {
    * pagesPerCall, releasing each batch}, off the JS thread. One sample per
    * iteration; a signal stops it early (status -EINTR) with the samples so far.
    */
-  async bench(api: ApiName, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
-    const flags = this.#check(api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
+  async bench(api: BenchApi, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
+    const hmm = api === 'hmm_range_fault';
+    if (hmm && (request.flags ?? []).some((f) => f !== 'write')) throw new TypeError('hmm_range_fault takes no FOLL_ flags: only "write" (HMM_PFN_REQ_WRITE)');
+    if (hmm && request.pid !== undefined) throw new TypeError('hmm_range_fault acts on this process: no pid');
+    const flags = this.#check(hmm ? 'get_user_pages_fast' : api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     const { benchMaxPages, benchMaxIterations: max } = addon().abi;
     if (nrPages > benchMaxPages) throw new RangeError(`nrPages ${nrPages} exceeds what one BENCH iteration may cover (${benchMaxPages} pages): bench a smaller buffer`);
@@ -476,7 +577,7 @@ export class GupDevice {
     }
     if (request.signal?.aborted) return { done: 0, status: -4, ret: 0, getNs: [], putNs: [] };
     const running = this.#live.bench({
-      api: apiId(api),
+      api: hmm ? addon().abi.benchHmmRangeFault : apiId(api),
       flags,
       addr: address,
       nrPages,
@@ -487,6 +588,47 @@ export class GupDevice {
     return this.#interruptible(running, request.signal).catch((err: unknown) => {
       throw classify(err);
     });
+  }
+
+  /**
+   * Mirrors nrPages pages at address the way an on-demand-paging device
+   * does: no page reference is held; an mmu_interval_notifier invalidates
+   * the mirror's entries when the CPU page table changes, and hmm_range_fault()
+   * fills them (now, and again on access). Release it with release(handle);
+   * closing the device ends it too. mirrorAsync() makes a large one off the
+   * JS thread.
+   */
+  mirror(address: bigint, nrPages: number, options: MirrorOptions = {}): Mirror {
+    const request = this.#mirrorRequest(address, nrPages, options);
+    try {
+      return this.#live.mirror(request);
+    } catch (err) {
+      throw mirrorError(err);
+    }
+  }
+
+  /** mirror() on a worker thread, for ranges whose first fill faults many pages. */
+  async mirrorAsync(address: bigint, nrPages: number, options: MirrorOptions = {}): Promise<Mirror> {
+    const request = this.#mirrorRequest(address, nrPages, options);
+    return this.#live.mirrorAsync(request).catch((err: unknown) => {
+      throw mirrorError(err);
+    });
+  }
+
+  #mirrorRequest(address: bigint, nrPages: number, options: MirrorOptions): NativeMirrorRequest {
+    this.#check('get_user_pages_fast', address, nrPages, this.info().maxPages, undefined, []);
+    const { mirrorFlags } = addon().abi;
+    return { addr: address, nrPages, flags: (options.write ? mirrorFlags.write : 0) | (options.snapshot ? mirrorFlags.snapshot : 0) };
+  }
+
+  /** What mirror `handle` has seen (invalidations by reason, the last ones, fills); `pfns` adds its page table. */
+  mirrorState(handle: number, options: { pfns?: boolean } = {}): MirrorState {
+    if (!Number.isSafeInteger(handle) || handle < 1) throw new RangeError(`handle must be a positive integer, got ${handle}`);
+    try {
+      return decodeMirrorState(this.#live.mirrorState(handle, options.pfns ?? false));
+    } catch (err) {
+      throw classify(err, 'other', (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no mirror ${handle} on this device (a held set has no mirror state)` : undefined);
+    }
   }
 
   /** Signals the worker thread on abort, and again until the work settles (a signal can land just before the ioctl). */

@@ -1,7 +1,14 @@
 export { API_NAMES, FLAG_NAMES, isApiName, isFlagName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
 export {
   GupDevice,
+  type BenchApi,
   type BenchRequest,
+  MIRROR_EVENTS,
+  type Mirror,
+  type MirrorEvent,
+  type MirrorOptions,
+  type MirrorPfn,
+  type MirrorState,
   type BenchSamples,
   type DeviceInfo,
   type PageFacts,

@@ -54,6 +54,31 @@ export interface NativeBenchResult {
   putNs: number[];
 }
 
+export interface NativeMirrorRequest {
+  addr: bigint;
+  nrPages: number;
+  flags: number;
+}
+
+export interface NativeMirrorResult {
+  handle: number;
+  faultNs: number;
+  validPages: number;
+}
+
+export interface NativeMirrorState {
+  nrPages: number;
+  validPages: number;
+  invalidations: number;
+  faults: number;
+  retries: number;
+  /** Invalidations per GUPLAB_EVENT_* id. */
+  events: number[];
+  log: { event: number; start: bigint; end: bigint }[];
+  /** GUPLAB_MPFN_* entries, when asked for. */
+  pfns?: BigUint64Array;
+}
+
 export interface NativeInfo {
   abiVersion: number;
   pageSize: number;
@@ -79,6 +104,9 @@ export interface NativeDevice {
   release(handle: number, dirty: boolean): { nrPages: number; putNs: number };
   access(handle: number, index: number, offset: number, bytes: Uint8Array, write: boolean): void;
   bench(request: NativeBenchRequest): Promise<NativeBenchResult>;
+  mirror(request: NativeMirrorRequest): NativeMirrorResult;
+  mirrorAsync(request: NativeMirrorRequest): Promise<NativeMirrorResult>;
+  mirrorState(handle: number, pfns: boolean): NativeMirrorState;
   close(): void;
   readonly closed: boolean;
 }
@@ -98,6 +126,11 @@ export interface NativeAddon {
     benchMaxPages: number;
     /** Pages one open file of /dev/guplab offers to mmap() (ABI 5). */
     mmapPages: number;
+    /** Invalidation reasons a mirror records (ABI 6), name -> id. */
+    events: Record<string, number>;
+    mirrorFlags: { write: number; snapshot: number };
+    /** BENCH's api value for hmm_range_fault(). */
+    benchHmmRangeFault: number;
   };
   /** The system's base page size, sysconf(_SC_PAGESIZE). */
   pageSize: number;

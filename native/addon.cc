@@ -54,6 +54,17 @@ Napi::Object AbiConstants(Napi::Env env) {
   abi.Set("benchMaxIterations", Napi::Number::New(env, GUPLAB_BENCH_MAX_ITERATIONS));
   abi.Set("benchMaxPages", Napi::Number::New(env, static_cast<double>(GUPLAB_BENCH_MAX_PAGES)));
   abi.Set("mmapPages", Napi::Number::New(env, GUPLAB_MMAP_PAGES));
+
+  Napi::Object events = Napi::Object::New(env);
+#define GUPLAB_EXPORT_EVENT(sym, id, name) events.Set(name, Napi::Number::New(env, GUPLAB_EVENT_##sym));
+  GUPLAB_EVENTS(GUPLAB_EXPORT_EVENT)
+#undef GUPLAB_EXPORT_EVENT
+  abi.Set("events", events);
+  Napi::Object mirrorFlags = Napi::Object::New(env);
+  mirrorFlags.Set("write", Napi::Number::New(env, GUPLAB_MIRROR_WRITE));
+  mirrorFlags.Set("snapshot", Napi::Number::New(env, GUPLAB_MIRROR_SNAPSHOT));
+  abi.Set("mirrorFlags", mirrorFlags);
+  abi.Set("benchHmmRangeFault", Napi::Number::New(env, GUPLAB_BENCH_HMM_RANGE_FAULT));
   return abi;
 }
 

@@ -63,6 +63,9 @@ class Device : public Napi::ObjectWrap<Device> {
                         InstanceMethod<&Device::Access>("access"),
                         InstanceMethod<&Device::PinAsync>("pinAsync"),
                         InstanceMethod<&Device::Bench>("bench"),
+                        InstanceMethod<&Device::Mirror>("mirror"),
+                        InstanceMethod<&Device::MirrorAsync>("mirrorAsync"),
+                        InstanceMethod<&Device::MirrorState>("mirrorState"),
                         InstanceMethod<&Device::Interrupt>("interrupt"),
                         InstanceMethod<&Device::Close>("close"),
                         InstanceAccessor<&Device::Closed>("closed")});
@@ -259,6 +262,82 @@ class Device : public Napi::ObjectWrap<Device> {
   // pinAsync(request) -> Promise of pin()'s answer; for large HOLDs.
   Napi::Value PinAsync(const Napi::CallbackInfo &info);
 
+  // mirror({addr, nrPages, flags}) -> {handle, faultNs, validPages}
+  static std::unique_ptr<guplab_mirror> ParseMirror(Napi::Env env, Napi::Value arg) {
+    if (!arg.IsObject()) throw Napi::TypeError::New(env, "mirror(request): request must be an object");
+    Napi::Object req = arg.As<Napi::Object>();
+    auto m = std::make_unique<guplab_mirror>();
+    std::memset(m.get(), 0, sizeof(*m));
+    m->addr = Uint64Field(env, req, "addr");
+    m->nr_pages = Uint64Field(env, req, "nrPages");
+    m->flags = Uint32Field(env, req, "flags");
+    return m;
+  }
+
+  static Napi::Object MirrorResult(Napi::Env env, const guplab_mirror &m) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("handle", Napi::Number::New(env, static_cast<double>(m.handle)));
+    out.Set("faultNs", Napi::Number::New(env, static_cast<double>(m.fault_ns)));
+    out.Set("validPages", Napi::Number::New(env, static_cast<double>(m.valid_pages)));
+    return out;
+  }
+
+  Napi::Value Mirror(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto m = ParseMirror(env, info[0]);
+    Ioctl(env, GUPLAB_IOC_MIRROR, m.get());
+    return MirrorResult(env, *m);
+  }
+
+  // mirrorAsync(request) -> Promise of mirror()'s answer, on a worker thread:
+  // the first fill of a large mirror faults many pages.
+  Napi::Value MirrorAsync(const Napi::CallbackInfo &info);
+
+  // mirrorState(handle, pfns) -> {nrPages, validPages, invalidations, faults,
+  // retries, events: number[], log: {event, start, end}[], pfns?: BigUint64Array}
+  Napi::Value MirrorState(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber())
+      throw Napi::TypeError::New(env, "mirrorState(handle, pfns): handle must be a number");
+    auto st = std::make_unique<guplab_mirror_state>();
+    std::memset(st.get(), 0, sizeof(*st));
+    st->handle = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    bool want_pfns = info.Length() > 1 && info[1].ToBoolean().Value();
+    std::vector<uint64_t> pfns;
+    if (want_pfns) {
+      // The size comes from a first call without pfns: a mirror's size is fixed.
+      Ioctl(env, GUPLAB_IOC_MIRROR_STATE, st.get());
+      pfns.resize(st->nr_pages);
+      st->pfns = reinterpret_cast<uintptr_t>(pfns.data());
+    }
+    Ioctl(env, GUPLAB_IOC_MIRROR_STATE, st.get());
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("nrPages", Napi::Number::New(env, static_cast<double>(st->nr_pages)));
+    out.Set("validPages", Napi::Number::New(env, static_cast<double>(st->valid_pages)));
+    out.Set("invalidations", Napi::Number::New(env, static_cast<double>(st->invalidations)));
+    out.Set("faults", Napi::Number::New(env, static_cast<double>(st->faults)));
+    out.Set("retries", Napi::Number::New(env, static_cast<double>(st->retries)));
+    Napi::Array events = Napi::Array::New(env, GUPLAB_EVENT_SLOTS);
+    for (uint32_t i = 0; i < GUPLAB_EVENT_SLOTS; i++) events.Set(i, Napi::Number::New(env, st->events[i]));
+    out.Set("events", events);
+    uint32_t n = std::min<uint32_t>(st->nr_log, GUPLAB_MIRROR_LOG);
+    Napi::Array log = Napi::Array::New(env, n);
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("event", Napi::Number::New(env, st->log[i].event));
+      e.Set("start", Napi::BigInt::New(env, static_cast<uint64_t>(st->log[i].start)));
+      e.Set("end", Napi::BigInt::New(env, static_cast<uint64_t>(st->log[i].end)));
+      log.Set(i, e);
+    }
+    out.Set("log", log);
+    if (want_pfns) {
+      Napi::BigUint64Array arr = Napi::BigUint64Array::New(env, pfns.size());
+      std::copy(pfns.begin(), pfns.end(), arr.Data());
+      out.Set("pfns", arr);
+    }
+    return out;
+  }
+
   // access(handle, index, offset, buffer, write): copies between a Uint8Array
   // and a page of a held set through the kernel's mapping of that page.
   Napi::Value Access(const Napi::CallbackInfo &info) {
@@ -326,6 +405,7 @@ class Device : public Napi::ObjectWrap<Device> {
 
   friend class IoctlWorker;
   friend class PinWorker;
+  friend class MirrorWorker;
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
     // A BENCH in flight keeps the fd; it is closed when the last one ends.
@@ -430,6 +510,28 @@ class BenchWorker : public IoctlWorker {
   std::unique_ptr<guplab_bench> req_;
   std::vector<guplab_bench_sample> samples_;
 };
+
+class MirrorWorker : public IoctlWorker {
+ public:
+  MirrorWorker(Napi::Env env, Device *device, Napi::Object owner, std::unique_ptr<guplab_mirror> req)
+      : IoctlWorker(env, device, owner, GUPLAB_IOC_MIRROR, req.get()), req_(std::move(req)) {}
+
+ protected:
+  Napi::Value Answer(Napi::Env env) override { return Device::MirrorResult(env, *req_); }
+
+ private:
+  std::unique_ptr<guplab_mirror> req_;
+};
+
+Napi::Value Device::MirrorAsync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto m = ParseMirror(env, info[0]);
+  Fd(env);
+  auto *worker = new MirrorWorker(env, this, Value(), std::move(m));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
 
 Napi::Value Device::PinAsync(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();

@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	5
+#define GUPLAB_ABI_VERSION	6
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
@@ -219,9 +219,11 @@ struct guplab_bench {
 #define GUPLAB_BENCH_MAX_PAGES		(1u << 24)
 
 /*
- * GUPLAB_IOC_ACCESS: reads or writes bytes of one page of a held set through
- * the kernel's own mapping of the page, as a device doing DMA to it would.
- * Writing needs a set taken with GUPLAB_FLAG_WRITE (-EPERM otherwise).
+ * GUPLAB_IOC_ACCESS: reads or writes bytes of one page of a held set or a
+ * mirror through the kernel's own mapping of the page, as a device doing
+ * DMA to it would. Writing needs a set taken with GUPLAB_FLAG_WRITE or a
+ * mirror made with GUPLAB_MIRROR_WRITE (-EPERM otherwise). A mirror's
+ * invalid entry is faulted back in first (hmm_range_fault()).
  */
 struct guplab_access {
 	__u64 handle;		/* in: a held set */
@@ -244,11 +246,100 @@ struct guplab_access {
  */
 #define GUPLAB_MMAP_PAGES	16
 
+/*
+ * GUPLAB_IOC_MIRROR (ABI 6): mirrors [addr, addr + nr_pages pages) of the
+ * caller's mm as an on-demand-paging (ODP) device does: no page reference
+ * is held. An mmu_interval_notifier tells the mirror when the CPU page
+ * table changes (the entries it covers are then invalid), and
+ * hmm_range_fault() fills the mirror's page table, at creation and again
+ * when ACCESS meets an invalid entry. The handle shares HOLD's handle
+ * space: ACCESS reads and writes through it, RELEASE ends it (dirty must be
+ * 0), closing the file ends every mirror. -EOPNOTSUPP without
+ * CONFIG_HMM_MIRROR; -EEXIST if it overlaps another mirror of the file.
+ */
+#define GUPLAB_MIRROR_WRITE	(1u << 0)	/* fault for write (HMM_PFN_REQ_WRITE): ACCESS may write */
+#define GUPLAB_MIRROR_SNAPSHOT	(1u << 1)	/* at creation, record present pages only: fault nothing */
+
+struct guplab_mirror {
+	__u64 addr;		/* in: page aligned */
+	__u64 nr_pages;		/* in: 1 .. info.max_pages */
+	__u32 flags;		/* in: GUPLAB_MIRROR_* */
+	__u32 reserved;		/* in: must be zero */
+	__u64 handle;		/* out */
+	__u64 fault_ns;		/* out: the creation's hmm_range_fault time, retries included */
+	__u64 valid_pages;	/* out: entries valid after creation */
+};
+
+/*
+ * Invalidation reasons (enum mmu_notifier_event, include/linux/mmu_notifier.h),
+ * X(SYM, id, name) with guplab's own stable ids. EXCLUSIVE exists from 5.14;
+ * OTHER counts a reason this list does not know.
+ */
+#define GUPLAB_EVENTS(X)						\
+	X(UNMAP, 0, "unmap")						\
+	X(CLEAR, 1, "clear")						\
+	X(PROTECTION_VMA, 2, "protectionVma")				\
+	X(PROTECTION_PAGE, 3, "protectionPage")				\
+	X(SOFT_DIRTY, 4, "softDirty")					\
+	X(RELEASE, 5, "release")					\
+	X(MIGRATE, 6, "migrate")					\
+	X(EXCLUSIVE, 7, "exclusive")					\
+	X(OTHER, 15, "other")
+
+#define GUPLAB_EVENT_ENUM(sym, id, name) GUPLAB_EVENT_##sym = (id),
+enum guplab_event {
+	GUPLAB_EVENTS(GUPLAB_EVENT_ENUM)
+};
+#undef GUPLAB_EVENT_ENUM
+
+#define GUPLAB_EVENT_SLOTS	16
+#define GUPLAB_MIRROR_LOG	16
+
+/* One invalidation the mirror received, clipped to the mirror. */
+struct guplab_mirror_event {
+	__u32 event;		/* GUPLAB_EVENT_* */
+	__u32 reserved;
+	__u64 start;		/* first address */
+	__u64 end;		/* past the last */
+};
+
+/* Entry of guplab_mirror_state.pfns: the mirror's page table. */
+#define GUPLAB_MPFN_VALID	(1ull << 63)
+#define GUPLAB_MPFN_WRITE	(1ull << 62)	/* the CPU mapping is writable */
+#define GUPLAB_MPFN_PFN_MASK	((1ull << 56) - 1)
+
+/* GUPLAB_IOC_MIRROR_STATE: what a mirror has seen, and its page table. */
+struct guplab_mirror_state {
+	__u64 handle;		/* in */
+	__u64 pfns;		/* in: user pointer to __u64[nr_pages] (GUPLAB_MPFN_*), or 0 */
+	__u64 nr_pages;		/* out */
+	__u64 valid_pages;	/* out */
+	__u64 invalidations;	/* out: invalidate callbacks that overlapped the mirror */
+	__u64 faults;		/* out: successful hmm_range_fault() fills, creation included */
+	__u64 retries;		/* out: fills redone (-EBUSY, or mmu_interval_read_retry()) */
+	__u32 events[GUPLAB_EVENT_SLOTS];	/* out: invalidations per GUPLAB_EVENT_* */
+	__u32 nr_log;		/* out: entries of log, oldest first */
+	__u32 reserved;		/* in: must be zero */
+	struct guplab_mirror_event log[GUPLAB_MIRROR_LOG];	/* out: the last invalidations */
+};
+
+/*
+ * BENCH's api may also be GUPLAB_BENCH_HMM_RANGE_FAULT (not a GUP entry
+ * point): each batch is one hmm_range_fault() fill of a mirror that BENCH
+ * holds over the range for the call, as an ODP driver fills its page table
+ * (mmu_interval_read_begin(), hmm_range_fault() under mmap_read_lock, then
+ * mmu_interval_read_retry()); nothing to release (put_ns 0). Flags: WRITE
+ * only. -EOPNOTSUPP without CONFIG_HMM_MIRROR.
+ */
+#define GUPLAB_BENCH_HMM_RANGE_FAULT	32
+
 #define GUPLAB_IOC_MAGIC	0xB7
 #define GUPLAB_IOC_INFO		_IOR(GUPLAB_IOC_MAGIC, 0x00, struct guplab_info)
 #define GUPLAB_IOC_PIN		_IOWR(GUPLAB_IOC_MAGIC, 0x01, struct guplab_pin)
 #define GUPLAB_IOC_RELEASE	_IOWR(GUPLAB_IOC_MAGIC, 0x02, struct guplab_release)
 #define GUPLAB_IOC_BENCH	_IOWR(GUPLAB_IOC_MAGIC, 0x03, struct guplab_bench)
 #define GUPLAB_IOC_ACCESS	_IOW(GUPLAB_IOC_MAGIC, 0x04, struct guplab_access)
+#define GUPLAB_IOC_MIRROR	_IOWR(GUPLAB_IOC_MAGIC, 0x05, struct guplab_mirror)
+#define GUPLAB_IOC_MIRROR_STATE	_IOWR(GUPLAB_IOC_MAGIC, 0x06, struct guplab_mirror_state)
 
 #endif /* _UAPI_GUPLAB_H */

@@ -733,4 +733,76 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'gup_must_unshare(): FOLL_GET never unshares, so follow_page_pte() hands out the KSM page itself',
     },
   ],
+  // The four holding models (issue 21). Pins and references keep the page
+  // itself; the mirror keeps nothing and follows the process through its
+  // notifier. Read in 5.10, 6.1, 6.12 and 7.3; the same functions decide on
+  // every line in between.
+  models: [
+    {
+      cases: 'munmap/odp',
+      kernels: '*',
+      answer: { note: 'holder reads EFAULT; first invalidation unmap' },
+      source: 'unmap_vmas() (mm/memory.c) -> mmu_notifier_invalidate_range_start(MMU_NOTIFY_UNMAP) invalidates the mirror; the refill finds no vma: hmm_range_fault() -EFAULT',
+    },
+    {
+      cases: 'munmap/*',
+      kernels: '*',
+      answer: { note: 'holder reads 0x41' },
+      source: 'unmap_vmas() zaps the ptes and drops the mapping\'s reference only; the pin (or FOLL_GET reference) keeps the page, so the holder still reads it',
+    },
+    {
+      cases: 'dontneed/odp',
+      kernels: '*',
+      answer: { note: 'process reads 0x0; holder reads 0x0; first invalidation clear' },
+      source: 'madvise_dontneed_single_vma() -> zap_page_range() (6.3+: zap_page_range_single()): MMU_NOTIFY_CLEAR; the refill maps the zero page the process sees',
+    },
+    {
+      cases: 'dontneed/*',
+      kernels: '*',
+      answer: { note: 'process reads 0x0; holder reads 0x41' },
+      source: 'zap_page_range() / zap_page_range_single() zap the pte whatever holds the page (no pin check); the process faults in a fresh zero page, the holder keeps the old one',
+    },
+    {
+      cases: 'mprotect/odp',
+      kernels: '*',
+      answer: { note: 'holder write refused EPERM; holder reads 0x41; first invalidation protectionVma' },
+      source: 'change_pmd_range() (mm/mprotect.c): MMU_NOTIFY_PROTECTION_VMA; a write refill of the now read-only vma: hmm_vma_fault() -EPERM without VM_WRITE (mm/hmm.c), a read refill maps the same page',
+    },
+    {
+      cases: 'mprotect/*',
+      kernels: '*',
+      answer: { note: 'holder write reaches the process; holder reads 0x43' },
+      source: 'change_protection() changes the pte protection only: the held page stays mapped, and a device write into it is what the process reads',
+    },
+    {
+      cases: 'fork-write/odp',
+      kernels: '*',
+      answer: { note: 'process reads 0x42; holder reads 0x42; first invalidation protectionPage' },
+      source: 'copy_page_range() of a COW mapping: MMU_NOTIFY_PROTECTION_PAGE (write-protects the parent); the refill follows the parent\'s pte to the page it wrote',
+    },
+    {
+      cases: 'fork-write/ref',
+      kernels: '*',
+      answer: { note: 'process reads 0x42; holder reads 0x41' },
+      source: 'FOLL_GET does not mark the page maybe-DMA-pinned: fork shares it, and the parent\'s write fault cannot reuse a page with an extra reference (do_wp_page(); 6.x wp_can_reuse_anon_folio()) so it copies: the holder keeps the old page',
+    },
+    {
+      cases: 'fork-write/*',
+      kernels: '*',
+      answer: { note: 'process reads 0x42; holder reads 0x42' },
+      source: 'copy_present_pte() -> page_needs_cow_for_dma() / folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork (5.9: "mm: Do early cow for pinned pages during fork() for ptes"); the parent keeps writing to the pinned page',
+    },
+    {
+      cases: 'truncate/odp',
+      kernels: '*',
+      answer: { note: 'process reads 0x0; holder reads 0x0; first invalidation clear' },
+      source: 'shmem_setattr() -> unmap_mapping_range() -> zap_page_range_single(): MMU_NOTIFY_CLEAR; the refill faults in the regrown file\'s new page',
+    },
+    {
+      cases: 'truncate/*',
+      kernels: '*',
+      answer: { note: 'process reads 0x0; holder reads 0x41' },
+      source: 'shmem_undo_range() -> truncate_inode_folio() (5.10: truncate_inode_page()) takes the page out of the file whatever holds it; the holder keeps the orphan, the regrown file gets a new zeroed page',
+    },
+  ],
 };

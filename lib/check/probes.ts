@@ -1,7 +1,7 @@
 // The semantics probes: each sets up memory, makes GUP calls through the
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, guestEnv, type GuestMount } from '../contract.js';
@@ -979,6 +979,121 @@ const cmaLongterm: Probe = {
   },
 };
 
+/**
+ * The four ways kernel code holds user memory, each on its own page and
+ * under the same events: direct I/O (FOLL_PIN), RDMA (FOLL_PIN |
+ * FOLL_LONGTERM), an ODP mirror (no reference: hmm_range_fault() and an
+ * mmu_interval_notifier) and a plain FOLL_GET reference. Each answer says
+ * what the process sees afterwards against what the holder reads through
+ * ACCESS (coherent or stale), and for the mirror the first invalidation
+ * reason it got.
+ */
+const MODELS = ['dio', 'rdma', 'odp', 'ref'] as const;
+type Model = (typeof MODELS)[number];
+
+interface ModelHold {
+  handle: number;
+  /** The holder's view of byte 0 (ACCESS), or the errno that refused it. */
+  read(): string;
+  /** Writes byte 0 through the holder; '' or the errno that refused it. */
+  write(value: number): string;
+  firstEvent(): string;
+}
+
+function holdModel(ctx: ProbeContext, model: Model, m: Mapping): ModelHold {
+  let handle: number;
+  if (model === 'odp') {
+    handle = ctx.dev.mirror(m.address, 1, { write: true }).handle;
+  } else {
+    const api: ApiName = model === 'ref' ? 'get_user_pages_fast' : 'pin_user_pages_fast';
+    const flags: FlagName[] = model === 'rdma' ? ['write', 'longterm'] : ['write'];
+    const r = ctx.dev.pin(api, m.address, 1, { flags, hold: true });
+    if (r.ret !== 1 || !r.handle) throw new Error(`${model}: ${api} ${flags.join('|')} answered ${r.ret}`);
+    handle = r.handle;
+  }
+  const errno = (f: () => void): string => {
+    try {
+      f();
+      return '';
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code ?? String(err);
+    }
+  };
+  return {
+    handle,
+    read: () => {
+      let byte = 0;
+      const e = errno(() => (byte = ctx.dev.readPinned(handle, 0)[0] ?? 0));
+      return e || `0x${byte.toString(16)}`;
+    },
+    write: (value) => errno(() => ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(value))),
+    firstEvent: () => (model === 'odp' ? (ctx.dev.mirrorState(handle).log[0]?.event ?? 'none') : ''),
+  };
+}
+
+/** One event under one model: the note says what the process and the holder see afterwards. */
+function modelCase(ctx: ProbeContext, model: Model, event: string): Answer {
+  const file = event === 'truncate' ? `${ctx.tmpfs}/models-${process.pid}-${fileSeq++}` : '';
+  const m = file ? mapFile(file, PAGE, { create: true }) : mapAnonymous(PAGE, { thp: 'off', populate: true });
+  let unmapped = false;
+  try {
+    m.write(0, 0x41);
+    const held = holdModel(ctx, model, m);
+    try {
+      const parts: string[] = [];
+      switch (event) {
+        case 'munmap':
+          m.close();
+          unmapped = true;
+          parts.push(`holder reads ${held.read()}`);
+          break;
+        case 'dontneed':
+          m.advise('dontneed');
+          parts.push(`process reads 0x${m.read(0)[0]?.toString(16)}`, `holder reads ${held.read()}`);
+          break;
+        case 'mprotect': {
+          m.protect('r');
+          const refused = held.write(0x43);
+          parts.push(refused ? `holder write refused ${refused}` : `holder write ${m.read(0)[0] === 0x43 ? 'reaches' : 'misses'} the process`);
+          parts.push(`holder reads ${held.read()}`);
+          break;
+        }
+        case 'fork-write':
+          m.forkRun([{ op: 'read', offset: 0 }]);
+          m.write(0, 0x42);
+          parts.push(`process reads 0x${m.read(0)[0]?.toString(16)}`, `holder reads ${held.read()}`);
+          break;
+        case 'truncate':
+          truncateSync(file, 0);
+          truncateSync(file, PAGE);
+          parts.push(`process reads 0x${m.read(0)[0]?.toString(16)}`, `holder reads ${held.read()}`);
+          break;
+        default:
+          throw new Error(`unknown event ${event}`);
+      }
+      const first = held.firstEvent();
+      if (first) parts.push(`first invalidation ${first}`);
+      return { note: parts.join('; ') };
+    } finally {
+      ctx.dev.release(held.handle);
+    }
+  } finally {
+    if (!unmapped) m.close();
+    if (file) rmSync(file, { force: true });
+  }
+}
+
+const MODEL_EVENTS = ['munmap', 'dontneed', 'mprotect', 'fork-write', 'truncate'] as const;
+
+const models: Probe = {
+  id: 'models',
+  title: 'the four ways a driver holds user memory (DIO pin, RDMA long-term pin, ODP mirror, FOLL_GET reference) under munmap, MADV_DONTNEED, mprotect, fork + write, truncate of a tmpfs file',
+  run: (ctx) =>
+    MODEL_EVENTS.flatMap((event) =>
+      MODELS.map((model): Observation => ({ case: `${event}/${model}`, answer: modelCase(ctx, model, event) })),
+    ),
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -1001,4 +1116,5 @@ export const PROBES: readonly Probe[] = [
   ksm,
   pfnmap,
   cmaLongterm,
+  models,
 ];

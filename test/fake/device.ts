@@ -2,7 +2,7 @@
 // addon (argument validation, the bench engine's rounds and sampling, probe
 // judging). It records every request and answers from a script. It never
 // stands in for the kernel: test/kernel runs against the real module.
-import { addon, type NativeBenchRequest, type NativeBenchResult, type NativeDevice, type NativeInfo, type NativePinRequest, type NativePinResult } from '../../lib/native.js';
+import { addon, type NativeBenchRequest, type NativeBenchResult, type NativeDevice, type NativeInfo, type NativeMirrorRequest, type NativeMirrorResult, type NativeMirrorState, type NativePinRequest, type NativePinResult } from '../../lib/native.js';
 import { GupDevice } from '../../lib/device.js';
 
 export interface FakeScript {
@@ -11,11 +11,14 @@ export interface FakeScript {
   pin?: (r: NativePinRequest) => NativePinResult;
   /** Per-iteration get/put ns for a BENCH, or a status/ret that stops it. */
   bench?: (r: NativeBenchRequest, call: number) => Partial<NativeBenchResult>;
+  /** MIRROR_STATE's answer. */
+  mirrorState?: (handle: number, pfns: boolean) => NativeMirrorState;
 }
 
 export class FakeNativeDevice implements NativeDevice {
   readonly pins: NativePinRequest[] = [];
   readonly benches: NativeBenchRequest[] = [];
+  readonly mirrors: NativeMirrorRequest[] = [];
   closed = false;
   constructor(private readonly script: FakeScript = {}) {}
 
@@ -57,6 +60,20 @@ export class FakeNativeDevice implements NativeDevice {
     const answer = this.script.bench?.(r, this.benches.length - 1) ?? {};
     const n = answer.done ?? r.iterations;
     return { done: n, status: 0, ret: 0, getNs: new Array(n).fill(1000 * r.nrPages), putNs: new Array(n).fill(100 * r.nrPages), ...answer };
+  }
+
+  mirror(r: NativeMirrorRequest): NativeMirrorResult {
+    this.mirrors.push(r);
+    return { handle: this.mirrors.length, faultNs: 1000 * r.nrPages, validPages: r.nrPages };
+  }
+
+  async mirrorAsync(r: NativeMirrorRequest): Promise<NativeMirrorResult> {
+    return this.mirror(r);
+  }
+
+  mirrorState(handle: number, pfns: boolean): NativeMirrorState {
+    const none: NativeMirrorState = { nrPages: 0, validPages: 0, invalidations: 0, faults: 0, retries: 0, events: new Array(16).fill(0), log: [] };
+    return this.script.mirrorState?.(handle, pfns) ?? none;
   }
 
   close(): void {

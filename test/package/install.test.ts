@@ -44,7 +44,7 @@ describe('npm pack, install into an empty project, run its own file in the VM', 
     const packed = JSON.parse(await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], projectRoot)) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     tarball = path.join(work, packed[0]!.filename);
-    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli.js', 'dist/lib/guest.js', 'bin/guplab.js', 'kmod/guplab.c', 'kmod/uapi/guplab.h',
+    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli.js', 'dist/lib/guest.js', 'bin/guplab.js', 'kmod/main.c', 'kmod/mirror.c', 'kmod/internal.h', 'kmod/uapi/guplab.h',
       'prebuilds/linux-x64/node.napi.node', 'prebuilds/linux-arm64/node.napi.node', 'LICENSE', 'package.json']) expect(files).toContain(f);
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('.ci/') || f.endsWith('.map'))).toEqual([]);
   }, 600_000);

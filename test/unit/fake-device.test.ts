@@ -98,3 +98,47 @@ describe('bench engine on the fake device', () => {
     expect(fake.benches.every((b) => b.api === abi.apis.get_user_pages_fast)).toBe(true);
   });
 });
+
+describe('GupDevice.mirrorState decoding (ABI 6)', () => {
+  it('names the events by the addon\'s ids, keeps only those seen, and splits GUPLAB_MPFN_* entries', () => {
+    const { events } = addon().abi;
+    const counts = new Array<number>(16).fill(0);
+    counts[events.unmap!] = 2;
+    counts[events.protectionPage!] = 1;
+    const { dev } = fakeDevice({
+      mirrorState: () => ({
+        nrPages: 2,
+        validPages: 1,
+        invalidations: 3,
+        faults: 4,
+        retries: 1,
+        events: counts,
+        log: [{ event: events.protectionPage!, start: 0x1000n, end: 0x3000n }],
+        pfns: BigUint64Array.of((1n << 63n) | (1n << 62n) | 0x1234n, 0n),
+      }),
+    });
+    const s = dev.mirrorState(1, { pfns: true });
+    expect(s.events).toEqual({ unmap: 2, protectionPage: 1 });
+    expect(s.log).toEqual([{ event: 'protectionPage', start: 0x1000n, end: 0x3000n }]);
+    expect(s.pfns).toEqual([
+      { valid: true, writable: true, pfn: 0x1234n },
+      { valid: false, writable: false, pfn: 0n },
+    ]);
+  });
+
+  it('passes write/snapshot as the ABI\'s bits and refuses an unaligned address before the module', async () => {
+    const { dev, fake } = fakeDevice();
+    const { mirrorFlags } = addon().abi;
+    dev.mirror(0x10000n, 4, { write: true, snapshot: true });
+    await dev.mirrorAsync(0x20000n, 1);
+    expect(fake.mirrors).toEqual([
+      { addr: 0x10000n, nrPages: 4, flags: mirrorFlags.write | mirrorFlags.snapshot },
+      { addr: 0x20000n, nrPages: 1, flags: 0 },
+    ]);
+    expect(() => dev.mirror(0x10001n, 4)).toThrow(/not page aligned/);
+    await expect(dev.mirrorAsync(0x10001n, 4)).rejects.toThrow(/not page aligned/);
+    await expect(dev.bench('hmm_range_fault', 0x10000n, 4, { pagesPerCall: 4, iterations: 1, flags: ['longterm'] })).rejects.toThrow(/only "write"/);
+    await dev.bench('hmm_range_fault', 0x10000n, 4, { pagesPerCall: 4, iterations: 1 });
+    expect(fake.benches.at(-1)?.api).toBe(addon().abi.benchHmmRangeFault);
+  });
+});

@@ -127,9 +127,10 @@ static uint8_t *scratch;		/* RW buffer for facts/samples/ACCESS */
 #define SCRATCH_LEN (64 * sizeof(struct guplab_page_facts))
 
 enum op { OP_INFO, OP_PIN, OP_RELEASE, OP_BENCH, OP_ACCESS, OP_UNKNOWN, OP_TRUNC, OP_BADPTR,
-	  OP_RAW, OP_COUNT };
+	  OP_RAW, OP_MIRROR, OP_MIRROR_STATE, OP_COUNT };
 static const char *const op_names[OP_COUNT] = { "INFO", "PIN", "RELEASE", "BENCH", "ACCESS",
-						"unknown-nr", "truncated", "bad-pointer", "raw-bytes" };
+						"unknown-nr", "truncated", "bad-pointer", "raw-bytes",
+						"MIRROR", "MIRROR_STATE" };
 #define PATH_SLOTS (OP_COUNT * 256)
 
 static void note_path(int op, int err, long ret)
@@ -189,6 +190,7 @@ static uint64_t rand_pages(uint64_t *s)
 static uint32_t rand_api(uint64_t *s)
 {
 	static const uint64_t edges[] = { GUPLAB_API_COUNT, GUPLAB_API_COUNT + 1, 15, 16, 63, 64,
+					  GUPLAB_BENCH_HMM_RANGE_FAULT, GUPLAB_BENCH_HMM_RANGE_FAULT,
 					  0x7fffffff, 0x80000000, 0xffffffff };
 
 	if (rnd(s) % 10)
@@ -375,12 +377,65 @@ static void fuzz_access(int tid, uint64_t *s)
 	note_path(OP_ACCESS, err, 0);
 }
 
+static void fuzz_mirror(int tid, uint64_t *s)
+{
+	struct guplab_mirror m = { 0 };
+	int in_region, err, fd = fd_of(s);
+	bool invalid;
+
+	m.addr = rand_addr(s, &in_region);
+	m.nr_pages = rand_pages(s);
+	m.flags = rnd(s) % 8 ? rnd(s) % 4 : (uint32_t)rnd(s);
+	if (rnd(s) % 10 == 0)
+		m.reserved = (uint32_t)rnd(s) | 1;
+	m.handle = rnd(s);
+	invalid = m.reserved || (m.flags & ~(GUPLAB_MIRROR_WRITE | GUPLAB_MIRROR_SNAPSHOT)) ||
+		  !m.nr_pages || m.nr_pages > info.max_pages || (m.addr & (PAGE - 1));
+	snprintf(lastcall[tid], DESC_LEN, "MIRROR fd=%d addr=%#llx nr_pages=%llu flags=%#x reserved=%#x",
+		 fd, m.addr, m.nr_pages, m.flags, m.reserved);
+	if (do_ioctl(fd, GUPLAB_IOC_MIRROR, &m, &err) == 0) {
+		if (invalid)
+			fail(tid, "invalid MIRROR accepted");
+		if (!m.handle || m.valid_pages > m.nr_pages)
+			fail(tid, "MIRROR answered without a handle, or more valid pages than mirrored");
+		atomic_store(&handles[rnd(s) % NHANDLES], m.handle);
+	}
+	note_path(OP_MIRROR, err, 0);
+}
+
+static void fuzz_mirror_state(int tid, uint64_t *s)
+{
+	static struct guplab_mirror_state st[MAX_THREADS];
+	struct guplab_mirror_state *m = &st[tid];
+	int err, fd = fd_of(s);
+
+	memset(m, 0, sizeof(*m));
+	m->handle = rand_handle(s);
+	/* No table, or one that cannot be written whole (into PROT_NONE, read-only, kernel): EFAULT. */
+	switch (rnd(s) % 5) {
+	case 0: m->pfns = (uint64_t)(uintptr_t)(guard + PAGE - 8); break;
+	case 1: m->pfns = (uint64_t)(uintptr_t)regions[2].base; break;
+	case 2: m->pfns = 0xffff888000000000ULL; break;
+	default: m->pfns = 0;
+	}
+	if (rnd(s) % 10 == 0)
+		m->reserved = (uint32_t)rnd(s) | 1;
+	snprintf(lastcall[tid], DESC_LEN, "MIRROR_STATE fd=%d handle=%#llx pfns=%#llx reserved=%#x", fd,
+		 m->handle, m->pfns, m->reserved);
+	if (do_ioctl(fd, GUPLAB_IOC_MIRROR_STATE, m, &err) == 0 &&
+	    (m->reserved || m->valid_pages > m->nr_pages || m->nr_log > GUPLAB_MIRROR_LOG))
+		fail(tid, "invalid MIRROR_STATE accepted, or an impossible answer");
+	note_path(OP_MIRROR_STATE, err, 0);
+}
+
 static const unsigned long known_cmds[] = { GUPLAB_IOC_INFO, GUPLAB_IOC_PIN, GUPLAB_IOC_RELEASE,
-					    GUPLAB_IOC_BENCH, GUPLAB_IOC_ACCESS };
+					    GUPLAB_IOC_BENCH, GUPLAB_IOC_ACCESS, GUPLAB_IOC_MIRROR,
+					    GUPLAB_IOC_MIRROR_STATE };
+#define NKNOWN	(sizeof(known_cmds) / sizeof(known_cmds[0]))
 
 static bool is_known(unsigned long cmd)
 {
-	for (size_t i = 0; i < sizeof(known_cmds) / sizeof(known_cmds[0]); i++)
+	for (size_t i = 0; i < NKNOWN; i++)
 		if (cmd == known_cmds[i])
 			return true;
 	return false;
@@ -393,14 +448,14 @@ static void fuzz_unknown(int tid, uint64_t *s)
 
 	switch (rnd(s) % 4) {
 	case 0:		/* our magic, another number */
-		cmd = _IOC(rnd(s) % 4, GUPLAB_IOC_MAGIC, 5 + rnd(s) % 251, rnd(s) % 512);
+		cmd = _IOC(rnd(s) % 4, GUPLAB_IOC_MAGIC, NKNOWN + rnd(s) % (256 - NKNOWN), rnd(s) % 512);
 		break;
 	case 1:		/* a known number with another size (a struct from another ABI) */
-		cmd = known_cmds[rnd(s) % 5];
+		cmd = known_cmds[rnd(s) % NKNOWN];
 		cmd = _IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), _IOC_NR(cmd), _IOC_SIZE(cmd) + (rnd(s) % 2 ? 8 : -8));
 		break;
 	case 2:		/* a known number with another direction */
-		cmd = known_cmds[rnd(s) % 5];
+		cmd = known_cmds[rnd(s) % NKNOWN];
 		cmd = _IOC((_IOC_DIR(cmd) + 1 + rnd(s) % 3) % 4, _IOC_TYPE(cmd), _IOC_NR(cmd), _IOC_SIZE(cmd));
 		break;
 	default:
@@ -419,7 +474,7 @@ static void fuzz_unknown(int tid, uint64_t *s)
 /* A known command whose struct is cut short by a PROT_NONE page, or filled with raw bytes. */
 static void fuzz_trunc(int tid, uint64_t *s, bool raw)
 {
-	unsigned long cmd = known_cmds[rnd(s) % 5];
+	unsigned long cmd = known_cmds[rnd(s) % NKNOWN];
 	size_t size = _IOC_SIZE(cmd), keep = raw ? size : rnd(s) % size;
 	uint8_t *arg = guard + PAGE - keep;
 	struct guplab_pin *p = (struct guplab_pin *)arg;
@@ -449,7 +504,7 @@ static void fuzz_badptr(int tid, uint64_t *s)
 {
 	static const uint64_t ptrs[] = { 0, 1, 0xffff888000000000ULL, 0xffffffff81000000ULL,
 					 0x800000000000ULL, ~0ULL };
-	unsigned long cmd = known_cmds[rnd(s) % 5];
+	unsigned long cmd = known_cmds[rnd(s) % NKNOWN];
 	uint64_t ptr = PICK(s, ptrs);
 	int err, fd = fd_of(s);
 
@@ -482,16 +537,20 @@ static void *fuzz_worker(void *arg)
 	for (long i = 0; i < w->n; i++) {
 		uint64_t r = rnd(&s) % 100;
 
-		if (r < 40)
+		if (r < 37)
 			fuzz_pin(w->tid, &s);
-		else if (r < 55)
+		else if (r < 52)
 			fuzz_release(w->tid, &s);
-		else if (r < 63)
+		else if (r < 60)
 			fuzz_bench(w->tid, &s);
-		else if (r < 73)
+		else if (r < 70)
 			fuzz_access(w->tid, &s);
-		else if (r < 75)
+		else if (r < 72)
 			fuzz_info(w->tid, &s);
+		else if (r < 77)
+			fuzz_mirror(w->tid, &s);
+		else if (r < 80)
+			fuzz_mirror_state(w->tid, &s);
 		else if (r < 83)
 			fuzz_unknown(w->tid, &s);
 		else if (r < 89)

@@ -36,8 +36,9 @@
 #include <linux/xarray.h>
 
 #include "compat.h"
+#include "internal.h"
 
-static unsigned long max_pages_per_call = 1UL << 18;
+unsigned long max_pages_per_call = 1UL << 18;
 module_param(max_pages_per_call, ulong, 0644);
 MODULE_PARM_DESC(max_pages_per_call, "Largest nr_pages (or pages_per_call) of one call (default 262144)");
 
@@ -81,9 +82,6 @@ static const struct {
 	GUPLAB_APIS(GUPLAB_API_INFO)
 #undef GUPLAB_API_INFO
 };
-
-/* Every allocation sized or repeated by a user request: charged to its memory cgroup. */
-#define GUPLAB_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
 /*
  * Portable flag -> this kernel's FOLL_* (0: not public on this kernel), by
@@ -159,16 +157,6 @@ static bool guplab_privileged(void)
 {
 	return capable(CAP_SYS_ADMIN);
 }
-
-/* Pages one open file holds (HOLD), released by RELEASE or on close. */
-struct guplab_file {
-	struct mutex lock;		/* protects held_pages, set->written */
-	struct xarray sets;		/* handle -> struct guplab_set */
-	u32 next_handle;		/* xa_alloc_cyclic(): a freed handle is not reused at once */
-	unsigned long held_pages;
-	/* GUPLAB_MMAP_PAGES pages for mmap(), from the first mmap on; set once */
-	struct page *mmap_pages;
-};
 
 /*
  * Who pays for held pages. io_uring's rule (__io_account_mem()): the user,
@@ -635,7 +623,10 @@ out_acct:
 static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release __user *arg)
 {
 	struct guplab_release req;
-	struct guplab_set *set;
+	struct guplab_set *set = NULL;
+	struct guplab_odp *odp = NULL;
+	void *entry;
+	long err = 0;
 	u64 t0;
 
 	if (copy_from_user(&req, arg, sizeof(req)))
@@ -647,27 +638,41 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 	/*
 	 * Only pages taken with FOLL_WRITE may be dirtied: dirtying a read-only
 	 * file page (e.g. 9p without a writeback fid) hits a BUG in writeback.
+	 * A mirror holds no pages to dirty.
 	 */
 	mutex_lock(&gf->lock);
-	set = xa_load(&gf->sets, req.handle);
-	if (set && req.dirty && !set->writable) {
-		mutex_unlock(&gf->lock);
-		return -EPERM;
-	}
-	if (set) {
+	entry = xa_load(&gf->sets, req.handle);
+	if (entry && xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR)
+		odp = xa_untag_pointer(entry);
+	else
+		set = entry;
+	if ((odp && req.dirty) || (set && req.dirty && !set->writable))
+		err = odp ? -EINVAL : -EPERM;
+	else if (!entry)
+		err = -ENOENT;
+	if (!err) {
 		xa_erase(&gf->sets, req.handle);
-		gf->held_pages -= set->nr;
+		if (odp)
+			gf->mirrors--;
+		else
+			gf->held_pages -= set->nr;
 	}
 	mutex_unlock(&gf->lock);
-	if (!set)
-		return -ENOENT;
+	if (err)
+		return err;
 
-	/* put_ns times the unpin/put only, as PIN's does. */
-	req.nr_pages = set->nr;
+	/* put_ns times the unpin/put only, as PIN's does; for a mirror, its removal. */
 	t0 = ktime_get_ns();
-	guplab_put_set(set, req.dirty);
-	req.put_ns = ktime_get_ns() - t0;
-	guplab_free_set(set);
+	if (odp) {
+		req.nr_pages = guplab_odp_pages(odp);
+		guplab_odp_free(odp);
+		req.put_ns = ktime_get_ns() - t0;
+	} else {
+		req.nr_pages = set->nr;
+		guplab_put_set(set, req.dirty);
+		req.put_ns = ktime_get_ns() - t0;
+		guplab_free_set(set);
+	}
 	if (copy_to_user(arg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;
@@ -690,7 +695,9 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 {
 	struct guplab_bench_sample __user *samples;
 	struct mm_struct *remote_mm = NULL;
+	struct guplab_odp *odp = NULL;
 	struct guplab_bench req;
+	bool hmm;
 	unsigned long ppc, off, n;
 	struct page **pages;
 	unsigned int foll;
@@ -702,8 +709,13 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	err = guplab_check_call(req.api, req.flags, req.pid, req.addr, req.nr_pages,
-				GUPLAB_BENCH_MAX_PAGES, req.reserved, ARRAY_SIZE(req.reserved));
+	/* hmm_range_fault() is checked as get_user_pages_fast: the caller's mm, WRITE only. */
+	hmm = req.api == GUPLAB_BENCH_HMM_RANGE_FAULT;
+	if (hmm && (req.flags & ~GUPLAB_FLAG_WRITE || !PAGE_ALIGNED(req.addr)))
+		return -EINVAL;
+	err = guplab_check_call(hmm ? GUPLAB_API_GET_USER_PAGES_FAST : req.api, req.flags, req.pid,
+				req.addr, req.nr_pages, GUPLAB_BENCH_MAX_PAGES, req.reserved,
+				ARRAY_SIZE(req.reserved));
 	if (err)
 		return err;
 	if (!req.pages_per_call || !req.iterations || !req.samples)
@@ -713,10 +725,20 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		return -E2BIG;
 
 	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
+	/* hmm_range_fault() fills ppc pfns where GUP fills ppc page pointers. */
+	BUILD_BUG_ON(sizeof(*pages) != sizeof(unsigned long));
 	pages = kvmalloc_array(ppc, sizeof(*pages), GUPLAB_GFP);
 	if (!pages)
 		return -ENOMEM;
-	if (guplab_api_remote(req.api)) {
+	if (hmm) {
+		/* The mirror an ODP driver keeps; its fills are dropped, as if sent to a device. */
+		odp = guplab_odp_new(current->mm, req.addr, req.nr_pages,
+				     req.flags & GUPLAB_FLAG_WRITE, false);
+		if (IS_ERR(odp)) {
+			kvfree(pages);
+			return PTR_ERR(odp);
+		}
+	} else if (guplab_api_remote(req.api)) {
 		remote_mm = guplab_remote_mm(req.pid);
 		if (IS_ERR(remote_mm)) {
 			kvfree(pages);
@@ -750,13 +772,19 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 				break;
 			}
 			t0 = ktime_get_ns();
-			ret = guplab_call(req.api, remote_mm, req.addr + (off << PAGE_SHIFT), n,
-					  foll, pages);
+			if (odp)
+				ret = guplab_odp_fill(odp, off, n, true, req.flags & GUPLAB_FLAG_WRITE,
+						       (unsigned long *)pages);
+			else
+				ret = guplab_call(req.api, remote_mm, req.addr + (off << PAGE_SHIFT), n,
+						  foll, pages);
 			guplab_bench_delay();
 			t1 = ktime_get_ns();
-			if (ret > 0)
+			t2 = t1;	/* a mirror's fill holds nothing to release */
+			if (ret > 0 && !odp) {
 				guplab_put(pinned, pages, ret, false);
-			t2 = ktime_get_ns();
+				t2 = ktime_get_ns();
+			}
 			if (remote_mm)
 				mmput(remote_mm);
 			s.get_ns += t1 - t0;
@@ -787,6 +815,8 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 
 	if (remote_mm)
 		mmdrop(remote_mm);
+	if (odp)
+		guplab_odp_free(odp);
 	kvfree(pages);
 	if (!err && copy_to_user(arg, &req, sizeof(req)))
 		err = -EFAULT;
@@ -827,6 +857,7 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 	struct guplab_access req;
 	struct guplab_set *set;
 	void __user *ubuf;
+	void *entry;
 	void *bounce;
 	long err = 0;
 
@@ -847,17 +878,22 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 	}
 
 	mutex_lock(&gf->lock);
-	set = xa_load(&gf->sets, req.handle);
-	if (!set)
+	entry = xa_load(&gf->sets, req.handle);
+	set = entry;
+	if (entry && xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR) {
+		/* The file's lock keeps the mirror; the mirror's orders it with invalidations. */
+		err = guplab_odp_access(xa_untag_pointer(entry), req.index, req.offset, bounce,
+					req.length, req.write);
+	} else if (!set) {
 		err = -ENOENT;
-	else if (req.index >= set->nr)
+	} else if (req.index >= set->nr) {
 		err = -EINVAL;
-	else if (req.write && !set->writable)
+	} else if (req.write && !set->writable) {
 		err = -EPERM;
-	if (!err && req.write) {
+	} else if (req.write) {
 		guplab_memcpy_to_page(set->pages[req.index], req.offset, bounce, req.length);
 		set->written = true;
-	} else if (!err) {
+	} else {
 		guplab_memcpy_from_page(bounce, set->pages[req.index], req.offset, req.length);
 	}
 	mutex_unlock(&gf->lock);
@@ -884,6 +920,10 @@ static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return guplab_ioctl_bench(uarg);
 	case GUPLAB_IOC_ACCESS:
 		return guplab_ioctl_access(gf, uarg);
+	case GUPLAB_IOC_MIRROR:
+		return guplab_ioctl_mirror(gf, uarg);
+	case GUPLAB_IOC_MIRROR_STATE:
+		return guplab_ioctl_mirror_state(gf, uarg);
 	}
 	return -ENOTTY;
 }
@@ -980,11 +1020,17 @@ static int guplab_release_file(struct inode *inode, struct file *file)
 	struct guplab_file *gf = file->private_data;
 	struct guplab_set *set;
 	unsigned long id;
+	void *entry;
 
-	xa_for_each(&gf->sets, id, set) {
+	xa_for_each(&gf->sets, id, entry) {
 		xa_erase(&gf->sets, id);
-		guplab_put_set(set, set->written);
-		guplab_free_set(set);
+		if (xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR) {
+			guplab_odp_free(xa_untag_pointer(entry));
+		} else {
+			set = entry;
+			guplab_put_set(set, set->written);
+			guplab_free_set(set);
+		}
 		cond_resched();
 	}
 	xa_destroy(&gf->sets);

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * guplab's mirror: user memory held the on-demand-paging (ODP) way, the
+ * fourth way beside FOLL_PIN (DIO), FOLL_PIN | FOLL_LONGTERM (RDMA) and
+ * FOLL_GET. No page reference is taken. The mirror's page table is filled
+ * by hmm_range_fault(), and an mmu_interval_notifier invalidates its
+ * entries whenever the CPU page table changes, so mm may migrate, reclaim,
+ * COW or unmap the pages at will; an access through an invalid entry
+ * faults it back in. Written as Documentation/mm/hmm.rst and lib/test_hmm.c
+ * (the kernel's own reference mirror) have a driver do it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/hmm.h>
+#include <linux/jiffies.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "internal.h"
+
+#if IS_ENABLED(CONFIG_HMM_MIRROR)
+
+/* Pages per hmm_range_fault() call at creation: bounded scratch, signals checked between. */
+#define GUPLAB_FILL_CHUNK	512
+
+struct guplab_odp {
+	struct mmu_interval_notifier notifier;
+	struct mutex lock;		/* table and counters; taken by invalidate */
+	struct mm_struct *mm;		/* mmgrab()'ed */
+	unsigned long start;
+	unsigned long nr;
+	bool write;
+	/* HMM pfns (HMM_PFN_VALID, HMM_PFN_WRITE), 0 when invalid; NULL for BENCH */
+	unsigned long *table;
+	u64 invalidations;
+	u64 faults;
+	u64 retries;
+	u32 events[GUPLAB_EVENT_SLOTS];
+	u32 log_next;
+	u32 log_len;
+	struct guplab_mirror_event log[GUPLAB_MIRROR_LOG];
+};
+
+static u32 guplab_event(enum mmu_notifier_event event)
+{
+	switch (event) {
+	case MMU_NOTIFY_UNMAP:
+		return GUPLAB_EVENT_UNMAP;
+	case MMU_NOTIFY_CLEAR:
+		return GUPLAB_EVENT_CLEAR;
+	case MMU_NOTIFY_PROTECTION_VMA:
+		return GUPLAB_EVENT_PROTECTION_VMA;
+	case MMU_NOTIFY_PROTECTION_PAGE:
+		return GUPLAB_EVENT_PROTECTION_PAGE;
+	case MMU_NOTIFY_SOFT_DIRTY:
+		return GUPLAB_EVENT_SOFT_DIRTY;
+	case MMU_NOTIFY_RELEASE:
+		return GUPLAB_EVENT_RELEASE;
+	case MMU_NOTIFY_MIGRATE:
+		return GUPLAB_EVENT_MIGRATE;
+#if GUPLAB_HAVE_NOTIFY_EXCLUSIVE
+	case MMU_NOTIFY_EXCLUSIVE:
+		return GUPLAB_EVENT_EXCLUSIVE;
+#endif
+	default:
+		return GUPLAB_EVENT_OTHER;
+	}
+}
+
+/*
+ * The CPU page table is about to change over range: record why, and mark
+ * the entries it covers invalid. Under the mirror's lock, which a fill
+ * holds while it checks mmu_interval_read_retry() and an access holds
+ * while it touches a page: after this returns, no one uses the old pages.
+ */
+static bool guplab_odp_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range, unsigned long cur_seq)
+{
+	struct guplab_odp *odp = container_of(mni, struct guplab_odp, notifier);
+	unsigned long start = max(range->start, odp->start);
+	unsigned long end = min(range->end, odp->start + (odp->nr << PAGE_SHIFT));
+	u32 event = guplab_event(range->event);
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&odp->lock);
+	else if (!mutex_trylock(&odp->lock))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	odp->invalidations++;
+	odp->events[event]++;
+	odp->log[odp->log_next] = (struct guplab_mirror_event){ .event = event, .start = start, .end = end };
+	odp->log_next = (odp->log_next + 1) % GUPLAB_MIRROR_LOG;
+	odp->log_len = min_t(u32, odp->log_len + 1, GUPLAB_MIRROR_LOG);
+	if (odp->table && start < end)
+		memset(&odp->table[(start - odp->start) >> PAGE_SHIFT], 0,
+		       ((end - start) >> PAGE_SHIFT) * sizeof(*odp->table));
+	mutex_unlock(&odp->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops guplab_odp_ops = {
+	.invalidate = guplab_odp_invalidate,
+};
+
+/* A mirror of [start, start + nr pages) of mm, with a page table unless for BENCH. */
+struct guplab_odp *guplab_odp_new(struct mm_struct *mm, unsigned long start, unsigned long nr,
+				  bool write, bool table)
+{
+	struct guplab_odp *odp;
+	int err;
+
+	odp = kzalloc(sizeof(*odp), GUPLAB_GFP);
+	if (!odp)
+		return ERR_PTR(-ENOMEM);
+	if (table) {
+		odp->table = kvcalloc(nr, sizeof(*odp->table), GUPLAB_GFP);
+		if (!odp->table) {
+			kfree(odp);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
+	mutex_init(&odp->lock);
+	odp->start = start;
+	odp->nr = nr;
+	odp->write = write;
+	odp->mm = mm;
+	mmgrab(mm);
+	err = mmu_interval_notifier_insert(&odp->notifier, mm, start, nr << PAGE_SHIFT,
+					   &guplab_odp_ops);
+	if (err) {
+		mmdrop(mm);
+		kvfree(odp->table);
+		kfree(odp);
+		return ERR_PTR(err);
+	}
+	return odp;
+}
+
+void guplab_odp_free(struct guplab_odp *odp)
+{
+	/* Waits for an invalidate in flight; afterwards none can start. */
+	mmu_interval_notifier_remove(&odp->notifier);
+	mmdrop(odp->mm);
+	mutex_destroy(&odp->lock);
+	kvfree(odp->table);
+	kfree(odp);
+}
+
+unsigned long guplab_odp_pages(const struct guplab_odp *odp)
+{
+	return odp->nr;
+}
+
+/*
+ * Fills entries [first, first + n) with hmm_range_fault(), the notifier
+ * sequence loop of Documentation/mm/hmm.rst: read_begin, fault under
+ * mmap_read_lock, then commit under the mirror's lock unless an
+ * invalidation ran in between (mmu_interval_read_retry()), else again.
+ * Without fault, only present pages are recorded; with write, pages are
+ * faulted for writing (HMM_PFN_REQ_WRITE). Bounded by
+ * HMM_RANGE_DEFAULT_TIMEOUT (-EBUSY) and by signals (-EINTR); -ESRCH once
+ * the mm's process has exited. scratch holds n entries. Returns n or -errno.
+ */
+long guplab_odp_fill(struct guplab_odp *odp, unsigned long first, unsigned long n, bool fault,
+		     bool write, unsigned long *scratch)
+{
+	struct hmm_range range = {
+		.notifier = &odp->notifier,
+		.start = odp->start + (first << PAGE_SHIFT),
+		.end = odp->start + ((first + n) << PAGE_SHIFT),
+		.hmm_pfns = scratch,
+		.default_flags = fault ? HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0) : 0,
+	};
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long i;
+	u64 retries = 0;
+	long ret;
+
+	if (!mmget_not_zero(odp->mm))
+		return -ESRCH;
+	for (;;) {
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (time_after(jiffies, timeout)) {
+			ret = -EBUSY;
+			break;
+		}
+		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		if (mmap_read_lock_killable(odp->mm)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = hmm_range_fault(&range);
+		mmap_read_unlock(odp->mm);
+		if (ret == -EBUSY) {
+			retries++;
+			continue;
+		}
+		if (ret)
+			break;
+		mutex_lock(&odp->lock);
+		if (mmu_interval_read_retry(range.notifier, range.notifier_seq)) {
+			mutex_unlock(&odp->lock);
+			retries++;
+			continue;
+		}
+		if (odp->table)
+			for (i = 0; i < n; i++)
+				odp->table[first + i] = scratch[i] & HMM_PFN_VALID ? scratch[i] : 0;
+		odp->faults++;
+		odp->retries += retries;
+		mutex_unlock(&odp->lock);
+		ret = n;
+		break;
+	}
+	mmput(odp->mm);
+	if (ret < 0 && retries) {
+		mutex_lock(&odp->lock);
+		odp->retries += retries;
+		mutex_unlock(&odp->lock);
+	}
+	return ret;
+}
+
+/*
+ * ACCESS through a mirror, with the file's lock held (the mirror stays):
+ * copies under the mirror's lock while the entry is valid (and writable
+ * for a write), else faults that page back in first, as a device would.
+ */
+int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, u32 length,
+		      bool write)
+{
+	unsigned long entry, scratch;
+	long ret;
+	int tries;
+
+	if (index >= odp->nr)
+		return -EINVAL;
+	if (write && !odp->write)
+		return -EPERM;
+	/* Each round faults once; an invalidation may win the race again, a few times. */
+	for (tries = 0; tries < 16; tries++) {
+		mutex_lock(&odp->lock);
+		entry = odp->table[index];
+		if ((entry & HMM_PFN_VALID) && (!write || (entry & HMM_PFN_WRITE))) {
+			if (write)
+				guplab_memcpy_to_page(hmm_pfn_to_page(entry), offset, buf, length);
+			else
+				guplab_memcpy_from_page(buf, hmm_pfn_to_page(entry), offset, length);
+			mutex_unlock(&odp->lock);
+			return 0;
+		}
+		mutex_unlock(&odp->lock);
+		/* A read faults for reading: a mirror for writing may still read a read-only page. */
+		ret = guplab_odp_fill(odp, index, 1, true, write, &scratch);
+		if (ret < 0)
+			return ret;
+	}
+	return -EBUSY;
+}
+
+long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *arg)
+{
+	struct guplab_mirror req;
+	struct guplab_odp *odp, *other;
+	unsigned long end, off, n, i, *scratch;
+	unsigned long index;
+	void *entry;
+	u64 t0;
+	u32 id;
+	long ret;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved || req.flags & ~(GUPLAB_MIRROR_WRITE | GUPLAB_MIRROR_SNAPSHOT))
+		return -EINVAL;
+	if (!req.nr_pages || req.addr != (unsigned long)req.addr || !PAGE_ALIGNED(req.addr))
+		return -EINVAL;
+	if (req.nr_pages > READ_ONCE(max_pages_per_call))
+		return -E2BIG;
+	if (check_add_overflow((unsigned long)req.addr, (unsigned long)req.nr_pages << PAGE_SHIFT,
+			       &end) || end > TASK_SIZE)
+		return -EINVAL;
+
+	scratch = kvmalloc_array(min_t(u64, req.nr_pages, GUPLAB_FILL_CHUNK), sizeof(*scratch),
+				 GUPLAB_GFP);
+	if (!scratch)
+		return -ENOMEM;
+	odp = guplab_odp_new(current->mm, req.addr, req.nr_pages, req.flags & GUPLAB_MIRROR_WRITE,
+			     true);
+	if (IS_ERR(odp)) {
+		kvfree(scratch);
+		return PTR_ERR(odp);
+	}
+	t0 = ktime_get_ns();
+	for (off = 0, ret = 0; off < req.nr_pages && ret >= 0; off += n) {
+		n = min_t(unsigned long, GUPLAB_FILL_CHUNK, req.nr_pages - off);
+		ret = guplab_odp_fill(odp, off, n, !(req.flags & GUPLAB_MIRROR_SNAPSHOT), odp->write,
+				      scratch);
+		cond_resched();
+	}
+	req.fault_ns = ktime_get_ns() - t0;
+	kvfree(scratch);
+	if (ret < 0)
+		goto out_free;
+
+	mutex_lock(&gf->lock);
+	ret = gf->mirrors >= GUPLAB_MAX_MIRRORS ? -ENOSPC : 0;
+	xa_for_each(&gf->sets, index, entry) {
+		if (ret || xa_pointer_tag(entry) != GUPLAB_TAG_MIRROR)
+			continue;
+		other = xa_untag_pointer(entry);
+		if (req.addr < other->start + (other->nr << PAGE_SHIFT) && other->start < end)
+			ret = -EEXIST;
+	}
+	if (!ret)
+		ret = xa_alloc_cyclic(&gf->sets, &id, xa_tag_pointer(odp, GUPLAB_TAG_MIRROR),
+				      xa_limit_32b, &gf->next_handle, GUPLAB_GFP);
+	if (ret >= 0)
+		gf->mirrors++;
+	mutex_unlock(&gf->lock);
+	if (ret < 0)
+		goto out_free;
+
+	req.handle = id;
+	mutex_lock(&odp->lock);
+	for (i = 0, req.valid_pages = 0; i < odp->nr; i++)
+		req.valid_pages += !!odp->table[i];
+	mutex_unlock(&odp->lock);
+	if (copy_to_user(arg, &req, sizeof(req)))
+		return -EFAULT;	/* the mirror stays with the file until close */
+	return 0;
+out_free:
+	guplab_odp_free(odp);
+	return ret;
+}
+
+long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_state __user *arg)
+{
+	struct guplab_mirror_state *st;
+	struct guplab_odp *odp;
+	u64 *pfns = NULL;
+	unsigned long i;
+	void *entry;
+	long err = 0;
+	u32 j;
+
+	st = kmalloc(sizeof(*st), GUPLAB_GFP);
+	if (!st)
+		return -ENOMEM;
+	if (copy_from_user(st, arg, sizeof(*st))) {
+		err = -EFAULT;
+		goto out;
+	}
+	if (st->reserved) {
+		err = -EINVAL;
+		goto out;
+	}
+	mutex_lock(&gf->lock);
+	entry = st->handle && st->handle <= U32_MAX ? xa_load(&gf->sets, st->handle) : NULL;
+	if (!entry || xa_pointer_tag(entry) != GUPLAB_TAG_MIRROR) {
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	odp = xa_untag_pointer(entry);
+	if (st->pfns) {
+		pfns = kvmalloc_array(odp->nr, sizeof(*pfns), GUPLAB_GFP);
+		if (!pfns) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+	}
+	mutex_lock(&odp->lock);
+	st->nr_pages = odp->nr;
+	st->valid_pages = 0;
+	for (i = 0; i < odp->nr; i++) {
+		unsigned long e = odp->table[i];
+
+		st->valid_pages += !!e;
+		if (pfns)
+			pfns[i] = e ? GUPLAB_MPFN_VALID | (e & HMM_PFN_WRITE ? GUPLAB_MPFN_WRITE : 0) |
+				      (page_to_pfn(hmm_pfn_to_page(e)) & GUPLAB_MPFN_PFN_MASK) : 0;
+	}
+	st->invalidations = odp->invalidations;
+	st->faults = odp->faults;
+	st->retries = odp->retries;
+	memcpy(st->events, odp->events, sizeof(st->events));
+	st->nr_log = odp->log_len;
+	for (j = 0; j < odp->log_len; j++)
+		st->log[j] = odp->log[(odp->log_next + GUPLAB_MIRROR_LOG - odp->log_len + j) %
+				      GUPLAB_MIRROR_LOG];
+	mutex_unlock(&odp->lock);
+out_unlock:
+	mutex_unlock(&gf->lock);
+	if (!err && pfns && copy_to_user(u64_to_user_ptr(st->pfns), pfns, st->nr_pages * sizeof(*pfns)))
+		err = -EFAULT;
+	if (!err && copy_to_user(arg, st, sizeof(*st)))
+		err = -EFAULT;
+out:
+	kvfree(pfns);
+	kfree(st);
+	return err;
+}
+
+#else /* !CONFIG_HMM_MIRROR */
+
+long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *arg)
+{
+	return -EOPNOTSUPP;
+}
+
+long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_state __user *arg)
+{
+	return -EOPNOTSUPP;
+}
+
+int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, u32 length,
+		      bool write)
+{
+	return -EOPNOTSUPP;
+}
+
+struct guplab_odp *guplab_odp_new(struct mm_struct *mm, unsigned long start, unsigned long nr,
+				  bool write, bool table)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+long guplab_odp_fill(struct guplab_odp *odp, unsigned long first, unsigned long n, bool fault,
+		     bool write, unsigned long *scratch)
+{
+	return -EOPNOTSUPP;
+}
+
+unsigned long guplab_odp_pages(const struct guplab_odp *odp)
+{
+	return 0;
+}
+
+void guplab_odp_free(struct guplab_odp *odp)
+{
+}
+
+#endif /* CONFIG_HMM_MIRROR */

@@ -1,0 +1,196 @@
+// The ODP-style mirror (ABI 6): hmm_range_fault() fills, an
+// mmu_interval_notifier invalidates, no page reference is held. The events
+// each operation sends are read in the kernel's source (5.10, 6.1, 6.12 and
+// 7.3 agree on each):
+//   munmap         unmap_vmas() (mm/memory.c): MMU_NOTIFY_UNMAP
+//   MADV_DONTNEED  zap_page_range() / zap_page_range_single(): MMU_NOTIFY_CLEAR
+//   mprotect       change_pmd_range() (mm/mprotect.c): MMU_NOTIFY_PROTECTION_VMA
+//   fork           copy_page_range() of a COW mapping: MMU_NOTIFY_PROTECTION_PAGE,
+//                  then the parent's write, wp_page_copy(): MMU_NOTIFY_CLEAR
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GupDevice, mapAnonymous } from '../../lib/index.js';
+import { addon } from '../../lib/native.js';
+import { runChild } from './child.js';
+import { hasDevice } from './device.js';
+
+const PAGE = 4096;
+
+/** The module's own answer (errno name), below GupDevice's argument checks. */
+function rawMirror(device: InstanceType<ReturnType<typeof addon>['Device']>, addr: bigint, nrPages: number, flags = 0): string {
+  try {
+    const m = device.mirror({ addr, nrPages, flags });
+    return `handle ${m.handle > 0 ? 'ok' : m.handle}`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
+}
+
+/** refcount of the folio behind one page, read through a short FOLL_GET. */
+function refcount(dev: GupDevice, address: bigint): number {
+  const r = dev.pin('get_user_pages_fast', address, 1, { facts: true });
+  return r.facts?.[0]?.refcount ?? -1;
+}
+
+describe.runIf(hasDevice)('mirror (hmm_range_fault + mmu_interval_notifier)', () => {
+  let dev: GupDevice;
+  beforeAll(() => {
+    dev = GupDevice.open();
+  });
+  afterAll(() => dev?.close());
+
+  it('mirrors every page, with the pfns the CPU maps, and holds no page reference', () => {
+    const m = mapAnonymous(32 * PAGE, { populate: true });
+    const before = refcount(dev, m.address);
+    const mirror = dev.mirror(m.address, 32, { write: true });
+    expect(mirror.validPages).toBe(32);
+    expect(mirror.faultNs).toBeGreaterThan(0);
+    const state = dev.mirrorState(mirror.handle, { pfns: true });
+    expect(state.nrPages).toBe(32);
+    expect(state.faults).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i < 32; i++) {
+      expect(state.pfns?.[i]).toEqual({ valid: true, writable: true, pfn: m.pfn(i * PAGE) });
+    }
+    expect(refcount(dev, m.address)).toBe(before);
+    expect(dev.release(mirror.handle).nrPages).toBe(32);
+    m.close();
+  });
+
+  it('a snapshot records the present pages only and faults nothing in', () => {
+    const m = mapAnonymous(16 * PAGE);
+    m.touch('write', 0, 4 * PAGE);
+    const mirror = dev.mirror(m.address, 16, { snapshot: true });
+    expect(mirror.validPages).toBe(4);
+    expect(m.backing().rssKb).toBe(16);
+    dev.release(mirror.handle);
+    m.close();
+  });
+
+  it('reads and writes through the mirror as a device would, coherent with the process', () => {
+    const m = mapAnonymous(4 * PAGE, { populate: true });
+    const mirror = dev.mirror(m.address, 4, { write: true });
+    m.write(PAGE + 5, 0x5a);
+    expect(dev.readPinned(mirror.handle, 1, 5)[0]).toBe(0x5a);
+    dev.writePinned(mirror.handle, 2, 7, Uint8Array.of(0xa5));
+    expect(m.read(2 * PAGE + 7)[0]).toBe(0xa5);
+    dev.release(mirror.handle);
+    m.close();
+  });
+
+  it('MADV_DONTNEED invalidates (clear); the next access faults the zero-filled page back in', () => {
+    const m = mapAnonymous(8 * PAGE, { populate: true });
+    m.write(3 * PAGE, 0x11);
+    const mirror = dev.mirror(m.address, 8);
+    m.advise('dontneed', 2 * PAGE, 4 * PAGE);
+    let state = dev.mirrorState(mirror.handle);
+    expect(state.events.clear).toBeGreaterThanOrEqual(1);
+    expect(state.validPages).toBe(4);
+    expect(state.log.at(-1)).toEqual({ event: 'clear', start: m.address + 2n * 4096n, end: m.address + 6n * 4096n });
+    expect(dev.readPinned(mirror.handle, 3)[0]).toBe(0);
+    state = dev.mirrorState(mirror.handle);
+    expect(state.validPages).toBe(5);
+    expect(state.faults).toBe(2);
+    dev.release(mirror.handle);
+    m.close();
+  });
+
+  it('munmap invalidates (unmap) and an access then fails with EFAULT; mprotect sends protectionVma, and a write after it EPERM', () => {
+    const m = mapAnonymous(8 * PAGE, { populate: true });
+    const mirror = dev.mirror(m.address, 8, { write: true });
+    m.protect('r', 0, 2 * PAGE);
+    expect(dev.mirrorState(mirror.handle).events.protectionVma).toBeGreaterThanOrEqual(1);
+    // A read faults for reading: a mirror for writing still reads a read-only page.
+    expect(dev.readPinned(mirror.handle, 0)[0]).toBe(0);
+    expect(() => dev.writePinned(mirror.handle, 1, 0, Uint8Array.of(1))).toThrow(expect.objectContaining({ code: 'EPERM' }));
+    m.close();
+    const state = dev.mirrorState(mirror.handle);
+    expect(state.events.unmap).toBeGreaterThanOrEqual(1);
+    expect(state.validPages).toBe(0);
+    expect(() => dev.readPinned(mirror.handle, 4)).toThrow(expect.objectContaining({ code: 'EFAULT' }));
+    dev.release(mirror.handle);
+  });
+
+  it('fork write-protects the range (protectionPage): the mirror drops it and follows the parent to whatever page it writes', () => {
+    const m = mapAnonymous(2 * PAGE, { populate: true });
+    m.write(0, 0x21);
+    const mirror = dev.mirror(m.address, 2);
+    m.forkRun([{ op: 'read', offset: 0 }]);
+    let state = dev.mirrorState(mirror.handle, { pfns: true });
+    expect(state.events.protectionPage).toBeGreaterThanOrEqual(1);
+    expect(state.validPages).toBe(0);
+    // The child has exited, so do_wp_page() may reuse the page rather than
+    // copy it (then no further invalidation): compare data and pfns only.
+    m.write(0, 0x22);
+    expect(dev.readPinned(mirror.handle, 0)[0]).toBe(0x22);
+    state = dev.mirrorState(mirror.handle, { pfns: true });
+    expect(state.pfns?.[0]?.pfn).toBe(m.pfn(0));
+    dev.release(mirror.handle);
+    m.close();
+  });
+
+  it('refuses bad requests with the errno that names the problem, before anything is held', () => {
+    const device = new (addon().Device)();
+    try {
+      const m = mapAnonymous(8 * PAGE, { populate: true, holeAfter: true });
+      expect(rawMirror(device, m.address + 1n, 1)).toBe('EINVAL'); // not page aligned
+      expect(rawMirror(device, m.address, 0)).toBe('EINVAL');
+      expect(rawMirror(device, m.address, 1, 1 << 7)).toBe('EINVAL'); // unknown flag
+      expect(rawMirror(device, m.address, dev.info().maxPages + 1)).toBe('E2BIG');
+      expect(rawMirror(device, 0x7fff_ffff_fff0_0000n, 16)).toBe('EINVAL'); // past TASK_SIZE (even 57-bit la57 guests')
+      expect(rawMirror(device, m.address + 4n * 4096n, 8)).toBe('EFAULT'); // runs into the hole
+      expect(rawMirror(device, m.address, 4)).toBe('handle ok');
+      expect(rawMirror(device, m.address + 3n * 4096n, 2)).toBe('EEXIST'); // overlaps
+      expect(rawMirror(device, m.address + 4n * 4096n, 4)).toBe('handle ok'); // adjacent is fine
+      for (const [call, code] of [
+        [() => device.mirrorState(999, false), 'ENOENT'],
+        [() => device.release(1, true), 'EINVAL'], // a mirror has no pages to dirty
+      ] as const) {
+        expect(() => call()).toThrow(expect.objectContaining({ code }));
+      }
+      // A held set has no mirror state.
+      const held = dev.pin('pin_user_pages_fast', m.address, 1, { hold: true, flags: ['longterm'] });
+      expect(() => dev.mirrorState(held.handle ?? 0)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      dev.release(held.handle ?? 0);
+      expect(device.release(1, false).nrPages).toBe(4);
+      m.close();
+    } finally {
+      device.close();
+    }
+  });
+
+  it('allows 64 mirrors per open file, then ENOSPC', async () => {
+    const device = GupDevice.open();
+    const m = mapAnonymous(65 * PAGE, { populate: true });
+    try {
+      for (let i = 0; i < 64; i++) device.mirror(m.address + BigInt(i * PAGE), 1);
+      await expect(device.mirrorAsync(m.address + 64n * 4096n, 1)).rejects.toMatchObject({ code: 'ENOSPC' });
+    } finally {
+      device.close(); // ends all 64
+      m.close();
+    }
+  });
+
+  it('a process that exits with mirrors open leaves nothing behind (release event, then the file closes)', async () => {
+    const script = `
+      import { GupDevice, mapAnonymous } from ${JSON.stringify(new URL('../../dist/lib/index.js', import.meta.url).href)};
+      const dev = GupDevice.open();
+      const m = mapAnonymous(64 * 4096, { populate: true });
+      for (let i = 0; i < 8; i++) dev.mirror(m.address + BigInt(i * 8 * 4096), 8, { write: true });
+      console.log('mirrored');
+      process.exit(0);
+    `;
+    const r = await runChild(process.execPath, ['--input-type=module', '-e', script]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('mirrored');
+    expect(r.status).toBe(0);
+  });
+
+  it('benches hmm_range_fault like a GUP entry point: every batch filled, nothing to release', async () => {
+    const m = mapAnonymous(256 * PAGE, { populate: true });
+    const r = await dev.bench('hmm_range_fault', m.address, 256, { pagesPerCall: 64, iterations: 5, flags: ['write'] });
+    expect(r).toMatchObject({ done: 5, status: 0 });
+    expect(r.getNs.every((ns) => ns > 0)).toBe(true);
+    expect(r.putNs.every((ns) => ns === 0)).toBe(true);
+    await expect(dev.bench('hmm_range_fault', m.address, 256, { pagesPerCall: 64, iterations: 1, flags: ['longterm'] })).rejects.toThrow(/only "write"/);
+    m.close();
+  });
+});
