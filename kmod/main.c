@@ -1067,7 +1067,7 @@ static int __init guplab_init(void)
 	/*
 	 * The same size on every ABI, with explicit padding only (i386 aligns
 	 * __u64 to 4): a 32-bit caller (compat_ptr_ioctl) sees the same layout.
-	 * test/kernel/compat32.c checks the sizes again as i386 code.
+	 * test/kernel/unpriv.c checks the sizes again as i386 code.
 	 */
 	BUILD_BUG_ON(sizeof(struct guplab_info) != 232);
 	BUILD_BUG_ON(sizeof(struct guplab_page_facts) != 56);
@@ -1076,6 +1076,9 @@ static int __init guplab_init(void)
 	BUILD_BUG_ON(sizeof(struct guplab_bench_sample) != 16);
 	BUILD_BUG_ON(sizeof(struct guplab_bench) != 80);
 	BUILD_BUG_ON(sizeof(struct guplab_access) != 40);
+	BUILD_BUG_ON(sizeof(struct guplab_mirror) != 48);
+	BUILD_BUG_ON(sizeof(struct guplab_mirror_event) != 24);
+	BUILD_BUG_ON(sizeof(struct guplab_mirror_state) != 512);
 	guplab_gid = INVALID_GID;
 	if (group != -1) {
 		guplab_gid = make_kgid(current_user_ns(), group);

@@ -19,6 +19,13 @@ export const API_NAMES = [
 /** A GUP entry point the module can call (those this kernel lacks are refused by GupDevice). */
 export type ApiName = (typeof API_NAMES)[number];
 
+/**
+ * What BENCH can time: the GUP entry points, and hmm_range_fault() (an ODP
+ * driver's fill of its mirror, timed like a GUP call; nothing to release).
+ */
+export const BENCH_APIS = [...API_NAMES, 'hmm_range_fault'] as const;
+export type BenchApi = (typeof BENCH_APIS)[number];
+
 /** Portable GUP flags, translated to the running kernel's FOLL_* by the module. */
 export const FLAG_NAMES = [
   'write',

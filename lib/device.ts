@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { addon, PIN_SLOTS, type NativeDevice, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
@@ -197,9 +197,6 @@ function mirrorError(err: unknown): unknown {
   };
   return classify(err, 'other', code ? hints[code] : undefined);
 }
-
-/** BENCH's api: a GUP entry point, or hmm_range_fault() (an ODP driver's fill of its mirror). */
-export type BenchApi = ApiName | 'hmm_range_fault';
 
 function decodePin(raw: NativePinResult): PinResult {
   // The common answer (no handle, no facts) in one object of one shape.

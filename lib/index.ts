@@ -1,7 +1,6 @@
-export { API_NAMES, FLAG_NAMES, isApiName, isFlagName, isPinApi, isRemoteApi, type ApiName, type FlagName } from './abi.js';
+export { API_NAMES, BENCH_APIS, FLAG_NAMES, isApiName, isFlagName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type FlagName } from './abi.js';
 export {
   GupDevice,
-  type BenchApi,
   type BenchRequest,
   MIRROR_EVENTS,
   type Mirror,

@@ -44,6 +44,8 @@ export type Advice =
   /** MADV_MERGEABLE / MADV_UNMERGEABLE: KSM. */
   | 'mergeable'
   | 'unmergeable'
+  /** MADV_HWPOISON: memory_failure() on the pages (root; they stay out of service until reboot). */
+  | 'hwpoison'
   /** MADV_GUARD_INSTALL / MADV_GUARD_REMOVE: guard regions (6.13+). */
   | 'guardInstall'
   | 'guardRemove';

@@ -353,6 +353,8 @@ const Advice kAdvice[] = {
     {"populateWrite", MADV_POPULATE_WRITE, "MADV_POPULATE_WRITE (5.14+) on writable memory"},
     {"mergeable", MADV_MERGEABLE, "KSM (CONFIG_KSM)"},
     {"unmergeable", MADV_UNMERGEABLE, "KSM (CONFIG_KSM)"},
+    // memory_failure() on the page, as a machine check would (root only): the page stays out of service.
+    {"hwpoison", MADV_HWPOISON, "CONFIG_MEMORY_FAILURE (and CAP_SYS_ADMIN)"},
     // Guard regions (6.13+); the values are the kernel's, older libc headers lack them.
     {"guardInstall", 102, "MADV_GUARD_INSTALL (6.13+)"},
     {"guardRemove", 103, "MADV_GUARD_REMOVE (6.13+)"},

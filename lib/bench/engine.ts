@@ -89,10 +89,11 @@ const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : 
 async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
   const backing = BACKINGS[c.backing];
   // *_remote acts on this process through its pid: the remote path on the same mm.
-  const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(isRemoteApi(c.api) ? { pid: process.pid } : {}) };
+  const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(c.api !== 'hmm_range_fault' && isRemoteApi(c.api) ? { pid: process.pid } : {}) };
   const refuse = (run: { status: number; ret: number }): void => {
     Object.assign(c, { status: 'refused' }, failure(run, c.pagesPerCall));
   };
+
   if (shared) {
     // Prefaulted: warm-up, then this round's samples in one in-kernel loop.
     // Adaptive runs need at least one warm-up call: its time sizes the sample count.
@@ -166,7 +167,10 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
     wallMs: 0,
   }));
   for (const c of cases) {
-    if (!info.apis.includes(c.api)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
+    // hmm_range_fault() has no FOLL_ flags: HMM_PFN_REQ_WRITE is its "write", the rest has no counterpart.
+    const noCounterpart = c.api === 'hmm_range_fault' ? c.flags.filter((f) => f !== 'write') : [];
+    if (c.api !== 'hmm_range_fault' && !info.apis.includes(c.api)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
+    else if (noCounterpart.length) Object.assign(c, { status: 'unavailable', error: `hmm_range_fault has no counterpart of ${noCounterpart.join(', ')}` });
     else if (c.pagesPerCall > info.maxPages) Object.assign(c, { status: 'unavailable', error: `pages per call above max_pages_per_call ${info.maxPages}` });
     else if (c.flags.some((f) => !info.flags.includes(f))) {
       Object.assign(c, { status: 'unavailable', error: `kernel has no FOLL_ flag for ${c.flags.filter((f) => !info.flags.includes(f)).join(', ')}` });
@@ -211,7 +215,7 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
           continue;
         }
         const started = Date.now();
-        if (dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
+        if (c.api !== 'hmm_range_fault' && dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
         try {
           await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
         } catch (err) {

@@ -4,7 +4,7 @@
 // file and CLI options select any slice.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { API_NAMES, FLAG_NAMES, type ApiName, type FlagName } from '../abi.js';
+import { BENCH_APIS, FLAG_NAMES, type ApiName, type BenchApi, type FlagName } from '../abi.js';
 import { BACKING_NAMES, type BackingName } from './backings.js';
 
 const SIZE_RE = /^(\d+)\s*([KMG])?(i?B)?$/i;
@@ -35,7 +35,7 @@ const flagSet = z.array(z.enum(FLAG_NAMES));
 
 export const SpecSchema = z
   .object({
-    apis: z.array(z.enum(API_NAMES)).nonempty().optional(),
+    apis: z.array(z.enum(BENCH_APIS)).nonempty().optional(),
     backings: z.array(z.enum(BACKING_NAMES)).nonempty().optional(),
     sizes: z.array(size).nonempty().optional(),
     /** Pages per GUP call; "all" = the whole buffer in one call. */
@@ -66,7 +66,7 @@ export const SpecSchema = z
 export type SpecInput = z.input<typeof SpecSchema>;
 
 export interface Spec {
-  apis: ApiName[];
+  apis: BenchApi[];
   backings: BackingName[];
   sizes: number[];
   pagesPerCall: ('all' | number)[];
@@ -152,7 +152,7 @@ export function loadSpecFile(file: string): unknown {
 
 /** One cell of the matrix. */
 export interface CaseKey {
-  api: ApiName;
+  api: BenchApi;
   backing: BackingName;
   sizeBytes: number;
   /** Pages per GUP call, resolved ("all" = pages of the buffer). */

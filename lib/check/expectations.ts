@@ -805,4 +805,30 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'shmem_undo_range() -> truncate_inode_folio() (5.10: truncate_inode_page()) takes the page out of the file whatever holds it; the holder keeps the orphan, the regrown file gets a new zeroed page',
     },
   ],
+  hwpoison: [
+    {
+      cases: 'pinned-before',
+      kernels: '*',
+      answer: { ret: 1, note: 'holder reads 0x41' },
+      source: 'madvise_inject_error() -> memory_failure(): the page is unmapped from the process (hwpoison swap entry) but a pin\'s reference keeps it ("still referenced by 1 users", MF_FAILED); software-injected poison leaves the data readable through the kernel mapping',
+    },
+    {
+      cases: 'hwpoison/*',
+      kernels: '*',
+      answer: { ret: -133 },
+      source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() meets the hwpoison entry: VM_FAULT_HWPOISON; vm_fault_to_errno() gives -EHWPOISON with FOLL_HWPOISON',
+    },
+    {
+      cases: 'hmm_range_fault',
+      kernels: '*',
+      answer: { note: 'EFAULT' },
+      source: 'hmm_vma_handle_pte() (mm/hmm.c): a non-present pte that is neither a swap, device-private nor migration entry is "Report error for everything else": -EFAULT',
+    },
+    {
+      cases: '*',
+      kernels: '*',
+      answer: { ret: EFAULT },
+      source: 'vm_fault_to_errno(): VM_FAULT_HWPOISON without FOLL_HWPOISON is -EFAULT (GUP-fast finds no present pte and falls back to the same slow path)',
+    },
+  ],
 };

@@ -988,6 +988,46 @@ const cmaLongterm: Probe = {
  * ACCESS (coherent or stale), and for the mirror the first invalidation
  * reason it got.
  */
+const hwpoison: Probe = {
+  id: 'hwpoison',
+  title: 'a hardware-poisoned page (MADV_HWPOISON -> memory_failure()): a pin taken before, then each faulting API with and without FOLL_HWPOISON, and hmm_range_fault',
+  run: (ctx) => {
+    // The poisoned page is out of service until reboot: never on a machine guplab did not boot.
+    if (guestEnv().inVm !== true) return skipAll('hwpoison', 'MADV_HWPOISON takes a page out of service until reboot: run it in a guplab VM (check --vm)');
+    return using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m) => {
+      m.write(0, 0x41);
+      const before = ctx.dev.pin('pin_user_pages_fast', m.address, 1, { flags: ['write'], hold: true });
+      const out: Observation[] = [];
+      try {
+        m.advise('hwpoison');
+        out.push({ case: 'pinned-before', answer: { ret: before.ret, note: `holder reads 0x${ctx.dev.readPinned(before.handle ?? 0, 0)[0]?.toString(16)}` } });
+      } finally {
+        if (before.handle) ctx.dev.release(before.handle);
+      }
+      // The process never touches the page again: its access would be a SIGBUS.
+      const hasFlag = ctx.dev.info().flags.includes('hwpoison');
+      for (const api of FAULTING()) {
+        out.push(...perApi(ctx, [api], '', (a) => ({ ret: call(ctx, a, m.address, 1, []).ret })));
+        out.push(
+          ...perApi(ctx, [api], 'hwpoison/', (a) =>
+            !hasFlag ? { skip: 'this kernel has no FOLL_HWPOISON' } : ctx.dev.warns(a, ['hwpoison']) ? { skip: `${a} answers FOLL_HWPOISON through WARN_ON_ONCE (INFO warn flags)` } : { ret: call(ctx, a, m.address, 1, ['hwpoison']).ret },
+          ),
+        );
+      }
+      let mirrored: Answer;
+      try {
+        const mirror = ctx.dev.mirror(m.address, 1);
+        ctx.dev.release(mirror.handle);
+        mirrored = { note: 'mirrored' };
+      } catch (err) {
+        mirrored = { note: (err as NodeJS.ErrnoException).code ?? String(err) };
+      }
+      out.push({ case: 'hmm_range_fault', answer: mirrored });
+      return out;
+    });
+  },
+};
+
 const MODELS = ['dio', 'rdma', 'odp', 'ref'] as const;
 type Model = (typeof MODELS)[number];
 
@@ -1117,4 +1157,5 @@ export const PROBES: readonly Probe[] = [
   pfnmap,
   cmaLongterm,
   models,
+  hwpoison,
 ];

@@ -107,9 +107,9 @@ export async function runGuest(p: StressProfile): Promise<number> {
   // 2. Races: pin+hold against munmap/mprotect/madvise/fork.
   const race = sh(BIN, ['race', String(p.raceSeconds), '2']);
   process.stdout.write(race.out);
-  const rm = /race: seconds=([\d.]+) pinned=(\d+) checks=(\d+) mm-ops=(\d+) failures=(\d+)/.exec(race.out);
+  const rm = /race: seconds=([\d.]+) pinned=(\d+) checks=(\d+) mm-ops=(\d+) failures=(\d+) mirrors=(\d+)/.exec(race.out);
   const raceSeconds = Number(rm?.[1] ?? 0);
-  check(race.status === 0 && !!rm, `race: ${raceSeconds} s, ${rm?.[3] ?? 0} data checks, ${rm?.[4] ?? 0} mm operations`);
+  check(race.status === 0 && !!rm && Number(rm[6]) > 0, `race: ${raceSeconds} s, ${rm?.[3] ?? 0} data checks, ${rm?.[4] ?? 0} mm operations, ${rm?.[6] ?? 0} mirrors made and released`);
   check(held() === base, `race: pin counters balance (${held() - base} leaked)`);
 
   // 3. SIGKILL the holder of the most pages, then victims killed mid-pin.

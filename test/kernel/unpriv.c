@@ -42,6 +42,9 @@ _Static_assert(sizeof(struct guplab_release) == 32, "guplab_release");
 _Static_assert(sizeof(struct guplab_bench_sample) == 16, "guplab_bench_sample");
 _Static_assert(sizeof(struct guplab_bench) == 80, "guplab_bench");
 _Static_assert(sizeof(struct guplab_access) == 40, "guplab_access");
+_Static_assert(sizeof(struct guplab_mirror) == 48, "guplab_mirror");
+_Static_assert(sizeof(struct guplab_mirror_event) == 24, "guplab_mirror_event");
+_Static_assert(sizeof(struct guplab_mirror_state) == 512, "guplab_mirror_state");
 
 #define PAGE 4096UL
 

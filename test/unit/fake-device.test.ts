@@ -50,6 +50,16 @@ describe('GupDevice argument checks (before any ioctl)', () => {
 describe('bench engine on the fake device', () => {
   const spec = (over: object) => resolveSpec({ apis: ['get_user_pages_fast'], backings: ['4K'], sizes: ['64K'], ...over });
 
+  it('benches hmm_range_fault beside GUP with BENCH\'s hmm api id, and marks flag sets it has no counterpart of unavailable', async () => {
+    const { dev, fake } = fakeDevice();
+    const r = await runBench(spec({ apis: ['get_user_pages_fast', 'hmm_range_fault'], flags: [['write'], ['write', 'longterm']], rounds: 1, iterations: 5, warmup: 0 }), { dev });
+    const byId = (api: string, flags: string) => r.cases.find((c) => c.api === api && c.flags.join('|') === flags);
+    expect(byId('hmm_range_fault', 'write')?.status).toBe('ok');
+    expect(byId('hmm_range_fault', 'longterm|write')).toMatchObject({ status: 'unavailable', error: 'hmm_range_fault has no counterpart of longterm' });
+    expect(byId('get_user_pages_fast', 'longterm|write')?.status).toBe('ok');
+    expect(fake.benches.filter((b) => b.api === addon().abi.benchHmmRangeFault)).toHaveLength(1);
+  });
+
   it('adaptive: sizes the sample count from the warm-up time and spreads it over the rounds', async () => {
     const { dev, fake } = fakeDevice();
     // 16 pages at 1100 ns/page = 17.6 us per iteration; 1 ms target -> 57 samples -> 12 per round.

@@ -703,7 +703,7 @@ static int cmd_fuzz(long ncalls, int nthreads)
 static uint8_t *race_base, *race_own;
 static int race_fd;
 static atomic_int race_stop;
-static atomic_long race_pins, race_checks, race_ops, race_failures;
+static atomic_long race_pins, race_checks, race_ops, race_failures, race_mirrors;
 
 static void race_fail(const char *fmt, ...)
 {
@@ -803,6 +803,51 @@ static void *race_pinner(void *arg)
 	return NULL;
 }
 
+/*
+ * A mirror on the racing range: no reference, so the manglers may take its
+ * pages at any time; ACCESS faults them back in or answers EFAULT (unmapped)
+ * or EPERM (write-protected right now). Anything else is a failure.
+ */
+static void *race_mirrorer(void *arg)
+{
+	uint64_t s = seed * 15485863 + (uintptr_t)arg, v;
+
+	while (!atomic_load(&race_stop)) {
+		uint64_t first = rnd(&s) % RACE_PAGES, n = 1 + rnd(&s) % 32, i;
+		struct guplab_mirror m = { .flags = rnd(&s) % 2 ? GUPLAB_MIRROR_WRITE : 0 };
+		struct guplab_mirror_state st = { 0 };
+		struct guplab_release r = { 0 };
+
+		if (first + n > RACE_PAGES)
+			n = RACE_PAGES - first;
+		m.addr = (uint64_t)(uintptr_t)(race_base + first * PAGE);
+		m.nr_pages = n;
+		if (ioctl(race_fd, GUPLAB_IOC_MIRROR, &m)) {
+			if (errno != EFAULT && errno != EPERM)
+				race_fail("MIRROR: %s", strerror(errno));
+			continue;
+		}
+		atomic_fetch_add(&race_mirrors, 1);
+		for (i = 0; i < n; i++) {
+			int write = (m.flags & GUPLAB_MIRROR_WRITE) && rnd(&s) % 2;
+
+			v = rnd(&s);
+			if (access_page(MAX_THREADS - 1, m.handle, i, write, &v) && errno != EFAULT &&
+			    errno != EPERM)
+				race_fail("ACCESS through a mirror: %s", strerror(errno));
+		}
+		st.handle = m.handle;
+		if (ioctl(race_fd, GUPLAB_IOC_MIRROR_STATE, &st) || st.nr_pages != n ||
+		    st.valid_pages > n)
+			race_fail("MIRROR_STATE: %s (%llu of %llu valid)", strerror(errno),
+				  st.valid_pages, st.nr_pages);
+		r.handle = m.handle;
+		if (ioctl(race_fd, GUPLAB_IOC_RELEASE, &r) || r.nr_pages != n)
+			race_fail("RELEASE of a mirror: %s", strerror(errno));
+	}
+	return NULL;
+}
+
 static void *race_mangler(void *arg)
 {
 	uint64_t s = seed * 104729 + (uintptr_t)arg;
@@ -865,7 +910,7 @@ static void *race_mangler(void *arg)
 
 static int cmd_race(double seconds, int pinners)
 {
-	pthread_t th[2 * MAX_THREADS];
+	pthread_t th[2 * MAX_THREADS + 1];
 	int i, manglers = pinners;
 	double t0;
 
@@ -876,23 +921,24 @@ static int cmd_race(double seconds, int pinners)
 		die("INFO: %s", strerror(errno));
 	race_base = map(RACE_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
 	race_own = map(MAX_THREADS * PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
-	printf("race: seed=%llu %.0f s, %d pinner and %d mangler threads on %d pages\n", seed, seconds,
-	       pinners, manglers, RACE_PAGES);
+	printf("race: seed=%llu %.0f s, %d pinner, %d mangler and 1 mirror threads on %d pages\n", seed,
+	       seconds, pinners, manglers, RACE_PAGES);
 	fflush(stdout);
 	t0 = now_s();
 	for (i = 0; i < pinners; i++)
 		pthread_create(&th[i], NULL, race_pinner, (void *)(intptr_t)i);
 	for (i = 0; i < manglers; i++)
 		pthread_create(&th[pinners + i], NULL, race_mangler, (void *)(intptr_t)i);
+	pthread_create(&th[pinners + manglers], NULL, race_mirrorer, NULL);
 	while (now_s() - t0 < seconds)
 		usleep(100000);
 	atomic_store(&race_stop, 1);
-	for (i = 0; i < pinners + manglers; i++)
+	for (i = 0; i < pinners + manglers + 1; i++)
 		pthread_join(th[i], NULL);
 	close(race_fd);
-	printf("race: seconds=%.1f pinned=%ld checks=%ld mm-ops=%ld failures=%ld\n", now_s() - t0,
-	       atomic_load(&race_pins), atomic_load(&race_checks), atomic_load(&race_ops),
-	       atomic_load(&race_failures));
+	printf("race: seconds=%.1f pinned=%ld checks=%ld mm-ops=%ld failures=%ld mirrors=%ld\n",
+	       now_s() - t0, atomic_load(&race_pins), atomic_load(&race_checks),
+	       atomic_load(&race_ops), atomic_load(&race_failures), atomic_load(&race_mirrors));
 	return atomic_load(&race_failures) || !atomic_load(&race_checks) ? 1 : 0;
 }
 
