@@ -3,7 +3,7 @@
 // never touches a page the process may not access) and reports what the
 // kernel actually backed the range with.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { ChildProcessError, classify, ClosedError, HugePagesUnavailableError, UnsupportedError, type ErrorContext } from './errors.js';
+import { ChildProcessError, classify, ClosedError, errnoName, HugePagesUnavailableError, UnsupportedError, type ErrorContext } from './errors.js';
 import { addon, type NativeMapOptions } from './native.js';
 
 /** How the memory is backed. */
@@ -44,8 +44,6 @@ export type Advice =
   /** MADV_MERGEABLE / MADV_UNMERGEABLE: KSM. */
   | 'mergeable'
   | 'unmergeable'
-  /** MADV_HWPOISON: memory_failure() on the pages (root; they stay out of service until reboot). */
-  | 'hwpoison'
   /** MADV_GUARD_INSTALL / MADV_GUARD_REMOVE: guard regions (6.13+). */
   | 'guardInstall'
   | 'guardRemove';
@@ -215,6 +213,20 @@ export class Mapping {
   advise(advice: Advice, offset = 0, length = this.length - offset): void {
     this.#pageRange(offset, length);
     this.#native(() => addon().advise(this.address + BigInt(offset), length, advice));
+  }
+
+  /**
+   * madvise(MADV_HWPOISON): memory_failure() on the pages, as a machine
+   * check would (root only; they stay out of service until reboot: a guest's
+   * business, not a workstation's). Answers madvise's errno ('' when it
+   * succeeded) and the SIGBUSes the kernel sent this process meanwhile,
+   * which are caught instead of killing it. Never touch the pages again
+   * from this process: that access is a SIGBUS.
+   */
+  poison(offset = 0, length = this.length - offset): { errno: string; sigbus: number; code: string } {
+    this.#pageRange(offset, length);
+    const r = this.#native(() => addon().hwpoison(this.address + BigInt(offset), length));
+    return { errno: r.errno ? errnoName(-r.errno) : '', sigbus: r.sigbus, code: r.code };
   }
 
   /** Faults pages in from user space now (read, or write keeping the data). */

@@ -140,6 +140,8 @@ export interface NativeAddon {
   unmap(buffer: ArrayBuffer): boolean;
   protect(address: bigint, length: number, prot: 'rw' | 'r' | 'none'): void;
   advise(address: bigint, length: number, advice: string): void;
+  /** madvise(MADV_HWPOISON) with SIGBUS counted, not fatal; errno 0 when madvise succeeded. */
+  hwpoison(address: bigint, length: number): { errno: number; sigbus: number; code: string };
   touch(address: bigint, length: number, write: boolean): void;
   pfn(address: bigint, length: number): bigint;
   /** fdatasync + POSIX_FADV_DONTNEED on a file; returns the pages mincore() still finds resident. */

@@ -999,8 +999,9 @@ const hwpoison: Probe = {
       const before = ctx.dev.pin('pin_user_pages_fast', m.address, 1, { flags: ['write'], hold: true });
       const out: Observation[] = [];
       try {
-        m.advise('hwpoison');
-        out.push({ case: 'pinned-before', answer: { ret: before.ret, note: `holder reads 0x${ctx.dev.readPinned(before.handle ?? 0, 0)[0]?.toString(16)}` } });
+        const p = m.poison();
+        const poisoned = `madvise ${p.errno || 'ok'}; ${p.sigbus ? `SIGBUS ${p.code}` : 'no SIGBUS'}`;
+        out.push({ case: 'pinned-before', answer: { ret: before.ret, note: `${poisoned}; holder reads 0x${ctx.dev.readPinned(before.handle ?? 0, 0)[0]?.toString(16)}` } });
       } finally {
         if (before.handle) ctx.dev.release(before.handle);
       }
