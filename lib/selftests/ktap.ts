@@ -130,6 +130,19 @@ export function judgeRun(run: SelftestRun): SubtestVerdict {
   if (run.exitCode === KSFT.skip || (doc.skipAll !== undefined && doc.results.length === 0)) {
     return { ...base, status: 'skip', reason: doc.skipAll ?? lastComment(doc) ?? `exit ${run.exitCode} (KSFT_SKIP)` };
   }
+  // A selftest of a version that predates its kselftest conversion (6.1's
+  // gup_test prints plain lines) is judged by its exit status alone, as
+  // run_vmtests.sh's run_test does; its lines become comments of one case.
+  if (doc.plan === undefined && doc.results.length === 0) {
+    const passed = run.exitCode === KSFT.pass;
+    const synth: TapDoc = {
+      plan: 1,
+      results: [{ n: 1, status: passed ? 'pass' : 'fail', desc: `exit status ${run.exitCode} (prints no TAP: judged by its exit status, as run_vmtests.sh does)` }],
+      comments: run.output.split('\n').filter((l) => l.trim()),
+    };
+    const c = countResults(synth.results);
+    return { name: run.name, doc: synth, counts: c, plan: 1, status: passed ? 'pass' : 'fail', ...(passed ? {} : { reason: `exit ${run.exitCode}` }) };
+  }
   if (counts.fail > 0 || counts.error > 0) return { ...base, status: 'fail', reason: `${counts.fail + counts.error} case(s) failed` };
   if (run.exitCode !== KSFT.pass && run.exitCode !== KSFT.xfail) return { ...base, status: 'fail', reason: `exit ${run.exitCode}${lastComment(doc) ? `: ${lastComment(doc)}` : ''}` };
   if (doc.plan === undefined) return { ...base, status: 'fail', reason: 'no TAP plan printed' };
@@ -158,6 +171,7 @@ export function mergeKtap(verdicts: readonly SubtestVerdict[], header: readonly 
     if (v.doc.results.length === 0) sub.push(v.status === 'skip' ? `1..0 # SKIP ${oneLine(v.reason ?? 'skipped')}` : '1..0');
     else {
       sub.push(`1..${v.doc.plan ?? v.doc.results.length}`);
+      if (v.doc.results.length === 1 && /prints no TAP/.test(v.doc.results[0]!.desc)) sub.push(...v.doc.comments.map((c) => `# ${c}`));
       for (const r of v.doc.results) {
         if (r.run) sub.push(`# [RUN] ${oneLine(r.run)}`);
         const desc = oneLine(r.desc);
