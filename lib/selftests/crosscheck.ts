@@ -89,7 +89,8 @@ export interface CrossRow {
 
 function findResult(verdicts: readonly SubtestVerdict[], pair: Pair): { r?: TapResult; why: string } {
   const inv = pair.selftest.invocation;
-  const v = verdicts.find((x) => x.name === inv) ?? verdicts.find((x) => x.name.startsWith(inv));
+  // "gup_longterm" is the run in the default folder only; "gup_longterm (in ext4" the run in that filesystem.
+  const v = inv.includes('(') ? verdicts.find((x) => x.name.startsWith(inv)) : verdicts.find((x) => x.name === inv);
   if (!v) return { why: `${pair.selftest.invocation} did not run on this line` };
   const r = v.doc.results.find((x) => x.run === pair.selftest.run);
   if (!r) return { why: v.status === 'skip' ? `skipped: ${v.reason ?? ''}` : `no [RUN] ${pair.selftest.run}` };
