@@ -90,6 +90,10 @@ export interface SelftestsOptions {
   out: string;
   /** Run guplab's probes in the same boot and write the cross-check table. */
   crossCheck: boolean;
+  /** Only these selftest binaries (gup_test, gup_longterm, cow); default every one the version runs. */
+  only?: readonly string[];
+  /** Where the guest's command output goes; default stdout. */
+  output?: NodeJS.WritableStream;
 }
 
 /** Builds, boots, runs; returns the exit code (0 every selftest passed or skipped, 1 a failure, or the VM's code). */
@@ -97,9 +101,13 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   const arch = vm.arch ?? hostArch();
   const prep = prepareSelftests(vm.kernel ?? '6.1', arch);
   log(`selftests: built in ${prep.timings.sourceS.toFixed(1)} s (source) + ${prep.timings.moduleS.toFixed(1)} s (gup_test.ko) + ${prep.timings.userspaceS.toFixed(1)} s (${prep.built.join(', ')})`);
-  const guestVm = fullGuestUnlessChosen({ ...vm, kernel: prep.kernel.release, arch });
+  // gup_test alone needs no disks, huge pages or pmem: the plain guest boots faster.
+  const plain = o.only?.length && o.only.every((b) => b === 'gup_test') && !o.crossCheck;
+  const guestVm = plain ? { ...vm, kernel: prep.kernel.release, arch } : fullGuestUnlessChosen({ ...vm, kernel: prep.kernel.release, arch });
   const fs = (guestVm.memory?.fs ?? []).map((f) => ({ fs: f, path: `/mnt/guplab/${f}`, dax: false }));
-  const invocations = withFilesystems(prep.invocations, fs);
+  const chosen = o.only?.length ? prep.invocations.filter((i) => o.only!.includes(i.binary)) : prep.invocations;
+  if (!chosen.length) throw new Error(`--only ${o.only?.join(',')} selects none of this version's selftests (${[...new Set(prep.invocations.map((i) => i.binary))].join(', ')})`);
+  const invocations = withFilesystems(chosen, fs);
   const tag = `${prep.kernel.release}-${arch}`;
   const out = path.resolve(o.out);
   const runDir = path.join(out, `selftests-${tag}.d`);
@@ -110,7 +118,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   const script = path.join(runDir, 'guest.sh');
   // The guest sees the host's root: the script is read there at the same path.
   writeFileSync(script, guestScript({ binDir: prep.binDir, module: prep.module, invocations, after, timeoutSec: 600 }));
-  const result: VmRunResult = await vmRun({ ...guestVm, command: ['sh', script], outDir: runDir, log });
+  const result: VmRunResult = await vmRun({ ...guestVm, command: ['sh', script], outDir: runDir, log, ...(o.output ? { output: o.output } : {}) });
   const code = reportVm(result);
   const verdicts = collectVerdicts(runDir, invocations, prep.built);
   const header = [

@@ -40,6 +40,10 @@ export function seriesOfRelease(release: string): string {
  * that have a source package when there is none. Pure.
  */
 export function pickSourcePackage(series: string, kernelVersion: string, madison: string, linesWithSource: readonly string[]): SourcePackage {
+  const [major, minor] = series.split('.').map(Number) as [number, number];
+  if (major < 5 || (major === 5 && minor < 11)) {
+    throw new Error(`the ${series} line predates mm/gup_test.c (5.11; ${series} has mm/gup_benchmark.c, another ABI and no selftests of it here): pass --kernel 6.1 or newer`);
+  }
   const name = `linux-source-${series}`;
   const versions = madison
     .split('\n')

@@ -25,7 +25,7 @@ export const FIDELITY_CMDS = [
   { cmd: 'PIN_LONGTERM_BENCHMARK', opt: '-L', api: 'pin_user_pages', flags: 'write+longterm' },
 ] as const;
 
-export function fidelityCases(sizeMiB = 32, ppcs: readonly number[] = [1, 512], backings: readonly ('4K' | 'THP')[] = ['4K', 'THP']): FidelityCase[] {
+export function fidelityCases(sizeMiB = 32, ppcs: readonly number[] = [1, 512, (32 << 20) / 4096], backings: readonly ('4K' | 'THP')[] = ['4K', 'THP']): FidelityCase[] {
   const out: FidelityCase[] = [];
   for (const backing of backings) for (const ppc of ppcs) for (const c of FIDELITY_CMDS) out.push({ ...c, backing, ppc, sizeMiB });
   return out;
@@ -60,6 +60,10 @@ export interface FidelityRow {
   within5: boolean | undefined;
   samples: { gupTest: number; guplab: number };
   problem?: string;
+  /** guplab / gup_test per round (the spread says how much of a gap the host's load can make). */
+  roundRatios?: number[];
+  /** The smallest share of gup_test's buffer that AnonHugePages showed while it ran (THP cases). */
+  gupTestThpShare?: number;
 }
 
 export function caseName(c: FidelityCase): string {
@@ -67,6 +71,27 @@ export function caseName(c: FidelityCase): string {
 }
 
 /** One row: gup_test's median (get+put) per page against guplab's median total ns/page of the matching BENCH case. */
+/** One row over several rounds: `rounds[i]` is round i's gup_test output and guplab case; medians over every sample of every round, the ratio per round beside. */
+export function fidelityRowRounds(c: FidelityCase, rounds: readonly { gupTest: string; bench: BenchCase | undefined; thpKiB?: number }[]): FidelityRow {
+  const all = fidelityRow(c, rounds.map((r) => r.gupTest).join('\n'), mergeBench(rounds.map((r) => r.bench)));
+  const per = rounds.map((r) => fidelityRow(c, r.gupTest, r.bench).ratio).filter((x): x is number => x !== undefined);
+  const thp = rounds.map((r) => r.thpKiB).filter((x): x is number => x !== undefined);
+  return { ...all, ...(per.length ? { roundRatios: per } : {}), ...(thp.length ? { gupTestThpShare: Math.min(...thp) / (c.sizeMiB * 1024) } : {}) };
+}
+
+/** The samples of one case from several rounds as one case (per-page summaries recomputed from the raw samples). */
+export function mergeBench(cases: readonly (BenchCase | undefined)[]): BenchCase | undefined {
+  const ok = cases.filter((b): b is BenchCase => b?.status === 'ok');
+  if (!ok.length) return cases.find((b) => b !== undefined);
+  const first = ok[0]!;
+  const getNs = ok.flatMap((b) => b.getNs);
+  const putNs = ok.flatMap((b) => b.putNs);
+  const pages = first.pages;
+  const get = getNs.map((g) => g / pages);
+  const total = getNs.map((g, i) => (g + (putNs[i] ?? 0)) / pages);
+  return { ...first, getNs, putNs, getNsPerPage: { ...first.getNsPerPage!, n: get.length, median: median(get) }, totalNsPerPage: { ...first.totalNsPerPage!, n: total.length, median: median(total) } };
+}
+
 export function fidelityRow(c: FidelityCase, gupTestOutput: string, bench: BenchCase | undefined): FidelityRow {
   const pages = (c.sizeMiB << 20) / 4096;
   const times = parseGupTestTimes(gupTestOutput).filter((t) => t.cmd === c.cmd && !t.truncated);
@@ -97,10 +122,14 @@ export function fidelityMarkdown(rows: readonly FidelityRow[], accel: string): s
   const lines = [
     `Figures from ${accel.toUpperCase()}${accel.toLowerCase() === 'tcg' ? ' (an emulated CPU: compare within the table, not with hardware)' : ''}; median ns/page (get+put, and get alone), ratio = guplab / gup_test.`,
     '',
-    '| case | gup_test ns/page | guplab ns/page | ratio | within 5% | gup_test get | guplab get |',
-    '|---|---:|---:|---:|---|---:|---:|',
+    '| case | gup_test ns/page | guplab ns/page | ratio | within 5% | ratio per round | gup_test get | guplab get | gup_test THP share |',
+    '|---|---:|---:|---:|---|---|---:|---:|---:|',
   ];
-  for (const r of rows) lines.push(`| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r.ratio === undefined ? '-' : r.ratio.toFixed(2)} | ${r.within5 === undefined ? `- ${r.problem ?? ''}` : r.within5 ? 'yes' : 'NO'} | ${f(r.gupTestGetNsPerPage)} | ${f(r.guplabGetNsPerPage)} |`);
+  for (const r of rows) {
+    const rr = r.roundRatios?.map((x) => x.toFixed(2)).join(' ') ?? '-';
+    const thp = r.gupTestThpShare === undefined ? '' : `${(r.gupTestThpShare * 100).toFixed(0)}%`;
+    lines.push(`| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r.ratio === undefined ? '-' : r.ratio.toFixed(2)} | ${r.within5 === undefined ? `- ${r.problem ?? ''}` : r.within5 ? 'yes' : 'NO'} | ${rr} | ${f(r.gupTestGetNsPerPage)} | ${f(r.guplabGetNsPerPage)} | ${thp} |`);
+  }
   const n = rows.filter((r) => r.within5).length;
   lines.push('', `${n} of ${rows.length} cases agree within 5%.`);
   return `${lines.join('\n')}\n`;

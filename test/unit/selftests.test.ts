@@ -57,7 +57,10 @@ describe('the build', () => {
     expect(pickSourcePackage('6.1', '6.1.193-1', madison, [])).toEqual({ name: 'linux-source-6.1', version: '6.1.192-3', exact: false });
   });
   it('a line without linux-source is a one-line error naming the lines that have one', () => {
-    expect(() => pickSourcePackage('5.10', '5.10.237-1', '', ['6.1', '6.12', '7.2', '7.3'])).toThrow(/^no linux-source-5\.10 package .*pass --kernel one of the lines that have one \(6\.1, 6\.12, 7\.2, 7\.3\)$/);
+    expect(() => pickSourcePackage('6.16', '6.16.3-1', '', ['6.1', '6.12', '7.2', '7.3'])).toThrow(/^no linux-source-6\.16 package .*pass --kernel one of the lines that have one \(6\.1, 6\.12, 7\.2, 7\.3\)$/);
+  });
+  it('a line older than gup_test (5.10) is refused before any download', () => {
+    expect(() => pickSourcePackage('5.10', '5.10.262-1', madison, [])).toThrow(/^the 5\.10 line predates mm\/gup_test\.c .*pass --kernel 6\.1 or newer$/);
   });
   it('modpost refusals name the unexported symbols', () => {
     expect(undefinedSymbols('WARNING: modpost: "dump_page" [/tmp/x/gup_test.ko] undefined!\nERROR: modpost: "foo_bar" [/tmp/x/gup_test.ko] undefined!')).toEqual(['dump_page', 'foo_bar']);
