@@ -8,7 +8,7 @@ import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch } from '../vm/arch.js';
 import { vmRun } from '../vm/run.js';
-import { caseName, fidelityCases, fidelityMarkdown, fidelityRowRounds, gupTestArgs, matchBench, FIDELITY_CMDS, type FidelityCase } from '../selftests/fidelity.js';
+import { caseName, fidelityCases, fidelityMarkdown, fidelityRowRounds, withMixes, gupTestArgs, matchBench, FIDELITY_CMDS, type FidelityCase } from '../selftests/fidelity.js';
 import { prepareSelftests } from './selftests.js';
 import { reportVm, type VmBase } from './vm.js';
 
@@ -25,7 +25,8 @@ function quote(w: string): string {
  * gup_test case then guplab's BENCH on the same cases (one bench run per
  * flag set), so that a change of the host's load between the two sides
  * shows as a spread of the per-round ratios. While a THP case of gup_test
- * runs, its AnonHugePages is sampled (gup_test maps its buffer itself).
+ * runs, the THP faults it took are counted (gup_test maps its buffer itself,
+ * not 2 MiB aligned).
  */
 export function fidelityScript(opts: { binDir: string; module: string; cases: readonly FidelityCase[]; repeats: number; rounds: number }): string {
   const lines = ['set -u', 'out="$GUPLAB_VM_OUT"', 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug', `insmod ${quote(opts.module)} || exit 3`];
@@ -38,9 +39,11 @@ export function fidelityScript(opts: { binDir: string; module: string; cases: re
       const file = `"$out/gup_test-${i}-r${r}`;
       lines.push(`echo "fidelity: round ${r + 1}/${opts.rounds} gup_test ${caseName(c)}"`);
       if (c.backing === 'THP') {
+        // THPs gup_test's own buffer got: the THP faults of its prefault (one process, one buffer).
         lines.push(
-          `${cmd} > ${file}.tap" 2>&1 & p=$!; hp=-1`,
-          `while kill -0 $p 2>/dev/null; do h=$(awk '/^AnonHugePages/ {print $2}' /proc/$p/smaps_rollup 2>/dev/null); [ -n "$h" ] && [ "$h" -gt "$hp" ] && hp=$h; sleep 0.1; done; wait $p; echo $hp > ${file}.thp"`,
+          `a=$(awk '/^thp_fault_alloc / {print $2}' /proc/vmstat)`,
+          `${cmd} > ${file}.tap" 2>&1`,
+          `echo $(( $(awk '/^thp_fault_alloc / {print $2}' /proc/vmstat) - a )) > ${file}.thp"`,
         );
       } else lines.push(`${cmd} > ${file}.tap" 2>&1`);
     });
@@ -85,10 +88,11 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
       c,
       rounds.map((bench, r) => {
         const thp = read(path.join(runDir, `gup_test-${i}-r${r}.thp`)).trim();
-        return { gupTest: read(path.join(runDir, `gup_test-${i}-r${r}.tap`)), bench: matchBench(c, bench), ...(thp && Number(thp) >= 0 ? { thpKiB: Number(thp) } : {}) };
+        return { gupTest: read(path.join(runDir, `gup_test-${i}-r${r}.tap`)), bench: matchBench(c, bench), ...(thp && Number(thp) >= 0 ? { thpKiB: Number(thp) * 2048 } : {}) };
       }),
     ),
   );
+  withMixes(cases, rows);
   const md = fidelityMarkdown(rows, result.accel);
   const header = `# Fidelity: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}), gup_test.ko from ${prep.source.name} ${prep.source.version}, ${o.rounds} rounds of ${o.repeats} gup_test repeats / guplab iterations (x bench's own 5 rounds) per case\n\n`;
   writeFileAtomic(path.join(out, `fidelity-${tag}.md`), header + md);

@@ -16,6 +16,8 @@ export interface TapResult {
   reason?: string;
   /** The `# [RUN] ...` comment printed just before this result (cow.c, gup_longterm.c name their cases that way). */
   run?: string;
+  /** The diagnostic lines printed since the previous result (without `# `), kept in the merged KTAP. */
+  pre?: string[];
 }
 
 export interface TapDoc {
@@ -33,6 +35,7 @@ export interface TapDoc {
 export function parseTap(text: string): TapDoc {
   const doc: TapDoc = { results: [], comments: [] };
   let lastRun: string | undefined;
+  let pending: string[] = [];
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
     const plan = /^1\.\.(\d+)(?:\s*#\s*SKIP\s*(.*))?$/i.exec(line);
@@ -57,15 +60,17 @@ export function parseTap(text: string): TapDoc {
         else if (kind === 'XFAIL' || kind === 'TODO') status = 'xfail';
         else status = 'error';
       }
-      const r: TapResult = { n: Number(res[2]), status, desc, ...(reason ? { reason } : {}), ...(lastRun ? { run: lastRun } : {}) };
+      const r: TapResult = { n: Number(res[2]), status, desc, ...(reason ? { reason } : {}), ...(lastRun ? { run: lastRun } : {}), ...(pending.length ? { pre: pending } : {}) };
       doc.results.push(r);
       lastRun = undefined;
+      pending = [];
       continue;
     }
     const comment = /^#\s?(.*)$/.exec(line);
     if (comment) {
       const c = comment[1]!;
       doc.comments.push(c);
+      if (!/^Totals:/.test(c)) pending.push(c);
       const run = /^\[RUN\]\s*(.*)$/.exec(c);
       if (run) lastRun = run[1]!.trim();
       const totals = /^Totals:\s*(.*)$/.exec(c);
@@ -173,7 +178,7 @@ export function mergeKtap(verdicts: readonly SubtestVerdict[], header: readonly 
       sub.push(`1..${v.doc.plan ?? v.doc.results.length}`);
       if (v.doc.results.length === 1 && /prints no TAP/.test(v.doc.results[0]!.desc)) sub.push(...v.doc.comments.map((c) => `# ${c}`));
       for (const r of v.doc.results) {
-        if (r.run) sub.push(`# [RUN] ${oneLine(r.run)}`);
+        sub.push(...(r.pre ?? []).map((c) => `# ${c.replace(/#\s*$/, '').trimEnd()}`));
         const desc = oneLine(r.desc);
         const directive = r.status === 'skip' ? ` # SKIP ${oneLine(r.reason ?? '')}`.trimEnd() : r.status === 'xfail' ? ` # XFAIL ${oneLine(r.reason ?? '')}`.trimEnd() : '';
         sub.push(`${r.status === 'fail' || r.status === 'error' ? 'not ok' : 'ok'} ${r.n}${desc ? ` ${desc}` : ''}${directive}`);

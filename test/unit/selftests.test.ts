@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckReport } from '../../lib/check/report.js';
 import { pickSourcePackage, selftestSources, undefinedSymbols, GUP_TEST_KBUILD } from '../../lib/selftests/build.js';
 import { crossCheck, crossCheckMarkdown, crossCheckPairs, probeAnswer, selftestAnswer } from '../../lib/selftests/crosscheck.js';
-import { fidelityCases, fidelityRow, gupTestArgs, matchBench, parseGupTestTimes } from '../../lib/selftests/fidelity.js';
+import { fidelityCases, fidelityRow, gupTestArgs, matchBench, parseGupTestTimes, withMixes, type FidelityRow } from '../../lib/selftests/fidelity.js';
 import { judgeRun, mergeKtap, parseTap } from '../../lib/selftests/ktap.js';
 import { guestScript, selftestInvocations, withFilesystems } from '../../lib/selftests/plan.js';
 import type { BenchCase } from '../../lib/bench/results.js';
@@ -121,6 +121,10 @@ describe('TAP and KTAP', () => {
     expect(lines).toContain('not ok 3 cow');
     expect(lines).toContain('ok 4 anon_cow # SKIP not in this version');
     expect(lines.filter((l) => /^(not )?ok /.test(l))).toHaveLength(4);
+    // The selftests' own diagnostics stay, before the case they belong to.
+    const run = lines.indexOf('  # [RUN] R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile');
+    expect(run).toBeGreaterThan(0);
+    expect(lines[run + 1]).toBe('  ok 3 Should have failed');
     // Nested lines re-read as the same cases.
     const nested = parseTap(lines.filter((l) => l.startsWith('  ')).map((l) => l.slice(2)).slice(6, 6 + 200).join('\n'));
     expect(nested.results.length).toBeGreaterThan(0);
@@ -194,5 +198,17 @@ describe('fidelity', () => {
     expect(row.ratio).toBeCloseTo(130 / ((1000 * 1000) / 8192), 3);
     expect(row.within5).toBe(false);
     expect(fidelityRow(c, '', bench)).toMatchObject({ within5: undefined, problem: 'gup_test printed no timing for GUP_FAST_BENCHMARK' });
+  });
+
+  it("THP rows: guplab's THP and 4K figures weighed by the THP share gup_test's own buffer got", () => {
+    const cases = fidelityCases(32, [512], ['4K', 'THP']).filter((c) => c.cmd === 'GUP_FAST_BENCHMARK');
+    const rows: FidelityRow[] = [
+      { case: '4K', gupTestNsPerPage: 500, guplabNsPerPage: 520, within5: true, samples: { gupTest: 1, guplab: 1 } },
+      { case: 'THP', gupTestNsPerPage: 50, guplabNsPerPage: 18, within5: false, samples: { gupTest: 1, guplab: 1 }, gupTestThpShare: 15 / 16 },
+    ];
+    withMixes(cases, rows);
+    expect(rows[1]!.mixNsPerPage).toBeCloseTo((15 / 16) * 18 + (1 / 16) * 520, 6);
+    expect(rows[1]!.mixRatio).toBeCloseTo(rows[1]!.mixNsPerPage! / 50, 6);
+    expect(rows[0]!.mixNsPerPage).toBeUndefined();
   });
 });
