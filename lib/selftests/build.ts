@@ -140,7 +140,10 @@ export const GUP_TEST_LICENSE_C =
 
 /** modpost's complaints that make a module unloadable: symbols the kernel does not export to modules. */
 export function undefinedSymbols(buildOutput: string): string[] {
-  return [...buildOutput.matchAll(/"([\w.]+)" \[[^\]]*gup_test\.ko\] undefined!/g)].map((m) => m[1]!);
+  // modpost's two layouts: `"sym" [.../gup_test.ko] undefined!` and (7.3) `gup_test.ko: symbol 'sym' undefined!`.
+  const old = [...buildOutput.matchAll(/"([\w.]+)" \[[^\]]*gup_test\.ko\] undefined!/g)].map((m) => m[1]!);
+  const now = [...buildOutput.matchAll(/gup_test\.ko: symbol '([\w.]+)' undefined!/g)].map((m) => m[1]!);
+  return [...new Set([...old, ...now])];
 }
 
 /** Builds gup_test.ko for a kernel (cached per kernel and source version); an unexported symbol is an error naming it and the line. */
@@ -158,10 +161,10 @@ export function buildGupTestModule(kernel: Kernel, src: string, sourceVersion: s
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     writeFileSync(path.join(tmp, 'build.log'), output);
     const missing = undefinedSymbols(output);
-    if (missing.length) throw new Error(`mm/gup_test.c cannot be built out of tree for ${kernel.release}: the kernel does not export ${missing.join(', ')} to modules (the line lacks what gup_test needs)`);
+    if (missing.length) throw new Error(`mm/gup_test.c cannot be built out of tree for ${kernel.release}: the kernel does not export ${missing.join(', ')} to modules${missing.some((m) => m.startsWith('get_pfnblock_')) ? ' (CONFIG_CMA inlines it into folio_is_longterm_pinnable())' : ''}; use a line whose build passes (\`guplab selftests --kernel LINE\` builds without booting) or a kernel of your own with CONFIG_GUP_TEST=y`);
     if (r.status !== 0 || !existsSync(path.join(tmp, 'gup_test.ko'))) {
       const tail = output.split('\n').filter((l) => /error|Error|undefined/.test(l)).slice(-6).join(' | ');
-      throw new Error(`building mm/gup_test.c against ${kernel.release} failed (exit ${r.status}): ${tail || output.split('\n').slice(-4).join(' | ')}; fix the build (full log kept nowhere: rerun with the command \`make -C ${kernel.buildDir} M=DIR modules\`)`);
+      throw new Error(`building mm/gup_test.c against ${kernel.release} failed (exit ${r.status}): ${tail || output.split('\n').slice(-4).join(' | ')}`);
     }
   });
   return path.join(dir, 'gup_test.ko');

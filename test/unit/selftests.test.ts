@@ -64,6 +64,8 @@ describe('the build', () => {
   });
   it('modpost refusals name the unexported symbols', () => {
     expect(undefinedSymbols('WARNING: modpost: "dump_page" [/tmp/x/gup_test.ko] undefined!\nERROR: modpost: "foo_bar" [/tmp/x/gup_test.ko] undefined!')).toEqual(['dump_page', 'foo_bar']);
+    // 7.3's layout
+    expect(undefinedSymbols("ERROR: modpost: gup_test.ko: symbol 'get_pfnblock_migratetype' undefined!")).toEqual(['get_pfnblock_migratetype']);
   });
   it('gup_test.c is compiled unchanged, with module.h forced in and a license object beside it', () => {
     expect(GUP_TEST_KBUILD).toMatch(/gup_test-y := gup_test_core\.o gup_test_license\.o/);
