@@ -62,14 +62,14 @@ export function fidelityScript(opts: { binDir: string; module: string; cases: re
 
 export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number; rounds: number }): Promise<number> {
   const arch = vm.arch ?? hostArch();
-  const prep = prepareSelftests(vm.kernel ?? '6.1', arch);
+  const prep = prepareSelftests(vm.kernel ?? '6.1', arch, { requireModule: true });
   const cases = fidelityCases();
   const tag = `${prep.kernel.release}-${arch}`;
   const out = path.resolve(o.out);
   const runDir = path.join(out, `fidelity-${tag}.d`);
   mkdirSync(runDir, { recursive: true });
   const script = path.join(runDir, 'guest.sh');
-  writeFileSync(script, fidelityScript({ binDir: prep.binDir, module: prep.module, cases, repeats: o.repeats, rounds: o.rounds }));
+  writeFileSync(script, fidelityScript({ binDir: prep.binDir, module: prep.module!, cases, repeats: o.repeats, rounds: o.rounds }));
   // THP needs no reserved pages; 32 MiB buffers fit the default guest.
   const result = await vmRun({ ...vm, kernel: prep.kernel.release, arch, command: ['sh', script], outDir: runDir, log, memMiB: Math.max(vm.memMiB ?? 2048, 2048) });
   const code = reportVm(result);

@@ -138,6 +138,16 @@ export const GUP_TEST_KBUILD = 'obj-m := gup_test.o\ngup_test-y := gup_test_core
 export const GUP_TEST_LICENSE_C =
   '// SPDX-License-Identifier: GPL-2.0\n/* mm/gup_test.c built out of tree (guplab selftests): its license. */\n#include <linux/module.h>\n\nMODULE_LICENSE("GPL");\nMODULE_DESCRIPTION("mm/gup_test.c, built out of tree by guplab selftests");\n';
 
+/** gup_test.ko cannot be built for a kernel because it does not export what gup_test.c needs: the selftests can still run without it. */
+export class UnexportedSymbolsError extends Error {
+  readonly symbols: string[];
+  constructor(message: string, symbols: string[]) {
+    super(message);
+    this.name = 'UnexportedSymbolsError';
+    this.symbols = symbols;
+  }
+}
+
 /** modpost's complaints that make a module unloadable: symbols the kernel does not export to modules. */
 export function undefinedSymbols(buildOutput: string): string[] {
   // modpost's two layouts: `"sym" [.../gup_test.ko] undefined!` and (7.3) `gup_test.ko: symbol 'sym' undefined!`.
@@ -161,7 +171,7 @@ export function buildGupTestModule(kernel: Kernel, src: string, sourceVersion: s
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     writeFileSync(path.join(tmp, 'build.log'), output);
     const missing = undefinedSymbols(output);
-    if (missing.length) throw new Error(`mm/gup_test.c cannot be built out of tree for ${kernel.release}: the kernel does not export ${missing.join(', ')} to modules${missing.some((m) => m.startsWith('get_pfnblock_')) ? ' (CONFIG_CMA inlines it into folio_is_longterm_pinnable())' : ''}; use a line whose build passes (\`guplab selftests --kernel LINE\` builds without booting) or a kernel of your own with CONFIG_GUP_TEST=y`);
+    if (missing.length) throw new UnexportedSymbolsError(`mm/gup_test.c cannot be built out of tree for ${kernel.release}: the kernel does not export ${missing.join(', ')} to modules${missing.some((m) => m.startsWith('get_pfnblock_')) ? ' (CONFIG_CMA inlines it into folio_is_longterm_pinnable())' : ''}; use a line whose build passes (\`guplab selftests --kernel LINE\` builds without booting) or a kernel of your own with CONFIG_GUP_TEST=y`, missing);
     if (r.status !== 0 || !existsSync(path.join(tmp, 'gup_test.ko'))) {
       const tail = output.split('\n').filter((l) => /error|Error|undefined/.test(l)).slice(-6).join(' | ');
       throw new Error(`building mm/gup_test.c against ${kernel.release} failed (exit ${r.status}): ${tail || output.split('\n').slice(-4).join(' | ')}`);

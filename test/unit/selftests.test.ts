@@ -47,6 +47,10 @@ describe('run_vmtests.sh: the GUP selftests each version runs', () => {
     expect(s).toContain('/sys/kernel/debug/gup_test');
     expect(s).toContain('/c/bin/gup_test -ct -F 0x1 0 19 0x1000 ) > "$out/selftest-0.tap"');
     expect(s).toContain('echo $? > "$out/selftest-0.rc"');
+    // No module (a kernel that does not export what gup_test.c needs): the selftests run, nothing is loaded.
+    const bare = guestScript({ binDir: '/c/bin', invocations: selftestInvocations('run_test ./gup_test -u\n') });
+    expect(bare).not.toContain('insmod');
+    expect(bare).toContain('/c/bin/gup_test -u');
   });
 });
 
