@@ -102,7 +102,7 @@ export function crossCheck(verdicts: readonly SubtestVerdict[], report: CheckRep
   return pairs.map((pair) => {
     const { r, why } = findResult(verdicts, pair);
     const sAns = r ? selftestAnswer(pair.kind, r) : undefined;
-    const sDetail = r ? `${r.status === 'fail' ? 'not ok' : 'ok'} ${r.desc}${r.reason ? ` # ${r.status.toUpperCase()} ${r.reason}` : ''}` : why;
+    const sDetail = r ? [r.status === 'fail' ? 'not ok' : 'ok', r.desc, r.reason ? `# ${r.status.toUpperCase()} ${r.reason}` : ''].filter(Boolean).join(' ') : why;
     const probe = report?.probes.find((p) => p.id === pair.probe.id);
     const c = probe?.cases.find((x) => x.case === pair.probe.case) ?? (pair.probe.case.startsWith('hugetlb/') ? probe?.cases.find((x) => x.case === pair.probe.case.replace('hugetlb/', 'hugetlb-in-movable/')) : undefined);
     const gAns = c ? probeAnswer(pair.kind, c) : undefined;

@@ -152,7 +152,12 @@ export function judgeRun(run: SelftestRun): SubtestVerdict {
   if (run.exitCode !== KSFT.pass && run.exitCode !== KSFT.xfail) return { ...base, status: 'fail', reason: `exit ${run.exitCode}${lastComment(doc) ? `: ${lastComment(doc)}` : ''}` };
   if (doc.plan === undefined) return { ...base, status: 'fail', reason: 'no TAP plan printed' };
   if (doc.results.length !== doc.plan) return { ...base, status: 'fail', reason: `${doc.results.length} result(s) for a plan of ${doc.plan}` };
-  if (doc.results.length > 0 && counts.skip === doc.results.length) return { ...base, status: 'skip', reason: doc.results[0]?.reason ?? 'every case skipped' };
+  if (doc.results.length > 0 && counts.skip === doc.results.length) {
+    // gup_test prints why before its skip ("check if CONFIG_GUP_TEST is enabled in kernel config"), then a generic reason.
+    const first = doc.results[0]!;
+    const why = first.pre?.filter((c) => !/^\[(RUN|INFO)\]/.test(c)).at(-1)?.trim();
+    return { ...base, status: 'skip', reason: [first.reason ?? 'every case skipped', why].filter(Boolean).join(': ') };
+  }
   return { ...base, status: 'pass' };
 }
 

@@ -97,6 +97,11 @@ describe('TAP and KTAP', () => {
     expect(judgeRun({ name: 'x', exitCode: null, output: 'TAP version 13\n1..3\nok 1 a\n' }).status).toBe('fail');
     expect(judgeRun({ name: 'x', exitCode: 4, output: 'TAP version 13\n1..0 # SKIP gup_test not available\n' })).toMatchObject({ status: 'skip', reason: 'gup_test not available' });
     expect(judgeRun({ name: 'x', exitCode: 0, output: 'TAP version 13\n1..1\nok 1 # SKIP Unknown filesystem\n' })).toMatchObject({ status: 'skip', reason: 'Unknown filesystem' });
+    // gup_test without its module: the diagnostic before the skip says why.
+    expect(judgeRun({ name: 'gup_test -u', exitCode: 0, output: 'TAP version 13\n1..1\n# check if CONFIG_GUP_TEST is enabled in kernel config\nok 1 # SKIP Please run this test as root\n' })).toMatchObject({
+      status: 'skip',
+      reason: 'Please run this test as root: check if CONFIG_GUP_TEST is enabled in kernel config',
+    });
     expect(judgeRun({ name: 'x', exitCode: 139, output: 'TAP version 13\n1..1\nok 1 a\n' }).status).toBe('fail');
   });
 
