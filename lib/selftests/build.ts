@@ -114,6 +114,9 @@ export function ensureSource(pkg: SourcePackage, gen: string, log: Log): string 
   return path.join(dir, `linux-source-${series}`);
 }
 
+/** Bumped when the way the userspace selftests are built changes (their cache key). */
+const SELFTESTS_RECIPE = 2;
+
 /** The selftests folder of a source tree: mm (6.3+) or vm. */
 export function selftestsDir(src: string): string {
   const mm = path.join(src, 'tools', 'testing', 'selftests', 'mm');
@@ -180,10 +183,20 @@ export function buildGupTestModule(kernel: Kernel, src: string, sourceVersion: s
   return path.join(dir, 'gup_test.ko');
 }
 
-/** The extra C files each selftest links (the Makefile's per-target prerequisites), those present in the version. */
-export function selftestSources(name: SelftestName, present: (file: string) => boolean): string[] {
-  const extra = ['vm_util.c', ...(name === 'cow' || name === 'anon_cow' ? ['thp_settings.c'] : [])];
-  return [`${name}.c`, ...extra.filter(present)];
+/**
+ * The C files a selftest links, read from the version's Makefile: its own
+ * .c, then the prerequisites of every program (`$(TEST_GEN_FILES):
+ * vm_util.c thp_settings.c` in 6.12, hugepage_settings.c in 7.3, none in
+ * 6.1) and of the program itself (`$(OUTPUT)/name: x.c`), those present.
+ */
+export function selftestSources(name: SelftestName, makefile: string, present: (file: string) => boolean): string[] {
+  const extra: string[] = [];
+  for (const line of makefile.split('\n')) {
+    const m = /^\$\((?:TEST_GEN_FILES|TEST_GEN_PROGS)\):\s*(.+)$/.exec(line) ?? new RegExp(`^\\$\\(OUTPUT\\)/${name}:\\s*(.+)$`).exec(line);
+    if (!m || /LDLIBS|CFLAGS|=/.test(m[1]!)) continue;
+    extra.push(...m[1]!.split(/\s+/).filter((f) => /^[\w-]+\.c$/.test(f)));
+  }
+  return [`${name}.c`, ...[...new Set(extra)].filter((f) => f !== `${name}.c` && present(f))];
 }
 
 /**
@@ -199,15 +212,19 @@ export function buildSelftests(src: string, kernel: Kernel, sourceVersion: strin
   const invocations = invocationsOf(src);
   const wanted = binariesOf(invocations).filter((b) => existsSync(path.join(dir, `${b}.c`)));
   const arch = kernel.arch;
-  const binDir = path.join(cacheRoot(), 'selftests', 'bin', `${sourceVersion.replace(/[^\w.+~-]/g, '_')}-${arch}`);
+  // r2: the recipe (sources from the Makefile, 7.x's include paths) is part of the key: a changed recipe rebuilds.
+  const binDir = path.join(cacheRoot(), 'selftests', 'bin', `${sourceVersion.replace(/[^\w.+~-]/g, '_')}-${arch}-r${SELFTESTS_RECIPE}`);
   cachedDir(binDir, `the GUP selftests (${wanted.join(', ')}) of ${sourceVersion} for ${arch}`, log, (tmp) => {
     // local_config.h comes from check_config.sh (liburing or not): empty = without.
-    writeFileSync(path.join(tmp, 'local_config.h'), '/* guplab selftests: built without liburing */\n');
+    // (named local_config.h_gen from 7.x on)
+    for (const f of ['local_config.h', 'local_config.h_gen']) writeFileSync(path.join(tmp, f), '/* guplab selftests: built without liburing */\n');
     const karch = archInfo(arch).kernelArch === 'x86_64' ? 'x86' : archInfo(arch).kernelArch;
     const cc = arch === hostArch() ? 'gcc' : `${archInfo(arch).triple}-gcc`;
-    const includes = [tmp, src, path.join(src, 'tools', 'include'), path.join(src, 'include', 'uapi'), path.join(src, 'arch', karch, 'include', 'uapi'), path.join(kernel.buildDir, 'arch', karch, 'include', 'generated', 'uapi')];
+    // tools/testing/selftests: 7.x includes "kselftest.h" without the ../ of earlier versions.
+    const includes = [tmp, src, path.join(src, 'tools', 'testing', 'selftests'), path.join(src, 'tools', 'include'), path.join(src, 'include', 'uapi'), path.join(src, 'arch', karch, 'include', 'uapi'), path.join(kernel.buildDir, 'arch', karch, 'include', 'generated', 'uapi')];
+    const makefile = existsSync(path.join(dir, 'Makefile')) ? readFileSync(path.join(dir, 'Makefile'), 'utf8') : '';
     for (const name of wanted) {
-      const files = selftestSources(name, (f) => existsSync(path.join(dir, f)));
+      const files = selftestSources(name, makefile, (f) => existsSync(path.join(dir, f)));
       const args = ['-n', '5', cc, '-static', '-O2', '-Wall', '-U_FORTIFY_SOURCE', '-D__user=', ...includes.flatMap((i) => ['-I', i]), '-o', path.join(tmp, name), ...files, '-lrt', '-lpthread', '-lm'];
       const r = spawnSync('nice', args, { cwd: dir, encoding: 'utf8' });
       if (r.error) throw new Error(`${cc} could not be run (${r.error.message}): install it (scripts/deps.sh installs gcc and gcc-aarch64-linux-gnu)`);

@@ -74,8 +74,10 @@ describe('the build', () => {
   it('gup_test.c is compiled unchanged, with module.h forced in and a license object beside it', () => {
     expect(GUP_TEST_KBUILD).toMatch(/gup_test-y := gup_test_core\.o gup_test_license\.o/);
     expect(GUP_TEST_KBUILD).toMatch(/-include linux\/module\.h/);
-    expect(selftestSources('cow', () => true)).toEqual(['cow.c', 'vm_util.c', 'thp_settings.c']);
-    expect(selftestSources('gup_test', (f) => f !== 'vm_util.c')).toEqual(['gup_test.c']);
+    // What each version links, from its Makefile.
+    expect(selftestSources('cow', '$(TEST_GEN_PROGS): vm_util.c thp_settings.c\n$(TEST_GEN_FILES): vm_util.c thp_settings.c\n$(OUTPUT)/cow: LDLIBS += $(IOURING_EXTRA_LIBS)\n', () => true)).toEqual(['cow.c', 'vm_util.c', 'thp_settings.c']);
+    expect(selftestSources('gup_test', '$(TEST_GEN_FILES): vm_util.c hugepage_settings.c\n', () => true)).toEqual(['gup_test.c', 'vm_util.c', 'hugepage_settings.c']);
+    expect(selftestSources('gup_test', '$(OUTPUT)/khugepaged: vm_util.c\n', () => true)).toEqual(['gup_test.c']);
   });
 });
 
