@@ -11,7 +11,7 @@ KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
 PHONY_FAST := test-fast prebuilds test-ci-engine
-.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines test-selftests fidelity kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -110,6 +110,16 @@ test-ci-engine: build
 VM_RUNS_LINES ?= 5.10:x86_64,7.2:x86_64,5.10:arm64,7.3:arm64
 test-vm-lines: build
 	$(GUPLAB) test-vm --runs $(VM_RUNS_LINES) --jobs $(VM_JOBS) --out results/test-vm-lines
+
+# The kernel's own GUP selftests (gup_test with mm/gup_test.c built out of
+# tree from Debian's linux-source, gup_longterm, cow), the cross-check with
+# guplab's probes, and gup_test's benchmark against BENCH (README "The
+# kernel's own selftests"). One boot per kernel and command; outside make test.
+SELFTESTS_KERNELS ?= 6.1 6.12
+test-selftests: build
+	for k in $(SELFTESTS_KERNELS); do $(GUPLAB) selftests --vm --kernel $$k --out results/selftests || exit 1; done
+fidelity: build
+	for k in $(SELFTESTS_KERNELS); do $(GUPLAB) fidelity --vm --kernel $$k --out results/fidelity || exit 1; done
 
 kernels: build
 	$(GUPLAB) kernels

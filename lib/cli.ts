@@ -31,6 +31,8 @@ import { ARCH_NAMES, parseArchList } from './vm/arch.js';
 import { checkKernelSpecs } from './vm/kernel.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun } from './vm/run.js';
+import { selftestsBuildOnly, selftestsInVm } from './jobs/selftests.js';
+import { fidelityInVm } from './jobs/fidelity.js';
 
 /** VM options of a command line; the guest memory options are GuestMemoryOptions' own. */
 interface VmCliOptions extends GuestMemoryOptions {
@@ -413,6 +415,40 @@ program
     const r = await runOverhead(opts.calls);
     console.log(opts.json ? JSON.stringify(r, null, 2) : overheadTable(r));
   });
+
+addVmOptions(
+  program
+    .command('selftests')
+    .description("the kernel's own GUP selftests (gup_test with mm/gup_test.c built out of tree, gup_longterm, cow) from Debian's linux-source of the kernel's line; KTAP, a JSON summary and the cross-check against guplab's probes")
+    .option('--out <dir>', 'folder for selftests-RELEASE-ARCH.{ktap,json} and crosscheck-RELEASE-ARCH.md', 'results/selftests')
+    .option('--no-cross-check', "skip guplab's probes in the same boot (no cross-check table)")
+    .option('--only <binaries>', 'only these selftests, comma-separated (gup_test, gup_longterm, cow)', commaList)
+    .option('--vm', 'boot the kernel in QEMU and run them there (without: build only)'),
+).action(async (opts: VmCliOptions & { out: string; crossCheck: boolean; only?: string[]; vm?: boolean }, cmd: Command) => {
+  if (opts.kernelImage) throw new UsageError('selftests builds from a Debian linux-source package: --kernel-image is not supported; pass --kernel LINE');
+  if (!opts.vm) {
+    const given = ['kernel', 'arch'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
+    process.exitCode = selftestsBuildOnly(opts.kernel ?? '6.1', opts.arch ?? hostArch());
+    if (given.length === 0) log('selftests: built for the default kernel; add --vm to run them');
+    return;
+  }
+  const bad = (opts.only ?? []).filter((b) => !['gup_test', 'gup_longterm', 'cow', 'anon_cow'].includes(b));
+  if (bad.length) throw new UsageError(`unknown selftest ${bad.join(', ')}: --only takes gup_test, gup_longterm, cow (anon_cow before 6.2)`);
+  process.exitCode = await selftestsInVm(vmBase(opts, cmd), { out: opts.out, crossCheck: opts.crossCheck, ...(opts.only ? { only: opts.only } : {}) });
+});
+
+addVmOptions(
+  program
+    .command('fidelity')
+    .description("gup_test's in-kernel benchmark and guplab's BENCH on the same work in one boot: ns/page side by side (figures from the accelerator used: TCG here)")
+    .option('--out <dir>', 'folder for fidelity-RELEASE-ARCH.{json,md}', 'results/fidelity')
+    .option('--repeats <n>', 'gup_test -r and guplab --iterations per case and round', positiveInt, 5)
+    .option('--rounds <n>', 'rounds, each every case on both sides (the ratio per round shows the drift of the host)', positiveInt, 3)
+    .option('--vm', 'boot the kernel in QEMU (required)'),
+).action(async (opts: VmCliOptions & { out: string; repeats: number; rounds: number; vm?: boolean }, cmd: Command) => {
+  if (!opts.vm) throw new UsageError('fidelity runs in a guest with gup_test.ko: add --vm');
+  process.exitCode = await fidelityInVm(vmBase(opts, cmd), { out: opts.out, repeats: opts.repeats, rounds: opts.rounds });
+});
 
 program
   .command('kmod-check')

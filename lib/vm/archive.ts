@@ -209,6 +209,11 @@ function archiveDir(): string {
   return path.join(cacheRoot(), 'archive');
 }
 
+/** The apt options of an archive generation (its sources, lists and download cache), for apt-get and apt-cache. */
+export function archiveAptOptions(gen: string): string[] {
+  return aptOptions(gen);
+}
+
 function aptOptions(gen: string): string[] {
   const archs = [...new Set([debArch(hostArch()), ...Object.values(ARCHES).map((a) => a.debian)])];
   return [

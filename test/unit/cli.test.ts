@@ -55,6 +55,9 @@ const BAD: [string, string[], RegExp][] = [
   ['a baseline name with a slash', ['bench', '--save-baseline', '../x'], /bad baseline name "..\/x": use letters, digits/],
   ['an empty kernel in an A/B list', ['bench', '--vm', '--kernel', '6.1,'], /an empty kernel in the list; give e.g. --kernel 6.1,6.12/],
   ['A/B with a baseline', ['bench', '--vm', '--kernel', '6.1,6.12', '--baseline', 'x'], /--baseline\/--save-baseline take one result/],
+  ['an unknown selftest', ['selftests', '--vm', '--only', 'foo'], /unknown selftest foo: --only takes gup_test, gup_longterm, cow/],
+  ['selftests on a user kernel', ['selftests', '--vm', '--kernel-image', '/x', '--kernel-build', '/y'], /--kernel-image is not supported; pass --kernel LINE/],
+  ['fidelity without --vm', ['fidelity'], /fidelity runs in a guest with gup_test.ko: add --vm/],
   ['compare with three files', ['compare', stub, stub, stub], /compare takes two results.json \(base new\), one with --baseline NAME, or one ab.json/],
   ['compare of one file that is not an A/B run', ['compare', stub], /is not an A\/B run's ab.json: give two results.json/],
 ];
