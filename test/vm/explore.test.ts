@@ -98,7 +98,7 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
       );
       expect(gdbOut).toMatch(new RegExp(`<linux_banner>:\\s+"Linux version ${release!.replace(/[.+]/g, '\\$&')} `));
       expect(gdbOut).toMatch(/Symbol "guplab_ioctl" is a function at address 0xffff/);
-      expect(gdbOut).toMatch(/Line \d+ of "[^"]*guplab\.c" starts at address 0xffff/);
+      expect(gdbOut).toMatch(/Line \d+ of "[^"]*kmod-[0-9a-f]+[^"]*\/main\.c" starts at address 0xffff/);
       expect(gdbOut).toMatch(/Breakpoint 1 at 0xffff/);
       expect(gdbOut).toMatch(/Detaching|detached/);
       t.type("'after gdb ' + 1\r");
