@@ -31,7 +31,8 @@ struct guplab_file {
 /* At most this many mirrors per open file (each is a notifier in the mm's interval tree). */
 #define GUPLAB_MAX_MIRRORS	64
 
-extern unsigned long max_pages_per_call;
+/* Module parameter max_pages_per_call (main.c): the largest nr_pages of one call. */
+extern unsigned long guplab_max_pages_per_call;
 
 struct guplab_odp;
 

@@ -38,8 +38,8 @@
 #include "compat.h"
 #include "internal.h"
 
-unsigned long max_pages_per_call = 1UL << 18;
-module_param(max_pages_per_call, ulong, 0644);
+unsigned long guplab_max_pages_per_call = 1UL << 18;
+module_param_named(max_pages_per_call, guplab_max_pages_per_call, ulong, 0644);
 MODULE_PARM_DESC(max_pages_per_call, "Largest nr_pages (or pages_per_call) of one call (default 262144)");
 
 static unsigned long max_held_pages_per_file = 1UL << 20;
@@ -515,7 +515,7 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
 	err = guplab_check_call(req.api, req.flags, req.pid, req.addr, req.nr_pages,
-				READ_ONCE(max_pages_per_call), req.reserved,
+				READ_ONCE(guplab_max_pages_per_call), req.reserved,
 				ARRAY_SIZE(req.reserved));
 	if (err)
 		return err;
@@ -720,7 +720,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		return err;
 	if (!req.pages_per_call || !req.iterations || !req.samples)
 		return -EINVAL;
-	if (req.pages_per_call > READ_ONCE(max_pages_per_call) ||
+	if (req.pages_per_call > READ_ONCE(guplab_max_pages_per_call) ||
 	    req.iterations > GUPLAB_BENCH_MAX_ITERATIONS)
 		return -E2BIG;
 
@@ -836,7 +836,7 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 	info->page_size = PAGE_SIZE;
 	info->api_mask = guplab_api_mask;
 	info->flag_mask = guplab_flag_mask();
-	info->max_pages = min_t(unsigned long, READ_ONCE(max_pages_per_call), INT_MAX);
+	info->max_pages = min_t(unsigned long, READ_ONCE(guplab_max_pages_per_call), INT_MAX);
 	info->max_held_pages = READ_ONCE(max_held_pages_per_file);
 	for (api = 0; api < GUPLAB_API_COUNT; api++)
 		info->warn_flags[api] = guplab_warn_flags(api);

@@ -286,7 +286,7 @@ long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *ar
 		return -EINVAL;
 	if (!req.nr_pages || req.addr != (unsigned long)req.addr || !PAGE_ALIGNED(req.addr))
 		return -EINVAL;
-	if (req.nr_pages > READ_ONCE(max_pages_per_call))
+	if (req.nr_pages > READ_ONCE(guplab_max_pages_per_call))
 		return -E2BIG;
 	if (check_add_overflow((unsigned long)req.addr, (unsigned long)req.nr_pages << PAGE_SHIFT,
 			       &end) || end > TASK_SIZE)
