@@ -28,13 +28,19 @@ struct guplab_file {
 
 #define GUPLAB_TAG_MIRROR	1
 
+struct guplab_odp;
+
+/* The mirror a handle's entry holds, or NULL (a held set, or no entry). */
+static inline struct guplab_odp *guplab_entry_odp(void *entry)
+{
+	return xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR ? xa_untag_pointer(entry) : NULL;
+}
+
 /* At most this many mirrors per open file (each is a notifier in the mm's interval tree). */
 #define GUPLAB_MAX_MIRRORS	64
 
 /* Module parameter max_pages_per_call (main.c): the largest nr_pages of one call. */
 extern unsigned long guplab_max_pages_per_call;
-
-struct guplab_odp;
 
 /* mirror.c; without CONFIG_HMM_MIRROR each answers -EOPNOTSUPP. */
 long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *arg);

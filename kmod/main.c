@@ -642,9 +642,8 @@ static long guplab_ioctl_release(struct guplab_file *gf, struct guplab_release _
 	 */
 	mutex_lock(&gf->lock);
 	entry = xa_load(&gf->sets, req.handle);
-	if (entry && xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR)
-		odp = xa_untag_pointer(entry);
-	else
+	odp = guplab_entry_odp(entry);
+	if (!odp)
 		set = entry;
 	if ((odp && req.dirty) || (set && req.dirty && !set->writable))
 		err = odp ? -EINVAL : -EPERM;
@@ -856,6 +855,7 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 {
 	struct guplab_access req;
 	struct guplab_set *set;
+	struct guplab_odp *odp;
 	void __user *ubuf;
 	void *entry;
 	void *bounce;
@@ -880,10 +880,10 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 	mutex_lock(&gf->lock);
 	entry = xa_load(&gf->sets, req.handle);
 	set = entry;
-	if (entry && xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR) {
+	odp = guplab_entry_odp(entry);
+	if (odp) {
 		/* The file's lock keeps the mirror; the mirror's orders it with invalidations. */
-		err = guplab_odp_access(xa_untag_pointer(entry), req.index, req.offset, bounce,
-					req.length, req.write);
+		err = guplab_odp_access(odp, req.index, req.offset, bounce, req.length, req.write);
 	} else if (!set) {
 		err = -ENOENT;
 	} else if (req.index >= set->nr) {
@@ -1018,14 +1018,16 @@ static int guplab_open(struct inode *inode, struct file *file)
 static int guplab_release_file(struct inode *inode, struct file *file)
 {
 	struct guplab_file *gf = file->private_data;
+	struct guplab_odp *odp;
 	struct guplab_set *set;
 	unsigned long id;
 	void *entry;
 
 	xa_for_each(&gf->sets, id, entry) {
 		xa_erase(&gf->sets, id);
-		if (xa_pointer_tag(entry) == GUPLAB_TAG_MIRROR) {
-			guplab_odp_free(xa_untag_pointer(entry));
+		odp = guplab_entry_odp(entry);
+		if (odp) {
+			guplab_odp_free(odp);
 		} else {
 			set = entry;
 			guplab_put_set(set, set->written);

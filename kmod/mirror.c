@@ -49,6 +49,12 @@ struct guplab_odp {
 	struct guplab_mirror_event log[GUPLAB_MIRROR_LOG];
 };
 
+/* Past the mirror's last byte. */
+static unsigned long guplab_odp_end(const struct guplab_odp *odp)
+{
+	return odp->start + (odp->nr << PAGE_SHIFT);
+}
+
 static u32 guplab_event(enum mmu_notifier_event event)
 {
 	switch (event) {
@@ -86,7 +92,7 @@ static bool guplab_odp_invalidate(struct mmu_interval_notifier *mni,
 {
 	struct guplab_odp *odp = container_of(mni, struct guplab_odp, notifier);
 	unsigned long start = max(range->start, odp->start);
-	unsigned long end = min(range->end, odp->start + (odp->nr << PAGE_SHIFT));
+	unsigned long end = min(range->end, guplab_odp_end(odp));
 	u32 event = guplab_event(range->event);
 
 	if (mmu_notifier_range_blockable(range))
@@ -317,10 +323,8 @@ long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *ar
 	mutex_lock(&gf->lock);
 	ret = gf->mirrors >= GUPLAB_MAX_MIRRORS ? -ENOSPC : 0;
 	xa_for_each(&gf->sets, index, entry) {
-		if (ret || xa_pointer_tag(entry) != GUPLAB_TAG_MIRROR)
-			continue;
-		other = xa_untag_pointer(entry);
-		if (req.addr < other->start + (other->nr << PAGE_SHIFT) && other->start < end)
+		other = guplab_entry_odp(entry);
+		if (!ret && other && req.addr < guplab_odp_end(other) && other->start < end)
 			ret = -EEXIST;
 	}
 	if (!ret)
@@ -368,11 +372,11 @@ long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_stat
 	}
 	mutex_lock(&gf->lock);
 	entry = st->handle && st->handle <= U32_MAX ? xa_load(&gf->sets, st->handle) : NULL;
-	if (!entry || xa_pointer_tag(entry) != GUPLAB_TAG_MIRROR) {
+	odp = guplab_entry_odp(entry);
+	if (!odp) {
 		err = -ENOENT;
 		goto out_unlock;
 	}
-	odp = xa_untag_pointer(entry);
 	if (st->pfns) {
 		pfns = kvmalloc_array(odp->nr, sizeof(*pfns), GUPLAB_GFP);
 		if (!pfns) {
