@@ -11,7 +11,7 @@ KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
 PHONY_FAST := test-fast prebuilds test-ci-engine
-.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines test-selftests fidelity kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines test-selftests fidelity test-debug kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -120,6 +120,19 @@ test-selftests: build
 	for k in $(SELFTESTS_KERNELS); do $(GUPLAB) selftests --vm --kernel $$k --out results/selftests || exit 1; done
 fidelity: build
 	for k in $(SELFTESTS_KERNELS); do $(GUPLAB) fidelity --vm --kernel $$k --out results/fidelity || exit 1; done
+
+# A debug kernel: Debian's linux-source of the line built with KASAN, KFENCE,
+# UBSAN, lockdep (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP, DEBUG_VM,
+# DEBUG_PAGEALLOC and CONFIG_GUP_TEST (lib/vm/debugkernel.ts; built once,
+# cached by source version and config hash), then on it the kernel tests and
+# the check suite, the stress ci profile and the kernel's own selftests
+# (README "Debug kernel"). Outside make test for time.
+DEBUG_KERNELS ?= 6.12-debug
+DEBUG_TIMEOUT ?= 5400
+test-debug: build
+	$(GUPLAB) test-vm --runs $(subst $(eval) ,$(comma),$(addsuffix :x86_64,$(DEBUG_KERNELS))) --timeout $(DEBUG_TIMEOUT) --out results/test-debug
+	$(GUPLAB) stress --kernel $(subst $(eval) ,$(comma),$(DEBUG_KERNELS)) --profile ci --timeout $(DEBUG_TIMEOUT)
+	for k in $(DEBUG_KERNELS); do $(GUPLAB) selftests --vm --kernel $$k --arch x86_64 --timeout $(DEBUG_TIMEOUT) --out results/test-debug || exit 1; done
 
 kernels: build
 	$(GUPLAB) kernels

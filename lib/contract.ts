@@ -161,9 +161,15 @@ export function parseExpectedWarnings(text: string): RegExp[] {
     .map((line) => new RegExp(line.split('\t')[0] ?? ''));
 }
 
-/** Kernel log lines that mean the kernel went wrong: WARN/BUG/oops/panic, UBSAN, hung tasks, RCU stalls. */
+/**
+ * Kernel log lines that mean the kernel went wrong: WARN/BUG/oops/panic,
+ * hung tasks, RCU stalls, and what a debug kernel's checkers print (KASAN,
+ * KFENCE, UBSAN, lockdep, DEBUG_VM's page dumps, DEBUG_LIST), named even
+ * where their header also says WARNING or BUG, so that no form of theirs
+ * passes as noise.
+ */
 export const KERNEL_TROUBLE =
-  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
+  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|KASAN:|KFENCE:|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|page dumped because|list_(add|del) corruption|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
 
 /**
  * A WARNING line as printed, and in the pre-7.x layout when it is in 7.x's

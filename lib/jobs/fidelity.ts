@@ -71,7 +71,7 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   const script = path.join(runDir, 'guest.sh');
   writeFileSync(script, fidelityScript({ binDir: prep.binDir, module: prep.module!, cases, repeats: o.repeats, rounds: o.rounds }));
   // THP needs no reserved pages; 32 MiB buffers fit the default guest.
-  const result = await vmRun({ ...vm, kernel: prep.kernel.release, arch, command: ['sh', script], outDir: runDir, log, memMiB: Math.max(vm.memMiB ?? 2048, 2048) });
+  const result = await vmRun({ ...vm, kernel: prep.boot, arch, command: ['sh', script], outDir: runDir, log, memMiB: Math.max(vm.memMiB ?? 2048, 2048) });
   const code = reportVm(result);
   const benchOf = (r: number): BenchCase[] => {
     const out: BenchCase[] = [];

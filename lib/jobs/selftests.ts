@@ -10,7 +10,9 @@ import { loadCheckReport, type CheckReport } from '../check/report.js';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch, type Arch } from '../vm/arch.js';
-import { ensureKernel, resolveArchiveKernel, isCachedKernel, type Kernel } from '../vm/kernel.js';
+import { archiveIndex } from '../vm/archive.js';
+import { debugLine, debugSourceFor } from '../vm/debugkernel.js';
+import { ensureKernel, hostSuite, resolveArchiveKernel, isCachedKernel, type Kernel } from '../vm/kernel.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { buildGupTestModule, buildSelftests, ensureSource, sourcePackageFor, UnexportedSymbolsError, type SourcePackage } from '../selftests/build.js';
 import { crossCheck, crossCheckMarkdown, type CrossRow } from '../selftests/crosscheck.js';
@@ -27,11 +29,15 @@ const log = (msg: string): void => {
 
 export interface Prepared {
   kernel: Kernel;
+  /** What --kernel boots it: the release of a Debian kernel, the spec of a debug one. */
+  boot: string;
   source: SourcePackage;
   src: string;
   /** Absent when the kernel does not export what gup_test.c needs (moduleError says what). */
   module?: string;
   moduleError?: string;
+  /** The kernel has mm/gup_test.c built in (a debug kernel): no module to load. */
+  builtIn?: boolean;
   binDir: string;
   built: string[];
   invocations: Invocation[];
@@ -50,6 +56,16 @@ function timed<T>(fn: () => T): [T, number] {
  * one fails here, before anything is downloaded), then fetches and builds.
  */
 export function prepareSelftests(spec: string, arch: Arch, opts: { requireModule?: boolean } = {}): Prepared {
+  const line = debugLine(spec);
+  if (line !== undefined) {
+    // A debug kernel has mm/gup_test.c built in (CONFIG_GUP_TEST=y) and its own source.
+    const { index, gen } = archiveIndex(log);
+    const { source } = debugSourceFor(line, arch, index.kernels, gen, hostSuite());
+    const kernel = ensureKernel(spec, arch, log);
+    const [src, sourceS] = timed(() => ensureSource(source, gen, log));
+    const [{ binDir, built, invocations }, userspaceS] = timed(() => buildSelftests(src, kernel, source.version, log));
+    return { kernel, boot: spec, source, src, builtIn: true, binDir, built, invocations, timings: { sourceS, moduleS: 0, userspaceS } };
+  }
   const { kernel: entry, gen } = resolveArchiveKernel(spec, arch, log);
   const source = sourcePackageFor(entry, gen);
   if (!source.exact) log(`selftests: the archive has no ${source.name} ${entry.version} (the kernel's version); building from ${source.version}, the newest of the line`);
@@ -67,7 +83,7 @@ export function prepareSelftests(spec: string, arch: Arch, opts: { requireModule
     }
   });
   const [{ binDir, built, invocations }, userspaceS] = timed(() => buildSelftests(src, kernel, source.version, log));
-  return { kernel, source, src, ...(module ? { module } : {}), ...(moduleError ? { moduleError } : {}), binDir, built, invocations, timings: { sourceS, moduleS, userspaceS } };
+  return { kernel, boot: kernel.release, source, src, ...(module ? { module } : {}), ...(moduleError ? { moduleError } : {}), binDir, built, invocations, timings: { sourceS, moduleS, userspaceS } };
 }
 
 export interface SelftestsSummary {
@@ -116,7 +132,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   log(`selftests: built in ${prep.timings.sourceS.toFixed(1)} s (source) + ${prep.timings.moduleS.toFixed(1)} s (gup_test.ko) + ${prep.timings.userspaceS.toFixed(1)} s (${prep.built.join(', ')})`);
   // gup_test alone needs no disks, huge pages or pmem: the plain guest boots faster.
   const plain = o.only?.length && o.only.every((b) => b === 'gup_test') && !o.crossCheck;
-  const guestVm = plain ? { ...vm, kernel: prep.kernel.release, arch } : fullGuestUnlessChosen({ ...vm, kernel: prep.kernel.release, arch });
+  const guestVm = plain ? { ...vm, kernel: prep.boot, arch } : fullGuestUnlessChosen({ ...vm, kernel: prep.boot, arch });
   const fs = (guestVm.memory?.fs ?? []).map((f) => ({ fs: f, path: `/mnt/guplab/${f}`, dax: false }));
   const chosen = o.only?.length ? prep.invocations.filter((i) => o.only!.includes(i.binary)) : prep.invocations;
   if (!chosen.length) throw new Error(`--only ${o.only?.join(',')} selects none of this version's selftests (${[...new Set(prep.invocations.map((i) => i.binary))].join(', ')})`);
@@ -136,7 +152,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   const verdicts = collectVerdicts(runDir, invocations, prep.built);
   const header = [
     `guplab selftests: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}); figures in the output come from ${result.accel.toUpperCase()}${result.accel === 'tcg' ? ', an emulated CPU' : ''}`,
-    `source: ${prep.source.name} ${prep.source.version}${prep.source.exact ? '' : ' (not the kernel\'s own version)'}; gup_test.ko: ${prep.module ? 'mm/gup_test.c built out of tree' : `none (${prep.moduleError ?? 'not built'})`}`,
+    `source: ${prep.source.name} ${prep.source.version}${prep.source.exact ? '' : ' (not the kernel\'s own version)'}; gup_test: ${prep.builtIn ? 'built in (CONFIG_GUP_TEST=y)' : prep.module ? 'mm/gup_test.c built out of tree' : `none (${prep.moduleError ?? 'not built'})`}`,
   ];
   const ktap = mergeKtap(verdicts, header);
   writeFileAtomic(path.join(out, `selftests-${tag}.ktap`), ktap);
@@ -153,7 +169,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
     accelerator: result.accel,
     qemuVersion: result.qemuVersion,
     source: prep.source,
-    module: prep.module ?? { notBuilt: prep.moduleError ?? 'not built' },
+    module: prep.builtIn ? 'built in (CONFIG_GUP_TEST=y)' : prep.module ?? { notBuilt: prep.moduleError ?? 'not built' },
     bootToCommandS: result.bootToCommandMs === null ? null : result.bootToCommandMs / 1000,
     wallS: result.wallMs / 1000,
     build: prep.timings,
@@ -193,7 +209,7 @@ export function selftestsTable(s: SelftestsSummary): string {
 /** Without --vm: builds everything for the kernel and says where it is. */
 export function selftestsBuildOnly(spec: string, arch: Arch): number {
   const prep = prepareSelftests(spec, arch);
-  console.log(`gup_test.ko: ${prep.module ?? `not built: ${prep.moduleError}`}\nselftests (${prep.built.join(', ')}): ${prep.binDir}\nruns (run_vmtests.sh of ${prep.source.version}):\n${prep.invocations.map((i) => `  ${i.name}`).join('\n')}`);
+  console.log(`gup_test: ${prep.builtIn ? 'built in (CONFIG_GUP_TEST=y)' : prep.module ?? `not built: ${prep.moduleError}`}\nselftests (${prep.built.join(', ')}): ${prep.binDir}\nruns (run_vmtests.sh of ${prep.source.version}):\n${prep.invocations.map((i) => `  ${i.name}`).join('\n')}`);
   console.log('boot the kernel and run them with --vm');
-  return prep.module ? 0 : 1;
+  return prep.module || prep.builtIn ? 0 : 1;
 }

@@ -6,9 +6,10 @@
 // overlay of the host's). Everything is cached under the guplab cache, each
 // entry built in a temporary folder and renamed into place.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { archiveAptOptions, compareDebVersions, type ArchiveKernel } from '../vm/archive.js';
+import type { ArchiveKernel } from '../vm/archive.js';
+import { fetchSourceTarball, linuxSourceFor, pickLinuxSource, type SourcePackage } from '../vm/linuxsource.js';
 import { archInfo, hostArch } from '../vm/arch.js';
 import { inRoot } from '../vm/buildroot.js';
 import { cachedDir, cacheRoot } from '../vm/cache.js';
@@ -18,13 +19,7 @@ import { binariesOf, selftestInvocations, type Invocation, type SelftestName } f
 
 type Log = (msg: string) => void;
 
-/** A linux-source package of the archive: name=version. */
-export interface SourcePackage {
-  name: string;
-  version: string;
-  /** True when it is the kernel's own version (else the nearest the archive has, said in the report). */
-  exact: boolean;
-}
+export type { SourcePackage };
 
 /** "6.1" for 6.1.0-57-amd64, "6.12" for 6.12.117+deb12-amd64. */
 export function seriesOfRelease(release: string): string {
@@ -33,46 +28,18 @@ export function seriesOfRelease(release: string): string {
   return m[1]!;
 }
 
-/**
- * The linux-source package for a kernel from apt-cache's `madison` lines
- * (`pkg | version | source`): the kernel's own version when the archive has
- * it, else the newest of the same line; a one-line error naming the lines
- * that have a source package when there is none. Pure.
- */
+/** The linux-source package for the selftests: a line from 5.11 on (mm/gup_test.c), then as pickLinuxSource. Pure. */
 export function pickSourcePackage(series: string, kernelVersion: string, madison: string, linesWithSource: readonly string[]): SourcePackage {
   const [major, minor] = series.split('.').map(Number) as [number, number];
   if (major < 5 || (major === 5 && minor < 11)) {
     throw new Error(`the ${series} line predates mm/gup_test.c (5.11; ${series} has mm/gup_benchmark.c, another ABI and no selftests of it here): pass --kernel 6.1 or newer`);
   }
-  const name = `linux-source-${series}`;
-  const versions = madison
-    .split('\n')
-    .map((l) => l.split('|').map((x) => x.trim()))
-    .filter((f) => f[0] === name && f[1])
-    .map((f) => f[1]!);
-  if (!versions.length) {
-    const have = linesWithSource.length ? linesWithSource.join(', ') : 'none';
-    throw new Error(`no ${name} package in Debian's archive, so the ${series} line's selftests cannot be built: pass --kernel one of the lines that have one (${have})`);
-  }
-  if (versions.includes(kernelVersion)) return { name, version: kernelVersion, exact: true };
-  const newest = [...new Set(versions)].sort(compareDebVersions).at(-1)!;
-  return { name, version: newest, exact: false };
+  return pickLinuxSource(series, kernelVersion, madison, linesWithSource);
 }
 
-function aptCache(gen: string, args: readonly string[]): string {
-  return run('apt-cache', [...archiveAptOptions(gen), ...args]);
-}
-
-/** The linux-source package of a kernel, asked of the archive's lists (no download). */
+/** The linux-source package of a kernel for its selftests, asked of the archive's lists (no download). */
 export function sourcePackageFor(entry: Pick<ArchiveKernel, 'series' | 'version'>, gen: string): SourcePackage {
-  const madison = aptCache(gen, ['madison', `linux-source-${entry.series}`]);
-  const lines = () =>
-    aptCache(gen, ['pkgnames', 'linux-source-'])
-      .split('\n')
-      .map((l) => /^linux-source-(\d+\.\d+)$/.exec(l.trim())?.[1])
-      .filter((x): x is string => Boolean(x))
-      .sort((a, b) => compareDebVersions(a, b));
-  return pickSourcePackage(entry.series, entry.version, madison, madison.includes(`linux-source-${entry.series}`) ? [] : lines());
+  return linuxSourceFor(entry, gen, pickSourcePackage);
 }
 
 /** What of the source tree the selftests and the module need. */
@@ -93,22 +60,16 @@ export function ensureSource(pkg: SourcePackage, gen: string, log: Log): string 
   const dir = path.join(cacheRoot(), 'selftests', 'src', `${pkg.name}_${pkg.version.replace(/[^\w.+~-]/g, '_')}`);
   const series = pkg.name.replace(/^linux-source-/, '');
   cachedDir(dir, `${pkg.name} ${pkg.version} (mm/gup_test.c and the mm selftests)`, log, (tmp) => {
-    const debs = path.join(tmp, 'debs');
-    mkdirSync(debs);
     log(`selftests: downloading ${pkg.name}=${pkg.version}`);
-    run('apt-get', [...archiveAptOptions(gen), 'download', `${pkg.name}=${pkg.version}`], { cwd: debs });
-    const deb = readdirSync(debs).find((f) => f.startsWith(`${pkg.name}_`) && f.endsWith('.deb'));
-    if (!deb) throw new Error(`apt-get download left no .deb for ${pkg.name}=${pkg.version} in ${debs}`);
-    const tarball = `usr/src/linux-source-${series}.tar.xz`;
-    run('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "./$2" 2>/dev/null || dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$2"', path.join(debs, deb), tmp, tarball]);
-    log(`selftests: unpacking the selftests and mm/gup_test.c from ${tarball}`);
+    const tarball = fetchSourceTarball(pkg, gen, tmp);
+    log(`selftests: unpacking the selftests and mm/gup_test.c from ${path.basename(tarball)}`);
     // Members missing in a version (selftests/vm went to mm in 6.3) are skipped.
     const members = SOURCE_MEMBERS(`linux-source-${series}`);
-    const r = spawnSync('tar', ['-xJf', path.join(tmp, tarball), '-C', tmp, '--ignore-failed-read', ...members], { encoding: 'utf8' });
+    const r = spawnSync('tar', ['-xJf', tarball, '-C', tmp, '--ignore-failed-read', ...members], { encoding: 'utf8' });
     if (!existsSync(path.join(tmp, `linux-source-${series}`, 'mm', 'gup_test.c'))) {
       throw new Error(`${pkg.name} ${pkg.version} has no mm/gup_test.c (tar: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}): the line predates gup_test (5.11)`);
     }
-    run('rm', ['-rf', debs, path.join(tmp, 'usr')]);
+    run('rm', ['-rf', path.join(tmp, 'usr')]);
     writeFileSync(path.join(tmp, 'package'), `${pkg.name}=${pkg.version}\n`);
   });
   return path.join(dir, `linux-source-${series}`);

@@ -12,6 +12,8 @@ import { crossCompileArgs } from './arch.js';
 import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './cache.js';
+import { debugLine, debugSourceFor, ensureDebugKernel } from './debugkernel.js';
+import { userKernel } from './userkernel.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
@@ -105,12 +107,28 @@ export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: 
  */
 export function checkKernelSpecs(versions: readonly string[], arches: readonly Arch[], log: (msg: string) => void): void {
   for (const arch of arches) {
-    for (const v of expandKernelSpecs(versions, arch, log)) if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
+    for (const v of expandKernelSpecs(versions, arch, log)) {
+      const line = debugLine(v);
+      if (line !== undefined) {
+        const { index, gen } = archiveIndex(log);
+        debugSourceFor(line, arch, index.kernels, gen, DEBIAN_RELEASES[hostDebian()]!);
+        continue;
+      }
+      if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
+    }
   }
 }
 
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
 export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
+  const line = debugLine(version);
+  if (line !== undefined) {
+    const { index, gen } = archiveIndex(log);
+    const { source } = debugSourceFor(line, arch, index.kernels, gen, DEBIAN_RELEASES[hostDebian()]!);
+    const build = ensureDebugKernel(source, arch, gen, log);
+    if (build.builtInS !== undefined) log(`debug kernel from ${source.name} ${source.version} built in ${Math.floor(build.builtInS / 60)} min ${build.builtInS % 60} s`);
+    return userKernel(build.image, build.buildDir, arch, log);
+  }
   // An exact release already unpacked needs no index: a second run asks nothing.
   const exact = [version, `${version}-${debArch(arch)}`].find((r) => cachedReleases().includes(r) && r.endsWith(`-${debArch(arch)}`));
   if (exact) return unpackedKernel(exact, arch, undefined, log);

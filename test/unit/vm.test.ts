@@ -62,6 +62,25 @@ describe('kernel log watchdog', () => {
     expect(kernelTrouble(log)).toHaveLength(9);
     expect(kernelTrouble('[ 1.0] all fine\n')).toEqual([]);
   });
+
+  it("counts every debug-kernel checker's report as trouble, whatever its header", () => {
+    const reports = [
+      '[ 1.0] BUG: KASAN: slab-use-after-free in guplab_release+0x1c/0x80 [guplab]',
+      '[ 2.0] BUG: KFENCE: out-of-bounds read in guplab_ioctl+0x10/0x90',
+      '[ 3.0] UBSAN: array-index-out-of-bounds in kmod/main.c:120:9',
+      '[ 4.0] ======================================================\n[ 4.0] WARNING: possible circular locking dependency detected',
+      '[ 5.0] WARNING: suspicious RCU usage',
+      '[ 6.0] BUG: sleeping function called from invalid context at mm/gup.c:1234',
+      '[ 7.0] page dumped because: VM_BUG_ON_FOLIO(!folio_test_locked(folio))',
+      '[ 8.0] list_del corruption, ffff888003b1c000->next is LIST_POISON1',
+      '[ 9.0] inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.\n[ 9.0] WARNING: inconsistent lock state',
+    ];
+    for (const r of reports) expect(kernelTrouble(r), r).not.toEqual([]);
+    // lockdep's banner lines alone are not reports; its WARNING header is.
+    expect(kernelTrouble('[ 4.0] ======================================================')).toEqual([]);
+    // A declared WARNING does not excuse a lockdep report printed as one.
+    expect(kernelTrouble('[ 5.0] WARNING: possible circular locking dependency detected', [/at mm\/gup\.c/])).toHaveLength(1);
+  });
 });
 
 describe('qemu command line', () => {
