@@ -76,7 +76,7 @@ const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? [])
 
 function addVmOptions(cmd: Command): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them); LINE-debug (6.12-debug) builds that line's debug kernel (KASAN, lockdep, DEBUG_VM, GUP_TEST) once', '6.1')
+    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them); LINE-debug (6.12-debug) builds a debug kernel of that line (KASAN, lockdep, DEBUG_VM, GUP_TEST) once', '6.1')
     .option('--arch <arch>', `guest architecture, ${ARCH_NAMES.join(' or ')} (default: the host's, ${hostArch()}, or a user kernel's own)`, (v: string) => arches(v)[0] as Arch)
     .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
     .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')

@@ -215,13 +215,13 @@ function decodePin(raw: NativePinResult): PinResult {
  * the GUP return value; getNs and putNs are the last call's kernel times.
  */
 export class PreparedPin {
-  readonly #native: NativeDevice;
+  readonly #run: () => void;
   readonly #slots: Float64Array;
   readonly #closed: () => boolean;
   readonly #explain: (err: unknown) => unknown;
 
-  constructor(native: NativeDevice, slots: Float64Array, closed: () => boolean, explain: (err: unknown) => unknown) {
-    this.#native = native;
+  constructor(run: () => void, slots: Float64Array, closed: () => boolean, explain: (err: unknown) => unknown) {
+    this.#run = run;
     this.#slots = slots;
     this.#closed = closed;
     this.#explain = explain;
@@ -231,7 +231,7 @@ export class PreparedPin {
   run(): number {
     if (this.#closed()) throw new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
     try {
-      this.#native.pinSlots(this.#slots);
+      this.#run();
     } catch (err) {
       throw this.#explain(err);
     }
@@ -456,7 +456,7 @@ export class GupDevice {
     slots[PIN_SLOTS.addr] = Number(address);
     slots[PIN_SLOTS.nrPages] = nrPages;
     slots[PIN_SLOTS.pid] = options.pid ?? 0;
-    return new PreparedPin(this.#live, slots, () => this.#closed, (err) => explainPinError(err, api, nrPages, options, this.info()));
+    return new PreparedPin(this.#live.preparePin(slots), slots, () => this.#closed, (err) => explainPinError(err, api, nrPages, options, this.info()));
   }
 
   /**

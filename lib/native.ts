@@ -90,15 +90,19 @@ export interface NativeInfo {
   release: string;
 }
 
-/** Slots of the Float64Array of NativeDevice.pinSlots (native/device.cc PinSlots). */
+/** Slots of the Float64Array of NativeDevice.preparePin (native/device.cc PreparePin). */
 export const PIN_SLOTS = { api: 0, flags: 1, addr: 2, nrPages: 3, pid: 4, ret: 6, getNs: 7, putNs: 8, length: 10 } as const;
 
 export interface NativeDevice {
   info(): NativeInfo;
   pin(request: NativePinRequest): NativePinResult;
   pinAsync(request: NativePinRequest): Promise<NativePinResult>;
-  /** A prepared PIN in a Float64Array (PIN_SLOTS): in api, flags, addr, nrPages, pid; out ret, getNs, putNs. */
-  pinSlots(slots: Float64Array): void;
+  /**
+   * A prepared PIN in a Float64Array (PIN_SLOTS: in api, flags, addr,
+   * nrPages, pid; out ret, getNs, putNs): each call of the function it
+   * returns makes the ioctl and writes the out slots.
+   */
+  preparePin(slots: Float64Array): () => void;
   /** Signals the worker threads inside an ioctl of this device; returns how many. */
   interrupt(): number;
   release(handle: number, dirty: boolean): { nrPages: number; putNs: number };

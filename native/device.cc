@@ -58,7 +58,7 @@ class Device : public Napi::ObjectWrap<Device> {
     return DefineClass(env, "Device",
                        {InstanceMethod<&Device::Info>("info"),
                         InstanceMethod<&Device::Pin>("pin"),
-                        InstanceMethod<&Device::PinSlots>("pinSlots"),
+                        InstanceMethod<&Device::PreparePin>("preparePin"),
                         InstanceMethod<&Device::Release>("release"),
                         InstanceMethod<&Device::Access>("access"),
                         InstanceMethod<&Device::PinAsync>("pinAsync"),
@@ -231,32 +231,50 @@ class Device : public Napi::ObjectWrap<Device> {
     return PinResult(env, call);
   }
 
-  // pinSlots(Float64Array): a prepared PIN (lib/device.ts PreparedPin) for
-  // hot loops. In: [0] api, [1] flags, [2] addr, [3] nrPages, [4] pid; out:
-  // [6] ret, [7] getNs, [8] putNs. No object, string key or BigInt per call:
-  // the caller validated the request once. No HOLD, no facts (pin() has them).
-  // Addresses are exact in a double (user space is below 2^53).
+  // preparePin(Float64Array) -> run(): a prepared PIN (lib/device.ts
+  // PreparedPin) for hot loops. Slots in: [0] api, [1] flags, [2] addr,
+  // [3] nrPages, [4] pid; out: [6] ret, [7] getNs, [8] putNs. The request is
+  // checked once, here and by the caller; run() takes no argument, so a call
+  // costs N-API only its callback (no argument query, no unwrap, no object,
+  // string key or BigInt). No HOLD, no facts (pin() has them). Addresses are
+  // exact in a double (user space is below 2^53).
   static constexpr size_t kPinSlots = 10;
 
-  Napi::Value PinSlots(const Napi::CallbackInfo &info) {
+  struct PreparedPin {
+    Device *dev;
+    Napi::ObjectReference devRef;               // keeps the device (its fd) alive
+    Napi::Reference<Napi::Float64Array> slotsRef;  // keeps the slots' memory alive
+    double *slots;
+  };
+
+  static Napi::Value RunPrepared(const Napi::CallbackInfo &info) {
+    auto *p = static_cast<PreparedPin *>(info.Data());
+    double *s = p->slots;
+    struct guplab_pin pin;
+    std::memset(&pin, 0, sizeof(pin));
+    pin.api = static_cast<__u32>(s[0]);
+    pin.flags = static_cast<__u32>(s[1]);
+    pin.addr = static_cast<__u64>(s[2]);
+    pin.nr_pages = static_cast<__u64>(s[3]);
+    pin.pid = static_cast<__s32>(s[4]);
+    p->dev->Ioctl(info.Env(), GUPLAB_IOC_PIN, &pin);
+    s[6] = static_cast<double>(pin.ret);
+    s[7] = static_cast<double>(pin.get_ns);
+    s[8] = static_cast<double>(pin.put_ns);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value PreparePin(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-      throw Napi::TypeError::New(env, "pinSlots(slots): slots must be a Float64Array");
+      throw Napi::TypeError::New(env, "preparePin(slots): slots must be a Float64Array");
     Napi::Float64Array slots = info[0].As<Napi::Float64Array>();
-    if (slots.ElementLength() < kPinSlots) throw Napi::RangeError::New(env, "pinSlots(slots): slots needs 10 elements");
-    double *s = slots.Data();
-    struct guplab_pin p;
-    std::memset(&p, 0, sizeof(p));
-    p.api = static_cast<__u32>(s[0]);
-    p.flags = static_cast<__u32>(s[1]);
-    p.addr = static_cast<__u64>(s[2]);
-    p.nr_pages = static_cast<__u64>(s[3]);
-    p.pid = static_cast<__s32>(s[4]);
-    Ioctl(env, GUPLAB_IOC_PIN, &p);
-    s[6] = static_cast<double>(p.ret);
-    s[7] = static_cast<double>(p.get_ns);
-    s[8] = static_cast<double>(p.put_ns);
-    return env.Undefined();
+    if (slots.ElementLength() < kPinSlots) throw Napi::RangeError::New(env, "preparePin(slots): slots needs 10 elements");
+    Fd(env);
+    auto *p = new PreparedPin{this, Napi::Persistent(Value()), Napi::Persistent(slots), slots.Data()};
+    Napi::Function run = Napi::Function::New<RunPrepared>(env, "run", p);
+    run.AddFinalizer([](Napi::Env, PreparedPin *q) { delete q; }, p);
+    return run;
   }
 
   // pinAsync(request) -> Promise of pin()'s answer; for large HOLDs.

@@ -38,11 +38,13 @@ export class FakeNativeDevice implements NativeDevice {
     return this.pin(r);
   }
 
-  pinSlots(slots: Float64Array): void {
-    const r = this.pin({ api: slots[0] ?? 0, flags: slots[1] ?? 0, addr: BigInt(slots[2] ?? 0), nrPages: slots[3] ?? 0, ...(slots[4] ? { pid: slots[4] } : {}), hold: false, facts: false });
-    slots[6] = r.ret;
-    slots[7] = r.getNs;
-    slots[8] = r.putNs;
+  preparePin(slots: Float64Array): () => void {
+    return () => {
+      const r = this.pin({ api: slots[0] ?? 0, flags: slots[1] ?? 0, addr: BigInt(slots[2] ?? 0), nrPages: slots[3] ?? 0, ...(slots[4] ? { pid: slots[4] } : {}), hold: false, facts: false });
+      slots[6] = r.ret;
+      slots[7] = r.getNs;
+      slots[8] = r.putNs;
+    };
   }
 
   interrupt(): number {

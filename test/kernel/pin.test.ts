@@ -95,6 +95,22 @@ describe.runIf(hasDevice)('GUP on a real kernel', () => {
     expect(released).toBe(acquired);
   });
 
+  it('a prepared pin (the hot-loop path) takes and releases the page on every run, and answers -EFAULT past the mapping', () => {
+    const d = GupDevice.open();
+    const m = mapAnonymous(4 * 4096, { populate: true, holeAfter: true });
+    const before = pinCounters();
+    const p = d.prepare('pin_user_pages_fast', m.address, 4, { flags: ['write'] });
+    for (let i = 0; i < 100; i++) expect(p.run()).toBe(4);
+    expect(p.getNs).toBeGreaterThan(0);
+    expect(p.putNs).toBeGreaterThan(0);
+    const after = pinCounters();
+    expect(after.acquired - before.acquired).toBeGreaterThanOrEqual(400);
+    expect(after.released - after.acquired).toBe(before.released - before.acquired);
+    expect(d.prepare('get_user_pages_fast', m.address + 4n * 4096n, 1).run()).toBe(EFAULT);
+    d.close();
+    expect(() => p.run()).toThrow(expect.objectContaining({ name: 'ClosedError', code: 'ERR_GUPLAB_CLOSED' }));
+  });
+
   it('refuses to talk through a closed device', () => {
     const d = GupDevice.open();
     d.close();
