@@ -201,6 +201,7 @@ interface BenchCliOptions extends VmCliOptions {
   budget?: number;
   saveBaseline?: string;
   baseline?: string;
+  verify?: boolean;
 }
 
 /** "10%" or "10" -> 0.10 (a percentage in (0, 100]). */
@@ -225,6 +226,7 @@ function benchSpec(opts: BenchCliOptions): Spec {
   if (opts.dir) input.dir = opts.dir;
   if (opts.mde !== undefined) input.mde = opts.mde;
   if (opts.budget !== undefined) input.budgetSec = opts.budget;
+  if (opts.verify) input.verify = true;
   return resolveSpec(input);
 }
 
@@ -251,6 +253,7 @@ addVmOptions(
     .option('--budget <seconds>', 'time budget of the extra rounds --mde adds (default 600)', positiveInt)
     .option('--save-baseline <name>', 'save this run as a named baseline under <out>/baselines/<name>')
     .option('--baseline <name>', 'compare this run against a saved baseline (exit 1 on a significant slowdown)')
+    .option('--verify', 'after each case\'s timed loop, an untimed call with page facts checks that the pages taken were the buffer\'s and pinned as asked, and that the loop left no pin (off by default)')
     .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)'),
 ).action(async (opts: BenchCliOptions, cmd: Command) => {
   refuseVmOnly(cmd, opts.vm);
