@@ -57,8 +57,11 @@ export function withProvenance(result: BenchResult, command?: readonly string[])
 }
 
 export async function writeReport(result: BenchResult, out: string): Promise<void> {
-  const { renderReport } = await import('../bench/report.js'); // vega loads slowly: only when a report is made
+  const { renderReport, benchMarkdown, benchCsv, samplesCsv } = await import('../bench/report.js'); // vega loads slowly: only when a report is made
   writeFileAtomic(path.join(out, 'report.html'), await renderReport(result));
+  writeFileAtomic(path.join(out, 'results.md'), benchMarkdown(result));
+  writeFileAtomic(path.join(out, 'results.csv'), benchCsv(result));
+  writeFileAtomic(path.join(out, 'samples.csv'), samplesCsv(result));
 }
 
 /** Runs the benchmark on this machine's kernel; returns the exit code. */
