@@ -139,28 +139,29 @@ function logDomain(values: readonly number[], below = 1.25, above = 1.25): [numb
   return [Math.min(...pos) / below, Math.max(...pos) * above];
 }
 
-/** Median ns/page (95% CI) versus buffer size per API: get and put in their own rows, one column per backing. */
+/** Median ns/page (95% CI) versus buffer size per API, one column per backing: one measure (get or put; the report draws both). */
 export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
+  const measure = data[0]?.measure ?? 'ns/page';
   const apis = apiColours([...new Set(data.map((r) => r.api))]);
   const x = { field: 'size', type: 'quantitative', scale: { type: 'log', base: 2, nice: false, domain: logDomain(data.map((r) => r.size), 1.3, 1.3) }, title: 'buffer size (log)', axis: { values: [...new Set(data.map((r) => r.size))].sort((a, b) => a - b), labelExpr: SIZE_LABEL, labelAngle: 0, grid: true } };
   const y = { type: 'quantitative', scale: { type: 'log', nice: false, domain: logDomain(data.flatMap((r) => [r.lo, r.hi])) }, axis: { grid: true, tickCount: 6 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values: data },
-    facet: { column: { field: 'panel', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } }, row: { field: 'measure', title: null, sort: ['get ns/page', 'put ns/page'], header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: { column: { field: 'panel', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
     spec: {
       width: 360,
-      height: 240,
+      height: 220,
       layer: [
         {
           mark: { type: 'rule', strokeWidth: 6, opacity: 0.35 },
-          encoding: { x, y: { ...y, field: 'lo', title: 'median ns/page, 95% CI (log)' }, y2: { field: 'hi' }, color: { field: 'api', type: 'nominal', title: 'API', scale: apis } },
+          encoding: { x, y: { ...y, field: 'lo', title: `median ${measure}, 95% CI (log)` }, y2: { field: 'hi' }, color: { field: 'api', type: 'nominal', title: 'API', scale: apis } },
         },
         {
           mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2 },
           encoding: {
             x,
-            y: { ...y, field: 'nsPerPage', title: 'median ns/page, 95% CI (log)' },
+            y: { ...y, field: 'nsPerPage', title: `median ${measure}, 95% CI (log)` },
             color: { field: 'api', type: 'nominal', title: 'API', scale: apis, legend: { labelLimit: 300, orient: 'right' } },
             strokeDash: { condition: { test: "indexof(datum.api, 'pin_') === 0", value: [6, 3] }, value: [1, 0] },
             shape: { field: 'api', type: 'nominal', title: 'API', scale: { domain: apis.domain, range: apis.domain.map((_, i) => ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down', 'circle'][i % 7] as string) } },
@@ -168,7 +169,7 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
         },
       ],
     },
-    resolve: { scale: { y: 'independent' } },
+    config: { legend: { symbolOpacity: 1, symbolStrokeWidth: 2 } },
   } as vl.TopLevelSpec;
 }
 
@@ -204,14 +205,14 @@ const jitter = (i: number): number => (((i * 2654435761) >>> 0) % 1000) / 1000 -
  * vermillion rings, the fences as dotted lines.
  */
 export function stripSvg(c: BenchCase, title: string): string {
-  const W = 230;
+  const W = 206;
   const H = 150;
-  const left = 46;
+  const left = 42;
   const right = 6;
   const top = 30;
   const bottom = 18;
   const head = `<svg xmlns="http://www.w3.org/2000/svg" class="strip" data-case="${esc(c.id)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="10">`;
-  const titleText = `<text class="title" x="${left}" y="11" font-weight="bold" font-size="11">${esc(title)}</text>`;
+  const titleText = `<text class="title" x="4" y="11" font-weight="bold" font-size="11">${esc(title)}</text>`;
   if (c.status !== 'ok' || c.getNs.length === 0) {
     const why = c.status === 'refused' ? `kernel answered ${c.error ?? ''}` : `not run: ${c.error ?? ''}`;
     return `${head}${titleText}<text class="why" x="${left}" y="${top + 20}" fill="#555">${esc(why.slice(0, 40))}</text>${why.length > 40 ? `<text x="${left}" y="${top + 34}" fill="#555">${esc(why.slice(40, 80))}</text>` : ''}</svg>`;
@@ -239,7 +240,7 @@ export function stripSvg(c: BenchCase, title: string): string {
   const xr = (r: number): number => left + (rounds.indexOf(r) + 0.5) * band;
   const out: string[] = [head, titleText];
   const o = caseOutliers(c);
-  out.push(`<text class="outliers" x="${left}" y="23" fill="${o.get ? OUTLIER_COLOUR : '#555'}">n ${values.length} · ${o.get} outlier${o.get === 1 ? '' : 's'}${o.get ? ` (${o.getFirstOfRound} first of round)` : ''}</text>`);
+  out.push(`<text class="outliers" x="4" y="23" fill="${o.get ? OUTLIER_COLOUR : '#555'}">n ${values.length} · ${o.get} outlier${o.get === 1 ? '' : 's'}${o.get ? ` (${o.getFirstOfRound} first)` : ''}</text>`);
   out.push(`<rect x="${left}" y="${plotTop}" width="${W - left - right}" height="${plotBottom - plotTop}" fill="none" stroke="#bbb"/>`);
   if (above.length) out.push(`<rect class="outlier-band" x="${left}" y="${top}" width="${W - left - right}" height="${bandH}" fill="#fbeee6" stroke="none"/>`);
   if (below.length) out.push(`<rect class="outlier-band" x="${left}" y="${H - bottom - bandH}" width="${W - left - right}" height="${bandH}" fill="#fbeee6" stroke="none"/>`);
@@ -295,8 +296,10 @@ export function facts(result: BenchResult): { section: string; rows: [string, st
   const p = result.provenance;
   const notRecorded = 'not recorded (result written before guplab recorded it)';
   const mit = env.mitigations;
+  // "Not affected" ones on one line, each mitigation or vulnerability on its own.
+  const unaffected = mit ? Object.entries(mit).filter(([, v]) => v === 'Not affected').map(([k]) => k) : [];
   const mitText = mit
-    ? Object.entries(mit).map(([k, v]) => `${k}: ${v}`).join('\n')
+    ? [...Object.entries(mit).filter(([, v]) => v !== 'Not affected').map(([k, v]) => `${k}: ${v}`), ...(unaffected.length ? [`not affected: ${unaffected.join(', ')}`] : [])].join('\n')
     : notRecorded;
   const run: [string, string][] = [
     ['guplab', p ? `${p.guplabVersion}${p.gitCommit ? `, commit ${p.gitCommit}` : ', commit unknown (not a git checkout)'}` : notRecorded],
@@ -386,7 +389,11 @@ export async function renderReport(result: BenchResult): Promise<string> {
   const pts = points(result, d);
   const ratios = ratioRows(result, d);
   const charts: [string, string, string][] = [];
-  if (pts.length) charts.push(['ns-per-page', 'Median ns/page versus buffer size per API (95% CI as a wide pale bar; get_* solid, pin_* dashed), get and put as the table shows them', await svg(nsPerPageChart(pts))]);
+  if (pts.length) {
+    const get = pts.filter((p) => p.measure === 'get ns/page');
+    const put = pts.filter((p) => p.measure === 'put ns/page');
+    charts.push(['ns-per-page', 'Median ns/page versus buffer size per API, get (GUP call) and put (release) apart as in the table (95% CI as a wide pale bar; get_* solid, pin_* dashed)', `${await svg(nsPerPageChart(get))}<br>${await svg(nsPerPageChart(put))}`]);
+  }
   if (ratios.length) charts.push(['ratio', 'Slow paths relative to GUP-fast of their family (same buffer, same run): median get+put ns/page, bar label the ratio, whisker its 95% CI', await svg(ratioChart(ratios))]);
   const env = result.environment;
   const t = tableRows(result);
@@ -433,7 +440,7 @@ ${shared.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="shared" data-fact="${
 ${verified.length ? `<p class="verify ${failures.length ? 'fail' : ''}">--verify: ${verified.length - failures.length} of ${verified.length} cases ok (${verified.reduce((n, c) => n + (c.verify?.pages ?? 0), 0)} pages checked after the timed loops: pages taken are the buffer's, pinned as asked, no pin left behind)${failures.map((c) => `<br>FAILED ${esc(c.id)}: ${esc((c.verify?.failures ?? []).join('; '))}`).join('')}</p>` : ''}
 ${charts.map(([id, title, s]) => `<figure class="chart" id="${id}"><figcaption>${esc(title)}</figcaption>${s}</figure>`).join('\n')}
 <h2>Distributions: samples by round</h2>
-<p class="outlier-rule">Each dot one sample of get ns/page (log scale), one column per round (fresh buffer), the black tick the round's median. Outliers by Tukey's fences (below Q1 − 1.5·IQR or above Q3 + 1.5·IQR of the case's samples; dotted lines): rings, <span class="outlier-total">${totals.get} of ${totals.samples} samples in ${totals.cases} cases, ${totals.first} of them a round's first sample</span>. Outliers stay in every statistic (medians resist them).</p>
+<p class="outlier-rule">Each dot one sample of get ns/page (log scale), one column per round (fresh buffer), the black tick the round's median. Outliers by Tukey's fences (below Q1 − 1.5·IQR or above Q3 + 1.5·IQR of the case's samples; dotted lines): rings; "(k first)": k of them were the first sample of a round. In all <span class="outlier-total">${totals.get} of ${totals.samples} samples in ${totals.cases} cases, ${totals.first} of them a round's first sample</span>. Outliers stay in every statistic (medians resist them).</p>
 ${stripGrid(result)}
 <h2>Cases</h2>
 <table class="cases"><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>
