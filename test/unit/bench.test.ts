@@ -4,7 +4,7 @@ import { BENCH_SCHEMA, selectRounds, type BenchCase, type BenchResult } from '..
 import { caseId, DEFAULT_SPEC, expandCases, parseSize, resolveSpec } from '../../lib/bench/spec.js';
 import { bootstrapMedianCI, bootstrapRatioCI, seededRandom, summarize } from '../../lib/bench/stats.js';
 import { benchTable } from '../../lib/bench/table.js';
-import { judgeFacts } from '../../lib/bench/verify.js';
+import { judgeFacts, judgeFaultIn } from '../../lib/bench/verify.js';
 import type { PageFacts } from '../../lib/device.js';
 
 describe('summarize', () => {
@@ -185,6 +185,15 @@ describe('verify (bench --verify)', () => {
   it('allows FOLL_LONGTERM to migrate, and the shared zero page of a read fault-in to count no pins', () => {
     expect(judgeFacts({ ...pin, flags: ['longterm'] }, [page(10, { pfnBefore: 99n, refcount: 1025 })])).toEqual([]);
     expect(judgeFacts({ ...pin, prefault: false }, [page(7, { refcount: 5 }), page(7, { refcount: 5 })])).toEqual([]);
+  });
+  it('fault-in: the second call must find the first call\'s pages mapped; the shared zero page (special PTE, lookup 0) is no failure', () => {
+    const fault = { ...get, prefault: false };
+    const first = [page(10, { pfnBefore: 0n }), page(11, { pfnBefore: 0n })];
+    expect(judgeFaultIn(fault, first, [page(10), page(11)])).toEqual([]);
+    expect(judgeFaultIn(fault, first, [page(10), page(12, { pfnBefore: 12n })])[0]).toMatch(/^faultIn: page 1: first call took pfn 0xb, now mapped 0xc/);
+    expect(judgeFaultIn(fault, first, [page(10), page(11, { pfnBefore: 0n })])[0]).toMatch(/^faultIn: page 1: .* now mapped 0x0/);
+    const zero = [page(0xd510, { pfnBefore: 0n }), page(0xd510, { pfnBefore: 0n })];
+    expect(judgeFaultIn(fault, zero, zero)).toEqual([]);
   });
   it('shows in the table: a verify column and the failures below it', () => {
     const ok = mkCase('get_user_pages_fast', [100, 100, 100]);
