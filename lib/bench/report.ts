@@ -148,9 +148,10 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values: data },
-    facet: { column: { field: 'panel', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: { field: 'panel', title: null, sort: [...new Set(data.map((r) => r.panel))], header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns: 3,
     spec: {
-      width: 360,
+      width: 330,
       height: 220,
       layer: [
         {
@@ -169,6 +170,7 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
         },
       ],
     },
+    resolve: { axis: { x: 'independent' } }, // every panel its own size axis when panels wrap
     config: { legend: { symbolOpacity: 1, symbolStrokeWidth: 2 } },
   } as vl.TopLevelSpec;
 }
@@ -177,14 +179,17 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
 export function ratioChart(data: RatioRow[]): vl.TopLevelSpec {
   const apis = apiColours([...new Set(data.map((r) => r.api))]);
   const [, top] = logDomain(data.flatMap((r) => [r.ratio, r.hi]), 1, 1.6); // room above the tallest bar for its label
-  const y = { type: 'quantitative', scale: { type: 'log', domain: [1, Math.max(2, top)], nice: false }, title: 'slow path / GUP-fast, get+put (log)' };
+  // Bars grow from 1; a slow path no slower than GUP-fast (fault-in cases) grows down, its whisker inside the frame.
+  const bottom = Math.min(1, ...data.flatMap((r) => [r.ratio, r.lo]).filter((v) => v > 0)) / (data.some((r) => r.lo < 1) ? 1.15 : 1);
+  const y = { type: 'quantitative', scale: { type: 'log', domain: [bottom, Math.max(2, top)], nice: false }, title: 'slow path / GUP-fast, get+put (log)' };
   const x = { field: 'sizeLabel', type: 'ordinal', sort: { field: 'size' }, title: 'buffer size', axis: { labelAngle: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values: data },
-    facet: { column: { field: 'panel', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: { field: 'panel', title: null, sort: [...new Set(data.map((r) => r.panel))], header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    columns: 3,
     spec: {
-      width: 420,
+      width: Math.max(200, Math.min(420, 36 * data.length / new Set(data.map((r) => r.panel)).size)),
       height: 260,
       encoding: { x, xOffset: { field: 'api', sort: apis.domain } },
       layer: [
@@ -193,6 +198,7 @@ export function ratioChart(data: RatioRow[]): vl.TopLevelSpec {
         { mark: { type: 'text', dy: -5, fontSize: 11, baseline: 'bottom' }, encoding: { y: { ...y, field: 'hi' }, text: { field: 'label' } } },
       ],
     },
+    resolve: { axis: { x: 'independent' } },
   } as vl.TopLevelSpec;
 }
 
@@ -343,7 +349,7 @@ interface TableRow {
   why?: string;
 }
 
-function tableRows(result: BenchResult): { head: string[]; dims: number; rows: TableRow[] } {
+function tableRows(result: BenchResult): { head: string[]; dims: number; rows: TableRow[]; note: boolean } {
   const d = varying(result);
   const verified = result.cases.some((c) => c.verify);
   const head = ['backing', 'size', ...(d.ppc ? ['pages/call'] : []), ...(d.flags ? ['flags'] : []), ...(d.mode ? ['mode'] : []), 'API',
@@ -361,7 +367,7 @@ function tableRows(result: BenchResult): { head: string[]; dims: number; rows: T
       figures: [fmt(g.median), `${fmt(g.p5)}–${fmt(g.p95)}`, `${fmt(g.ci95[0])}–${fmt(g.ci95[1])}`, fmt(p.median), `${fmt(p.p5)}–${fmt(p.p95)}`, String(g.n), `${o.get}/${o.put}`, ratio === undefined ? '-' : ratio.toFixed(2), pct(c.mde), ...(verified ? [verifyCell(c)] : []), ...(d.note ? [c.note ?? ''] : [])],
     };
   });
-  return { head, dims, rows };
+  return { head, dims, rows, note: d.note };
 }
 
 /** The strip plots: one row per backing, size and variant, one column per API. */
@@ -398,7 +404,7 @@ export async function renderReport(result: BenchResult): Promise<string> {
   const env = result.environment;
   const t = tableRows(result);
   const trs = t.rows
-    .map((r) => `<tr>${r.cells.map((x) => `<td>${esc(x)}</td>`).join('')}${r.figures ? r.figures.map((x) => `<td class="n${x === 'FAILED' ? ' fail' : ''}">${esc(x)}</td>`).join('') : `<td colspan="${t.head.length - t.dims}">${esc(r.why ?? '')}</td>`}</tr>`)
+    .map((r) => `<tr>${r.cells.map((x) => `<td>${esc(x)}</td>`).join('')}${r.figures ? r.figures.map((x, i) => `<td class="${t.note && i === (r.figures?.length ?? 0) - 1 ? 'note' : `n${x === 'FAILED' ? ' fail' : ''}`}">${esc(x)}</td>`).join('') : `<td colspan="${t.head.length - t.dims}">${esc(r.why ?? '')}</td>`}</tr>`)
     .join('\n');
   const command = result.provenance ? result.provenance.command.map(shellQuote).join(' ') : undefined;
   const failures = result.cases.filter((c) => c.verify && !c.verify.ok);
@@ -415,8 +421,8 @@ export async function renderReport(result: BenchResult): Promise<string> {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>guplab bench: ${esc(env.release)} ${esc(env.arch)} ${esc(env.accelerator)}</title>
 <style>
-body{font:14px system-ui,sans-serif;margin:1.5em 2em;color:#222;max-width:1500px}
-table{border-collapse:collapse}table.cases td{white-space:nowrap}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+body{font:14px system-ui,sans-serif;margin:1.5em 2em;color:#222;max-width:1420px}
+table{border-collapse:collapse}table.cases td{white-space:nowrap}table.cases td.note{white-space:normal}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 td.n{text-align:right;font-variant-numeric:tabular-nums}td.fail,.fail{color:#D55E00;font-weight:bold}
 .warn{color:#a40;font-weight:bold}figure{margin:1em 0}figcaption{font-weight:bold;margin-bottom:.3em}
 pre,code{background:#f4f4f4;padding:2px 4px;white-space:pre-wrap;word-break:break-all}
