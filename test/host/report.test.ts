@@ -41,6 +41,12 @@ function tukeyCount(xs: number[]): number {
   return xs.filter((v) => v < q1 - 1.5 * (q3 - q1) || v > q3 + 1.5 * (q3 - q1)).length;
 }
 
+/** The lower edge of a vega bar path "Mx,yh..v(height)h..Z". */
+const barBottom = (p: string): number => {
+  const m = /d="M[-\d.]+,([-\d.]+)h[-\d.]+v([-\d.]+)/.exec(p);
+  return Number(m?.[1]) + Number(m?.[2]);
+};
+
 describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
   const fixture = JSON.parse(readFileSync(FIXTURE, 'utf8')) as BenchResult;
   // The fixture predates guest facts and provenance: this copy has them, and one case whose --verify failed.
@@ -93,6 +99,7 @@ describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
     const shown = labels.map((t) => Number(/>([^<]*)</.exec(t)?.[1]));
     expect(shown.sort((a, b) => a - b)).toEqual(ratios.map((r) => Number(r >= 10 ? r.toFixed(0) : r.toFixed(1))).sort((a, b) => a - b));
     for (const b of bars) expect(Number(/d="M[-\d.]+,([-\d.]+)/.exec(b)?.[1])).toBeGreaterThanOrEqual(0); // top edge below the frame's top
+    for (const b of bars) expect(barBottom(b)).toBeLessThanOrEqual(260); // and above its bottom (the plot is 260 px high)
     for (const t of labels) expect(Number(/translate\([-\d.]+,([-\d.]+)\)/.exec(t)?.[1])).toBeGreaterThanOrEqual(11); // an 11 px label fits above
     expect(markElements(chart, 'rule', 1)).toHaveLength(slow.length); // CI whiskers
     const legend = /aria-label="Symbol legend[^"]*"/.exec(chart)?.[0] ?? '';
@@ -162,6 +169,36 @@ describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
     expect(head.subarray(1, 4).toString()).toBe('PNG');
     expect(head.readUInt32BE(16)).toBe(1500); // IHDR width
     expect(statSync(png).size).toBeGreaterThan(20_000); // not a blank page
+  });
+});
+
+// A real `bench --vm --kernel 6.1 --verify --prefault both --flags none,write+longterm` run (TCG): flags and
+// mode vary, get_* with longterm is refused (EINVAL), fault-in slow paths are no slower than GUP-fast.
+describe.runIf(CHROMIUM)('report.html of a run whose flags and modes vary, in headless chromium', () => {
+  const result = JSON.parse(readFileSync(path.resolve('test/fixtures/results-6.1-x86_64-tcg-verify.json'), 'utf8')) as BenchResult;
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'guplab-report-')), 'report.html');
+  it('keeps varying flags and mode as columns, refused cases as words, bars below 1 inside the frame, and every verify', async () => {
+    writeFileSync(file, await renderReport(result));
+    const dom = chromium(['--dump-dom', `file://${file}`]);
+    const head = /<table class="cases"><thead>([\s\S]*?)<\/thead>/.exec(dom)?.[1] ?? '';
+    expect(head).toContain('>flags<');
+    expect(head).toContain('>mode<');
+    expect(head).not.toContain('pages/call');
+    expect(dom).toMatch(/data-fact="pages per call">all/);
+    expect(dom).not.toMatch(/data-fact="flags"/);
+    const refused = result.cases.filter((c) => c.status === 'refused');
+    expect(refused.length).toBeGreaterThan(0);
+    expect((dom.match(/<text class="why"[^>]*>kernel answered EINVAL<\/text>/g) ?? []).length).toBe(refused.length);
+    const chart = /<figure class="chart" id="ratio">[\s\S]*?<\/figure>/.exec(dom)?.[0] ?? '';
+    const bars = markElements(chart, 'rect');
+    const slow = result.cases.filter((c) => c.getNs.length && !c.api.endsWith('_fast') && fastRatio(result, c) !== undefined);
+    expect(bars).toHaveLength(slow.length);
+    expect(slow.some((c) => (fastRatio(result, c) as number) < 1)).toBe(true);
+    for (const b of bars) expect(barBottom(b)).toBeLessThanOrEqual(260);
+    for (const b of bars) expect(Number(/d="M[-\d.]+,([-\d.]+)/.exec(b)?.[1])).toBeGreaterThanOrEqual(0);
+    const verified = result.cases.filter((c) => c.verify).length;
+    expect(dom).toContain(`--verify: ${verified} of ${verified} cases ok`);
+    expect((dom.match(/<td class="n">ok<\/td>/g) ?? []).length).toBe(verified);
   });
 });
 
