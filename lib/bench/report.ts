@@ -458,7 +458,8 @@ ${trs}
 `;
 }
 
-const row = (cells: readonly (string | number | undefined)[]): string => cells.map((v) => (v === undefined ? '' : String(v))).join(' | ');
+/** Markdown table cells, a "|" inside one (flags such as longterm|write) escaped. */
+const row = (cells: readonly (string | number | undefined)[]): string => cells.map((v) => (v === undefined ? '' : String(v).replace(/\|/g, '\\|'))).join(' | ');
 
 /** The cases as a Markdown table (the header facts above it). */
 export function benchMarkdown(result: BenchResult): string {

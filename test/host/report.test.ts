@@ -199,6 +199,11 @@ describe.runIf(CHROMIUM)('report.html of a run whose flags and modes vary, in he
     const verified = result.cases.filter((c) => c.verify).length;
     expect(dom).toContain(`--verify: ${verified} of ${verified} cases ok`);
     expect((dom.match(/<td class="n">ok<\/td>/g) ?? []).length).toBe(verified);
+    // Markdown: a flag combination's "|" escaped, so every row has the header's cell count.
+    const rows = benchMarkdown(result).split('\n').filter((l) => l.startsWith('| '));
+    const cells = (l: string): number => l.replace(/\\\|/g, '').split('|').length;
+    expect(rows).toHaveLength(result.cases.length + 1);
+    for (const r of rows) expect(cells(r), r).toBe(cells(rows[0] as string));
   });
 });
 
