@@ -201,6 +201,7 @@ interface BenchCliOptions extends VmCliOptions {
   budget?: number;
   saveBaseline?: string;
   baseline?: string;
+  verify?: boolean;
 }
 
 /** "10%" or "10" -> 0.10 (a percentage in (0, 100]). */
@@ -225,6 +226,7 @@ function benchSpec(opts: BenchCliOptions): Spec {
   if (opts.dir) input.dir = opts.dir;
   if (opts.mde !== undefined) input.mde = opts.mde;
   if (opts.budget !== undefined) input.budgetSec = opts.budget;
+  if (opts.verify) input.verify = true;
   return resolveSpec(input);
 }
 
@@ -232,7 +234,7 @@ addVmOptions(
   program
     .command('bench')
     .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
-    .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, iterations, minSamples, maxSamples, targetMs, dir)')
+    .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, rounds, iterations, minSamples, maxSamples, targetMs, dir, mde, budgetSec, verify)')
     .option('--api <names>', `APIs, comma-separated: the GUP entry points and hmm_range_fault (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
     .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
     .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
@@ -251,6 +253,7 @@ addVmOptions(
     .option('--budget <seconds>', 'time budget of the extra rounds --mde adds (default 600)', positiveInt)
     .option('--save-baseline <name>', 'save this run as a named baseline under <out>/baselines/<name>')
     .option('--baseline <name>', 'compare this run against a saved baseline (exit 1 on a significant slowdown)')
+    .option('--verify', 'after each case\'s timed loop, an untimed call with page facts checks that the pages taken were the buffer\'s and pinned as asked, and that the loop left no pin (off by default)')
     .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)'),
 ).action(async (opts: BenchCliOptions, cmd: Command) => {
   refuseVmOnly(cmd, opts.vm);

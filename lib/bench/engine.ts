@@ -11,6 +11,7 @@ import { environment } from './environment.js';
 import { caseId, expandCases, type Spec } from './spec.js';
 import { BENCH_SCHEMA, summarizeCase, type BenchCase, type BenchResult } from './results.js';
 import { selfMde } from './stats.js';
+import { verifyCase } from './verify.js';
 
 export interface Progress {
   start(total: number): void;
@@ -218,6 +219,7 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
         if (c.api !== 'hmm_range_fault' && dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
         try {
           await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
+          if (spec.verify && c.status === 'ok') verifyCase(dev, c, shared, ctxOf(spec)); // untimed: after the samples
         } catch (err) {
           // A fresh buffer this machine cannot provide (not-prefaulted cases map one per sample).
           if (!(err instanceof BackingUnavailable)) throw err;

@@ -3,7 +3,7 @@
 // the matrix) import this module, never the engine or the device.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Environment } from './environment.js';
+import type { Environment, Provenance } from './environment.js';
 import type { CaseKey, Spec } from './spec.js';
 import { selfMde, summarize, type Summary } from './stats.js';
 
@@ -32,7 +32,28 @@ export interface BenchCase extends CaseKey {
   pagesPerSec?: number;
   /** Minimum detectable effect of get+put ns/page against a run as noisy as this one (stats.ts selfMde): 0.1 = 10%. */
   mde?: number;
+  /** --verify: the untimed integrity pass after the case's last round (verify.ts). */
+  verify?: VerifyResult;
   wallMs: number;
+}
+
+/**
+ * What --verify found: one extra untimed call of the case's API with page
+ * facts over the buffer, after the timed loop (as mm/gup_test.c checks
+ * after its loop): the pages taken were the buffer's (pfn as mapped), pinned
+ * as asked (FOLL_PIN count for pin_*, none for get_*), and the timed loop
+ * left no pin behind.
+ */
+export interface VerifyResult {
+  ok: boolean;
+  /** Pages checked. */
+  pages: number;
+  /** What was checked, in words. */
+  checks: string[];
+  /** Each failed check with the first page it failed on (empty when ok). */
+  failures: string[];
+  /** Why it could not run (e.g. hmm_range_fault has no page-facts call); then ok is true and pages 0. */
+  skipped?: string;
 }
 
 export interface BenchResult {
@@ -43,6 +64,8 @@ export interface BenchResult {
   cases: BenchCase[];
   /** How the run went: rounds made (spec.rounds, more with spec.mde or an A/B host), wall time, why it stopped (mde). */
   run?: { rounds: number; wallMs: number; stoppedBy?: string };
+  /** The command, guplab version and commit, and the host that started the run (under --vm the host; environment is the guest). */
+  provenance?: Provenance;
 }
 
 /** Summaries of a case's samples (none for a case without samples, whose arrays are emptied). */

@@ -60,6 +60,8 @@ export const SpecSchema = z
     mde: z.number().positive().max(1).optional(),
     /** Wall-time budget of the extra rounds that --mde adds, seconds (default 600). */
     budgetSec: z.number().positive().max(86400).optional(),
+    /** After each case's timed loop in a round, an untimed call with page facts checks the pages taken and their pins (verify.ts). */
+    verify: z.boolean().optional(),
   })
   .strict();
 
@@ -82,6 +84,7 @@ export interface Spec {
   seed: number;
   mde?: number;
   budgetSec?: number;
+  verify?: boolean;
 }
 
 export const HEADLINE_APIS: readonly ApiName[] = [
@@ -130,6 +133,7 @@ export function resolveSpec(input: unknown, base: Spec = DEFAULT_SPEC): Spec {
     ...(s.dir ?? base.dir ? { dir: s.dir ?? base.dir } : {}),
     ...(s.mde ?? base.mde ? { mde: s.mde ?? base.mde } : {}),
     ...(s.budgetSec ?? base.budgetSec ? { budgetSec: s.budgetSec ?? base.budgetSec } : {}),
+    ...(s.verify ?? base.verify ? { verify: true } : {}),
   };
   if (spec.budgetSec !== undefined && spec.mde === undefined) throw new RangeError('budgetSec bounds the extra rounds of mde: give mde too (e.g. --mde 10%), or drop budgetSec');
   if (spec.minSamples > spec.maxSamples) throw new RangeError(`minSamples ${spec.minSamples} exceeds maxSamples ${spec.maxSamples}`);

@@ -13,7 +13,7 @@ import { bootstrapRatioCI, minimumDetectableEffect, type Grouped } from '../benc
 import { ROUND_FILES, RUN_FILES, type RoundDone, type RoundGo } from '../contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
-import { benchGuestMemory, writeReport, type BenchOutput } from './bench.js';
+import { benchGuestMemory, withProvenance, writeReport, type BenchOutput } from './bench.js';
 import { compareAbRuns } from './compare.js';
 import { reportVm, type VmBase } from './vm.js';
 
@@ -182,7 +182,12 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
     if (code !== 0) failed = code;
   }
   if (failed) return failed;
-  const results: BenchResult[] = guests.map((g) => loadResult(path.resolve(o.out, g.folder, 'results.json')));
+  const results: BenchResult[] = guests.map((g) => {
+    const file = path.resolve(o.out, g.folder, 'results.json');
+    const r = withProvenance(loadResult(file), o.command);
+    writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
+    return r;
+  });
   const ab: AbResult = {
     schema: 'guplab-bench-ab/1',
     createdAt: new Date().toISOString(),

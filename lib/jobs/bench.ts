@@ -6,12 +6,13 @@ import { runBench } from '../bench/engine.js';
 import { hostProgressSink, progressFor, wantsBar } from '../bench/progress.js';
 import { loadResult, type BenchResult } from '../bench/results.js';
 import type { Spec } from '../bench/spec.js';
-import { benchTable } from '../bench/table.js';
+import { benchTable, verifyFailures } from '../bench/table.js';
 import { existingBaseline, saveBaseline } from '../bench/baseline.js';
 import { compareFiles } from './compare.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { GuestMemoryOptions } from '../vm/guest.js';
 import { vmRun } from '../vm/run.js';
+import { provenance } from '../bench/environment.js';
 import { reportVm, type VmBase } from './vm.js';
 
 export interface BenchOutput {
@@ -31,8 +32,9 @@ export interface BenchOutput {
 
 /** After a run: save it as a baseline, compare it with one; returns the exit code (compare's, with --baseline). */
 function baselines(result: BenchResult, o: BenchOutput): number {
-  let code = 0;
-  if (o.baseline) code = compareFiles(existingBaseline(o.out, o.baseline), path.resolve(o.out, 'results.json'), 10, false);
+  let code = verifyFailures(result).length ? 1 : 0; // a failed --verify fails the run
+  if (code) process.stderr.write(`guplab: --verify failed for ${verifyFailures(result).length} case(s): see the table and results.json (cases[].verify)\n`);
+  if (o.baseline) code = Math.max(code, compareFiles(existingBaseline(o.out, o.baseline), path.resolve(o.out, 'results.json'), 10, false));
   if (o.saveBaseline) process.stderr.write(`guplab: saved baseline ${o.saveBaseline}: ${saveBaseline(o.out, o.saveBaseline, result)}\n`);
   return code;
 }
@@ -48,14 +50,23 @@ export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions): GuestM
   return { ...needs, ...(needs.pmem && !chosen.pmem ? { daxOptional: true } : {}), ...chosen };
 }
 
+/** Adds who ran it, how and where to a result (under --vm: the host's side; environment is the guest's). */
+export function withProvenance(result: BenchResult, command?: readonly string[]): BenchResult {
+  result.provenance = provenance(command);
+  return result;
+}
+
 export async function writeReport(result: BenchResult, out: string): Promise<void> {
-  const { renderReport } = await import('../bench/report.js'); // vega loads slowly: only when a report is made
+  const { renderReport, benchMarkdown, benchCsv, samplesCsv } = await import('../bench/report.js'); // vega loads slowly: only when a report is made
   writeFileAtomic(path.join(out, 'report.html'), await renderReport(result));
+  writeFileAtomic(path.join(out, 'results.md'), benchMarkdown(result));
+  writeFileAtomic(path.join(out, 'results.csv'), benchCsv(result));
+  writeFileAtomic(path.join(out, 'samples.csv'), samplesCsv(result));
 }
 
 /** Runs the benchmark on this machine's kernel; returns the exit code. */
 export async function benchHere(spec: Spec, o: BenchOutput): Promise<number> {
-  const result = await runBench(spec, { progress: progressFor(o.json || !o.progress) });
+  const result = withProvenance(await runBench(spec, { progress: progressFor(o.json || !o.progress) }));
   writeFileAtomic(path.join(o.out, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
   if (o.report) await writeReport(result, o.out);
   console.log(o.json ? JSON.stringify(result, null, 2) : benchTable(result));
@@ -78,7 +89,8 @@ export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise
   if (code !== 0) return code;
   const json = path.resolve(o.out, 'results.json');
   // The host, faster than an emulated CPU, renders the report.
-  const loaded = loadResult(json);
+  const loaded = withProvenance(loadResult(json));
+  writeFileAtomic(json, `${JSON.stringify(loaded, null, 2)}\n`);
   if (o.report) await writeReport(loaded, o.out);
   process.stderr.write(`guplab: wrote ${json}${o.report ? ` and ${path.resolve(o.out, 'report.html')}` : ''}\n`);
   return baselines(loaded, o);

@@ -4,6 +4,8 @@ import { BENCH_SCHEMA, selectRounds, type BenchCase, type BenchResult } from '..
 import { caseId, DEFAULT_SPEC, expandCases, parseSize, resolveSpec } from '../../lib/bench/spec.js';
 import { bootstrapMedianCI, bootstrapRatioCI, seededRandom, summarize } from '../../lib/bench/stats.js';
 import { benchTable } from '../../lib/bench/table.js';
+import { judgeFacts, judgeFaultIn } from '../../lib/bench/verify.js';
+import type { PageFacts } from '../../lib/device.js';
 
 describe('summarize', () => {
   it('gives median, percentiles, MAD and a CI that contains the median', () => {
@@ -155,5 +157,56 @@ describe('selectRounds', () => {
     expect(even.cases[0]?.round).toEqual([0, 0, 0]);
     expect(even.cases[0]?.getNsPerPage?.median).toBe(1);
     expect(result.cases[0]?.getNs).toHaveLength(6);
+  });
+});
+
+describe('verify (bench --verify)', () => {
+  const page = (pfn: number, o: Partial<PageFacts> = {}): PageFacts => ({
+    pfn: BigInt(pfn), pfnBefore: BigInt(pfn), kinds: ['anon'], folioOrder: 0, refcount: 2, pincount: -1, zone: 'Normal',
+    longtermPinnable: true, maybeDmaPinned: false, zoneMovable: false, pfnChanged: false, ...o,
+  });
+  const get = { api: 'get_user_pages_fast' as const, flags: [], prefault: true };
+  const pin = { api: 'pin_user_pages' as const, flags: [], prefault: true };
+  it('passes the buffer\'s own pages, pinned once each', () => {
+    expect(judgeFacts(get, [page(10), page(11)])).toEqual([]);
+    expect(judgeFacts(pin, [page(10, { refcount: 1026 }), page(11, { refcount: 1025 })])).toEqual([]);
+    // A 2 MiB folio (order 9) of which the call took 3 pages: pincount 3.
+    expect(judgeFacts(pin, [0, 1, 2].map((i) => page(512 + i, { folioOrder: 9, pincount: 3, refcount: 600 })))).toEqual([]);
+  });
+  it('fails a page that is not the one mapped, a pfn twice, a pin left behind or missing, a get counted as a pin', () => {
+    expect(judgeFacts(get, [page(10, { pfnBefore: 99n })])[0]).toMatch(/^same: page 0: took pfn 0xa, the buffer mapped 0x63/);
+    expect(judgeFacts(get, [page(10), page(10)])[0]).toMatch(/^distinct: page 1/);
+    expect(judgeFacts(pin, [page(10, { refcount: 2050 })])[0]).toMatch(/^pinned: page 0: refcount 2050: 2 pins counted, this call pinned 1/);
+    expect(judgeFacts(pin, [page(10, { refcount: 3 })])[0]).toMatch(/^pinned: page 0: refcount 3: 0 pins/);
+    expect(judgeFacts(pin, [page(512, { folioOrder: 9, pincount: 2 })])[0]).toMatch(/^pinned: page 0: folio pincount 2, this call pinned 1/);
+    expect(judgeFacts(get, [page(10, { refcount: 1030 })])[0]).toMatch(/^notPinned: page 0: refcount 1030/);
+    expect(judgeFacts(get, [page(512, { folioOrder: 9, pincount: 1 })])[0]).toMatch(/^notPinned: page 0: folio pincount 1/);
+  });
+  it('allows FOLL_LONGTERM to migrate, and the shared zero page of a read fault-in to count no pins', () => {
+    expect(judgeFacts({ ...pin, flags: ['longterm'] }, [page(10, { pfnBefore: 99n, refcount: 1025 })])).toEqual([]);
+    expect(judgeFacts({ ...pin, prefault: false }, [page(7, { refcount: 5 }), page(7, { refcount: 5 })])).toEqual([]);
+  });
+  it('fault-in: the second call must find the first call\'s pages mapped; the shared zero page (special PTE, lookup 0) is no failure', () => {
+    const fault = { ...get, prefault: false };
+    const first = [page(10, { pfnBefore: 0n }), page(11, { pfnBefore: 0n })];
+    expect(judgeFaultIn(fault, first, [page(10), page(11)])).toEqual([]);
+    expect(judgeFaultIn(fault, first, [page(10), page(12, { pfnBefore: 12n })])[0]).toMatch(/^faultIn: page 1: first call took pfn 0xb, now mapped 0xc/);
+    expect(judgeFaultIn(fault, first, [page(10), page(11, { pfnBefore: 0n })])[0]).toMatch(/^faultIn: page 1: .* now mapped 0x0/);
+    const zero = [page(0xd510, { pfnBefore: 0n }), page(0xd510, { pfnBefore: 0n })];
+    expect(judgeFaultIn(fault, zero, zero)).toEqual([]);
+  });
+  it('shows in the table: a verify column and the failures below it', () => {
+    const ok = mkCase('get_user_pages_fast', [100, 100, 100]);
+    const bad = mkCase('pin_user_pages', [300, 300, 300]);
+    const result = mkResult([
+      { ...ok, verify: { ok: true, pages: 16, checks: [], failures: [] } },
+      { ...bad, verify: { ok: false, pages: 16, checks: [], failures: ['pinned: page 3: refcount 2049: 2 pins counted, this call pinned 1'] } },
+    ]);
+    const text = benchTable(result);
+    expect(text).toMatch(/│ verify │/);
+    expect(text).toMatch(/pin_user_pages .*│ FAILED │/);
+    expect(text).toContain('verify: 1 of 2 cases ok');
+    expect(text).toContain(`verify FAILED ${bad.id}:\n  pinned: page 3`);
+    expect(benchTable(mkResult([ok]))).not.toContain('verify');
   });
 });
