@@ -33,5 +33,5 @@ export function benchTable(result: BenchResult): string {
     table.push([...dims, fmt(g.median), `${fmt(g.p5)}-${fmt(g.p95)}`, `${fmt(g.ci95[0])}-${fmt(g.ci95[1])}`, fmt(c.putNsPerPage.median), rate(c.pagesPerSec), ratio === undefined ? '-' : ratio.toFixed(2), c.mde === undefined ? '-' : `${(c.mde * 100).toFixed(1)}%`]);
   }
   const run = result.run ? `\n${result.run.rounds} rounds in ${(result.run.wallMs / 1000).toFixed(0)} s${result.run.stoppedBy ? ` (mde target ${((s.mde ?? 0) * 100).toFixed(0)}%: stopped, ${result.run.stoppedBy})` : ''}` : '';
-  return `${describeRun(result)}\n${table.toString()}\n× fast: median (get+put) ns/page over that of the fast API of the same family (get_* or pin_*; hmm_range_fault against get_user_pages_fast), same buffer, same run\nMDE: smallest change of get+put ns/page a compare against a run as noisy as this one could tell from none${run}`;
+  return `${describeRun(result)}\n${table.toString()}\n× fast: median (get+put) ns/page over that of the fast API of the same family (get_* or pin_*; hmm_range_fault against get_user_pages_fast; hmm_refault, whose get is the refill and put the MADV_DONTNEED that invalidated it, against hmm_range_fault), same buffer, same run\nMDE: smallest change of get+put ns/page a compare against a run as noisy as this one could tell from none${run}`;
 }
