@@ -843,7 +843,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { note: 'process pte gone; page cache keeps it; process reads 0x41; holder reads 0x41' },
       source:
-        'shrink_folio_list(): try_to_unmap() unmaps a file folio whatever holds it (the anon-exclusive test in try_to_unmap_one() is for anon pages); then a pinned folio goes to activate_locked at folio_maybe_dma_pinned() (d824ec2a1546 "mm: do not reclaim private data from pinned page", 6.4, in 6.1.y since 6.1.28), and a FOLL_GET reference (or a pin before that fix) fails folio_ref_freeze() in __remove_mapping(): the page stays in the page cache, the process refaults the same page',
+        'shrink_folio_list(): try_to_unmap() unmaps a file folio whatever holds it (the anon-exclusive test in try_to_unmap_one() is for anon pages); then a pinned folio goes to activate_locked at folio_maybe_dma_pinned() (d824ec2a1546 "mm: do not reclaim private data from pinned page", 6.4, backported to 6.1.y in May 2023), and a FOLL_GET reference (or a pin before that fix) fails folio_ref_freeze() in __remove_mapping(): the page stays in the page cache, the process refaults the same page',
     },
     // A THP of anonymous memory, held on its first page, split through
     // debugfs (split_huge_pages_pid(): pid ranges since 5.13; before, the
