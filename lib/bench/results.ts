@@ -147,7 +147,7 @@ export function selectRounds(result: BenchResult, keep: (round: number) => boole
 export function fastBaseline(api: string): string {
   // By name, as the kernel names them (pin_* take FOLL_PIN): readers of results need no addon.
   // The refault cycle is held against the plain fill it repeats.
-  if (api === 'hmm_refault') return 'hmm_range_fault';
+  if (api === 'hmm_refault' || api === 'hmm_refault_mprotect') return 'hmm_range_fault';
   return api.startsWith('pin_') ? 'pin_user_pages_fast' : 'get_user_pages_fast';
 }
 

@@ -980,15 +980,7 @@ const cmaLongterm: Probe = {
   },
 };
 
-/**
- * The four ways kernel code holds user memory, each on its own page and
- * under the same events: direct I/O (FOLL_PIN), RDMA (FOLL_PIN |
- * FOLL_LONGTERM), an ODP mirror (no reference: hmm_range_fault() and an
- * mmu_interval_notifier) and a plain FOLL_GET reference. Each answer says
- * what the process sees afterwards against what the holder reads through
- * ACCESS (coherent or stale), and for the mirror the first invalidation
- * reason it got.
- */
+/** A hardware-poisoned page: a pin taken before, then every faulting API and hmm_range_fault on it. */
 const hwpoison: Probe = {
   id: 'hwpoison',
   title: 'a hardware-poisoned page (MADV_HWPOISON -> memory_failure()): a pin taken before, then each faulting API with and without FOLL_HWPOISON, and hmm_range_fault',
@@ -1030,6 +1022,15 @@ const hwpoison: Probe = {
   },
 };
 
+/**
+ * The four ways kernel code holds user memory, each on its own page and
+ * under the same events: direct I/O (FOLL_PIN), RDMA (FOLL_PIN |
+ * FOLL_LONGTERM), an ODP mirror (no reference: hmm_range_fault() and an
+ * mmu_interval_notifier) and a plain FOLL_GET reference. Each answer says
+ * what the process sees afterwards against what the holder reads through
+ * ACCESS (coherent or stale), and for the mirror the first invalidation
+ * reason it got (or every reason, for the events from msync on).
+ */
 const MODELS = ['dio', 'rdma', 'odp', 'ref'] as const;
 type Model = (typeof MODELS)[number];
 

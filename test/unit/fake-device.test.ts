@@ -78,6 +78,14 @@ describe('bench engine on the fake device', () => {
     await expect(dev.bench('hmm_refault', 0x10000n, 4, { pagesPerCall: 4, iterations: 1 })).rejects.toThrow(/cycle of the bench engine/);
   });
 
+  it('hmm_refault_mprotect: the same cycle with an mprotect pair; the buffer ends read-write', async () => {
+    const { dev, fake } = fakeDevice();
+    const r = await runBench(spec({ apis: ['hmm_refault_mprotect'], flags: [[]], rounds: 1, iterations: 3, warmup: 0 }), { dev });
+    expect(r.cases[0]).toMatchObject({ status: 'ok', getNs: [16000, 16000, 16000] });
+    expect(fake.mirrors).toHaveLength(4);
+    expect(fake.mirrors.every((m) => m.flags === 0)).toBe(true);
+  });
+
   it('adaptive: sizes the sample count from the warm-up time and spreads it over the rounds', async () => {
     const { dev, fake } = fakeDevice();
     // 16 pages at 1100 ns/page = 17.6 us per iteration; 1 ms target -> 57 samples -> 12 per round.
