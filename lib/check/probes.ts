@@ -1225,7 +1225,7 @@ function modelCaseMm(ctx: ProbeContext, model: Model, event: ModelEventMm): Outc
           return '0';
         }
       })();
-      if (!/[-,]/.test(online)) return { skip: `one NUMA node (${online}): boot a two-node guest (guplab vm run --numa 2 -- node bin/guplab.js check --only models)` };
+      if (!/[-,]/.test(online)) return { skip: `one NUMA node (${online}): boot a two-node guest (guplab vm run --numa 2 --fs ext4 -- node bin/guplab.js check --only models)` };
       return using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m): Outcome => {
         m.write(0, 0x41);
         const held = holdModel(ctx, model, m);
