@@ -22,8 +22,18 @@ export type ApiName = (typeof API_NAMES)[number];
 /**
  * What BENCH can time: the GUP entry points, and hmm_range_fault() (an ODP
  * driver's fill of its mirror, timed like a GUP call; nothing to release).
+ * hmm_refault and hmm_refault_mprotect are the bench engine's
+ * invalidate-and-refault cycles of a mirror (MADV_DONTNEED of the range, or
+ * mprotect(PROT_READ) then back, then one hmm_range_fault() fill of it),
+ * not BENCH apis of the module.
  */
-export const BENCH_APIS = [...API_NAMES, 'hmm_range_fault'] as const;
+export const BENCH_APIS = [...API_NAMES, 'hmm_range_fault', 'hmm_refault', 'hmm_refault_mprotect'] as const;
+
+/** The bench engine's invalidate-and-refault cycles (not BENCH apis). */
+export const REFAULT_CYCLES = ['hmm_refault', 'hmm_refault_mprotect'] as const;
+export function isRefaultCycle(api: string): api is (typeof REFAULT_CYCLES)[number] {
+  return (REFAULT_CYCLES as readonly string[]).includes(api);
+}
 export type BenchApi = (typeof BENCH_APIS)[number];
 
 /** Portable GUP flags, translated to the running kernel's FOLL_* by the module. */

@@ -235,7 +235,7 @@ addVmOptions(
     .command('bench')
     .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
     .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, rounds, iterations, minSamples, maxSamples, targetMs, dir, mde, budgetSec, verify)')
-    .option('--api <names>', `APIs, comma-separated: the GUP entry points and hmm_range_fault (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
+    .option('--api <names>', `APIs, comma-separated: the GUP entry points, hmm_range_fault, and hmm_refault and hmm_refault_mprotect (the mirror's MADV_DONTNEED or mprotect r/rw + refill cycles) (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
     .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
     .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
     .option('--ppc <n>', 'pages per GUP call, comma-separated numbers or "all" (default: all)', list)

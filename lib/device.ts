@@ -562,6 +562,7 @@ export class GupDevice {
    * iteration; a signal stops it early (status -EINTR) with the samples so far.
    */
   async bench(api: BenchApi, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
+    if (api === 'hmm_refault' || api === 'hmm_refault_mprotect') throw new TypeError(`${api} is a cycle of the bench engine (runBench), not a BENCH api: bench hmm_range_fault here`);
     const hmm = api === 'hmm_range_fault';
     if (hmm && (request.flags ?? []).some((f) => f !== 'write')) throw new TypeError('hmm_range_fault takes no FOLL_ flags: only "write" (HMM_PFN_REQ_WRITE)');
     if (hmm && request.pid !== undefined) throw new TypeError('hmm_range_fault acts on this process: no pid');

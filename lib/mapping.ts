@@ -235,6 +235,30 @@ export class Mapping {
     addon().touch(this.address + BigInt(offset), length, mode === 'write');
   }
 
+  /** msync(MS_SYNC) of [offset, offset+length): writes a shared file mapping's dirty pages back now. */
+  sync(offset = 0, length = this.length - offset): void {
+    this.#pageRange(offset, length);
+    this.#native(() => addon().msync(this.address + BigInt(offset), length));
+  }
+
+  /** Pages of [offset, offset+length) mincore(2) finds resident (for a file: in its page cache, mapped here or not). */
+  resident(offset = 0, length = this.length - offset): number {
+    this.#pageRange(offset, length);
+    return this.#native(() => addon().resident(this.address + BigInt(offset), length));
+  }
+
+  /**
+   * move_pages(2) of the page at `offset` to NUMA node `node`
+   * (MPOL_MF_MOVE); without `node`, only asks where it is. Answers the
+   * syscall's return (pages not migrated; -1 with errno) and the page's
+   * status (its node, or a negative errno such as -ENOENT).
+   */
+  movePage(offset = 0, node?: number): { ret: number; errno: string; status: number } {
+    this.#range(offset, 1);
+    const r = this.#native(() => addon().movePages(this.address + BigInt(offset), node ?? -1));
+    return { ret: r.ret, errno: r.errno ? errnoName(-r.errno) : '', status: r.status };
+  }
+
   /** Physical frame of the page at `offset` per /proc/self/pagemap (0n when not present or not root). */
   pfn(offset = 0): bigint {
     this.#range(offset, 1);

@@ -147,6 +147,12 @@ export interface NativeAddon {
   /** madvise(MADV_HWPOISON) with SIGBUS counted, not fatal; errno 0 when madvise succeeded. */
   hwpoison(address: bigint, length: number): { errno: number; sigbus: number; code: string };
   touch(address: bigint, length: number, write: boolean): void;
+  /** msync(MS_SYNC). */
+  msync(address: bigint, length: number): void;
+  /** Pages mincore() finds resident. */
+  resident(address: bigint, length: number): number;
+  /** move_pages(2) of one page to node (node < 0: where it is, in status). */
+  movePages(address: bigint, node: number): { ret: number; errno: number; status: number };
   pfn(address: bigint, length: number): bigint;
   /** fdatasync + POSIX_FADV_DONTNEED on a file; returns the pages mincore() still finds resident. */
   dropCache(path: string): number;

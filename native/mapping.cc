@@ -414,6 +414,53 @@ Napi::Value Hwpoison(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// msync(address, length): msync(MS_SYNC), i.e. writeback of a shared file
+// mapping's dirty pages (folio_clear_dirty_for_io() -> folio_mkclean()).
+Napi::Value Msync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uintptr_t addr;
+  size_t len;
+  RangeArgs(info, &addr, &len);
+  if (msync(reinterpret_cast<void *>(addr), len, MS_SYNC) < 0) throw ErrnoError(env, errno, "msync");
+  return env.Undefined();
+}
+
+// resident(address, length) -> pages mincore() finds resident (page cache
+// for a file mapping, whether or not this process maps them).
+Napi::Value Resident(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uintptr_t addr;
+  size_t len;
+  RangeArgs(info, &addr, &len);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> vec((len + page - 1) / page);
+  if (mincore(reinterpret_cast<void *>(addr), len, vec.data()) < 0) throw ErrnoError(env, errno, "mincore");
+  return Napi::Number::New(env, static_cast<double>(std::count_if(vec.begin(), vec.end(), [](unsigned char v) { return v & 1; })));
+}
+
+#ifndef MPOL_MF_MOVE
+#define MPOL_MF_MOVE (1 << 1)
+#endif
+
+// movePages(address, node) -> {ret, errno, status}: move_pages(2) of the one
+// page at address to node (MPOL_MF_MOVE), or with node < 0 only where it is
+// (status: its node or -errno). ret is what the syscall returned (the
+// pages not migrated, or -1 with errno).
+Napi::Value MovePages(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBigInt() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "movePages(address, node)");
+  bool lossless;
+  void *page = reinterpret_cast<void *>(static_cast<uintptr_t>(info[0].As<Napi::BigInt>().Uint64Value(&lossless)));
+  int node = info[1].As<Napi::Number>().Int32Value();
+  int status = -1;
+  long r = syscall(SYS_move_pages, 0, 1UL, &page, node < 0 ? nullptr : &node, &status, node < 0 ? 0 : MPOL_MF_MOVE);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("ret", Napi::Number::New(env, static_cast<double>(r)));
+  out.Set("errno", Napi::Number::New(env, r < 0 ? errno : 0));
+  out.Set("status", Napi::Number::New(env, status));
+  return out;
+}
+
 // touch(address, length, write): faults the pages in from user space.
 Napi::Value TouchRange(const Napi::CallbackInfo &info) {
   uintptr_t addr;
@@ -562,6 +609,9 @@ Napi::Object InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("advise", Napi::Function::New<Advise>(env, "advise"));
   exports.Set("hwpoison", Napi::Function::New<Hwpoison>(env, "hwpoison"));
   exports.Set("touch", Napi::Function::New<TouchRange>(env, "touch"));
+  exports.Set("msync", Napi::Function::New<Msync>(env, "msync"));
+  exports.Set("resident", Napi::Function::New<Resident>(env, "resident"));
+  exports.Set("movePages", Napi::Function::New<MovePages>(env, "movePages"));
   exports.Set("pfn", Napi::Function::New<Pfn>(env, "pfn"));
   exports.Set("forkRun", Napi::Function::New<ForkRun>(env, "forkRun"));
   exports.Set("dropCache", Napi::Function::New<DropCache>(env, "dropCache"));

@@ -2,7 +2,7 @@
 // result's shape and its readers live in results.ts.
 import { median } from 'simple-statistics';
 import { GupDevice } from '../device.js';
-import { isRemoteApi } from '../abi.js';
+import { isRefaultCycle, isRemoteApi, type ApiName } from '../abi.js';
 import { errnoName } from '../errors.js';
 import { expectKernelWarning } from '../contract.js';
 import type { Mapping } from '../mapping.js';
@@ -90,6 +90,7 @@ const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : 
 async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
   const backing = BACKINGS[c.backing];
   // *_remote acts on this process through its pid: the remote path on the same mm.
+  if (isRefaultCycle(c.api)) return refaultRound(dev, spec, c, round);
   const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(c.api !== 'hmm_range_fault' && isRemoteApi(c.api) ? { pid: process.pid } : {}) };
   const refuse = (run: { status: number; ret: number }): void => {
     Object.assign(c, { status: 'refused' }, failure(run, c.pagesPerCall));
@@ -145,6 +146,66 @@ async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number,
 }
 
 /**
+ * One round of an invalidate-and-refault cycle, on a buffer of its own (the
+ * cycle would leave a shared one zapped, or refilled with the zero page): a
+ * mirror over the prefaulted buffer, then per sample the invalidation of
+ * the whole range and one hmm_range_fault() fill of it, as a device's next
+ * fault over the range would do. hmm_refault invalidates with
+ * MADV_DONTNEED (MMU_NOTIFY_CLEAR: the pages go, the fill faults new ones
+ * in); hmm_refault_mprotect with mprotect(PROT_READ) and back to
+ * PROT_READ|PROT_WRITE (MMU_NOTIFY_PROTECTION_VMA twice: the pages stay,
+ * the fill walks them again, write-faulting where the ptes stayed
+ * read-only). The fill is the mirror's creation fill (MIRROR's
+ * fault_ns, timed in the kernel; the notifier's insertion and removal are
+ * outside it): a sample's get is that refault, its put the invalidation
+ * (madvise's wall time from user space, the notifier callback included).
+ * Without the write flag the refill maps the shared zero page.
+ */
+async function refaultRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number): Promise<void> {
+  let m: Mapping;
+  try {
+    m = BACKINGS[c.backing].map(c.sizeBytes, true, ctxOf(spec));
+  } catch (err) {
+    if (isUnavailable(err)) throw new BackingUnavailable(unavailableReason(err));
+    throw err;
+  }
+  const write = c.flags.includes('write');
+  let handle = 0;
+  try {
+    handle = dev.mirror(m.address, c.pages, { write }).handle;
+    const samples = Math.max(1, Math.ceil((spec.iterations ?? spec.minSamples) / spec.rounds));
+    for (let i = 0; i < spec.warmup + samples; i++) {
+      const t0 = process.hrtime.bigint();
+      if (c.api === 'hmm_refault') m.advise('dontneed');
+      else {
+        m.protect('r');
+        m.protect('rw');
+      }
+      const invalidateNs = Number(process.hrtime.bigint() - t0);
+      dev.release(handle);
+      handle = 0;
+      const refill = dev.mirror(m.address, c.pages, { write });
+      handle = refill.handle;
+      if (i < spec.warmup) {
+        c.warmupIterations++;
+        continue;
+      }
+      c.getNs.push(refill.faultNs);
+      c.putNs.push(invalidateNs);
+      c.round.push(round);
+    }
+    if (round === 0) c.note = BACKINGS[c.backing].note?.(m);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!code || code.startsWith('ERR_')) throw err;
+    Object.assign(c, { status: 'refused', error: code });
+  } finally {
+    if (handle) dev.release(handle);
+    release(m);
+  }
+}
+
+/**
  * Runs every case of the spec in `rounds` passes over the whole matrix, each
  * on fresh buffers, so that a case's samples span the run and several buffer
  * placements. Kernel refusals and unavailable backings are results, not
@@ -169,9 +230,11 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
   }));
   for (const c of cases) {
     // hmm_range_fault() has no FOLL_ flags: HMM_PFN_REQ_WRITE is its "write", the rest has no counterpart.
-    const noCounterpart = c.api === 'hmm_range_fault' ? c.flags.filter((f) => f !== 'write') : [];
-    if (c.api !== 'hmm_range_fault' && !info.apis.includes(c.api)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
+    const hmm = c.api === 'hmm_range_fault' || isRefaultCycle(c.api);
+    const noCounterpart = hmm ? c.flags.filter((f) => f !== 'write') : [];
+    if (!hmm && !info.apis.includes(c.api as ApiName)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
     else if (noCounterpart.length) Object.assign(c, { status: 'unavailable', error: `hmm_range_fault has no counterpart of ${noCounterpart.join(', ')}` });
+    else if (isRefaultCycle(c.api) && !c.prefault) Object.assign(c, { status: 'unavailable', error: `${c.api} cycles a mirrored, present range: prefault only` });
     else if (c.pagesPerCall > info.maxPages) Object.assign(c, { status: 'unavailable', error: `pages per call above max_pages_per_call ${info.maxPages}` });
     else if (c.flags.some((f) => !info.flags.includes(f))) {
       Object.assign(c, { status: 'unavailable', error: `kernel has no FOLL_ flag for ${c.flags.filter((f) => !info.flags.includes(f)).join(', ')}` });
@@ -216,7 +279,7 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
           continue;
         }
         const started = Date.now();
-        if (c.api !== 'hmm_range_fault' && dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
+        if (c.api !== 'hmm_range_fault' && !isRefaultCycle(c.api) && dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
         try {
           await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
           if (spec.verify && c.status === 'ok') verifyCase(dev, c, shared, ctxOf(spec)); // untimed: after the samples

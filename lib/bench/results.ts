@@ -169,6 +169,8 @@ export function selectRounds(result: BenchResult, keep: (round: number) => boole
 /** The fast variant of the same family (get_* or pin_*): the baseline of the ratio column. */
 export function fastBaseline(api: string): string {
   // By name, as the kernel names them (pin_* take FOLL_PIN): readers of results need no addon.
+  // The refault cycle is held against the plain fill it repeats.
+  if (api === 'hmm_refault' || api === 'hmm_refault_mprotect') return 'hmm_range_fault';
   return api.startsWith('pin_') ? 'pin_user_pages_fast' : 'get_user_pages_fast';
 }
 

@@ -5,7 +5,7 @@
 // counted for pin_*, not for get_*), and did the timed loop leave no pin
 // behind (every folio holds exactly the pins of this one call)?
 import type { GupDevice, PageFacts } from '../device.js';
-import { isRemoteApi, type ApiName } from '../abi.js';
+import { isRefaultCycle, isRemoteApi, type ApiName } from '../abi.js';
 import type { Mapping } from '../mapping.js';
 import { BACKINGS, release, type BackingContext } from './backings.js';
 import type { BenchCase, VerifyResult } from './results.js';
@@ -118,8 +118,8 @@ function record(c: BenchCase, pages: number, fails: string[]): void {
  * read back by a second (fault-in).
  */
 export function verifyCase(dev: GupDevice, c: BenchCase, shared: Mapping | undefined, ctx: BackingContext): void {
-  if (c.api === 'hmm_range_fault') {
-    c.verify ??= { ok: true, pages: 0, checks: [], failures: [], skipped: 'hmm_range_fault takes no pages (no pin, no reference): nothing to check' };
+  if (c.api === 'hmm_range_fault' || isRefaultCycle(c.api)) {
+    c.verify ??= { ok: true, pages: 0, checks: [], failures: [], skipped: `${c.api} takes no pages (a mirror holds no pin and no reference): nothing to check` };
     return;
   }
   const pageSize = dev.info().pageSize;

@@ -804,6 +804,82 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { note: 'process reads 0x0; holder reads 0x41' },
       source: 'shmem_undo_range() -> truncate_inode_folio() (5.10: truncate_inode_page()) takes the page out of the file whatever holds it; the holder keeps the orphan, the regrown file gets a new zeroed page',
     },
+    // msync and pageout hold a page of a shared ext4 file, written and
+    // msync'd (clean, 0x41 on disk) before the hold. The rows from here on
+    // were read in the whole 6.12 tree, and in 6.1 and 5.10 for the
+    // functions they name where those differ (the stable backports named
+    // below); 7.3 was run (matrix, and a two-node guest for migrate), not
+    // read.
+    {
+      cases: 'msync/rdma',
+      kernels: '>=6.5',
+      answer: { note: 'hold refused -14' },
+      source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+; GUP-fast: folio_fast_pin_allowed(), 6.12 gup_fast_folio_allowed())',
+    },
+    {
+      cases: 'pageout/rdma',
+      kernels: '>=6.5',
+      answer: { note: 'hold refused -14' },
+      source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+)',
+    },
+    {
+      cases: 'msync/odp',
+      kernels: '*',
+      answer: { note: 'process reads 0x42; holder reads 0x42; invalidations protectionPage' },
+      source:
+        'msync(MS_SYNC) -> vfs_fsync_range() -> ext4_writepages() -> folio_clear_dirty_for_io() (5.10: clear_page_dirty_for_io()) -> folio_mkclean() -> page_vma_mkclean_one() (5.10, 6.1: page_mkclean_one()): MMU_NOTIFY_PROTECTION_PAGE (mm/rmap.c); the refill follows the pte to the same page-cache page',
+    },
+    {
+      cases: 'msync/*',
+      kernels: '*',
+      answer: { note: 'process reads 0x42; holder reads 0x42' },
+      source: 'folio_mkclean() write-protects and cleans the pte only: the page stays in the page cache and mapped, so the pinned (or referenced) page is the one the process wrote and writeback wrote out; nothing in ext4_writepages() skips a pinned page',
+    },
+    {
+      cases: 'pageout/odp',
+      kernels: '*',
+      answer: { note: 'process pte gone; page reclaimed; process reads 0x41; holder reads 0x41; invalidations protectionPage, clear' },
+      source:
+        'msync() cleans the page (page_vma_mkclean_one(): MMU_NOTIFY_PROTECTION_PAGE), then madvise_pageout() -> reclaim_pages() -> shrink_folio_list() (5.10: shrink_page_list()): try_to_unmap() -> try_to_unmap_one(): MMU_NOTIFY_CLEAR; a clean page nobody holds passes __remove_mapping() and is freed; the process and the refill read it back from disk',
+    },
+    {
+      cases: 'pageout/*',
+      kernels: '*',
+      answer: { note: 'process pte gone; page cache keeps it; process reads 0x41; holder reads 0x41' },
+      source:
+        'shrink_folio_list(): try_to_unmap() unmaps a file folio whatever holds it (the anon-exclusive test in try_to_unmap_one() is for anon pages); then a pinned folio goes to activate_locked at folio_maybe_dma_pinned() (d824ec2a1546 "mm: do not reclaim private data from pinned page", 6.4, backported to 6.1.y in May 2023), and a FOLL_GET reference (or a pin before that fix) fails folio_ref_freeze() in __remove_mapping(): the page stays in the page cache, the process refaults the same page',
+    },
+    // A THP of anonymous memory, held on its first page, split through
+    // debugfs (split_huge_pages_pid(): pid ranges since 5.13; before, the
+    // probe skips).
+    {
+      cases: 'thp-split/odp',
+      kernels: '>=5.13',
+      answer: { note: 'folio order 0; process reads 0x41; holder reads 0x41; invalidations clear' },
+      source:
+        'split_huge_pages_pid() -> split_folio() (6.1: split_huge_page()) -> unmap_folio() (6.1: unmap_page()) -> try_to_migrate(TTU_SPLIT_HUGE_PMD) -> split_huge_pmd_address() -> __split_huge_pmd(): MMU_NOTIFY_CLEAR over the PMD; the refill maps the same data, now an order-0 page',
+    },
+    {
+      cases: 'thp-split/*',
+      kernels: '>=5.13',
+      answer: { note: 'folio order 9; process reads 0x41; holder reads 0x41' },
+      source: 'split_huge_pages_pid(): can_split_folio() counts the pin (GUP_PIN_COUNTING_BIAS) or the FOLL_GET reference as an extra reference and skips the folio: no split, no invalidation, the holder and the process share the THP',
+    },
+    // Only in a two-node guest (vm run --numa 2); the check guest has one node.
+    {
+      cases: 'migrate/odp',
+      kernels: '*',
+      answer: { note: 'move_pages 0; moved; process reads 0x41; holder reads 0x41; invalidations clear' },
+      source:
+        'do_pages_move() -> migrate_pages() -> migrate_folio_unmap() (6.1: __unmap_and_move()) -> try_to_migrate() -> try_to_migrate_one(): MMU_NOTIFY_CLEAR (5.10: try_to_unmap(TTU_MIGRATION) -> try_to_unmap_one()); nothing holds the page, so the copy succeeds; the refill maps the page on the new node',
+    },
+    {
+      cases: 'migrate/*',
+      kernels: '*',
+      answer: { note: 'move_pages 1; stayed; process reads 0x41; holder reads 0x41' },
+      source:
+        'a pinned exclusive anon page: try_to_migrate_one() -> folio_try_share_anon_rmap_pte() (6.1: page_try_share_anon_rmap()) refuses a maybe-DMA-pinned page, so it is not unmapped; a FOLL_GET page: __folio_migrate_mapping() (6.1: folio_migrate_mapping()) finds refcount != expected: -EAGAIN either way, NR_MAX_MIGRATE_PAGES_RETRY times, then failed; move_pages_and_store_status() returns the pages not migrated ("err += nr_pages - i", Huang Ying\'s fix of 5984fabb6e82)',
+    },
   ],
   hwpoison: [
     {

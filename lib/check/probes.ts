@@ -1,6 +1,7 @@
 // The semantics probes: each sets up memory, makes GUP calls through the
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
+import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
@@ -979,15 +980,7 @@ const cmaLongterm: Probe = {
   },
 };
 
-/**
- * The four ways kernel code holds user memory, each on its own page and
- * under the same events: direct I/O (FOLL_PIN), RDMA (FOLL_PIN |
- * FOLL_LONGTERM), an ODP mirror (no reference: hmm_range_fault() and an
- * mmu_interval_notifier) and a plain FOLL_GET reference. Each answer says
- * what the process sees afterwards against what the holder reads through
- * ACCESS (coherent or stale), and for the mirror the first invalidation
- * reason it got.
- */
+/** A hardware-poisoned page: a pin taken before, then every faulting API and hmm_range_fault on it. */
 const hwpoison: Probe = {
   id: 'hwpoison',
   title: 'a hardware-poisoned page (MADV_HWPOISON -> memory_failure()): a pin taken before, then each faulting API with and without FOLL_HWPOISON, and hmm_range_fault',
@@ -1029,6 +1022,15 @@ const hwpoison: Probe = {
   },
 };
 
+/**
+ * The four ways kernel code holds user memory, each on its own page and
+ * under the same events: direct I/O (FOLL_PIN), RDMA (FOLL_PIN |
+ * FOLL_LONGTERM), an ODP mirror (no reference: hmm_range_fault() and an
+ * mmu_interval_notifier) and a plain FOLL_GET reference. Each answer says
+ * what the process sees afterwards against what the holder reads through
+ * ACCESS (coherent or stale), and for the mirror the first invalidation
+ * reason it got (or every reason, for the events from msync on).
+ */
 const MODELS = ['dio', 'rdma', 'odp', 'ref'] as const;
 type Model = (typeof MODELS)[number];
 
@@ -1039,9 +1041,18 @@ interface ModelHold {
   /** Writes byte 0 through the holder; '' or the errno that refused it. */
   write(value: number): string;
   firstEvent(): string;
+  /** The mirror's invalidation reasons, each once, in the order they came ('' for the other models). */
+  events(): string;
 }
 
 function holdModel(ctx: ProbeContext, model: Model, m: Mapping): ModelHold {
+  const held = tryHoldModel(ctx, model, m);
+  if (typeof held === 'number') throw new Error(`${model}: the hold answered ${held}`);
+  return held;
+}
+
+/** The model's hold on page 0 of `m`, or the GUP return value that refused it. */
+function tryHoldModel(ctx: ProbeContext, model: Model, m: Mapping): ModelHold | number {
   let handle: number;
   if (model === 'odp') {
     handle = ctx.dev.mirror(m.address, 1, { write: true }).handle;
@@ -1049,7 +1060,10 @@ function holdModel(ctx: ProbeContext, model: Model, m: Mapping): ModelHold {
     const api: ApiName = model === 'ref' ? 'get_user_pages_fast' : 'pin_user_pages_fast';
     const flags: FlagName[] = model === 'rdma' ? ['write', 'longterm'] : ['write'];
     const r = ctx.dev.pin(api, m.address, 1, { flags, hold: true });
-    if (r.ret !== 1 || !r.handle) throw new Error(`${model}: ${api} ${flags.join('|')} answered ${r.ret}`);
+    if (r.ret !== 1 || !r.handle) {
+      if (r.handle) ctx.dev.release(r.handle);
+      return r.ret;
+    }
     handle = r.handle;
   }
   const errno = (f: () => void): string => {
@@ -1069,6 +1083,7 @@ function holdModel(ctx: ProbeContext, model: Model, m: Mapping): ModelHold {
     },
     write: (value) => errno(() => ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(value))),
     firstEvent: () => (model === 'odp' ? (ctx.dev.mirrorState(handle).log[0]?.event ?? 'none') : ''),
+    events: () => (model === 'odp' ? [...new Set(ctx.dev.mirrorState(handle).log.map((e) => e.event))].join(', ') || 'none' : ''),
   };
 }
 
@@ -1125,14 +1140,125 @@ function modelCase(ctx: ProbeContext, model: Model, event: string): Answer {
 }
 
 const MODEL_EVENTS = ['munmap', 'dontneed', 'mprotect', 'fork-write', 'truncate'] as const;
+/** Events that need more than a page of anonymous memory, and may skip. */
+const MODEL_EVENTS_MM = ['msync', 'pageout', 'thp-split', 'migrate'] as const;
+type ModelEventMm = (typeof MODEL_EVENTS_MM)[number];
+
+const SPLIT_HUGE_PAGES = '/sys/kernel/debug/split_huge_pages';
+
+/** What the process and the holder read, and the mirror's invalidations, as the first cases note them. */
+function readBoth(m: Mapping, held: ModelHold): string[] {
+  const parts = [`process reads 0x${m.read(0)[0]?.toString(16)}`, `holder reads ${held.read()}`];
+  const events = held.events();
+  if (events) parts.push(`invalidations ${events}`);
+  return parts;
+}
+
+/**
+ * Where each model's hold and the memory's data end up under writeback,
+ * reclaim, a THP split and NUMA migration. The setup skips when the guest
+ * lacks what the event needs (an ext4 disk, a THP, debugfs, a second node).
+ */
+function modelCaseMm(ctx: ProbeContext, model: Model, event: ModelEventMm): Outcome {
+  switch (event) {
+    case 'msync':
+    case 'pageout': {
+      const disk = ctx.mounts.find((mount) => mount.fs === 'ext4' && !mount.dax);
+      if (!disk) return { skip: 'no ext4 mount (check --vm mounts one; vm --fs ext4)' };
+      const file = `${disk.path}/models-${process.pid}-${fileSeq++}`;
+      try {
+        return using(mapFile(file, PAGE, { create: true }), (m): Outcome => {
+          // A clean page of 0x41 on disk before the hold.
+          m.write(0, 0x41);
+          m.sync();
+          const held = tryHoldModel(ctx, model, m);
+          if (typeof held === 'number') return { note: `hold refused ${held}` };
+          try {
+            // The process dirties the page, msync(MS_SYNC) writes it back: folio_mkclean().
+            if (event === 'msync') m.write(0, 0x42);
+            m.sync();
+            if (event === 'msync') return { note: readBoth(m, held).join('; ') };
+            m.advise('pageout');
+            const mapped = m.pfn(0) !== 0n ? 'process still maps it' : 'process pte gone';
+            const cached = m.resident(0, PAGE) === 1 ? 'page cache keeps it' : 'page reclaimed';
+            return { note: [mapped, cached, ...readBoth(m, held)].join('; ') };
+          } finally {
+            ctx.dev.release(held.handle);
+          }
+        });
+      } finally {
+        rmSync(file, { force: true });
+      }
+    }
+    case 'thp-split': {
+      if (!existsSync(SPLIT_HUGE_PAGES) && guestEnv().inVm === true) {
+        try {
+          execFileSync('mount', ['-t', 'debugfs', 'debugfs', '/sys/kernel/debug'], { stdio: 'ignore' });
+        } catch {
+          // existsSync below says why
+        }
+      }
+      if (!existsSync(SPLIT_HUGE_PAGES)) return { skip: `no ${SPLIT_HUGE_PAGES} (debugfs, CONFIG_TRANSPARENT_HUGEPAGE)` };
+      return using(mapAnonymous(HUGE, { thp: 'on', populate: true }), (m): Outcome => {
+        const order = (): number | undefined => ctx.dev.pin('get_user_pages_fast', m.address, 1, { facts: true }).facts?.[0]?.folioOrder;
+        if (order() !== 9) return { skip: 'no THP for the range (transparent_hugepage, memory)' };
+        m.write(0, 0x41);
+        const held = holdModel(ctx, model, m);
+        try {
+          // split_huge_pages_pid(): can_split_folio() then split_folio() of each THP in the range.
+          try {
+            writeFileSync(SPLIT_HUGE_PAGES, `${process.pid},0x${m.address.toString(16)},0x${(m.address + BigInt(HUGE)).toString(16)}`);
+          } catch (err) {
+            return { skip: `${SPLIT_HUGE_PAGES} refused a pid range: ${(err as NodeJS.ErrnoException).code} (5.13+)` };
+          }
+          return { note: [`folio order ${order()}`, ...readBoth(m, held)].join('; ') };
+        } finally {
+          ctx.dev.release(held.handle);
+        }
+      });
+    }
+    case 'migrate': {
+      const online = (() => {
+        try {
+          return readFileSync('/sys/devices/system/node/online', 'utf8').trim();
+        } catch {
+          return '0';
+        }
+      })();
+      if (!/[-,]/.test(online)) return { skip: `one NUMA node (${online}): boot a two-node guest (guplab vm run --numa 2 --fs ext4 -- node bin/guplab.js check --only models)` };
+      return using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m): Outcome => {
+        m.write(0, 0x41);
+        const held = holdModel(ctx, model, m);
+        try {
+          const from = m.movePage(0).status;
+          const nodes = online.split(',').flatMap((r) => {
+            const [a, b = a] = r.split('-').map(Number);
+            return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+          });
+          const to = nodes.find((n) => n !== from);
+          if (from < 0 || to === undefined) return { skip: `move_pages finds the page on ${from} of nodes ${online}` };
+          const r = m.movePage(0, to);
+          const after = m.movePage(0).status;
+          const moved = after === to ? 'moved' : after === from ? 'stayed' : `status ${after}`;
+          return { note: [`move_pages ${r.errno || r.ret}; ${moved}`, ...readBoth(m, held)].join('; ') };
+        } finally {
+          ctx.dev.release(held.handle);
+        }
+      });
+    }
+  }
+}
 
 const models: Probe = {
   id: 'models',
-  title: 'the four ways a driver holds user memory (DIO pin, RDMA long-term pin, ODP mirror, FOLL_GET reference) under munmap, MADV_DONTNEED, mprotect, fork + write, truncate of a tmpfs file',
-  run: (ctx) =>
-    MODEL_EVENTS.flatMap((event) =>
+  title:
+    'the four ways a driver holds user memory (DIO pin, RDMA long-term pin, ODP mirror, FOLL_GET reference) under munmap, MADV_DONTNEED, mprotect, fork + write, truncate of a tmpfs file, msync of an ext4 file, MADV_PAGEOUT after writeback, a THP split (debugfs split_huge_pages) and move_pages to another NUMA node',
+  run: (ctx) => [
+    ...MODEL_EVENTS.flatMap((event) =>
       MODELS.map((model): Observation => ({ case: `${event}/${model}`, answer: modelCase(ctx, model, event) })),
     ),
+    ...MODEL_EVENTS_MM.flatMap((event) => MODELS.map((model) => observe(`${event}/${model}`, modelCaseMm(ctx, model, event)))),
+  ],
 };
 
 export const PROBES: readonly Probe[] = [

@@ -164,6 +164,23 @@ describe('memfd, secret and files', () => {
     expect(readFileSync(file)[PAGE]).toBe(0x5a);
   });
 
+  it('sync writes a shared mapping back; resident counts page-cache pages; movePage says where a page is', () => {
+    const file = path.join(tmp, 'synced');
+    const m = mapFile(file, 2 * PAGE, { create: true });
+    expect(m.resident()).toBe(0);
+    m.write(0, 0x33);
+    m.sync();
+    expect(readFileSync(file)[0]).toBe(0x33);
+    expect(m.resident(0, PAGE)).toBe(1); // the next page may be read ahead
+    m.close();
+    const a = mapAnonymous(PAGE, { populate: true });
+    const where = a.movePage(0);
+    // Without CONFIG_NUMA move_pages is ENOSYS; else the page's node.
+    if (where.errno) expect(where.errno).toBe('ENOSYS');
+    else expect(where).toMatchObject({ ret: 0, status: 0 });
+    a.close();
+  });
+
   it('file errors name the problem and the fix', () => {
     expect(() => mapFile(path.join(tmp, 'missing'), PAGE)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
     const short = path.join(tmp, 'short');

@@ -275,3 +275,26 @@ describe('cma-longterm: a THP and a hugetlb page in CMA pinned FOLL_LONGTERM', (
     expect(ans('thp/pin_user_pages_unlocked', '7.3.4')?.source).toMatch(/folio_is_longterm_pinnable\(\) is false for a MIGRATE_CMA pageblock/);
   });
 });
+
+describe('models: writeback, reclaim, THP split and migration', () => {
+  const ans = (name: string, version: string) => expectationFor(EXPECTATIONS.models ?? [], name, version, 'x86_64')?.answer;
+  it('the RDMA model cannot hold a shared ext4 page from 6.5 (writable_file_mapping_allowed()); the others hold it on every line', () => {
+    for (const e of ['msync', 'pageout']) {
+      expect(ans(`${e}/rdma`, '6.1.192')?.note).not.toMatch(/refused/);
+      expect(ans(`${e}/rdma`, '6.5.0')).toEqual({ note: 'hold refused -14' });
+      expect(ans(`${e}/dio`, '6.12.117')?.note).not.toMatch(/refused/);
+    }
+  });
+  it('reclaim keeps a held page in the page cache and frees the mirrored one; only the mirror sees the invalidations', () => {
+    expect(ans('pageout/dio', '6.12.117')?.note).toMatch(/^process pte gone; page cache keeps it/);
+    expect(ans('pageout/ref', '5.10.0')?.note).toMatch(/page cache keeps it/);
+    expect(ans('pageout/odp', '6.1.192')?.note).toMatch(/page reclaimed.*invalidations protectionPage, clear$/);
+  });
+  it('a THP split is judged from 5.13 (split_huge_pages_pid()); pins and references block it, the mirror does not', () => {
+    expect(ans('thp-split/dio', '5.10.0')).toBeUndefined();
+    expect(ans('thp-split/ref', '5.13.0')?.note).toMatch(/^folio order 9/);
+    expect(ans('thp-split/odp', '6.12.117')?.note).toMatch(/^folio order 0.*invalidations clear$/);
+    expect(ans('migrate/rdma', '6.12.117')?.note).toMatch(/^move_pages 1; stayed/);
+    expect(ans('migrate/odp', '6.12.117')?.note).toMatch(/^move_pages 0; moved/);
+  });
+});

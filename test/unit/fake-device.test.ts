@@ -3,6 +3,7 @@
 // early stop. The kernel's own answers are tested in test/kernel, never here.
 import { describe, expect, it } from 'vitest';
 import { runBench } from '../../lib/bench/engine.js';
+import { fastRatio } from '../../lib/bench/results.js';
 import { resolveSpec } from '../../lib/bench/spec.js';
 import { UnsupportedError } from '../../lib/errors.js';
 import { addon } from '../../lib/native.js';
@@ -58,6 +59,31 @@ describe('bench engine on the fake device', () => {
     expect(byId('hmm_range_fault', 'longterm|write')).toMatchObject({ status: 'unavailable', error: 'hmm_range_fault has no counterpart of longterm' });
     expect(byId('get_user_pages_fast', 'longterm|write')?.status).toBe('ok');
     expect(fake.benches.filter((b) => b.api === addon().abi.benchHmmRangeFault)).toHaveLength(1);
+  });
+
+  it('hmm_refault: per sample MADV_DONTNEED then a new mirror\'s fill; get is the fill, put the invalidation; held against hmm_range_fault', async () => {
+    const { dev, fake } = fakeDevice();
+    const r = await runBench(spec({ apis: ['hmm_range_fault', 'hmm_refault'], flags: [['write']], prefault: [true, false], rounds: 2, iterations: 6, warmup: 1 }), { dev });
+    const refault = r.cases.find((c) => c.api === 'hmm_refault' && c.prefault);
+    expect(refault).toMatchObject({ status: 'ok', warmupIterations: 2 });
+    expect(refault?.getNs).toEqual(new Array(6).fill(16000)); // the fake's fault_ns: 1000 per page, 16 pages
+    expect(refault?.putNs.every((ns) => ns > 0)).toBe(true);
+    expect(refault?.round).toEqual([0, 0, 0, 1, 1, 1]);
+    // Per round: the first mirror, then one per cycle (warm-up included); every one for writing, over the whole buffer.
+    expect(fake.mirrors).toHaveLength(2 * (1 + 1 + 3));
+    expect(fake.mirrors.every((m) => m.nrPages === 16 && m.flags === addon().abi.mirrorFlags.write)).toBe(true);
+    expect(fake.benches.every((b) => b.api === addon().abi.benchHmmRangeFault)).toBe(true);
+    expect(r.cases.find((c) => c.api === 'hmm_refault' && !c.prefault)).toMatchObject({ status: 'unavailable', error: 'hmm_refault cycles a mirrored, present range: prefault only' });
+    expect(fastRatio(r, refault!)).toBeGreaterThan(0);
+    await expect(dev.bench('hmm_refault', 0x10000n, 4, { pagesPerCall: 4, iterations: 1 })).rejects.toThrow(/cycle of the bench engine/);
+  });
+
+  it('hmm_refault_mprotect: the same cycle with an mprotect pair; the buffer ends read-write', async () => {
+    const { dev, fake } = fakeDevice();
+    const r = await runBench(spec({ apis: ['hmm_refault_mprotect'], flags: [[]], rounds: 1, iterations: 3, warmup: 0 }), { dev });
+    expect(r.cases[0]).toMatchObject({ status: 'ok', getNs: [16000, 16000, 16000] });
+    expect(fake.mirrors).toHaveLength(4);
+    expect(fake.mirrors.every((m) => m.flags === 0)).toBe(true);
   });
 
   it('adaptive: sizes the sample count from the warm-up time and spreads it over the rounds', async () => {
