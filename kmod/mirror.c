@@ -319,6 +319,15 @@ long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *ar
 	kvfree(scratch);
 	if (ret < 0)
 		goto out_free;
+	/*
+	 * Counted before the mirror is published: from xa_alloc on, another
+	 * thread of this file may RELEASE it by handle and free it (KASAN found
+	 * that use-after-free under the stress fuzzer on a debug kernel).
+	 */
+	mutex_lock(&odp->lock);
+	for (i = 0, req.valid_pages = 0; i < odp->nr; i++)
+		req.valid_pages += !!odp->table[i];
+	mutex_unlock(&odp->lock);
 
 	mutex_lock(&gf->lock);
 	ret = gf->mirrors >= GUPLAB_MAX_MIRRORS ? -ENOSPC : 0;
@@ -336,11 +345,7 @@ long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *ar
 	if (ret < 0)
 		goto out_free;
 
-	req.handle = id;
-	mutex_lock(&odp->lock);
-	for (i = 0, req.valid_pages = 0; i < odp->nr; i++)
-		req.valid_pages += !!odp->table[i];
-	mutex_unlock(&odp->lock);
+	req.handle = id;	/* odp may be gone already: not touched after this */
 	if (copy_to_user(arg, &req, sizeof(req)))
 		return -EFAULT;	/* the mirror stays with the file until close */
 	return 0;
