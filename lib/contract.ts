@@ -166,10 +166,12 @@ export function parseExpectedWarnings(text: string): RegExp[] {
  * hung tasks, RCU stalls, and what a debug kernel's checkers print (KASAN,
  * KFENCE, UBSAN, lockdep, DEBUG_VM's page dumps, DEBUG_LIST), named even
  * where their header also says WARNING or BUG, so that no form of theirs
- * passes as noise.
+ * passes as noise. One page dump is not trouble: the kernel's own
+ * gup_test (CONFIG_GUP_TEST, `gup_test -ct`) dumps pages on purpose with
+ * the reason "gup_test: dump_pages() test" (mm/gup_test.c dump_pages_test()).
  */
 export const KERNEL_TROUBLE =
-  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|KASAN:|KFENCE:|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|page dumped because|list_(add|del) corruption|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
+  /(WARNING:|BUG:|kernel BUG at|Oops|Kernel panic|general protection fault|UBSAN:|KASAN:|KFENCE:|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|page dumped because: (?!gup_test: dump_pages\(\) test)|list_(add|del) corruption|blocked for more than \d+ seconds|rcu_\w+ (self-)?detected stalls?|detected stalls on CPUs)/;
 
 /**
  * A WARNING line as printed, and in the pre-7.x layout when it is in 7.x's

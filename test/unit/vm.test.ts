@@ -76,6 +76,8 @@ describe('kernel log watchdog', () => {
       '[ 9.0] inconsistent {SOFTIRQ-ON-W} -> {IN-SOFTIRQ-W} usage.\n[ 9.0] WARNING: inconsistent lock state',
     ];
     for (const r of reports) expect(kernelTrouble(r), r).not.toEqual([]);
+    // gup_test's DUMP_USER_PAGES_TEST dumps pages by design (mm/gup_test.c).
+    expect(kernelTrouble('[56.1] page dumped because: gup_test: dump_pages() test')).toEqual([]);
     // lockdep's banner lines alone are not reports; its WARNING header is.
     expect(kernelTrouble('[ 4.0] ======================================================')).toEqual([]);
     // A declared WARNING does not excuse a lockdep report printed as one.
