@@ -70,6 +70,11 @@ export const DEBUG_REQUIRED: Readonly<Record<string, string>> = {
   CONFIG_HWPOISON_INJECT: 'y',
   CONFIG_DEBUG_FS: 'y',
   CONFIG_GUP_TEST: 'y',
+  // What the hardening tests hold the module to (Debian's kernels have them; defconfig does not).
+  CONFIG_MEMCG: 'y',
+  CONFIG_SECURITY: 'y',
+  CONFIG_SECURITY_YAMA: 'y',
+  CONFIG_SECURITY_LANDLOCK: 'y',
   // The checkers.
   CONFIG_KASAN: 'y',
   CONFIG_KASAN_GENERIC: 'y',
@@ -109,7 +114,7 @@ export const DEBUG_TRIM: readonly string[] = [
   'SCSI', 'ATA', 'MD', 'USB_SUPPORT', 'HID', 'DRM', 'FB', 'VT', 'LOGO', 'AGP', 'VGA_ARB', 'SOUND', 'PCCARD', 'HOTPLUG_PCI', 'CDROM', 'BLK_DEV_SR',
   'INPUT_MOUSE', 'INPUT_JOYSTICK', 'INPUT_TABLET', 'INPUT_TOUCHSCREEN', 'INPUT_MISC',
   'I2C', 'SPI', 'HWMON', 'THERMAL', 'WATCHDOG', 'POWER_SUPPLY', 'CPU_FREQ', 'HIBERNATION', 'SUSPEND',
-  'EFI', 'KEYS', 'AUDIT', 'SECURITY', 'SECURITY_SELINUX', 'PROFILING', 'KPROBES', 'FTRACE', 'BPF_SYSCALL', 'MICROCODE', 'PERF_EVENTS_INTEL_UNCORE',
+  'EFI', 'KEYS', 'AUDIT', 'SECURITY_SELINUX', 'SECURITY_APPARMOR', 'PROFILING', 'KPROBES', 'FTRACE', 'BPF_SYSCALL', 'MICROCODE', 'PERF_EVENTS_INTEL_UNCORE',
 ];
 
 /** The config fragment merged over defconfig and kvm_guest.config for an arch. */
