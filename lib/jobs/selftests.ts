@@ -45,6 +45,12 @@ export interface Prepared {
   timings: { sourceS: number; moduleS: number; userspaceS: number };
 }
 
+/** Where gup_test comes from, as the reports say it. */
+function gupTestOrigin(prep: Prepared): string {
+  if (prep.builtIn) return 'built in (CONFIG_GUP_TEST=y)';
+  return prep.module ? 'mm/gup_test.c built out of tree' : `none (${prep.moduleError ?? 'not built'})`;
+}
+
 function timed<T>(fn: () => T): [T, number] {
   const t = Date.now();
   const v = fn();
@@ -152,7 +158,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   const verdicts = collectVerdicts(runDir, invocations, prep.built);
   const header = [
     `guplab selftests: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}); figures in the output come from ${result.accel.toUpperCase()}${result.accel === 'tcg' ? ', an emulated CPU' : ''}`,
-    `source: ${prep.source.name} ${prep.source.version}${prep.source.exact ? '' : ' (not the kernel\'s own version)'}; gup_test: ${prep.builtIn ? 'built in (CONFIG_GUP_TEST=y)' : prep.module ? 'mm/gup_test.c built out of tree' : `none (${prep.moduleError ?? 'not built'})`}`,
+    `source: ${prep.source.name} ${prep.source.version}${prep.source.exact ? '' : ' (not the kernel\'s own version)'}; gup_test: ${gupTestOrigin(prep)}`,
   ];
   const ktap = mergeKtap(verdicts, header);
   writeFileAtomic(path.join(out, `selftests-${tag}.ktap`), ktap);
@@ -169,7 +175,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
     accelerator: result.accel,
     qemuVersion: result.qemuVersion,
     source: prep.source,
-    module: prep.builtIn ? 'built in (CONFIG_GUP_TEST=y)' : prep.module ?? { notBuilt: prep.moduleError ?? 'not built' },
+    module: prep.builtIn ? gupTestOrigin(prep) : prep.module ?? { notBuilt: prep.moduleError ?? 'not built' },
     bootToCommandS: result.bootToCommandMs === null ? null : result.bootToCommandMs / 1000,
     wallS: result.wallMs / 1000,
     build: prep.timings,
@@ -209,7 +215,7 @@ export function selftestsTable(s: SelftestsSummary): string {
 /** Without --vm: builds everything for the kernel and says where it is. */
 export function selftestsBuildOnly(spec: string, arch: Arch): number {
   const prep = prepareSelftests(spec, arch);
-  console.log(`gup_test: ${prep.builtIn ? 'built in (CONFIG_GUP_TEST=y)' : prep.module ?? `not built: ${prep.moduleError}`}\nselftests (${prep.built.join(', ')}): ${prep.binDir}\nruns (run_vmtests.sh of ${prep.source.version}):\n${prep.invocations.map((i) => `  ${i.name}`).join('\n')}`);
+  console.log(`gup_test: ${prep.module ?? gupTestOrigin(prep)}\nselftests (${prep.built.join(', ')}): ${prep.binDir}\nruns (run_vmtests.sh of ${prep.source.version}):\n${prep.invocations.map((i) => `  ${i.name}`).join('\n')}`);
   console.log('boot the kernel and run them with --vm');
   return prep.module || prep.builtIn ? 0 : 1;
 }
