@@ -95,7 +95,7 @@ export const DEBUG_REQUIRED: Readonly<Record<string, string>> = {
   CONFIG_LOCALVERSION_AUTO: 'n',
 };
 
-/** Checkers taken where the line has them (DEBUG_VM_RB went in 6.7, VM_MAPLE_TREE came in 6.1, DEBUG_VM_IRQSOFF in 6.2). */
+/** Checkers taken where the line has them, unchecked (5.10 has no maple tree, so no DEBUG_VM_MAPLE_TREE); 6.12 and 7.3 have all four. */
 export const DEBUG_OPTIONAL: Readonly<Record<string, string>> = {
   CONFIG_DEBUG_VM_RB: 'y',
   CONFIG_DEBUG_VM_MAPLE_TREE: 'y',
