@@ -10,9 +10,8 @@ import { loadCheckReport, type CheckReport } from '../check/report.js';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch, type Arch } from '../vm/arch.js';
-import { archiveIndex } from '../vm/archive.js';
-import { debugLine, debugSourceFor } from '../vm/debugkernel.js';
-import { ensureKernel, hostSuite, resolveArchiveKernel, isCachedKernel, type Kernel } from '../vm/kernel.js';
+import { debugLine } from '../vm/debugkernel.js';
+import { ensureKernel, resolveArchiveKernel, resolveDebugSource, isCachedKernel, type Kernel } from '../vm/kernel.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { buildGupTestModule, buildSelftests, ensureSource, sourcePackageFor, UnexportedSymbolsError, type SourcePackage } from '../selftests/build.js';
 import { crossCheck, crossCheckMarkdown, type CrossRow } from '../selftests/crosscheck.js';
@@ -65,8 +64,7 @@ export function prepareSelftests(spec: string, arch: Arch, opts: { requireModule
   const line = debugLine(spec);
   if (line !== undefined) {
     // A debug kernel has mm/gup_test.c built in (CONFIG_GUP_TEST=y) and its own source.
-    const { index, gen } = archiveIndex(log);
-    const { source } = debugSourceFor(line, arch, index.kernels, gen, hostSuite());
+    const { source, gen } = resolveDebugSource(line, arch, log);
     const kernel = ensureKernel(spec, arch, log);
     const [src, sourceS] = timed(() => ensureSource(source, gen, log));
     const [{ binDir, built, invocations }, userspaceS] = timed(() => buildSelftests(src, kernel, source.version, log));

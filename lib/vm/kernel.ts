@@ -13,6 +13,7 @@ import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, series
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './cache.js';
 import { debugLine, debugSourceFor, ensureDebugKernel } from './debugkernel.js';
+import type { SourcePackage } from './linuxsource.js';
 import { userKernel } from './userkernel.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
@@ -110,8 +111,7 @@ export function checkKernelSpecs(versions: readonly string[], arches: readonly A
     for (const v of expandKernelSpecs(versions, arch, log)) {
       const line = debugLine(v);
       if (line !== undefined) {
-        const { index, gen } = archiveIndex(log);
-        debugSourceFor(line, arch, index.kernels, gen, DEBIAN_RELEASES[hostDebian()]!);
+        resolveDebugSource(line, arch, log);
         continue;
       }
       if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
@@ -119,12 +119,17 @@ export function checkKernelSpecs(versions: readonly string[], arches: readonly A
   }
 }
 
+/** The linux-source package a debug kernel of `line` builds from, and the archive generation that names it (no download). */
+export function resolveDebugSource(line: string, arch: Arch, log: (msg: string) => void): { source: SourcePackage; gen: string } {
+  const { index, gen } = archiveIndex(log);
+  return { source: debugSourceFor(line, arch, index.kernels, gen, hostSuite()).source, gen };
+}
+
 /** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
 export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
   const line = debugLine(version);
   if (line !== undefined) {
-    const { index, gen } = archiveIndex(log);
-    const { source } = debugSourceFor(line, arch, index.kernels, gen, DEBIAN_RELEASES[hostDebian()]!);
+    const { source, gen } = resolveDebugSource(line, arch, log);
     const build = ensureDebugKernel(source, arch, gen, log);
     if (build.builtInS !== undefined) log(`debug kernel from ${source.name} ${source.version} built in ${Math.floor(build.builtInS / 60)} min ${build.builtInS % 60} s`);
     return userKernel(build.image, build.buildDir, arch, log);

@@ -2,9 +2,9 @@
 // its source tarball fetched through the archive's private apt
 // configuration (lib/vm/archive.ts). Used by the selftests (a subset of the
 // tree) and the debug kernels (the whole tree).
-import { readdirSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { archiveAptOptions, compareDebVersions, type ArchiveKernel } from './archive.js';
+import { archiveAptOptions, compareDebVersions, downloadPackages, type ArchiveKernel } from './archive.js';
 import { run } from './exec.js';
 
 /** A linux-source package of the archive: name=version. */
@@ -59,13 +59,10 @@ export function linuxSourceFor(entry: Pick<ArchiveKernel, 'series' | 'version'>,
  */
 export function fetchSourceTarball(pkg: SourcePackage, gen: string, dir: string): string {
   const debs = path.join(dir, 'debs');
-  run('mkdir', ['-p', debs]);
-  run('apt-get', [...archiveAptOptions(gen), 'download', `${pkg.name}=${pkg.version}`], { cwd: debs });
-  const deb = readdirSync(debs).find((f) => f.startsWith(`${pkg.name}_`) && f.endsWith('.deb'));
-  if (!deb) throw new Error(`apt-get download left no .deb for ${pkg.name}=${pkg.version} in ${debs}`);
+  const [deb] = downloadPackages(gen, [`${pkg.name}=${pkg.version}`], debs);
   const series = pkg.name.replace(/^linux-source-/, '');
   const tarball = `usr/src/linux-source-${series}.tar.xz`;
-  run('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "./$2" 2>/dev/null || dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$2"', path.join(debs, deb), dir, tarball]);
-  run('rm', ['-rf', debs]);
+  run('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "./$2" 2>/dev/null || dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$2"', deb!, dir, tarball]);
+  rmSync(debs, { recursive: true, force: true });
   return path.join(dir, tarball);
 }
