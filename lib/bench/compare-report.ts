@@ -87,6 +87,10 @@ export function forestSvg(cmp: Comparison): string {
   return out.join('\n');
 }
 
+/** How the CIs were drawn: by pairs of rounds for an interleaved A/B run, else each run apart. */
+const pairing = (cmp: Comparison): string =>
+  cmp.paired ? 'CIs drawn by pairs of rounds (the runs alternated round by round)' : 'CIs drawn from each run apart (separate runs)';
+
 /** A self-contained page: header facts, the command, one forest plot and one table per comparison. */
 export function compareHtml(cmps: readonly Comparison[], meta: CompareMeta): string {
   const sections = cmps.map((cmp) => {
@@ -94,7 +98,7 @@ export function compareHtml(cmps: readonly Comparison[], meta: CompareMeta): str
       .map((c) => `<tr><td>${esc(c.id)}</td><td>${r3(c.ratio)}</td><td>${c.ci95 ? `${r3(c.ci95[0])}–${r3(c.ci95[1])}` : '-'}</td><td>${pct(c.mde)}</td><td style="color:${VERDICT_COLOURS[c.verdict]}">${esc(c.verdict)}${c.why ? `: ${esc(c.why)}` : ''}</td></tr>`)
       .join('\n');
     return `<section class="comparison"><h2>${esc(cmp.next)} over ${esc(cmp.base)}</h2>
-<p>${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; threshold ${(cmp.threshold * 100).toFixed(0)}%; worst MDE ${pct(cmp.worstMde)}</p>
+<p>${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; threshold ${(cmp.threshold * 100).toFixed(0)}%; worst MDE ${pct(cmp.worstMde)}; ${pairing(cmp)}</p>
 ${cmp.warnings.map((w) => `<p class="warning">warning: ${esc(w)}</p>`).join('\n')}
 <figure class="chart">${forestSvg(cmp)}</figure>
 <table><tr><th>case</th><th>new/base</th><th>CI95</th><th>MDE</th><th>verdict</th></tr>
@@ -120,7 +124,7 @@ export function compareMarkdown(cmps: readonly Comparison[]): string {
       '|---|---:|---:|---:|---|',
       ...cmp.cases.map((c) => `| ${c.id} | ${r3(c.ratio)} | ${c.ci95 ? `${r3(c.ci95[0])}–${r3(c.ci95[1])}` : '-'} | ${pct(c.mde)} | ${c.verdict}${c.why ? `: ${c.why}` : ''} |`),
       '',
-      `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; worst MDE ${pct(cmp.worstMde)}`,
+      `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; worst MDE ${pct(cmp.worstMde)}; ${pairing(cmp)}`,
     ].join('\n'))
     .join('\n\n');
 }

@@ -15,6 +15,8 @@ export interface CaseComparison {
   ci95?: [number, number];
   /** Minimum detectable effect at this CI's width (stats.ts minimumDetectableEffect): 0.1 = a 10% change. */
   mde?: number;
+  /** The CI was drawn by pairs of rounds (see Comparison.paired); false where the rounds did not match. */
+  paired?: boolean;
   baseMedian?: number;
   newMedian?: number;
   why?: string;
@@ -28,6 +30,11 @@ export interface Comparison {
   slower: number;
   faster: number;
   unchanged: number;
+  /**
+   * Whether the CIs were drawn by pairs of rounds (an interleaved A/B run:
+   * round r of both kernels back to back) or from each run apart.
+   */
+  paired: boolean;
   /** Cases with a verdict other than 'not comparable'. */
   compared: number;
   /** The largest MDE of the compared cases (what the weakest verdict is worth). */
@@ -47,9 +54,12 @@ const totals = (c: BenchCase): { values: number[]; rounds?: number[] } => ({
 
 /**
  * slower: the whole CI of the ratio lies above 1 + threshold; faster: below
- * 1 / (1 + threshold); otherwise no significant change.
+ * 1 / (1 + threshold); otherwise no significant change. `paired`: the two
+ * results come from one interleaved A/B run, so round r of each was taken
+ * side by side and the bootstrap draws rounds as pairs (stats.ts
+ * bootstrapRatioCI); two separate runs are resampled apart.
  */
-export function compareResults(base: BenchResult, next: BenchResult, threshold: number): Omit<Comparison, 'base' | 'next'> {
+export function compareResults(base: BenchResult, next: BenchResult, threshold: number, o: { paired?: boolean } = {}): Omit<Comparison, 'base' | 'next'> {
   const byId = new Map(base.cases.map((c) => [c.id, c]));
   const cases: CaseComparison[] = [];
   for (const n of next.cases) {
@@ -64,15 +74,16 @@ export function compareResults(base: BenchResult, next: BenchResult, threshold: 
       cases.push({ id: n.id, verdict: 'not comparable', why: `base ${what(b)}, new ${what(n)}` });
       continue;
     }
-    const { ratio, ci95 } = bootstrapRatioCI(totals(b), totals(n));
+    const { ratio, ci95, paired } = bootstrapRatioCI(totals(b), totals(n), { paired: o.paired ?? false });
     const verdict: Verdict = ci95[0] > 1 + threshold ? 'slower' : ci95[1] < 1 / (1 + threshold) ? 'faster' : 'no significant change';
-    cases.push({ id: n.id, verdict, ratio, ci95, mde: minimumDetectableEffect(ratio, ci95), baseMedian: b.totalNsPerPage?.median ?? 0, newMedian: n.totalNsPerPage?.median ?? 0 });
+    cases.push({ id: n.id, verdict, ratio, ci95, mde: minimumDetectableEffect(ratio, ci95), paired, baseMedian: b.totalNsPerPage?.median ?? 0, newMedian: n.totalNsPerPage?.median ?? 0 });
   }
   for (const b of byId.values()) cases.push({ id: b.id, verdict: 'not comparable', why: 'not in new' });
   const count = (v: Verdict): number => cases.filter((c) => c.verdict === v).length;
   const mdes = cases.flatMap((c) => (c.mde === undefined ? [] : [c.mde]));
   return {
     threshold,
+    paired: o.paired ?? false,
     cases,
     slower: count('slower'),
     faster: count('faster'),
@@ -112,7 +123,7 @@ export function comparisonTable(cmp: Comparison, base: BenchResult, next: BenchR
   const env = (r: BenchResult): string => `${r.environment.release} ${r.environment.arch} ${r.environment.accelerator}`;
   return [
     `guplab compare: base ${cmp.base} (${env(base)}), new ${cmp.next} (${env(next)})`,
-    `metric: median get+put ns/page; CI95: seeded bootstrap of the ratio of medians; threshold ${(cmp.threshold * 100).toFixed(0)}% (slower: CI above ${(1 + cmp.threshold).toFixed(2)}, faster: CI below ${(1 / (1 + cmp.threshold)).toFixed(2)})`,
+    `metric: median get+put ns/page; CI95: seeded bootstrap of the ratio of medians${cmp.paired ? ', rounds drawn as pairs (the runs alternated round by round)' : ', each run resampled apart'}; threshold ${(cmp.threshold * 100).toFixed(0)}% (slower: CI above ${(1 + cmp.threshold).toFixed(2)}, faster: CI below ${(1 / (1 + cmp.threshold)).toFixed(2)})`,
     'MDE: the smallest change this CI width can tell from none (max of ratio/CI-low, CI-high/ratio, less 1); a slowdown below it reads "no significant change"',
     table.toString(),
     ...(cmp.worstMde !== undefined ? [`worst MDE ${pct(cmp.worstMde)}: a verdict of "no significant change" rules out only changes above that`] : []),

@@ -115,7 +115,7 @@ export function ratioRows(result: BenchResult, d: Dims = varying(result)): Ratio
     const ratio = fastRatio(result, c);
     const base = baselineOf(result, c);
     if (ratio === undefined || !base || base === c || c.api.endsWith('_fast')) return [];
-    const ci = bootstrapRatioCI(grouped(base), grouped(c), undefined, SUMMARY_RESAMPLES).ci95;
+    const ci = bootstrapRatioCI(grouped(base), grouped(c), { resamples: SUMMARY_RESAMPLES }).ci95;
     const panel = [c.backing, variantOf(c, d)].filter(Boolean).join(' · ');
     return [{ api: c.api, panel, sizeLabel: formatSize(c.sizeBytes), size: c.sizeBytes, ratio, lo: ci[0], hi: ci[1], label: ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1) }];
   });

@@ -42,53 +42,71 @@ export interface Grouped {
   rounds?: readonly number[];
 }
 
+/** A sample ranked once for the bootstrap: its values sorted, and the ranks of each round's values. */
+interface Ranked {
+  sorted: Float64Array;
+  byRound: Map<number, number[]>;
+}
+
+function rank(sample: Grouped): Ranked {
+  const n = sample.values.length;
+  if (n === 0) throw new RangeError('bootstrap: no samples');
+  const order = Array.from(sample.values.keys()).sort((a, b) => (sample.values[a] as number) - (sample.values[b] as number));
+  const byRound = new Map<number, number[]>();
+  order.forEach((i, r) => {
+    const key = sample.rounds?.[i] ?? 0;
+    const g = byRound.get(key);
+    if (g) g.push(r);
+    else byRound.set(key, [r]);
+  });
+  return { sorted: Float64Array.from(order, (i) => sample.values[i] as number), byRound };
+}
+
+/**
+ * The median of one resample: the given rounds (drawn with replacement by
+ * the caller), then values within each drawn round. Only ranks matter, so
+ * it counts drawn ranks and walks them to the middle: O(n), no sort (this
+ * runs thousands of times per case, and under TCG every instruction is
+ * emulated).
+ */
+function resampledMedian(s: Ranked, rounds: readonly number[], rnd: () => number, counts: Uint32Array): number {
+  counts.fill(0);
+  let total = 0;
+  for (const key of rounds) {
+    const g = s.byRound.get(key) as number[];
+    const len = g.length;
+    for (let i = 0; i < len; i++) {
+      const r = g[(rnd() * len) | 0] as number;
+      counts[r] = (counts[r] as number) + 1;
+    }
+    total += len;
+  }
+  const lo = (total - 1) >> 1;
+  const hi = total >> 1;
+  let seen = 0;
+  let r = 0;
+  while (seen + (counts[r] as number) <= lo) seen += counts[r++] as number;
+  const a = s.sorted[r] as number;
+  while (seen + (counts[r] as number) <= hi) seen += counts[r++] as number;
+  return (a + (s.sorted[r] as number)) / 2;
+}
+
+/** `count` round keys drawn with replacement from `keys`. */
+function drawRounds(keys: readonly number[], count: number, rnd: () => number): number[] {
+  return Array.from({ length: count }, () => keys[(rnd() * keys.length) | 0] as number);
+}
+
 /**
  * Bootstrap distribution of the median of a two-level sample: rounds drawn
  * with replacement, then values within each drawn round (so that what varies
  * between rounds, such as the buffer's placement and the host's load, widens
- * the interval). With one round this is the ordinary bootstrap. Only ranks
- * matter, so each resample counts drawn ranks and walks them to the middle:
- * O(n) per resample, no sort (this runs thousands of times per case, and under
- * TCG every instruction is emulated).
+ * the interval). With one round this is the ordinary bootstrap.
  */
 function bootstrapMedians(sample: Grouped, rnd: () => number, resamples: number): Float64Array {
-  const n = sample.values.length;
-  if (n === 0) throw new RangeError('bootstrap: no samples');
-  const order = Array.from(sample.values.keys()).sort((a, b) => (sample.values[a] as number) - (sample.values[b] as number));
-  const sorted = Float64Array.from(order, (i) => sample.values[i] as number);
-  const groups = new Map<number, number[]>();
-  order.forEach((i, rank) => {
-    const r = sample.rounds?.[i] ?? 0;
-    const g = groups.get(r);
-    if (g) g.push(rank);
-    else groups.set(r, [rank]);
-  });
-  const ranks = [...groups.values()];
-  const counts = new Uint32Array(n);
-  const out = new Float64Array(resamples);
-  const nGroups = ranks.length;
-  for (let b = 0; b < resamples; b++) {
-    counts.fill(0);
-    let total = 0;
-    for (let k = 0; k < nGroups; k++) {
-      const g = ranks[(rnd() * nGroups) | 0] as number[];
-      const len = g.length;
-      for (let i = 0; i < len; i++) {
-        const rank = g[(rnd() * len) | 0] as number;
-        counts[rank] = (counts[rank] as number) + 1;
-      }
-      total += len;
-    }
-    const lo = (total - 1) >> 1;
-    const hi = total >> 1;
-    let seen = 0;
-    let r = 0;
-    while (seen + (counts[r] as number) <= lo) seen += counts[r++] as number;
-    const a = sorted[r] as number;
-    while (seen + (counts[r] as number) <= hi) seen += counts[r++] as number;
-    out[b] = (a + (sorted[r] as number)) / 2;
-  }
-  return out;
+  const s = rank(sample);
+  const keys = [...s.byRound.keys()];
+  const counts = new Uint32Array(s.sorted.length);
+  return Float64Array.from({ length: resamples }, () => resampledMedian(s, drawRounds(keys, keys.length, rnd), rnd, counts));
 }
 
 function percentileCI(dist: Float64Array): [number, number] {
@@ -104,22 +122,56 @@ export function bootstrapMedianCI(sample: readonly number[] | Grouped, seed = BO
 }
 
 /**
- * Ratio of medians new/base with a 95% percentile-bootstrap CI, both samples
- * resampled independently (seeded).
+ * Whether two grouped samples can be resampled as pairs of rounds: both
+ * have the same round indices, at least two of them. Only an interleaved
+ * run (A/B: round r of every guest taken back to back, under the same host
+ * load) makes such a pair mean something; the caller says whether it is one.
  */
-export function bootstrapRatioCI(
-  base: readonly number[] | Grouped,
-  next: readonly number[] | Grouped,
-  seed = BOOTSTRAP_SEED,
-  resamples = BOOTSTRAP_RESAMPLES,
-): { ratio: number; ci95: [number, number] } {
+export function pairable(base: Grouped, next: Grouped): boolean {
+  if (!base.rounds || !next.rounds) return false;
+  const a = new Set(base.rounds);
+  const b = new Set(next.rounds);
+  return a.size >= 2 && a.size === b.size && [...a].every((r) => b.has(r));
+}
+
+export interface RatioOptions {
+  seed?: number;
+  resamples?: number;
+  /**
+   * Resample rounds as pairs (the same drawn rounds for both sides), for
+   * samples whose round r were taken side by side in time: what the host did
+   * to round r then cancels in the ratio instead of widening the CI. Falls
+   * back to independent resampling where the rounds do not match (pairable).
+   */
+  paired?: boolean;
+}
+
+/**
+ * Ratio of medians new/base with a 95% percentile-bootstrap CI (seeded):
+ * both samples resampled independently, or, with `paired`, by pairs of
+ * rounds. `paired` in the answer says which was done.
+ */
+export function bootstrapRatioCI(base: readonly number[] | Grouped, next: readonly number[] | Grouped, o: RatioOptions = {}): { ratio: number; ci95: [number, number]; paired: boolean } {
   const b = asGrouped(base);
   const n = asGrouped(next);
-  const rnd = seededRandom(seed);
-  const bm = bootstrapMedians(b, rnd, resamples);
-  const nm = bootstrapMedians(n, rnd, resamples);
-  const ratios = nm.map((x, i) => x / (bm[i] as number));
-  return { ratio: median([...n.values]) / median([...b.values]), ci95: percentileCI(ratios) };
+  const rnd = seededRandom(o.seed ?? BOOTSTRAP_SEED);
+  const resamples = o.resamples ?? BOOTSTRAP_RESAMPLES;
+  const ratio = median([...n.values]) / median([...b.values]);
+  if (!(o.paired && pairable(b, n))) {
+    const bm = bootstrapMedians(b, rnd, resamples);
+    const nm = bootstrapMedians(n, rnd, resamples);
+    return { ratio, ci95: percentileCI(nm.map((x, i) => x / (bm[i] as number))), paired: false };
+  }
+  const rb = rank(b);
+  const rn = rank(n);
+  const keys = [...rb.byRound.keys()];
+  const cb = new Uint32Array(rb.sorted.length);
+  const cn = new Uint32Array(rn.sorted.length);
+  const ratios = Float64Array.from({ length: resamples }, () => {
+    const drawn = drawRounds(keys, keys.length, rnd);
+    return resampledMedian(rn, drawn, rnd, cn) / resampledMedian(rb, drawn, rnd, cb);
+  });
+  return { ratio, ci95: percentileCI(ratios), paired: true };
 }
 
 /**
@@ -143,7 +195,7 @@ export function minimumDetectableEffect(ratio: number, ci95: readonly [number, n
  * this width). What `bench --mde` drives down.
  */
 export function selfMde(sample: Grouped, resamples = SUMMARY_RESAMPLES, seed = BOOTSTRAP_SEED): number {
-  const { ratio, ci95 } = bootstrapRatioCI(sample, sample, seed, resamples);
+  const { ratio, ci95 } = bootstrapRatioCI(sample, sample, { seed, resamples });
   return minimumDetectableEffect(ratio, ci95);
 }
 

@@ -55,7 +55,8 @@ export function casesAboveMde(samples: readonly Samples[], target: number): { ab
     for (const other of samples.slice(1)) {
       const b = other.get(id);
       if (!b || !a.values.length || !b.values.length) continue;
-      const { ratio, ci95 } = bootstrapRatioCI(a as Grouped, b as Grouped); // as compare does: the stop rule and the report agree
+      // As compare does on ab.json (paired by round): the stop rule and the report agree.
+      const { ratio, ci95 } = bootstrapRatioCI(a as Grouped, b as Grouped, { paired: true });
       const mde = minimumDetectableEffect(ratio, ci95);
       worst = Math.max(worst, mde);
       if (mde > target) above.add(id);

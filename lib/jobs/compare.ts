@@ -86,7 +86,7 @@ export function compareAbRuns(abFile: string, thresholdPercent: number, json: bo
     const comparisons = results.slice(1).map((next, i) => ({
       base: ab.runs[0]?.label ?? 'A',
       next: ab.runs[i + 1]?.label ?? 'B',
-      ...compareResults(base, next, thresholdPercent / 100),
+      ...compareResults(base, next, thresholdPercent / 100, { paired: true }),
     }));
     if (json) console.log(JSON.stringify(comparisons, null, 2));
     comparisons.forEach((cmp, i) => printComparison(cmp, base, results[i + 1] as BenchResult, json));

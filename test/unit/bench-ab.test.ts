@@ -11,7 +11,7 @@ import { mdeDriver, runBench } from '../../lib/bench/engine.js';
 import { BENCH_SCHEMA, type BenchCase, type BenchResult } from '../../lib/bench/results.js';
 import { hostRoundDriver, roundSamples } from '../../lib/bench/rounds.js';
 import { resolveSpec } from '../../lib/bench/spec.js';
-import { minimumDetectableEffect, seededRandom, selfMde } from '../../lib/bench/stats.js';
+import { bootstrapRatioCI, minimumDetectableEffect, pairable, seededRandom, selfMde } from '../../lib/bench/stats.js';
 import { parseRoundGo, ROUND_FILES, type RoundDone } from '../../lib/contract.js';
 import { abLabels, casesAboveMde } from '../../lib/jobs/bench-ab.js';
 import { comparePairs } from '../../lib/jobs/compare.js';
@@ -185,6 +185,39 @@ describe('A/B round protocol', () => {
     const { above, worst } = casesAboveMde([a, b], 0.1);
     expect(above).toEqual(['wide']);
     expect(worst).toBeGreaterThan(0.1);
+  });
+
+  it('an interleaved pair resampled by rounds cancels the host load both guests shared', () => {
+    const rnd = seededRandom(9);
+    // Round r of A and of B ran back to back: one load factor each round (up to 2x), 3% noise within.
+    const load = Array.from({ length: 12 }, () => 1 + rnd());
+    const side = (centre: number) => {
+      const values: number[] = [];
+      const rounds: number[] = [];
+      load.forEach((l, r) => {
+        for (let i = 0; i < 10; i++) {
+          values.push(centre * l * (1 + 0.03 * (rnd() - 0.5)));
+          rounds.push(r);
+        }
+      });
+      return { values, rounds };
+    };
+    const a = side(100);
+    const b = side(100);
+    const apart = bootstrapRatioCI(a, b);
+    const paired = bootstrapRatioCI(a, b, { paired: true });
+    expect(apart.paired).toBe(false);
+    expect(paired.paired).toBe(true);
+    const mdeApart = minimumDetectableEffect(apart.ratio, apart.ci95);
+    const mdePaired = minimumDetectableEffect(paired.ratio, paired.ci95);
+    expect(mdeApart).toBeGreaterThan(0.1);
+    expect(mdePaired).toBeLessThan(0.05);
+    // A real 20% slowdown of B stays visible, paired: the CI sits above 1.1.
+    const slower = bootstrapRatioCI(a, { ...b, values: b.values.map((v) => v * 1.2) }, { paired: true });
+    expect(slower.ci95[0]).toBeGreaterThan(1.1);
+    // Rounds that do not match are not paired: each side is resampled apart.
+    expect(pairable(a, { ...b, rounds: b.rounds.map((r) => r + 1) })).toBe(false);
+    expect(bootstrapRatioCI(a, { ...b, rounds: b.rounds.map((r) => r + 1) }, { paired: true }).paired).toBe(false);
   });
 
   it('labels the guests by letter, a kernel given twice included', () => {
