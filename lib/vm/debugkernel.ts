@@ -186,8 +186,9 @@ export function ensureDebugKernel(source: SourcePackage, arch: Arch, gen: string
     return { buildDir, image, source };
   }
   const started = Date.now();
-  // Built in a temporary folder renamed into place (kbuild's O= tree names only
-  // the source by absolute path), so a build that fails half way is never taken for done.
+  // Built in a temporary folder renamed into place, so a build that fails half
+  // way is never taken for done (the O= tree names itself by absolute path only
+  // in its generated Makefile, rewritten below).
   cachedDir(buildDir, `debug kernel from ${source.name} ${source.version} (KASAN, KFENCE, UBSAN, lockdep, DEBUG_VM, GUP_TEST; tens of minutes, once)`, log, (tmp) => {
     const make = (...args: string[]): string => run('make', ['-C', src, `O=${tmp}`, '-s', ...args]);
     make('defconfig', 'kvm_guest.config');
@@ -206,6 +207,10 @@ export function ensureDebugKernel(source: SourcePackage, arch: Arch, gen: string
       const tail = readFileSync(path.join(tmp, 'build.log'), 'utf8').split('\n').filter((l) => /error|Error/.test(l)).slice(-8);
       throw new Error(`the debug kernel build from ${source.name} ${source.version} failed (exit ${r.status}):\n  ${tail.join('\n  ') || 'see the log above'}`);
     }
+    // From 6.13 or so kbuild's generated Makefile also exports KBUILD_OUTPUT by
+    // absolute path: point it at the folder the tree is renamed to.
+    const generated = path.join(tmp, 'Makefile');
+    writeFileSync(generated, readFileSync(generated, 'utf8').split(tmp).join(buildDir));
     writeFileSync(path.join(tmp, 'guplab-debug'), `${source.name}=${source.version}\nbuilt in ${Math.round((Date.now() - started) / 1000)} s\n`);
   });
   return { buildDir, image, source, builtInS: Math.round((Date.now() - started) / 1000) };
