@@ -207,8 +207,8 @@ export function ensureDebugKernel(source: SourcePackage, arch: Arch, gen: string
       const tail = readFileSync(path.join(tmp, 'build.log'), 'utf8').split('\n').filter((l) => /error|Error/.test(l)).slice(-8);
       throw new Error(`the debug kernel build from ${source.name} ${source.version} failed (exit ${r.status}):\n  ${tail.join('\n  ') || 'see the log above'}`);
     }
-    // From 6.13 or so kbuild's generated Makefile also exports KBUILD_OUTPUT by
-    // absolute path: point it at the folder the tree is renamed to.
+    // 7.3's kbuild (not 6.12's) writes the O= tree's own absolute path into its
+    // generated Makefile (KBUILD_OUTPUT): point it at the folder it is renamed to.
     const generated = path.join(tmp, 'Makefile');
     writeFileSync(generated, readFileSync(generated, 'utf8').split(tmp).join(buildDir));
     writeFileSync(path.join(tmp, 'guplab-debug'), `${source.name}=${source.version}\nbuilt in ${Math.round((Date.now() - started) / 1000)} s\n`);
