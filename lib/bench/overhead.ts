@@ -22,6 +22,8 @@ export interface OverheadResult {
   inKernelBench: number;
   cIoctlWall: number;
   cIoctlInKernel: number;
+  /** Mean wall per call of the C loop's `calls` back-to-back calls timed once. */
+  cBatchMean: number;
   tsPinWall: number;
   tsPinInKernel: number;
   /** GupDevice.prepare() once, then run() per call (the typed-array path). */
@@ -34,34 +36,42 @@ export interface OverheadResult {
   tsPreparedBatchMean: number;
 }
 
-function pin1(calls: number): { wall_ns: number[]; get_ns: number[]; put_ns: number[] } {
-  if (!existsSync(PIN1)) throw new Error(`${PIN1} is missing: build it with \`make build\` (gcc tools/pin1.c)`);
-  return JSON.parse(execFileSync(PIN1, [String(calls)], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { wall_ns: number[]; get_ns: number[]; put_ns: number[] };
+interface Pin1Output {
+  batch_mean_ns: number;
+  wall_ns: number[];
+  get_ns: number[];
+  put_ns: number[];
 }
 
-export async function runOverhead(calls = 2000, device?: GupDevice): Promise<OverheadResult> {
+function pin1(bin: string, calls: number): Pin1Output {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it with \`make build\` (gcc tools/pin1.c)`);
+  return JSON.parse(execFileSync(bin, [String(calls)], { encoding: 'utf8', maxBuffer: 1 << 28 })) as Pin1Output;
+}
+
+/** pin1Bin: the C loop's binary (tools/pin1 of this checkout unless given, e.g. one built for the guest's arch). */
+export async function runOverhead(calls = 2000, device?: GupDevice, pin1Bin = PIN1): Promise<OverheadResult> {
   const dev = device ?? GupDevice.open();
   const m = mapAnonymous(4096, { populate: true });
   try {
-    return await measureOverhead(calls, dev, m);
+    return await measureOverhead(calls, dev, m, pin1Bin);
   } finally {
     m.close();
     if (!device) dev.close();
   }
 }
 
-async function measureOverhead(calls: number, dev: GupDevice, m: Mapping): Promise<OverheadResult> {
+async function measureOverhead(calls: number, dev: GupDevice, m: Mapping, pin1Bin: string): Promise<OverheadResult> {
   const api = 'pin_user_pages_fast';
   // Warm everything up once (JIT, page tables, caches).
   await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: 200 });
   for (let i = 0; i < 200; i++) dev.pin(api, m.address, 1);
   const prepared = dev.prepare(api, m.address, 1);
   for (let i = 0; i < 200; i++) prepared.run();
-  pin1(200);
+  pin1(pin1Bin, 200);
 
   const bench = await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: calls });
   if (bench.status !== 0) throw new Error(`BENCH of one page failed: status ${bench.status}`);
-  const c = pin1(calls);
+  const c = pin1(pin1Bin, calls);
   const wall: number[] = [];
   const inKernel: number[] = [];
   for (let i = 0; i < calls; i++) {
@@ -101,6 +111,7 @@ async function measureOverhead(calls: number, dev: GupDevice, m: Mapping): Promi
     inKernelBench: median(bench.getNs.map((g, i) => g + (bench.putNs[i] ?? 0))),
     cIoctlWall: median(c.wall_ns),
     cIoctlInKernel: median(c.get_ns.map((g, i) => g + (c.put_ns[i] ?? 0))),
+    cBatchMean: c.batch_mean_ns,
     tsPinWall: median(wall),
     tsPinInKernel: median(inKernel),
     tsPreparedWall: median(pWall),
@@ -121,6 +132,7 @@ export function overheadTable(r: OverheadResult): string {
     row('PIN ioctl, kernel-side get+put (prepared call)', r.tsPreparedInKernel),
     row('PreparedPin.run() from TypeScript (wall)', r.tsPreparedWall),
     row('two process.hrtime.bigint() reads (the TS timer, inside each TS wall)', r.tsTimerNs),
+    row(`PIN ioctl from the C loop, ${r.calls} back to back (mean, timed once)`, r.cBatchMean),
     row(`GupDevice.pin(), ${r.calls} back to back (mean, timed once)`, r.tsPinBatchMean),
     row(`PreparedPin.run(), ${r.calls} back to back (mean, timed once)`, r.tsPreparedBatchMean),
   );
@@ -129,6 +141,6 @@ export function overheadTable(r: OverheadResult): string {
     `guplab overhead: ${r.calls} calls each, pin_user_pages_fast on 1 prefaulted page`,
     `${env.release} ${env.arch} on ${env.accelerator}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}, ${env.cpuModel}`,
     table.toString(),
-    `TypeScript / C wall: pin() ${(r.tsPinWall / r.cIoctlWall).toFixed(2)}, prepared run() ${(r.tsPreparedWall / r.cIoctlWall).toFixed(2)}; back to back (no TS timer per call): pin() ${(r.tsPinBatchMean / r.cIoctlWall).toFixed(2)}, prepared ${(r.tsPreparedBatchMean / r.cIoctlWall).toFixed(2)}`,
+    `TypeScript / C wall, per timed call (medians): pin() ${(r.tsPinWall / r.cIoctlWall).toFixed(2)}, prepared run() ${(r.tsPreparedWall / r.cIoctlWall).toFixed(2)}; back to back (means, no timer per call on either side): pin() ${(r.tsPinBatchMean / r.cBatchMean).toFixed(2)}, prepared ${(r.tsPreparedBatchMean / r.cBatchMean).toFixed(2)}`,
   ].join('\n');
 }
