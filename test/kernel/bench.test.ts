@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limit, SLOW } from '../limits.js';
 import { BACKING_NAMES } from '../../lib/bench/backings.js';
 import type { Comparison } from '../../lib/bench/compare.js';
 import { runBench } from '../../lib/bench/engine.js';
@@ -108,7 +109,7 @@ describe.runIf(hasDevice)('bench engine', () => {
     const missing = await runBench(resolveSpec({ apis: ['pin_user_pages_fast'], backings: ['file'], sizes: ['64K'], iterations: 2, rounds: 1, dir: '/nonexistent-guplab' }), { dev });
     expect(missing.cases[0]).toMatchObject({ status: 'unavailable' });
     expect(missing.cases[0]?.error).toMatch(/ENOENT|no such file/i);
-  }, 300_000);
+  }, limit(300_000));
 
   describe('compare', () => {
     // 24 cases: the headline APIs, 4K and THP, two sizes; adaptive sample counts.
@@ -131,7 +132,7 @@ describe.runIf(hasDevice)('bench engine', () => {
       const cli = await compareCli(evenFile, oddFile);
       expect(cli.stdout).toContain('no significant change');
       expect(cli.status).toBe(cmp.slower > 0 ? 1 : 0);
-    }, 600_000);
+    }, limit(600_000));
 
     it('bench_delay_ns (debug only) injects a slowdown per batch that compare flags, exiting 1', async () => {
       expect(existsSync(DELAY_PARAM)).toBe(true);
@@ -139,7 +140,7 @@ describe.runIf(hasDevice)('bench engine', () => {
       const base = a ?? (await runBench(spec, { dev }));
       // 50 us per batch (one batch per iteration here); ten times that on a debug
       // kernel, whose own per-page times and noise are about ten times larger.
-      const delayNs = os.release().endsWith('-debug') ? 500_000 : 50_000;
+      const delayNs = SLOW > 1 ? 500_000 : 50_000;
       writeFileSync(DELAY_PARAM, String(delayNs));
       let slow: BenchResult;
       try {
@@ -160,6 +161,6 @@ describe.runIf(hasDevice)('bench engine', () => {
       const cli = await compareCli(baseFile, slowFile);
       expect(cli.status).toBe(1);
       expect(cli.stdout).toMatch(/4 slower/);
-    }, 600_000);
+    }, limit(600_000));
   });
 });

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync,
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limit } from '../limits.js';
 import { kernelVersion } from '../../lib/check/expectations.js';
 import { GupDevice, mapAnonymous, mapFile, pinCounters } from '../../lib/index.js';
 import type { GuestMount } from '../../lib/vm/guest.js';
@@ -99,7 +100,7 @@ async function startTarget(): Promise<{ pid: number; addr: string; pages: number
   };
 }
 
-describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180_000 }, () => {
+describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: limit(180_000) }, () => {
   let dev: GupDevice;
   let bin = '';
   let bin32 = '';
@@ -120,7 +121,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
       expect(await run(['gcc', '-m32', '-idirafter', '/usr/include/x86_64-linux-gnu', '-O2', '-Wall', '-Wextra', '-Werror',
         '-o', bin32, 'test/kernel/unpriv.c'])).toBe('');
     }
-  }, 120_000);
+  }, limit(120_000));
   afterAll(() => {
     chmodSync(DEVICE, 0o600);
     if (yama) writeFileSync(YAMA, yama);
@@ -216,7 +217,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
       }
     }
     expect(await waitFor(() => held() === base, 10000)).toBe(true);
-  }, 180_000);
+  }, limit(180_000));
 
   it.runIf(withGcc)('gives a 32-bit (IA32_EMULATION) FACTS caller correct 56-byte records', async () => {
     expect(await run([bin32, 'facts32'])).toMatch(/facts32: ret 8, OK \(sizeof 56, long 4\)/);
@@ -269,7 +270,7 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: 180
       await run(['umount', dir]);
       rmdirSync(dir);
     }
-  }, 180_000);
+  }, limit(180_000));
 
   it('ends a BENCH at max_bench_seconds with -ETIME, and a remote BENCH whose target exits with -ESRCH', async () => {
     const param = path.join(PARAMS, 'max_bench_seconds');

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { limit } from '../limits.js';
 import { overheadTable, runOverhead } from '../../lib/bench/overhead.js';
 import { GupDevice, pinCounters } from '../../lib/index.js';
 import { hostArch } from '../../lib/vm/paths.js';
@@ -22,7 +23,7 @@ describe.runIf(hasDevice && withGcc)('guplab overhead', () => {
     dev = GupDevice.open();
     bin = path.join(mkdtempSync('/tmp/guplab-pin1-'), 'pin1');
     execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, 'tools/pin1.c'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }, 120_000);
+  }, limit(120_000));
   afterAll(() => dev?.close());
 
   it('measures every path, leaves no pin behind, and prints both ratios', async () => {
@@ -42,5 +43,5 @@ describe.runIf(hasDevice && withGcc)('guplab overhead', () => {
     const table = overheadTable(r);
     expect(table).toMatch(/TypeScript \/ C wall, per timed call \(medians\): pin\(\) [\d.]+, prepared run\(\) [\d.]+; back to back .*prepared [\d.]+/);
     expect(table).toContain('PIN ioctl from the C loop, 100 back to back');
-  }, 300_000);
+  }, limit(300_000));
 });
