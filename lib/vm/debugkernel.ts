@@ -24,6 +24,17 @@ export function debugLine(spec: string): string | undefined {
   return spec.endsWith(DEBUG_SUFFIX) ? spec.slice(0, -DEBUG_SUFFIX.length) : undefined;
 }
 
+/**
+ * Kernel command line of a debug guest: 4-level paging. With QEMU's `-cpu
+ * max` the guest has LA57, and a KASAN kernel (6.12 and 7.3 alike) then
+ * reports a false `wild-memory-access` when an interrupt lands while
+ * identify_cpu() has cleared boot_cpu_data's capabilities (before the
+ * alternatives are patched, pgtable_l5_enabled() reads X86_FEATURE_LA57
+ * from there, so KASAN's addr_has_metadata() takes the 5-level direct map for
+ * unmapped memory). README "Debug kernel" has the trace.
+ */
+export const DEBUG_APPEND = ['no5lvl'];
+
 /** Bumped when the build recipe changes in a way the config hash does not see. */
 const RECIPE = 1;
 

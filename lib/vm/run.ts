@@ -12,6 +12,7 @@ import { run } from './exec.js';
 import { pmemDeviceTree } from './devicetree.js';
 import { daxForKernel, guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
 import { buildInitramfs } from './initramfs.js';
+import { DEBUG_APPEND, debugLine } from './debugkernel.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel, kernelConfig } from './kernel.js';
 import { userKernel } from './userkernel.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
@@ -286,7 +287,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : options.kernel ?? DEFAULT_KERNEL,
     memMiB,
     cpus: options.cpus ?? 2,
-    append: [...setup.append, ...(options.append ?? [])],
+    append: [...setup.append, ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []), ...(options.append ?? [])],
     memory,
     timeoutSec: options.timeoutSec ?? 900,
   };
