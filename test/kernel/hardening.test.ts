@@ -67,8 +67,9 @@ const held = (): number => {
   return c.acquired - c.released;
 };
 
+/** Polls cond for up to ms (scaled on a debug kernel, as every limit is). */
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
+  for (const end = Date.now() + limit(ms); Date.now() < end; ) {
     if (cond()) return true;
     await new Promise((r) => setTimeout(r, 100));
   }
