@@ -91,9 +91,9 @@ function resampledMedian(s: Ranked, rounds: readonly number[], rnd: () => number
   return (a + (s.sorted[r] as number)) / 2;
 }
 
-/** `count` round keys drawn with replacement from `keys`. */
-function drawRounds(keys: readonly number[], count: number, rnd: () => number): number[] {
-  return Array.from({ length: count }, () => keys[(rnd() * keys.length) | 0] as number);
+/** As many round keys as there are, drawn with replacement. */
+function drawRounds(keys: readonly number[], rnd: () => number): number[] {
+  return Array.from(keys, () => keys[(rnd() * keys.length) | 0] as number);
 }
 
 /**
@@ -106,7 +106,7 @@ function bootstrapMedians(sample: Grouped, rnd: () => number, resamples: number)
   const s = rank(sample);
   const keys = [...s.byRound.keys()];
   const counts = new Uint32Array(s.sorted.length);
-  return Float64Array.from({ length: resamples }, () => resampledMedian(s, drawRounds(keys, keys.length, rnd), rnd, counts));
+  return Float64Array.from({ length: resamples }, () => resampledMedian(s, drawRounds(keys, rnd), rnd, counts));
 }
 
 function percentileCI(dist: Float64Array): [number, number] {
@@ -168,7 +168,7 @@ export function bootstrapRatioCI(base: readonly number[] | Grouped, next: readon
   const cb = new Uint32Array(rb.sorted.length);
   const cn = new Uint32Array(rn.sorted.length);
   const ratios = Float64Array.from({ length: resamples }, () => {
-    const drawn = drawRounds(keys, keys.length, rnd);
+    const drawn = drawRounds(keys, rnd);
     return resampledMedian(rn, drawn, rnd, cn) / resampledMedian(rb, drawn, rnd, cb);
   });
   return { ratio, ci95: percentileCI(ratios), paired: true };
