@@ -23,7 +23,7 @@ import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from '.
 import { listKernels } from './jobs/kernels.js';
 import { DEFAULT_GDB_PORT, numaArgs, vmShell } from './jobs/shell.js';
 import { addStressCommand } from './stress/cli.js';
-import { nonNegativeInt, positiveInt, UsageError } from './util/args.js';
+import { intAtLeast, nonNegativeInt, positiveInt, UsageError } from './util/args.js';
 import { projectRoot } from './util/root.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
@@ -412,10 +412,11 @@ program
 program
   .command('overhead')
   .description("the harness's own overhead: a 1-page PIN from TypeScript, from a C loop, and inside the kernel loop")
-  .option('--calls <n>', 'calls per path', positiveInt, 2000)
-  .option('--json', 'print the figures as JSON')
-  .action(async (opts: { calls: number; json?: boolean }) => {
-    const r = await runOverhead(opts.calls);
+  .option('--calls <n>', 'calls per path per round', positiveInt, 2000)
+  .option('--rounds <n>', 'rounds: every path once per round, TypeScript / C paired by round', intAtLeast(2, "the ratio's CI is drawn by pairs of rounds"), 10)
+  .option('--json', 'print the figures as JSON (every sample with its round)')
+  .action(async (opts: { calls: number; rounds: number; json?: boolean }) => {
+    const r = await runOverhead({ calls: opts.calls, rounds: opts.rounds });
     console.log(opts.json ? JSON.stringify(r, null, 2) : overheadTable(r));
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
-import { addon, PIN_SLOTS, type NativeDevice, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
+import { addon, type NativeDevice, type PinSlots, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
 export interface DeviceInfo {
@@ -211,40 +211,66 @@ function decodePin(raw: NativePinResult): PinResult {
 }
 
 /**
+ * A PIN request and its answer in a Float64Array that the addon reads and
+ * writes in place (abi.pinSlots): a call makes no object, string key or
+ * BigInt in N-API. Filled and read by pin() and PreparedPin.
+ */
+interface SlotCall {
+  run: () => void;
+  slots: Float64Array;
+  /** The same memory as 64-bit words, for the addr slot. */
+  words: BigUint64Array;
+  at: PinSlots;
+}
+
+/**
  * A PIN validated once (GupDevice.prepare): run() repeats it and returns
  * the GUP return value; getNs and putNs are the last call's kernel times.
  */
 export class PreparedPin {
-  readonly #run: () => void;
-  readonly #slots: Float64Array;
+  readonly #call: SlotCall;
   readonly #closed: () => boolean;
   readonly #explain: (err: unknown) => unknown;
 
-  constructor(run: () => void, slots: Float64Array, closed: () => boolean, explain: (err: unknown) => unknown) {
-    this.#run = run;
-    this.#slots = slots;
+  constructor(call: SlotCall, closed: () => boolean, explain: (err: unknown) => unknown) {
+    this.#call = call;
     this.#closed = closed;
     this.#explain = explain;
   }
 
   /** One call; returns the GUP return value (pages, or -errno). */
   run(): number {
-    if (this.#closed()) throw new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
+    if (this.#closed()) throw closedError();
+    const { run, slots, at } = this.#call;
     try {
-      this.#run();
+      run();
     } catch (err) {
       throw this.#explain(err);
     }
-    return this.#slots[PIN_SLOTS.ret] as number;
+    return slots[at.ret] as number;
   }
 
   get getNs(): number {
-    return this.#slots[PIN_SLOTS.getNs] as number;
+    return this.#call.slots[this.#call.at.getNs] as number;
   }
 
   get putNs(): number {
-    return this.#slots[PIN_SLOTS.putNs] as number;
+    return this.#call.slots[this.#call.at.putNs] as number;
   }
+}
+
+function closedError(): ClosedError {
+  return new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
+}
+
+/** A call without flags (one array for all, not one per call). */
+const NO_FLAGS: readonly FlagName[] = [];
+
+/** What #check found once for an (api, flags) pair: the ABI's numbers, and whether the API takes a pid. */
+interface Checked {
+  api: number;
+  flags: number;
+  remote: boolean;
 }
 
 function decodeFacts(raw: NativePageFacts): PageFacts {
@@ -321,8 +347,10 @@ export class GupDevice {
   #closed = false;
   /** Page offset mask as a bigint, once. */
   #pageMask: bigint | undefined;
-  /** (api, flags) pairs this kernel was found to take, with their ABI bits: validated once, not per call. */
-  readonly #checked = new Map<string, number>();
+  /** (api, flags) pairs this kernel was found to take, with their ABI numbers: validated once, not per call. */
+  readonly #checked = new Map<string, Checked>();
+  /** pin()'s slot request, bound on first use. */
+  #pinCall: SlotCall | undefined;
 
   private constructor(native: NativeDevice) {
     this.#native = native;
@@ -330,9 +358,7 @@ export class GupDevice {
 
   /** The native device, or a ClosedError after close(). */
   get #live(): NativeDevice {
-    if (this.#closed) {
-      throw new ClosedError('the device is closed: open a new one with GupDevice.open()', { code: 'ERR_GUPLAB_CLOSED', syscall: 'ioctl' });
-    }
+    if (this.#closed) throw closedError();
     return this.#native;
   }
 
@@ -392,19 +418,19 @@ export class GupDevice {
   }
 
   /**
-   * Validates a call's arguments against this kernel; returns the flags' ABI
-   * bits. What depends only on (api, flags) against this kernel is checked
+   * Validates a call's arguments against this kernel; returns the ABI's
+   * numbers for its (api, flags). What depends only on (api, flags) against this kernel is checked
    * once per device and remembered; the per-call part is a few comparisons.
    */
-  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined, flags: readonly FlagName[]): number {
+  #check(api: ApiName, address: bigint, nrPages: number, limit: number, pid: number | undefined, flags: readonly FlagName[]): Checked {
     if (typeof address !== 'bigint' || address < 0n) throw new TypeError('address must be a non-negative bigint');
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     if (!Array.isArray(flags)) throw new TypeError('flags must be an array of flag names');
     const key = flags.length === 0 ? api : `${api}|${flags.join('|')}`;
-    let flagBits = this.#checked.get(key);
-    if (flagBits === undefined) {
-      flagBits = this.#checkOnce(api, flags);
-      this.#checked.set(key, flagBits);
+    let checked = this.#checked.get(key);
+    if (checked === undefined) {
+      checked = { flags: this.#checkOnce(api, flags), api: apiId(api), remote: isRemoteApi(api) };
+      this.#checked.set(key, checked);
     }
     const mask = (this.#pageMask ??= BigInt(this.info().pageSize - 1));
     if ((address & mask) !== 0n) {
@@ -413,10 +439,9 @@ export class GupDevice {
       );
     }
     if (nrPages > limit) throw new RangeError(`nrPages ${nrPages} exceeds the module's per-call limit ${limit} (module parameter max_pages_per_call)`);
-    const remote = isRemoteApi(api);
-    if (remote && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
-    if (!remote && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
-    return flagBits;
+    if (checked.remote && !(Number.isSafeInteger(pid) && (pid ?? 0) > 0)) throw new TypeError(`${api} needs the target's pid`);
+    if (!checked.remote && pid !== undefined) throw new TypeError(`${api} acts on this process: pid is only for *_remote`);
+    return checked;
   }
 
   /** The (api, flags) part of #check: a known API this kernel exports, flags it has. */
@@ -442,21 +467,16 @@ export class GupDevice {
 
   /**
    * A call validated once, for hot loops: run() makes the same PIN again and
-   * again through a Float64Array the addon reads and writes in place (no
-   * request object, no result object, no BigInt per call). Not for HOLD or
-   * facts (use pin()). The address must lie below 2^53 (all user space does).
+   * again through slots the addon reads and writes in place (no request
+   * object, no result object, no BigInt per call). Not for HOLD or facts
+   * (use pin()).
    */
   prepare(api: ApiName, address: bigint, nrPages: number, options: Omit<PinOptions, 'hold' | 'facts'> = {}): PreparedPin {
     if ((options as PinOptions).hold || (options as PinOptions).facts) throw new TypeError('prepare(): no hold or facts in a prepared call: use pin() for those');
-    const flags = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? []);
-    if (address > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`address 0x${address.toString(16)} does not fit a prepared call (above 2^53): use pin()`);
-    const slots = new Float64Array(PIN_SLOTS.length);
-    slots[PIN_SLOTS.api] = apiId(api);
-    slots[PIN_SLOTS.flags] = flags;
-    slots[PIN_SLOTS.addr] = Number(address);
-    slots[PIN_SLOTS.nrPages] = nrPages;
-    slots[PIN_SLOTS.pid] = options.pid ?? 0;
-    return new PreparedPin(this.#live.preparePin(slots), slots, () => this.#closed, (err) => explainPinError(err, api, nrPages, options, this.info()));
+    const checked = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? NO_FLAGS);
+    const call = this.#slotCall();
+    this.#fill(call, checked, address, nrPages, options.pid, false);
+    return new PreparedPin(call, () => this.#closed, (err) => explainPinError(err, api, nrPages, options, this.info()));
   }
 
   /**
@@ -467,12 +487,50 @@ export class GupDevice {
    * before the call.
    */
   pin(api: ApiName, address: bigint, nrPages: number, options: PinOptions = {}): PinResult {
+    if (options.facts) return this.#pinObject(api, address, nrPages, options);
+    const checked = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? NO_FLAGS);
+    if (this.#closed) throw closedError();
+    const call = (this.#pinCall ??= this.#slotCall());
+    this.#fill(call, checked, address, nrPages, options.pid, options.hold ?? false);
+    try {
+      call.run();
+    } catch (err) {
+      throw explainPinError(err, api, nrPages, options, this.info());
+    }
+    const { slots, at } = call;
+    const ret = slots[at.ret] as number;
+    const getNs = slots[at.getNs] as number;
+    const putNs = slots[at.putNs] as number;
+    const handle = slots[at.handle] as number;
+    return handle ? { ret, getNs, putNs, handle } : { ret, getNs, putNs };
+  }
+
+  /** pin() through the addon's object interface: for facts. */
+  #pinObject(api: ApiName, address: bigint, nrPages: number, options: PinOptions): PinResult {
     const request = this.#pinRequest(api, address, nrPages, options);
     try {
       return decodePin(this.#live.pin(request));
     } catch (err) {
       throw explainPinError(err, api, nrPages, options, this.info());
     }
+  }
+
+  /** A new slot request bound to the addon. */
+  #slotCall(): SlotCall {
+    const at = addon().abi.pinSlots;
+    const slots = new Float64Array(at.length);
+    return { run: this.#live.preparePin(slots), slots, words: new BigUint64Array(slots.buffer), at };
+  }
+
+  /** Writes a checked request into its slots. */
+  #fill(call: SlotCall, checked: Checked, address: bigint, nrPages: number, pid: number | undefined, hold: boolean): void {
+    const { slots, words, at } = call;
+    slots[at.api] = checked.api;
+    slots[at.flags] = checked.flags;
+    words[at.addr] = address;
+    slots[at.nrPages] = nrPages;
+    slots[at.pid] = pid ?? 0;
+    slots[at.hold] = hold ? 1 : 0;
   }
 
   /** pin() on a worker thread: for large HOLDs that would stall the event loop. */
@@ -486,9 +544,9 @@ export class GupDevice {
   }
 
   #pinRequest(api: ApiName, address: bigint, nrPages: number, options: PinOptions): NativePinRequest {
-    const flags = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? []);
+    const { api: id, flags } = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? NO_FLAGS);
     return {
-      api: apiId(api),
+      api: id,
       flags,
       addr: address,
       nrPages,
@@ -564,9 +622,9 @@ export class GupDevice {
   async bench(api: BenchApi, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
     if (api === 'hmm_refault' || api === 'hmm_refault_mprotect') throw new TypeError(`${api} is a cycle of the bench engine (runBench), not a BENCH api: bench hmm_range_fault here`);
     const hmm = api === 'hmm_range_fault';
-    if (hmm && (request.flags ?? []).some((f) => f !== 'write')) throw new TypeError('hmm_range_fault takes no FOLL_ flags: only "write" (HMM_PFN_REQ_WRITE)');
+    if (hmm && (request.flags ?? NO_FLAGS).some((f) => f !== 'write')) throw new TypeError('hmm_range_fault takes no FOLL_ flags: only "write" (HMM_PFN_REQ_WRITE)');
     if (hmm && request.pid !== undefined) throw new TypeError('hmm_range_fault acts on this process: no pid');
-    const flags = this.#check(hmm ? 'get_user_pages_fast' : api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? []);
+    const { flags } = this.#check(hmm ? 'get_user_pages_fast' : api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? NO_FLAGS);
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     const { benchMaxPages, benchMaxIterations: max } = addon().abi;
     if (nrPages > benchMaxPages) throw new RangeError(`nrPages ${nrPages} exceeds what one BENCH iteration may cover (${benchMaxPages} pages): bench a smaller buffer`);

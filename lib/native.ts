@@ -90,17 +90,19 @@ export interface NativeInfo {
   release: string;
 }
 
-/** Slots of the Float64Array of NativeDevice.preparePin (native/device.cc PreparePin). */
-export const PIN_SLOTS = { api: 0, flags: 1, addr: 2, nrPages: 3, pid: 4, ret: 6, getNs: 7, putNs: 8, length: 10 } as const;
+/** The slots of NativeDevice.preparePin's Float64Array: in api, flags, addr (its 64 bits: written through a BigUint64Array over the same memory), nrPages, pid, hold (0 or 1); out ret, getNs, putNs, handle. */
+export type PinSlotName = 'api' | 'flags' | 'addr' | 'nrPages' | 'pid' | 'hold' | 'ret' | 'getNs' | 'putNs' | 'handle';
+/** Each slot's index (abi.pinSlots, from native/addon.h), and how many there are. */
+export type PinSlots = Readonly<Record<PinSlotName | 'length', number>>;
 
 export interface NativeDevice {
   info(): NativeInfo;
   pin(request: NativePinRequest): NativePinResult;
   pinAsync(request: NativePinRequest): Promise<NativePinResult>;
   /**
-   * A prepared PIN in a Float64Array (PIN_SLOTS: in api, flags, addr,
-   * nrPages, pid; out ret, getNs, putNs): each call of the function it
-   * returns makes the ioctl and writes the out slots.
+   * A PIN request in a Float64Array (abi.pinSlots): each call of the
+   * function it returns makes the ioctl with what the in slots hold then,
+   * and writes the out slots.
    */
   preparePin(slots: Float64Array): () => void;
   /** Signals the worker threads inside an ioctl of this device; returns how many. */
@@ -135,6 +137,7 @@ export interface NativeAddon {
     mirrorFlags: { write: number; snapshot: number };
     /** BENCH's api value for hmm_range_fault(). */
     benchHmmRangeFault: number;
+    pinSlots: PinSlots;
   };
   /** The system's base page size, sysconf(_SC_PAGESIZE). */
   pageSize: number;

@@ -64,6 +64,12 @@ Napi::Object AbiConstants(Napi::Env env) {
   mirrorFlags.Set("write", Napi::Number::New(env, GUPLAB_MIRROR_WRITE));
   mirrorFlags.Set("snapshot", Napi::Number::New(env, GUPLAB_MIRROR_SNAPSHOT));
   abi.Set("mirrorFlags", mirrorFlags);
+  Napi::Object pinSlots = Napi::Object::New(env);
+#define GUPLAB_EXPORT_PIN_SLOT(sym, name) pinSlots.Set(#name, Napi::Number::New(env, kPinSlot##sym));
+  GUPLAB_PIN_SLOTS(GUPLAB_EXPORT_PIN_SLOT)
+#undef GUPLAB_EXPORT_PIN_SLOT
+  pinSlots.Set("length", Napi::Number::New(env, kPinSlots));
+  abi.Set("pinSlots", pinSlots);
   abi.Set("benchHmmRangeFault", Napi::Number::New(env, GUPLAB_BENCH_HMM_RANGE_FAULT));
   return abi;
 }

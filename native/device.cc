@@ -231,18 +231,17 @@ class Device : public Napi::ObjectWrap<Device> {
     return PinResult(env, call);
   }
 
-  // preparePin(Float64Array) -> run(): a prepared PIN (lib/device.ts
-  // PreparedPin) for hot loops. Slots in: [0] api, [1] flags, [2] addr,
-  // [3] nrPages, [4] pid; out: [6] ret, [7] getNs, [8] putNs. The request is
-  // checked once, here and by the caller; run() takes no argument, so a call
-  // costs N-API only its callback (no argument query, no unwrap, no object,
-  // string key or BigInt). No HOLD, no facts (pin() has them). Addresses are
-  // exact in a double (user space is below 2^53).
-  static constexpr size_t kPinSlots = 10;
-
+  // preparePin(Float64Array) -> run(): a PIN whose request and answer live
+  // in a Float64Array (slots: PinSlot in addon.h), for GupDevice.pin()
+  // without facts and for PreparedPin. run() takes no argument, so a call
+  // costs N-API only its callback: no argument query, no unwrap, no object,
+  // string key or BigInt. The caller validates the request; the module
+  // checks it again. The addr slot holds the address's 64 bits, not a
+  // double: TypeScript writes it through a BigUint64Array over the same
+  // memory (storing a BigInt there is cheap, Number(bigint) is not).
   struct PreparedPin {
     Device *dev;
-    Napi::ObjectReference devRef;               // keeps the device (its fd) alive
+    Napi::ObjectReference devRef;                  // keeps the device (its fd) alive
     Napi::Reference<Napi::Float64Array> slotsRef;  // keeps the slots' memory alive
     double *slots;
   };
@@ -252,15 +251,17 @@ class Device : public Napi::ObjectWrap<Device> {
     double *s = p->slots;
     struct guplab_pin pin;
     std::memset(&pin, 0, sizeof(pin));
-    pin.api = static_cast<__u32>(s[0]);
-    pin.flags = static_cast<__u32>(s[1]);
-    pin.addr = static_cast<__u64>(s[2]);
-    pin.nr_pages = static_cast<__u64>(s[3]);
-    pin.pid = static_cast<__s32>(s[4]);
+    pin.api = static_cast<__u32>(s[kPinSlotApi]);
+    pin.flags = static_cast<__u32>(s[kPinSlotFlags]);
+    std::memcpy(&pin.addr, &s[kPinSlotAddr], sizeof(pin.addr));
+    pin.nr_pages = static_cast<__u64>(s[kPinSlotNrPages]);
+    pin.pid = static_cast<__s32>(s[kPinSlotPid]);
+    if (s[kPinSlotHold] != 0) pin.mode = GUPLAB_PIN_HOLD;
     p->dev->Ioctl(info.Env(), GUPLAB_IOC_PIN, &pin);
-    s[6] = static_cast<double>(pin.ret);
-    s[7] = static_cast<double>(pin.get_ns);
-    s[8] = static_cast<double>(pin.put_ns);
+    s[kPinSlotRet] = static_cast<double>(pin.ret);
+    s[kPinSlotGetNs] = static_cast<double>(pin.get_ns);
+    s[kPinSlotPutNs] = static_cast<double>(pin.put_ns);
+    s[kPinSlotHandle] = static_cast<double>(pin.handle);
     return info.Env().Undefined();
   }
 
@@ -269,7 +270,8 @@ class Device : public Napi::ObjectWrap<Device> {
     if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
       throw Napi::TypeError::New(env, "preparePin(slots): slots must be a Float64Array");
     Napi::Float64Array slots = info[0].As<Napi::Float64Array>();
-    if (slots.ElementLength() < kPinSlots) throw Napi::RangeError::New(env, "preparePin(slots): slots needs 10 elements");
+    if (slots.ElementLength() < kPinSlots)
+      throw Napi::RangeError::New(env, "preparePin(slots): slots needs abi.pinSlots.length (" + std::to_string(kPinSlots) + ") elements");
     Fd(env);
     auto *p = new PreparedPin{this, Napi::Persistent(Value()), Napi::Persistent(slots), slots.Data()};
     Napi::Function run = Napi::Function::New<RunPrepared>(env, "run", p);

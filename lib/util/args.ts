@@ -7,6 +7,15 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Commander parser for an integer of at least `min`, saying why the floor is there. */
+export function intAtLeast(min: number, why: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min} (${why})`);
+    return n;
+  };
+}
+
 /** Commander parser for seeds: a non-negative safe integer. */
 export function nonNegativeInt(value: string): number {
   const n = Number(value);

@@ -39,11 +39,14 @@ export class FakeNativeDevice implements NativeDevice {
   }
 
   preparePin(slots: Float64Array): () => void {
+    const at = addon().abi.pinSlots;
+    const words = new BigUint64Array(slots.buffer, slots.byteOffset, slots.length);
     return () => {
-      const r = this.pin({ api: slots[0] ?? 0, flags: slots[1] ?? 0, addr: BigInt(slots[2] ?? 0), nrPages: slots[3] ?? 0, ...(slots[4] ? { pid: slots[4] } : {}), hold: false, facts: false });
-      slots[6] = r.ret;
-      slots[7] = r.getNs;
-      slots[8] = r.putNs;
+      const r = this.pin({ api: slots[at.api] ?? 0, flags: slots[at.flags] ?? 0, addr: words[at.addr] ?? 0n, nrPages: slots[at.nrPages] ?? 0, ...(slots[at.pid] ? { pid: slots[at.pid] } : {}), hold: slots[at.hold] === 1, facts: false });
+      slots[at.ret] = r.ret;
+      slots[at.getNs] = r.getNs;
+      slots[at.putNs] = r.putNs;
+      slots[at.handle] = r.handle;
     };
   }
 

@@ -46,6 +46,31 @@ describe('GupDevice argument checks (before any ioctl)', () => {
     expect(r.ret).toBe(8);
     expect(fake.pins).toEqual([expect.objectContaining({ api: abi.apis.pin_user_pages_fast, addr: 16n * PAGE, nrPages: 8, flags: (abi.flags.write ?? 0) | (abi.flags.longterm ?? 0), hold: false })]);
   });
+
+  it('reuses one slot request: every field of a call is written, none left from the one before', () => {
+    const { abi } = addon();
+    const { dev, fake } = fakeDevice({ pin: (r) => ({ ret: r.nrPages, getNs: 1, putNs: 2, handle: r.hold ? 7 : 0 }) });
+    expect(dev.pin('pin_user_pages_remote', 4n * PAGE, 3, { pid: 42, hold: true, flags: ['write'] })).toEqual({ ret: 3, getNs: 1, putNs: 2, handle: 7 });
+    expect(dev.pin('get_user_pages_fast', 2n * PAGE, 1)).toEqual({ ret: 1, getNs: 1, putNs: 2 });
+    expect(fake.pins).toEqual([
+      { api: abi.apis.pin_user_pages_remote, flags: abi.flags.write, addr: 4n * PAGE, nrPages: 3, pid: 42, hold: true, facts: false },
+      { api: abi.apis.get_user_pages_fast, flags: 0, addr: 2n * PAGE, nrPages: 1, hold: false, facts: false },
+    ]);
+  });
+
+  it('takes the object request only for facts; an address keeps all 64 bits; refuses calls after close()', () => {
+    const { dev, fake } = fakeDevice();
+    dev.pin('pin_user_pages_fast', PAGE, 1, { facts: true });
+    const high = (1n << 56n) - PAGE; // the top of 5-level user space: not exact in a double
+    dev.pin('pin_user_pages_fast', high, 1);
+    dev.prepare('pin_user_pages_fast', high, 1).run();
+    expect(fake.pins.map((r) => [r.addr, r.facts])).toEqual([[PAGE, true], [high, false], [high, false]]);
+    const prepared = dev.prepare('pin_user_pages_fast', PAGE, 1);
+    dev.close();
+    expect(() => dev.pin('pin_user_pages_fast', PAGE, 1)).toThrow(/device is closed/);
+    expect(() => prepared.run()).toThrow(/device is closed/);
+    expect(fake.pins).toHaveLength(3);
+  });
 });
 
 describe('bench engine on the fake device', () => {
