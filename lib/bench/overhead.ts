@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import Table from 'cli-table3';
 import { median } from 'simple-statistics';
-import { GupDevice } from '../device.js';
+import { GupDevice, type PreparedPin } from '../device.js';
 import { mapAnonymous, type Mapping } from '../mapping.js';
 import { projectRoot } from '../util/root.js';
 import { environment, type Environment } from './environment.js';
@@ -95,21 +95,27 @@ type PathName = Exclude<keyof OverheadResult, 'environment' | 'calls' | 'rounds'
 
 async function measureOverhead(calls: number, rounds: number, dev: GupDevice, m: Mapping, pin1Bin: string): Promise<OverheadResult> {
   const api = 'pin_user_pages_fast';
-  const samples = new Map<PathName, { values: number[]; rounds: number[] }>();
+  /** Every sample with its round, and each round's median (the ratios' paired figures). */
+  const samples = new Map<PathName, { values: number[]; rounds: number[]; roundMedians: number[] }>();
   const add = (name: PathName, round: number, values: readonly number[]): void => {
-    const s = samples.get(name) ?? { values: [], rounds: [] };
+    const s = samples.get(name) ?? { values: [], rounds: [], roundMedians: [] };
     for (const v of values) {
       s.values.push(v);
       s.rounds.push(round);
     }
+    s.roundMedians.push(median([...values]));
     samples.set(name, s);
   };
   const prepared = dev.prepare(api, m.address, 1);
-  const pin = (): void => {
-    if (dev.pin(api, m.address, 1).ret !== 1) throw new Error('PIN of one page fell short');
+  const pin = (): { getNs: number; putNs: number } => {
+    const r = dev.pin(api, m.address, 1);
+    if (r.ret !== 1) throw new Error(`PIN of one page returned ${r.ret}`);
+    return r;
   };
-  const run = (): void => {
-    if (prepared.run() !== 1) throw new Error('prepared PIN of one page fell short');
+  const run = (): PreparedPin => {
+    const ret = prepared.run();
+    if (ret !== 1) throw new Error(`prepared PIN of one page returned ${ret}`);
+    return prepared;
   };
   /** Each call timed on its own: wall, and the kernel-side get+put it reported. */
   const timed = (call: () => { getNs: number; putNs: number }): [number[], number[]] => {
@@ -145,10 +151,10 @@ async function measureOverhead(calls: number, rounds: number, dev: GupDevice, m:
     add('cWall', round, c.wall_ns);
     add('cInKernel', round, c.get_ns.map((g, i) => g + (c.put_ns[i] ?? 0)));
     add('cBatch', round, [c.batch_mean_ns]);
-    const [pinWall, pinInKernel] = timed(() => dev.pin(api, m.address, 1));
+    const [pinWall, pinInKernel] = timed(pin);
     add('pinWall', round, pinWall);
     add('pinInKernel', round, pinInKernel);
-    const [preparedWall, preparedInKernel] = timed(() => (run(), prepared));
+    const [preparedWall, preparedInKernel] = timed(run);
     add('preparedWall', round, preparedWall);
     add('preparedInKernel', round, preparedInKernel);
     const timer: number[] = [];
@@ -161,15 +167,19 @@ async function measureOverhead(calls: number, rounds: number, dev: GupDevice, m:
     add('preparedBatch', round, [batch(run)]);
   }
 
+  const entry = (name: PathName): { values: number[]; rounds: number[]; roundMedians: number[] } => {
+    const s = samples.get(name);
+    if (!s) throw new Error(`overhead: no samples of ${name}`);
+    return s;
+  };
   const figures = (name: PathName): PathFigures => {
-    const s = samples.get(name) ?? { values: [], rounds: [] };
-    return { ...s, median: median(s.values) };
+    const { values, rounds } = entry(name);
+    return { values, rounds, median: median(values) };
   };
   /** Ratio of the two paths' medians of per-round medians, its CI drawn by pairs of rounds (one figure per round and side). */
   const ratio = (ts: PathName, c: PathName): OverheadRatio => {
     const byRound = (name: PathName): Grouped => {
-      const f = figures(name);
-      const values = Array.from({ length: rounds }, (_, round) => median(f.values.filter((_, i) => f.rounds[i] === round)));
+      const values = entry(name).roundMedians;
       return { values, rounds: values.map((_, round) => round) };
     };
     const { ratio, ci95 } = bootstrapRatioCI(byRound(c), byRound(ts), { paired: true });
