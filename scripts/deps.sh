@@ -15,7 +15,7 @@ PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc
 debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
 qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git device-tree-compiler gdb numactl binutils \
-flex bison bc libelf-dev libssl-dev"
+flex bison bc libelf-dev libssl-dev rsync"
 
 missing=""
 for p in $PACKAGES; do
