@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The guplab CLI (lib/cli.ts).
+// The guplab CLI (lib/cli.ts, run by lib/main.ts).
 import { runBuilt } from './run-built.js';
 
-await runBuilt('cli');
+await runBuilt('main');
