@@ -3,7 +3,10 @@
 # packages. Idempotent: a second run installs nothing.
 set -eu
 
-# gdb and numactl: vm shell --gdb (and its symbol ELF, binutils) and NUMA guests (numactl --membind in the guest).
+# gdb and numactl: vm shell --gdb (and its symbol ELF, binutils; gdb-multiarch for
+# a guest of the other arch) and NUMA guests (numactl --membind in the guest).
+# rsync: gitlab-ci-local copies the checkout with it (make test's CI-engine phase).
+# Every program the code runs is listed with its package in lib/util/programs.ts.
 # libc6-dev-i386 and lib32gcc-12-dev: gcc -m32 for the 32-bit caller of
 # test/kernel/unpriv.c. Not gcc-multilib: on bookworm it conflicts with
 # gcc-aarch64-linux-gnu, and installing it removes the cross compilers.
@@ -13,8 +16,8 @@ set -eu
 # Debian's linux-source (--kernel 6.12-debug, make test-debug: lib/vm/debugkernel.ts).
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
 debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
-gcc-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
-qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git device-tree-compiler gdb numactl binutils \
+gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
+qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git device-tree-compiler gdb gdb-multiarch numactl binutils \
 flex bison bc libelf-dev libssl-dev rsync"
 
 missing=""
@@ -32,9 +35,8 @@ if [ -n "$missing" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 fi
 
-# node_modules at the lock file's versions, unless already in step with it.
-# (npm install, not npm ci: this npm writes lock files without the other
-# platforms' optional packages, which npm ci then calls out of sync.)
+# node_modules exactly at the lock file's versions (npm ci never rewrites the
+# lock, so a clean clone stays clean), unless already in step with it.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-	npm install --no-audit --no-fund --ignore-scripts
+	npm ci --no-audit --no-fund --ignore-scripts
 fi

@@ -16,6 +16,7 @@ import { DEBUG_APPEND, debugLine } from './debugkernel.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel, kernelConfig } from './kernel.js';
 import { userKernel } from './userkernel.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
+import { requireProgram } from '../util/programs.js';
 import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
 
 export interface VmRunOptions {
@@ -264,6 +265,8 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
   // Memory options are checked before anything is fetched or built (a user kernel's arch is known only from its image).
   if (!options.kernelImage) guestSetup(options.memory ?? {}, options.arch ?? hostArch(), options.memMiB ?? 2048);
+  // So is QEMU: a missing emulator is named with its package before a kernel is downloaded.
+  if (!options.kernelImage || options.arch) requireProgram(qemuBinary(options.arch ?? hostArch()));
   const kernel = options.kernelImage
     ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
     : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
