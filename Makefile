@@ -137,6 +137,19 @@ test-debug: build
 kernels: build
 	$(GUPLAB) kernels
 
+# The reference pages in docs/reference/ (CLI, probes, kernels, matrix), from
+# the code and docs/data/; test/unit/docs-drift.test.ts fails when they are stale.
+.PHONY: docs docs-data
+docs: build
+	$(NODE) -e 'import("./dist/lib/jobs/docs.js").then((m) => { process.exitCode = m.writeDocs(); })'
+
+# The matrix page's data: the check reports of the last `make test-vm`.
+DOCS_DATA_FROM ?= results/test-vm
+docs-data:
+	@ls $(DOCS_DATA_FROM)/check-*.json >/dev/null 2>&1 || { echo "docs-data: no check reports in $(DOCS_DATA_FROM): run make test-vm first" >&2; exit 2; }
+	mkdir -p docs/data && rm -f docs/data/check-*.json && cp $(DOCS_DATA_FROM)/check-*.json docs/data/
+	$(MAKE) docs
+
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the
 # VM on 6.1 and 6.12 (README "Stress"). `make stress` is the full run (1M
 # pinned pages killed, 60 s races, 5 GiB guest); `make test` runs the ci
