@@ -10,11 +10,14 @@
 #define _GUPLAB_COMPAT_H
 
 #include <linux/cred.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/sched/coredump.h>
 #include <linux/sched/signal.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
 
 #include "uapi/guplab.h"
@@ -65,35 +68,37 @@ static inline void guplab_exec_update_unlock(struct task_struct *task)
 #endif
 
 /*
- * Copies into and out of a page through the kernel mapping. The kernel's
- * memcpy_to_page() flushes the D-cache after writing (flush_dcache_page: an
- * executable page written this way must be coherent with the I-cache on
- * arm64), as 6.1's and 6.12's highmem.h do; Debian's 5.10 has a
- * memcpy_to_page() without that flush, so kernels before 5.16 get this
- * copy of today's.
+ * memfd_secret memory (5.14, "mm: introduce memfd_secret system call to
+ * create secret memory areas") is off the kernel's direct map. GUP refuses
+ * it (check_vma_flags(): vma_is_secretmem()); hmm_range_fault() does not, so
+ * the mirror asks itself. vma_is_secretmem() changed form over time (VM_
+ * SECRETMEM, then secretmem_mapping() on secretmem_aops, which modules
+ * cannot see): the file's superblock magic is the same on every version.
+ */
+#ifdef SECRETMEM_MAGIC
+static inline bool guplab_vma_is_secretmem(struct vm_area_struct *vma)
+{
+	struct file *file = vma->vm_file;
+
+	return file && file_inode(file)->i_sb->s_magic == SECRETMEM_MAGIC;
+}
+#else
+static inline bool guplab_vma_is_secretmem(struct vm_area_struct *vma)
+{
+	return false;
+}
+#endif
+
+/*
+ * Marks a page dirty without its lock: for a page still mapped by a pte
+ * that an mmu notifier has not yet cleared, which keeps truncation away,
+ * as zap_pte_range() and RDMA ODP (ib_umem_odp_unmap_dma_pages()) do.
+ * folio_mark_dirty() came with folios in 5.16.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
-#define guplab_memcpy_to_page	memcpy_to_page
-#define guplab_memcpy_from_page	memcpy_from_page
+#define guplab_mark_dirty(page)	folio_mark_dirty(page_folio(page))
 #else
-static inline void guplab_memcpy_to_page(struct page *page, size_t offset,
-					 const char *from, size_t len)
-{
-	char *to = kmap_atomic(page);
-
-	memcpy(to + offset, from, len);
-	flush_dcache_page(page);
-	kunmap_atomic(to);
-}
-
-static inline void guplab_memcpy_from_page(char *to, struct page *page,
-					   size_t offset, size_t len)
-{
-	char *from = kmap_atomic(page);
-
-	memcpy(to, from + offset, len);
-	kunmap_atomic(from);
-}
+#define guplab_mark_dirty(page)	set_page_dirty(page)
 #endif
 
 /* 6.3 removed pin_user_pages_fast_only (no callers left). */
@@ -345,6 +350,41 @@ static inline void guplab_kunmap_local(void *addr)
 }
 #define kunmap_local(addr) guplab_kunmap_local(addr)
 #endif
+
+/*
+ * Copies into (write) or out of a page through the kernel's mapping of it,
+ * as a device doing DMA would, without trusting that mapping: a page off the
+ * direct map (memfd_secret) answers -EFAULT instead of a kernel oops
+ * (copy_from_kernel_nofault() takes the fault through the exception table;
+ * copy_to_kernel_nofault() is not exported, so a write first reads its
+ * first byte that way: pages leave the direct map whole), and a page marked
+ * PG_hwpoison answers -EHWPOISON before it is touched. A write flushes the
+ * D-cache afterwards as memcpy_to_page() does (an executable page written
+ * this way must be coherent with the I-cache on arm64).
+ */
+static inline int guplab_copy_page(struct page *page, size_t offset, void *buf, size_t len,
+				   bool write)
+{
+	char *kaddr, probe;
+	long err;
+
+	if (PageHWPoison(page))
+		return -EHWPOISON;
+	kaddr = kmap_local_page(page);
+	if (write) {
+		err = copy_from_kernel_nofault(&probe, kaddr + offset, 1);
+		if (!err)
+			memcpy(kaddr + offset, buf, len);
+	} else {
+		err = copy_from_kernel_nofault(buf, kaddr + offset, len);
+	}
+	kunmap_local(kaddr);
+	if (err)
+		return -EFAULT;
+	if (write)
+		flush_dcache_page(page);
+	return 0;
+}
 
 /*
  * Exact FOLL_PIN count of a large folio: 6.1 kept it in the first tail

@@ -13,6 +13,49 @@
 #define GUPLAB_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN)
 
 /*
+ * Lock order, outermost first:
+ *
+ *   guplab_file.lock	(an ioctl's view of the file's sets and mirrors)
+ *     mmap_lock		(a mirror's fill: hmm_range_fault())
+ *       guplab_odp.lock	(a leaf: the mirror's table; the invalidate
+ *			 callback takes it under mmap_lock, and with a folio
+ *			 locked (reclaim, migration), so nothing that may
+ *			 sleep on a folio lock or on mmap_lock is done under it)
+ *
+ * ->mmap runs under the mmap write lock and so takes neither file lock: it
+ * publishes the file's mmap pages with cmpxchg().
+ */
+
+/*
+ * Who pays for memory a caller makes the module hold. io_uring's rule
+ * (__io_account_mem()): the user, against RLIMIT_MEMLOCK, unless
+ * CAP_IPC_LOCK, so that fork, exec or a file passed over SCM_RIGHTS cannot
+ * start a fresh budget (the user stays the same).
+ */
+struct guplab_acct {
+	/*
+	 * The charged user, kept alive by a reference to the caller's creds
+	 * (which hold their user_struct): free_uid() is not exported before
+	 * 5.11, put_cred() always is. NULL with CAP_IPC_LOCK (not limited).
+	 */
+	const struct cred *cred;
+	struct user_struct *user;
+	struct mm_struct *mm;		/* mmgrab()'ed; its pinned_vm counts held pages (VmPin) */
+};
+
+void guplab_acct_get(struct guplab_acct *acct);
+void guplab_acct_put(struct guplab_acct *acct);
+/* nr pages more of acct's user->locked_vm, within RLIMIT_MEMLOCK: 0 or -ENOMEM. */
+int guplab_memlock_charge(struct guplab_acct *acct, unsigned long nr);
+void guplab_memlock_uncharge(struct guplab_acct *acct, unsigned long nr);
+
+/* The pages mmap() maps (GUPLAB_MMAP_PAGES order-0 pages), charged to the first mapper. */
+struct guplab_mmap {
+	struct page *pages[GUPLAB_MMAP_PAGES];
+	struct guplab_acct acct;
+};
+
+/*
  * What one open file owns: held sets (HOLD) and mirrors, in one handle
  * space. A mirror's entry is tagged GUPLAB_TAG_MIRROR (xa_tag_pointer()).
  */
@@ -22,8 +65,8 @@ struct guplab_file {
 	u32 next_handle;		/* xa_alloc_cyclic(): a freed handle is not reused at once */
 	unsigned long held_pages;
 	unsigned int mirrors;
-	/* GUPLAB_MMAP_PAGES pages for mmap(), from the first mmap on; set once */
-	struct page *mmap_pages;
+	/* the pages for mmap(), from the first mmap on; set once */
+	struct guplab_mmap *mmap;
 };
 
 #define GUPLAB_TAG_MIRROR	1
@@ -45,8 +88,10 @@ extern unsigned long guplab_max_pages_per_call;
 /* mirror.c; without CONFIG_HMM_MIRROR each answers -EOPNOTSUPP. */
 long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *arg);
 long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_state __user *arg);
-int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, u32 length,
-		      bool write);
+int guplab_odp_access(struct guplab_file *gf, struct guplab_odp *odp, u64 index, u32 offset,
+		      void *buf, u32 length, bool write);
+/* The calling process has CAP_SYS_ADMIN: root's exploration powers, and frame numbers (main.c). */
+bool guplab_privileged(void);
 struct guplab_odp *guplab_odp_new(struct mm_struct *mm, unsigned long start, unsigned long nr,
 				  bool write, bool table);
 long guplab_odp_fill(struct guplab_odp *odp, unsigned long first, unsigned long n, bool fault,

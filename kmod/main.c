@@ -147,34 +147,51 @@ static u32 guplab_warn_flags(u32 api)
 }
 
 /*
- * The exploration power that only root keeps: calls the kernel answers
- * through WARN_ON_ONCE (a taint, or a panic under panic_on_warn), and holds
- * that are not FOLL_PIN | FOLL_LONGTERM. Decided per call by the caller's
- * own capability, not the opener's: a file passed to a group member
- * (SCM_RIGHTS, fork) gives it no more power than its own open.
+ * The exploration power that only root keeps: flags outside the allowlist
+ * below, calls the kernel answers through WARN_ON_ONCE (a taint, or a panic
+ * under panic_on_warn), FOLL_FORCE on memory the caller does not trace,
+ * holds that are not FOLL_PIN | FOLL_LONGTERM, and frame numbers. Decided
+ * per call by the caller's own capability, not the opener's: a file passed
+ * to a group member (SCM_RIGHTS, fork) gives it no more power than its own
+ * open.
  */
-static bool guplab_privileged(void)
+bool guplab_privileged(void)
 {
 	return capable(CAP_SYS_ADMIN);
 }
 
 /*
- * Who pays for held pages. io_uring's rule (__io_account_mem()): the user,
- * against RLIMIT_MEMLOCK, unless CAP_IPC_LOCK, so that fork, exec or a file
- * passed over SCM_RIGHTS cannot start a fresh budget (the user stays the
- * same). They also show in the caller's VmPin (mm->pinned_vm), as RDMA's
- * and io_uring's do.
+ * The flags a caller without CAP_SYS_ADMIN may pass, per API: an allowlist,
+ * so that a flag a later kernel answers through a new WARN_ON_ONCE stays
+ * root's until someone reads that kernel and lists it here. FOLL_NOWAIT
+ * only on the slow paths (GUP-fast WARNs on it). FOLL_FORCE (writing
+ * through a read-only mapping, as /proc/PID/mem does) only on *_remote,
+ * where guplab_remote_mm() then asks that the caller trace the target:
+ * CONFIG_PROC_MEM_FORCE_PTRACE's rule, so that a process cannot patch its
+ * own read-only text past W^X policies (SELinux execmod, mseal). Flags the
+ * kernel WARNs on for this API are taken out as well.
  */
-struct guplab_acct {
-	/*
-	 * The charged user, kept alive by a reference to the caller's creds
-	 * (which hold their user_struct): free_uid() is not exported before
-	 * 5.11, put_cred() always is. NULL with CAP_IPC_LOCK (not limited).
-	 */
-	const struct cred *cred;
-	struct user_struct *user;
-	struct mm_struct *mm;		/* mmgrab()'ed */
-};
+static u32 guplab_unpriv_flags(u32 api)
+{
+	u8 path = guplab_apis[api].path;
+	u32 ok = GUPLAB_FLAG_WRITE | GUPLAB_FLAG_LONGTERM | GUPLAB_FLAG_NOFAULT |
+		 GUPLAB_FLAG_INTERRUPTIBLE | GUPLAB_FLAG_HONOR_NUMA_FAULT;
+
+	if (path != GUPLAB_PATH_FAST && path != GUPLAB_PATH_FAST_ONLY)
+		ok |= GUPLAB_FLAG_NOWAIT;
+	if (path == GUPLAB_PATH_REMOTE)
+		ok |= GUPLAB_FLAG_FORCE;
+	return ok & ~guplab_warn_flags(api);
+}
+
+/*
+ * A folio's refcount is an int, and FOLL_PIN adds GUP_PIN_COUNTING_BIAS
+ * (1024) per pin of a small folio: 2^21 pins of one page overflow it, into
+ * try_grab_folio()'s WARN. A HOLD that leaves a folio's refcount above this
+ * bound is undone (-EOVERFLOW); one call adds at most max_pages_per_call *
+ * 1024 (2^28 by default), so calls in flight cannot jump the rest.
+ */
+#define GUPLAB_MAX_FOLIO_REFS	(INT_MAX / 4)
 
 struct guplab_set {
 	struct page **pages;		/* exactly nr entries */
@@ -266,12 +283,30 @@ static bool guplab_may_access(struct task_struct *task, struct mm_struct *mm)
 }
 
 /*
+ * FOLL_FORCE's rule for a caller without CAP_SYS_ADMIN: another process's
+ * mm, of which the caller is the tracer (CONFIG_PROC_MEM_FORCE_PTRACE's
+ * proc_mem_foll_force(): ptrace_parent(task) == current).
+ */
+static bool guplab_traced_by_current(struct task_struct *task, struct mm_struct *mm)
+{
+	bool traced;
+
+	if (mm == current->mm)
+		return false;
+	rcu_read_lock();
+	traced = ptrace_parent(task) == current;
+	rcu_read_unlock();
+	return traced;
+}
+
+/*
  * The mm of process pid for *_remote (mmget'ed), or -ESRCH / -EPERM /
  * -EINTR. As mm_access(), under the task's exec_update_lock: an execve
  * installs the new mm and the new credentials under it, so the checks and
- * the mm they admit belong to the same image.
+ * the mm they admit belong to the same image. With force, a caller without
+ * CAP_SYS_ADMIN must also be the target's tracer (guplab_unpriv_flags()).
  */
-static struct mm_struct *guplab_remote_mm(pid_t pid)
+static struct mm_struct *guplab_remote_mm(pid_t pid, bool force)
 {
 	struct task_struct *task;
 	struct mm_struct *mm;
@@ -291,7 +326,8 @@ static struct mm_struct *guplab_remote_mm(pid_t pid)
 	mm = get_task_mm(task);
 	if (!mm) {
 		err = -ESRCH;
-	} else if (!guplab_may_access(task, mm)) {
+	} else if (!guplab_may_access(task, mm) ||
+		   (force && !guplab_traced_by_current(task, mm) && !guplab_privileged())) {
 		mmput(mm);
 		err = -EPERM;
 	}
@@ -305,7 +341,7 @@ out:
 static int guplab_check_call(u32 api, u32 flags, s32 pid, u64 addr, u64 nr_pages,
 			     unsigned long max_pages, const u64 *reserved, int nr_reserved)
 {
-	unsigned long end;
+	unsigned long len, end;
 	int i;
 
 	if (api >= GUPLAB_API_COUNT)
@@ -314,8 +350,6 @@ static int guplab_check_call(u32 api, u32 flags, s32 pid, u64 addr, u64 nr_pages
 		return -EOPNOTSUPP;	/* known to guplab, not exported by this kernel */
 	if (flags & ~guplab_flag_mask())
 		return -EINVAL;
-	if ((flags & guplab_warn_flags(api)) && !guplab_privileged())
-		return -EPERM;	/* would WARN: root only */
 	if (guplab_api_remote(api) ? pid <= 0 : pid != 0)
 		return -EINVAL;
 	if (!nr_pages)
@@ -324,22 +358,31 @@ static int guplab_check_call(u32 api, u32 flags, s32 pid, u64 addr, u64 nr_pages
 	if (nr_pages > max_pages || nr_pages > INT_MAX)
 		return -E2BIG;
 	if (addr != (unsigned long)addr ||
-	    check_add_overflow((unsigned long)addr, (unsigned long)nr_pages << PAGE_SHIFT, &end))
+	    check_shl_overflow((unsigned long)nr_pages, PAGE_SHIFT, &len) ||
+	    check_add_overflow((unsigned long)addr, len, &end))
 		return -EINVAL;
 	for (i = 0; i < nr_reserved; i++)
 		if (reserved[i])
 			return -EINVAL;
+	/* Flags outside the allowlist (WARN-provoking ones among them): root only. */
+	if ((flags & ~guplab_unpriv_flags(api)) && !guplab_privileged())
+		return -EPERM;
 	return 0;
 }
 
-static void guplab_fill_facts(struct page *page, u64 pfn_before, struct guplab_page_facts *f)
+/* Frame numbers only with show_pfns (CAP_SYS_ADMIN, as /proc/PID/pagemap shows them). */
+static void guplab_fill_facts(struct page *page, u64 pfn_before, bool show_pfns,
+			      struct guplab_page_facts *f)
 {
 	struct folio *folio = page_folio(page);
 	struct zone *zone = page_zone(page);
+	u64 pfn = page_to_pfn(page);
 
 	memset(f, 0, sizeof(*f));
-	f->pfn = page_to_pfn(page);
-	f->pfn_before = pfn_before;
+	if (show_pfns) {
+		f->pfn = pfn;
+		f->pfn_before = pfn_before;
+	}
 	if (folio_test_hugetlb(folio))
 		f->kind |= GUPLAB_KIND_HUGETLB;
 	if (folio_is_zone_device(folio))
@@ -356,7 +399,7 @@ static void guplab_fill_facts(struct page *page, u64 pfn_before, struct guplab_p
 		f->props |= GUPLAB_PROP_MAYBE_DMA_PINNED;
 	if (zone_idx(zone) == ZONE_MOVABLE)
 		f->props |= GUPLAB_PROP_ZONE_MOVABLE;
-	if (pfn_before && pfn_before != f->pfn)
+	if (pfn_before && pfn_before != pfn)
 		f->props |= GUPLAB_PROP_PFN_CHANGED;
 	f->folio_order = folio_order(folio);
 	f->refcount = folio_ref_count(folio);
@@ -384,6 +427,7 @@ static void guplab_pfns_before(unsigned long addr, unsigned long nr, u64 *pfns,
 static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_before,
 			     u64 __user *dst)
 {
+	bool show_pfns = guplab_privileged();
 	struct guplab_page_facts *facts;
 	long i;
 	int err = 0;
@@ -392,14 +436,14 @@ static int guplab_copy_facts(struct page **pages, long nr, const u64 *pfns_befor
 	if (!facts)
 		return -ENOMEM;
 	for (i = 0; i < nr; i++)
-		guplab_fill_facts(pages[i], pfns_before[i], &facts[i]);
+		guplab_fill_facts(pages[i], pfns_before[i], show_pfns, &facts[i]);
 	if (copy_to_user(dst, facts, nr * sizeof(*facts)))
 		err = -EFAULT;
 	kvfree(facts);
 	return err;
 }
 
-static void guplab_acct_get(struct guplab_acct *acct)
+void guplab_acct_get(struct guplab_acct *acct)
 {
 	acct->cred = capable(CAP_IPC_LOCK) ? NULL : get_current_cred();
 	acct->user = acct->cred ? acct->cred->user : NULL;
@@ -407,34 +451,52 @@ static void guplab_acct_get(struct guplab_acct *acct)
 	mmgrab(acct->mm);
 }
 
-static void guplab_acct_put(struct guplab_acct *acct)
+void guplab_acct_put(struct guplab_acct *acct)
 {
 	if (acct->cred)
 		put_cred(acct->cred);
 	mmdrop(acct->mm);
 }
 
-/* __io_account_mem(): a cmpxchg loop, so that racing charges cannot pass the limit together. */
-static int guplab_charge(struct guplab_acct *acct, unsigned long nr)
+/*
+ * __io_account_mem(): a cmpxchg loop, so that racing charges cannot pass
+ * the limit together. Held pages, mirror tables and the mmap pages share
+ * the one budget.
+ */
+int guplab_memlock_charge(struct guplab_acct *acct, unsigned long nr)
 {
 	unsigned long limit, cur, new;
 
-	if (acct->user) {
-		limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-		cur = atomic_long_read(&acct->user->locked_vm);
-		do {
-			if (check_add_overflow(cur, nr, &new) || new > limit)
-				return -ENOMEM;
-		} while (!atomic_long_try_cmpxchg(&acct->user->locked_vm, &cur, new));
-	}
-	atomic64_add(nr, &acct->mm->pinned_vm);
+	if (!acct->user)
+		return 0;
+	limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	cur = atomic_long_read(&acct->user->locked_vm);
+	do {
+		if (check_add_overflow(cur, nr, &new) || new > limit)
+			return -ENOMEM;
+	} while (!atomic_long_try_cmpxchg(&acct->user->locked_vm, &cur, new));
 	return 0;
+}
+
+void guplab_memlock_uncharge(struct guplab_acct *acct, unsigned long nr)
+{
+	if (acct->user)
+		atomic_long_sub(nr, &acct->user->locked_vm);
+}
+
+/* Held pages: RLIMIT_MEMLOCK, and the caller's VmPin (mm->pinned_vm) as RDMA's and io_uring's. */
+static int guplab_charge(struct guplab_acct *acct, unsigned long nr)
+{
+	int err = guplab_memlock_charge(acct, nr);
+
+	if (!err)
+		atomic64_add(nr, &acct->mm->pinned_vm);
+	return err;
 }
 
 static void guplab_uncharge(struct guplab_acct *acct, unsigned long nr)
 {
-	if (acct->user)
-		atomic_long_sub(nr, &acct->user->locked_vm);
+	guplab_memlock_uncharge(acct, nr);
 	atomic64_sub(nr, &acct->mm->pinned_vm);
 }
 
@@ -500,10 +562,21 @@ static long guplab_hold(struct guplab_file *gf, struct guplab_acct *acct, u32 ap
 	return id;
 }
 
+/* Whether a HOLD left any folio it took past GUPLAB_MAX_FOLIO_REFS. */
+static bool guplab_refs_overflow(struct page **pages, long nr)
+{
+	long i;
+
+	for (i = 0; i < nr; i++)
+		if (folio_ref_count(page_folio(pages[i])) > GUPLAB_MAX_FOLIO_REFS)
+			return true;
+	return false;
+}
+
 static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *arg)
 {
 	struct mm_struct *remote_mm = NULL;
-	struct page **pages, **scratch = NULL, **fit;
+	struct page **pages = NULL, **scratch = NULL, **fit;
 	struct guplab_acct acct = { };
 	unsigned long reserved = 0;
 	u64 *pfns_before = NULL;
@@ -525,20 +598,26 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	facts = req.mode & GUPLAB_PIN_FACTS;
 	if (facts != !!req.facts)
 		return -EINVAL;
+	/*
+	 * Held for as long as user space likes: a long-term pin, so it must
+	 * say so (FOLL_PIN | FOLL_LONGTERM, as io_uring and RDMA pin), which
+	 * keeps it out of ZONE_MOVABLE/CMA and off fsdax and dirty-tracked
+	 * file pages. Root may hold anything.
+	 */
+	if (hold && (!guplab_api_pins(req.api) || !(req.flags & GUPLAB_FLAG_LONGTERM)) &&
+	    !guplab_privileged())
+		return -EPERM;
+	/* Every permission is decided before anything is charged, allocated or faulted. */
+	if (guplab_api_remote(req.api)) {
+		remote_mm = guplab_remote_mm(req.pid, req.flags & GUPLAB_FLAG_FORCE);
+		if (IS_ERR(remote_mm))
+			return PTR_ERR(remote_mm);
+	}
 	if (hold) {
-		/*
-		 * Held for as long as user space likes: a long-term pin, so it
-		 * must say so (FOLL_PIN | FOLL_LONGTERM, as io_uring and RDMA
-		 * pin), which keeps it out of ZONE_MOVABLE/CMA and off fsdax
-		 * and dirty-tracked file pages. Root may hold anything.
-		 */
-		if ((!guplab_api_pins(req.api) || !(req.flags & GUPLAB_FLAG_LONGTERM)) &&
-		    !guplab_privileged())
-			return -EPERM;
 		guplab_acct_get(&acct);
 		err = guplab_reserve(gf, &acct, req.nr_pages);
 		if (err)
-			goto out_acct;
+			goto out_free;
 		reserved = req.nr_pages;
 	}
 
@@ -546,22 +625,14 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	err = -ENOMEM;
 	pages = kvmalloc_array(req.nr_pages, sizeof(*pages), GUPLAB_GFP);
 	if (!pages)
-		goto out_unreserve;
+		goto out_free;
 	if (facts) {
 		pfns_before = kvcalloc(req.nr_pages, sizeof(*pfns_before), GUPLAB_GFP);
 		scratch = kvmalloc_array(req.nr_pages, sizeof(*scratch), GUPLAB_GFP);
 		if (!pfns_before || !scratch)
 			goto out_free;
-	}
-	if (guplab_api_remote(req.api)) {
-		remote_mm = guplab_remote_mm(req.pid);
-		if (IS_ERR(remote_mm)) {
-			err = PTR_ERR(remote_mm);
-			remote_mm = NULL;
-			goto out_free;
-		}
-	} else if (facts) {
-		guplab_pfns_before(req.addr, req.nr_pages, pfns_before, scratch);
+		if (!remote_mm)
+			guplab_pfns_before(req.addr, req.nr_pages, pfns_before, scratch);
 	}
 
 	t0 = ktime_get_ns();
@@ -570,7 +641,9 @@ static long guplab_ioctl_pin(struct guplab_file *gf, struct guplab_pin __user *a
 	t1 = ktime_get_ns();
 
 	err = 0;
-	if (ret > 0 && facts)
+	if (ret > 0 && hold && guplab_refs_overflow(pages, ret))
+		err = -EOVERFLOW;
+	if (ret > 0 && facts && !err)
 		err = guplab_copy_facts(pages, ret, pfns_before, u64_to_user_ptr(req.facts));
 	req.handle = 0;
 	t2 = t1;
@@ -611,10 +684,8 @@ out_free:
 	kvfree(scratch);
 	kvfree(pfns_before);
 	kvfree(pages);
-out_unreserve:
 	if (reserved)
 		guplab_unreserve(gf, &acct, reserved);
-out_acct:
 	if (acct.mm)
 		guplab_acct_put(&acct);
 	return err;
@@ -698,7 +769,7 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 	struct guplab_bench req;
 	bool hmm;
 	unsigned long ppc, off, n;
-	struct page **pages;
+	struct page **pages = NULL;
 	unsigned int foll;
 	u64 deadline;
 	bool pinned;
@@ -710,7 +781,8 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		return -EFAULT;
 	/* hmm_range_fault() is checked as get_user_pages_fast: the caller's mm, WRITE only. */
 	hmm = req.api == GUPLAB_BENCH_HMM_RANGE_FAULT;
-	if (hmm && (req.flags & ~GUPLAB_FLAG_WRITE || !PAGE_ALIGNED(req.addr)))
+	if (hmm && (req.flags & ~GUPLAB_FLAG_WRITE ||
+		    !PAGE_ALIGNED(untagged_addr((unsigned long)req.addr))))
 		return -EINVAL;
 	err = guplab_check_call(hmm ? GUPLAB_API_GET_USER_PAGES_FAST : req.api, req.flags, req.pid,
 				req.addr, req.nr_pages, GUPLAB_BENCH_MAX_PAGES, req.reserved,
@@ -724,25 +796,15 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		return -E2BIG;
 
 	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
-	/* hmm_range_fault() fills ppc pfns where GUP fills ppc page pointers. */
-	BUILD_BUG_ON(sizeof(*pages) != sizeof(unsigned long));
-	pages = kvmalloc_array(ppc, sizeof(*pages), GUPLAB_GFP);
-	if (!pages)
-		return -ENOMEM;
-	if (hmm) {
-		/* The mirror an ODP driver keeps; its fills are dropped, as if sent to a device. */
-		odp = guplab_odp_new(current->mm, req.addr, req.nr_pages,
-				     req.flags & GUPLAB_FLAG_WRITE, false);
-		if (IS_ERR(odp)) {
-			kvfree(pages);
-			return PTR_ERR(odp);
-		}
-	} else if (guplab_api_remote(req.api)) {
-		remote_mm = guplab_remote_mm(req.pid);
-		if (IS_ERR(remote_mm)) {
-			kvfree(pages);
+	/*
+	 * Access is decided once, here, before anything is allocated: a remote
+	 * BENCH keeps what it was granted for its run (at most
+	 * max_bench_seconds), as an open /proc/PID/mem does.
+	 */
+	if (!hmm && guplab_api_remote(req.api)) {
+		remote_mm = guplab_remote_mm(req.pid, req.flags & GUPLAB_FLAG_FORCE);
+		if (IS_ERR(remote_mm))
 			return PTR_ERR(remote_mm);
-		}
 		/*
 		 * Keep the mm_struct, not its address space: each batch takes
 		 * the address space (mmget_not_zero, as access_remote_vm()'s
@@ -750,6 +812,23 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		 */
 		mmgrab(remote_mm);
 		mmput(remote_mm);
+	}
+	/* hmm_range_fault() fills ppc pfns where GUP fills ppc page pointers. */
+	BUILD_BUG_ON(sizeof(*pages) != sizeof(unsigned long));
+	pages = kvmalloc_array(ppc, sizeof(*pages), GUPLAB_GFP);
+	if (!pages) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (hmm) {
+		/* The mirror an ODP driver keeps; its fills are dropped, as if sent to a device. */
+		odp = guplab_odp_new(current->mm, untagged_addr((unsigned long)req.addr), req.nr_pages,
+				     req.flags & GUPLAB_FLAG_WRITE, false);
+		if (IS_ERR(odp)) {
+			err = PTR_ERR(odp);
+			odp = NULL;
+			goto out;
+		}
 	}
 	deadline = ktime_get_ns() + (u64)max(1U, READ_ONCE(max_bench_seconds)) * NSEC_PER_SEC;
 
@@ -812,13 +891,14 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		req.done = i + 1;
 	}
 
+	if (!err && copy_to_user(arg, &req, sizeof(req)))
+		err = -EFAULT;
+out:
 	if (remote_mm)
 		mmdrop(remote_mm);
 	if (odp)
 		guplab_odp_free(odp);
 	kvfree(pages);
-	if (!err && copy_to_user(arg, &req, sizeof(req)))
-		err = -EFAULT;
 	return err;
 }
 
@@ -847,9 +927,35 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 }
 
 /*
- * Copies through a bounce buffer: no user access while the page is mapped.
- * Like a driver, it leaves dirtying to the release (dirty = 1); a set it
- * wrote into is released dirty when the file closes.
+ * The entry of handle for ACCESS, with the file's lock held: a mirror, or a
+ * held set that index and write fit; else -errno.
+ */
+static void *guplab_access_entry(struct guplab_file *gf, u64 handle, u64 index, bool write)
+{
+	struct guplab_set *set;
+	void *entry;
+
+	lockdep_assert_held(&gf->lock);
+	entry = xa_load(&gf->sets, handle);
+	if (!entry)
+		return ERR_PTR(-ENOENT);
+	if (guplab_entry_odp(entry))
+		return entry;
+	set = entry;
+	if (index >= set->nr)
+		return ERR_PTR(-EINVAL);
+	if (write && !set->writable)
+		return ERR_PTR(-EPERM);
+	return entry;
+}
+
+/*
+ * Copies through a bounce buffer: no user access while the page is mapped,
+ * and none under the file's lock. Like a driver, it leaves dirtying a held
+ * set to the release (dirty = 1); a set it wrote into is released dirty
+ * when the file closes. The handle is asked before the user buffer is
+ * read, and again under the lock for the copy (another thread may RELEASE
+ * it in between).
  */
 static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __user *arg)
 {
@@ -868,6 +974,11 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 		return -EINVAL;
 	if (!req.handle || req.handle > U32_MAX)
 		return -ENOENT;
+	mutex_lock(&gf->lock);
+	entry = guplab_access_entry(gf, req.handle, req.index, req.write);
+	mutex_unlock(&gf->lock);
+	if (IS_ERR(entry))
+		return PTR_ERR(entry);
 	ubuf = u64_to_user_ptr(req.buf);
 	bounce = kmalloc(req.length, GFP_KERNEL_ACCOUNT);
 	if (!bounce)
@@ -878,23 +989,20 @@ static long guplab_ioctl_access(struct guplab_file *gf, struct guplab_access __u
 	}
 
 	mutex_lock(&gf->lock);
-	entry = xa_load(&gf->sets, req.handle);
+	entry = guplab_access_entry(gf, req.handle, req.index, req.write);
+	odp = IS_ERR(entry) ? NULL : guplab_entry_odp(entry);
 	set = entry;
-	odp = guplab_entry_odp(entry);
-	if (odp) {
+	if (IS_ERR(entry)) {
+		err = PTR_ERR(entry);
+	} else if (odp) {
 		/* The file's lock keeps the mirror; the mirror's orders it with invalidations. */
-		err = guplab_odp_access(odp, req.index, req.offset, bounce, req.length, req.write);
-	} else if (!set) {
-		err = -ENOENT;
-	} else if (req.index >= set->nr) {
-		err = -EINVAL;
-	} else if (req.write && !set->writable) {
-		err = -EPERM;
-	} else if (req.write) {
-		guplab_memcpy_to_page(set->pages[req.index], req.offset, bounce, req.length);
-		set->written = true;
+		err = guplab_odp_access(gf, odp, req.index, req.offset, bounce, req.length,
+					req.write);
 	} else {
-		guplab_memcpy_from_page(bounce, set->pages[req.index], req.offset, req.length);
+		err = guplab_copy_page(set->pages[req.index], req.offset, bounce, req.length,
+				       req.write);
+		if (!err && req.write)
+			set->written = true;
 	}
 	mutex_unlock(&gf->lock);
 
@@ -932,39 +1040,56 @@ static long guplab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
  * mmap(): a VM_IO | VM_PFNMAP mapping of the open file's own pages, the
  * kind of memory a driver hands out with remap_pfn_range(), so that GUP on
  * a PFN map can be asked (check_vma_flags() refuses it in the slow path,
- * GUP-fast skips its special ptes). GUPLAB_MMAP_PAGES physically contiguous
- * pages, split so that each has its own reference, allocated at the file's
- * first mmap and freed on its last close: every mapping holds the file, so
- * none outlives the pages. Set once through cmpxchg(): ->mmap runs under the
- * mmap write lock, and a mutex taken there would order before mmap_lock.
+ * GUP-fast skips its special ptes). GUPLAB_MMAP_PAGES order-0 pages (no
+ * high-order allocation a group member could make fail or fragment),
+ * allocated at the file's first mmap, charged to the mapper's user against
+ * RLIMIT_MEMLOCK as held pages are, and freed on the file's last close:
+ * every mapping holds the file, so none outlives the pages. Set once
+ * through cmpxchg(): ->mmap runs under the mmap write lock, and a mutex
+ * taken there would order before mmap_lock.
  */
-#define GUPLAB_MMAP_ORDER	ilog2(GUPLAB_MMAP_PAGES)
-
-static void guplab_free_mmap_pages(struct page *pages)
+static void guplab_free_mmap(struct guplab_mmap *mm_pages)
 {
 	unsigned int i;
 
 	for (i = 0; i < GUPLAB_MMAP_PAGES; i++)
-		__free_page(pages + i);
+		if (mm_pages->pages[i])
+			__free_page(mm_pages->pages[i]);
+	guplab_memlock_uncharge(&mm_pages->acct, GUPLAB_MMAP_PAGES);
+	guplab_acct_put(&mm_pages->acct);
+	kfree(mm_pages);
 }
 
-static struct page *guplab_mmap_pages(struct guplab_file *gf)
+static struct guplab_mmap *guplab_mmap_pages(struct guplab_file *gf, int *err)
 {
-	struct page *pages = smp_load_acquire(&gf->mmap_pages);
-	struct page *old;
+	struct guplab_mmap *mm_pages = smp_load_acquire(&gf->mmap), *old;
+	unsigned int i;
 
-	if (pages)
-		return pages;
-	pages = alloc_pages(GUPLAB_GFP | __GFP_ZERO, GUPLAB_MMAP_ORDER);
-	if (!pages)
+	if (mm_pages)
+		return mm_pages;
+	*err = -ENOMEM;
+	mm_pages = kzalloc(sizeof(*mm_pages), GUPLAB_GFP);
+	if (!mm_pages)
 		return NULL;
-	split_page(pages, GUPLAB_MMAP_ORDER);
-	old = cmpxchg(&gf->mmap_pages, NULL, pages);
+	guplab_acct_get(&mm_pages->acct);
+	if (guplab_memlock_charge(&mm_pages->acct, GUPLAB_MMAP_PAGES)) {
+		guplab_acct_put(&mm_pages->acct);
+		kfree(mm_pages);
+		return NULL;
+	}
+	for (i = 0; i < GUPLAB_MMAP_PAGES; i++) {
+		mm_pages->pages[i] = alloc_page(GUPLAB_GFP | __GFP_ZERO);
+		if (!mm_pages->pages[i]) {
+			guplab_free_mmap(mm_pages);
+			return NULL;
+		}
+	}
+	old = cmpxchg(&gf->mmap, NULL, mm_pages);
 	if (old) {
-		guplab_free_mmap_pages(pages);
+		guplab_free_mmap(mm_pages);
 		return old;
 	}
-	return pages;
+	return mm_pages;
 }
 
 /*
@@ -976,8 +1101,9 @@ static struct page *guplab_mmap_pages(struct guplab_file *gf)
 static int guplab_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct guplab_file *gf = file->private_data;
-	unsigned long nr = vma_pages(vma);
-	struct page *pages;
+	unsigned long nr = vma_pages(vma), i;
+	struct guplab_mmap *mm_pages;
+	int err;
 
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
@@ -985,12 +1111,16 @@ static int guplab_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 	if (vma->vm_pgoff >= GUPLAB_MMAP_PAGES || nr > GUPLAB_MMAP_PAGES - vma->vm_pgoff)
 		return -EINVAL;
-	pages = guplab_mmap_pages(gf);
-	if (!pages)
-		return -ENOMEM;
+	mm_pages = guplab_mmap_pages(gf, &err);
+	if (!mm_pages)
+		return err;
 	guplab_vm_flags_clear(vma, VM_MAYEXEC);
-	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(pages) + vma->vm_pgoff,
-			       nr << PAGE_SHIFT, vma->vm_page_prot);
+	/* Page by page (not contiguous); a failure is undone by the mmap's own unwind. */
+	for (i = 0, err = 0; i < nr && !err; i++)
+		err = remap_pfn_range(vma, vma->vm_start + (i << PAGE_SHIFT),
+				      page_to_pfn(mm_pages->pages[vma->vm_pgoff + i]), PAGE_SIZE,
+				      vma->vm_page_prot);
+	return err;
 }
 
 static int guplab_open(struct inode *inode, struct file *file)
@@ -1036,8 +1166,8 @@ static int guplab_release_file(struct inode *inode, struct file *file)
 		cond_resched();
 	}
 	xa_destroy(&gf->sets);
-	if (gf->mmap_pages)
-		guplab_free_mmap_pages(gf->mmap_pages);
+	if (gf->mmap)
+		guplab_free_mmap(gf->mmap);
 	mutex_destroy(&gf->lock);
 	kfree(gf);
 	return 0;
@@ -1065,7 +1195,6 @@ static int __init guplab_init(void)
 	int err;
 
 	BUILD_BUG_ON(GUPLAB_API_COUNT > GUPLAB_API_SLOTS);
-	BUILD_BUG_ON(!is_power_of_2(GUPLAB_MMAP_PAGES));
 	/*
 	 * The same size on every ABI, with explicit padding only (i386 aligns
 	 * __u64 to 4): a 32-bit caller (compat_ptr_ioctl) sees the same layout.

@@ -40,6 +40,9 @@ struct guplab_odp {
 	bool write;
 	/* HMM pfns (HMM_PFN_VALID, HMM_PFN_WRITE), 0 when invalid; NULL for BENCH */
 	unsigned long *table;
+	/* user->locked_vm pages the struct and table are charged (0 for BENCH) */
+	unsigned long charged;
+	struct guplab_acct acct;
 	u64 invalidations;
 	u64 faults;
 	u64 retries;
@@ -48,6 +51,12 @@ struct guplab_odp {
 	u32 log_len;
 	struct guplab_mirror_event log[GUPLAB_MIRROR_LOG];
 };
+
+/* Pages of user->locked_vm a mirror of nr pages with a table is charged: struct and table. */
+static unsigned long guplab_odp_charge(unsigned long nr)
+{
+	return DIV_ROUND_UP(sizeof(struct guplab_odp) + nr * sizeof(unsigned long), PAGE_SIZE);
+}
 
 /* Past the mirror's last byte. */
 static unsigned long guplab_odp_end(const struct guplab_odp *odp)
@@ -91,8 +100,9 @@ static bool guplab_odp_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range, unsigned long cur_seq)
 {
 	struct guplab_odp *odp = container_of(mni, struct guplab_odp, notifier);
-	unsigned long start = max(range->start, odp->start);
-	unsigned long end = min(range->end, guplab_odp_end(odp));
+	/* Whole pages: a range that starts or ends inside a page invalidates that page. */
+	unsigned long start = max(ALIGN_DOWN(range->start, PAGE_SIZE), odp->start);
+	unsigned long end = min(ALIGN(range->end, PAGE_SIZE), guplab_odp_end(odp));
 	u32 event = guplab_event(range->event);
 
 	if (mmu_notifier_range_blockable(range))
@@ -116,23 +126,41 @@ static const struct mmu_interval_notifier_ops guplab_odp_ops = {
 	.invalidate = guplab_odp_invalidate,
 };
 
-/* A mirror of [start, start + nr pages) of mm, with a page table unless for BENCH. */
+/*
+ * A mirror of [start, start + nr pages) of mm, with a page table unless for
+ * BENCH. A table lives as long as user space likes, so it and the struct
+ * are charged to the caller's user against RLIMIT_MEMLOCK as held pages are
+ * (-ENOMEM past it), before anything is allocated; BENCH's table-less
+ * mirror lives for one call.
+ */
 struct guplab_odp *guplab_odp_new(struct mm_struct *mm, unsigned long start, unsigned long nr,
 				  bool write, bool table)
 {
+	struct guplab_acct acct = { };
 	struct guplab_odp *odp;
+	unsigned long charge = 0;
 	int err;
 
-	odp = kzalloc(sizeof(*odp), GUPLAB_GFP);
-	if (!odp)
-		return ERR_PTR(-ENOMEM);
 	if (table) {
-		odp->table = kvcalloc(nr, sizeof(*odp->table), GUPLAB_GFP);
-		if (!odp->table) {
-			kfree(odp);
-			return ERR_PTR(-ENOMEM);
+		guplab_acct_get(&acct);
+		charge = guplab_odp_charge(nr);
+		err = guplab_memlock_charge(&acct, charge);
+		if (err) {
+			guplab_acct_put(&acct);
+			return ERR_PTR(err);
 		}
 	}
+	err = -ENOMEM;
+	odp = kzalloc(sizeof(*odp), GUPLAB_GFP);
+	if (!odp)
+		goto out_uncharge;
+	if (table) {
+		odp->table = kvcalloc(nr, sizeof(*odp->table), GUPLAB_GFP);
+		if (!odp->table)
+			goto out_free;
+	}
+	odp->acct = acct;
+	odp->charged = charge;
 	mutex_init(&odp->lock);
 	odp->start = start;
 	odp->nr = nr;
@@ -143,11 +171,18 @@ struct guplab_odp *guplab_odp_new(struct mm_struct *mm, unsigned long start, uns
 					   &guplab_odp_ops);
 	if (err) {
 		mmdrop(mm);
-		kvfree(odp->table);
-		kfree(odp);
-		return ERR_PTR(err);
+		goto out_free;
 	}
 	return odp;
+out_free:
+	kvfree(odp->table);
+	kfree(odp);
+out_uncharge:
+	if (table) {
+		guplab_memlock_uncharge(&acct, charge);
+		guplab_acct_put(&acct);
+	}
+	return ERR_PTR(err);
 }
 
 void guplab_odp_free(struct guplab_odp *odp)
@@ -156,6 +191,10 @@ void guplab_odp_free(struct guplab_odp *odp)
 	mmu_interval_notifier_remove(&odp->notifier);
 	mmdrop(odp->mm);
 	mutex_destroy(&odp->lock);
+	if (odp->table) {
+		guplab_memlock_uncharge(&odp->acct, odp->charged);
+		guplab_acct_put(&odp->acct);
+	}
 	kvfree(odp->table);
 	kfree(odp);
 }
@@ -166,6 +205,24 @@ unsigned long guplab_odp_pages(const struct guplab_odp *odp)
 }
 
 /*
+ * Whether a VMA over [start, end) of mm is memfd_secret memory, with mm's
+ * mmap_lock held. Such pages are off the direct map: GUP answers -EFAULT
+ * (check_vma_flags()), and so does a fill, which hmm_range_fault() itself
+ * would not refuse. A VMA that changes later invalidates the range, and the
+ * next fill asks again.
+ */
+static bool guplab_range_secretmem(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for (vma = find_vma(mm, start); vma && vma->vm_start < end; vma = find_vma(mm, vma->vm_end))
+		if (guplab_vma_is_secretmem(vma))
+			return true;
+	return false;
+}
+
+/*
  * Fills entries [first, first + n) with hmm_range_fault(), the notifier
  * sequence loop of Documentation/mm/hmm.rst: read_begin, fault under
  * mmap_read_lock, then commit under the mirror's lock unless an
@@ -173,7 +230,10 @@ unsigned long guplab_odp_pages(const struct guplab_odp *odp)
  * Without fault, only present pages are recorded; with write, pages are
  * faulted for writing (HMM_PFN_REQ_WRITE). Bounded by
  * HMM_RANGE_DEFAULT_TIMEOUT (-EBUSY) and by signals (-EINTR); -ESRCH once
- * the mm's process has exited. scratch holds n entries. Returns n or -errno.
+ * the mm's process has exited; -EFAULT over memfd_secret memory. scratch
+ * holds n entries, zeroed before each try (hmm_range_fault() reads input
+ * flags from them: 7.x carries HMM_PFN_INOUT_FLAGS through). Returns n or
+ * -errno.
  */
 long guplab_odp_fill(struct guplab_odp *odp, unsigned long first, unsigned long n, bool fault,
 		     bool write, unsigned long *scratch)
@@ -202,11 +262,14 @@ long guplab_odp_fill(struct guplab_odp *odp, unsigned long first, unsigned long 
 			break;
 		}
 		range.notifier_seq = mmu_interval_read_begin(range.notifier);
+		memset(scratch, 0, n * sizeof(*scratch));
 		if (mmap_read_lock_killable(odp->mm)) {
 			ret = -EINTR;
 			break;
 		}
 		ret = hmm_range_fault(&range);
+		if (!ret && guplab_range_secretmem(odp->mm, range.start, range.end))
+			ret = -EFAULT;
 		mmap_read_unlock(odp->mm);
 		if (ret == -EBUSY) {
 			retries++;
@@ -242,14 +305,23 @@ long guplab_odp_fill(struct guplab_odp *odp, unsigned long first, unsigned long 
  * ACCESS through a mirror, with the file's lock held (the mirror stays):
  * copies under the mirror's lock while the entry is valid (and writable
  * for a write), else faults that page back in first, as a device would.
+ *
+ * A write dirties the page. HMM_PFN_WRITE says the pte is writable, not
+ * that the folio is dirty: a read swap-in of an exclusive anonymous page
+ * (do_swap_page()) and a shmem read fault map a clean folio writable, and
+ * reclaim would then drop the bytes written here. Under the mirror's lock
+ * with the entry valid, no invalidation has finished, so the page is still
+ * mapped and truncation cannot race (RDMA ODP dirties the same way).
  */
-int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, u32 length,
-		      bool write)
+int guplab_odp_access(struct guplab_file *gf, struct guplab_odp *odp, u64 index, u32 offset,
+		      void *buf, u32 length, bool write)
 {
 	unsigned long entry, scratch;
+	struct page *page;
 	long ret;
 	int tries;
 
+	lockdep_assert_held(&gf->lock);
 	if (index >= odp->nr)
 		return -EINVAL;
 	if (write && !odp->write)
@@ -259,12 +331,12 @@ int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, 
 		mutex_lock(&odp->lock);
 		entry = odp->table[index];
 		if ((entry & HMM_PFN_VALID) && (!write || (entry & HMM_PFN_WRITE))) {
-			if (write)
-				guplab_memcpy_to_page(hmm_pfn_to_page(entry), offset, buf, length);
-			else
-				guplab_memcpy_from_page(buf, hmm_pfn_to_page(entry), offset, length);
+			page = hmm_pfn_to_page(entry);
+			ret = guplab_copy_page(page, offset, buf, length, write);
+			if (!ret && write)
+				guplab_mark_dirty(page);
 			mutex_unlock(&odp->lock);
-			return 0;
+			return ret;
 		}
 		mutex_unlock(&odp->lock);
 		/* A read faults for reading: a mirror for writing may still read a read-only page. */
@@ -275,13 +347,32 @@ int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, 
 	return -EBUSY;
 }
 
+/*
+ * Whether the file may take one more mirror over [start, end): 0, -ENOSPC
+ * past GUPLAB_MAX_MIRRORS, -EEXIST over another of its mirrors.
+ */
+static long guplab_mirror_room(struct guplab_file *gf, unsigned long start, unsigned long end)
+{
+	struct guplab_odp *other;
+	unsigned long index;
+	void *entry;
+
+	lockdep_assert_held(&gf->lock);
+	if (gf->mirrors >= GUPLAB_MAX_MIRRORS)
+		return -ENOSPC;
+	xa_for_each(&gf->sets, index, entry) {
+		other = guplab_entry_odp(entry);
+		if (other && start < guplab_odp_end(other) && other->start < end)
+			return -EEXIST;
+	}
+	return 0;
+}
+
 long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *arg)
 {
 	struct guplab_mirror req;
-	struct guplab_odp *odp, *other;
-	unsigned long end, off, n, i, *scratch;
-	unsigned long index;
-	void *entry;
+	struct guplab_odp *odp;
+	unsigned long addr, len, end, off, n, i, *scratch;
 	u64 t0;
 	u32 id;
 	long ret;
@@ -290,19 +381,29 @@ long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *ar
 		return -EFAULT;
 	if (req.reserved || req.flags & ~(GUPLAB_MIRROR_WRITE | GUPLAB_MIRROR_SNAPSHOT))
 		return -EINVAL;
-	if (!req.nr_pages || req.addr != (unsigned long)req.addr || !PAGE_ALIGNED(req.addr))
+	if (!req.nr_pages || req.addr != (unsigned long)req.addr)
+		return -EINVAL;
+	/* As the mm sees it: without the tag bits (arm64 TBI, x86 LAM) that GUP also strips. */
+	addr = untagged_addr((unsigned long)req.addr);
+	if (!PAGE_ALIGNED(addr))
 		return -EINVAL;
 	if (req.nr_pages > READ_ONCE(guplab_max_pages_per_call))
 		return -E2BIG;
-	if (check_add_overflow((unsigned long)req.addr, (unsigned long)req.nr_pages << PAGE_SHIFT,
-			       &end) || end > TASK_SIZE)
+	if (check_shl_overflow((unsigned long)req.nr_pages, PAGE_SHIFT, &len) ||
+	    check_add_overflow(addr, len, &end) || end > TASK_SIZE)
 		return -EINVAL;
+	/* Before anything is allocated or faulted; asked again when the mirror is published. */
+	mutex_lock(&gf->lock);
+	ret = guplab_mirror_room(gf, addr, end);
+	mutex_unlock(&gf->lock);
+	if (ret)
+		return ret;
 
 	scratch = kvmalloc_array(min_t(u64, req.nr_pages, GUPLAB_FILL_CHUNK), sizeof(*scratch),
 				 GUPLAB_GFP);
 	if (!scratch)
 		return -ENOMEM;
-	odp = guplab_odp_new(current->mm, req.addr, req.nr_pages, req.flags & GUPLAB_MIRROR_WRITE,
+	odp = guplab_odp_new(current->mm, addr, req.nr_pages, req.flags & GUPLAB_MIRROR_WRITE,
 			     true);
 	if (IS_ERR(odp)) {
 		kvfree(scratch);
@@ -330,12 +431,7 @@ long guplab_ioctl_mirror(struct guplab_file *gf, struct guplab_mirror __user *ar
 	mutex_unlock(&odp->lock);
 
 	mutex_lock(&gf->lock);
-	ret = gf->mirrors >= GUPLAB_MAX_MIRRORS ? -ENOSPC : 0;
-	xa_for_each(&gf->sets, index, entry) {
-		other = guplab_entry_odp(entry);
-		if (!ret && other && req.addr < guplab_odp_end(other) && other->start < end)
-			ret = -EEXIST;
-	}
+	ret = guplab_mirror_room(gf, addr, end);
 	if (!ret)
 		ret = xa_alloc_cyclic(&gf->sets, &id, xa_tag_pointer(odp, GUPLAB_TAG_MIRROR),
 				      xa_limit_32b, &gf->next_handle, GUPLAB_GFP);
@@ -358,7 +454,7 @@ long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_stat
 {
 	struct guplab_mirror_state *st;
 	struct guplab_odp *odp;
-	u64 *pfns = NULL;
+	u64 *pfns = NULL, pfn_mask;
 	unsigned long i;
 	void *entry;
 	long err = 0;
@@ -375,6 +471,8 @@ long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_stat
 		err = -EINVAL;
 		goto out;
 	}
+	/* Frame numbers for CAP_SYS_ADMIN only, as /proc/PID/pagemap (Rowhammer). */
+	pfn_mask = st->pfns && guplab_privileged() ? GUPLAB_MPFN_PFN_MASK : 0;
 	mutex_lock(&gf->lock);
 	entry = st->handle && st->handle <= U32_MAX ? xa_load(&gf->sets, st->handle) : NULL;
 	odp = guplab_entry_odp(entry);
@@ -398,7 +496,7 @@ long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_stat
 		st->valid_pages += !!e;
 		if (pfns)
 			pfns[i] = e ? GUPLAB_MPFN_VALID | (e & HMM_PFN_WRITE ? GUPLAB_MPFN_WRITE : 0) |
-				      (page_to_pfn(hmm_pfn_to_page(e)) & GUPLAB_MPFN_PFN_MASK) : 0;
+				      (page_to_pfn(hmm_pfn_to_page(e)) & pfn_mask) : 0;
 	}
 	st->invalidations = odp->invalidations;
 	st->faults = odp->faults;
@@ -433,8 +531,8 @@ long guplab_ioctl_mirror_state(struct guplab_file *gf, struct guplab_mirror_stat
 	return -EOPNOTSUPP;
 }
 
-int guplab_odp_access(struct guplab_odp *odp, u64 index, u32 offset, void *buf, u32 length,
-		      bool write)
+int guplab_odp_access(struct guplab_file *gf, struct guplab_odp *odp, u64 index, u32 offset,
+		      void *buf, u32 length, bool write)
 {
 	return -EOPNOTSUPP;
 }

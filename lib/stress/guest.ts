@@ -215,6 +215,16 @@ export async function runGuest(p: StressProfile): Promise<number> {
       `exec-race: ${em?.[1] ?? 0} s, ${em?.[2] ?? 0} execs of a setuid-root binary (${em?.[4] ?? 0} ran privileged, ${em?.[5] ?? 0} traced ones not), ` +
       `${em?.[6] ?? 0} remote pins tried: ${em?.[7] ?? 0} on traced children, ${em?.[8] ?? 0} on untraced ones, ${em?.[9] ?? 0} on a privileged image (both must be 0)`);
     check(held() === base, `exec-race: pin counters balance (${held() - base} leaked)`);
+    // The fuzzer again, as a group member: every ioctl (MIRROR, MIRROR_STATE, ACCESS through
+    // mirrors of anonymous, shmem and memfd_secret memory, BENCH of hmm_range_fault, mmap'ed
+    // device pages) without CAP_SYS_ADMIN, with a RLIMIT_MEMLOCK that mirror tables also draw on.
+    const groupCalls = Math.max(1000, Math.floor(p.fuzzCalls / 4));
+    const gf = sh('prlimit', ['--memlock=67108864', '--', ...asGroup, BIN, 'fuzz', String(p.seed + 1), String(groupCalls), String(p.fuzzThreads)]);
+    process.stdout.write(gf.out.replace(/^fuzz:/gm, 'fuzz(group):'));
+    const gm = /fuzz: seed=\d+ calls=(\d+) paths=(\d+) reopens=(\d+) failures=(\d+)/.exec(gf.out);
+    check(gf.status === 0 && Number(gm?.[1] ?? 0) >= groupCalls,
+      `fuzz as a group member: ${gm?.[1] ?? 0} calls, ${gm?.[2] ?? 0} distinct ioctl paths, exit ${gf.status}`);
+    check(held() === base, `fuzz as a group member: pin counters balance (${held() - base} leaked)`);
     const other = sh(asNobody[0] as string, [...asNobody.slice(1), BIN, 'try', '1']);
     check(/open: EACCES/.test(other.out), `perm: a user outside the group still cannot open it (${other.out.trim()})`);
     const back = sh('rmmod', ['guplab']).status === 0 && sh('insmod', [ko as string]).status === 0;

@@ -168,6 +168,8 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
           const out = await asNobody([bin, 'remote', String(target.pid), target.addr, 'seize']);
           const tracerPins = scope === '0' && kernelVersion(os.release())[0] < 7;
           expect(out, `scope ${scope}`).toMatch(tracerPins ? /seize: OK\nremote: OK/ : scope === '0' ? /seize: OK\nremote: EPERM/ : /seize: EPERM\nremote: EPERM/);
+          // FOLL_FORCE follows the same rule: a tracer may (CONFIG_PROC_MEM_FORCE_PTRACE's rule).
+          expect(out, `scope ${scope}`).toMatch(tracerPins ? /remote-force: OK/ : /remote-force: EPERM/);
         }
         // Root (CAP_SYS_PTRACE) keeps its power.
         expect(dev.pin('pin_user_pages_remote', BigInt(target.addr), 1, { pid: target.pid }).ret).toBe(1);
@@ -220,8 +222,72 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
     expect(await waitFor(() => held() === base, 10000)).toBe(true);
   }, limit(180_000));
 
-  it.runIf(withGcc)('gives a 32-bit (IA32_EMULATION) FACTS caller correct 56-byte records', async () => {
+  it.runIf(withGcc)('gives a 32-bit (IA32_EMULATION) FACTS caller correct 56-byte records, root and group member alike', async () => {
     expect(await run([bin32, 'facts32'])).toMatch(/facts32: ret 8, OK \(sizeof 56, long 4\)/);
+    // As nobody, pagemap hides the frame numbers, and so does FACTS: both 0.
+    expect(await asNobody([bin32, 'facts32'])).toMatch(/facts32: ret 8, OK \(sizeof 56, long 4\)/);
+  });
+
+  it('lets a group member MIRROR, ACCESS through the mirror, BENCH hmm_range_fault and mmap the device; FACTS and MIRROR_STATE hide frame numbers from it', async () => {
+    const out = await asNobody([process.execPath, HELPER, 'mirror', '+', 'bench-hmm', '+', 'mmap', '+', 'facts']);
+    expect(out).toMatch(/mirror: OK\naccess: OK\nstate: valid 8 of 8, pfns hidden\nrelease: OK/);
+    expect(out).toMatch(/bench-hmm: done 3 status 0/);
+    expect(out).toMatch(/mmap: OK/);
+    expect(out).toMatch(/facts: ret 4, pfns hidden, kinds anon,anon,anon,anon/);
+    // Root (CAP_SYS_ADMIN) sees them, as in /proc/PID/pagemap.
+    const m = mapAnonymous(4 * 4096, { populate: true });
+    try {
+      const facts = dev.pin('pin_user_pages_fast', m.address, 4, { facts: true }).facts ?? [];
+      expect(facts.map((f) => f.pfn)).toEqual([0, 1, 2, 3].map((i) => m.pfn(i * 4096)));
+      const mirror = dev.mirror(m.address, 4);
+      expect(dev.mirrorState(mirror.handle, { pfns: true }).pfns?.map((e) => e.pfn)).toEqual([0, 1, 2, 3].map((i) => m.pfn(i * 4096)));
+      dev.release(mirror.handle);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('refuses FOLL_FORCE on its own memory and flags outside the allowlist with EPERM; root keeps both', async () => {
+    const out = await asNobody([process.execPath, HELPER, 'force', '+', 'allowlist']);
+    expect(out).toMatch(/force-local: EPERM/);
+    expect(out).toMatch(/force-self: EPERM/);
+    expect(out).toMatch(/^self: OK/m);
+    for (const flag of ['dump', 'anon', 'hwpoison', 'split_pmd']) expect(out).toMatch(new RegExp(`flag ${flag}: EPERM`));
+    for (const flag of ['nowait', 'nofault', 'interruptible'].filter((f) => dev.info().flags.includes(f as never))) {
+      expect(out).toMatch(new RegExp(`flag ${flag}: OK`));
+    }
+    const m = mapAnonymous(4096, { populate: true, prot: 'r' });
+    try {
+      expect(dev.pin('pin_user_pages', m.address, 1, { flags: ['write', 'force'] }).ret).toBe(1);
+      expect(dev.pin('pin_user_pages', m.address, 1, { flags: ['dump'] }).ret).toBe(1);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('charges mirror tables and the mmap pages to the user against RLIMIT_MEMLOCK', async () => {
+    // 65536 pages: a 512 KiB table, 129 pages with the struct; the mmap: 16 pages.
+    expect(await asNobody([process.execPath, HELPER, 'memlock-mirror', '65536', '+', 'memlock-mmap'], 32 * 1024)).toMatch(
+      /memlock-mirror: ENOMEM[\s\S]*memlock-mmap: ENOMEM/,
+    );
+    expect(await asNobody([process.execPath, HELPER, 'memlock-mirror', '65536', '+', 'memlock-mmap'], 1 << 20)).toMatch(
+      /memlock-mirror: OK\nmemlock-mmap: OK/,
+    );
+  });
+
+  it.runIf(withGcc)('answers an ACCESS through a mirror of memfd_secret memory with EFAULT (no oops), and the module is free again when the caller exits', async () => {
+    const refcnt = (): string => readFileSync('/sys/module/guplab/refcnt', 'utf8').trim();
+    const before = refcnt();
+    const out = await asNobody([bin, 'secret']);
+    const [major, minor] = kernelVersion(os.release());
+    if (major * 1000 + minor < 5014) {
+      expect(out).toMatch(/memfd_secret: ENOSYS/); // memfd_secret came in 5.14
+      return;
+    }
+    // The anonymous range is mirrored, then replaced by secret memory (MAP_FIXED) and touched:
+    // the refill finds the memfd_secret VMA and answers as GUP does.
+    expect(out).toMatch(/mirror: OK\naccess-read: EFAULT\naccess-write: EFAULT\nmirror-secret: EFAULT\nsnapshot-secret: EFAULT\nbytes: kept/);
+    expect(await waitFor(() => refcnt() === before, 10000)).toBe(true);
   });
 
   it('does not hand a released handle out again at once (xa_alloc_cyclic)', () => {

@@ -7,9 +7,14 @@
 //   mprotect       change_pmd_range() (mm/mprotect.c): MMU_NOTIFY_PROTECTION_VMA
 //   fork           copy_page_range() of a COW mapping: MMU_NOTIFY_PROTECTION_PAGE,
 //                  then the parent's write, wp_page_copy(): MMU_NOTIFY_CLEAR
+import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GupDevice, mapAnonymous } from '../../lib/index.js';
+import { kernelVersion } from '../../lib/check/expectations.js';
+import { GupDevice, mapAnonymous, mapSecret, UnsupportedError } from '../../lib/index.js';
 import { addon } from '../../lib/native.js';
+import type { GuestMount } from '../../lib/vm/guest.js';
 import { runChild } from './child.js';
 import { hasDevice } from './device.js';
 
@@ -184,6 +189,42 @@ describe.runIf(hasDevice)('mirror (hmm_range_fault + mmu_interval_notifier)', ()
     expect(r.status).toBe(0);
   });
 
+  it('refuses to mirror memfd_secret memory with EFAULT, as GUP does (its pages are off the direct map)', () => {
+    let m;
+    try {
+      m = mapSecret(4 * PAGE, { populate: true });
+    } catch (err) {
+      // memfd_secret came in 5.14; the VM enables it (secretmem.enable=1) wherever it exists.
+      expect(err).toBeInstanceOf(UnsupportedError);
+      const [major, minor] = kernelVersion(os.release());
+      expect(major * 1000 + minor).toBeLessThan(5014);
+      return;
+    }
+    const device = new (addon().Device)();
+    try {
+      // Without the check, the mirror was made and an ACCESS through it oopsed
+      // (memcpy_from_page() on a page with no kernel mapping).
+      expect(rawMirror(device, m.address, 4)).toBe('EFAULT');
+      expect(rawMirror(device, m.address, 4, 1)).toBe('EFAULT'); // write
+      expect(rawMirror(device, m.address, 4, 2)).toBe('EFAULT'); // snapshot: present pages only, still refused
+    } finally {
+      device.close();
+      m.close();
+    }
+  });
+
+  it('invalidates whole pages: a range that starts or ends inside a page clears that page', () => {
+    const m = mapAnonymous(4 * PAGE, { populate: true });
+    const mirror = dev.mirror(m.address, 4);
+    // mprotect works in pages; MADV_DONTNEED too. A notifier range is page aligned by
+    // the kernel's callers, so this checks that rounding changes nothing for them.
+    m.advise('dontneed', PAGE, PAGE);
+    const state = dev.mirrorState(mirror.handle, { pfns: true });
+    expect(state.pfns?.map((e) => e.valid)).toEqual([true, false, true, true]);
+    dev.release(mirror.handle);
+    m.close();
+  });
+
   it('benches hmm_range_fault like a GUP entry point: every batch filled, nothing to release', async () => {
     const m = mapAnonymous(256 * PAGE, { populate: true });
     const r = await dev.bench('hmm_range_fault', m.address, 256, { pagesPerCall: 64, iterations: 5, flags: ['write'] });
@@ -192,5 +233,67 @@ describe.runIf(hasDevice)('mirror (hmm_range_fault + mmu_interval_notifier)', ()
     expect(r.putNs.every((ns) => ns === 0)).toBe(true);
     await expect(dev.bench('hmm_range_fault', m.address, 256, { pagesPerCall: 64, iterations: 1, flags: ['longterm'] })).rejects.toThrow(/only "write"/);
     m.close();
+  });
+});
+
+const ext4 = (JSON.parse(process.env.GUPLAB_MOUNTS ?? '[]') as GuestMount[]).find((m) => m.fs === 'ext4' && !m.dax)?.path;
+
+async function sh(cmd: string): Promise<string> {
+  const r = await runChild('sh', ['-c', cmd]);
+  return `${r.stdout}${r.stderr}${r.status === 0 ? '' : `exit ${r.status}`}`;
+}
+
+/** /proc/self/pagemap bit 62: the page is swapped out (its pte holds a swap entry). */
+function swapped(address: bigint): boolean {
+  const fd = openSync('/proc/self/pagemap', 'r');
+  try {
+    const entry = Buffer.alloc(8);
+    readSync(fd, entry, 0, 8, Number(address / 4096n) * 8);
+    return ((entry.readBigUInt64LE() >> 62n) & 1n) === 1n;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// Swap needs a real block device: a swap file on tmpfs cannot be activated,
+// so the swap file lives on the full guest's ext4 scratch disk.
+describe.runIf(hasDevice && ext4 !== undefined)('mirror writes under reclaim (swap file on the ext4 scratch disk)', () => {
+  const swapfile = path.join(ext4 ?? '', `guplab-swap-${process.pid}`);
+  let dev: GupDevice;
+  beforeAll(async () => {
+    dev = GupDevice.open();
+    // dd, not fallocate: swapon refuses a file with unwritten extents on older kernels.
+    expect(await sh(`dd if=/dev/zero of=${swapfile} bs=1M count=32 2>/dev/null && chmod 600 ${swapfile} && mkswap ${swapfile} >/dev/null && swapon ${swapfile}`)).toBe('');
+  });
+  afterAll(async () => {
+    dev?.close();
+    await sh(`swapoff ${swapfile}`);
+    rmSync(swapfile, { force: true });
+  });
+
+  it('dirties the page a write ACCESS wrote: MADV_PAGEOUT, read-touch, MIRROR write, ACCESS write, MADV_PAGEOUT loses nothing', async () => {
+    const m = mapAnonymous(4 * PAGE, { populate: true });
+    try {
+      m.write(0, 0x11, 4 * PAGE);
+      m.advise('pageout');
+      expect(swapped(m.address)).toBe(true);
+      // Let the swap writeback finish: a folio still under writeback is skipped by reclaim.
+      await sh('sleep 1');
+      // A read swap-in of an exclusive anonymous page maps it writable but clean
+      // (do_swap_page()), so the mirror's write fill faults nothing and nothing dirties it.
+      expect(m.read(100)[0]).toBe(0x11);
+      const mirror = dev.mirror(m.address, 4, { write: true });
+      expect(dev.mirrorState(mirror.handle, { pfns: true }).pfns?.[0]).toMatchObject({ valid: true, writable: true });
+      dev.writePinned(mirror.handle, 0, 100, Uint8Array.of(0xa5));
+      m.advise('pageout');
+      expect(swapped(m.address)).toBe(true);
+      expect(dev.mirrorState(mirror.handle, { pfns: true }).pfns?.[0]?.valid).toBe(false);
+      // Without dirtying, reclaim freed the clean folio and the swap slot still held 0x11.
+      expect(m.read(100)[0]).toBe(0xa5);
+      expect(dev.readPinned(mirror.handle, 0, 100)[0]).toBe(0xa5);
+      dev.release(mirror.handle);
+    } finally {
+      m.close();
+    }
   });
 });

@@ -10,6 +10,9 @@
  *   unpriv landlock PID ADDR        the same, seize first, from inside a Landlock domain
  *   unpriv budget fork|exec|scm N   hold N pages with RLIMIT_MEMLOCK = N pages, then a
  *                                   forked / exec'ed / SCM_RIGHTS-receiving process holds 1
+ *   unpriv secret                   mirror anonymous memory, replace it with memfd_secret
+ *                                   memory (MAP_FIXED), touch it, ACCESS through the mirror;
+ *                                   then a mirror of the secret memory itself
  *
  * Prints "key: OK" or "key: ERRNO" lines; exits 0 unless it could not run.
  */
@@ -47,6 +50,10 @@ _Static_assert(sizeof(struct guplab_mirror_event) == 24, "guplab_mirror_event");
 _Static_assert(sizeof(struct guplab_mirror_state) == 512, "guplab_mirror_state");
 
 #define PAGE 4096UL
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447	/* the same number on x86_64, i386 and the generic table */
+#endif
 
 /* The errno's name ("EFAULT"), as the TypeScript side prints it; "OK" for 0. */
 static const char *errname(int e)
@@ -150,6 +157,12 @@ static void remote(const char *what, pid_t pid, uint64_t addr, int seize)
 		printf("%s: %s\n", what, errname(errno));
 	else
 		printf("%s: %s\n", what, p.ret == 1 ? "OK" : "short");
+	/* FOLL_FORCE without CAP_SYS_ADMIN: only on a process this one traces. */
+	p.flags = GUPLAB_FLAG_FORCE;
+	if (ioctl(fd, GUPLAB_IOC_PIN, &p))
+		printf("%s-force: %s\n", what, errname(errno));
+	else
+		printf("%s-force: %s\n", what, p.ret == 1 ? "OK" : "short");
 }
 
 static int cmd_landlock(pid_t pid, uint64_t addr)
@@ -164,6 +177,41 @@ static int cmd_landlock(pid_t pid, uint64_t addr)
 	}
 	printf("landlock: OK\n");
 	remote("remote", pid, addr, 1);
+	return 0;
+}
+
+/*
+ * memfd_secret pages are off the kernel's direct map: an ACCESS through a
+ * mirror must answer EFAULT (as GUP does), never touch them (a kernel oops,
+ * and a task that hangs in its exit).
+ */
+static int cmd_secret(void)
+{
+	int fd = open_dev(O_CLOEXEC), fd2 = open_dev(O_CLOEXEC), sfd;
+	uint8_t *buf = map(4), byte = 0;
+	struct guplab_mirror m = { .addr = (uintptr_t)buf, .nr_pages = 4, .flags = GUPLAB_MIRROR_WRITE };
+	struct guplab_access a = { .index = 1, .length = 1, .buf = (uintptr_t)&byte };
+
+	printf("mirror: %s\n", errname(ioctl(fd, GUPLAB_IOC_MIRROR, &m) ? errno : 0));
+	sfd = syscall(SYS_memfd_secret, O_CLOEXEC);
+	if (sfd < 0 || ftruncate(sfd, 4 * PAGE)) {
+		printf("memfd_secret: %s\n", errname(errno));
+		return 0;
+	}
+	if (mmap(buf, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, sfd, 0) != buf) {
+		printf("mmap: %s\n", errname(errno));
+		return 0;
+	}
+	memset(buf, 0x5c, 4 * PAGE);
+	a.handle = m.handle;
+	printf("access-read: %s\n", errname(ioctl(fd, GUPLAB_IOC_ACCESS, &a) ? errno : 0));
+	a.write = 1;
+	printf("access-write: %s\n", errname(ioctl(fd, GUPLAB_IOC_ACCESS, &a) ? errno : 0));
+	m.flags = 0;
+	printf("mirror-secret: %s\n", errname(ioctl(fd2, GUPLAB_IOC_MIRROR, &m) ? errno : 0));
+	m.flags = GUPLAB_MIRROR_SNAPSHOT;
+	printf("snapshot-secret: %s\n", errname(ioctl(fd2, GUPLAB_IOC_MIRROR, &m) ? errno : 0));
+	printf("bytes: %s\n", buf[PAGE] == 0x5c ? "kept" : "changed");
 	return 0;
 }
 
@@ -258,11 +306,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "landlock") && argc == 4)
 		return cmd_landlock(atoi(argv[2]), strtoull(argv[3], NULL, 0));
+	if (!strcmp(cmd, "secret"))
+		return cmd_secret();
 	if (!strcmp(cmd, "budget") && argc == 4)
 		return cmd_budget(argv[2], strtoull(argv[3], NULL, 0), "/proc/self/exe");
 	if (!strcmp(cmd, "budget-child") && argc == 3)
 		return cmd_budget_child(atoi(argv[2]), "exec");
 	fprintf(stderr, "usage: unpriv facts32 | target | remote PID ADDR [seize] | landlock PID ADDR |\n"
-		"       budget fork|exec|scm PAGES\n");
+		"       budget fork|exec|scm PAGES | secret\n");
 	return 2;
 }

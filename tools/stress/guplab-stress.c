@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,10 @@
 
 #define PAGE 4096UL
 #define DEV "/dev/guplab"
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447	/* the same number on x86_64 and the generic table (arm64) */
+#endif
 
 /* The errno's name ("EFAULT"), as the TypeScript side prints it; "OK" for 0. */
 static const char *errname(int e)
@@ -110,7 +115,7 @@ static uint64_t pick(uint64_t *s, const uint64_t *v, size_t n)
 #define NHANDLES	64
 #define DESC_LEN	320
 #define MAX_THREADS	16
-#define NREGIONS	7
+#define NREGIONS	8
 
 static struct guplab_info info;
 static uint64_t seed;
@@ -630,6 +635,23 @@ static int fuzz_child(long ncalls, int nthreads)
 	munmap(regions[5].base, 16 * PAGE);	/* a hole */
 	regions[6].base = map(2UL << 20, PROT_READ | PROT_WRITE, MAP_POPULATE);	/* THP-able */
 	regions[6].pages = 512;
+	{
+		/*
+		 * memfd_secret memory (off the direct map: GUP and MIRROR refuse it),
+		 * where the kernel has it; else more anonymous memory.
+		 */
+		int f = syscall(SYS_memfd_secret, O_CLOEXEC);
+
+		if (f >= 0 && !ftruncate(f, 16 * PAGE))
+			regions[7].base = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+		if (f < 0 || regions[7].base == MAP_FAILED || !regions[7].base)
+			regions[7].base = map(16 * PAGE, PROT_READ | PROT_WRITE, 0);
+		else
+			memset(regions[7].base, 0x5e, 16 * PAGE);
+		regions[7].pages = 16;
+		if (f >= 0)
+			close(f);
+	}
 	guard = map(2 * PAGE, PROT_READ | PROT_WRITE, MAP_POPULATE);
 	mprotect(guard + PAGE, PAGE, PROT_NONE);
 	scratch = map(1UL << 20, PROT_READ | PROT_WRITE, MAP_POPULATE);
