@@ -277,6 +277,7 @@ static bool guplab_may_access(struct task_struct *task, struct mm_struct *mm)
 	     gid_eq(cred->gid, tcred->sgid) && gid_eq(cred->gid, tcred->gid) &&
 	     ptrace_parent(task) == current;
 	rcu_read_unlock();
+	/* As __ptrace_may_access(): read the mm's dumpability after the creds (exec changes both). */
 	smp_rmb();
 	ok = ok && guplab_mm_dumpable(mm);
 	return ok || capable(CAP_SYS_PTRACE);
@@ -1062,6 +1063,7 @@ static void guplab_free_mmap(struct guplab_mmap *mm_pages)
 
 static struct guplab_mmap *guplab_mmap_pages(struct guplab_file *gf, int *err)
 {
+	/* Pairs with the cmpxchg() (a full barrier) that publishes gf->mmap below. */
 	struct guplab_mmap *mm_pages = smp_load_acquire(&gf->mmap), *old;
 	unsigned int i;
 

@@ -147,12 +147,18 @@ struct guplab_page_facts {
 	__u32 props;		/* GUPLAB_PROP_* */
 	__u32 folio_order;
 	__s32 refcount;		/* folio_ref_count() while held */
-	__s32 pincount;		/* exact FOLL_PIN count of a large folio; -1 for small folios,
-				 * whose pins are counted in refcount (GUP_PIN_COUNTING_BIAS) */
+	/*
+	 * Exact FOLL_PIN count of a large folio; -1 for small folios, whose pins
+	 * are counted in refcount (GUP_PIN_COUNTING_BIAS).
+	 */
+	__s32 pincount;
 	__u32 zone;		/* zone_idx() */
 	char zone_name[GUPLAB_ZONE_NAME_LEN];
-	__u32 reserved;		/* out: zero. Explicit tail padding: 56 bytes on every ABI
-				 * (i386 aligns __u64 to 4 and made it 52 before ABI 4) */
+	/*
+	 * Out: zero. Explicit tail padding: 56 bytes on every ABI (i386 aligns
+	 * __u64 to 4 and made it 52 before ABI 4).
+	 */
+	__u32 reserved;
 };
 
 /* guplab_pin.mode */

@@ -505,6 +505,6 @@ export function benchCsv(result: BenchResult): string {
 /** Every sample: case, round, get and put ns of one iteration over the whole buffer, and per page. */
 export function samplesCsv(result: BenchResult): string {
   const lines = ['id,round,get_ns,put_ns,get_ns_per_page,put_ns_per_page'];
-  for (const c of result.cases) c.getNs.forEach((g, i) => lines.push([c.id, c.round[i], g, c.putNs[i], g / c.pages, (c.putNs[i] ?? 0) / c.pages].map(csvCell).join(',')));
+  for (const c of result.cases) for (const [i, g] of c.getNs.entries()) lines.push([c.id, c.round[i], g, c.putNs[i], g / c.pages, (c.putNs[i] ?? 0) / c.pages].map(csvCell).join(','));
   return `${lines.join('\n')}\n`;
 }

@@ -126,11 +126,13 @@ export function verifyCase(dev: GupDevice, c: BenchCase, shared: Mapping | undef
   const m = shared ?? BACKINGS[c.backing].map(c.sizeBytes, false, ctx);
   try {
     const first = factsOf(dev, c, m, pageSize);
-    if (first.short) return record(c, first.facts.length, [`count: ${first.short}`]);
-    if (shared) return record(c, first.facts.length, judgeFacts(c, first.facts));
-    const second = factsOf(dev, c, m, pageSize);
-    if (second.short) return record(c, first.facts.length, [`faultIn: second call: ${second.short}`]);
-    record(c, first.facts.length, judgeFaultIn(c, first.facts, second.facts));
+    if (first.short) record(c, first.facts.length, [`count: ${first.short}`]);
+    else if (shared) record(c, first.facts.length, judgeFacts(c, first.facts));
+    else {
+      const second = factsOf(dev, c, m, pageSize);
+      if (second.short) record(c, first.facts.length, [`faultIn: second call: ${second.short}`]);
+      else record(c, first.facts.length, judgeFaultIn(c, first.facts, second.facts));
+    }
   } finally {
     if (!shared) release(m);
   }

@@ -57,7 +57,7 @@ export function kernelMatches(range: string, version: string): boolean {
     if (!(from < to)) throw new Error(`bad kernel range "${range}": empty`);
     return v >= from && v < to;
   }
-  const m = new RegExp(String.raw`^(<|>=)?(${V})$`).exec(range);
+  const m = new RegExp(`^(<|>=)?(${V})$`).exec(range);
   if (!m) throw new Error(`bad kernel range "${range}"`);
   const r = versionCode(m[2]!);
   if (m[1] === '<') return v < r;

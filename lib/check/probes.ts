@@ -960,7 +960,7 @@ const cmaLongterm: Probe = {
         }
         return { skip: `no THP in CMA in 24 tries: ${hint}` };
       } finally {
-        misses.forEach((m) => m.close());
+        for (const m of misses) m.close();
       }
     };
     const hugetlb = (api: ApiName): Outcome => {

@@ -89,7 +89,7 @@ export function compareAbRuns(abFile: string, thresholdPercent: number, json: bo
       ...compareResults(base, next, thresholdPercent / 100, { paired: true }),
     }));
     if (json) console.log(JSON.stringify(comparisons, null, 2));
-    comparisons.forEach((cmp, i) => printComparison(cmp, base, results[i + 1] as BenchResult, json));
+    for (const [i, cmp] of comparisons.entries()) printComparison(cmp, base, results[i + 1] as BenchResult, json);
     if (!json) console.log(`rounds alternated between the guests: ${ab.rounds.length} (${ab.rounds.map((r) => r.label.split(' ')[0]).join('')})`);
     if (exports) writeCompareExports(comparisons, results.map((r, i) => ({ label: ab.runs[i]?.label ?? String(i), r })), { ...exports, command: ab.command.join(' ') });
     if (comparisons.every((c) => c.compared === 0)) return { code: 2, comparisons };

@@ -59,7 +59,9 @@ export function kernelSymbols(kallsyms: string): KallsymsEntry[] {
 
 /** A linker script that makes an ELF whose one NOBITS section holds every symbol at its address. */
 export function symbolScript(symbols: readonly KallsymsEntry[]): string {
+  // biome-ignore lint/complexity/useMathMinMax: addresses are bigints, which Math.min does not take
   const base = symbols.reduce((min, s) => (s.address < min ? s.address : min), symbols[0]!.address);
+  // biome-ignore lint/complexity/useMathMinMax: bigints, as above
   const top = symbols.reduce((max, s) => (s.address > max ? s.address : max), base);
   const lines = symbols
     .filter((s) => /^[\w.$]+$/.test(s.name))

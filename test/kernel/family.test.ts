@@ -64,7 +64,7 @@ describe.runIf(hasDevice)('the GUP family on this kernel', () => {
       // try_grab_compound_head(): `if (unlikely(flags & FOLL_LONGTERM) &&
       // is_migrate_cma_page(page))`): ZONE_MOVABLE pages are pinned in place.
       const [major, minor] = kernelVersion(info.release);
-      const prefix = major * 1000 + minor < 5013 ? -1 : zones.findIndex((z) => z === 'Movable');
+      const prefix = major * 1000 + minor < 5013 ? -1 : zones.indexOf('Movable');
       const r = dev.pin(api, m.address, 16, { flags, ...pid });
       observed[`${api}:${flags.join('|')}`] = r.ret;
       expect(r.ret).toBe(expectedAnswer(info.release, api, flags, 16, prefix < 0 ? 16 : prefix));

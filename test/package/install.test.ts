@@ -74,6 +74,7 @@ describe('npm pack, install into an empty project, run its own file in the VM', 
       'const dev = GupDevice.open();',
       'const m = mapAnonymous(16 * 4096, { populate: true });',
       "const r = dev.pin('pin_user_pages_fast', m.address, 16, { flags: ['write'] });",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the consumer's own template literal, written to its file
       "console.log(`consumer pinned ${r.ret} pages in ${process.cwd()}`);",
       'process.exit(r.ret === 16 ? 0 : 1);',
       '',
