@@ -43,7 +43,9 @@ export function onlyRpcTimeouts(output: string, json: { numTotalTests?: number; 
 
 function runTests(paths: readonly string[], junit?: string): Promise<number> {
   const vitest = path.join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
-  const jsonFile = path.join(os.tmpdir(), `guplab-vitest-${process.pid}.json`);
+  // Beside the JUnit file, vitest's JSON report stays: per-file times (where the minutes go).
+  const kept = junit ? path.join(outDir(), junit.replace(/^junit-/, 'vitest-').replace(/\.xml$/, '.json')) : undefined;
+  const jsonFile = kept ?? path.join(os.tmpdir(), `guplab-vitest-${process.pid}.json`);
   const reporters = ['--reporter=verbose', `--reporter=json`, `--outputFile.json=${jsonFile}`, ...(junit ? ['--reporter=junit', `--outputFile.junit=${path.join(outDir(), junit)}`] : [])];
   return new Promise((resolve, reject) => {
     // Not the console itself: Node writes to a TTY synchronously, and a slow
@@ -70,7 +72,7 @@ function runTests(paths: readonly string[], junit?: string): Promise<number> {
         toConsole.write('guplab-guest: every test passed; the run failed only on vitest\'s 60 s worker RPC timeout (an emulated CPU artefact): counted as passed\n');
         status = 0;
       }
-      rmSync(jsonFile, { force: true });
+      if (!kept) rmSync(jsonFile, { force: true });
       toConsole.end(() => resolve(status));
     });
   });

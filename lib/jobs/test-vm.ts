@@ -2,7 +2,7 @@
 // boot per kernel:arch, in the full guest (vm/guest.ts fullGuest); then the
 // kernel matrix of the check reports, without more boots.
 import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { checkJunit } from '../check/junit.js';
 import { loadCheckReport } from '../check/run.js';
 import { UsageError } from '../util/args.js';
@@ -39,6 +39,27 @@ export interface TestVmOptions {
   tests: string[];
 }
 
+/** Seconds per test file of one run, from the vitest JSON report the guest kept beside its JUnit file. */
+export function fileSeconds(jsonText: string): Map<string, number> {
+  const report = JSON.parse(jsonText) as { testResults?: { name: string; startTime?: number; endTime?: number }[] };
+  const out = new Map<string, number>();
+  for (const t of report.testResults ?? []) {
+    const file = t.name.replace(/^.*?(?=test\/)/, '');
+    out.set(file, ((t.endTime ?? 0) - (t.startTime ?? 0)) / 1000);
+  }
+  return out;
+}
+
+/** The per-file time table of a test-vm run (guest wall seconds; a file missing from a run shows -). */
+export function fileTimesTable(runs: readonly { name: string; seconds: Map<string, number> }[]): string {
+  const files = [...new Set(runs.flatMap((r) => [...r.seconds.keys()]))].sort();
+  const width = Math.max(4, ...files.map((f) => f.length));
+  const head = `${'file'.padEnd(width)}  ${runs.map((r) => r.name.padStart(14)).join('  ')}`;
+  const rows = files.map((f) => `${f.padEnd(width)}  ${runs.map((r) => (r.seconds.has(f) ? `${r.seconds.get(f)!.toFixed(1)} s` : '-').padStart(14)).join('  ')}`);
+  const total = `${'total'.padEnd(width)}  ${runs.map((r) => `${[...r.seconds.values()].reduce((a, b) => a + b, 0).toFixed(1)} s`.padStart(14)).join('  ')}`;
+  return [head, ...rows, total].join('\n');
+}
+
 export async function testVm(o: TestVmOptions): Promise<number> {
   rmSync(o.out, { recursive: true, force: true });
   const started = Date.now();
@@ -61,6 +82,11 @@ export async function testVm(o: TestVmOptions): Promise<number> {
   }
   const wall = ((Date.now() - started) / 1000).toFixed(0);
   process.stderr.write(`guplab: test-vm: ${results.map((r) => `${r.release} ${r.arch} ${(r.wallMs / 1000).toFixed(0)} s (exit ${r.status ?? '-'})`).join(', ')}; wall ${wall} s with ${o.jobs} guest(s) at a time\n`);
+  const timed = o.runs.flatMap((r) => {
+    const file = path.join(o.out, `vitest-tests-${r.kernel}-${r.arch}.json`);
+    return existsSync(file) ? [{ name: `${r.kernel} ${r.arch}`, seconds: fileSeconds(readFileSync(file, 'utf8')) }] : [];
+  });
+  if (timed.length) process.stderr.write(`guplab: test-vm: kernel test time per file (guest wall clock)\n${fileTimesTable(timed)}\n`);
   if (worst !== 0) return worst;
   // The check reports as JUnit XML too, beside the kernel tests' own.
   for (const r of o.runs) {

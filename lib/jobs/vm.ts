@@ -24,7 +24,7 @@ export function fullGuestUnlessChosen(vm: VmBase): VmBase {
 }
 
 /**
- * Exit codes of a VM run (README "Exit codes"): the command's own status
+ * Exit codes of a VM run (docs/vm.md, "Running anything in the VM": exit status): the command's own status
  * when the run went well, else one of these. A command that itself exits
  * 123-125 reads the same; CI should keep its own codes below 123.
  */

@@ -57,7 +57,7 @@ export async function runStress(opts: StressOptions): Promise<number> {
 export function addStressCommand(program: Command): void {
   program
     .command('stress')
-    .description('fuzz, kill, race and permission stress of the module in the VM (see README "Stress")')
+    .description('fuzz, kill, race and permission stress of the module in the VM (docs/stress.md)')
     .option('--kernel <list>', 'kernels, comma-separated', '6.1,6.12')
     .option('--profile <name>', 'full (make stress) or ci (make test); default from GUPLAB_STRESS_PROFILE', process.env.GUPLAB_STRESS_PROFILE ?? 'full')
     .option('--seed <n>', 'fuzzer seed (a failure prints it); default GUPLAB_SEED or 1', nonNegativeInt, nonNegativeInt(process.env.GUPLAB_SEED ?? '1'))

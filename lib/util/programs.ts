@@ -57,6 +57,7 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   setsid: 'util-linux',
   sh: 'dash',
   sparse: 'sparse',
+  sleep: 'coreutils',
   sync: 'coreutils',
   tar: 'tar',
   timeout: 'coreutils',

@@ -31,7 +31,7 @@ export function debugLine(spec: string): string | undefined {
  * identify_cpu() has cleared boot_cpu_data's capabilities (before the
  * alternatives are patched, pgtable_l5_enabled() reads X86_FEATURE_LA57
  * from there, so KASAN's addr_has_metadata() takes the 5-level direct map for
- * unmapped memory). README "Debug kernel" has the trace.
+ * unmapped memory). docs/debug-kernel.md has the trace.
  */
 export const DEBUG_APPEND = ['no5lvl'];
 

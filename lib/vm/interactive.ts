@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { END_MARK, kernelTrouble, parseExpectedWarnings, RUN_FILES, START_MARK } from '../contract.js';
+import { missingProgramHint } from '../util/programs.js';
 import { trackQemu, type Boot, type BootFn } from './run.js';
 
 /** Ctrl-]: the escape key. Ctrl-] q kills the guest; Ctrl-] Ctrl-] sends one Ctrl-]. */
@@ -246,7 +247,7 @@ export function interactiveBoot(options: InteractiveOptions = {}): BootFn {
       };
       child.on('error', (err) => {
         finish();
-        reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
+        reject(new Error(`cannot start ${binary}: ${missingProgramHint(binary)}`, { cause: err }));
       });
       child.on('exit', (code) => {
         finish();

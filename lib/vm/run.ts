@@ -16,7 +16,7 @@ import { DEBUG_APPEND, debugLine } from './debugkernel.js';
 import { buildModule, DEFAULT_KERNEL, ensureKernel, kernelConfig } from './kernel.js';
 import { userKernel } from './userkernel.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
-import { requireProgram } from '../util/programs.js';
+import { missingProgramHint, requireProgram } from '../util/programs.js';
 import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
 
 export interface VmRunOptions {
@@ -223,7 +223,7 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
     child.on('error', (err) => {
       inFlight.children.delete(child);
       stop();
-      reject(new Error(`cannot start ${binary}: install qemu-system (see README, "Setup")`, { cause: err }));
+      reject(new Error(`cannot start ${binary}: ${missingProgramHint(binary)}`, { cause: err }));
     });
     child.on('exit', (code) => {
       inFlight.children.delete(child);

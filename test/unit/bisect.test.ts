@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bisectSearch, parseProbeCase, type Answer } from '../../lib/jobs/bisect.js';
 
 // The search over releases, with each release's answer given (the boots
-// themselves are the kernel's: see README "Bisect" for a real run).
+// themselves are the kernel's: see docs/check.md, "Where did an answer change?", for a real run).
 const releases = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((r) => ({ release: r, label: r }));
 
 function answers(table: Record<string, Answer>): { fn: (r: string) => Promise<Answer>; asked: string[] } {
