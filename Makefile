@@ -10,8 +10,8 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= 6.1
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-PHONY_FAST := test-fast prebuilds test-ci-engine
-.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines test-selftests fidelity test-debug kernels load unload bench overhead test test-unit test-host test-runner test-vm test-kernel stress test-stress clean
+PHONY_FAST := check lint checkpatch prebuilds test-ci-engine
+.PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines test-selftests fidelity test-debug kernels load unload bench overhead test test-full test-fresh test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
 
@@ -67,9 +67,33 @@ bench: build
 overhead: build
 	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
-# Every layer, as timed phases (scripts/test.sh prints the breakdown).
+# The test tiers (docs/testing.md). The fast one, `npm test`: no VM, no root
+# needed once deps are in: types, lint (biome; checkpatch.pl on kmod/), unit
+# and host tests, and the drift check of the generated docs (a unit test).
+check: build lint checkpatch
+	node_modules/.bin/tsc -p tsconfig.test.json
+	$(VITEST) run test/unit test/host
+
+lint:
+	node_modules/.bin/biome lint
+
+checkpatch: ts
+	$(NODE) scripts/checkpatch.mjs
+
+# README's and CI's test command: every layer, as timed phases
+# (scripts/test.sh prints the breakdown), on the `test` run set.
 test:
-	VM_RUNS=$(VM_RUNS) VM_JOBS=$(VM_JOBS) ./scripts/test.sh
+	VM_RUNS=$(VM_RUNS) VM_JOBS=$(VM_JOBS) STRESS_KERNELS="$(TEST_STRESS_KERNELS)" ./scripts/test.sh
+
+# Before resolving kernel-side work: every run of the `full` set, stress on
+# both stable lines, then the other lines.
+test-full:
+	VM_RUNS=full VM_JOBS=$(VM_JOBS) STRESS_KERNELS="6.1,6.12" ./scripts/test.sh
+	$(MAKE) test-vm-lines
+
+# README's two commands in a freshly debootstrapped Debian 12 root (root only).
+test-fresh:
+	./scripts/test-fresh.sh
 
 test-unit:
 	node_modules/.bin/tsc -p tsconfig.test.json
@@ -90,11 +114,10 @@ test-runner: build
 # guest (lib/vm/guest.ts fullGuest: huge pages, ZONE_MOVABLE, ext4/xfs disks,
 # memfd_secret, DAX on emulated pmem where the arch has memmap=), then the
 # kernel matrix of the check reports (results/test-vm/matrix.md).
-# CI's subset (make test): the two Debian stable lines and the newest on
-# x86_64, the stable ones on arm64. make test-vm-lines runs the rest (5.10
-# needs its own bullseye build root, minutes more on a fresh machine).
-VM_RUNS ?= 6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64
-# (the same as guplab test-vm's default --runs)
+# VM_RUNS names a run set of lib/vm/runs.ts (test for make test, full for
+# make test-full, lines) or lists KERNEL:ARCH pairs.
+VM_RUNS ?= test
+TEST_STRESS_KERNELS ?= 6.12
 VM_JOBS ?= 1
 test-vm: build
 	$(GUPLAB) test-vm --runs $(VM_RUNS) --jobs $(VM_JOBS)
@@ -107,9 +130,8 @@ test-ci-engine: build
 
 # The other Debian lines with headers (`guplab kernels`), outside `make
 # test` for time: 5.10 and 7.2 x86_64, 5.10 and 7.3 arm64.
-VM_RUNS_LINES ?= 5.10:x86_64,7.2:x86_64,5.10:arm64,7.3:arm64
 test-vm-lines: build
-	$(GUPLAB) test-vm --runs $(VM_RUNS_LINES) --jobs $(VM_JOBS) --out results/test-vm-lines
+	$(GUPLAB) test-vm --runs lines --jobs $(VM_JOBS) --out results/test-vm-lines
 
 # The kernel's own GUP selftests (gup_test with mm/gup_test.c built out of
 # tree from Debian's linux-source, gup_longterm, cow), the cross-check with

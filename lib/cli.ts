@@ -18,6 +18,7 @@ import { pinOnce, pinText } from './jobs/pin.js';
 import { checkFileFor, matrixCommand, type MatrixOptions } from './jobs/matrix.js';
 import { SUITES } from './jobs/plan.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
+import { expandRuns, RUN_SETS } from './vm/runs.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
 import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from './jobs/bisect.js';
 import { listKernels } from './jobs/kernels.js';
@@ -389,13 +390,13 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   program
     .command('test-vm')
     .description('the kernel test suite and the check suite in one boot per kernel:arch (the full guest), then the matrix of the answers')
-    .option('--runs <list>', 'comma-separated KERNEL:ARCH pairs', '6.1:x86_64,6.12:x86_64,7.3:x86_64,6.1:arm64,6.12:arm64')
+    .option('--runs <list>', `a run set (${Object.entries(RUN_SETS).map(([k, v]) => `${k}: ${v}`).join('; ')}) or comma-separated KERNEL:ARCH pairs`, 'full')
     .option('--out <dir>', 'folder for the check reports and the matrix', 'results/test-vm')
     .option('--jobs <n>', 'guests booted at once', positiveInt, 1)
     .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1800)
     .option('--tests <paths>', 'test paths for vitest', commaList, ['test/kernel'])
     .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[] }) => {
-      const runs = parseRuns(opts.runs, host);
+      const runs = parseRuns(expandRuns(opts.runs), host);
       process.exitCode = await testVm({ runs, out: opts.out, jobs: opts.jobs, timeoutSec: opts.timeout, tests: opts.tests });
     });
 

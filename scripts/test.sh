@@ -1,5 +1,6 @@
 #!/bin/bash
-# `make test`: every test layer, as phases; prints how long each took. The
+# `make test` and `make test-full`: every test layer, as phases; prints how
+# long each took. The
 # runner-fault guests mostly wait on a 90 s timeout, so they run beside the
 # CPU-bound phases instead of before them.
 set -uo pipefail
@@ -46,28 +47,30 @@ print_summary() {
 trap print_summary EXIT
 
 phase "build" make -s build || exit 1
+runs=$(node -e "import('./dist/lib/vm/runs.js').then((m) => console.log(m.expandRuns(process.argv[1])))" "${VM_RUNS:?run through make test, which sets VM_RUNS}") || exit 2
+echo "=== runs: $runs; stress on ${STRESS_KERNELS:-6.12}"
 # Kernels first, one at a time (a no-op when cached), so that the phases
 # that run side by side below only read the cache.
 phase "kernels (fetch into the cache)" node -e "
   const { ensureKernel } = await import('./dist/lib/vm/kernel.js');
-  for (const r of '${VM_RUNS:?run through make test, which sets VM_RUNS}'.split(','))
+  for (const r of '$runs'.split(','))
     ensureKernel(r.split(':')[0], r.split(':')[1], (m) => console.error('guplab: ' + m));" || exit 1
 
 # Beside the rest: the VM runner's faults (hang, panic, end), from the host,
-# and the module builds of kmod-check (while unit and host tests run).
+# and the module builds of kmod-check (while the fast tier runs).
 # (It records its own wall time: it ends long before it is waited for.)
 (t0=$SECONDS; $VITEST run test/vm > "$LOGS/runner-faults.log" 2>&1; rc=$?; echo $((SECONDS - t0)) > "$LOGS/runner-faults.secs"; exit $rc) &
 faults_pid=$!
 t_kmod=$SECONDS
 # The module's W=1 + sparse builds for the kernels the VM runs boot.
-runs_of() { echo "$VM_RUNS" | tr ',' '\n' | grep ":$1\$" | cut -d: -f1 | paste -sd,; }
+runs_of() { echo "$runs" | tr ',' '\n' | grep ":$1\$" | cut -d: -f1 | paste -sd,; }
 (for arch in x86_64 arm64; do
 	[ -z "$(runs_of $arch)" ] || $GUPLAB kmod-check --kernel "$(runs_of $arch)" --arch $arch || exit
 done) > "$LOGS/kmod-check.log" 2>&1 &
 kmod_pid=$!
 
-phase "unit (type-check + vitest)" sh -c "node_modules/.bin/tsc -p tsconfig.test.json && $VITEST run test/unit" &&
-phase "host (addon, report in chromium)" $VITEST run test/host
+# The fast tier (npm test): types, lint, checkpatch, unit, host, doc drift.
+phase "check (types, lint, unit, host, docs)" make -s check
 rc=$?
 wait $kmod_pid
 krc=$?
@@ -76,10 +79,10 @@ cat "$LOGS/kmod-check.log"
 record "|| kmod-check (W=1, sparse)" $((SECONDS - t_kmod)) $krc
 [ $krc = 0 ] || why+=("$LOGS/kmod-check.log")
 [ $rc = 0 ] && [ $krc = 0 ] &&
-phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "${VM_RUNS:?run through make test, which sets VM_RUNS}" --jobs "${VM_JOBS:-1}" &&
+phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "$runs" --jobs "${VM_JOBS:-1}" &&
 phase "CI engine (gitlab-ci-local, 2 jobs + merge)" ./scripts/ci-engine.sh &&
 phase "package (pack, install, vm run)" $VITEST run test/package &&
-phase "stress ci profile" $GUPLAB stress --kernel "${STRESS_KERNELS:-6.1,6.12}" --profile ci
+phase "stress ci profile" $GUPLAB stress --kernel "${STRESS_KERNELS:-6.12}" --profile ci
 rc=$?
 
 wait $faults_pid
