@@ -37,7 +37,7 @@ rm -rf "$root"
 # The archive the host's apt uses (sources in deb822 or one-line form).
 # (As lib/vm/apt.ts systemMirrors reads them.)
 mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
-	sed -nE 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' | grep -v security | head -n 1)
+	sed -nE 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' | grep -v security | head -n 1) || true
 echo "=== debootstrap --variant=minbase bookworm $root ${mirror}"
 debootstrap --variant=minbase bookworm "$root" ${mirror:+"$mirror"} >/dev/null
 # apt as the host has it (sources, and settings such as Check-Valid-Until
