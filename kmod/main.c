@@ -918,8 +918,11 @@ static long guplab_ioctl_info(struct guplab_info __user *arg)
 	info->flag_mask = guplab_flag_mask();
 	info->max_pages = min_t(unsigned long, READ_ONCE(guplab_max_pages_per_call), INT_MAX);
 	info->max_held_pages = READ_ONCE(max_held_pages_per_file);
-	for (api = 0; api < GUPLAB_API_COUNT; api++)
+	for (api = 0; api < GUPLAB_API_COUNT; api++) {
 		info->warn_flags[api] = guplab_warn_flags(api);
+		info->unpriv_flags[api] = guplab_unpriv_flags(api) & info->flag_mask;
+	}
+	info->caller = guplab_privileged() ? GUPLAB_CALLER_ADMIN : 0;
 	strscpy(info->release, utsname()->release, sizeof(info->release));
 	if (copy_to_user(arg, info, sizeof(*info)))
 		err = -EFAULT;
@@ -1202,7 +1205,7 @@ static int __init guplab_init(void)
 	 * __u64 to 4): a 32-bit caller (compat_ptr_ioctl) sees the same layout.
 	 * test/kernel/unpriv.c checks the sizes again as i386 code.
 	 */
-	BUILD_BUG_ON(sizeof(struct guplab_info) != 232);
+	BUILD_BUG_ON(sizeof(struct guplab_info) != 304);
 	BUILD_BUG_ON(sizeof(struct guplab_page_facts) != 56);
 	BUILD_BUG_ON(sizeof(struct guplab_pin) != 88);
 	BUILD_BUG_ON(sizeof(struct guplab_release) != 32);

@@ -23,6 +23,19 @@ export interface DeviceInfo {
    * CAP_SYS_ADMIN (the answer is the point); others get EPERM.
    */
   warnFlags: Record<ApiName, FlagName[]>;
+  /**
+   * Per API, the flags a caller without CAP_SYS_ADMIN may pass (an
+   * allowlist: EPERM for any other). "force" only for *_remote, and there
+   * only on a process the caller traces (PTRACE_ATTACH/SEIZE).
+   */
+  unprivFlags: Record<ApiName, FlagName[]>;
+  /**
+   * The process that opened the device (and asked INFO first) has
+   * CAP_SYS_ADMIN: every flag, any hold, and frame numbers (pfn,
+   * pfnBefore, a mirror's pfns), which others see as 0n, as in
+   * /proc/PID/pagemap.
+   */
+  admin: boolean;
 }
 
 /** Options of GupDevice.pin() and pinAsync(). */
@@ -326,6 +339,10 @@ function explainPinError(err: unknown, api: ApiName, nrPages: number, options: P
       : `one call takes at most ${info.maxPages} pages (module parameter max_pages_per_call)`;
   } else if (code === 'EPERM' && options.flags?.some((f) => info.warnFlags[api]?.includes(f))) {
     hint = `kernel ${info.release} answers ${api} with flags [${options.flags.join(', ')}] through WARN_ON_ONCE (a taint; a panic under panic_on_warn): only a caller with CAP_SYS_ADMIN may ask`;
+  } else if (code === 'EPERM' && options.flags?.includes('force') && (options.pid === undefined || info.unprivFlags[api]?.includes('force'))) {
+    hint = `without CAP_SYS_ADMIN, flag "force" (FOLL_FORCE: writing through a read-only mapping) is only for *_remote on a process this one traces (PTRACE_ATTACH/PTRACE_SEIZE), as /proc/PID/mem under CONFIG_PROC_MEM_FORCE_PTRACE`;
+  } else if (code === 'EPERM' && options.flags?.some((f) => !info.unprivFlags[api]?.includes(f))) {
+    hint = `without CAP_SYS_ADMIN, ${api} takes only flags [${info.unprivFlags[api]?.join(', ')}] (an allowlist): [${options.flags.filter((f) => !info.unprivFlags[api]?.includes(f)).join(', ')}] need CAP_SYS_ADMIN`;
   } else if (code === 'EPERM' && options.hold && !(isPinApi(api) && options.flags?.includes('longterm'))) {
     hint = 'a hold is a long-term pin: without CAP_SYS_ADMIN it must be a pin_* call with flags ["longterm"]';
   } else if (code === 'EPERM' && options.pid !== undefined) {
@@ -397,7 +414,11 @@ export class GupDevice {
       });
     }
     const warnFlags = {} as Record<ApiName, FlagName[]>;
-    for (const api of API_NAMES) warnFlags[api] = decodeFlags(raw.warnFlags[apiId(api)] ?? 0);
+    const unprivFlags = {} as Record<ApiName, FlagName[]>;
+    for (const api of API_NAMES) {
+      warnFlags[api] = decodeFlags(raw.warnFlags[apiId(api)] ?? 0);
+      unprivFlags[api] = decodeFlags(raw.unprivFlags[apiId(api)] ?? 0);
+    }
     this.#info = {
       abiVersion: raw.abiVersion,
       pageSize: raw.pageSize,
@@ -407,6 +428,8 @@ export class GupDevice {
       apis: API_NAMES.filter((api) => (raw.apiMask >> BigInt(abi.apis[api] ?? 64)) & 1n),
       flags: decodeFlags(raw.flagMask),
       warnFlags,
+      unprivFlags,
+      admin: raw.admin,
     };
     return this.#info;
   }

@@ -87,6 +87,10 @@ export interface NativeInfo {
   maxPages: number;
   maxHeldPages: number;
   warnFlags: number[];
+  /** Per API id, the GUPLAB_FLAG_* bits a caller without CAP_SYS_ADMIN may pass (ABI 7). */
+  unprivFlags: number[];
+  /** The process that asked has CAP_SYS_ADMIN (GUPLAB_CALLER_ADMIN). */
+  admin: boolean;
   release: string;
 }
 

@@ -125,6 +125,10 @@ class Device : public Napi::ObjectWrap<Device> {
     Napi::Array warn = Napi::Array::New(env, GUPLAB_API_SLOTS);
     for (uint32_t i = 0; i < GUPLAB_API_SLOTS; i++) warn.Set(i, Napi::Number::New(env, gi.warn_flags[i]));
     out.Set("warnFlags", warn);
+    Napi::Array unpriv = Napi::Array::New(env, GUPLAB_API_SLOTS);
+    for (uint32_t i = 0; i < GUPLAB_API_SLOTS; i++) unpriv.Set(i, Napi::Number::New(env, gi.unpriv_flags[i]));
+    out.Set("unprivFlags", unpriv);
+    out.Set("admin", Napi::Boolean::New(env, (gi.caller & GUPLAB_CALLER_ADMIN) != 0));
     gi.release[sizeof(gi.release) - 1] = '\0';
     out.Set("release", gi.release);
     return out;

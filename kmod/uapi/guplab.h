@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	6
+#define GUPLAB_ABI_VERSION	7
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
@@ -102,7 +102,20 @@ struct guplab_info {
 	 */
 	__u32 warn_flags[GUPLAB_API_SLOTS];
 	char release[GUPLAB_RELEASE_LEN];	/* utsname()->release */
+	/*
+	 * ABI 7. Per API id: the GUPLAB_FLAG_* bits a caller without
+	 * CAP_SYS_ADMIN may pass, an allowlist (EPERM for any other): never a
+	 * warn_flags bit; FORCE on *_remote only, and there only on a process
+	 * the caller traces (ptrace_parent() is the caller), as
+	 * CONFIG_PROC_MEM_FORCE_PTRACE rules /proc/PID/mem.
+	 */
+	__u32 unpriv_flags[GUPLAB_API_SLOTS];
+	__u32 caller;		/* GUPLAB_CALLER_* bits of the process that asked */
+	__u32 reserved;		/* out: zero */
 };
+
+/* guplab_info.caller */
+#define GUPLAB_CALLER_ADMIN	(1u << 0)	/* CAP_SYS_ADMIN: any flag, any hold, frame numbers */
 
 /* guplab_page_facts.kind bits: X(SYM, bit, name) */
 #define GUPLAB_KINDS(X)							\
@@ -139,7 +152,11 @@ enum guplab_prop {
 
 #define GUPLAB_ZONE_NAME_LEN	12
 
-/* One entry per page a call took, read while the pages are held. */
+/*
+ * One entry per page a call took, read while the pages are held. The frame
+ * numbers (pfn, pfn_before) are 0 for a caller without CAP_SYS_ADMIN, as in
+ * /proc/PID/pagemap (ABI 7); PFN_CHANGED still says whether they differ.
+ */
 struct guplab_page_facts {
 	__u64 pfn;
 	__u64 pfn_before;	/* pfn of a present page before the call (GUP-fast-only lookup), else 0 */
@@ -263,6 +280,12 @@ struct guplab_access {
  * 0), closing the file ends every mirror. -EOPNOTSUPP without
  * CONFIG_HMM_MIRROR; -EEXIST if it overlaps another mirror of the file.
  */
+/*
+ * A mirror's page table (8 bytes per page) and struct are charged to the
+ * caller's user against RLIMIT_MEMLOCK, as held pages are (ENOMEM past it);
+ * so are the GUPLAB_MMAP_PAGES pages of mmap(), to the first mapper. A
+ * mirror refuses memfd_secret memory with EFAULT, as GUP does (ABI 7).
+ */
 #define GUPLAB_MIRROR_WRITE	(1u << 0)	/* fault for write (HMM_PFN_REQ_WRITE): ACCESS may write */
 #define GUPLAB_MIRROR_SNAPSHOT	(1u << 1)	/* at creation, record present pages only: fault nothing */
 
@@ -309,7 +332,10 @@ struct guplab_mirror_event {
 	__u64 end;		/* past the last */
 };
 
-/* Entry of guplab_mirror_state.pfns: the mirror's page table. */
+/*
+ * Entry of guplab_mirror_state.pfns: the mirror's page table. The pfn bits
+ * are 0 for a caller without CAP_SYS_ADMIN (ABI 7), as in /proc/PID/pagemap.
+ */
 #define GUPLAB_MPFN_VALID	(1ull << 63)
 #define GUPLAB_MPFN_WRITE	(1ull << 62)	/* the CPU mapping is writable */
 #define GUPLAB_MPFN_PFN_MASK	((1ull << 56) - 1)
@@ -339,7 +365,11 @@ struct guplab_mirror_state {
  */
 #define GUPLAB_BENCH_HMM_RANGE_FAULT	32
 
-#define GUPLAB_IOC_MAGIC	0xB7
+/*
+ * 0xBD: free in Documentation/userspace-api/ioctl/ioctl-number.rst (ABI 7;
+ * ABI 6 and before used 0xB7, which nsfs and remoteproc_cdev hold).
+ */
+#define GUPLAB_IOC_MAGIC	0xBD
 #define GUPLAB_IOC_INFO		_IOR(GUPLAB_IOC_MAGIC, 0x00, struct guplab_info)
 #define GUPLAB_IOC_PIN		_IOWR(GUPLAB_IOC_MAGIC, 0x01, struct guplab_pin)
 #define GUPLAB_IOC_RELEASE	_IOWR(GUPLAB_IOC_MAGIC, 0x02, struct guplab_release)

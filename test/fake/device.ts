@@ -26,7 +26,7 @@ export class FakeNativeDevice implements NativeDevice {
     const { abi } = addon();
     const allApis = Object.values(abi.apis).reduce((m, id) => m | (1n << BigInt(id)), 0n);
     const allFlags = Object.values(abi.flags).reduce((m, bit) => m | bit, 0);
-    return { abiVersion: abi.version, pageSize: 4096, apiMask: allApis, flagMask: allFlags, maxPages: 1 << 20, maxHeldPages: 1 << 20, warnFlags: new Array(16).fill(0), release: '6.12.0-fake', ...this.script.info };
+    return { abiVersion: abi.version, pageSize: 4096, apiMask: allApis, flagMask: allFlags, maxPages: 1 << 20, maxHeldPages: 1 << 20, warnFlags: new Array(16).fill(0), unprivFlags: new Array(16).fill(allFlags), admin: true, release: '6.12.0-fake', ...this.script.info };
   }
 
   pin(r: NativePinRequest): NativePinResult {

@@ -38,7 +38,7 @@
 #include "../../kmod/uapi/guplab.h"
 
 /* The same layout for a 32-bit caller (IA32_EMULATION) as for the 64-bit module. */
-_Static_assert(sizeof(struct guplab_info) == 232, "guplab_info");
+_Static_assert(sizeof(struct guplab_info) == 304, "guplab_info");
 _Static_assert(sizeof(struct guplab_page_facts) == 56, "guplab_page_facts");
 _Static_assert(sizeof(struct guplab_pin) == 88, "guplab_pin");
 _Static_assert(sizeof(struct guplab_release) == 32, "guplab_release");

@@ -101,6 +101,8 @@ async function command(cmd, args) {
     console.log(`force-self: ${outcome(() => dev.pin('pin_user_pages_remote', m.address, 1, { pid: process.pid, flags: ['write', 'force'] }))}`);
     console.log(`self: ${outcome(() => dev.pin('pin_user_pages_remote', m.address, 1, { pid: process.pid }))}`);
   } else if (cmd === 'allowlist') {
+    const info = dev.info();
+    console.log(`info: admin ${info.admin}, pin_user_pages [${info.unprivFlags.pin_user_pages}], pin_user_pages_remote [${info.unprivFlags.pin_user_pages_remote}]`);
     const m = mapAnonymous(4096, { populate: true });
     for (const flag of ['dump', 'anon', 'hwpoison', 'split_pmd', 'nowait', 'nofault', 'interruptible']) {
       if (!dev.info().flags.includes(flag)) continue;
