@@ -15,6 +15,7 @@ import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
 import { ARCHIVE_SUITES } from '../vm/archive.js';
 import { DEFAULT_KERNEL } from '../vm/kernel.js';
+import { RUN_SETS } from '../vm/runs.js';
 
 export const REFERENCE_DIR = 'docs/reference';
 export const DATA_DIR = 'docs/data';
@@ -173,28 +174,36 @@ export function makefileDefaults(text: string): Map<string, string> {
   return vars;
 }
 
-/** Targets whose recipe names $(VAR), directly or through another variable that does (VM_FLAGS -> KERNEL). */
-function targetsUsing(text: string, variable: string): string[] {
-  const vars = new Map<string, string>();
-  for (const m of text.matchAll(/^([A-Z0-9_]+)\s*[:?]?=\s*(.*)$/gm)) vars.set(m[1]!, m[2]!);
-  const via = new Set([variable]);
-  for (const [name, value] of vars) if (value.includes(`$(${variable})`)) via.add(name);
+/** Targets with a recipe line that `matches`. */
+function targetsWhere(text: string, matches: (line: string) => boolean): string[] {
   const targets: string[] = [];
   let target = '';
   for (const line of text.split('\n')) {
     const rule = /^([a-z][a-z0-9-]*):/.exec(line);
     if (rule) target = rule[1]!;
     else if (!line.startsWith('\t')) target = '';
-    else if (target && [...via].some((v) => line.includes(`$(${v})`)) && !targets.includes(target)) targets.push(target);
+    else if (target && matches(line) && !targets.includes(target)) targets.push(target);
   }
   return targets;
 }
 
+/** Targets whose recipe names $(VAR), directly or through another variable that does (VM_FLAGS -> KERNEL). */
+function targetsUsing(text: string, variable: string): string[] {
+  const via = [variable];
+  for (const m of text.matchAll(/^([A-Z0-9_]+)\s*[:?]?=\s*(.*)$/gm)) if (m[2]!.includes(`$(${variable})`)) via.push(m[1]!);
+  return targetsWhere(text, (line) => via.some((v) => line.includes(`$(${v})`)));
+}
+
+/** Targets that boot a run set of lib/vm/runs.ts: `--runs NAME`, `VM_RUNS=NAME`, or $(VM_RUNS) when its default names it. */
+function targetsOfRunSet(text: string, set: string, vars: Map<string, string>): string[] {
+  const named = targetsWhere(text, (line) => new RegExp(`(--runs |VM_RUNS=)${set}\\b`).test(line));
+  const viaDefault = vars.get('VM_RUNS') === set ? targetsUsing(text, 'VM_RUNS') : [];
+  return [...new Set([...viaDefault, ...named])];
+}
+
 /** The Makefile's kernel lists: how each names its arch. */
-const KERNEL_VARS: readonly { name: string; arch: 'pairs' | Arch | 'host'; what: string; buildOnly?: true }[] = [
+const KERNEL_VARS: readonly { name: string; arch: Arch | 'host'; what: string; buildOnly?: true }[] = [
   { name: 'KERNEL', arch: 'host', what: 'the kernel of bench and overhead' },
-  { name: 'VM_RUNS', arch: 'pairs', what: "test-vm's runs (make test)" },
-  { name: 'VM_RUNS_LINES', arch: 'pairs', what: 'the other Debian lines, outside make test' },
   { name: 'KMOD_CHECK_X86_64', arch: 'x86_64', what: 'W=1 and sparse builds (no boot)', buildOnly: true },
   { name: 'KMOD_CHECK_ARM64', arch: 'arm64', what: 'W=1 and sparse builds, cross-compiled (no boot)', buildOnly: true },
   { name: 'SELFTESTS_KERNELS', arch: 'host', what: "the kernel's own GUP selftests and fidelity" },
@@ -210,6 +219,12 @@ export function kernelsPage(makefile: string): string {
   const vars = makefileDefaults(makefile);
   /** Per kernel and arch: the make targets, as rendered. */
   const uses = new Map<string, { kernel: string; arch: string; targets: string[] }>();
+  const use = (kernel: string, arch: string, labels: readonly string[]): void => {
+    const key = `${kernel}\u0000${arch}`;
+    const u = uses.get(key) ?? { kernel, arch, targets: [] };
+    for (const l of labels) if (!u.targets.includes(l)) u.targets.push(l);
+    uses.set(key, u);
+  };
   const listRows: string[] = [];
   for (const v of KERNEL_VARS) {
     const value = vars.get(v.name);
@@ -217,13 +232,16 @@ export function kernelsPage(makefile: string): string {
     const targets = targetsUsing(makefile, v.name);
     listRows.push(`| ${code(v.name)} | ${code(value)} | ${targets.map((t) => code(`make ${t}`)).join(', ')} | ${md(v.what)} |`);
     for (const entry of kernelList(value)) {
-      const [kernel, pairArch] = entry.split(':');
-      const arch = v.arch === 'pairs' ? (pairArch ?? "host's") : v.arch === 'host' ? "host's" : v.arch;
-      const key = `${kernel}\u0000${arch}`;
-      const use = uses.get(key) ?? { kernel: kernel!, arch, targets: [] };
-      const labels = targets.map((t) => `${code(`make ${t}`)}${v.buildOnly ? ' (build only)' : ''}`);
-      for (const l of labels) if (!use.targets.includes(l)) use.targets.push(l);
-      uses.set(key, use);
+      use(entry, v.arch === 'host' ? "host's" : v.arch, targets.map((t) => `${code(`make ${t}`)}${v.buildOnly ? ' (build only)' : ''}`));
+    }
+  }
+  const setRows: string[] = [];
+  for (const [set, runs] of Object.entries(RUN_SETS)) {
+    const targets = targetsOfRunSet(makefile, set, vars);
+    setRows.push(`| ${code(set)} | ${code(runs)} | ${targets.map((t) => code(`make ${t}`)).join(', ')} |`);
+    for (const run of kernelList(runs)) {
+      const [kernel, arch] = run.split(':');
+      use(kernel!, arch ?? "host's", targets.map((t) => code(`make ${t}`)));
     }
   }
   const archOrder = (a: string): number => (ARCH_NAMES as string[]).indexOf(a) + 1 || ARCH_NAMES.length + 1;
@@ -231,7 +249,7 @@ export function kernelsPage(makefile: string): string {
   return [
     '# Kernels',
     '',
-    GENERATED('lib/vm/kernel.ts (DEFAULT_KERNEL), lib/vm/arch.ts (ARCHES), lib/vm/archive.ts (ARCHIVE_SUITES) and the Makefile'),
+    GENERATED('lib/vm/kernel.ts (DEFAULT_KERNEL), lib/vm/runs.ts (RUN_SETS), lib/vm/arch.ts (ARCHES), lib/vm/archive.ts (ARCHIVE_SUITES) and the Makefile'),
     '',
     "guplab boots Debian's own kernel packages. Which releases exist is read from the archive's indexes when a command needs them, not from a list kept here: `guplab kernels` prints the live list per arch (series, newest usable release, image-only ones, what is cached), `guplab kernels --all` one line per release. This page holds what the code and the Makefile fix.",
     '',
@@ -245,7 +263,13 @@ export function kernelsPage(makefile: string): string {
     '|---|---|---|',
     ...byLine.map((u) => `| ${code(u.kernel)} | ${u.arch} | ${u.targets.join(', ')} |`),
     '',
-    "\"host's\": the guest has the host's arch. Each list is a Makefile variable, overridable on the command line (`make test-vm VM_RUNS=6.12:arm64`):",
+    "\"host's\": the guest has the host's arch. `guplab test-vm` boots a run set of lib/vm/runs.ts (or KERNEL:ARCH pairs: `make test-vm VM_RUNS=6.12:arm64`):",
+    '',
+    '| run set | runs | used by |',
+    '|---|---|---|',
+    ...setRows,
+    '',
+    'The other kernel lists are Makefile variables, overridable on the command line:',
     '',
     '| variable | default | used by | what |',
     '|---|---|---|---|',
@@ -278,7 +302,7 @@ export function matrixPage(reports: readonly { file: string; report: CheckReport
   const matrix = buildMatrix(reports.map((r) => r.report));
   return [
     ...head,
-    `What each probe case answered on each kernel and arch. The data are the check reports of \`guplab test-vm --runs ${runs.join(',')}\` (\`make test-vm\`: the kernel tests and the check suite in one boot per kernel:arch, in the full guest), copied into ${DATA_DIR}/ by \`make docs-data\`:`,
+    `What each probe case answered on each kernel and arch. The data are the check reports of \`guplab test-vm --runs ${runs.join(',')}\` (the kernel tests and the check suite in one boot per kernel:arch, in the full guest; \`make test-vm VM_RUNS=${runs.join(',')}\` runs the same), copied into ${DATA_DIR}/ by \`make docs-data\`:`,
     '',
     '| report | kernel release | version | arch | accelerator | ok | fail | skip | unexpected |',
     '|---|---|---|---|---|---:|---:|---:|---:|',
