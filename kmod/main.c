@@ -762,6 +762,26 @@ static void guplab_bench_delay(void)
 		cpu_relax();
 }
 
+/*
+ * A remote BENCH's address space for one batch (mmget()'ed), with access
+ * decided again as for a PIN, so that a run does not outlive what allowed
+ * it (a tracer that detached, a target that exec'ed a setuid image): 0, or
+ * -ESRCH once the target exited or exec'ed (another mm), -EPERM once the
+ * caller may no longer use it.
+ */
+static int guplab_bench_remote_get(pid_t pid, bool force, struct mm_struct *mm)
+{
+	struct mm_struct *now = guplab_remote_mm(pid, force);
+
+	if (IS_ERR(now))
+		return PTR_ERR(now);
+	if (now != mm) {
+		mmput(now);
+		return -ESRCH;
+	}
+	return 0;
+}
+
 static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 {
 	struct guplab_bench_sample __user *samples;
@@ -798,9 +818,8 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 
 	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
 	/*
-	 * Access is decided once, here, before anything is allocated: a remote
-	 * BENCH keeps what it was granted for its run (at most
-	 * max_bench_seconds), as an open /proc/PID/mem does.
+	 * Access is decided here, before anything is allocated, and again for
+	 * each batch (guplab_bench_remote_get()).
 	 */
 	if (!hmm && guplab_api_remote(req.api)) {
 		remote_mm = guplab_remote_mm(req.pid, req.flags & GUPLAB_FLAG_FORCE);
@@ -808,8 +827,8 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			return PTR_ERR(remote_mm);
 		/*
 		 * Keep the mm_struct, not its address space: each batch takes
-		 * the address space (mmget_not_zero, as access_remote_vm()'s
-		 * callers do), so a target that exits is not kept alive.
+		 * the address space anew, so a target that exits is not kept
+		 * alive.
 		 */
 		mmgrab(remote_mm);
 		mmput(remote_mm);
@@ -846,9 +865,14 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 			u64 t0, t1, t2;
 
 			n = min_t(unsigned long, ppc, req.nr_pages - off);
-			if (remote_mm && !mmget_not_zero(remote_mm)) {
-				req.status = -ESRCH;	/* the target exited */
-				break;
+			if (remote_mm) {
+				err = guplab_bench_remote_get(req.pid, req.flags & GUPLAB_FLAG_FORCE,
+							      remote_mm);
+				if (err) {
+					req.status = err;
+					err = 0;
+					break;
+				}
 			}
 			t0 = ktime_get_ns();
 			if (odp)
