@@ -54,6 +54,10 @@ mkdir -p "$root$(dirname "$npm_dir")"
 cp -a "$npm_dir" "$root$npm_dir"
 ln -sf "$npm_dir/bin/npm-cli.js" "$root/usr/bin/npm"
 ln -sf "$npm_dir/bin/npx-cli.js" "$root/usr/bin/npx"
+# make too: every machine of this kind ships it, and README's commands start
+# with it (deps.sh lists it as well, with g++ and python3 of the same image).
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+	sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends make git ca-certificates >/dev/null'
 git clone -q "$src" "$root/work/guplab"
 for d in /dev /dev/pts /proc /sys; do bind "$d" "$root$d"; done
 echo "=== fresh root ready ($((SECONDS - started)) s); in it: $commands"
