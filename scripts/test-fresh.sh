@@ -51,6 +51,8 @@ cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 dpkg -L nodejs | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "${f#/}"; done | tar -C / -cf - -T - | tar -C "$root" -xf -
 npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
 mkdir -p "$root$(dirname "$npm_dir")"
+# (The machine upgrades npm past the package's own copy: the whole folder, replaced.)
+rm -rf "$root$npm_dir"
 cp -a "$npm_dir" "$root$npm_dir"
 ln -sf "$npm_dir/bin/npm-cli.js" "$root/usr/bin/npm"
 ln -sf "$npm_dir/bin/npx-cli.js" "$root/usr/bin/npx"
