@@ -60,12 +60,17 @@ ln -sf "$npm_dir/bin/npx-cli.js" "$root/usr/bin/npx"
 # with it (deps.sh lists it as well, with g++ and python3 of the same image).
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
 	sh -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends make git ca-certificates >/dev/null'
+# The machine's trust setup too (a CA of its network's proxy, npm's cafile):
+# the machine's, not the project's, as a new machine of this kind has it.
+for f in /etc/ssl/certs/ca-certificates.crt /usr/local/share/ca-certificates /etc/npmrc /root/.npmrc; do
+	[ -e "$f" ] && { mkdir -p "$root$(dirname "$f")"; cp -a "$f" "$root$(dirname "$f")/"; }
+done
 git clone -q "$src" "$root/work/guplab"
 for d in /dev /dev/pts /proc /sys; do bind "$d" "$root$d"; done
 echo "=== fresh root ready ($((SECONDS - started)) s); in it: $commands"
 t0=$SECONDS
 set +e
-chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb CI=true \
+chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin TERM=dumb CI=true ${NODE_EXTRA_CA_CERTS:+NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS} \
 	bash -c "cd /work/guplab && set -o pipefail && $commands"
 rc=$?
 set -e
