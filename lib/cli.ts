@@ -18,7 +18,7 @@ import { pinOnce, pinText } from './jobs/pin.js';
 import { checkFileFor, matrixCommand, type MatrixOptions } from './jobs/matrix.js';
 import { SUITES } from './jobs/plan.js';
 import { parseRuns, testVm } from './jobs/test-vm.js';
-import { expandRuns, RUN_SETS } from './vm/runs.js';
+import { expandRuns, onceTests, RUN_SETS } from './vm/runs.js';
 import { reportVm, type VmBase } from './jobs/vm.js';
 import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from './jobs/bisect.js';
 import { listKernels } from './jobs/kernels.js';
@@ -395,9 +395,10 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .option('--jobs <n>', 'guests booted at once', positiveInt, 1)
     .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1800)
     .option('--tests <paths>', 'test paths for vitest', commaList, ['test/kernel'])
-    .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[] }) => {
+    .option('--once <files>', "test files only the first run runs (default: the run set's kernel-independent files, none for KERNEL:ARCH pairs)", commaList)
+    .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[]; once?: string[] }) => {
       const runs = parseRuns(expandRuns(opts.runs), host);
-      process.exitCode = await testVm({ runs, out: opts.out, jobs: opts.jobs, timeoutSec: opts.timeout, tests: opts.tests });
+      process.exitCode = await testVm({ runs, out: opts.out, jobs: opts.jobs, timeoutSec: opts.timeout, tests: opts.tests, once: opts.once ?? onceTests(opts.runs) });
     });
 
   program

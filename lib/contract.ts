@@ -220,8 +220,8 @@ export function parseProgress(line: string): ProgressEvent | undefined {
  * status is the job's. File names are relative to $GUPLAB_VM_OUT.
  */
 export type GuestStep =
-  /** The kernel test suite (vitest) over these paths, relative to the project; JUnit XML into `junit` if given. */
-  | { kind: 'tests'; paths: string[]; junit?: string }
+  /** The kernel test suite (vitest) over these paths, relative to the project, less `exclude`; JUnit XML into `junit` if given. */
+  | { kind: 'tests'; paths: string[]; exclude?: string[]; junit?: string }
   /** The semantics check: KTAP on stdout, the JSON report into `report`. */
   | { kind: 'check'; only: string[]; report: string }
   /** A benchmark (spec: as resolveSpec takes it, validated again in the guest): results.json into folder `dir`; the table, the JSON or nothing on stdout. hostDriven: rounds as the host says (ROUND_FILES). */

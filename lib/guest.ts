@@ -41,7 +41,7 @@ export function onlyRpcTimeouts(output: string, json: { numTotalTests?: number; 
   return (json.numTotalTests ?? 0) > 0 && json.numFailedTests === 0 && json.numFailedTestSuites === 0 && errors > 0 && errors === timeouts;
 }
 
-function runTests(paths: readonly string[], junit?: string): Promise<number> {
+function runTests(paths: readonly string[], exclude: readonly string[], junit?: string): Promise<number> {
   const vitest = path.join(projectRoot, 'node_modules', 'vitest', 'vitest.mjs');
   // Beside the JUnit file, vitest's JSON report stays: per-file times (where the minutes go).
   const kept = junit ? path.join(outDir(), junit.replace(/^junit-/, 'vitest-').replace(/\.xml$/, '.json')) : undefined;
@@ -51,7 +51,7 @@ function runTests(paths: readonly string[], junit?: string): Promise<number> {
     // Not the console itself: Node writes to a TTY synchronously, and a slow
     // emulated UART would stall vitest's main process. Through a pipe, this
     // process takes the console's pace; CI=1 keeps vitest's redrawn status line off.
-    const child = spawn(process.execPath, [vitest, 'run', ...reporters, ...paths], {
+    const child = spawn(process.execPath, [vitest, 'run', ...reporters, ...exclude.map((f) => `--exclude=${f}`), ...paths], {
       cwd: projectRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CI: '1' },
@@ -81,7 +81,7 @@ function runTests(paths: readonly string[], junit?: string): Promise<number> {
 async function runStep(step: GuestStep): Promise<number> {
   switch (step.kind) {
     case 'tests':
-      return runTests(step.paths, step.junit);
+      return runTests(step.paths, step.exclude ?? [], step.junit);
     case 'check': {
       const report = runCheck({ only: step.only, mounts: guestMounts(), onLine: (line) => console.log(line) });
       writeFileAtomic(path.join(outDir(), step.report), `${JSON.stringify(report, null, 2)}\n`);

@@ -46,6 +46,8 @@ rm -rf "$root/etc/apt/sources.list.d" "$root/etc/apt/apt.conf.d"
 cp -a /etc/apt/sources.list.d /etc/apt/apt.conf.d "$root/etc/apt/"
 [ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$root/etc/apt/"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# debootstrap writes no /etc/hosts, and vitest listens on localhost.
+cp /etc/hosts "$root/etc/hosts"
 # The machine's Node.js and npm: part of the base image on this kind, not
 # something deps.sh installs.
 dpkg -L nodejs | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "${f#/}"; done | tar -C / -cf - -T - | tar -C "$root" -xf -

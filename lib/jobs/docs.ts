@@ -15,7 +15,7 @@ import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
 import { ARCHIVE_SUITES } from '../vm/archive.js';
 import { DEFAULT_KERNEL } from '../vm/kernel.js';
-import { RUN_SETS } from '../vm/runs.js';
+import { ONCE_PER_SET, RUN_SETS, type RunSet } from '../vm/runs.js';
 
 export const REFERENCE_DIR = 'docs/reference';
 export const DATA_DIR = 'docs/data';
@@ -238,7 +238,7 @@ export function kernelsPage(makefile: string): string {
   const setRows: string[] = [];
   for (const [set, runs] of Object.entries(RUN_SETS)) {
     const targets = targetsOfRunSet(makefile, set, vars);
-    setRows.push(`| ${code(set)} | ${code(runs)} | ${targets.map((t) => code(`make ${t}`)).join(', ')} |`);
+    setRows.push(`| ${code(set)} | ${code(runs)} | ${(ONCE_PER_SET[set as RunSet] ?? []).map(code).join(', ') || 'none'} | ${targets.map((t) => code(`make ${t}`)).join(', ')} |`);
     for (const run of kernelList(runs)) {
       const [kernel, arch] = run.split(':');
       use(kernel!, arch ?? "host's", targets.map((t) => code(`make ${t}`)));
@@ -265,8 +265,8 @@ export function kernelsPage(makefile: string): string {
     '',
     "\"host's\": the guest has the host's arch. `guplab test-vm` boots a run set of lib/vm/runs.ts (or KERNEL:ARCH pairs: `make test-vm VM_RUNS=6.12:arm64`):",
     '',
-    '| run set | runs | used by |',
-    '|---|---|---|',
+    '| run set | runs | first run only (kernel-independent files) | used by |',
+    '|---|---|---|---|',
     ...setRows,
     '',
     'The other kernel lists are Makefile variables, overridable on the command line:',

@@ -37,6 +37,8 @@ export interface TestVmOptions {
   timeoutSec: number;
   /** Test paths for vitest, relative to the project. */
   tests: string[];
+  /** Test files only the first run runs (runs.ts ONCE_PER_SET). */
+  once?: readonly string[];
 }
 
 /** Seconds per test file of one run, from the vitest JSON report the guest kept beside its JUnit file. */
@@ -65,11 +67,12 @@ export async function testVm(o: TestVmOptions): Promise<number> {
   const started = Date.now();
   const results = await pool(o.runs, o.jobs, async (r): Promise<VmRunResult> => {
     const name = `${r.kernel} ${r.arch}`;
+    const exclude = r === o.runs[0] ? [] : [...(o.once ?? [])];
     return vmRun({
       kernel: r.kernel,
       arch: r.arch,
       ...fullGuest(),
-      job: { steps: [{ kind: 'tests', paths: o.tests, junit: `junit-tests-${r.kernel}-${r.arch}.xml` }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
+      job: { steps: [{ kind: 'tests', paths: o.tests, ...(exclude.length ? { exclude } : {}), junit: `junit-tests-${r.kernel}-${r.arch}.xml` }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
       timeoutSec: o.timeoutSec,
       outDir: path.resolve(o.out),
       ...(o.jobs > 1 ? sideBySide(name) : {}),

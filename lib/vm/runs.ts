@@ -13,6 +13,22 @@ export const RUN_SETS = {
 
 export type RunSet = keyof typeof RUN_SETS;
 
+/**
+ * Kernel test files a set runs on its first run only: what they check does
+ * not depend on the kernel (the module's ioctl validation and the group's
+ * rules, the benchmark engine's statistics), and under TCG they are the
+ * longest files (about 50 s and 35 s a guest). make test runs them once;
+ * make test-full, everywhere.
+ */
+export const ONCE_PER_SET: Partial<Record<RunSet, readonly string[]>> = {
+  test: ['test/kernel/bench.test.ts', 'test/kernel/hardening.test.ts'],
+};
+
+/** The test files a --runs value runs on its first run only ([] for pairs or a set without). */
+export function onceTests(value: string): string[] {
+  return [...(ONCE_PER_SET[value.trim() as RunSet] ?? [])];
+}
+
 /** A --runs value: a set's name (test, full, lines) or KERNEL:ARCH pairs, as pairs. */
 export function expandRuns(value: string): string {
   const v = value.trim();

@@ -1,6 +1,6 @@
 // The jobs' host-side decisions, without booting: the guest a benchmark in
 // the VM boots with, test-vm's run list, and which matrix cells are reused.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import type { Suite } from '../../lib/jobs/plan.js';
 import { parseRuns } from '../../lib/jobs/test-vm.js';
 import { CHECK_SCHEMA_VERSION } from '../../lib/check/report.js';
 import { fullGuestUnlessChosen } from '../../lib/jobs/vm.js';
+import { expandRuns, ONCE_PER_SET, onceTests } from '../../lib/vm/runs.js';
 
 describe('bench --vm guest memory', () => {
   it('boots with 2 MiB huge pages for the hugetlb backing, without extra flags', () => {
@@ -52,6 +53,15 @@ describe('test-vm --runs', () => {
   });
   it('names a bad arch', () => {
     expect(() => parseRuns('6.1:riscv64', 'x86_64')).toThrow(/unknown arch "riscv64" in --runs: use x86_64 or arm64/);
+  });
+  it('runs the kernel-independent files once in make test, everywhere in make test-full and for pairs', () => {
+    expect(onceTests('test')).toEqual(['test/kernel/bench.test.ts', 'test/kernel/hardening.test.ts']);
+    expect(onceTests('full')).toEqual([]);
+    expect(onceTests('6.12:x86_64,7.3:x86_64')).toEqual([]);
+    expect(() => expandRuns('fast')).toThrow(/unknown run set "fast": use test, full, lines/);
+  });
+  it('names only test files that exist', () => {
+    for (const file of Object.values(ONCE_PER_SET).flat()) expect(existsSync(file), file).toBe(true);
   });
 });
 
