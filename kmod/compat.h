@@ -358,11 +358,11 @@ static inline void guplab_kunmap_local(void *addr)
  * (copy_from_kernel_nofault() takes the fault through the exception table;
  * copy_to_kernel_nofault() is not exported, so a write first reads its
  * first byte that way: pages leave the direct map whole). A page marked
- * PG_hwpoison is still copied (the check suite's hwpoison probe reads a
- * software-poisoned page through ACCESS; refusing it is left for when that
- * probe's expectation changes with it). A write flushes the
- * D-cache afterwards as memcpy_to_page() does (an executable page written
- * this way must be coherent with the I-cache on arm64).
+ * PG_hwpoison (the page itself, or a hugetlb folio's head) answers
+ * -EHWPOISON as GUP does with FOLL_HWPOISON: on real hardware, reading it
+ * would raise a machine check in the kernel. A write flushes the D-cache
+ * afterwards as memcpy_to_page() does (an executable page written this way
+ * must be coherent with the I-cache on arm64).
  */
 static inline int guplab_copy_page(struct page *page, size_t offset, void *buf, size_t len,
 				   bool write)
@@ -370,6 +370,8 @@ static inline int guplab_copy_page(struct page *page, size_t offset, void *buf, 
 	char *kaddr, probe;
 	long err;
 
+	if (PageHWPoison(page) || PageHWPoison(compound_head(page)))
+		return -EHWPOISON;
 	kaddr = kmap_local_page(page);
 	if (write) {
 		err = copy_from_kernel_nofault(&probe, kaddr + offset, 1);

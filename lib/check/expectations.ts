@@ -885,21 +885,21 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     {
       cases: 'pinned-before',
       kernels: '<5.16',
-      answer: { ret: 1, note: 'madvise EBUSY; no SIGBUS; holder reads 0x41' },
+      answer: { ret: 1, note: 'madvise EBUSY; no SIGBUS; holder reads EHWPOISON' },
       source:
-        'madvise_inject_error() -> memory_failure(pfn, MF_COUNT_INCREASED): the page is poisoned and unmapped (hwpoison entry); page_action() then counts every reference left, the pin\'s too ("dirty LRU page still referenced by 1024 users": GUP_PIN_COUNTING_BIAS), so recovery is MF_FAILED and madvise() -EBUSY; no MF_ACTION_REQUIRED and early kill off: no SIGBUS. Software-injected poison leaves the data readable through the kernel mapping',
+        'madvise_inject_error() -> memory_failure(pfn, MF_COUNT_INCREASED): the page is poisoned and unmapped (hwpoison entry); page_action() then counts every reference left, the pin\'s too ("dirty LRU page still referenced by 1024 users": GUP_PIN_COUNTING_BIAS), so recovery is MF_FAILED and madvise() -EBUSY; no MF_ACTION_REQUIRED and early kill off: no SIGBUS. The page is PG_hwpoison either way: the module\'s ACCESS refuses it with -EHWPOISON (kmod/compat.h guplab_copy_page(); a holder reading it on real hardware would take a machine check)',
     },
     {
       cases: 'pinned-before',
       kernels: '[5.16,6.11)',
-      answer: { ret: 1, note: 'madvise ok; no SIGBUS; holder reads 0x41' },
+      answer: { ret: 1, note: 'madvise ok; no SIGBUS; holder reads EHWPOISON' },
       source:
         'me_pagecache_clean() (6.1.192 mm/memory-failure.c): an anonymous page is MF_RECOVERED before has_extra_refcount() is asked ("mm: hwpoison: refactor refcount check handling", 5.16, moved the count from page_action() into the handlers), so the pin does not fail the recovery; madvise_inject_error() passes MF_COUNT_INCREASED | MF_SW_SIMULATED, not MF_ACTION_REQUIRED: no SIGBUS',
     },
     {
       cases: 'pinned-before',
       kernels: '>=6.11',
-      answer: { ret: 1, note: 'madvise ok; SIGBUS BUS_MCEERR_AR; holder reads 0x41' },
+      answer: { ret: 1, note: 'madvise ok; SIGBUS BUS_MCEERR_AR; holder reads EHWPOISON' },
       source:
         'madvise_inject_error() passes MF_ACTION_REQUIRED (6.12.117 mm/madvise.c; "mm/madvise: add MF_ACTION_REQUIRED to madvise(MADV_HWPOISON)", 6.11): kill_procs() -> kill_proc() sends the caller BUS_MCEERR_AR; the anonymous page is still MF_RECOVERED with the pin held',
     },

@@ -980,6 +980,15 @@ const cmaLongterm: Probe = {
   },
 };
 
+/** What the holder of a pin reads of its first page through ACCESS: the byte, or the errno code the module refuses with. */
+function holderReads(ctx: ProbeContext, handle: number): string {
+  try {
+    return `0x${ctx.dev.readPinned(handle, 0)[0]?.toString(16)}`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? String(err);
+  }
+}
+
 /** A hardware-poisoned page: a pin taken before, then every faulting API and hmm_range_fault on it. */
 const hwpoison: Probe = {
   id: 'hwpoison',
@@ -994,7 +1003,7 @@ const hwpoison: Probe = {
       try {
         const p = m.poison();
         const poisoned = `madvise ${p.errno || 'ok'}; ${p.sigbus ? `SIGBUS ${p.code}` : 'no SIGBUS'}`;
-        out.push({ case: 'pinned-before', answer: { ret: before.ret, note: `${poisoned}; holder reads 0x${ctx.dev.readPinned(before.handle ?? 0, 0)[0]?.toString(16)}` } });
+        out.push({ case: 'pinned-before', answer: { ret: before.ret, note: `${poisoned}; holder reads ${holderReads(ctx, before.handle ?? 0)}` } });
       } finally {
         if (before.handle) ctx.dev.release(before.handle);
       }

@@ -20,6 +20,36 @@ describe.runIf(hasDevice)('hardening', () => {
   });
   afterAll(() => dev?.close());
 
+  it('undoes a HOLD that would take a folio past the refcount bound with EOVERFLOW, where the kernel counts pins of the zero page', (ctx) => {
+    // 2^18 pins of one small page add 2^28 to its refcount (GUP_PIN_COUNTING_BIAS); the module's
+    // bound is INT_MAX / 4, so a second such HOLD must be undone. One page mapped 2^18 times is the
+    // zero page under an untouched read-only range, which kernels before 6.5 pin like any page.
+    const n = 1 << 18;
+    const m = mapAnonymous(n * 4096, { thp: 'off' });
+    const base = held();
+    const refs = (): number => dev.pin('pin_user_pages', m.address, 1, { facts: true }).facts?.[0]?.refcount ?? 0;
+    try {
+      const before = refs();
+      const first = dev.pin('pin_user_pages', m.address, n, { hold: true });
+      expect(first.ret).toBe(n);
+      let grew = 0;
+      try {
+        grew = refs() - before;
+        if (grew >= n * 1024) {
+          expect(() => dev.pin('pin_user_pages', m.address, n, { hold: true })).toThrow(/EOVERFLOW/);
+          expect(refs() - before).toBe(grew); // the refused HOLD left nothing behind
+        }
+      } finally {
+        dev.release(first.handle ?? 0);
+      }
+      expect(refs()).toBe(before);
+      if (grew < n * 1024) ctx.skip(`this kernel does not count pins of the zero page (refcount +${grew} for ${n} pins): nothing reaches the bound`);
+    } finally {
+      m.close();
+    }
+    expect(held()).toBe(base);
+  });
+
   it('is root-only by default: mode 0600, group=-1', () => {
     expect(statSync(DEVICE).mode & 0o777).toBe(0o600);
     expect(readFileSync('/sys/module/guplab/parameters/group', 'utf8').trim()).toBe('-1');
@@ -177,6 +207,31 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
     } finally {
       writeFileSync(YAMA, yama || '0');
       await target.kill();
+    }
+  });
+
+  it.runIf(withGcc)('decides *_remote for the image a traced child runs after exec: a mode-0711 binary leaves its tracer nothing', async () => {
+    const dir = mkdtempSync('/tmp/guplab-exec-');
+    chmodSync(dir, 0o755);
+    const copy = (name: string, mode: number): string => {
+      const file = path.join(dir, name);
+      writeFileSync(file, readFileSync('/bin/sleep'));
+      chmodSync(file, mode);
+      return file;
+    };
+    const unreadable = copy('sleep-0711', 0o711);
+    const readable = copy('sleep-0755', 0o755);
+    if (existsSync(YAMA)) writeFileSync(YAMA, '0'); // PTRACE_TRACEME needs scope < 2
+    try {
+      // would_dump(): nobody cannot read the binary, so the new mm is not dumpable, and
+      // __ptrace_may_access() refuses even its tracer; the module must not be weaker.
+      expect(await asNobody([bin, 'tracexec', unreadable])).toMatch(/exec: OK\ntracexec: EPERM\ntracexec-force: EPERM/);
+      // The control: the same exec of a readable copy leaves a dumpable mm its tracer may pin
+      // (on 7.x the module cannot read dumpability and refuses every tracer, as above).
+      const tracerPins = kernelVersion(os.release())[0] < 7;
+      expect(await asNobody([bin, 'tracexec', readable])).toMatch(tracerPins ? /exec: OK\ntracexec: OK\ntracexec-force: OK/ : /exec: OK\ntracexec: EPERM/);
+    } finally {
+      if (yama) writeFileSync(YAMA, yama);
     }
   });
 

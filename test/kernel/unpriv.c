@@ -10,6 +10,9 @@
  *   unpriv landlock PID ADDR        the same, seize first, from inside a Landlock domain
  *   unpriv budget fork|exec|scm N   hold N pages with RLIMIT_MEMLOCK = N pages, then a
  *                                   forked / exec'ed / SCM_RIGHTS-receiving process holds 1
+ *   unpriv tracexec BINARY          fork a child that PTRACE_TRACEMEs and execs BINARY (a
+ *                                   sleep); at its exec stop, pin_user_pages_remote on the
+ *                                   new image's stack page (x86: the stack pointer)
  *   unpriv secret                   mirror anonymous memory, replace it with memfd_secret
  *                                   memory (MAP_FIXED), touch it, ACCESS through the mirror;
  *                                   then a mirror of the secret memory itself
@@ -20,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <linux/landlock.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +168,52 @@ static void remote(const char *what, pid_t pid, uint64_t addr, int seize)
 		printf("%s-force: %s\n", what, errname(errno));
 	else
 		printf("%s-force: %s\n", what, p.ret == 1 ? "OK" : "short");
+}
+
+/*
+ * The exec race: access decided for the image a traced child runs after
+ * execve(), not the one it ran before. Exec'ing a binary its user cannot
+ * read (mode 0711) makes the new mm non-dumpable (would_dump()), so
+ * ptrace's rules (and the module's) no longer let that user touch it, even
+ * as the tracer it still is.
+ */
+static int cmd_tracexec(const char *binary)
+{
+	struct user_regs_struct regs;
+	uint64_t sp;
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	if (pid == 0) {
+		char *const argv[] = { "sleep", "1000", NULL };
+
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || raise(SIGSTOP))
+			_exit(3);
+		execv(binary, argv);
+		_exit(4);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) {
+		printf("traceme: %s\n", errname(errno ? errno : ECHILD));
+		return 3;
+	}
+	if (ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL) ||
+	    ptrace(PTRACE_CONT, pid, 0, 0) || waitpid(pid, &status, 0) != pid ||
+	    status >> 8 != (SIGTRAP | (PTRACE_EVENT_EXEC << 8)) || ptrace(PTRACE_GETREGS, pid, 0, &regs)) {
+		printf("exec: %s\n", errname(errno ? errno : ECHILD));
+		kill(pid, SIGKILL);
+		return 3;
+	}
+#if defined(__x86_64__)
+	sp = regs.rsp;
+#else
+	sp = regs.esp;
+#endif
+	printf("exec: OK\n");
+	remote("tracexec", pid, sp & ~(uint64_t)4095, 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return 0;
 }
 
 static int cmd_landlock(pid_t pid, uint64_t addr)
@@ -308,11 +359,13 @@ int main(int argc, char **argv)
 		return cmd_landlock(atoi(argv[2]), strtoull(argv[3], NULL, 0));
 	if (!strcmp(cmd, "secret"))
 		return cmd_secret();
+	if (!strcmp(cmd, "tracexec") && argc == 3)
+		return cmd_tracexec(argv[2]);
 	if (!strcmp(cmd, "budget") && argc == 4)
 		return cmd_budget(argv[2], strtoull(argv[3], NULL, 0), "/proc/self/exe");
 	if (!strcmp(cmd, "budget-child") && argc == 3)
 		return cmd_budget_child(atoi(argv[2]), "exec");
 	fprintf(stderr, "usage: unpriv facts32 | target | remote PID ADDR [seize] | landlock PID ADDR |\n"
-		"       budget fork|exec|scm PAGES | secret\n");
+		"       budget fork|exec|scm PAGES | secret | tracexec BINARY\n");
 	return 2;
 }
