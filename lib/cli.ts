@@ -24,6 +24,7 @@ import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from '.
 import { listKernels } from './jobs/kernels.js';
 import { DEFAULT_GDB_PORT, numaArgs, vmShell } from './jobs/shell.js';
 import { addStressCommand } from './stress/cli.js';
+import { addConsumersCommand } from './commands/consumers.js';
 import { intAtLeast, nonNegativeInt, positiveInt, UsageError } from './util/args.js';
 import { projectRoot } from './util/root.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
@@ -372,7 +373,6 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .option('--no-bench', 'no short benchmark (fast vs unlocked, get vs pin, 4K vs THP) after the checks')
     .option('--suite <list>', `what each boot runs: ${SUITES.join(', ')} (default check,bench-short)`)
     .option('--only <ids>', 'comma-separated probe ids (default all)', commaList, [] as string[])
-    .option('--readme', 'also put the table into README.md (between the matrix markers)')
     .option('--changed', 'print only the rows that differ between columns')
     .option('--json', 'print matrix.json (with --plan: the plan) on stdout instead of the table')
     .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1200)
@@ -381,6 +381,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .option('--job', 'run one kernel x arch as a CI job: its files and a job record in --out')
     .option('--merge', 'build the table from the folders the jobs wrote ([dirs...]), marking failed and missing jobs')
     .option('--plan-file <file>', 'with --merge: the plan (guplab matrix --plan > FILE), to name the jobs that left nothing')
+    .option('--history <probe/case>', 'print one case\'s expected answers over upstream versions 5.10-7.3 (on the first --arch), the deciding commits, measured vs read from source; no boot')
     .action(async (dirs: string[], opts: MatrixOptions) => {
       const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
       if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
@@ -525,6 +526,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
       dev.close();
     });
   addStressCommand(program);
+  addConsumersCommand(program);
   return program;
 }
 

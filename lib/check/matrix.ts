@@ -177,13 +177,3 @@ export function matrixReadme(matrix: Matrix, generated: string): string {
     '',
   ].join('\n');
 }
-
-/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
-export function replaceSection(text: string, name: string, body: string): string {
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const a = text.indexOf(start);
-  const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`markers ${start} ... ${end} not found`);
-  return `${text.slice(0, a + start.length)}\n${body}${text.slice(b)}`;
-}

@@ -6,8 +6,11 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadResult } from '../bench/results.js';
 import { resolveSpec } from '../bench/spec.js';
-import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixReadme, matrixTable, replaceSection } from '../check/matrix.js';
-import { checkPassed, loadCheckReport, type CheckReport } from '../check/run.js';
+import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixTable } from '../check/matrix.js';
+import { checkPassed, loadCheckReport, renderAnswer, type CheckReport } from '../check/run.js';
+import { EXPECTATIONS } from '../check/expectations.js';
+import { PROBES } from '../check/probes.js';
+import { caseHistory, historyText, splitHistoryCase } from '../check/provenance.js';
 import type { GuestStep } from '../contract.js';
 import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, writeJobRecord, type Suite } from './plan.js';
 import { checkKernelSpecs, ensureKernel, expandKernelSpecs, kmodSources } from '../vm/kernel.js';
@@ -153,8 +156,6 @@ export function readCheckReport(file: string): CheckReport {
 
 export interface MatrixTableOptions {
   out: string;
-  /** Put the table into this README (between the matrix markers). */
-  readme?: string;
   changedOnly: boolean;
   /** Print matrix.json on stdout instead of the table. */
   json?: boolean;
@@ -174,11 +175,6 @@ export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions)
   const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}${o.extra ? `\n${o.extra}` : ''}`;
   writeFileAtomic(path.join(o.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
   writeFileAtomic(path.join(o.out, 'matrix.md'), md);
-  if (o.readme) {
-    const accels = [...new Set(reports.map((r) => r.accelerator))].join('/');
-    const how = `\`guplab matrix\` over ${matrix.columns.join(', ')}, ${accels}`;
-    writeFileAtomic(o.readme, replaceSection(readFileSync(o.readme, 'utf8'), 'matrix', matrixReadme(matrix, how)));
-  }
   const changed = matrix.rows.filter((r) => r.changed).length;
   process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(o.out, 'matrix.md')}\n`);
   return reports.every(checkPassed) ? 0 : 1;
@@ -193,7 +189,6 @@ export interface MatrixOptions {
   bench: boolean;
   suite?: string;
   only: string[];
-  readme?: boolean;
   changed?: boolean;
   json?: boolean;
   timeout: number;
@@ -204,11 +199,25 @@ export interface MatrixOptions {
   job?: boolean;
   merge?: boolean;
   planFile?: string;
+  /** PROBE/CASE: print the expected answers of that case over upstream versions (no boot). */
+  history?: string;
+}
+
+/** `matrix --history PROBE/CASE`: the case's expected answers from 5.10 to 7.3 on the first --arch, deciding commits, measured vs read. */
+export function historyCommand(spec: string, arch: Arch): string {
+  const split = splitHistoryCase(spec, PROBES.map((p) => p.id));
+  if (!split) throw new UsageError(`--history ${spec}: give PROBE/CASE, e.g. cma-longterm/thp/pin_user_pages_fast (probes: ${PROBES.map((p) => p.id).join(', ')})`);
+  const [probe, name] = split;
+  return historyText(probe, name, arch, caseHistory(EXPECTATIONS[probe] ?? [], name, arch, '5.10', '7.3'), renderAnswer);
 }
 
 /** `guplab matrix` in each of its modes; returns the exit code. */
 export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & { version: string; log: (msg: string) => void }): Promise<number> {
-  if ([o.plan, o.job, o.merge, o.from].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge and --from are different modes: give one');
+  if ([o.plan, o.job, o.merge, o.from, o.history].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge, --from and --history are different modes: give one');
+  if (o.history) {
+    process.stdout.write(historyCommand(o.history, o.arch[0] ?? 'x86_64'));
+    return 0;
+  }
   const suites = o.suite ? parseSuites(o.suite) : o.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
   if (o.plan) {
     // Per arch: "all" names other series on each.
@@ -226,7 +235,7 @@ export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & 
     return runMatrixJob(o.kernel[0]!, o.arch[0]!, { ...run, out: o.out ?? 'results/jobs' }, o.version);
   }
   const out = o.out ?? 'results';
-  const table = { out, changedOnly: o.changed ?? false, json: o.json ?? false, ...(o.readme ? { readme: 'README.md' } : {}) };
+  const table = { out, changedOnly: o.changed ?? false, json: o.json ?? false };
   if (o.merge) {
     if (!dirs.length) throw new UsageError('--merge needs the folders the jobs wrote: guplab matrix --merge DIR...');
     const input = collectJobs(dirs, o.planFile ? readPlan(o.planFile) : undefined);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EXPECTATIONS, expectationFor, kernelMatches, longtermGate } from '../../lib/check/expectations.js';
 import { readFileSync } from 'node:fs';
 import type { BenchResult } from '../../lib/bench/results.js';
-import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown, replaceSection } from '../../lib/check/matrix.js';
+import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown } from '../../lib/check/matrix.js';
 import { PROBES } from '../../lib/check/probes.js';
 import { fmt, parseCheckReport, renderAnswer, type CheckReport } from '../../lib/check/report.js';
 import { judge, ktapCase } from '../../lib/check/run.js';
@@ -131,12 +131,6 @@ describe('matrix', () => {
     expect(() => parseCheckReport(JSON.stringify(strings), 'b.json')).toThrow(/^b\.json: .*answer is not/);
     expect(() => parseCheckReport('{"schema":"guplab-bench/1"}', 'bench.json')).toThrow(/^bench\.json: not a guplab check report/);
     expect(() => parseCheckReport('nope', 'c.json')).toThrow(/^c\.json: not JSON/);
-  });
-
-  it('replaces only the marked README section', () => {
-    const text = 'a\n<!-- matrix:start -->\nold\n<!-- matrix:end -->\nb\n';
-    expect(replaceSection(text, 'matrix', 'new\n')).toBe('a\n<!-- matrix:start -->\nnew\n<!-- matrix:end -->\nb\n');
-    expect(() => replaceSection('x', 'matrix', '')).toThrow(/markers/);
   });
 
   it('orders columns by arch, then kernel version numerically', () => {
