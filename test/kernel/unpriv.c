@@ -10,6 +10,8 @@
  *   unpriv landlock PID ADDR        the same, seize first, from inside a Landlock domain
  *   unpriv budget fork|exec|scm N   hold N pages with RLIMIT_MEMLOCK = N pages, then a
  *                                   forked / exec'ed / SCM_RIGHTS-receiving process holds 1
+ *   unpriv refbound N               map one memfd page N times (N VMAs), then HOLD
+ *                                   pin_user_pages over all N until the module refuses
  *   unpriv tracexec BINARY          fork a child that PTRACE_TRACEMEs and execs BINARY (a
  *                                   sleep); at its exec stop, pin_user_pages_remote on the
  *                                   new image's stack page (x86: the stack pointer)
@@ -168,6 +170,45 @@ static void remote(const char *what, pid_t pid, uint64_t addr, int seize)
 		printf("%s-force: %s\n", what, errname(errno));
 	else
 		printf("%s-force: %s\n", what, p.ret == 1 ? "OK" : "short");
+}
+
+/*
+ * The folio refcount bound: each HOLD of one small page N times adds N *
+ * GUP_PIN_COUNTING_BIAS (1024) to its refcount, so the module must refuse
+ * (-EOVERFLOW, undone) long before 2^21 pins overflow it into try_grab_folio()'s
+ * WARN. One page reaches N addresses only as N VMAs (MAP_FIXED each): keep N
+ * under vm.max_map_count.
+ */
+static int cmd_refbound(unsigned long n)
+{
+	int fd = open_dev(O_CLOEXEC), memfd = memfd_create("guplab-refbound", MFD_CLOEXEC);
+	struct guplab_pin p = { .api = GUPLAB_API_PIN_USER_PAGES, .nr_pages = n, .mode = GUPLAB_PIN_HOLD };
+	char *base = mmap(NULL, n * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long i, holds;
+
+	if (memfd < 0 || ftruncate(memfd, 4096) || base == MAP_FAILED) {
+		printf("map: %s\n", errname(errno));
+		return 3;
+	}
+	for (i = 0; i < n; i++) {
+		if (mmap(base + i * 4096, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, memfd, 0) == MAP_FAILED) {
+			printf("map %lu: %s\n", i, errname(errno));
+			return 3;
+		}
+	}
+	base[0] = 1;
+	p.addr = (uintptr_t)base;
+	for (holds = 0; holds < 64; holds++) {
+		if (ioctl(fd, GUPLAB_IOC_PIN, &p))
+			break;
+		if (p.ret != (long long)n) {
+			printf("hold %lu: short %lld\n", holds, (long long)p.ret);
+			return 3;
+		}
+	}
+	printf("holds: %lu, then %s\n", holds, holds < 64 ? errname(errno) : "none refused");
+	close(fd); /* releases every set held */
+	return 0;
 }
 
 /*
@@ -359,6 +400,8 @@ int main(int argc, char **argv)
 		return cmd_landlock(atoi(argv[2]), strtoull(argv[3], NULL, 0));
 	if (!strcmp(cmd, "secret"))
 		return cmd_secret();
+	if (!strcmp(cmd, "refbound") && argc == 3)
+		return cmd_refbound(strtoul(argv[2], NULL, 0));
 	if (!strcmp(cmd, "tracexec") && argc == 3)
 		return cmd_tracexec(argv[2]);
 	if (!strcmp(cmd, "budget") && argc == 4)
@@ -366,6 +409,6 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "budget-child") && argc == 3)
 		return cmd_budget_child(atoi(argv[2]), "exec");
 	fprintf(stderr, "usage: unpriv facts32 | target | remote PID ADDR [seize] | landlock PID ADDR |\n"
-		"       budget fork|exec|scm PAGES | secret | tracexec BINARY\n");
+		"       budget fork|exec|scm PAGES | secret | refbound N | tracexec BINARY\n");
 	return 2;
 }
