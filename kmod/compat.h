@@ -159,15 +159,13 @@ static inline bool guplab_vma_is_secretmem(struct vm_area_struct *vma)
 #define GUPLAB_WARN_GET		GUPLAB_FLAG_LONGTERM
 /*
  * get_user_pages_unlocked() WARNs on FOLL_LONGTERM itself before 6.2 (it
- * never calls is_valid_gup_flags()); 6.2 dropped that WARN ("mm/gup: remove
- * the restriction on locked with FOLL_LONGTERM") and 6.3's
- * is_valid_gup_args() brought one back: on 6.2 it pins, silently.
+ * never calls is_valid_gup_flags()). 6.2 dropped that WARN ("mm/gup: remove
+ * the restriction on locked with FOLL_LONGTERM") but sends the call to
+ * __gup_longterm_locked(), whose WARN_ON(!(gup_flags & FOLL_PIN)) refuses
+ * FOLL_GET|FOLL_LONGTERM on every call (6.2.12 mm/gup.c:2069); 6.3's
+ * is_valid_gup_args() refuses it first. Every version WARNs.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-#define GUPLAB_WARN_GET_UNLOCKED 0
-#else
 #define GUPLAB_WARN_GET_UNLOCKED GUPLAB_FLAG_LONGTERM
-#endif
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 /* 6.1 get_user_pages_fast_only() checks no flags: LONGTERM goes through. */
 #define GUPLAB_WARN_GET_FAST_ONLY 0

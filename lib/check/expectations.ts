@@ -23,7 +23,91 @@ export interface Expectation {
   caller?: string;
   /** A dmesg pattern the kernel WARNs with on this answer (declared expected before the probe runs). */
   warning?: string;
+  /**
+   * The commits (keys of COMMITS) that draw this row's version bounds: the
+   * mainline change, and the stable releases that took it where a bound
+   * names one.
+   */
+  commits?: readonly string[];
+  /** Other answers this row accepts: a race the kernel leaves open (the source says which). */
+  alternatives?: readonly Answer[];
 }
+
+/** A kernel change a row's bound rests on: mainline commit, subject, and the stable releases that took it. */
+export interface Commit {
+  /** 12 hex digits of the mainline commit. */
+  id: string;
+  subject: string;
+  /** The mainline release that first has it ("6.10"). */
+  mainline: string;
+  /** Per stable series, the first release that took it ("6.6.47"), with the stable commit where read. */
+  stable?: readonly { release: string; id?: string }[];
+  /** Where it was read: release, file:line, function. */
+  read: string;
+}
+
+/**
+ * The changes the version bounds rest on, each read in the source of the
+ * release it names (trees of 5.12.9, 5.15.100, 6.0.19, 6.1-rc7, 6.2.12 and
+ * Debian's 6.1.192 / 6.12.118), or in the stable tree's push and review
+ * mails where no tree of that release was at hand (said so in `read`).
+ */
+export const COMMITS: Record<string, Commit> = {
+  '0fa5bc4023c1': {
+    id: '0fa5bc4023c1',
+    subject: 'mm/hugetlb: grab head page refcount once for a group of subpages',
+    mainline: '5.12',
+    read: '5.12.9 mm/hugetlb.c:4980 follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_compound_head()) -> -ENOMEM; mm/gup.c:92 try_grab_compound_head() returns NULL for FOLL_PIN|FOLL_LONGTERM on is_migrate_cma_page()',
+  },
+  d1e153fea2a8: {
+    id: 'd1e153fea2a8',
+    subject: 'mm/gup: migrate pinned pages out of movable zone',
+    mainline: '5.13',
+    read: '5.15.100 mm/gup.c:138 try_grab_compound_head(): FOLL_LONGTERM on !is_pinnable_page() (include/linux/mm.h:1573: ZONE_MOVABLE or CMA) -> NULL; mm/gup.c:1892 check_and_migrate_movable_pages() migrates !is_pinnable_page() heads; mm/hugetlb.c:5606 the WARN; 5.12.9 mm/gup.c:1574 migrates is_migrate_cma_page() only',
+  },
+  '5535be309971': {
+    id: '5535be309971',
+    subject: 'mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW',
+    mainline: '6.0',
+    stable: [{ release: '5.19.6' }],
+    read: '6.0.19 mm/gup.c:510 can_follow_write_pte(): !PageAnonExclusive() refuses; 5.15.100 mm/gup.c:495 still FOLL_COW && pte_dirty()',
+  },
+  '1d8d14641fd9': {
+    id: '1d8d14641fd9',
+    subject: 'mm/hugetlb: support write-faults in shared mappings',
+    mainline: '6.0',
+    stable: [{ release: '5.19.6' }],
+    read: '6.0.19 mm/hugetlb.c:5257 and 6.1-rc7 mm/hugetlb.c:5315 hugetlb_wp(): WARN_ON_ONCE(!unshare && !(vma->vm_flags & VM_WRITE)) -> VM_FAULT_SIGSEGV, which follow_hugetlb_page() turns into -EFAULT (vm_fault_to_errno()); 5.15.100 mm/hugetlb.c has no such test; 5.19.6: "[PATCH 5.19 010/158]" of its stable review (2022-08-29)',
+  },
+  f347454d0341: {
+    id: 'f347454d0341',
+    subject: 'mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings',
+    mainline: '6.2',
+    stable: [{ release: '6.0.16' }, { release: '6.1.2' }],
+    read: '6.2.12 and 6.0.19 mm/gup.c check_vma_flags(): "hugetlb does not support FOLL_FORCE|FOLL_WRITE" -> -EFAULT; absent from 6.1-rc7 mm/gup.c; 6.1.2: the 6.1.2-rc1 review shortlog (2022-12-28)',
+  },
+  f442fa614137: {
+    id: 'f442fa614137',
+    subject: 'mm: gup: stop abusing try_grab_folio',
+    mainline: '6.10',
+    stable: [{ release: '6.6.47', id: '26273f5f4cf6' }],
+    read: 'mainline 6.10 (its merge revlist); 6.6.47: 26273f5f4cf6 in the linux-6.6.y push that ends at "Linux 6.6.47" (2024-08-19), the fix of CVE-2024-44943 whose splat is a FOLL_LONGTERM pin of a CMA THP through pin_user_pages_fast; no 6.6.47 tree was read',
+  },
+  dd0f230a0a80: {
+    id: 'dd0f230a0a80',
+    subject: 'mm: hwpoison: refactor refcount check handling',
+    mainline: '5.16',
+    stable: [{ release: '5.15.80' }],
+    read: '5.15.100 mm/memory-failure.c:871 me_pagecache_clean(): PageAnon -> MF_RECOVERED before has_extra_refcount(); mm/memory-failure.c:1154 page_action() counts no references; 5.12.9 mm/memory-failure.c:926 page_action() still does; 5.15.80: queue/5.15 of 2022-11-22, and absent from 5.15.81\'s diffstat (no mm/memory-failure.c)',
+  },
+  '65291dcfcf89': {
+    id: '65291dcfcf89',
+    subject: 'mm/secretmem: fix GUP-fast succeeding on secretmem folios',
+    mainline: '6.9',
+    stable: [{ release: '5.15.154' }, { release: '6.1.85' }],
+    read: 'include/linux/secretmem.h:20 page_is_secretmem(): "if (PageCompound(page) || !PageLRU(page)) return false" in 5.15.100, 6.1-rc7 and 6.2.12, so a fresh secretmem folio still in the per-CPU LRU batch passes gup_pte_range() (5.15.100 mm/gup.c:2356); 6.1.85: "[PATCH 6.1 137/138]" and the 6.1.85 release diffstat (include/linux/secretmem.h); 5.15.154 as the issue reads it (not read here); 6.6.y and 6.8.y stable takers not read',
+  },
+};
 
 /** "6.12.117+deb12-amd64" -> [6, 12]. */
 export function kernelVersion(release: string): [number, number] {
@@ -98,10 +182,11 @@ const LOCKED_POINTER =
 /**
  * The FOLL_LONGTERM gate, common to every probe that pins long-term: who
  * may pass the flag at all. Prefix the probe's own case pattern. On 6.2
- * get_user_pages_unlocked passes the gate: "mm/gup: remove the restriction
- * on locked with FOLL_LONGTERM" dropped its WARN and no flag check refuses
- * FOLL_GET|FOLL_LONGTERM until is_valid_gup_args() in 6.3 (read, not run),
- * so the probe's own rows answer for it there.
+ * get_user_pages_unlocked loses its own WARN ("mm/gup: remove the
+ * restriction on locked with FOLL_LONGTERM") but goes to
+ * __gup_longterm_locked(), whose WARN_ON(!(gup_flags & FOLL_PIN)) refuses
+ * FOLL_GET|FOLL_LONGTERM just the same (6.2.12 mm/gup.c:2069), until
+ * is_valid_gup_args() takes over in 6.3 (read, not run).
  */
 export function longtermGate(prefix: string): Expectation[] {
   const getValidated = ['get_user_pages_fast', 'get_user_pages', 'get_user_pages_remote'];
@@ -118,6 +203,14 @@ export function longtermGate(prefix: string): Expectation[] {
       kernels: '<6.2',
       answer: { ret: EINVAL },
       source: 'get_user_pages_unlocked(): its own WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) (the FS DAX check needed the vmas); it never calls is_valid_gup_flags()',
+    },
+    {
+      cases: `${prefix}get_user_pages_unlocked`,
+      kernels: '[6.2,6.3)',
+      answer: { ret: EINVAL },
+      source:
+        'get_user_pages_unlocked() -> __gup_longterm_locked(): WARN_ON(!(gup_flags & FOLL_PIN)) -> -EINVAL, a WARN on every call (6.2.12 mm/gup.c:2069; the call at mm/gup.c:2242): "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2) dropped only get_user_pages_unlocked()\'s own WARN (read, not run)',
+      warning: 'at mm/gup.c',
     },
     {
       cases: `${prefix}pin_user_pages_unlocked`,
@@ -142,42 +235,77 @@ export function longtermGate(prefix: string): Expectation[] {
 }
 
 /**
- * hugetlb in ZONE_MOVABLE pinned FOLL_LONGTERM (16 of its 512 pages). Up to
- * 6.5 every pin reaching the slow path (pin_user_pages_fast falls back to
- * it, and from 6.2 the unlocked and remote pins reach __gup_longterm_locked
- * too) ends in follow_hugetlb_page(); 6.6-6.9 hand the rest of the folio to
- * the GUP-fast try_grab_folio(); 6.10 fixed it.
+ * hugetlb in ZONE_MOVABLE (or CMA) pinned FOLL_LONGTERM (16 of its 512
+ * pages). From `from` (5.13 for ZONE_MOVABLE, d1e153fea2a8; 5.12 for CMA,
+ * 0fa5bc4023c1) to 6.5 every pin reaching the slow path (pin_user_pages_fast
+ * falls back to it, and from 6.2 the unlocked and remote pins reach
+ * __gup_longterm_locked too) ends in follow_hugetlb_page(), whose grab
+ * refuses the page; 6.6-6.9 hand the rest of the folio to the GUP-fast
+ * try_grab_folio(); f442fa614137 fixed it in 6.10 and in 6.6.47.
  */
-function hugetlbMovable(prefix: string, migrated: Answer, where = 'a ZONE_MOVABLE folio'): Expectation[] {
+function hugetlbMovable(prefix: string, migrated: Answer, o: { where: string; from: string; commit: string }): Expectation[] {
   const enomem = {
     answer: { ret: ENOMEM },
     source:
-      `follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_folio()) -> -ENOMEM, because try_grab_folio() refuses FOLL_LONGTERM on ${where} (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it; follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")`,
+      `follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_compound_head()) (5.12-5.17; try_grab_folio() from 5.18) -> -ENOMEM, because that grab refuses FOLL_LONGTERM on ${o.where} (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it (5.12.9 mm/hugetlb.c:4980, 5.15.100 mm/hugetlb.c:5606, 6.1-rc7 mm/hugetlb.c:6373, 6.2.12 mm/hugetlb.c:6614); follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")`,
     warning: 'at mm/hugetlb.c',
+    commits: [o.commit],
+  };
+  const efault = {
+    answer: { ret: EFAULT },
+    source: `__get_user_pages(): hugetlb_follow_page_mask() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on an unpinnable folio (${o.where}): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10; 6.6.47 as 26273f5f4cf6) (read, not run)`,
+    warning: 'at mm/gup.c',
+    commits: ['f442fa614137'],
   };
   return [
-    { cases: `${prefix}pin_user_pages_fast`, kernels: '[6.1,6.6)', ...enomem },
-    { cases: `${prefix}pin_user_pages`, kernels: '[6.1,6.6)', ...enomem },
+    { cases: `${prefix}pin_user_pages_fast`, kernels: `[${o.from},6.6)`, ...enomem },
+    { cases: `${prefix}pin_user_pages`, kernels: `[${o.from},6.6)`, ...enomem },
     // <6.2 these two are refused by the gate before any page is touched.
     { cases: `${prefix}pin_user_pages_unlocked`, kernels: '[6.2,6.6)', ...enomem },
     { cases: `${prefix}pin_user_pages_remote`, kernels: '[6.2,6.6)', ...enomem },
+    { cases: `${prefix}*`, kernels: '[6.6,6.6.47)', ...efault },
+    { cases: `${prefix}*`, kernels: '[6.7,6.10)', ...efault },
     {
       cases: `${prefix}*`,
-      kernels: '[6.6,6.10)',
-      answer: { ret: EFAULT },
+      kernels: '[6.6.47,6.7)',
+      answer: migrated,
       source:
-        `__get_user_pages(): hugetlb_follow_page_mask() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on an unpinnable folio (${where}): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)`,
-      warning: 'at mm/gup.c',
+        'f442fa614137 "mm: gup: stop abusing try_grab_folio" taken by 6.6.47 (26273f5f4cf6): the slow path grabs with a try_grab_folio() that has no FOLL_LONGTERM zone test (the GUP-fast one became try_grab_folio_fast()), so the pin lands and check_and_migrate_movable_pages() -> migrate_longterm_unpinnable_pages() (the 6.6 name) migrates it as on 6.10 (read in the backport\'s push, not in a 6.6.47 tree)',
+      commits: ['f442fa614137'],
     },
     {
       cases: `${prefix}*`,
       kernels: '>=6.10',
       answer: migrated,
       source:
-        'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test since f442fa614137), then migrate_longterm_unpinnable_folios() -> alloc_migration_target() -> alloc_hugetlb_folio_nodemask(), which takes a free pool page outside ZONE_MOVABLE first (dequeue_hugetlb_folio_node_exact() skips !folio_is_longterm_pinnable() pages under PF_MEMALLOC_PIN, so CMA ones too; alloc_migrate_hugetlb_folio() only when none is free)',
+        'follow_huge_pmd() pins with the slow-path try_grab_folio() (no zone test since f442fa614137), then migrate_longterm_unpinnable_pages() (6.10; migrate_longterm_unpinnable_folios() from 6.11) -> alloc_migration_target() -> alloc_hugetlb_folio_nodemask(), which takes a free pool page outside ZONE_MOVABLE first (dequeue_hugetlb_folio_node_exact() skips !folio_is_longterm_pinnable() pages under PF_MEMALLOC_PIN, so CMA ones too; alloc_migrate_hugetlb_folio() only when none is free)',
+      commits: ['f442fa614137'],
     },
   ];
 }
+
+/**
+ * memfd_secret (5.14+) pages pinned right after populate. page_is_secretmem()
+ * returned false for any folio without PG_lru, and a fresh folio sits in the
+ * per-CPU LRU batch without it until the batch drains, so GUP-fast takes
+ * the 4 pages (a page off the direct map, pinned); once the batch drained,
+ * GUP-fast refuses them and the slow path's check_vma_flags() says -EFAULT.
+ * Which one a run sees depends on whether the batch drained between the
+ * populate and the call: both are accepted. Fixed by 65291dcfcf89 (6.9; 6.1.85,
+ * 5.15.154).
+ */
+function secretmemFreshFolio(): Expectation[] {
+  const windows = ['[5.14,5.15.154)', '[5.16,6.1.85)', '[6.2,6.9)'];
+  const why =
+    'page_is_secretmem(): "if (PageCompound(page) || !PageLRU(page)) return false" (include/linux/secretmem.h:20 in 5.15.100, 6.1-rc7, 6.2.12): a fresh secretmem folio still in the per-CPU LRU batch has no PG_lru, so gup_pte_range() (5.15.100 mm/gup.c:2356) takes it: 4 pages; after the batch drained, refused as on a fixed kernel. Until 65291dcfcf89 "mm/secretmem: fix GUP-fast succeeding on secretmem folios" (6.9; 6.1.85, 5.15.154) (read, not run)';
+  return windows.flatMap((kernels) => [
+    { cases: '*_fast_only', kernels, answer: { ret: 4 }, alternatives: [{ ret: 0 }], source: why, commits: ['65291dcfcf89'] },
+    { cases: '*_fast', kernels, answer: { ret: 4 }, alternatives: [{ ret: EFAULT }], source: why, commits: ['65291dcfcf89'] },
+  ]);
+}
+
+const MOVABLE = { where: 'a ZONE_MOVABLE folio', from: '5.13', commit: 'd1e153fea2a8' };
+const CMA = { where: 'a CMA folio (is_pinnable_page() / folio_is_longterm_pinnable(): is_migrate_cma_page())', from: '5.12', commit: '0fa5bc4023c1' };
 
 /** Rows per probe id. */
 export const EXPECTATIONS: Record<string, Expectation[]> = {
@@ -217,9 +345,19 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     },
     {
       cases: 'force-anon/*',
-      kernels: '>=5.19',
+      kernels: '[5.19,5.19.6)',
       answer: { ret: 1, note: 'same page' },
-      source: 'can_follow_write_pte(): FOLL_FORCE may write an exclusive anonymous page of a private !VM_WRITE mapping in place, whatever other references it has (PageAnonExclusive, not page_count(), decides)',
+      source:
+        '5.19 do_wp_page() reuses a PageAnonExclusive page whatever other references it has (the COW rework), and follow_page_pte() then takes it through can_follow_write_pte()\'s FOLL_COW && pte_dirty() test, until 5535be309971 replaced that test (6.0, 5.19.6) (read, not run)',
+      commits: ['5535be309971'],
+    },
+    {
+      cases: 'force-anon/*',
+      kernels: '>=5.19.6',
+      answer: { ret: 1, note: 'same page' },
+      source:
+        'can_follow_write_pte(): FOLL_FORCE may write an exclusive anonymous page of a private !VM_WRITE mapping in place, whatever other references it has (PageAnonExclusive, not page_count(), decides: 5535be309971 "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW", 6.0 and 5.19.6; 6.0.19 mm/gup.c:510)',
+      commits: ['5535be309971'],
     },
     {
       cases: 'force-file/*',
@@ -243,12 +381,6 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: EOPNOTSUPP },
       source: 'check_vma_flags(): (gup_flags & FOLL_LONGTERM) && vma_is_fsdax(vma) -> -EOPNOTSUPP',
     },
-    {
-      cases: '*/longterm/get_user_pages_unlocked',
-      kernels: '[6.2,6.3)',
-      answer: { ret: EOPNOTSUPP },
-      source: 'check_vma_flags(): vma_is_fsdax() with FOLL_LONGTERM -> -EOPNOTSUPP; 6.2 get_user_pages_unlocked() passes FOLL_GET|FOLL_LONGTERM through (read, not run)',
-    },
   ],
   'longterm-variants': [
     ...longtermGate(''),
@@ -258,16 +390,10 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 16 },
       source: '__gup_longterm_locked() for every pin: "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2); is_valid_gup_args() (6.3) keeps FOLL_LONGTERM valid with FOLL_PIN',
     },
-    {
-      cases: 'get_user_pages_unlocked',
-      kernels: '[6.2,6.3)',
-      answer: { ret: 16 },
-      source: 'get_user_pages_unlocked() -> __gup_longterm_locked() with FOLL_GET|FOLL_LONGTERM: nothing refuses it between the 6.2 removal of its WARN and is_valid_gup_args() in 6.3 (read, not run)',
-    },
   ],
   'writable-longterm-shared': [
     ...longtermGate('*/'),
-    ...hugetlbMovable('hugetlb-in-movable/', { ret: 16 }),
+    ...hugetlbMovable('hugetlb-in-movable/', { ret: 16 }, MOVABLE),
     {
       cases: 'ext4/*',
       kernels: '>=6.5',
@@ -297,30 +423,46 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     ...longtermGate('*'),
     {
       cases: '*',
-      kernels: '<6.1',
+      kernels: '<5.13',
       answer: { ret: 16, note: 'stayed, data intact' },
-      source: '5.10 check_and_migrate_cma_pages(): only CMA pages move; ZONE_MOVABLE is left to "mm/gup: migrate pinned pages out of movable zone" (5.13) (read, not run)',
+      source:
+        'check_and_migrate_cma_pages() (5.12.9 mm/gup.c:1574): only is_migrate_cma_page() heads move, and try_grab_compound_head() (mm/gup.c:92) refuses only CMA pages; ZONE_MOVABLE is left to d1e153fea2a8 "mm/gup: migrate pinned pages out of movable zone" (5.13)',
+      commits: ['d1e153fea2a8'],
     },
     {
       cases: 'pin_user_pages_fast_only',
-      kernels: '<6.3',
+      kernels: '[5.13,6.3)',
       answer: { ret: 0 },
-      source: '6.1 gup_pte_range() -> try_grab_folio(): !folio_is_longterm_pinnable() with FOLL_LONGTERM bails out; fast_only has no slow path to migrate',
+      source:
+        'gup_pte_range() -> try_grab_compound_head() (5.15.100 mm/gup.c:138; 6.1: try_grab_folio()): !is_pinnable_page() / !folio_is_longterm_pinnable() with FOLL_LONGTERM bails out; fast_only has no slow path to migrate (read on 5.13-6.0, run on 6.1)',
+      commits: ['d1e153fea2a8'],
     },
-    ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }),
+    ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }, MOVABLE),
     {
       cases: 'thp/*',
-      kernels: '[6.6,6.10)',
+      kernels: '[6.6,6.6.47)',
       answer: { ret: EFAULT },
       source:
-        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 ("mm/gup: accelerate thp gup even for pages != NULL", 6.6) hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a ZONE_MOVABLE folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 ("mm/gup: accelerate thp gup even for pages != NULL", 6.6) hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a ZONE_MOVABLE folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10; 6.6.47 as 26273f5f4cf6) (read, not run)',
+      commits: ['f442fa614137'],
+      warning: 'at mm/gup.c',
+    },
+    {
+      cases: 'thp/*',
+      kernels: '[6.7,6.10)',
+      answer: { ret: EFAULT },
+      source:
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 ("mm/gup: accelerate thp gup even for pages != NULL", 6.6) hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a ZONE_MOVABLE folio: WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10; 6.6.47 as 26273f5f4cf6) (read, not run)',
+      commits: ['f442fa614137'],
       warning: 'at mm/gup.c',
     },
     {
       cases: 'thp/*',
       kernels: '*',
       answer: { ret: 16, note: 'migrated, data intact' },
-      source: '__gup_longterm_locked() -> check_and_migrate_movable_pages() / migrate_longterm_unpinnable_folios(): the THP is not longterm pinnable in ZONE_MOVABLE, migrated whole and the pin retried (6.1: follow_trans_huge_pmd() page by page; 6.10+: follow_huge_pmd())',
+      source:
+        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (5.13-6.9; migrate_longterm_unpinnable_pages() 6.6-6.10, migrate_longterm_unpinnable_folios() from 6.11): the THP is not longterm pinnable in ZONE_MOVABLE, migrated whole and the pin retried; follow_trans_huge_pmd() grabs with try_grab_page(), which has no zone test (5.15.100 mm/huge_memory.c:1021), page by page to 6.5; follow_huge_pmd() from 6.10; 6.6.47 takes f442fa614137 (26273f5f4cf6), so [6.6.47, 6.7) migrates too',
+      commits: ['f442fa614137'],
     },
     {
       cases: 'pin_*',
@@ -386,7 +528,13 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     { cases: 'present/*', kernels: '*', answer: { ret: 16 }, source: 'gup_fast_pte_range(): present, accessible ptes are taken locklessly' },
   ],
   secretmem: [
-    { cases: '*_fast_only', kernels: '*', answer: { ret: 0 }, source: 'gup_fast_folio_allowed() / gup_pte_range(): secretmem folios are refused locklessly; no slow path' },
+    ...secretmemFreshFolio(),
+    {
+      cases: '*_fast_only',
+      kernels: '*',
+      answer: { ret: 0 },
+      source: 'gup_pte_range() (to 6.9) / gup_fast_pte_range() -> gup_fast_folio_allowed() (6.10+; folio_fast_pin_allowed() 6.5-6.9): secretmem folios are refused locklessly; no slow path',
+    },
     { cases: '*', kernels: '*', answer: { ret: EFAULT }, source: 'check_vma_flags(): vma_is_secretmem(vma) -> -EFAULT' },
   ],
   huge: [
@@ -546,17 +694,45 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   'force-hugetlb': [
     {
       cases: '*',
-      kernels: '<6.1',
+      kernels: '<5.19.6',
       answer: { ret: 1, note: 'same page' },
       source:
-        '5.10 follow_hugetlb_page() -> hugetlb_fault(FAULT_FLAG_WRITE) -> hugetlb_cow() reuses the exclusive anon huge page (and makes its pte writable); "mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings" (6.1) is not in Debian 5.10.0-46 (run)',
+        '5.10 follow_hugetlb_page() -> hugetlb_fault(FAULT_FLAG_WRITE) -> hugetlb_cow() reuses the exclusive anon huge page (and makes its pte writable): nothing refuses FOLL_FORCE|FOLL_WRITE on hugetlb before 1d8d14641fd9 (5.19.6) (run on 5.10.0-46)',
+      commits: ['1d8d14641fd9'],
     },
     {
       cases: '*',
-      kernels: '[6.1,6.14)',
+      kernels: '[5.19.6,6.0.16)',
       answer: { ret: EFAULT },
       source:
-        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" ("mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", 6.1)',
+        'check_vma_flags() lets FOLL_FORCE|FOLL_WRITE through to follow_hugetlb_page() -> hugetlb_fault() -> hugetlb_wp(): WARN_ON_ONCE(!unshare && !(vma->vm_flags & VM_WRITE)) -> VM_FAULT_SIGSEGV -> -EFAULT (1d8d14641fd9, 6.0 and 5.19.6; 6.0.19 mm/hugetlb.c:5257), until f347454d0341 reached 6.0.16 (read, not run)',
+      warning: 'at mm/hugetlb.c',
+      commits: ['1d8d14641fd9', 'f347454d0341'],
+    },
+    {
+      cases: '*',
+      kernels: '[6.0.16,6.1)',
+      answer: { ret: EFAULT },
+      source:
+        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" (f347454d0341, taken by 6.0.16; 6.0.19 mm/gup.c check_vma_flags()) (read, not run)',
+      commits: ['f347454d0341'],
+    },
+    {
+      cases: '*',
+      kernels: '[6.1,6.1.2)',
+      answer: { ret: EFAULT },
+      source:
+        'hugetlb_wp(): WARN_ON_ONCE(!unshare && !(vma->vm_flags & VM_WRITE)) -> VM_FAULT_SIGSEGV -> -EFAULT (6.1-rc7 mm/hugetlb.c:5315): 6.1.0 lacks f347454d0341 (6.1-rc7 check_vma_flags() has no hugetlb test), 6.1.2 took it (read, not run)',
+      warning: 'at mm/hugetlb.c',
+      commits: ['1d8d14641fd9', 'f347454d0341'],
+    },
+    {
+      cases: '*',
+      kernels: '[6.1.2,6.14)',
+      answer: { ret: EFAULT },
+      source:
+        'check_vma_flags(): FOLL_FORCE|FOLL_WRITE on a !VM_WRITE hugetlb vma -> -EFAULT, "hugetlb does not support FOLL_FORCE|FOLL_WRITE" (f347454d0341 "mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings", mainline 6.2, 6.1.2; 6.2.12 mm/gup.c check_vma_flags())',
+      commits: ['f347454d0341'],
     },
     {
       cases: '*',
@@ -620,19 +796,37 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     // 6.1 and before: the unlocked and remote pins refuse FOLL_LONGTERM before any page is looked at.
     ...longtermGate('*/').filter((row) => row.cases.includes('pin_')),
     {
-      cases: '*',
+      cases: 'hugetlb/*',
+      kernels: '<5.12',
+      answer: { ret: 16, note: 'migrated, data intact' },
+      source:
+        '5.10 __gup_longterm_locked() -> check_and_migrate_cma_pages(): is_migrate_cma_page() heads are isolated (isolate_huge_page(), isolate_lru_page()) and migrated under memalloc_nocma_save(), then the pin retried; follow_hugetlb_page() grabs each subpage with try_grab_page(), which has no CMA test, until 0fa5bc4023c1 (5.12) moved it to try_grab_compound_head() (read, not run)',
+      commits: ['0fa5bc4023c1'],
+    },
+    {
+      cases: 'thp/*',
       kernels: '<6.1',
       answer: { ret: 16, note: 'migrated, data intact' },
       source:
-        '5.10 __gup_longterm_locked() -> check_and_migrate_cma_pages(): is_migrate_cma_page() heads are isolated (isolate_hugetlb(), isolate_lru_page()) and migrated under memalloc_nocma_save(), then the pin retried; follow_hugetlb_page() grabs with try_grab_page(), which has no CMA test (read, not run)',
+        '__gup_longterm_locked() -> check_and_migrate_cma_pages() (5.10-5.12; 5.12.9 mm/gup.c:1574) / check_and_migrate_movable_pages() (5.13+): the CMA THP is isolated and migrated, then the pin retried; follow_trans_huge_pmd() grabs with try_grab_page(), which has no CMA test (5.15.100 mm/huge_memory.c:1021) (read, not run)',
     },
-    ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }, 'a CMA folio (folio_is_longterm_pinnable(): is_migrate_cma_page())'),
+    ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }, CMA),
     {
       cases: 'thp/*',
-      kernels: '[6.6,6.10)',
+      kernels: '[6.6,6.6.47)',
       answer: { ret: EFAULT },
       source:
-        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a CMA folio (folio_is_longterm_pinnable()): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10) (read, not run)',
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a CMA folio (folio_is_longterm_pinnable()): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10; 6.6.47 as 26273f5f4cf6) (read, not run)',
+      commits: ['f442fa614137'],
+      warning: 'at mm/gup.c',
+    },
+    {
+      cases: 'thp/*',
+      kernels: '[6.7,6.10)',
+      answer: { ret: EFAULT },
+      source:
+        '__get_user_pages(): follow_trans_huge_pmd() takes the first page, then page_increm > 1 hands the rest to the GUP-fast try_grab_folio(), which refuses FOLL_LONGTERM on a CMA folio (folio_is_longterm_pinnable()): WARN_ON_ONCE -> -EFAULT, until f442fa614137 "mm: gup: stop abusing try_grab_folio" (6.10; 6.6.47 as 26273f5f4cf6) (read, not run)',
+      commits: ['f442fa614137'],
       warning: 'at mm/gup.c',
     },
     {
@@ -640,7 +834,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { ret: 16, note: 'migrated, data intact' },
       source:
-        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (6.1) / migrate_longterm_unpinnable_folios() (6.12, 7.3): folio_is_longterm_pinnable() is false for a MIGRATE_CMA pageblock, the THP is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN, so outside CMA) and the pin retried',
+        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (6.1) / migrate_longterm_unpinnable_folios() (6.11+: 6.12, 7.3; 6.10 has migrate_longterm_unpinnable_pages()): folio_is_longterm_pinnable() is false for a MIGRATE_CMA pageblock, the THP is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN, so outside CMA) and the pin retried; on 6.6.47 too (f442fa614137 as 26273f5f4cf6)',
+      commits: ['f442fa614137'],
     },
   ],
   'nowait-nofault': [
@@ -814,7 +1009,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'msync/rdma',
       kernels: '>=6.5',
       answer: { note: 'hold refused -14' },
-      source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+; GUP-fast: folio_fast_pin_allowed(), 6.12 gup_fast_folio_allowed())',
+      source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+; GUP-fast: folio_fast_pin_allowed() 6.5-6.9, gup_fast_folio_allowed() from 6.10)',
     },
     {
       cases: 'pageout/rdma',
@@ -884,17 +1079,19 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   hwpoison: [
     {
       cases: 'pinned-before',
-      kernels: '<5.16',
+      kernels: '<5.15.80',
       answer: { ret: 1, note: 'madvise EBUSY; no SIGBUS; holder reads EHWPOISON' },
       source:
         'madvise_inject_error() -> memory_failure(pfn, MF_COUNT_INCREASED): the page is poisoned and unmapped (hwpoison entry); page_action() then counts every reference left, the pin\'s too ("dirty LRU page still referenced by 1024 users": GUP_PIN_COUNTING_BIAS), so recovery is MF_FAILED and madvise() -EBUSY; no MF_ACTION_REQUIRED and early kill off: no SIGBUS. The page is PG_hwpoison either way: the module\'s ACCESS refuses it with -EHWPOISON (kmod/compat.h guplab_copy_page(); a holder reading it on real hardware would take a machine check)',
+      commits: ['dd0f230a0a80'],
     },
     {
       cases: 'pinned-before',
-      kernels: '[5.16,6.11)',
+      kernels: '[5.15.80,6.11)',
       answer: { ret: 1, note: 'madvise ok; no SIGBUS; holder reads EHWPOISON' },
       source:
-        'me_pagecache_clean() (6.1.192 mm/memory-failure.c): an anonymous page is MF_RECOVERED before has_extra_refcount() is asked ("mm: hwpoison: refactor refcount check handling", 5.16, moved the count from page_action() into the handlers), so the pin does not fail the recovery; madvise_inject_error() passes MF_COUNT_INCREASED | MF_SW_SIMULATED, not MF_ACTION_REQUIRED: no SIGBUS',
+        'me_pagecache_clean() (6.1.192 mm/memory-failure.c): an anonymous page is MF_RECOVERED before has_extra_refcount() is asked (dd0f230a0a80 "mm: hwpoison: refactor refcount check handling", 5.16 and 5.15.80, moved the count from page_action() into the handlers; 5.15.100 mm/memory-failure.c:871), so the pin does not fail the recovery; madvise_inject_error() passes MF_COUNT_INCREASED | MF_SW_SIMULATED, not MF_ACTION_REQUIRED: no SIGBUS',
+      commits: ['dd0f230a0a80'],
     },
     {
       cases: 'pinned-before',

@@ -33,6 +33,8 @@ export interface CaseResult {
   source?: string;
   /** Set when guplab's way of calling decides the answer, not the kernel version (e.g. a locked pointer). */
   caller?: string;
+  /** Where the expected answer comes from: "measured (6.1 x86_64)", or "read from source: <commits>". */
+  provenance?: string;
   skip?: string;
 }
 
@@ -53,6 +55,8 @@ export interface CheckReport {
   accelerator: string;
   probes: ProbeResult[];
   totals: { ok: number; fail: number; skip: number; unexpected: number };
+  /** How many judged cases had a measured expectation and how many one only read from source. */
+  expectations?: { measured: number; read: number };
 }
 
 /** A GUP return value as people write it: "16", "-EFAULT". */

@@ -7,6 +7,7 @@ import { hostArch, type Arch } from '../vm/paths.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { EXPECTATIONS, expectationFor, kernelFullVersion, kernelMatches } from './expectations.js';
 import { PROBES, type Observation } from './probes.js';
+import { provenanceOf, provenanceText } from './provenance.js';
 import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
 
 export { CHECK_SCHEMA_VERSION, checkPassed, loadCheckReport, parseCheckReport, renderAnswer, type Answer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
@@ -26,16 +27,34 @@ export interface CheckOptions {
  */
 export function judge(probeId: string, o: Observation, version: string, arch: Arch): CaseResult {
   if ('skip' in o) return { case: o.case, status: 'skip', skip: o.skip };
-  const row = expectationFor(EXPECTATIONS[probeId] ?? [], o.case, version, arch);
+  const rows = EXPECTATIONS[probeId] ?? [];
+  const row = expectationFor(rows, o.case, version, arch);
   if (!row) return { case: o.case, status: 'unexpected', answer: o.answer };
+  const provenance = provenanceOf(rows, o.case, version, arch);
+  const accepted = [row.answer, ...(row.alternatives ?? [])].find((a) => sameAnswer(a, o.answer));
   return {
     case: o.case,
-    status: sameAnswer(row.answer, o.answer) ? 'ok' : 'fail',
+    status: accepted ? 'ok' : 'fail',
     answer: o.answer,
-    expected: row.answer,
+    expected: accepted ?? row.answer,
     source: row.source,
     ...(row.caller ? { caller: row.caller } : {}),
+    ...(provenance ? { provenance: provenanceText(provenance) } : {}),
   };
+}
+
+/** How many judged cases had a measured expectation, how many one read from source only. */
+export function expectationCounts(report: Pick<CheckReport, 'probes'>): { measured: number; read: number } {
+  const judged = report.probes.flatMap((p) => p.cases).filter((c) => c.provenance);
+  const measured = judged.filter((c) => c.provenance?.startsWith('measured')).length;
+  return { measured, read: judged.length - measured };
+}
+
+/** The summary line: which expectations a run held its answers against. */
+export function expectationSummary(report: Pick<CheckReport, 'probes' | 'version' | 'arch'>): string {
+  const { measured, read } = expectationCounts(report);
+  if (measured === 0 && read > 0) return `expectations: all ${read} read from source only (no booted line of ${report.version} ${report.arch}): this run is their first measurement`;
+  return `expectations: ${measured} measured on a booted line, ${read} read from source only`;
 }
 
 /** KTAP names may not contain "#"; keep them to one token. */
@@ -58,11 +77,18 @@ export function ktapCase(index: number, r: CaseResult): string[] {
   const name = ktapName(r.case);
   if (r.status === 'skip') return [`ok ${index} ${name} # SKIP ${oneLine(r.skip ?? '')}`];
   const observed = ktapText(renderAnswer(r.answer ?? {}));
-  if (r.status === 'ok') return [`ok ${index} ${name} # ${observed}`];
+  if (r.status === 'ok') {
+    // A measured expectation is the norm; one only read from source says so.
+    const read = r.provenance?.startsWith('read') ? ` (expected: ${ktapText(r.provenance)})` : '';
+    return [`ok ${index} ${name} # ${observed}${read}`];
+  }
   const diag =
     r.status === 'unexpected'
       ? ['# no expectation covers this case on this kernel']
-      : [`# expected: ${ktapText(renderAnswer(r.expected ?? {}))}`, `# decided by: ${ktapText(r.source ?? '')}`];
+      : [
+          `# expected: ${ktapText(renderAnswer(r.expected ?? {}))}${r.provenance ? ` (${ktapText(r.provenance)})` : ''}`,
+          `# decided by: ${ktapText(r.source ?? '')}`,
+        ];
   return [...diag, `not ok ${index} ${name} # ${observed}`];
 }
 
@@ -127,6 +153,8 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
     }
     const t = report.totals;
     emit(`# totals: ok ${t.ok}, fail ${t.fail}, unexpected ${t.unexpected}, skip ${t.skip}`);
+    report.expectations = expectationCounts(report);
+    emit(`# ${expectationSummary(report)}`);
     return report;
   } finally {
     dev.close();

@@ -11,6 +11,7 @@ import { buildMatrix, byKernel, columnName, matrixReadme } from '../check/matrix
 import { PROBES } from '../check/probes.js';
 import { renderAnswer, type CheckReport } from '../check/report.js';
 import { loadCheckReport } from '../check/run.js';
+import { commitText, rowMeasuredOn } from '../check/provenance.js';
 import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
 import { ARCHIVE_SUITES } from '../vm/archive.js';
@@ -137,7 +138,11 @@ export function dataReports(root = projectRoot): { file: string; report: CheckRe
 
 function expectationRow(e: Expectation): string {
   const notes = [md(e.source), e.caller ? `Caller: ${md(e.caller)}` : '', e.warning ? `WARN expected: ${code(e.warning)}` : ''].filter(Boolean);
-  return `| ${code(e.cases)} | ${code(e.kernels)} | ${e.arch ?? 'any'} | ${code(renderAnswer(e.answer))} | ${notes.join('<br>')} |`;
+  const answer = [e.answer, ...(e.alternatives ?? [])].map((a) => code(renderAnswer(a))).join(' or ');
+  const on = rowMeasuredOn(e);
+  const commits = (e.commits ?? []).map((id) => md(commitText(id)));
+  const from = on.length ? `measured (${on.join(', ')})` : `read from source${commits.length ? `: ${commits.join(', ')}` : ''}`;
+  return `| ${code(e.cases)} | ${code(e.kernels)} | ${e.arch ?? 'any'} | ${answer} | ${from} | ${notes.join('<br>')} |`;
 }
 
 export function probesPage(reports: readonly { file: string; report: CheckReport }[]): string {
@@ -146,7 +151,7 @@ export function probesPage(reports: readonly { file: string; report: CheckReport
     '',
     GENERATED('lib/check/probes.ts (PROBES), lib/check/expectations.ts (EXPECTATIONS) and the check reports in docs/data/'),
     '',
-    `The ${PROBES.length} probes of \`guplab check\`, in the order they run. A probe's cases are made at run time (one per API, backing or event): they are listed as the committed reports (${reports.length ? reports.map((r) => columnName(r.report)).join(', ') : 'none yet'}) ran them. Each expectation row gives the answer for the cases it covers (\`*\` matches anything) on a kernel range; the first row that matches a case, kernel and arch decides.`,
+    `The ${PROBES.length} probes of \`guplab check\`, in the order they run. A probe's cases are made at run time (one per API, backing or event): they are listed as the committed reports (${reports.length ? reports.map((r) => columnName(r.report)).join(', ') : 'none yet'}) ran them. Each expectation row gives the answer for the cases it covers (\`*\` matches anything) on a kernel range; the first row that matches a case, kernel and arch decides. "from" says whether a row's answer was measured (it covers a kernel line a run set of lib/vm/runs.ts boots, whose release stands for that series' newest stable) or only read from source, with the commits its bounds rest on; \`guplab matrix --history PROBE/CASE\` prints one case's answers over upstream versions.`,
     '',
     '| probe | question |',
     '|---|---|',
@@ -159,7 +164,7 @@ export function probesPage(reports: readonly { file: string; report: CheckReport
     const rows = EXPECTATIONS[p.id] ?? [];
     lines.push(`## ${p.id}`, '', md(p.title), '');
     lines.push(cases.length ? `Cases (${cases.length}): ${cases.map(code).join(', ')}` : 'Cases: none in the committed reports.', '');
-    if (rows.length) lines.push('| cases | kernels | arch | answer | decided by |', '|---|---|---|---|---|', ...rows.map(expectationRow), '');
+    if (rows.length) lines.push('| cases | kernels | arch | answer | from | decided by |', '|---|---|---|---|---|---|', ...rows.map(expectationRow), '');
     else lines.push('No expectation rows.', '');
   }
   return lines.join('\n');
