@@ -4,6 +4,7 @@
       "target_name": "guplab",
       "sources": [
         "native/addon.cc",
+        "native/consumers.cc",
         "native/device.cc",
         "native/errors.cc",
         "native/mapping.cc",

@@ -82,6 +82,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDevice(env, exports);
   InitMapping(env, exports);
   InitUffd(env, exports);
+  InitConsumers(env, exports);
   return exports;
 }
 

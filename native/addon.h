@@ -33,5 +33,6 @@ enum PinSlot : size_t {
 Napi::Object InitDevice(Napi::Env env, Napi::Object exports);
 Napi::Object InitMapping(Napi::Env env, Napi::Object exports);
 Napi::Object InitUffd(Napi::Env env, Napi::Object exports);
+Napi::Object InitConsumers(Napi::Env env, Napi::Object exports);
 
 }  // namespace guplab

@@ -1,0 +1,108 @@
+// `guplab consumers check|bench`: the kernel's own GUP consumers (io_uring,
+// O_DIRECT, vmsplice, process_vm_*, /proc/PID/mem, MADV_POPULATE_*) on this
+// machine's kernel, with no module and no VM: what each answers on each
+// backing against its per-kernel expectation (KTAP and JSON, as check), and
+// what each costs per page on this CPU (results.json, as bench).
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { parseSize } from '../bench/spec.js';
+import { kernelFullVersion } from '../check/expectations.js';
+import { checkPassed } from '../check/report.js';
+import { BENCH_PATHS, consumerBenchTable, defaultBenchSpec, runConsumerBench, type BenchPath } from '../consumers/bench.js';
+import { runConsumers } from '../consumers/run.js';
+import { CONSUMERS, CONSUMER_IDS, gupCallOn } from '../consumers/table.js';
+import { positiveInt, UsageError } from '../util/args.js';
+import { writeFileAtomic } from '../util/atomic.js';
+
+/** kselftest's "every case skipped". */
+const EXIT_SKIP = 4;
+
+const commaList = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+
+function sizes(value: string): number[] {
+  return commaList(value).map((s) => {
+    let n: number;
+    try {
+      n = parseSize(s);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+    if (n < 4096 || n % 4096 !== 0 || n > 1 << 30) throw new InvalidArgumentError(`${s}: a size is whole 4K pages, up to 1G (io_uring's limit per buffer)`);
+    return n;
+  });
+}
+
+export function addConsumersCommand(program: Command): void {
+  const cmd = program.command('consumers').description("the kernel's own GUP consumers (io_uring, O_DIRECT, vmsplice, process_vm_*, /proc/PID/mem, MADV_POPULATE_*) on this machine: no module, no VM (docs/consumers.md)");
+
+  cmd
+    .command('check')
+    .description('each consumer on each backing (anon, THP, memfd, tmpfs, a file on --dir, hugetlb, secretmem, guard, PROT_NONE, read-only) as KTAP, against per-kernel expectations')
+    .option('--only <ids>', `comma-separated consumers: ${CONSUMER_IDS.join(', ')}`, commaList, [] as string[])
+    .option('--list', 'list the consumers, each with the GUP call it makes on this kernel, and exit')
+    .option('--dir <path>', "folder for the file backing and the O_DIRECT source (its filesystem names the file cases; default: the working directory)")
+    .option('--out <dir>', 'also write the report as JSON into DIR/consumers.json')
+    .option('--json', 'print the JSON report instead of KTAP')
+    .action((opts: { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean }) => {
+      if (opts.list) {
+        const version = runningVersion();
+        for (const c of CONSUMERS) {
+          const call = gupCallOn(c.id, version);
+          console.log(`${c.id.padEnd(20)} ${c.syscall}\n${''.padEnd(20)} -> ${call ? `${call.call}(${call.flags}) on ${version}` : `no GUP call read for ${version}`}`);
+        }
+        return;
+      }
+      const unknown = opts.only.filter((id) => !(CONSUMER_IDS as readonly string[]).includes(id));
+      if (unknown.length) throw new UsageError(`unknown consumer ${unknown.join(', ')}: \`guplab consumers check --list\` shows the ${CONSUMER_IDS.length}`);
+      const report = runConsumers({ only: opts.only, ...(opts.dir ? { dir: opts.dir } : {}), onLine: opts.json ? undefined : (line) => console.log(line) });
+      if (opts.json) console.log(JSON.stringify(report, null, 2));
+      if (opts.out) {
+        const file = path.resolve(opts.out, 'consumers.json');
+        writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+        process.stderr.write(`guplab: wrote ${file}\n`);
+      }
+      const cases = report.probes.flatMap((p) => p.cases);
+      process.exitCode = cases.length > 0 && cases.every((c) => c.status === 'skip') ? EXIT_SKIP : checkPassed(report) ? 0 : 1;
+    });
+
+  cmd
+    .command('bench')
+    .description('ns/page of io_uring register+unregister (4K, THP; 64K..64M), O_DIRECT 4K reads into fresh and warm buffers, process_vm_readv, MADV_POPULATE_WRITE and vmsplice, on this CPU (accelerator: none); table and results.json')
+    .option('--path <names>', `consumer paths, comma-separated: ${BENCH_PATHS.join(', ')} (default all)`, commaList)
+    .option('--size <sizes>', 'io_uring buffer sizes, comma-separated (default 64K,256K,1M,2M,4M,16M,64M; THP takes the multiples of 2M)', sizes)
+    .option('--rounds <n>', 'rounds, a fresh buffer each', positiveInt, 5)
+    .option('--target-ms <ms>', 'time of calls to aim for per case and round', positiveInt, 30)
+    .option('--dir <path>', 'folder for the O_DIRECT source file (default: the working directory)')
+    .option('--out <dir>', 'folder for results.json', 'results/consumers')
+    .option('--json', 'print the JSON result instead of the table')
+    .action((opts: { path?: string[]; size?: number[]; rounds: number; targetMs: number; dir?: string; out: string; json?: boolean }) => {
+      const bad = (opts.path ?? []).filter((p) => !(BENCH_PATHS as readonly string[]).includes(p));
+      if (bad.length) throw new UsageError(`unknown path ${bad.join(', ')}: use ${BENCH_PATHS.join(', ')}`);
+      const spec = {
+        ...defaultBenchSpec(),
+        ...(opts.path?.length ? { paths: opts.path as BenchPath[] } : {}),
+        ...(opts.size ? { sizes: opts.size } : {}),
+        rounds: opts.rounds,
+        targetMs: opts.targetMs,
+        ...(opts.dir ? { dir: path.resolve(opts.dir) } : {}),
+      };
+      const result = runConsumerBench(spec, opts.json ? undefined : (line) => process.stderr.write(`guplab: ${line}\n`));
+      const file = path.resolve(opts.out, 'results.json');
+      writeFileAtomic(file, `${JSON.stringify(result, null, 2)}\n`);
+      console.log(opts.json ? JSON.stringify(result, null, 2) : consumerBenchTable(result));
+      process.stderr.write(`guplab: wrote ${file}\n`);
+    });
+}
+
+/** This kernel's version with its real sublevel (Debian's releases say x.y.0). */
+function runningVersion(): string {
+  let procVersion = '';
+  try {
+    procVersion = readFileSync('/proc/version', 'utf8');
+  } catch {
+    // the release string is all there is
+  }
+  return kernelFullVersion(os.release(), procVersion);
+}

@@ -1,0 +1,117 @@
+// What this machine lets the consumers do, read from /proc: the locked-memory
+// limit and CAP_IPC_LOCK (io_uring charges registered buffers against
+// RLIMIT_MEMLOCK unless the caller has it), kernel.io_uring_disabled, and
+// the filesystem type of a directory. The decisions that turn these facts
+// into "not run" reasons are pure (unit-tested).
+import { readFileSync, realpathSync } from 'node:fs';
+
+/** CAP_IPC_LOCK's bit in CapEff (include/uapi/linux/capability.h). */
+const CAP_IPC_LOCK = 14n;
+
+export interface MemlockFacts {
+  /** RLIMIT_MEMLOCK's soft limit in bytes; undefined: unlimited. */
+  limitBytes: number | undefined;
+  /** The process has CAP_IPC_LOCK: io_uring charges it nothing. */
+  ipcLock: boolean;
+}
+
+const read = (file: string): string | undefined => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** "Max locked memory  8388608  8388608  bytes" -> 8388608; "unlimited" -> undefined. Pure. */
+export function parseMemlock(limits: string): number | undefined {
+  const m = /^Max locked memory\s+(\S+)/m.exec(limits);
+  if (!m || m[1] === 'unlimited') return undefined;
+  return Number(m[1]);
+}
+
+/** CapEff's CAP_IPC_LOCK bit from /proc/self/status. Pure. */
+export function parseIpcLock(status: string): boolean {
+  const m = /^CapEff:\s+([0-9a-f]+)/m.exec(status);
+  return m ? ((BigInt(`0x${m[1]}`) >> CAP_IPC_LOCK) & 1n) === 1n : false;
+}
+
+export function memlockFacts(): MemlockFacts {
+  return { limitBytes: parseMemlock(read('/proc/self/limits') ?? ''), ipcLock: parseIpcLock(read('/proc/self/status') ?? '') };
+}
+
+/** "8 MiB", "64 KiB": a limit as people say it. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 30 && bytes % (1 << 30) === 0) return `${bytes / (1 << 30)} GiB`;
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes / (1 << 20)} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * Why an io_uring registration of `bytes` cannot run here, or undefined:
+ * past RLIMIT_MEMLOCK without CAP_IPC_LOCK. Names the limit and the fix
+ * (`ulimit -l` takes KiB). Pure.
+ */
+export function memlockReason(bytes: number, facts: MemlockFacts): string | undefined {
+  if (facts.ipcLock || facts.limitBytes === undefined || bytes <= facts.limitBytes) return undefined;
+  const kib = Math.ceil(bytes / 1024);
+  return `${formatBytes(bytes)} is over RLIMIT_MEMLOCK (${formatBytes(facts.limitBytes)}), which io_uring charges registered buffers against without CAP_IPC_LOCK: raise it (ulimit -l ${Math.max(kib * 2, kib + 1024)}, or memlock in /etc/security/limits.conf) or run as root`;
+}
+
+/** kernel.io_uring_disabled (6.6+): 0 on, 1 only CAP_SYS_ADMIN or kernel.io_uring_group, 2 off; undefined where the sysctl is absent. */
+export function ioUringDisabled(): number | undefined {
+  const v = read('/proc/sys/kernel/io_uring_disabled');
+  return v === undefined ? undefined : Number(v.trim());
+}
+
+/** Why io_uring_setup() failed, for the "not run" line. Pure. */
+export function ioUringSetupReason(code: string, disabled: number | undefined): string {
+  if (code === 'ENOSYS') return 'io_uring_setup: ENOSYS: this kernel has no io_uring (CONFIG_IO_URING=n), or a seccomp filter (a container runtime) refuses it';
+  if (code === 'EPERM' && disabled !== undefined && disabled > 0)
+    return `io_uring_setup: EPERM: kernel.io_uring_disabled=${disabled} (${disabled === 2 ? 'io_uring is off for everyone' : 'only CAP_SYS_ADMIN or kernel.io_uring_group members'}): sysctl -w kernel.io_uring_disabled=0 as root`;
+  if (code === 'EPERM') return 'io_uring_setup: EPERM: refused (a seccomp filter or an LSM)';
+  return `io_uring_setup: ${code}`;
+}
+
+/** Unescapes a mountinfo field ("\\040" is a space). */
+const unescapeOctal = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+
+/**
+ * The filesystem type of the mount that holds `dir`, from mountinfo's
+ * lines: the longest mount point that is a prefix of it. Pure.
+ */
+export function fsTypeFrom(mountinfo: string, dir: string): string | undefined {
+  let best: { point: string; type: string } | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    const sep = fields.indexOf('-');
+    if (sep < 0 || fields.length < sep + 2) continue;
+    const point = unescapeOctal(fields[4] ?? '');
+    const type = fields[sep + 1] ?? '';
+    const inside = point === '/' || dir === point || dir.startsWith(`${point}/`);
+    if (inside && (!best || point.length >= best.point.length)) best = { point, type };
+  }
+  return best?.type;
+}
+
+export function fsTypeOf(dir: string): string {
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // a missing folder: its name is all there is
+  }
+  return fsTypeFrom(read('/proc/self/mountinfo') ?? '', real) ?? 'unknown';
+}
+
+/** The THP setting ("always [madvise] never" -> "madvise"). */
+export function thpEnabled(): string | undefined {
+  const v = read('/sys/kernel/mm/transparent_hugepage/enabled');
+  return v === undefined ? undefined : (/\[([^\]]+)\]/.exec(v)?.[1] ?? v.trim());
+}
+
+/** The CPU is virtualised (cpuinfo's "hypervisor" flag): a real CPU under a hypervisor, not an emulated one. */
+export function underHypervisor(): boolean {
+  return /^flags\s*:.*\bhypervisor\b/m.test(read('/proc/cpuinfo') ?? '');
+}
