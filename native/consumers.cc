@@ -10,9 +10,12 @@
 // Node-style error.
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,21 +261,57 @@ Napi::Value ProcessVm(const Napi::CallbackInfo &info) {
   return ToJs(env, r);
 }
 
-// procMem(address, length, write, iterations) -> run: pread (write false)
-// or pwrite of /proc/self/mem at [address, address+length) through a
+// procMem(address, length, write, iterations, traced) -> run: pread (write
+// false) or pwrite of /proc/PID/mem at [address, address+length) through a
 // private scratch buffer; a write stores what the scratch holds (what a
 // read of the same range returned first, so a write changes nothing a
-// readable page held). The kernel's mem_rw() answers -EIO when it copied
-// nothing.
+// readable page held). traced: the range is that of a forked child this
+// process traces (PTRACE_TRACEME, stopped), through /proc/<child>/mem, as a
+// debugger reaches it: mem_rw() passes FOLL_FORCE to its tracer under both
+// CONFIG_PROC_MEM_ALWAYS_FORCE and CONFIG_PROC_MEM_FORCE_PTRACE. Otherwise
+// /proc/self/mem, which is forced only under ALWAYS_FORCE. The kernel's
+// mem_rw() answers -EIO when it copied nothing.
 Napi::Value ProcMem(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4) throw Napi::TypeError::New(env, "procMem(address, length, write, iterations)");
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "procMem(address, length, write, iterations, traced?)");
   uintptr_t addr = Address(info[0], "address");
   size_t len = Count(info[1], "length", 1);
   bool write = info[2].ToBoolean().Value();
   size_t iterations = Count(info[3], "iterations", 1);
-  int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-  if (fd < 0) throw ErrnoError(env, errno, "open", "/proc/self/mem");
+  bool traced = Flag(info, 4);
+  pid_t child = 0;
+  std::string path = "/proc/self/mem";
+  if (traced) {
+    child = fork();
+    if (child < 0) throw ErrnoError(env, errno, "fork");
+    if (child == 0) {
+      // Only async-signal-safe calls in the child of a threaded process.
+      if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) < 0) _exit(2);
+      raise(SIGSTOP);
+      _exit(0);
+    }
+    int status = 0;
+    if (waitpid(child, &status, WUNTRACED) < 0 || !WIFSTOPPED(status)) {
+      int err = errno ? errno : ECHILD;
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      throw ErrnoError(env, err, "ptrace", "", "the child could not be traced (PTRACE_TRACEME refused: a seccomp filter, or Yama ptrace_scope=3)");
+    }
+    path = "/proc/" + std::to_string(child) + "/mem";
+  }
+  auto reap = [&]() {
+    if (child > 0) {
+      int status = 0;
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+    }
+  };
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    reap();
+    throw ErrnoError(env, err, "open", path);
+  }
   std::vector<char> scratch(len, 0x5a);
   if (write) (void)!pread(fd, scratch.data(), len, static_cast<off_t>(addr));  // keep the bytes where readable
   Run r;
@@ -289,6 +328,7 @@ Napi::Value ProcMem(const Napi::CallbackInfo &info) {
     r.ns.push_back(t1 - t0);
   }
   close(fd);
+  reap();
   return ToJs(env, r);
 }
 

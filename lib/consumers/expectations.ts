@@ -39,7 +39,12 @@ function shortTerm(bytes: number, write: boolean, how: string): Expectation[] {
   ];
 }
 
-/** FOLL_FORCE through /proc/self/mem: what only the debugger's path reaches. */
+/**
+ * FOLL_FORCE through /proc/PID/mem of a traced child: what only the
+ * debugger's path reaches. The tracer is forced under both
+ * CONFIG_PROC_MEM_ALWAYS_FORCE and _FORCE_PTRACE (proc_mem_foll_force());
+ * /proc/self/mem only under the first (Debian's 7.3.4 has the second).
+ */
 function procMem(write: boolean): Expectation[] {
   const force = write
     ? 'check_vma_flags(): FOLL_FORCE|FOLL_WRITE into a !VM_WRITE vma passes when is_cow_mapping() (private; not hugetlb): the write breaks COW'

@@ -4,6 +4,7 @@
 // the filesystem type of a directory. The decisions that turn these facts
 // into "not run" reasons are pure (unit-tested).
 import { readFileSync, realpathSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 
 /** CAP_IPC_LOCK's bit in CapEff (include/uapi/linux/capability.h). */
 const CAP_IPC_LOCK = 14n;
@@ -114,4 +115,32 @@ export function thpEnabled(): string | undefined {
 /** The CPU is virtualised (cpuinfo's "hypervisor" flag): a real CPU under a hypervisor, not an emulated one. */
 export function underHypervisor(): boolean {
   return /^flags\s*:.*\bhypervisor\b/m.test(read('/proc/cpuinfo') ?? '');
+}
+
+/** How /proc/PID/mem passes FOLL_FORCE (6.12's proc_mem.force_override=, CONFIG_PROC_MEM_*; 6.1.y has it too): always, only to the tracer, or never. */
+export type ProcMemForce = 'always' | 'ptrace' | 'never';
+
+/**
+ * The /proc/PID/mem force policy from the command line (proc_mem.force_override=
+ * wins) and the kernel's config text; undefined when neither says. Pure.
+ */
+export function procMemForce(cmdline: string, config: string | undefined): { policy: ProcMemForce; from: string } | undefined {
+  const param = /(?:^|\s)proc_mem\.force_override=(always|ptrace|never)(?:\s|$)/.exec(cmdline)?.[1];
+  if (param) return { policy: param as ProcMemForce, from: `proc_mem.force_override=${param}` };
+  if (config === undefined) return undefined;
+  for (const [opt, policy] of [['ALWAYS_FORCE', 'always'], ['FORCE_PTRACE', 'ptrace'], ['NO_FORCE', 'never']] as const) {
+    if (new RegExp(`^CONFIG_PROC_MEM_${opt}=y$`, 'm').test(config)) return { policy, from: `CONFIG_PROC_MEM_${opt}=y` };
+  }
+  return undefined;
+}
+
+/** This kernel's config: /boot/config-RELEASE, else /proc/config.gz; undefined when neither is readable. */
+export function kernelConfig(release: string): string | undefined {
+  const boot = read(`/boot/config-${release}`);
+  if (boot !== undefined) return boot;
+  try {
+    return gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -29,8 +29,11 @@ export interface NativeConsumers {
   vmsplice(address: bigint, length: number, iterations: number): ConsumerRun;
   /** process_vm_readv (write false) / process_vm_writev; fresh: MADV_DONTNEED on the remote range before each (this process only). */
   processVm(pid: number, local: bigint, remote: bigint, length: number, write: boolean, iterations: number, fresh?: boolean): ConsumerRun;
-  /** pread / pwrite of /proc/self/mem at the address (a write stores the bytes a read returned first). */
-  procMem(address: bigint, length: number, write: boolean, iterations: number): ConsumerRun;
+  /**
+   * pread / pwrite of /proc/PID/mem at the address (a write stores the bytes a read returned first):
+   * traced, of a forked child this process traces (a debugger's access); else /proc/self/mem.
+   */
+  procMem(address: bigint, length: number, write: boolean, iterations: number, traced?: boolean): ConsumerRun;
   /** madvise(MADV_POPULATE_READ / _WRITE); fresh: MADV_DONTNEED before each (untimed). */
   populate(address: bigint, length: number, write: boolean, iterations: number, fresh?: boolean): ConsumerRun;
 }

@@ -13,7 +13,7 @@ import { ktapCase, ktapText } from '../check/run.js';
 import { anonHugeKb, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { hostArch, type Arch } from '../vm/paths.js';
 import { CONSUMER_EXPECTATIONS } from './expectations.js';
-import { formatBytes, fsTypeOf, ioUringDisabled, ioUringSetupReason, memlockFacts, memlockReason, thpEnabled, type MemlockFacts } from './host.js';
+import { formatBytes, fsTypeOf, ioUringDisabled, ioUringSetupReason, kernelConfig, memlockFacts, memlockReason, procMemForce, thpEnabled, type MemlockFacts, type ProcMemForce } from './host.js';
 import { answerOf, consumersAddon, type ConsumerRun, type NativeConsumers } from './native.js';
 import { BACKING_KINDS, CONSUMER_IDS, CONSUMERS, DIRTY_TRACKED_FS, caseName, gupCallOn, isConsumerId, PROBE_BYTES, SMALL_BYTES, type BackingKind, type ConsumerId, type GupCall } from './table.js';
 
@@ -82,6 +82,8 @@ interface Context {
   direct?: { fd: number } | { skip: string };
   populate?: { skip: string } | { ok: true };
   scratch?: Mapping;
+  /** /proc/PID/mem's FOLL_FORCE policy, where the command line or the config says it. */
+  force?: { policy: ProcMemForce; from: string } | undefined;
 }
 
 /** A fresh mapping of one backing, populated the way a program would have it, or why it cannot be had here. */
@@ -203,8 +205,9 @@ function callConsumer(id: ConsumerId, m: Mapping, ctx: Context): Outcome {
     }
     case 'proc-mem-read':
     case 'proc-mem-write':
+      if (ctx.force?.policy === 'never') return { skip: `/proc/PID/mem never passes FOLL_FORCE here (${ctx.force.from}): the probes ask what a debugger's FOLL_FORCE reaches` };
       try {
-        return answer(c.procMem(m.address, SMALL_BYTES, id === 'proc-mem-write', 1));
+        return answer(c.procMem(m.address, SMALL_BYTES, id === 'proc-mem-write', 1, true));
       } catch (err) {
         return { skip: `/proc/self/mem: ${reasonOf(err)}` };
       }
@@ -246,9 +249,11 @@ function writeData(file: string, bytes: number): void {
 }
 
 /** The KTAP subtest header lines of one consumer. */
-function header(id: ConsumerId, call: GupCall | undefined): string[] {
+function header(id: ConsumerId, call: GupCall | undefined, force: Context['force']): string[] {
   const c = CONSUMERS.find((x) => x.id === id)!;
-  return [c.title, `${c.syscall} -> ${call ? `${call.call}(${call.flags})` : 'no GUP call read for this kernel'}`];
+  const lines = [c.title, `${c.syscall} -> ${call ? `${call.call}(${call.flags})` : 'no GUP call read for this kernel'}`];
+  if (id.startsWith('proc-mem')) lines.push(`/proc/PID/mem force policy: ${force ? `${force.policy} (${force.from}): /proc/self/mem is ${force.policy === 'always' ? '' : 'not '}forced, the tracer's access is ${force.policy === 'never' ? 'not ' : ''}forced` : 'unknown (no proc_mem.force_override=, no readable kernel config)'}`);
+  return lines;
 }
 
 /** Runs the suite here and returns the report; KTAP lines go to onLine as they come. */
@@ -278,6 +283,13 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
   }
   const release = os.release();
   const version = kernelFullVersion(release, procVersion);
+  let cmdline = '';
+  try {
+    cmdline = readFileSync('/proc/cmdline', 'utf8');
+  } catch {
+    // no command line to read
+  }
+  ctx.force = procMemForce(cmdline, kernelConfig(release));
   const arch = hostArch();
   const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
   const report: ConsumerReport = {
@@ -310,7 +322,7 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
       const result: ProbeResult = { id, title: CONSUMERS.find((x) => x.id === id)!.title, cases: [] };
       emit('    KTAP version 1');
       emit(`    # Subtest: ${id}`);
-      for (const line of header(id, call)) emit(`    # ${ktapText(line)}`);
+      for (const line of header(id, call, ctx.force)) emit(`    # ${ktapText(line)}`);
       try {
         for (const kind of BACKING_KINDS) {
           const name = caseName(kind, ctx.fs);

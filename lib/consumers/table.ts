@@ -153,8 +153,8 @@ export const CONSUMERS: readonly Consumer[] = [
   },
   {
     id: 'proc-mem-read',
-    syscall: 'pread() of /proc/self/mem at the buffer',
-    title: '/proc/PID/mem read: access_remote_vm() page by page with FOLL_FORCE (the debugger\'s path: PROT_NONE readable)',
+    syscall: 'pread() of /proc/CHILD/mem at the buffer, CHILD a fork this process traces (as a debugger does)',
+    title: '/proc/PID/mem read by the tracer: access_remote_vm() page by page with FOLL_FORCE (the debugger\'s path: PROT_NONE readable)',
     bytes: SMALL_BYTES,
     returns: 'bytes (-EIO when nothing was copied)',
     calls: [
@@ -168,14 +168,14 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '>=6.5',
         call: 'get_user_page_vma_remote',
         flags: 'FOLL_FORCE',
-        source: 'mem_rw(): proc_mem_foll_force() (6.12.118 fs/proc/base.c:900, 7.3.4 :901; "proc: add config & param to block forcing mem writes", 6.12, default CONFIG_PROC_MEM_ALWAYS_FORCE) -> __access_remote_vm(): get_user_page_vma_remote(), get_user_pages_remote() of one page, from "mm/gup: remove vmas parameter from get_user_pages_remote()" (6.5) (7.3.4 mm/memory.c:7253)',
+        source: 'mem_rw(): FOLL_FORCE when proc_mem_foll_force() (6.12.118 fs/proc/base.c:900, 7.3.4 :901; "proc: add config & param to block forcing mem writes", 6.12, in 6.1.y too): always under CONFIG_PROC_MEM_ALWAYS_FORCE (Debian 6.1, 6.12), only for the tracer (task->ptrace, parent == current) under CONFIG_PROC_MEM_FORCE_PTRACE (Debian 7.3.4), never under CONFIG_PROC_MEM_NO_FORCE; proc_mem.force_override= overrides. The probe reads as the tracer -> __access_remote_vm(): get_user_page_vma_remote(), get_user_pages_remote() of one page, from "mm/gup: remove vmas parameter from get_user_pages_remote()" (6.5) (7.3.4 mm/memory.c:7253)',
       },
     ],
   },
   {
     id: 'proc-mem-write',
-    syscall: 'pwrite() of /proc/self/mem at the buffer (the bytes it held)',
-    title: '/proc/PID/mem write: FOLL_FORCE|FOLL_WRITE, which breaks COW into a read-only private mapping',
+    syscall: 'pwrite() of /proc/CHILD/mem at the buffer (the bytes it held), CHILD a fork this process traces',
+    title: '/proc/PID/mem write by the tracer: FOLL_FORCE|FOLL_WRITE, which breaks COW into a read-only private mapping',
     bytes: SMALL_BYTES,
     returns: 'bytes (-EIO when nothing was copied)',
     calls: [

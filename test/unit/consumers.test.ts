@@ -6,7 +6,7 @@ import { expectationFor } from '../../lib/check/expectations.js';
 import { buildProgram } from '../../lib/cli.js';
 import { benchPlan, defaultBenchSpec } from '../../lib/consumers/bench.js';
 import { CONSUMER_EXPECTATIONS } from '../../lib/consumers/expectations.js';
-import { formatBytes, fsTypeFrom, ioUringSetupReason, memlockReason, parseIpcLock, parseMemlock } from '../../lib/consumers/host.js';
+import { formatBytes, fsTypeFrom, ioUringSetupReason, memlockReason, parseIpcLock, parseMemlock, procMemForce } from '../../lib/consumers/host.js';
 import { judgeConsumer } from '../../lib/consumers/run.js';
 import { BACKING_KINDS, CONSUMER_IDS, CONSUMERS, caseName, gupCallOn, PROBE_BYTES, SMALL_BYTES } from '../../lib/consumers/table.js';
 
@@ -123,6 +123,15 @@ describe('host facts and "not run" reasons', () => {
   it('io_uring_setup refusals say why', () => {
     expect(ioUringSetupReason('EPERM', 2)).toContain('kernel.io_uring_disabled=2');
     expect(ioUringSetupReason('ENOSYS', undefined)).toContain('CONFIG_IO_URING');
+  });
+
+  it('/proc/PID/mem\'s force policy: the command line over the config (Debian 7.3.4 forces only the tracer)', () => {
+    const debian73 = '# CONFIG_PROC_MEM_ALWAYS_FORCE is not set\nCONFIG_PROC_MEM_FORCE_PTRACE=y\n# CONFIG_PROC_MEM_NO_FORCE is not set\n';
+    expect(procMemForce('quiet', debian73)).toEqual({ policy: 'ptrace', from: 'CONFIG_PROC_MEM_FORCE_PTRACE=y' });
+    expect(procMemForce('quiet', 'CONFIG_PROC_MEM_ALWAYS_FORCE=y\n')).toEqual({ policy: 'always', from: 'CONFIG_PROC_MEM_ALWAYS_FORCE=y' });
+    expect(procMemForce('quiet proc_mem.force_override=never', debian73)).toEqual({ policy: 'never', from: 'proc_mem.force_override=never' });
+    expect(procMemForce('quiet', undefined)).toBeUndefined();
+    expect(procMemForce('quiet', 'CONFIG_MMU=y\n')).toBeUndefined();
   });
 
   it('the filesystem of a folder is that of its longest mount point', () => {
