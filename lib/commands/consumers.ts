@@ -9,7 +9,8 @@ import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseSize } from '../bench/spec.js';
 import { kernelFullVersion } from '../check/expectations.js';
-import { checkPassed } from '../check/report.js';
+import { checkPassed, loadCheckReport, type CheckReport } from '../check/report.js';
+import { crossCheck, crossCheckStatus, crossCheckTable, type CrossRow } from '../consumers/crosscheck.js';
 import { BENCH_PATHS, consumerBenchTable, defaultBenchSpec, runConsumerBench, type BenchPath } from '../consumers/bench.js';
 import { runConsumers } from '../consumers/run.js';
 import { CONSUMERS, CONSUMER_IDS, gupCallOn } from '../consumers/table.js';
@@ -65,6 +66,25 @@ export function addConsumersCommand(program: Command): void {
       }
       const cases = report.probes.flatMap((p) => p.cases);
       process.exitCode = cases.length > 0 && cases.every((c) => c.status === 'skip') ? EXIT_SKIP : checkPassed(report) ? 0 : 1;
+    });
+
+  cmd
+    .command('cross-check')
+    .description("each consumer answer beside the module probe of the same GUP call and flags, from two reports of one kernel: agree or DISAGREE (exit 1 on a disagreement the source does not explain)")
+    .argument('<consumers>', 'the consumer report (consumers check --out DIR: DIR/consumers.json)')
+    .argument('<check>', 'the module check report of the same kernel release (guplab check --vm --out DIR)')
+    .option('--json', 'print the rows as JSON')
+    .action((consumersFile: string, checkFile: string, opts: { json?: boolean }) => {
+      const consumers = loadCheckReport(consumersFile) as CheckReport & { fs?: string };
+      const module = loadCheckReport(checkFile);
+      let rows: CrossRow[];
+      try {
+        rows = crossCheck(consumers, module);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      console.log(opts.json ? JSON.stringify(rows, null, 2) : crossCheckTable(consumers.release, rows));
+      process.exitCode = crossCheckStatus(rows);
     });
 
   cmd

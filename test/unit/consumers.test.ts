@@ -1,9 +1,13 @@
 // The consumer suite's data and decisions, with no kernel: the GUP call per
 // version, the expectation rows, the judging, the "not run" reasons and the
 // bench plan.
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectationFor } from '../../lib/check/expectations.js';
+import { loadCheckReport } from '../../lib/check/report.js';
 import { buildProgram } from '../../lib/cli.js';
+import { agrees, crossCheck, crossCheckStatus } from '../../lib/consumers/crosscheck.js';
+import { projectRoot } from '../../lib/util/root.js';
 import { benchPlan, defaultBenchSpec } from '../../lib/consumers/bench.js';
 import { CONSUMER_EXPECTATIONS } from '../../lib/consumers/expectations.js';
 import { formatBytes, fsTypeFrom, ioUringSetupReason, memlockReason, parseIpcLock, parseMemlock, procMemForce } from '../../lib/consumers/host.js';
@@ -162,8 +166,50 @@ describe('bench plan', () => {
 });
 
 describe('the command', () => {
-  it('guplab consumers has check and bench', () => {
+  it('guplab consumers has check, cross-check and bench', () => {
     const cmd = buildProgram('x86_64').commands.find((c) => c.name() === 'consumers');
-    expect(cmd?.commands.map((c) => c.name())).toEqual(['check', 'bench']);
+    expect(cmd?.commands.map((c) => c.name())).toEqual(['check', 'cross-check', 'bench']);
+  });
+});
+
+describe('cross-check against the module', () => {
+  const load = (f: string) => loadCheckReport(path.join(projectRoot, f));
+  const c61 = 'docs/data/consumers/check-6.1.0-57-amd64-x86_64-tcg.json';
+  const c612 = 'docs/data/consumers/check-6.12.118+deb12-amd64-x86_64-tcg.json';
+
+  it('a consumer agrees when it makes of GUP\'s answer what its source says', () => {
+    expect(agrees({ ret: 0 }, { ret: 16 }, 'same')).toBe(true);
+    expect(agrees({ ret: -14 }, { ret: -14 }, 'same')).toBe(true);
+    expect(agrees({ ret: -95 }, { ret: 16 }, 'same')).toBe(false);
+    expect(agrees({ ret: -14 }, { ret: -12 }, 'efault')).toBe(true);
+    expect(agrees({ ret: -5 }, { ret: -14 }, 'eio')).toBe(true);
+    expect(agrees({ ret: -14 }, { ret: -14 }, 'eio')).toBe(false);
+  });
+
+  it('6.12 (the committed reports of both instruments): every pair agrees', () => {
+    const rows = crossCheck(load(c612), load('docs/data/check-6.12-x86_64.json'));
+    expect(rows.filter((r) => r.verdict !== 'agree')).toEqual([]);
+    expect(crossCheckStatus(rows)).toBe(0);
+  });
+
+  it('6.1: io_uring on ext4 DISAGREEs with pin_user_pages, explained by io_uring\'s own check; the rest agree or were not run', () => {
+    const rows = crossCheck(load(c61), load('docs/data/check-6.1-x86_64.json'));
+    const ext4 = rows.find((r) => r.consumer === 'io_uring-register' && r.case === 'file-ext4');
+    expect(ext4).toMatchObject({ verdict: 'DISAGREE', consumerAnswer: { ret: -95 }, moduleAnswer: { ret: 16 }, moduleCase: 'ext4/pin_user_pages' });
+    expect(ext4?.why).toContain("io_uring's own check");
+    expect(rows.filter((r) => r.verdict === 'DISAGREE').map((r) => r.case)).toEqual(['file-ext4', 'file-ext4-private']);
+    expect(crossCheckStatus(rows)).toBe(0);
+  });
+
+  it('an unexplained disagreement fails; reports of different kernels are refused', () => {
+    const consumers = load(c612);
+    const module = load('docs/data/check-6.12-x86_64.json');
+    const tampered = JSON.parse(JSON.stringify(module)) as typeof module;
+    const c = tampered.probes.find((p) => p.id === 'writable-longterm-shared')!.cases.find((x) => x.case === 'tmpfs/pin_user_pages_fast')!;
+    c.answer = { ret: -14 };
+    const rows = crossCheck(consumers, tampered);
+    expect(rows.find((r) => r.case === 'tmpfs')).toMatchObject({ verdict: 'DISAGREE' });
+    expect(crossCheckStatus(rows)).toBe(1);
+    expect(() => crossCheck(load(c61), module)).toThrow(/different kernels/);
   });
 });
