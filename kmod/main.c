@@ -207,6 +207,26 @@ struct guplab_set {
  * variants under mmap_read_lock, *_remote with a "locked" pointer like
  * access_remote_vm(). remote_mm is NULL except for *_remote.
  */
+/* The call alone: a LOCKED or REMOTE api's caller holds mmap_read_lock of mm. */
+static long guplab_call_held(u32 api, struct mm_struct *mm, unsigned long addr,
+			     unsigned long nr, unsigned int foll, struct page **pages,
+			     int *locked)
+{
+	long ret;
+
+	switch (api) {
+#define GUPLAB_API_CALL(sym, id, fn, pin, path)					\
+	case GUPLAB_API_##sym:							\
+		ret = GUPLAB_CALL_##sym(mm, addr, nr, foll, pages, locked);	\
+		break;
+	GUPLAB_APIS(GUPLAB_API_CALL)
+#undef GUPLAB_API_CALL
+	default:
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
 static long guplab_call(u32 api, struct mm_struct *remote_mm, unsigned long addr,
 			unsigned long nr, unsigned int foll, struct page **pages)
 {
@@ -218,16 +238,7 @@ static long guplab_call(u32 api, struct mm_struct *remote_mm, unsigned long addr
 
 	if (lock && mmap_read_lock_killable(mm))
 		return -EINTR;
-	switch (api) {
-#define GUPLAB_API_CALL(sym, id, fn, pin, path)					\
-	case GUPLAB_API_##sym:							\
-		ret = GUPLAB_CALL_##sym(mm, addr, nr, foll, pages, &locked);	\
-		break;
-	GUPLAB_APIS(GUPLAB_API_CALL)
-#undef GUPLAB_API_CALL
-	default:
-		ret = -EINVAL;
-	}
+	ret = guplab_call_held(api, mm, addr, nr, foll, pages, &locked);
 	/* *_remote may drop the lock (locked = 0), as access_remote_vm() allows. */
 	if (lock && locked)
 		mmap_read_unlock(mm);
@@ -782,13 +793,107 @@ static int guplab_bench_remote_get(pid_t pid, bool force, struct mm_struct *mm)
 	return 0;
 }
 
+/*
+ * A BATCH iteration's call with GUPLAB_BENCH_EMPTY: what surrounds the GUP
+ * call (a LOCKED or REMOTE api's mmap_read_lock, taken and dropped) and
+ * nothing else.
+ */
+static long guplab_bench_empty_call(u32 api, struct mm_struct *remote_mm, unsigned long nr)
+{
+	u8 path = guplab_apis[api].path;
+	struct mm_struct *mm = path == GUPLAB_PATH_REMOTE ? remote_mm : current->mm;
+
+	if (path == GUPLAB_PATH_LOCKED || path == GUPLAB_PATH_REMOTE) {
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		mmap_read_unlock(mm);
+	}
+	return nr;
+}
+
+/*
+ * PASS's untimed verify, as gup_test's verify_dma_pinned(): 0, or -EIO with
+ * *bad the index of the first page not pinned (or, with longterm, not
+ * long-term pinnable).
+ */
+static int guplab_bench_verify(struct page **pages, unsigned long nr, bool longterm, s64 *bad)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		struct folio *folio = page_folio(pages[i]);
+
+		if (!folio_maybe_dma_pinned(folio) ||
+		    (longterm && !guplab_folio_longterm_pinnable(folio))) {
+			*bad = i;
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One PASS iteration (uapi/guplab.h): the lock outside the timer, one clock
+ * pair around every batch, all held in pages[0 .. nr_pages), the untimed
+ * verify, then one timed put. Returns the iteration's status.
+ */
+static int guplab_bench_pass(struct guplab_bench *req, unsigned long ppc, unsigned int foll,
+			     bool empty, struct page **pages, struct guplab_bench_sample *s)
+{
+	struct mm_struct *mm = current->mm;
+	bool lock = guplab_apis[req->api].path == GUPLAB_PATH_LOCKED;
+	bool pinned = guplab_api_pins(req->api);
+	unsigned long off, n, taken = 0;
+	int status = 0;
+	u64 t0, t1;
+	long ret;
+
+	if (lock && mmap_read_lock_killable(mm))
+		return -EINTR;
+	t0 = ktime_get_ns();
+	for (off = 0; off < req->nr_pages; off += n) {
+		n = min_t(unsigned long, ppc, req->nr_pages - off);
+		if (empty)
+			ret = n;
+		else
+			ret = guplab_call_held(req->api, mm, req->addr + (off << PAGE_SHIFT), n, foll,
+					       pages + off, NULL);
+		guplab_bench_delay();
+		if (ret > 0 && !empty)
+			taken = off + ret;	/* batches are contiguous: a short one ends the pass */
+		if (ret != n) {
+			req->ret = ret;
+			status = ret < 0 ? ret : -EFAULT;
+			break;
+		}
+		/* No clock read here: it would be inside the timed pass. */
+		if (signal_pending(current)) {
+			status = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	t1 = ktime_get_ns();
+	s->get_ns = t1 - t0;
+	if (!status && pinned && taken)
+		status = guplab_bench_verify(pages, taken, req->flags & GUPLAB_FLAG_LONGTERM,
+					     &req->ret);
+	t0 = ktime_get_ns();
+	if (taken)
+		guplab_put(pinned, pages, taken, false);
+	s->put_ns = ktime_get_ns() - t0;
+	if (lock)
+		mmap_read_unlock(mm);
+	return status;
+}
+
 static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 {
 	struct guplab_bench_sample __user *samples;
 	struct mm_struct *remote_mm = NULL;
 	struct guplab_odp *odp = NULL;
 	struct guplab_bench req;
-	bool hmm;
+	bool hmm, pass, empty;
 	unsigned long ppc, off, n;
 	struct page **pages = NULL;
 	unsigned int foll;
@@ -800,20 +905,26 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
+	if ((req.mode & ~GUPLAB_BENCH_EMPTY) > GUPLAB_BENCH_PASS || req.reserved32)
+		return -EINVAL;
+	pass = (req.mode & ~GUPLAB_BENCH_EMPTY) == GUPLAB_BENCH_PASS;
+	empty = req.mode & GUPLAB_BENCH_EMPTY;
 	/* hmm_range_fault() is checked as get_user_pages_fast: the caller's mm, WRITE only. */
 	hmm = req.api == GUPLAB_BENCH_HMM_RANGE_FAULT;
-	if (hmm && (req.flags & ~GUPLAB_FLAG_WRITE ||
+	if (hmm && (pass || req.flags & ~GUPLAB_FLAG_WRITE ||
 		    !PAGE_ALIGNED(untagged_addr((unsigned long)req.addr))))
 		return -EINVAL;
 	err = guplab_check_call(hmm ? GUPLAB_API_GET_USER_PAGES_FAST : req.api, req.flags, req.pid,
-				req.addr, req.nr_pages, GUPLAB_BENCH_MAX_PAGES, req.reserved,
-				ARRAY_SIZE(req.reserved));
+				req.addr, req.nr_pages, GUPLAB_BENCH_MAX_PAGES, &req.reserved, 1);
 	if (err)
 		return err;
 	if (!req.pages_per_call || !req.iterations || !req.samples)
 		return -EINVAL;
+	if (pass && guplab_api_remote(req.api))
+		return -EINVAL;
 	if (req.pages_per_call > READ_ONCE(guplab_max_pages_per_call) ||
-	    req.iterations > GUPLAB_BENCH_MAX_ITERATIONS)
+	    req.iterations > GUPLAB_BENCH_MAX_ITERATIONS ||
+	    (pass && req.nr_pages > READ_ONCE(guplab_max_pages_per_call)))
 		return -E2BIG;
 
 	ppc = min_t(u64, req.pages_per_call, req.nr_pages);
@@ -833,9 +944,9 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 		mmgrab(remote_mm);
 		mmput(remote_mm);
 	}
-	/* hmm_range_fault() fills ppc pfns where GUP fills ppc page pointers. */
+	/* hmm_range_fault() fills ppc pfns where GUP fills ppc page pointers; PASS holds them all. */
 	BUILD_BUG_ON(sizeof(*pages) != sizeof(unsigned long));
-	pages = kvmalloc_array(ppc, sizeof(*pages), GUPLAB_GFP);
+	pages = kvmalloc_array(pass ? req.nr_pages : ppc, sizeof(*pages), GUPLAB_GFP);
 	if (!pages) {
 		err = -ENOMEM;
 		goto out;
@@ -861,7 +972,14 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 	for (i = 0; i < req.iterations && !req.status; i++) {
 		struct guplab_bench_sample s = { 0 };
 
-		for (off = 0; off < req.nr_pages; off += n) {
+		if (pass) {
+			req.status = guplab_bench_pass(&req, ppc, foll, empty, pages, &s);
+			if (!req.status && ktime_get_ns() > deadline)
+				req.status = -ETIME;	/* max_bench_seconds, checked outside the pass */
+			if (req.status)
+				break;
+		}
+		for (off = 0; !pass && off < req.nr_pages; off += n) {
 			u64 t0, t1, t2;
 
 			n = min_t(unsigned long, ppc, req.nr_pages - off);
@@ -875,7 +993,9 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 				}
 			}
 			t0 = ktime_get_ns();
-			if (odp)
+			if (empty)
+				ret = guplab_bench_empty_call(req.api, remote_mm, n);
+			else if (odp)
 				ret = guplab_odp_fill(odp, off, n, true, req.flags & GUPLAB_FLAG_WRITE,
 						       (unsigned long *)pages);
 			else
@@ -883,8 +1003,8 @@ static long guplab_ioctl_bench(struct guplab_bench __user *arg)
 						  foll, pages);
 			guplab_bench_delay();
 			t1 = ktime_get_ns();
-			t2 = t1;	/* a mirror's fill holds nothing to release */
-			if (ret > 0 && !odp) {
+			t2 = t1;	/* a mirror's fill, or an empty call, holds nothing */
+			if (ret > 0 && !odp && !empty) {
 				guplab_put(pinned, pages, ret, false);
 				t2 = ktime_get_ns();
 			}

@@ -36,6 +36,20 @@ export function isRefaultCycle(api: string): api is (typeof REFAULT_CYCLES)[numb
 }
 export type BenchApi = (typeof BENCH_APIS)[number];
 
+/**
+ * BENCH's timing modes (guplab_bench.mode, ABI 8; docs/bench.md "Timing
+ * modes"): 'batch' reads the clock around each call and releases each batch
+ * at once; 'pass' is mm/gup_test.c's method (one clock pair per pass, every
+ * batch held, an untimed verify, then one put).
+ */
+export const BENCH_TIMINGS = ['batch', 'pass'] as const;
+export type BenchTiming = (typeof BENCH_TIMINGS)[number];
+
+/** Whether an API can be timed 'pass' (not *_remote nor the hmm cycles: they take their mm or mirror per batch). */
+export function passTimable(api: BenchApi): boolean {
+  return (API_NAMES as readonly string[]).includes(api) && !isRemoteApi(api as ApiName);
+}
+
 /** Portable GUP flags, translated to the running kernel's FOLL_* by the module. */
 export const FLAG_NAMES = [
   'write',

@@ -158,6 +158,7 @@ interface BenchCliOptions extends VmCliOptions {
   saveBaseline?: string;
   baseline?: string;
   verify?: boolean;
+  timing?: 'batch' | 'pass';
 }
 
 /** "10%" or "10" -> 0.10 (a percentage in (0, 100]). */
@@ -183,6 +184,7 @@ function benchSpec(opts: BenchCliOptions): Spec {
   if (opts.mde !== undefined) input.mde = opts.mde;
   if (opts.budget !== undefined) input.budgetSec = opts.budget;
   if (opts.verify) input.verify = true;
+  if (opts.timing) input.timing = opts.timing;
   return resolveSpec(input);
 }
 
@@ -243,7 +245,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     program
       .command('bench')
       .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
-      .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, rounds, iterations, minSamples, maxSamples, targetMs, dir, mde, budgetSec, verify)')
+      .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, rounds, iterations, minSamples, maxSamples, targetMs, dir, mde, budgetSec, verify, timing)')
       .option('--api <names>', `APIs, comma-separated: the GUP entry points, hmm_range_fault, and hmm_refault and hmm_refault_mprotect (the mirror's MADV_DONTNEED or mprotect r/rw + refill cycles) (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
       .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
       .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
@@ -262,6 +264,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
       .option('--budget <seconds>', 'time budget of the extra rounds --mde adds (default 600)', positiveInt)
       .option('--save-baseline <name>', 'save this run as a named baseline under <out>/baselines/<name>')
       .option('--baseline <name>', 'compare this run against a saved baseline (exit 1 on a significant slowdown)')
+      .addOption(new Option('--timing <mode>', "how the in-kernel loop times an iteration: pass, mm/gup_test.c's method (the clock read once per pass, every batch held, an untimed verify, then one put; a locked API's mmap_read_lock outside the timer), or batch (the clock around each call, each batch released at once); *_remote and hmm_range_fault are always batch (default: pass)").choices(['pass', 'batch']))
       .option('--verify', 'after each case\'s timed loop, an untimed call with page facts checks that the pages taken were the buffer\'s and pinned as asked, and that the loop left no pin (off by default)')
       .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)'),
   ).action(async (opts: BenchCliOptions, cmd: Command) => {

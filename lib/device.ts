@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type FlagName } from './abi.js';
+import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type BenchTiming, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { addon, type NativeDevice, type PinSlots, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
@@ -103,6 +103,16 @@ export interface BenchRequest {
   pagesPerCall: number;
   /** Samples to take: 1 .. the ABI's benchMaxIterations. */
   iterations: number;
+  /**
+   * How an iteration is timed (docs/bench.md, "Timing modes"): 'batch' (default)
+   * reads the clock around each call and releases each batch at once; 'pass'
+   * is mm/gup_test.c's method (one clock pair per pass, every batch held, an
+   * untimed verify, then one put; a locked API's mmap_read_lock outside the
+   * timer). Not 'pass' for *_remote or hmm_range_fault.
+   */
+  timing?: BenchTiming;
+  /** The same loop with no GUP call: the harness's own floor (per iteration). */
+  empty?: boolean;
   /** Stops the loop early: the promise resolves with the samples so far and status -EINTR. */
   signal?: AbortSignal;
 }
@@ -654,6 +664,9 @@ export class GupDevice {
     if (!Number.isSafeInteger(request.iterations) || request.iterations < 1 || request.iterations > max) {
       throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);
     }
+    if (request.timing === 'pass' && (hmm || isRemoteApi(api as ApiName))) throw new TypeError(`timing 'pass' (gup_test's method) is not for ${api}: use 'batch'`);
+    if (request.timing === 'pass' && nrPages > this.info().maxPages) throw new RangeError(`timing 'pass' holds every page of an iteration: nrPages ${nrPages} exceeds max_pages_per_call ${this.info().maxPages}`);
+    const modes = addon().abi.benchModes;
     if (request.signal?.aborted) return { done: 0, status: -4, ret: 0, getNs: [], putNs: [] };
     const running = this.#live.bench({
       api: hmm ? addon().abi.benchHmmRangeFault : apiId(api),
@@ -662,6 +675,7 @@ export class GupDevice {
       nrPages,
       pagesPerCall: request.pagesPerCall,
       iterations: request.iterations,
+      mode: (request.timing === 'pass' ? modes.pass : modes.batch) | (request.empty ? modes.empty : 0),
       ...(request.pid !== undefined ? { pid: request.pid } : {}),
     });
     return this.#interruptible(running, request.signal).catch((err: unknown) => {

@@ -43,6 +43,8 @@ export interface NativeBenchRequest {
   nrPages: number;
   pagesPerCall: number;
   iterations: number;
+  /** guplab_bench.mode (ABI 8); 0 (BATCH) when absent. */
+  mode?: number;
   pid?: number;
 }
 
@@ -141,6 +143,8 @@ export interface NativeAddon {
     mirrorFlags: { write: number; snapshot: number };
     /** BENCH's api value for hmm_range_fault(). */
     benchHmmRangeFault: number;
+    /** guplab_bench.mode (ABI 8): BATCH or PASS timing, EMPTY or'ed in for the harness's floor. */
+    benchModes: { batch: number; pass: number; empty: number };
     pinSlots: PinSlots;
   };
   /** The system's base page size, sysconf(_SC_PAGESIZE). */

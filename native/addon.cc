@@ -71,6 +71,11 @@ Napi::Object AbiConstants(Napi::Env env) {
   pinSlots.Set("length", Napi::Number::New(env, kPinSlots));
   abi.Set("pinSlots", pinSlots);
   abi.Set("benchHmmRangeFault", Napi::Number::New(env, GUPLAB_BENCH_HMM_RANGE_FAULT));
+  Napi::Object benchModes = Napi::Object::New(env);
+  benchModes.Set("batch", Napi::Number::New(env, GUPLAB_BENCH_BATCH));
+  benchModes.Set("pass", Napi::Number::New(env, GUPLAB_BENCH_PASS));
+  benchModes.Set("empty", Napi::Number::New(env, GUPLAB_BENCH_EMPTY));
+  abi.Set("benchModes", benchModes);
   return abi;
 }
 

@@ -583,6 +583,7 @@ Napi::Value Device::Bench(const Napi::CallbackInfo &info) {
   b.pages_per_call = Uint64Field(env, req, "pagesPerCall");
   b.iterations = Uint32Field(env, req, "iterations");
   b.pid = PidField(env, req);
+  b.mode = Uint32Field(env, req, "mode");
   if (b.iterations < 1 || b.iterations > GUPLAB_BENCH_MAX_ITERATIONS)
     throw Napi::RangeError::New(env, "bench: iterations must be 1 .. " + std::to_string(GUPLAB_BENCH_MAX_ITERATIONS));
   Fd(env);

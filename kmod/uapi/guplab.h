@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 #endif
 
-#define GUPLAB_ABI_VERSION	7
+#define GUPLAB_ABI_VERSION	8
 #define GUPLAB_DEVICE_NAME	"guplab"
 
 /*
@@ -217,10 +217,35 @@ struct guplab_bench_sample {
 };
 
 /*
+ * guplab_bench.mode (ABI 8): how one iteration is timed.
+ *
+ * BATCH: the clock is read around each call (two reads per batch), and each
+ * batch is released right after its call (its put timed apart). A LOCKED
+ * api takes mmap_read_lock around each call inside the timed section, as a
+ * kernel caller that holds nothing does.
+ *
+ * PASS: mm/gup_test.c's method. A LOCKED api's mmap_read_lock is taken once
+ * per iteration, outside the timed section; the clock is read once before
+ * the first call and once after the last; every batch is held, into one
+ * array of nr_pages entries (so nr_pages is at most info.max_pages, E2BIG
+ * above); an untimed verify follows (every page of a pin_* api
+ * maybe-DMA-pinned, and long-term pinnable with LONGTERM, as gup_test's
+ * verify_dma_pinned: status -EIO and ret the page's index otherwise); then
+ * every page taken is released in one timed put. Not for *_remote nor
+ * hmm_range_fault (EINVAL).
+ *
+ * EMPTY, or'ed into either: the same iteration (loop, locks, clock reads)
+ * with no GUP call and nothing to release: the harness's own floor.
+ */
+#define GUPLAB_BENCH_BATCH	0u
+#define GUPLAB_BENCH_PASS	1u
+#define GUPLAB_BENCH_EMPTY	(1u << 8)
+
+/*
  * GUPLAB_IOC_BENCH: iterations x {GUP over the range in batches of
- * pages_per_call, releasing each batch}. One sample per iteration is
- * written to samples[]. A signal stops it with status -EINTR; the samples
- * so far are valid.
+ * pages_per_call}, timed as mode says. One sample per iteration is written
+ * to samples[]. A signal stops it with status -EINTR; the samples so far
+ * are valid. No page stays taken after the ioctl returns.
  */
 struct guplab_bench {
 	__u32 api;		/* in */
@@ -231,7 +256,9 @@ struct guplab_bench {
 	__u32 iterations;	/* in: 1 .. GUPLAB_BENCH_MAX_ITERATIONS */
 	__s32 pid;		/* in: *_remote target, else 0 */
 	__u64 samples;		/* in: user pointer to guplab_bench_sample[iterations] */
-	__u64 reserved[2];	/* in: must be zero */
+	__u32 mode;		/* in: GUPLAB_BENCH_BATCH or _PASS, | GUPLAB_BENCH_EMPTY (ABI 8) */
+	__u32 reserved32;	/* in: must be zero */
+	__u64 reserved;		/* in: must be zero */
 	__u32 done;		/* out: iterations completed */
 	__s32 status;		/* out: 0, -EINTR, or -errno of a failed call */
 	__s64 ret;		/* out: the GUP return value of a call that fell short */

@@ -2,7 +2,7 @@
 // result's shape and its readers live in results.ts.
 import { median } from 'simple-statistics';
 import { GupDevice } from '../device.js';
-import { isRefaultCycle, isRemoteApi, type ApiName } from '../abi.js';
+import { isRefaultCycle, isRemoteApi, passTimable, type ApiName } from '../abi.js';
 import { errnoName } from '../errors.js';
 import { expectKernelWarning } from '../contract.js';
 import type { Mapping } from '../mapping.js';
@@ -86,12 +86,27 @@ function failure(run: { status: number; ret: number }, perCall: number): { error
 
 const ctxOf = (spec: Spec): { dir?: string } => (spec.dir ? { dir: spec.dir } : {});
 
+/** Iterations of the empty loop that measure a case's floor (once per case). */
+export const FLOOR_ITERATIONS = 5;
+
+/**
+ * The harness's own floor for a case: BENCH's loop with the same timing,
+ * pages and pages per call, and no GUP call (GUPLAB_BENCH_EMPTY), get+put
+ * per iteration. Taken once, untimed by the case, after its first samples.
+ */
+async function measureFloor(dev: GupDevice, c: BenchCase, address: bigint, request: { flags: BenchCase['flags']; pagesPerCall: number; pid?: number }): Promise<void> {
+  if (c.floorNs) return;
+  const run = await dev.bench(c.api, address, c.pages, { ...request, iterations: FLOOR_ITERATIONS, timing: c.timing ?? 'batch', empty: true });
+  if (run.status === 0) c.floorNs = run.getNs.map((g, i) => g + (run.putNs[i] ?? 0));
+}
+
 /** Samples of one case in one round; the case's state says whether to go on. */
 async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number, shared: Mapping | undefined, state: { perRound?: number }): Promise<void> {
   const backing = BACKINGS[c.backing];
   // *_remote acts on this process through its pid: the remote path on the same mm.
   if (isRefaultCycle(c.api)) return refaultRound(dev, spec, c, round);
   const request = { flags: c.flags, pagesPerCall: c.pagesPerCall, ...(c.api !== 'hmm_range_fault' && isRemoteApi(c.api) ? { pid: process.pid } : {}) };
+  const timed = { ...request, timing: c.timing ?? 'batch' };
   const refuse = (run: { status: number; ret: number }): void => {
     Object.assign(c, { status: 'refused' }, failure(run, c.pagesPerCall));
   };
@@ -102,7 +117,7 @@ async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number,
     const warmup = spec.iterations === undefined ? Math.max(1, spec.warmup) : spec.warmup;
     if (warmup > 0) {
       c.warmupIterations += warmup;
-      const warm = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: warmup });
+      const warm = await dev.bench(c.api, shared.address, c.pages, { ...timed, iterations: warmup });
       if (warm.status !== 0) return refuse(warm);
       if (state.perRound === undefined && spec.iterations === undefined) {
         const perIter = Math.max(1, median(warm.getNs.map((g, i) => g + (warm.putNs[i] ?? 0))));
@@ -111,11 +126,12 @@ async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number,
       }
     }
     state.perRound ??= Math.max(1, Math.ceil((spec.iterations ?? spec.minSamples) / spec.rounds));
-    const run = await dev.bench(c.api, shared.address, c.pages, { ...request, iterations: state.perRound });
+    const run = await dev.bench(c.api, shared.address, c.pages, { ...timed, iterations: state.perRound });
     if (run.status !== 0) return refuse(run);
     c.getNs.push(...run.getNs);
     c.putNs.push(...run.putNs);
     c.round.push(...run.getNs.map(() => round));
+    await measureFloor(dev, c, shared.address, request);
     if (round === 0) c.note = backing.note?.(shared); // smaps is slow to read under TCG: once
     return;
   }
@@ -133,11 +149,12 @@ async function runRound(dev: GupDevice, spec: Spec, c: BenchCase, round: number,
       throw err;
     }
     try {
-      const run = await dev.bench(c.api, m.address, c.pages, { ...request, iterations: 1 });
+      const run = await dev.bench(c.api, m.address, c.pages, { ...timed, iterations: 1 });
       if (run.status !== 0) return refuse(run);
       c.getNs.push(run.getNs[0] ?? 0);
       c.putNs.push(run.putNs[0] ?? 0);
       c.round.push(round);
+      await measureFloor(dev, c, m.address, request);
       if (round === 0 && i === 0) c.note = backing.note?.(m);
     } finally {
       release(m);
@@ -229,6 +246,8 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
     wallMs: 0,
   }));
   for (const c of cases) {
+    // gup_test's method where it applies; *_remote and the hmm cycles take their mm or mirror per batch.
+    if (!isRefaultCycle(c.api)) c.timing = spec.timing === 'pass' && passTimable(c.api) && c.pages <= info.maxPages ? 'pass' : 'batch';
     // hmm_range_fault() has no FOLL_ flags: HMM_PFN_REQ_WRITE is its "write", the rest has no counterpart.
     const hmm = c.api === 'hmm_range_fault' || isRefaultCycle(c.api);
     const noCounterpart = hmm ? c.flags.filter((f) => f !== 'write') : [];

@@ -27,6 +27,12 @@ export interface Environment {
   mitigations?: Record<string, string>;
   /** MemTotal, KiB. */
   memTotalKiB?: number;
+  /**
+   * The clock BENCH's ktime reads go through (current_clocksource), and the
+   * others the kernel offers: under TCG, hpet costs an emulated MMIO per read.
+   */
+  clocksource?: string;
+  clocksources?: string[];
 }
 
 /** The machine that started the run (under --vm the host, not the guest), and how to run it again. */
@@ -83,6 +89,15 @@ const memTotalKiB = (): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
+const CLOCKSOURCE = '/sys/devices/system/clocksource/clocksource0';
+
+/** The current clocksource and the available ones (sysfs), or undefined where sysfs has none. */
+export function clocksource(): { clocksource: string; clocksources: string[] } | undefined {
+  const current = read(path.join(CLOCKSOURCE, 'current_clocksource'));
+  if (!current) return undefined;
+  return { clocksource: current, clocksources: (read(path.join(CLOCKSOURCE, 'available_clocksource')) ?? current).split(/\s+/).filter(Boolean) };
+}
+
 /** Describes this machine; inside the VM the runner says which accelerator QEMU used. */
 export function environment(): Environment {
   const accel = process.env.GUPLAB_ACCEL;
@@ -90,6 +105,7 @@ export function environment(): Environment {
   const t = thp();
   const mit = mitigations();
   const mem = memTotalKiB();
+  const clock = clocksource();
   return {
     release: os.release(),
     arch: os.machine(),
@@ -102,6 +118,7 @@ export function environment(): Environment {
     ...(t ? { thp: t } : {}),
     ...(mit ? { mitigations: mit } : {}),
     ...(mem !== undefined ? { memTotalKiB: mem } : {}),
+    ...(clock ?? {}),
   };
 }
 

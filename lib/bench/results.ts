@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Environment, Provenance } from './environment.js';
+import type { BenchTiming } from '../abi.js';
 import type { CaseKey, Spec } from './spec.js';
+import { median } from 'simple-statistics';
 import { selfMde, summarize, type Summary } from './stats.js';
 
 export const BENCH_SCHEMA = 'guplab-bench/1';
@@ -32,6 +34,12 @@ export interface BenchCase extends CaseKey {
   pagesPerSec?: number;
   /** Minimum detectable effect of get+put ns/page against a run as noisy as this one (stats.ts selfMde): 0.1 = 10%. */
   mde?: number;
+  /** How BENCH timed it: spec.timing, or 'batch' where 'pass' does not apply (*_remote, hmm_range_fault); absent in results before ABI 8 (they were 'batch'). */
+  timing?: BenchTiming;
+  /** The harness's own floor: get+put ns per iteration of the same loop with no GUP call (GUPLAB_BENCH_EMPTY). */
+  floorNs?: number[];
+  /** Median of floorNs per page: the part of get+put ns/page that is the harness, not the kernel. */
+  floorNsPerPage?: number;
   /** --verify: the untimed integrity pass after the case's last round (verify.ts). */
   verify?: VerifyResult;
   wallMs: number;
@@ -81,6 +89,7 @@ export function summarizeCase(c: BenchCase): void {
   c.putNsPerPage = summarize(per(c.putNs), c.round);
   c.totalNsPerPage = summarize(per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), c.round);
   c.pagesPerSec = 1e9 / c.totalNsPerPage.median;
+  if (c.floorNs?.length) c.floorNsPerPage = median(c.floorNs) / c.pages;
   c.mde = selfMde({ values: per(c.getNs.map((g, i) => g + (c.putNs[i] ?? 0))), rounds: c.round });
 }
 

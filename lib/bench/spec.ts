@@ -4,7 +4,7 @@
 // file and CLI options select any slice.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { BENCH_APIS, FLAG_NAMES, type ApiName, type BenchApi, type FlagName } from '../abi.js';
+import { BENCH_APIS, BENCH_TIMINGS, FLAG_NAMES, type ApiName, type BenchApi, type BenchTiming, type FlagName } from '../abi.js';
 import { BACKING_NAMES, type BackingName } from './backings.js';
 
 const SIZE_RE = /^(\d+)\s*([KMG])?(i?B)?$/i;
@@ -62,6 +62,11 @@ export const SpecSchema = z
     budgetSec: z.number().positive().max(86400).optional(),
     /** After each case's timed loop in a round, an untimed call with page facts checks the pages taken and their pins (verify.ts). */
     verify: z.boolean().optional(),
+    /**
+     * How BENCH times an iteration (docs/bench.md, "Timing modes"): 'pass' (default), mm/gup_test.c's
+     * method; 'batch', the clock around each call and each batch released at once.
+     */
+    timing: z.enum(BENCH_TIMINGS).optional(),
   })
   .strict();
 
@@ -85,6 +90,8 @@ export interface Spec {
   mde?: number;
   budgetSec?: number;
   verify?: boolean;
+  /** BENCH's timing mode; a case that cannot be timed so (*_remote, hmm_range_fault) runs 'batch' and says so (BenchCase.timing). */
+  timing: BenchTiming;
 }
 
 export const HEADLINE_APIS: readonly ApiName[] = [
@@ -109,6 +116,7 @@ export const DEFAULT_SPEC: Spec = {
   maxSamples: 200,
   targetMs: 150,
   seed: 1,
+  timing: 'pass',
 };
 
 /** Validates a spec (from a file or CLI options) and fills in the defaults. */
@@ -129,6 +137,7 @@ export function resolveSpec(input: unknown, base: Spec = DEFAULT_SPEC): Spec {
     maxSamples: s.maxSamples ?? base.maxSamples,
     targetMs: s.targetMs ?? base.targetMs,
     seed: s.seed ?? base.seed,
+    timing: s.timing ?? base.timing ?? 'pass',
     ...(s.iterations ?? base.iterations ? { iterations: s.iterations ?? base.iterations } : {}),
     ...(s.dir ?? base.dir ? { dir: s.dir ?? base.dir } : {}),
     ...(s.mde ?? base.mde ? { mde: s.mde ?? base.mde } : {}),

@@ -118,6 +118,7 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
       g.run = vmRun({
         ...vm,
         timeoutSec: guestTimeoutSec,
+        timingClock: true,
         kernel,
         memory,
         job: { steps: [{ kind: 'bench', spec, dir: '', print: 'none', progress: false, hostDriven: true }] },

@@ -79,6 +79,7 @@ export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise
   const memory = benchGuestMemory(spec, vm.memory ?? {});
   const result = await vmRun({
     ...vm,
+    timingClock: true,
     memory,
     job: { steps: [{ kind: 'bench', spec, dir: '', print: o.json ? 'json' : 'table', progress: o.progress && !o.json }] },
     outDir: path.resolve(o.out),

@@ -48,6 +48,13 @@ export interface VmRunOptions {
   log?: (msg: string) => void;
   /** auto (default): KVM where it can work, else TCG; kvm or tcg force one (kvm still falls back when the boot stalls). */
   accel?: 'auto' | Accel;
+  /**
+   * A guest that times (bench, fidelity): on x86_64, `tsc=reliable` unless
+   * `append` already chooses a clock (tsc=, clocksource=). Under TCG the
+   * kernel finds the vCPUs' TSCs unsynchronized and falls back to hpet, an
+   * emulated MMIO per ktime read (docs/bench.md, "The guest clock").
+   */
+  timingClock?: boolean;
   /** Seconds a KVM boot may take to reach the command before it is killed and retried with TCG; default 60. */
   firstBootTimeoutSec?: number;
   /** Called with the host's run folder (the guest's GUEST_RUN_DIR) before the boot: a host that talks to the guest through it (A/B rounds). */
@@ -258,6 +265,12 @@ function saveConsole(text: string, release: string, arch: Arch): string {
   return file;
 }
 
+/** What timingClock adds to the guest's command line (see VmRunOptions.timingClock). */
+export function timingClockAppend(arch: Arch, options: Pick<VmRunOptions, 'timingClock' | 'append'>): string[] {
+  if (!options.timingClock || arch !== 'x86_64') return [];
+  return (options.append ?? []).some((a) => /^(tsc|clocksource)=/.test(a)) ? [] : ['tsc=reliable'];
+}
+
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
   if (!options.command && !options.job) throw new Error('vmRun needs a command or a job');
@@ -290,7 +303,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : options.kernel ?? DEFAULT_KERNEL,
     memMiB,
     cpus: options.cpus ?? 2,
-    append: [...setup.append, ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []), ...(options.append ?? [])],
+    append: [...setup.append, ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []), ...timingClockAppend(arch, options), ...(options.append ?? [])],
     memory,
     timeoutSec: options.timeoutSec ?? 900,
   };

@@ -18,6 +18,8 @@ export interface FakeScript {
 export class FakeNativeDevice implements NativeDevice {
   readonly pins: NativePinRequest[] = [];
   readonly benches: NativeBenchRequest[] = [];
+  /** BENCH runs with GUPLAB_BENCH_EMPTY: the engine's per-case floor. */
+  readonly floors: NativeBenchRequest[] = [];
   readonly mirrors: NativeMirrorRequest[] = [];
   closed = false;
   constructor(private readonly script: FakeScript = {}) {}
@@ -61,6 +63,11 @@ export class FakeNativeDevice implements NativeDevice {
   access(): void {}
 
   async bench(r: NativeBenchRequest): Promise<NativeBenchResult> {
+    // The engine's floor (BENCH's empty loop, once per case) is kept apart from the timed benches.
+    if ((r.mode ?? 0) & addon().abi.benchModes.empty) {
+      this.floors.push(r);
+      return { done: r.iterations, status: 0, ret: 0, getNs: new Array(r.iterations).fill(10 * r.nrPages), putNs: new Array(r.iterations).fill(0) };
+    }
     this.benches.push(r);
     const answer = this.script.bench?.(r, this.benches.length - 1) ?? {};
     const n = answer.done ?? r.iterations;

@@ -141,6 +141,20 @@ describe('bench engine on the fake device', () => {
     expect(r.cases[0]!.warmupIterations).toBe(0);
   });
 
+  it("times 'pass' by default (gup_test's method), 'batch' on request, and takes each case's floor once with the empty loop", async () => {
+    const { benchModes } = addon().abi;
+    const { dev, fake } = fakeDevice();
+    const r = await runBench(spec({ rounds: 2, iterations: 10, warmup: 0 }), { dev });
+    expect(fake.benches.every((b) => b.mode === benchModes.pass)).toBe(true);
+    expect(fake.floors).toHaveLength(1);
+    expect(fake.floors[0]!.mode).toBe(benchModes.pass | benchModes.empty);
+    expect(r.cases[0]).toMatchObject({ timing: 'pass', floorNsPerPage: 10 });
+    const batch = fakeDevice();
+    const b = await runBench(spec({ rounds: 1, iterations: 5, warmup: 0, timing: 'batch' }), { dev: batch.dev });
+    expect(batch.fake.benches.every((x) => x.mode === benchModes.batch)).toBe(true);
+    expect(b.cases[0]!.timing).toBe('batch');
+  });
+
   it('stops a case at the kernel\'s refusal: a result with its errno, no more calls in later rounds', async () => {
     const { abi } = addon();
     const { dev, fake } = fakeDevice({ bench: (b) => (b.api === abi.apis.pin_user_pages ? { done: 0, status: -14, ret: -14, getNs: [], putNs: [] } : {}) });
