@@ -1,14 +1,15 @@
 // `guplab fidelity`: gup_test's in-kernel benchmark and guplab's BENCH on
 // the same work, in one boot: the out-of-tree gup_test.ko and guplab.ko
-// side by side, each case's median ns/page from both and their ratio.
+// side by side, in pairs of rounds; each case's ratio with its CI, judged
+// (exit 1 when a case is outside 5% with a CI that excludes 1).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadResult, type BenchCase } from '../bench/results.js';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch } from '../vm/arch.js';
 import { vmRun } from '../vm/run.js';
-import { caseName, fidelityCases, fidelityMarkdown, fidelityRowRounds, withMixes, gupTestArgs, matchBench, FIDELITY_CMDS, type FidelityCase } from '../selftests/fidelity.js';
+import { fidelityCases, fidelityExitCode, fidelityMarkdown, judgeFidelity, type FidelityPair } from '../selftests/fidelity.js';
+import type { FidelityGuestJob } from '../selftests/fidelity-guest.js';
 import { prepareSelftests } from './selftests.js';
 import { reportVm, type VmBase } from './vm.js';
 
@@ -21,43 +22,21 @@ function quote(w: string): string {
 }
 
 /**
- * The guest script: gup_test.ko loaded, then `rounds` rounds, each every
- * gup_test case then guplab's BENCH on the same cases (one bench run per
- * flag set), so that a change of the host's load between the two sides
- * shows as a spread of the per-round ratios. While a THP case of gup_test
- * runs, the THP faults it took are counted (gup_test maps its buffer itself,
- * not 2 MiB aligned).
+ * The guest script: gup_test.ko loaded, then the pairs (fidelity-guest.ts):
+ * per round and case, gup_test and guplab's BENCH back to back on buffers
+ * of the same size, backing and prefault, in alternating order.
  */
-export function fidelityScript(opts: { binDir: string; module: string; cases: readonly FidelityCase[]; repeats: number; rounds: number }): string {
-  const lines = ['set -u', 'out="$GUPLAB_VM_OUT"', 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug', `insmod ${quote(opts.module)} || exit 3`];
-  const sizes = [...new Set(opts.cases.map((c) => `${c.sizeMiB}M`))].join(',');
-  const ppcs = [...new Set(opts.cases.map((c) => c.ppc))].join(',');
-  const backings = [...new Set(opts.cases.map((c) => c.backing))].join(',');
-  for (let r = 0; r < opts.rounds; r++) {
-    opts.cases.forEach((c, i) => {
-      const cmd = [`${opts.binDir}/gup_test`, ...gupTestArgs(c, opts.repeats)].map(quote).join(' ');
-      const file = `"$out/gup_test-${i}-r${r}`;
-      lines.push(`echo "fidelity: round ${r + 1}/${opts.rounds} gup_test ${caseName(c)}"`);
-      if (c.backing === 'THP') {
-        // THPs gup_test's own buffer got: the THP faults of its prefault (one process, one buffer).
-        lines.push(
-          `a=$(awk '/^thp_fault_alloc / {print $2}' /proc/vmstat)`,
-          `${cmd} > ${file}.tap" 2>&1`,
-          `echo $(( $(awk '/^thp_fault_alloc / {print $2}' /proc/vmstat) - a )) > ${file}.thp"`,
-        );
-      } else lines.push(`${cmd} > ${file}.tap" 2>&1`);
-    });
-    for (const flags of [...new Set(opts.cases.map((c) => c.flags))]) {
-      const apis = [...new Set(opts.cases.filter((c) => c.flags === flags).map((c) => c.api))].join(',');
-      const dir = `"$out/bench-${flags.replace('+', '-')}-r${r}"`;
-      lines.push(
-        `echo "fidelity: round ${r + 1}/${opts.rounds} guplab bench ${apis} ${flags}"`,
-        `(cd ${quote(projectRoot)} && node bin/guplab.js bench --api ${apis} --backing ${backings} --size ${sizes} --ppc ${ppcs} --flags ${flags} --prefault yes --iterations ${opts.repeats} --no-report --no-progress --out ${dir}) > ${dir}.log 2>&1`,
-      );
-    }
-  }
-  lines.push('exit 0', '');
-  return lines.join('\n');
+export function fidelityScript(opts: { module: string; job: string }): string {
+  return [
+    'set -u',
+    'out="$GUPLAB_VM_OUT"',
+    'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug',
+    `insmod ${quote(opts.module)} || exit 3`,
+    'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$out/clocksource" 2>/dev/null',
+    `node ${quote(path.join(projectRoot, 'dist', 'lib', 'selftests', 'fidelity-guest.js'))} ${quote(opts.job)} > "$out/pairs.jsonl" || exit 4`,
+    'exit 0',
+    '',
+  ].join('\n');
 }
 
 export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number; rounds: number }): Promise<number> {
@@ -68,35 +47,29 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   const out = path.resolve(o.out);
   const runDir = path.join(out, `fidelity-${tag}.d`);
   mkdirSync(runDir, { recursive: true });
+  const job = path.join(runDir, 'job.json');
+  writeFileSync(job, `${JSON.stringify({ gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds } satisfies FidelityGuestJob)}\n`);
   const script = path.join(runDir, 'guest.sh');
-  writeFileSync(script, fidelityScript({ binDir: prep.binDir, module: prep.module!, cases, repeats: o.repeats, rounds: o.rounds }));
-  // THP needs no reserved pages; 32 MiB buffers fit the default guest.
-  const result = await vmRun({ ...vm, kernel: prep.boot, arch, command: ['sh', script], outDir: runDir, log, memMiB: Math.max(vm.memMiB ?? 2048, 2048) });
+  writeFileSync(script, fidelityScript({ module: prep.module!, job }));
+  // 32 MiB buffers fit the default guest; THP needs no reserved pages.
+  const result = await vmRun({ ...vm, kernel: prep.boot, arch, command: ['sh', script], outDir: runDir, log, timingClock: true, memMiB: Math.max(vm.memMiB ?? 2048, 2048) });
   const code = reportVm(result);
-  const benchOf = (r: number): BenchCase[] => {
-    const out: BenchCase[] = [];
-    for (const flags of new Set(FIDELITY_CMDS.map((c) => c.flags))) {
-      const file = path.join(runDir, `bench-${flags.replace('+', '-')}-r${r}`, 'results.json');
-      if (existsSync(file)) out.push(...loadResult(file).cases);
-    }
-    return out;
-  };
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
-  const rounds = Array.from({ length: o.rounds }, (_, r) => benchOf(r));
-  const rows = cases.map((c, i) =>
-    fidelityRowRounds(
-      c,
-      rounds.map((bench, r) => {
-        const thp = read(path.join(runDir, `gup_test-${i}-r${r}.thp`)).trim();
-        return { gupTest: read(path.join(runDir, `gup_test-${i}-r${r}.tap`)), bench: matchBench(c, bench), ...(thp && Number(thp) >= 0 ? { thpKiB: Number(thp) * 2048 } : {}) };
-      }),
-    ),
-  );
-  withMixes(cases, rows);
+  const pairs = read(path.join(runDir, 'pairs.jsonl'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as FidelityPair);
+  const rows = judgeFidelity(cases, pairs);
+  const clocksource = read(path.join(runDir, 'clocksource')).trim() || 'unknown';
   const md = fidelityMarkdown(rows, result.accel);
-  const header = `# Fidelity: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}), gup_test.ko from ${prep.source.name} ${prep.source.version}, ${o.rounds} rounds of ${o.repeats} gup_test repeats / guplab iterations (x bench's own 5 rounds) per case\n\n`;
+  const header = `# Fidelity: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}, clocksource ${clocksource}), gup_test.ko from ${prep.source.name} ${prep.source.version}, ${o.rounds} rounds of ${o.repeats} gup_test repeats / guplab iterations per case, paired\n\n`;
   writeFileAtomic(path.join(out, `fidelity-${tag}.md`), header + md);
-  writeFileAtomic(path.join(out, `fidelity-${tag}.json`), `${JSON.stringify({ schema: 'guplab-fidelity/1', release: prep.kernel.release, arch, accelerator: result.accel, qemuVersion: result.qemuVersion, source: prep.source, repeats: o.repeats, rounds: o.rounds, rows }, null, 2)}\n`);
+  writeFileAtomic(path.join(out, `fidelity-${tag}.json`), `${JSON.stringify({ schema: 'guplab-fidelity/2', release: prep.kernel.release, arch, accelerator: result.accel, qemuVersion: result.qemuVersion, clocksource, source: prep.source, repeats: o.repeats, rounds: o.rounds, timing: 'pass', rows, pairs }, null, 2)}\n`);
   console.log(header + md);
-  return code;
+  if (code !== 0) return code;
+  if (pairs.length < cases.length * o.rounds) {
+    log(`fidelity: ${pairs.length} of ${cases.length * o.rounds} pairs came back: the guest stopped early`);
+    return 1;
+  }
+  return fidelityExitCode(rows);
 }

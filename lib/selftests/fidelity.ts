@@ -2,8 +2,10 @@
 // PIN_FAST_BENCHMARK, PIN_LONGTERM_BENCHMARK: the three that report their
 // time) against guplab's BENCH on the same work: same entry point and
 // flags, pages per call, buffer size and backing, prefaulted by a write to
-// every page. Pure: the case list, the command lines, the parsers, the table.
-import type { BenchCase } from '../bench/results.js';
+// every page, BENCH timed 'pass' (gup_test's method). Pure: the case list,
+// the command lines, the parser, the judgement and the table.
+import { median } from 'simple-statistics';
+import { bootstrapRatioCI } from '../bench/stats.js';
 
 export interface FidelityCase {
   /** gup_test's command option and what it calls (mm/gup_test.c __gup_test_ioctl). */
@@ -43,116 +45,149 @@ export function parseGupTestTimes(output: string): { cmd: string; getUs: number;
   return out;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+/** One pair of a round: gup_test's repeats and BENCH's iterations of one case, back to back (fidelity-guest.ts). */
+export interface FidelityPair {
+  round: number;
+  /** Index into the case list. */
+  case: number;
+  order: 'gupTestFirst' | 'guplabFirst';
+  /** gup_test's `Time:` lines of its command, us per whole buffer. */
+  gupTest: { getUs: number; putUs: number }[];
+  gupTestError?: string;
+  /** BENCH's samples, ns per whole buffer ('pass' timing). */
+  guplab: { status: number; getNs: number[]; putNs: number[] };
+  /** THP cases: KiB of THP each side's buffer got (gup_test's: its THP faults; guplab's: AnonHugePages). */
+  gupTestThpKiB?: number;
+  guplabThpKiB?: number;
+  /** BENCH's empty loop, get+put ns per iteration (round 0 only). */
+  floorNs?: number[];
 }
+
+/** Within this of 1 a case agrees; outside it with a CI that excludes 1 it fails the run. */
+export const FIDELITY_TOLERANCE = 0.05;
+
+/** Pages per call whose cases are judged; the others (ppc=1) are shown with the floor that explains them. */
+export const judgedPpc = (c: FidelityCase): boolean => c.ppc !== 1;
 
 export interface FidelityRow {
   case: string;
+  /** Median get+put ns/page over every sample of every round, and get alone. */
   gupTestNsPerPage?: number;
   gupTestGetNsPerPage?: number;
   guplabNsPerPage?: number;
   guplabGetNsPerPage?: number;
-  /** guplab over gup_test, get+put. */
+  /** guplab / gup_test (get+put), with its 95% CI from a bootstrap over pairs of rounds. */
   ratio?: number;
-  within5: boolean | undefined;
-  samples: { gupTest: number; guplab: number };
-  problem?: string;
-  /** guplab / gup_test per round (the spread says how much of a gap the host's load can make). */
+  ci95?: [number, number];
+  /** The same for get alone. */
+  getRatio?: number;
+  /** guplab / gup_test per round. */
   roundRatios?: number[];
-  /** The smallest share of gup_test's buffer that THP faults covered (THP cases; its buffer is not 2 MiB aligned). */
+  samples: { gupTest: number; guplab: number };
+  /** BENCH's own floor (empty loop, 'pass'), ns/page. */
+  floorNsPerPage?: number;
+  /** THP cases: the smallest share of each side's buffer that THPs covered. */
   gupTestThpShare?: number;
+  guplabThpShare?: number;
   /**
-   * THP cases: guplab's THP and 4K figures of the same call weighed by
-   * gup_test's THP share, i.e. what guplab predicts for gup_test's mixed
-   * buffer, and its ratio to gup_test.
+   * agree: within the tolerance; differ: outside it with a CI excluding 1
+   * (fails the run); unsure: outside it, CI including 1; shown: not judged
+   * (ppc=1, or THP layouts that differ); none: a side has no figure.
    */
-  mixNsPerPage?: number;
-  mixRatio?: number;
-}
-
-/** Fills mixNsPerPage/mixRatio of the THP rows from the 4K row of the same command and pages per call. */
-export function withMixes(cases: readonly FidelityCase[], rows: FidelityRow[]): void {
-  cases.forEach((c, i) => {
-    const row = rows[i]!;
-    if (c.backing !== 'THP' || row.gupTestThpShare === undefined || !row.guplabNsPerPage || !row.gupTestNsPerPage) return;
-    const j = cases.findIndex((x) => x.backing === '4K' && x.cmd === c.cmd && x.ppc === c.ppc && x.sizeMiB === c.sizeMiB);
-    const small = rows[j]?.guplabNsPerPage;
-    if (small === undefined) return;
-    const share = Math.min(1, row.gupTestThpShare);
-    row.mixNsPerPage = share * row.guplabNsPerPage + (1 - share) * small;
-    row.mixRatio = row.mixNsPerPage / row.gupTestNsPerPage;
-  });
+  verdict: 'agree' | 'differ' | 'unsure' | 'shown' | 'none';
+  why?: string;
 }
 
 export function caseName(c: FidelityCase): string {
   return `${c.cmd} ${c.api} ${c.flags} ${c.backing} ${c.sizeMiB}M ppc=${c.ppc}`;
 }
 
-/** One row: gup_test's median (get+put) per page against guplab's median total ns/page of the matching BENCH case. */
-/** One row over several rounds: `rounds[i]` is round i's gup_test output and guplab case; medians over every sample of every round, the ratio per round beside. */
-export function fidelityRowRounds(c: FidelityCase, rounds: readonly { gupTest: string; bench: BenchCase | undefined; thpKiB?: number }[]): FidelityRow {
-  const all = fidelityRow(c, rounds.map((r) => r.gupTest).join('\n'), mergeBench(rounds.map((r) => r.bench)));
-  const per = rounds.map((r) => fidelityRow(c, r.gupTest, r.bench).ratio).filter((x): x is number => x !== undefined);
-  const thp = rounds.map((r) => r.thpKiB).filter((x): x is number => x !== undefined);
-  return { ...all, ...(per.length ? { roundRatios: per } : {}), ...(thp.length ? { gupTestThpShare: Math.min(...thp) / (c.sizeMiB * 1024) } : {}) };
+/** The rows of a run: every pair of each case, judged. */
+export function judgeFidelity(cases: readonly FidelityCase[], pairs: readonly FidelityPair[]): FidelityRow[] {
+  return cases.map((c, i) => judgeCase(c, pairs.filter((p) => p.case === i)));
 }
 
-/** The samples of one case from several rounds as one case (per-page summaries recomputed from the raw samples). */
-export function mergeBench(cases: readonly (BenchCase | undefined)[]): BenchCase | undefined {
-  const ok = cases.filter((b): b is BenchCase => b?.status === 'ok');
-  if (!ok.length) return cases.find((b) => b !== undefined);
-  const first = ok[0]!;
-  const getNs = ok.flatMap((b) => b.getNs);
-  const putNs = ok.flatMap((b) => b.putNs);
-  const pages = first.pages;
-  const get = getNs.map((g) => g / pages);
-  const total = getNs.map((g, i) => (g + (putNs[i] ?? 0)) / pages);
-  return { ...first, getNs, putNs, getNsPerPage: { ...first.getNsPerPage!, n: get.length, median: median(get) }, totalNsPerPage: { ...first.totalNsPerPage!, n: total.length, median: median(total) } };
-}
-
-export function fidelityRow(c: FidelityCase, gupTestOutput: string, bench: BenchCase | undefined): FidelityRow {
+export function judgeCase(c: FidelityCase, pairs: readonly FidelityPair[]): FidelityRow {
   const pages = (c.sizeMiB << 20) / 4096;
-  const times = parseGupTestTimes(gupTestOutput).filter((t) => t.cmd === c.cmd && !t.truncated);
-  const row: FidelityRow = { case: caseName(c), within5: undefined, samples: { gupTest: times.length, guplab: bench?.getNs.length ?? 0 } };
-  if (times.length) {
-    row.gupTestNsPerPage = median(times.map((t) => ((t.getUs + t.putUs) * 1000) / pages));
-    row.gupTestGetNsPerPage = median(times.map((t) => (t.getUs * 1000) / pages));
-  } else row.problem = `gup_test printed no timing for ${c.cmd}`;
-  if (bench?.status === 'ok' && bench.totalNsPerPage && bench.getNsPerPage) {
-    row.guplabNsPerPage = bench.totalNsPerPage.median;
-    row.guplabGetNsPerPage = bench.getNsPerPage.median;
-  } else row.problem = [row.problem, bench ? `guplab: ${bench.status}${bench.error ? ` ${bench.error}` : ''}` : 'guplab ran no such case'].filter(Boolean).join('; ');
-  if (row.gupTestNsPerPage && row.guplabNsPerPage) {
-    row.ratio = row.guplabNsPerPage / row.gupTestNsPerPage;
-    row.within5 = Math.abs(row.ratio - 1) <= 0.05;
+  const gt = { values: [] as number[], get: [] as number[], rounds: [] as number[] };
+  const gl = { values: [] as number[], get: [] as number[], rounds: [] as number[] };
+  const roundRatios: number[] = [];
+  const problems = new Set<string>();
+  for (const p of pairs) {
+    if (p.gupTestError) problems.add(`gup_test: ${p.gupTestError}`);
+    if (p.guplab.status !== 0) problems.add(`guplab: status ${p.guplab.status}`);
+    const a = p.gupTest.map((t) => ((t.getUs + t.putUs) * 1000) / pages);
+    const b = p.guplab.status === 0 ? p.guplab.getNs.map((g, j) => (g + (p.guplab.putNs[j] ?? 0)) / pages) : [];
+    gt.values.push(...a);
+    gt.get.push(...p.gupTest.map((t) => (t.getUs * 1000) / pages));
+    gt.rounds.push(...a.map(() => p.round));
+    gl.values.push(...b);
+    if (p.guplab.status === 0) gl.get.push(...p.guplab.getNs.map((g) => g / pages));
+    gl.rounds.push(...b.map(() => p.round));
+    if (a.length && b.length) roundRatios.push(median(b) / median(a));
   }
+  const row: FidelityRow = { case: caseName(c), samples: { gupTest: gt.values.length, guplab: gl.values.length }, verdict: 'none' };
+  const floor = pairs.find((p) => p.floorNs?.length)?.floorNs;
+  if (floor) row.floorNsPerPage = median(floor) / pages;
+  const bytes = c.sizeMiB * 1024;
+  const thp = (xs: (number | undefined)[]): number | undefined => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length ? Math.min(...v) / bytes : undefined;
+  };
+  if (c.backing === 'THP') {
+    const a = thp(pairs.map((p) => p.gupTestThpKiB));
+    const b = thp(pairs.map((p) => p.guplabThpKiB));
+    if (a !== undefined) row.gupTestThpShare = a;
+    if (b !== undefined) row.guplabThpShare = b;
+  }
+  if (!gt.values.length || !gl.values.length) {
+    row.why = [...problems].join('; ') || (gt.values.length ? 'guplab took no sample' : 'gup_test printed no timing');
+    return row;
+  }
+  row.gupTestNsPerPage = median(gt.values);
+  row.gupTestGetNsPerPage = median(gt.get);
+  row.guplabNsPerPage = median(gl.values);
+  row.guplabGetNsPerPage = median(gl.get);
+  row.getRatio = row.guplabGetNsPerPage / row.gupTestGetNsPerPage;
+  const { ratio, ci95 } = bootstrapRatioCI({ values: gt.values, rounds: gt.rounds }, { values: gl.values, rounds: gl.rounds }, { paired: true });
+  Object.assign(row, { ratio, ci95, roundRatios });
+  const layoutsDiffer = c.backing === 'THP' && Math.abs((row.gupTestThpShare ?? 0) - (row.guplabThpShare ?? 0)) > 0.02;
+  if (!judgedPpc(c)) {
+    row.verdict = 'shown';
+    row.why = 'one page per call: the per-call floor, not GUP, sets the figure';
+  } else if (layoutsDiffer) {
+    row.verdict = 'shown';
+    row.why = `THP layouts differ (gup_test's buffer ${pct(row.gupTestThpShare)} THP, guplab's ${pct(row.guplabThpShare)})`;
+  } else if (Math.abs(ratio - 1) <= FIDELITY_TOLERANCE) row.verdict = 'agree';
+  else row.verdict = ci95[0] > 1 || ci95[1] < 1 ? 'differ' : 'unsure';
   return row;
 }
 
-/** The guplab BENCH case that does a fidelity case's work. */
-export function matchBench(c: FidelityCase, cases: readonly BenchCase[]): BenchCase | undefined {
-  const flags = c.flags.split('+').sort().join('+');
-  return cases.find((b) => b.api === c.api && b.backing === c.backing && b.pagesPerCall === c.ppc && b.sizeBytes === c.sizeMiB << 20 && b.prefault && [...b.flags].sort().join('+') === flags);
+const pct = (x: number | undefined): string => (x === undefined ? '?' : `${(x * 100).toFixed(0)}%`);
+
+/** 1 when a judged case differs (outside the tolerance, CI excluding 1), else 0. */
+export function fidelityExitCode(rows: readonly FidelityRow[]): number {
+  return rows.some((r) => r.verdict === 'differ') ? 1 : 0;
 }
 
 export function fidelityMarkdown(rows: readonly FidelityRow[], accel: string): string {
   const f = (x: number | undefined): string => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const r2 = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(3));
   const lines = [
-    `Figures from ${accel.toUpperCase()}${accel.toLowerCase() === 'tcg' ? ' (an emulated CPU: compare within the table, not with hardware)' : ''}; median ns/page (get+put, and get alone), ratio = guplab / gup_test.`,
+    `Figures from ${accel.toUpperCase()}${accel.toLowerCase() === 'tcg' ? ' (an emulated CPU: compare within the table, not with hardware)' : ''}; median ns/page, get+put (and get alone); ratio = guplab / gup_test with a 95% CI from a bootstrap over pairs of rounds; guplab timed 'pass' (gup_test's method); floor = guplab's empty loop.`,
     '',
-    '| case | gup_test ns/page | guplab ns/page | ratio | within 5% | ratio per round | gup_test get | guplab get | gup_test THP share | guplab on that mix | its ratio |',
-    '|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|',
+    '| case | gup_test | guplab | ratio | CI95 | verdict | get ratio | per round | floor | THP share gup_test / guplab |',
+    '|---|---:|---:|---:|---|---|---:|---|---:|---|',
   ];
   for (const r of rows) {
     const rr = r.roundRatios?.map((x) => x.toFixed(2)).join(' ') ?? '-';
-    const thp = r.gupTestThpShare === undefined ? '' : `${(r.gupTestThpShare * 100).toFixed(0)}%`;
-    lines.push(`| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r.ratio === undefined ? '-' : r.ratio.toFixed(2)} | ${r.within5 === undefined ? `- ${r.problem ?? ''}` : r.within5 ? 'yes' : 'NO'} | ${rr} | ${f(r.gupTestGetNsPerPage)} | ${f(r.guplabGetNsPerPage)} | ${thp} | ${f(r.mixNsPerPage)} | ${r.mixRatio === undefined ? '' : r.mixRatio.toFixed(2)} |`);
+    const thp = r.gupTestThpShare === undefined && r.guplabThpShare === undefined ? '' : `${pct(r.gupTestThpShare)} / ${pct(r.guplabThpShare)}`;
+    const verdict = { agree: 'agree', differ: '**DIFFER**', unsure: 'unsure (CI includes 1)', shown: 'not judged', none: 'no figure' }[r.verdict] + (r.why ? `: ${r.why}` : '');
+    lines.push(`| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r2(r.ratio)} | ${r.ci95 ? `${r.ci95[0].toFixed(3)}-${r.ci95[1].toFixed(3)}` : '-'} | ${verdict} | ${r2(r.getRatio)} | ${rr} | ${f(r.floorNsPerPage)} | ${thp} |`);
   }
-  const n = rows.filter((r) => r.within5).length;
-  const mixes = rows.filter((r) => r.mixRatio !== undefined);
-  lines.push('', `${n} of ${rows.length} cases agree within 5%.${mixes.length ? ` THP rows against guplab weighed by gup_test's THP share: ${mixes.filter((r) => Math.abs(r.mixRatio! - 1) <= 0.05).length} of ${mixes.length} within 5%.` : ''}`);
+  const judged = rows.filter((r) => r.verdict === 'agree' || r.verdict === 'differ' || r.verdict === 'unsure');
+  const agree = judged.filter((r) => r.verdict === 'agree').length;
+  const differ = judged.filter((r) => r.verdict === 'differ').length;
+  lines.push('', `${agree} of ${judged.length} judged cases agree within ${FIDELITY_TOLERANCE * 100}%; ${differ} differ (outside it with a CI excluding 1: exit 1); ${rows.length - judged.length} shown, not judged.`);
   return `${lines.join('\n')}\n`;
 }

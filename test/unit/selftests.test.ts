@@ -9,10 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckReport } from '../../lib/check/report.js';
 import { pickSourcePackage, selftestSources, undefinedSymbols, GUP_TEST_KBUILD } from '../../lib/selftests/build.js';
 import { crossCheck, crossCheckMarkdown, crossCheckPairs, probeAnswer, selftestAnswer } from '../../lib/selftests/crosscheck.js';
-import { fidelityCases, fidelityRow, gupTestArgs, matchBench, parseGupTestTimes, withMixes, type FidelityRow } from '../../lib/selftests/fidelity.js';
+import { fidelityCases, fidelityExitCode, fidelityMarkdown, gupTestArgs, judgeCase, parseGupTestTimes, type FidelityPair } from '../../lib/selftests/fidelity.js';
 import { judgeRun, mergeKtap, parseTap } from '../../lib/selftests/ktap.js';
 import { guestScript, selftestInvocations, withFilesystems } from '../../lib/selftests/plan.js';
-import type { BenchCase } from '../../lib/bench/results.js';
 
 const fixture = (name: string): string => readFileSync(path.join(__dirname, '..', 'fixtures', 'selftests', name), 'utf8');
 
@@ -211,30 +210,40 @@ describe('fidelity', () => {
     ]);
   });
 
-  it('a row: medians per page on both sides and their ratio; within 5% or not', () => {
-    const c = fidelityCases(32, [512], ['4K'])[0]!; // GUP_FAST_BENCHMARK, 8192 pages
-    const out = [1, 2, 3].map((i) => `# GUP_FAST_BENCHMARK: Time: get:${800 + i} put:${200 - i} us`).join('\n');
-    const bench = {
-      api: 'get_user_pages_fast', backing: '4K', sizeBytes: 32 << 20, pagesPerCall: 512, flags: ['write'], prefault: true, status: 'ok', getNs: [1, 2, 3],
-      getNsPerPage: { median: 100 }, totalNsPerPage: { median: 130 },
-    } as unknown as BenchCase;
-    expect(matchBench(c, [bench])).toBe(bench);
-    const row = fidelityRow(c, out, bench);
-    expect(row.gupTestNsPerPage).toBeCloseTo((1000 * 1000) / 8192, 3);
-    expect(row.ratio).toBeCloseTo(130 / ((1000 * 1000) / 8192), 3);
-    expect(row.within5).toBe(false);
-    expect(fidelityRow(c, '', bench)).toMatchObject({ within5: undefined, problem: 'gup_test printed no timing for GUP_FAST_BENCHMARK' });
+  const pair = (round: number, gupTestUs: number[], guplabNs: number[], extra: Partial<FidelityPair> = {}): FidelityPair => ({
+    round,
+    case: 0,
+    order: round % 2 ? 'guplabFirst' : 'gupTestFirst',
+    gupTest: gupTestUs.map((u) => ({ getUs: u, putUs: 0 })),
+    guplab: { status: 0, getNs: guplabNs, putNs: guplabNs.map(() => 0) },
+    ...extra,
   });
 
-  it("THP rows: guplab's THP and 4K figures weighed by the THP share gup_test's own buffer got", () => {
-    const cases = fidelityCases(32, [512], ['4K', 'THP']).filter((c) => c.cmd === 'GUP_FAST_BENCHMARK');
-    const rows: FidelityRow[] = [
-      { case: '4K', gupTestNsPerPage: 500, guplabNsPerPage: 520, within5: true, samples: { gupTest: 1, guplab: 1 } },
-      { case: 'THP', gupTestNsPerPage: 50, guplabNsPerPage: 18, within5: false, samples: { gupTest: 1, guplab: 1 }, gupTestThpShare: 15 / 16 },
-    ];
-    withMixes(cases, rows);
-    expect(rows[1]!.mixNsPerPage).toBeCloseTo((15 / 16) * 18 + (1 / 16) * 520, 6);
-    expect(rows[1]!.mixRatio).toBeCloseTo(rows[1]!.mixNsPerPage! / 50, 6);
-    expect(rows[0]!.mixNsPerPage).toBeUndefined();
+  it('a case: medians per page on both sides, the ratio with a CI over pairs of rounds, judged against 5%', () => {
+    const c = fidelityCases(32, [512], ['4K'])[0]!; // GUP_FAST_BENCHMARK, 8192 pages
+    const pages = 8192;
+    const same = [0, 1, 2, 3].map((r) => pair(r, [800 + r, 810 + r, 820 + r], [(800 + r) * 1000 * 1.01, (810 + r) * 1000 * 1.01, (820 + r) * 1000 * 1.01], r === 0 ? { floorNs: [pages * 2] } : {}));
+    const agree = judgeCase(c, same);
+    expect(agree.gupTestNsPerPage).toBeCloseTo((811.5 * 1000) / pages, 0);
+    expect(agree.ratio).toBeCloseTo(1.01, 2);
+    expect(agree.verdict).toBe('agree');
+    expect(agree.floorNsPerPage).toBeCloseTo(2, 6);
+    const slow = [0, 1, 2, 3].map((r) => pair(r, [800, 810, 820], [1000e3, 1010e3, 1020e3]));
+    const differ = judgeCase(c, slow);
+    expect(differ.ratio).toBeGreaterThan(1.2);
+    expect(differ.ci95![0]).toBeGreaterThan(1);
+    expect(differ.verdict).toBe('differ');
+    expect(fidelityExitCode([agree])).toBe(0);
+    expect(fidelityExitCode([agree, differ])).toBe(1);
+    expect(judgeCase(c, [pair(0, [], [1])])).toMatchObject({ verdict: 'none', why: 'gup_test printed no timing' });
+  });
+
+  it('not judged: one page per call (the floor sets it), and THP buffers laid out differently', () => {
+    const [one] = fidelityCases(32, [1], ['4K']);
+    expect(judgeCase(one!, [0, 1].map((r) => pair(r, [800], [2000e3]))).verdict).toBe('shown');
+    const [thp] = fidelityCases(32, [512], ['THP']);
+    const rows = judgeCase(thp!, [0, 1].map((r) => pair(r, [800], [400e3], { gupTestThpKiB: 30 * 1024, guplabThpKiB: 32 * 1024 })));
+    expect(rows).toMatchObject({ verdict: 'shown', gupTestThpShare: 30 / 32, guplabThpShare: 1 });
+    expect(fidelityMarkdown([rows], 'tcg')).toContain('THP layouts differ');
   });
 });

@@ -1,0 +1,77 @@
+// Inside the guest of `guplab fidelity`: gup_test and guplab's BENCH on
+// the same work, pair by pair. Per round and case, one gup_test process
+// (its own buffer, prefaulted by a write to each page, -r repeats) and one
+// BENCH of the same number of iterations on a buffer of the same size and
+// backing, prefaulted the same way, timed 'pass' as gup_test times; the two
+// sides of a pair run back to back, in an order that alternates by round
+// (ABBA), so that a change of the host's load falls on both. One JSON line
+// per pair on stdout; the host judges (lib/selftests/fidelity.ts).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { GupDevice } from '../device.js';
+import { anonHugeKb, mapAnonymous } from '../mapping.js';
+import { gupTestArgs, parseGupTestTimes, type FidelityCase, type FidelityPair } from './fidelity.js';
+
+export interface FidelityGuestJob {
+  gupTest: string;
+  cases: FidelityCase[];
+  repeats: number;
+  rounds: number;
+}
+
+const thpFaults = (): number => Number(/^thp_fault_alloc (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
+
+async function guplabSide(dev: GupDevice, c: FidelityCase, repeats: number, floor: boolean): Promise<Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'>> {
+  const pages = (c.sizeMiB << 20) / 4096;
+  const m = mapAnonymous(c.sizeMiB << 20, { thp: c.backing === 'THP' ? 'on' : 'off', populate: true });
+  try {
+    const request = { flags: c.flags.split('+') as ('write' | 'longterm')[], pagesPerCall: c.ppc, iterations: repeats, timing: 'pass' as const };
+    const run = await dev.bench(c.api, m.address, pages, request);
+    const out: Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'> = { guplab: { status: run.status, getNs: run.getNs, putNs: run.putNs } };
+    if (c.backing === 'THP') out.guplabThpKiB = anonHugeKb(m);
+    if (floor) {
+      const empty = await dev.bench(c.api, m.address, pages, { ...request, empty: true, iterations: 5 });
+      if (empty.status === 0) out.floorNs = empty.getNs.map((g, i) => g + (empty.putNs[i] ?? 0));
+    }
+    return out;
+  } finally {
+    m.close();
+  }
+}
+
+function gupTestSide(job: FidelityGuestJob, c: FidelityCase): Pick<FidelityPair, 'gupTest' | 'gupTestThpKiB' | 'gupTestError'> {
+  const before = thpFaults();
+  let text: string;
+  try {
+    text = execFileSync(job.gupTest, gupTestArgs(c, job.repeats), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stdout?: string; message: string };
+    return { gupTest: [], gupTestError: `${e.message.split('\n')[0]}${e.stdout ? `: ${e.stdout.trim().split('\n').slice(-2).join(' | ')}` : ''}` };
+  }
+  const times = parseGupTestTimes(text).filter((t) => t.cmd === c.cmd && !t.truncated);
+  return { gupTest: times.map((t) => ({ getUs: t.getUs, putUs: t.putUs })), ...(c.backing === 'THP' ? { gupTestThpKiB: (thpFaults() - before) * 2048 } : {}) };
+}
+
+export async function runFidelityGuest(job: FidelityGuestJob, emit: (pair: FidelityPair) => void): Promise<void> {
+  const dev = GupDevice.open();
+  try {
+    for (let round = 0; round < job.rounds; round++) {
+      for (const [i, c] of job.cases.entries()) {
+        process.stderr.write(`fidelity: round ${round + 1}/${job.rounds} case ${i + 1}/${job.cases.length}\n`);
+        const gupTestFirst = (round + i) % 2 === 0;
+        const a = gupTestFirst ? gupTestSide(job, c) : undefined;
+        const g = await guplabSide(dev, c, job.repeats, round === 0);
+        const b = a ?? gupTestSide(job, c);
+        emit({ round, case: i, order: gupTestFirst ? 'gupTestFirst' : 'guplabFirst', ...b, ...g });
+      }
+    }
+  } finally {
+    dev.close();
+  }
+}
+
+// `node dist/lib/selftests/fidelity-guest.js JOB.json`: the guest's entry.
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as FidelityGuestJob;
+  await runFidelityGuest(job, (p) => process.stdout.write(`${JSON.stringify(p)}\n`));
+}
