@@ -68,6 +68,9 @@ for f in /etc/ssl/certs/ca-certificates.crt /usr/local/share/ca-certificates /et
 	[ -e "$f" ] && { mkdir -p "$root$(dirname "$f")"; cp -a "$f" "$root$(dirname "$f")/"; }
 done
 git clone -q "$src" "$root/work/guplab"
+# The root a mount point of its own, as / is on a machine: the kernel build
+# roots' `unshare -m --propagation private` fails on a / that is not one.
+bind "$root" "$root"
 for d in /dev /dev/pts /proc /sys; do bind "$d" "$root$d"; done
 echo "=== fresh root ready ($((SECONDS - started)) s); in it: $commands"
 t0=$SECONDS
