@@ -7,7 +7,8 @@ VITEST     := node_modules/.bin/vitest
 GUPLAB     := $(NODE) bin/guplab.js
 KVER       ?= $(shell uname -r)
 KDIR       ?= /lib/modules/$(KVER)/build
-KERNEL     ?= 6.1
+# The default kernel line: lib/vm/kernel.ts DEFAULT_KERNEL, its one definition.
+KERNEL     ?= $(shell sed -n "s/^export const DEFAULT_KERNEL = '\(.*\)';/\1/p" lib/vm/kernel.ts)
 VM_FLAGS   ?= --kernel $(KERNEL)
 
 PHONY_FAST := check lint checkpatch prebuilds test-ci-engine

@@ -30,7 +30,7 @@ import { projectRoot } from './util/root.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
 import { ARCH_NAMES, parseArchList } from './vm/arch.js';
-import { checkKernelSpecs } from './vm/kernel.js';
+import { checkKernelSpecs, DEFAULT_KERNEL, STABLE_LINES } from './vm/kernel.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun } from './vm/run.js';
 import { selftestsBuildOnly, selftestsInVm } from './jobs/selftests.js';
@@ -78,7 +78,7 @@ const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? [])
 
 function addVmOptions(cmd: Command, host: Arch): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them); LINE-debug (6.12-debug) builds a debug kernel of that line (KASAN, lockdep, DEBUG_VM, GUP_TEST) once', '6.1')
+    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them); LINE-debug (6.12-debug) builds a debug kernel of that line (KASAN, lockdep, DEBUG_VM, GUP_TEST) once', DEFAULT_KERNEL)
     .option('--arch <arch>', `guest architecture, ${ARCH_NAMES.join(' or ')} (default: the host's, ${host}, or a user kernel's own)`, (v: string) => arches(v)[0] as Arch)
     .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
     .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')
@@ -231,7 +231,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
 
   vm.command('boot-bench')
     .description('boot each kernel and arch a few times with `true` and print boot-to-command wall time')
-    .option('--kernel <versions>', 'comma-separated kernel series', commaList, ['6.1', '6.12'])
+    .option('--kernel <versions>', 'comma-separated kernel series', commaList, [...STABLE_LINES])
     .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
     .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
     .option('--with-pmem <size>', 'also boot with --pmem SIZE --dax ext4,xfs (each run: without, then with), e.g. 128M', size)
@@ -276,7 +276,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message.replace(/\n/g, ' ') : String(err));
     }
-    const kernels = (opts.kernel ?? '6.1').split(',').map((k) => k.trim());
+    const kernels = (opts.kernel ?? DEFAULT_KERNEL).split(',').map((k) => k.trim());
     if (kernels.some((k) => !k)) throw new UsageError(`--kernel ${opts.kernel ?? ''}: an empty kernel in the list; give e.g. --kernel 6.1,6.12`);
     const output = {
       out: opts.out,
@@ -318,7 +318,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     refuseVmOnly(cmd, opts.vm);
     if (opts.vm) {
       const vm = vmBase(opts, cmd);
-      const file = checkFileFor(opts.out ?? 'results', vm.kernel ?? '6.1', vm.arch ?? host);
+      const file = checkFileFor(opts.out ?? 'results', vm.kernel ?? DEFAULT_KERNEL, vm.arch ?? host);
       process.exitCode = await checkInVm(opts.only, vm, file, opts.junit && path.resolve(opts.junit));
     } else process.exitCode = checkHere(opts.only, opts.out ? path.resolve(opts.out, 'check.json') : undefined, opts.junit && path.resolve(opts.junit));
   });
@@ -445,7 +445,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     if (opts.kernelImage) throw new UsageError('selftests builds from a Debian linux-source package: --kernel-image is not supported; pass --kernel LINE');
     if (!opts.vm) {
       const given = ['kernel', 'arch'].filter((k) => cmd.getOptionValueSource(k) === 'cli');
-      process.exitCode = selftestsBuildOnly(opts.kernel ?? '6.1', opts.arch ?? host);
+      process.exitCode = selftestsBuildOnly(opts.kernel ?? DEFAULT_KERNEL, opts.arch ?? host);
       if (given.length === 0) log('selftests: built for the default kernel; add --vm to run them');
       return;
     }
@@ -470,7 +470,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   program
     .command('kmod-check')
     .description('build kmod/ warning-free with W=1 (and sparse C=1) against each kernel and arch')
-    .option('--kernel <versions>', 'comma-separated kernel series or releases; all: every series the archive has headers for', commaList, ['6.1', '6.12'])
+    .option('--kernel <versions>', 'comma-separated kernel series or releases; all: every series the archive has headers for', commaList, [...STABLE_LINES])
     .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
     .action((opts: { kernel: string[]; arch: Arch[] }) => {
       checkKernelSpecs(opts.kernel, opts.arch, log); // every kernel resolved before the first download
@@ -500,7 +500,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
           process.exitCode = 128;
           return;
         }
-        const target = opts.kernelImage ? { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild!, arch: opts.arch } : { kernel: opts.kernel ?? '6.1', arch: opts.arch };
+        const target = opts.kernelImage ? { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild!, arch: opts.arch } : { kernel: opts.kernel ?? DEFAULT_KERNEL, arch: opts.arch };
         process.exitCode = await bisectRunStep({ target, pc: opts.case, oldAnswer: opts.oldAnswer, ...(opts.newAnswer !== undefined ? { newAnswer: opts.newAnswer } : {}), timeoutSec: opts.timeout, log, print });
         return;
       }

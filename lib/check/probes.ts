@@ -3,7 +3,7 @@
 // lives in expectations.ts, as data.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
+import { API_NAMES, apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, guestEnv, type GuestMount } from '../contract.js';
 import { hugetlbPools, mapAnonymous, mapDevice, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
@@ -69,18 +69,8 @@ function holding(ctx: ProbeContext, r: PinResult, body: (handle: number) => Answ
   }
 }
 
-const ALL: readonly ApiName[] = [
-  'get_user_pages_fast',
-  'pin_user_pages_fast',
-  'get_user_pages_unlocked',
-  'pin_user_pages_unlocked',
-  'get_user_pages',
-  'pin_user_pages',
-  'get_user_pages_remote',
-  'pin_user_pages_remote',
-  'get_user_pages_fast_only',
-  'pin_user_pages_fast_only',
-];
+/** Every API the ABI names (a new one is probed without a change here): the faulting ones first, fast_only last, as reports list them. */
+const ALL: readonly ApiName[] = [...API_NAMES.filter((api) => !api.endsWith('_fast_only')), ...API_NAMES.filter((api) => api.endsWith('_fast_only'))];
 // From the ABI's table (through the addon), read when a probe runs: listing the probes needs no addon.
 const FAULTING = (): ApiName[] => ALL.filter((api) => apiInfo(api).path !== 'fast_only');
 const PINNING = (): ApiName[] => ALL.filter((api) => isPinApi(api));

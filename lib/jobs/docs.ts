@@ -172,10 +172,10 @@ export function probesPage(reports: readonly { file: string; report: CheckReport
 
 // ---------------------------------------------------------------- kernels.md
 
-/** `NAME ?= value` assignments of the Makefile. */
+/** `NAME ?= value` assignments of the Makefile (KERNEL's reads DEFAULT_KERNEL out of lib/vm/kernel.ts). */
 export function makefileDefaults(text: string): Map<string, string> {
   const vars = new Map<string, string>();
-  for (const m of text.matchAll(/^([A-Z0-9_]+)\s*\?=\s*(.*)$/gm)) vars.set(m[1]!, m[2]!.trim());
+  for (const m of text.matchAll(/^([A-Z0-9_]+)\s*\?=\s*(.*)$/gm)) vars.set(m[1]!, m[2]!.includes('DEFAULT_KERNEL') ? DEFAULT_KERNEL : m[2]!.trim());
   return vars;
 }
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch } from '../vm/arch.js';
+import { DEFAULT_KERNEL } from '../vm/kernel.js';
 import { vmRun } from '../vm/run.js';
 import { fidelityCases, fidelityExitCode, fidelityMarkdown, judgeFidelity, type FidelityPair } from '../selftests/fidelity.js';
 import type { FidelityGuestJob } from '../selftests/fidelity-guest.js';
@@ -41,7 +42,7 @@ export function fidelityScript(opts: { module: string; job: string }): string {
 
 export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number; rounds: number }): Promise<number> {
   const arch = vm.arch ?? hostArch();
-  const prep = prepareSelftests(vm.kernel ?? '6.1', arch, { requireModule: true });
+  const prep = prepareSelftests(vm.kernel ?? DEFAULT_KERNEL, arch, { requireModule: true });
   const cases = fidelityCases();
   const tag = `${prep.kernel.release}-${arch}`;
   const out = path.resolve(o.out);

@@ -11,7 +11,7 @@ import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch, type Arch } from '../vm/arch.js';
 import { debugLine } from '../vm/debugkernel.js';
-import { ensureKernel, resolveArchiveKernel, resolveDebugSource, isCachedKernel, type Kernel } from '../vm/kernel.js';
+import { DEFAULT_KERNEL, ensureKernel, resolveArchiveKernel, resolveDebugSource, isCachedKernel, type Kernel } from '../vm/kernel.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { buildGupTestModule, buildSelftests, ensureSource, sourcePackageFor, UnexportedSymbolsError, type SourcePackage } from '../selftests/build.js';
 import { crossCheck, crossCheckMarkdown, type CrossRow } from '../selftests/crosscheck.js';
@@ -132,7 +132,7 @@ export interface SelftestsOptions {
 /** Builds, boots, runs; returns the exit code (0 every selftest passed or skipped, 1 a failure, or the VM's code). */
 export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<number> {
   const arch = vm.arch ?? hostArch();
-  const prep = prepareSelftests(vm.kernel ?? '6.1', arch);
+  const prep = prepareSelftests(vm.kernel ?? DEFAULT_KERNEL, arch);
   log(`selftests: built in ${prep.timings.sourceS.toFixed(1)} s (source) + ${prep.timings.moduleS.toFixed(1)} s (gup_test.ko) + ${prep.timings.userspaceS.toFixed(1)} s (${prep.built.join(', ')})`);
   // gup_test alone needs no disks, huge pages or pmem: the plain guest boots faster.
   const plain = o.only?.length && o.only.every((b) => b === 'gup_test') && !o.crossCheck;

@@ -18,7 +18,10 @@ import { userKernel } from './userkernel.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
 
+/** The kernel line every VM command boots unless told (the Makefile reads this line too). */
 export const DEFAULT_KERNEL = '6.1';
+/** The two Debian stable lines: what an A/B and the matrix compare unless told. */
+export const STABLE_LINES: readonly string[] = ['6.1', '6.12'];
 
 export interface Kernel {
   /** uname -r, e.g. 6.1.0-56-amd64. */
