@@ -17,26 +17,14 @@ import type { SourcePackage } from './linuxsource.js';
 import { userKernel } from './userkernel.js';
 import { run } from './exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
+import type { Kernel } from './target.js';
+
+export type { Kernel };
 
 /** The kernel line every VM command boots unless told (the Makefile reads this line too). */
 export const DEFAULT_KERNEL = '6.1';
 /** The two Debian stable lines: what an A/B and the matrix compare unless told. */
 export const STABLE_LINES: readonly string[] = ['6.1', '6.12'];
-
-export interface Kernel {
-  /** uname -r, e.g. 6.1.0-56-amd64. */
-  release: string;
-  arch: Arch;
-  /** Folder the image and headers packages are unpacked into. */
-  root: string;
-  vmlinuz: string;
-  modulesDir: string;
-  buildDir: string;
-  /** Where its guplab.ko builds are cached; default kernels/RELEASE. */
-  cacheDir?: string;
-  /** A Debian root (lib/vm/buildroot.ts) to build modules in, for kernels newer than the host. */
-  buildRoot?: string;
-}
 
 /**
  * The Debian release whose toolchain built a kernel (from its release

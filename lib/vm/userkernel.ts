@@ -8,7 +8,7 @@ import path from 'node:path';
 import { cachedDir } from './cache.js';
 import { BOOT_MODULES, moduleLoadOrder } from './initramfs.js';
 import { run } from './exec.js';
-import type { Kernel } from './kernel.js';
+import type { Kernel } from './target.js';
 import { ARCH_NAMES, ARCHES, configArch, crossCompileArgs } from './arch.js';
 import { cacheRoot, type Arch } from './paths.js';
 

@@ -1,0 +1,19 @@
+// What a booted or built-against kernel is, as the cache hands it out: the
+// shape every part of lib/vm shares, kept apart so that none of them has to
+// import the cache (kernel.ts) for it.
+import type { Arch } from './paths.js';
+
+export interface Kernel {
+  /** uname -r, e.g. 6.1.0-56-amd64. */
+  release: string;
+  arch: Arch;
+  /** Folder the image and headers packages are unpacked into. */
+  root: string;
+  vmlinuz: string;
+  modulesDir: string;
+  buildDir: string;
+  /** Where its guplab.ko builds are cached; default kernels/RELEASE. */
+  cacheDir?: string;
+  /** A Debian root (lib/vm/buildroot.ts) to build modules in, for kernels newer than the host. */
+  buildRoot?: string;
+}
