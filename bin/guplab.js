@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The guplab CLI (lib/cli.ts, run by lib/main.ts).
+// The guplab CLI (lib/cli.ts runCli).
 import { runBuilt } from './run-built.js';
 
-await runBuilt('main');
+await runBuilt('cli', 'runCli');

@@ -107,12 +107,15 @@ export async function runGuestJob(job: GuestJob): Promise<number> {
   return status;
 }
 
-const file = process.argv[2] ?? guestPath('job');
-try {
-  const job = readJobFile(file);
-  if (!isJob(job)) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench)`);
-  process.exitCode = await runGuestJob(job);
-} catch (err) {
-  process.stderr.write(`guplab-guest: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+/** guplab-guest (bin/guplab-guest.js): runs the job file named on the command line, or the run folder's. */
+export async function main(): Promise<void> {
+  const file = process.argv[2] ?? guestPath('job');
+  try {
+    const job = readJobFile(file);
+    if (!isJob(job)) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench)`);
+    process.exitCode = await runGuestJob(job);
+  } catch (err) {
+    process.stderr.write(`guplab-guest: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -12,11 +12,14 @@ const HELP = `guplab REPL: dev is an open GupDevice (kernel ${process.env.GUPLAB
   dev.info()   API_NAMES   FLAG_NAMES   pinCounters()   m.backing()   m.pfn(0)
   nodes()   nodeOf(pfn)   numaMaps(m.address)    .help   Ctrl-D powers the guest off`;
 
-const dev = guplab.GupDevice.open();
-console.log(HELP);
-const server = repl.start({ prompt: 'guplab> ', useGlobal: false, breakEvalOnSigint: true });
-Object.assign(server.context, guplab, { dev, nodeOf, nodes, numaMaps, help: () => console.log(HELP) });
-server.on('exit', () => {
-  dev.close();
-  process.exit(0);
-});
+/** The REPL (bin/guplab-repl.js): the device open, every export of guplab in scope. */
+export function main(): void {
+  const dev = guplab.GupDevice.open();
+  console.log(HELP);
+  const server = repl.start({ prompt: 'guplab> ', useGlobal: false, breakEvalOnSigint: true });
+  Object.assign(server.context, guplab, { dev, nodeOf, nodes, numaMaps, help: () => console.log(HELP) });
+  server.on('exit', () => {
+    dev.close();
+    process.exit(0);
+  });
+}
