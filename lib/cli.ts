@@ -98,15 +98,14 @@ function addVmOptions(cmd: Command, host: Arch): Command {
     .option('--first-boot-timeout <seconds>', 'retry with TCG when a KVM boot has not reached the command after this long', positiveInt, 60);
 }
 
-/** Options that only mean something in a VM; given without --vm they would be silently ignored. */
-const VM_ONLY = ['kernel', 'arch', 'kernelImage', 'kernelBuild', 'timeout', 'mem', 'cpus', 'append', 'hugepages', 'hugepages1g', 'thp', 'movablecore', 'pmem', 'dax', 'fs', 'verbose', 'accel', 'firstBootTimeout'];
+/** Options that only mean something in a VM: every option addVmOptions adds (one list: that function). */
+const VM_ONLY: readonly Option[] = addVmOptions(new Command(), 'x86_64').options;
 
 /** Refuses VM options on a command run without --vm (the results would be labelled with this machine's kernel). */
 function refuseVmOnly(cmd: Command, vm: boolean | undefined): void {
   if (vm) return;
-  const given = VM_ONLY.filter((key) => cmd.getOptionValueSource(key) === 'cli');
-  if (given.length) {
-    const flags = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace('hugepages1g', 'hugepages-1g')}`);
+  const flags = VM_ONLY.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long ?? o.flags);
+  if (flags.length) {
     throw new UsageError(`${flags.join(', ')} ${flags.length > 1 ? 'only apply' : 'only applies'} with --vm: add --vm to run in a guest, or drop ${flags.length > 1 ? 'them' : 'it'} to run on this machine's kernel`);
   }
 }
