@@ -231,7 +231,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   vm.command('boot-bench')
     .description('boot each kernel and arch a few times with `true` and print boot-to-command wall time')
     .option('--kernel <versions>', 'comma-separated kernel series', commaList, [...STABLE_LINES])
-    .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
+    .option('--arch <arches>', 'comma-separated arches', arches, [...ARCH_NAMES])
     .option('--runs <n>', 'boots per kernel and arch', positiveInt, 3)
     .option('--with-pmem <size>', 'also boot with --pmem SIZE --dax ext4,xfs (each run: without, then with), e.g. 128M', size)
     .option('--json', 'print JSON instead of the table')
@@ -470,7 +470,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .command('kmod-check')
     .description('build kmod/ warning-free with W=1 (and sparse C=1) against each kernel and arch')
     .option('--kernel <versions>', 'comma-separated kernel series or releases; all: every series the archive has headers for', commaList, [...STABLE_LINES])
-    .option('--arch <arches>', 'comma-separated arches', arches, ['x86_64', 'arm64'] as Arch[])
+    .option('--arch <arches>', 'comma-separated arches', arches, [...ARCH_NAMES])
     .action((opts: { kernel: string[]; arch: Arch[] }) => {
       checkKernelSpecs(opts.kernel, opts.arch, log); // every kernel resolved before the first download
       process.exitCode = kmodCheck(opts.kernel, opts.arch);

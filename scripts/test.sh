@@ -64,7 +64,8 @@ faults_pid=$!
 t_kmod=$SECONDS
 # The module's W=1 + sparse builds for the kernels the VM runs boot.
 runs_of() { echo "$runs" | tr ',' '\n' | grep ":$1\$" | cut -d: -f1 | paste -sd,; }
-(for arch in x86_64 arm64; do
+arches=$(node -e "import('./dist/lib/vm/arch.js').then((m) => console.log(m.ARCH_NAMES.join(' ')))") || exit 2
+(for arch in $arches; do
 	[ -z "$(runs_of $arch)" ] || $GUPLAB kmod-check --kernel "$(runs_of $arch)" --arch $arch || exit
 done) > "$LOGS/kmod-check.log" 2>&1 &
 kmod_pid=$!

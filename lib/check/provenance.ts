@@ -3,6 +3,7 @@
 // A booted line is its series' newest Debian build, so a row measured there
 // is the row that covers the series' tail; a release of the same series
 // that an earlier stable bound puts in another row is read, not measured.
+import { ARCH_NAMES } from '../vm/arch.js';
 import type { Arch } from '../vm/paths.js';
 import { RUN_SETS } from '../vm/runs.js';
 import type { Answer } from './report.js';
@@ -10,7 +11,7 @@ import { COMMITS, expectationFor, kernelMatches, kernelVersion, type Expectation
 
 /** The kernel lines some run set boots, per arch ("6.1", "6.12", ...). */
 export function bootedLines(): Record<Arch, string[]> {
-  const lines: Record<Arch, string[]> = { x86_64: [], arm64: [] };
+  const lines = Object.fromEntries(ARCH_NAMES.map((a) => [a, [] as string[]])) as Record<Arch, string[]>;
   for (const runs of Object.values(RUN_SETS)) {
     for (const run of runs.split(',')) {
       const [series, arch] = run.trim().split(':') as [string, Arch];

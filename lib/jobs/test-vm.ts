@@ -9,6 +9,7 @@ import { UsageError } from '../util/args.js';
 import { pool } from '../util/pool.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fullGuest } from '../vm/guest.js';
+import { ARCH_NAMES } from '../vm/arch.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { checkFileFor, matrixFromFiles } from './matrix.js';
@@ -24,8 +25,8 @@ export function parseRuns(text: string, defaultArch: Arch): TestVmRun[] {
   return text.split(',').map((entry) => {
     const [kernel, arch = defaultArch] = entry.trim().split(':');
     if (!kernel) throw new UsageError(`empty kernel in --runs "${text}": use KERNEL:ARCH pairs, e.g. 6.1:x86_64,6.12:arm64`);
-    if (arch !== 'x86_64' && arch !== 'arm64') throw new UsageError(`unknown arch "${arch}" in --runs: use x86_64 or arm64`);
-    return { kernel, arch };
+    if (!(ARCH_NAMES as string[]).includes(arch)) throw new UsageError(`unknown arch "${arch}" in --runs: use ${ARCH_NAMES.join(' or ')}`);
+    return { kernel, arch: arch as Arch };
   });
 }
 

@@ -26,7 +26,7 @@ import { ENV } from '../contract.js';
 import { projectRoot } from '../util/root.js';
 import { PrivateApt } from './apt.js';
 import { run } from './exec.js';
-import { ARCHES } from './arch.js';
+import { ARCH_NAMES, ARCHES } from './arch.js';
 import { cacheRoot, cachedDir } from './cache.js';
 import { debArch, hostArch, type Arch } from './paths.js';
 
@@ -79,7 +79,7 @@ export function elfMachine(file: string): number | undefined {
   }
 }
 
-export const ELF_MACHINE: Record<Arch, number> = { x86_64: ARCHES.x86_64.elfMachine, arm64: ARCHES.arm64.elfMachine };
+export const ELF_MACHINE = Object.fromEntries(ARCH_NAMES.map((a) => [a, ARCHES[a].elfMachine])) as Record<Arch, number>;
 
 function npmArch(arch: Arch): string {
   return ARCHES[arch].npm;
