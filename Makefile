@@ -7,8 +7,8 @@ VITEST     := node_modules/.bin/vitest
 GUPLAB     := $(NODE) bin/guplab.js
 KVER       ?= $(shell uname -r)
 KDIR       ?= /lib/modules/$(KVER)/build
-# The default kernel line: lib/vm/kernel.ts DEFAULT_KERNEL, its one definition.
-KERNEL     ?= $(shell sed -n "s/^export const DEFAULT_KERNEL = '\(.*\)';/\1/p" lib/vm/kernel.ts)
+# The default kernel line: lib/kernels/kernel.ts DEFAULT_KERNEL, its one definition.
+KERNEL     ?= $(shell sed -n "s/^export const DEFAULT_KERNEL = '\(.*\)';/\1/p" lib/kernels/kernel.ts)
 VM_FLAGS   ?= --kernel $(KERNEL)
 
 PHONY_FAST := check lint checkpatch prebuilds test-ci-engine
@@ -146,7 +146,7 @@ fidelity: build
 
 # A debug kernel: Debian's linux-source of the line built with KASAN, KFENCE,
 # UBSAN, lockdep (PROVE_LOCKING, PROVE_RCU), DEBUG_ATOMIC_SLEEP, DEBUG_VM,
-# DEBUG_PAGEALLOC and CONFIG_GUP_TEST (lib/vm/debugkernel.ts; built once,
+# DEBUG_PAGEALLOC and CONFIG_GUP_TEST (lib/kernels/debugkernel.ts; built once,
 # cached by source version and config hash), then on it the kernel tests and
 # the check suite, the stress ci profile and the kernel's own selftests
 # (README "Debug kernel"). Outside make test for time.

@@ -30,7 +30,7 @@ import { projectRoot } from './util/root.js';
 import { bootBench, bootBenchTable } from './vm/bootbench.js';
 import type { GuestFs, GuestMemoryOptions } from './vm/guest.js';
 import { ARCH_NAMES, parseArchList } from './vm/arch.js';
-import { checkKernelSpecs, DEFAULT_KERNEL, STABLE_LINES } from './vm/kernel.js';
+import { checkKernelSpecs, DEFAULT_KERNEL, STABLE_LINES } from './kernels/kernel.js';
 import { hostArch, type Arch } from './vm/paths.js';
 import { vmRun } from './vm/run.js';
 import { selftestsBuildOnly, selftestsInVm } from './jobs/selftests.js';

@@ -13,7 +13,7 @@ set -eu
 # device-tree-compiler: dtc adds the pmem-region node to arm64 guests' device
 # tree (--pmem/--dax, DAX in the full guest: lib/vm/devicetree.ts).
 # flex, bison, bc, libelf-dev and libssl-dev: building a debug kernel from
-# Debian's linux-source (--kernel 6.12-debug, make test-debug: lib/vm/debugkernel.ts).
+# Debian's linux-source (--kernel 6.12-debug, make test-debug: lib/kernels/debugkernel.ts).
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
 debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \

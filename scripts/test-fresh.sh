@@ -35,7 +35,7 @@ started=$SECONDS
 umount -R "$root" 2>/dev/null || true
 rm -rf "$root"
 # The archive the host's apt uses (sources in deb822 or one-line form).
-# (As lib/vm/apt.ts systemMirrors reads them.)
+# (As lib/kernels/apt.ts systemMirrors reads them.)
 mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
 	sed -nE 's/^URIs:[[:space:]]*([^[:space:]]+).*/\1/p; s/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p' | grep -v security | head -n 1) || true
 echo "=== debootstrap --variant=minbase bookworm $root ${mirror}"

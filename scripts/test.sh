@@ -52,7 +52,7 @@ echo "=== runs: $runs; stress on ${STRESS_KERNELS:-6.12}"
 # Kernels first, one at a time (a no-op when cached), so that the phases
 # that run side by side below only read the cache.
 phase "kernels (fetch into the cache)" node -e "
-  const { ensureKernel } = await import('./dist/lib/vm/kernel.js');
+  const { ensureKernel } = await import('./dist/lib/kernels/kernel.js');
   for (const r of '$runs'.split(','))
     ensureKernel(r.split(':')[0], r.split(':')[1], (m) => console.error('guplab: ' + m));" || exit 1
 

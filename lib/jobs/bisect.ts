@@ -1,7 +1,7 @@
 // `guplab bisect`: where did a probe case's answer change?
 //
 // Over packaged releases: the archive's releases of one arch between an old
-// and a new one (lib/vm/archive.ts order), binary search, one boot per step,
+// and a new one (lib/kernels/archive.ts order), binary search, one boot per step,
 // each step printed. For a user's kernel tree: one boot of --kernel-image
 // that answers git bisect run (0: answers like the old kernel, 1: like the
 // new one, 125: cannot be booted or the case cannot run: git's skip).
@@ -10,11 +10,11 @@ import { UsageError } from '../util/args.js';
 import os from 'node:os';
 import path from 'node:path';
 import { loadCheckReport, renderAnswer } from '../check/run.js';
-import { compareKernels, type ArchiveKernel } from '../vm/archive.js';
+import { compareKernels, type ArchiveKernel } from '../kernels/archive.js';
 import type { Arch } from '../vm/arch.js';
 import { fullGuest } from '../vm/guest.js';
-import { resolveArchiveKernel } from '../vm/kernel.js';
-import { archiveIndex } from '../vm/archive.js';
+import { resolveArchiveKernel } from '../kernels/kernel.js';
+import { archiveIndex } from '../kernels/archive.js';
 import { vmRun } from '../vm/run.js';
 
 /** "probe/case", e.g. longterm-variants/pin_user_pages_unlocked. */

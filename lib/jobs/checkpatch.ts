@@ -6,10 +6,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { requireProgram } from '../util/programs.js';
-import { cacheRoot, cachedDir } from '../vm/cache.js';
+import { cacheRoot, cachedDir } from '../kernels/cache.js';
 import { run } from '../vm/exec.js';
-import { resolveArchiveKernel } from '../vm/kernel.js';
-import { fetchSourceTarball, linuxSourceFor } from '../vm/linuxsource.js';
+import { resolveArchiveKernel } from '../kernels/kernel.js';
+import { fetchSourceTarball, linuxSourceFor } from '../kernels/linuxsource.js';
 
 /** The line whose checkpatch.pl judges kmod/: the newest Debian ships a linux-source for. */
 export const CHECKPATCH_LINE = '7.3';

@@ -14,8 +14,8 @@ import { loadCheckReport } from '../check/run.js';
 import { commitText, rowMeasuredOn } from '../check/provenance.js';
 import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
-import { ARCHIVE_SUITES } from '../vm/archive.js';
-import { DEFAULT_KERNEL } from '../vm/kernel.js';
+import { ARCHIVE_SUITES } from '../kernels/archive.js';
+import { DEFAULT_KERNEL } from '../kernels/kernel.js';
 import { ONCE_PER_SET, RUN_SETS, type RunSet } from '../vm/runs.js';
 
 export const REFERENCE_DIR = 'docs/reference';
@@ -172,7 +172,7 @@ export function probesPage(reports: readonly { file: string; report: CheckReport
 
 // ---------------------------------------------------------------- kernels.md
 
-/** `NAME ?= value` assignments of the Makefile (KERNEL's reads DEFAULT_KERNEL out of lib/vm/kernel.ts). */
+/** `NAME ?= value` assignments of the Makefile (KERNEL's reads DEFAULT_KERNEL out of lib/kernels/kernel.ts). */
 export function makefileDefaults(text: string): Map<string, string> {
   const vars = new Map<string, string>();
   for (const m of text.matchAll(/^([A-Z0-9_]+)\s*\?=\s*(.*)$/gm)) vars.set(m[1]!, m[2]!.includes('DEFAULT_KERNEL') ? DEFAULT_KERNEL : m[2]!.trim());
@@ -254,7 +254,7 @@ export function kernelsPage(makefile: string): string {
   return [
     '# Kernels',
     '',
-    GENERATED('lib/vm/kernel.ts (DEFAULT_KERNEL), lib/vm/runs.ts (RUN_SETS), lib/vm/arch.ts (ARCHES), lib/vm/archive.ts (ARCHIVE_SUITES) and the Makefile'),
+    GENERATED('lib/kernels/kernel.ts (DEFAULT_KERNEL), lib/vm/runs.ts (RUN_SETS), lib/vm/arch.ts (ARCHES), lib/kernels/archive.ts (ARCHIVE_SUITES) and the Makefile'),
     '',
     "guplab boots Debian's own kernel packages. Which releases exist is read from the archive's indexes when a command needs them, not from a list kept here: `guplab kernels` prints the live list per arch (series, newest usable release, image-only ones, what is cached), `guplab kernels --all` one line per release. This page holds what the code and the Makefile fix.",
     '',

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch } from '../vm/arch.js';
-import { DEFAULT_KERNEL } from '../vm/kernel.js';
+import { DEFAULT_KERNEL } from '../kernels/kernel.js';
 import { vmRun } from '../vm/run.js';
 import { fidelityCases, fidelityExitCode, fidelityMarkdown, judgeFidelity, type FidelityPair } from '../selftests/fidelity.js';
 import type { FidelityGuestJob } from '../selftests/fidelity-guest.js';

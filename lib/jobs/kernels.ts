@@ -1,8 +1,8 @@
 // `guplab kernels`: what Debian's archive offers per arch (from its
 // indexes), which releases guplab can use, and what is in the cache.
-import { archiveIndex, kernelsTable, type ArchiveKernel } from '../vm/archive.js';
+import { archiveIndex, kernelsTable, type ArchiveKernel } from '../kernels/archive.js';
 import type { Arch } from '../vm/arch.js';
-import { hostSuite, isCachedKernel } from '../vm/kernel.js';
+import { hostSuite, isCachedKernel } from '../kernels/kernel.js';
 
 export interface KernelsOptions {
   arches: readonly Arch[];

@@ -1,6 +1,6 @@
 // `guplab kmod-check`: kmod/ built warning-free with W=1 (and sparse) against
 // each kernel and arch.
-import { checkModule, ensureKernel, expandKernelSpecs } from '../vm/kernel.js';
+import { checkModule, ensureKernel, expandKernelSpecs } from '../kernels/kernel.js';
 import type { Arch } from '../vm/paths.js';
 
 /** Prints one line per kernel and arch ("all": every series the archive has); returns the exit code (1 when any build had diagnostics). */

@@ -13,7 +13,7 @@ import { PROBES } from '../check/probes.js';
 import { caseHistory, historyText, splitHistoryCase } from '../check/provenance.js';
 import type { GuestStep } from '../contract.js';
 import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, writeJobRecord, type Suite } from './plan.js';
-import { checkKernelSpecs, ensureKernel, expandKernelSpecs, kmodSources } from '../vm/kernel.js';
+import { checkKernelSpecs, ensureKernel, expandKernelSpecs, kmodSources } from '../kernels/kernel.js';
 import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { pool } from '../util/pool.js';

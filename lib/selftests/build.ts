@@ -1,20 +1,20 @@
 // The kernel's own GUP selftests for a Debian kernel: Debian's linux-source
 // package of the kernel's line (fetched through the archive's private apt
-// configuration, lib/vm/archive.ts), mm/gup_test.c built as an out-of-tree
-// module against the kernel's kbuild tree (as guplab.ko is, lib/vm/kernel.ts),
+// configuration, lib/kernels/archive.ts), mm/gup_test.c built as an out-of-tree
+// module against the kernel's kbuild tree (as guplab.ko is, lib/kernels/kernel.ts),
 // and the userspace selftests built statically (the guest's root is an
 // overlay of the host's). Everything is cached under the guplab cache, each
 // entry built in a temporary folder and renamed into place.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ArchiveKernel } from '../vm/archive.js';
-import { fetchSourceTarball, linuxSourceFor, pickLinuxSource, type SourcePackage } from '../vm/linuxsource.js';
+import type { ArchiveKernel } from '../kernels/archive.js';
+import { fetchSourceTarball, linuxSourceFor, pickLinuxSource, type SourcePackage } from '../kernels/linuxsource.js';
 import { archInfo, hostArch } from '../vm/arch.js';
-import { inRoot } from '../vm/buildroot.js';
-import { cachedDir, cacheRoot } from '../vm/cache.js';
+import { inRoot } from '../kernels/buildroot.js';
+import { cachedDir, cacheRoot } from '../kernels/cache.js';
 import { run } from '../vm/exec.js';
-import type { Kernel } from '../vm/kernel.js';
+import type { Kernel } from '../kernels/kernel.js';
 import { binariesOf, selftestInvocations, type Invocation, type SelftestName } from './plan.js';
 
 type Log = (msg: string) => void;

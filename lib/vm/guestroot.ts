@@ -24,10 +24,10 @@ import {
 import path from 'node:path';
 import { ENV } from '../contract.js';
 import { projectRoot } from '../util/root.js';
-import { PrivateApt } from './apt.js';
+import { PrivateApt } from '../kernels/apt.js';
 import { run } from './exec.js';
 import { ARCH_NAMES, ARCHES } from './arch.js';
-import { cacheRoot, cachedDir } from './cache.js';
+import { cacheRoot, cachedDir } from '../kernels/cache.js';
 import { debArch, hostArch, type Arch } from './paths.js';
 
 /** Debian packages of the guest's arch that make up its userland layer. */

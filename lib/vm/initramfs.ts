@@ -7,7 +7,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeCpio, S_IFCHR, S_IFDIR, S_IFREG, type CpioEntry } from './cpio.js';
 import { END_MARK, GUEST_RUN_DIR, RUN_FILES, START_MARK } from '../contract.js';
-import type { Kernel } from './target.js';
+import type { Kernel } from '../kernels/target.js';
 
 /** Modules the guest needs to mount the host root; their dependencies come from modules.dep. */
 export const BOOT_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'overlay'];

@@ -80,7 +80,7 @@ describe('npm pack, install into an empty project, run its own file in the VM', 
       '',
     ].join('\n'));
     // The checkout fetches the kernel into the shared cache (if not there yet); the installed copy must reuse it.
-    await sh(process.execPath, ['-e', "import('./dist/lib/vm/kernel.js').then((k) => k.ensureKernel('6.1', 'x86_64', () => {}))"], projectRoot);
+    await sh(process.execPath, ['-e', "import('./dist/lib/kernels/kernel.js').then((k) => k.ensureKernel('6.1', 'x86_64', () => {}))"], projectRoot);
     const r = await run('npx', ['guplab', 'vm', 'run', '--', 'node', './consumer.mjs'], project);
     expect(r.out).toContain(`consumer pinned 16 pages in ${project}`);
     expect(r.out).toMatch(/cached: kernel/);

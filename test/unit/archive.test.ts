@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDebVersions, kernelsOf, parseStanzas, resolveKernel, type ArchiveKernel } from '../../lib/vm/archive.js';
+import { compareDebVersions, kernelsOf, parseStanzas, resolveKernel, type ArchiveKernel } from '../../lib/kernels/archive.js';
 import { crossCompileArgs, parseArch, parseArchList } from '../../lib/vm/arch.js';
 
 // Stanzas as Debian's Packages files carry them (fields cut to what is read).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configValue, DEBUG_REQUIRED, debugConfigFragment, debugLine, debugSourceFor, unmetOptions } from '../../lib/vm/debugkernel.js';
+import { configValue, DEBUG_REQUIRED, debugConfigFragment, debugLine, debugSourceFor, unmetOptions } from '../../lib/kernels/debugkernel.js';
 
 describe('debug kernels', () => {
   it('reads the line of a debug spec and nothing else', () => {

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSy
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cachedDir } from '../../lib/vm/cache.js';
+import { cachedDir } from '../../lib/kernels/cache.js';
 import { appletLinks, ELF_MACHINE, elfMachine, mergeUsr, nativePackagesFor } from '../../lib/vm/guestroot.js';
 import { firstBootVerdict, qemuArgs } from '../../lib/vm/qemu.js';
 import { kernelTrouble, warningForms } from '../../lib/contract.js';

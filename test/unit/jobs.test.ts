@@ -11,7 +11,7 @@ import type { Suite } from '../../lib/jobs/plan.js';
 import { parseRuns } from '../../lib/jobs/test-vm.js';
 import { CHECK_SCHEMA_VERSION } from '../../lib/check/report.js';
 import { fullGuestUnlessChosen } from '../../lib/jobs/vm.js';
-import { DEFAULT_KERNEL } from '../../lib/vm/kernel.js';
+import { DEFAULT_KERNEL } from '../../lib/kernels/kernel.js';
 import { expandRuns, ONCE_PER_SET, onceTests } from '../../lib/vm/runs.js';
 
 describe('bench --vm guest memory', () => {
@@ -61,13 +61,13 @@ describe('test-vm --runs', () => {
     expect(onceTests('6.12:x86_64,7.3:x86_64')).toEqual([]);
     expect(() => expandRuns('fast')).toThrow(/unknown run set "fast": use test, full, lines/);
   });
-  it('names the default kernel line once, in lib/vm/kernel.ts, and the Makefile reads it there', () => {
+  it('names the default kernel line once, in lib/kernels/kernel.ts, and the Makefile reads it there', () => {
     // Expectation and consumer tables name versions as data; everything else takes DEFAULT_KERNEL.
     const code = (dir: string): string[] =>
       readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? code(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
     const naming = code('lib').filter((f) => !/^lib\/(check|consumers)\//.test(f) && readFileSync(f, 'utf8').includes(`'${DEFAULT_KERNEL}'`));
-    expect(naming).toEqual(['lib/vm/kernel.ts']);
-    expect(readFileSync('Makefile', 'utf8')).toMatch(/^KERNEL\s+\?= \$\(shell sed .*DEFAULT_KERNEL.* lib\/vm\/kernel\.ts\)$/m);
+    expect(naming).toEqual(['lib/kernels/kernel.ts']);
+    expect(readFileSync('Makefile', 'utf8')).toMatch(/^KERNEL\s+\?= \$\(shell sed .*DEFAULT_KERNEL.* lib\/kernels\/kernel\.ts\)$/m);
   });
   it('names only test files that exist', () => {
     for (const file of Object.values(ONCE_PER_SET).flat()) expect(existsSync(file), file).toBe(true);

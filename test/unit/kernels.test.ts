@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildRootSuite, kernelSuite } from '../../lib/vm/kernel.js';
-import { configArch, missingGuestConfig } from '../../lib/vm/userkernel.js';
+import { buildRootSuite, kernelSuite } from '../../lib/kernels/kernel.js';
+import { configArch, missingGuestConfig } from '../../lib/kernels/userkernel.js';
 
 describe('build roots', () => {
   it('builds where the kernel\'s Debian release is newer than the host\'s in that release\'s root', () => {

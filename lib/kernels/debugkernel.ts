@@ -3,17 +3,17 @@
 // options a guplab guest needs, the checkers mm developers test with
 // (KASAN, KFENCE, UBSAN, lockdep, DEBUG_VM, DEBUG_PAGEALLOC) and
 // CONFIG_GUP_TEST. Built once on the host's compiler, cached by source
-// version and config hash, and booted as a user kernel (lib/vm/userkernel.ts).
+// version and config hash, and booted as a user kernel (lib/kernels/userkernel.ts).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ARCHES } from './arch.js';
+import { ARCHES } from '../vm/arch.js';
 import { resolveKernel, type ArchiveKernel } from './archive.js';
 import { cachedDir } from './cache.js';
-import { run } from './exec.js';
+import { run } from '../vm/exec.js';
 import { fetchSourceTarball, linuxSourceFor, type SourcePackage } from './linuxsource.js';
-import { cacheRoot, hostArch, type Arch } from './paths.js';
+import { cacheRoot, hostArch, type Arch } from '../vm/paths.js';
 
 type Log = (msg: string) => void;
 
@@ -208,7 +208,7 @@ export function ensureDebugKernel(source: SourcePackage, arch: Arch, gen: string
     make('olddefconfig');
     const unmet = unmetOptions(readFileSync(path.join(tmp, '.config'), 'utf8'), arch);
     if (unmet.length) {
-      throw new Error(`${source.name} ${source.version} cannot be configured as a guplab debug kernel; after olddefconfig:\n  ${unmet.join('\n  ')}\n(an option the line lacks, or one whose dependencies are off; see lib/vm/debugkernel.ts)`);
+      throw new Error(`${source.name} ${source.version} cannot be configured as a guplab debug kernel; after olddefconfig:\n  ${unmet.join('\n  ')}\n(an option the line lacks, or one whose dependencies are off; see lib/kernels/debugkernel.ts)`);
     }
     // A progress line every 250 files: the build takes tens of minutes.
     const jobs = String(Math.max(2, Number(run('nproc', []).trim()) + 1));

@@ -1,11 +1,11 @@
 // Debian's linux-source-<series> packages: which one serves a kernel, and
 // its source tarball fetched through the archive's private apt
-// configuration (lib/vm/archive.ts). Used by the selftests (a subset of the
+// configuration (lib/kernels/archive.ts). Used by the selftests (a subset of the
 // tree) and the debug kernels (the whole tree).
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { archiveAptOptions, compareDebVersions, downloadPackages, type ArchiveKernel } from './archive.js';
-import { run } from './exec.js';
+import { run } from '../vm/exec.js';
 
 /** A linux-source package of the archive: name=version. */
 export interface SourcePackage {

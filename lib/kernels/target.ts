@@ -1,7 +1,7 @@
 // What a booted or built-against kernel is, as the cache hands it out: the
 // shape every part of lib/vm shares, kept apart so that none of them has to
 // import the cache (kernel.ts) for it.
-import type { Arch } from './paths.js';
+import type { Arch } from '../vm/paths.js';
 
 export interface Kernel {
   /** uname -r, e.g. 6.1.0-56-amd64. */
@@ -14,6 +14,6 @@ export interface Kernel {
   buildDir: string;
   /** Where its guplab.ko builds are cached; default kernels/RELEASE. */
   cacheDir?: string;
-  /** A Debian root (lib/vm/buildroot.ts) to build modules in, for kernels newer than the host. */
+  /** A Debian root (lib/kernels/buildroot.ts) to build modules in, for kernels newer than the host. */
   buildRoot?: string;
 }

@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cachedDir } from './cache.js';
-import { BOOT_MODULES, moduleLoadOrder } from './initramfs.js';
-import { run } from './exec.js';
+import { BOOT_MODULES, moduleLoadOrder } from '../vm/initramfs.js';
+import { run } from '../vm/exec.js';
 import type { Kernel } from './target.js';
-import { ARCH_NAMES, ARCHES, configArch, crossCompileArgs } from './arch.js';
-import { cacheRoot, type Arch } from './paths.js';
+import { ARCH_NAMES, ARCHES, configArch, crossCompileArgs } from '../vm/arch.js';
+import { cacheRoot, type Arch } from '../vm/paths.js';
 
 /** Kernel config options the guest needs, with the module that provides each. */
 export const GUEST_CONFIG: Record<string, string> = {

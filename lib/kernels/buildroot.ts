@@ -8,9 +8,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cachedDir } from './cache.js';
 import { systemMirrors } from './apt.js';
-import { run } from './exec.js';
-import { ARCHES } from './arch.js';
-import { cacheRoot, type Arch } from './paths.js';
+import { run } from '../vm/exec.js';
+import { ARCHES } from '../vm/arch.js';
+import { cacheRoot, type Arch } from '../vm/paths.js';
 
 /** What the module build needs inside the root, beyond minbase (libelf was renamed for the 64-bit time_t move in trixie). */
 export function buildRootPackages(crossTo?: Arch, suite = 'trixie'): string[] {

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
-import { run } from './exec.js';
+import { run } from '../vm/exec.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const STALE_MS = 24 * 3600 * 1000;

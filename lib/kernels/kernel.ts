@@ -1,5 +1,5 @@
 // Debian kernels: resolve --kernel (a series, a major, an exact release) in
-// the archive's indexes (lib/vm/archive.ts), fetch the image and headers,
+// the archive's indexes (lib/kernels/archive.ts), fetch the image and headers,
 // unpack them atomically into the cache, build guplab.ko.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -8,15 +8,15 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { crossCompileArgs } from './arch.js';
+import { crossCompileArgs } from '../vm/arch.js';
 import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './cache.js';
 import { debugLine, debugSourceFor, ensureDebugKernel } from './debugkernel.js';
 import type { SourcePackage } from './linuxsource.js';
 import { userKernel } from './userkernel.js';
-import { run } from './exec.js';
-import { cacheRoot, debArch, hostArch, type Arch } from './paths.js';
+import { run } from '../vm/exec.js';
+import { cacheRoot, debArch, hostArch, type Arch } from '../vm/paths.js';
 import type { Kernel } from './target.js';
 
 export type { Kernel };
@@ -78,7 +78,7 @@ export function isCachedKernel(release: string): boolean {
 }
 
 /**
- * The archive's kernel that --kernel SPEC names for an arch (lib/vm/archive.ts),
+ * The archive's kernel that --kernel SPEC names for an arch (lib/kernels/archive.ts),
  * or a one-line error naming what exists, before anything is downloaded.
  */
 export function resolveArchiveKernel(spec: string, arch: Arch, log: (msg: string) => void): { kernel: ArchiveKernel; gen: string } {

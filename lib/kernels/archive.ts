@@ -7,10 +7,10 @@
 // started with.
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, cpSync } from 'node:fs';
 import path from 'node:path';
-import { ARCHES, debArch, hostArch, parseArch, type Arch } from './arch.js';
+import { ARCHES, debArch, hostArch, parseArch, type Arch } from '../vm/arch.js';
 import { systemMirrors } from './apt.js';
-import { run } from './exec.js';
-import { cacheRoot } from './paths.js';
+import { run } from '../vm/exec.js';
+import { cacheRoot } from '../vm/paths.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 const STALE_MS = 24 * 3600 * 1000;
