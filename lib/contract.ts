@@ -3,7 +3,7 @@
 // command gets, the markers around the command's output, the job file, the
 // expected-WARN protocol, what counts as kernel trouble, and progress lines.
 // Guest-side code imports this module and nothing of the runner.
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** The host's per-run folder, shared read-write into the guest at this path (9p tag guplabio). */
@@ -215,19 +215,6 @@ export function parseProgress(line: string): ProgressEvent | undefined {
 }
 
 /**
- * What `guplab-guest` runs inside the VM, step by step; the host writes it to
- * the run folder (RUN_FILES.job). Every step runs; the first failing step's
- * status is the job's. File names are relative to $GUPLAB_VM_OUT.
- */
-export type GuestStep =
-  /** The kernel test suite (vitest) over these paths, relative to the project, less `exclude`; JUnit XML into `junit` if given. */
-  | { kind: 'tests'; paths: string[]; exclude?: string[]; junit?: string }
-  /** The semantics check: KTAP on stdout, the JSON report into `report`. */
-  | { kind: 'check'; only: string[]; report: string }
-  /** A benchmark (spec: as resolveSpec takes it, validated again in the guest): results.json into folder `dir`; the table, the JSON or nothing on stdout. hostDriven: rounds as the host says (ROUND_FILES). */
-  | { kind: 'bench'; spec: object; dir: string; print: 'table' | 'json' | 'none'; progress: boolean; hostDriven?: boolean };
-
-/**
  * The round protocol of a host-driven benchmark (`bench --vm --kernel A,B`:
  * one guest per kernel, booted together, rounds alternated by the host so
  * that a change of the host's load falls on every kernel alike). In the run
@@ -271,15 +258,3 @@ export function parseRoundGo(text: string, file: string): RoundGo {
   return v as RoundGo;
 }
 
-export interface GuestJob {
-  steps: GuestStep[];
-}
-
-/** Reads a guest job file (see lib/guest.ts), or says what is wrong with it. */
-export function readJobFile(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read the guest job ${file}: ${err instanceof Error ? err.message : String(err)} (the host writes it for guplab-guest)`);
-  }
-}

@@ -10,7 +10,8 @@ import { progressFor } from './bench/progress.js';
 import { resolveSpec } from './bench/spec.js';
 import { benchTable } from './bench/table.js';
 import { checkPassed, runCheck } from './check/run.js';
-import { GUEST_RUN_DIR, guestEnv, guestMounts, guestPath, readJobFile, RUN_FILES, type GuestJob, type GuestStep } from './contract.js';
+import { GUEST_RUN_DIR, guestEnv, guestMounts, guestPath, RUN_FILES } from './contract.js';
+import { readJobFile, type GuestJob, type GuestStep } from './guest-job.js';
 import { hostRoundDriver } from './bench/rounds.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { projectRoot } from './util/root.js';
@@ -19,11 +20,6 @@ function outDir(): string {
   const out = guestEnv().out;
   if (!out) throw new Error('$GUPLAB_VM_OUT is not set: guplab-guest runs inside a guplab VM (guplab vm run, bench --vm, check --vm)');
   return out;
-}
-
-function isJob(value: unknown): value is GuestJob {
-  const steps = (value as { steps?: unknown } | null)?.steps;
-  return Array.isArray(steps) && steps.every((s) => ['tests', 'check', 'bench'].includes((s as { kind?: unknown } | null)?.kind as string));
 }
 
 /**
@@ -111,9 +107,7 @@ export async function runGuestJob(job: GuestJob): Promise<number> {
 export async function main(): Promise<void> {
   const file = process.argv[2] ?? guestPath('job');
   try {
-    const job = readJobFile(file);
-    if (!isJob(job)) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench)`);
-    process.exitCode = await runGuestJob(job);
+    process.exitCode = await runGuestJob(readJobFile(file));
   } catch (err) {
     process.stderr.write(`guplab-guest: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;

@@ -11,7 +11,7 @@ import { checkPassed, loadCheckReport, renderAnswer, type CheckReport } from '..
 import { EXPECTATIONS } from '../check/expectations.js';
 import { PROBES } from '../check/probes.js';
 import { caseHistory, historyText, splitHistoryCase } from '../check/provenance.js';
-import type { GuestStep } from '../contract.js';
+import type { GuestStep } from '../guest-job.js';
 import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, writeJobRecord, type Suite } from './plan.js';
 import { checkKernelSpecs, ensureKernel, expandKernelSpecs, kmodSources } from '../kernels/kernel.js';
 import { UsageError } from '../util/args.js';

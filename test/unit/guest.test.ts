@@ -1,7 +1,10 @@
 // Guest memory options -> kernel command line, modules, disks and mounts.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { onlyRpcTimeouts } from '../../lib/guest.js';
+import { readJobFile } from '../../lib/guest-job.js';
 import { dumpDtbArgs, pmemNodes } from '../../lib/vm/devicetree.js';
 import { daxConfigMissing, daxForKernel, fullGuest, guestSetup, sizeMiB } from '../../lib/vm/guest.js';
 
@@ -134,5 +137,22 @@ describe('the guest test run and vitest\'s worker RPC timeout', () => {
     expect(onlyRpcTimeouts(tail(`${timeout}\nError: EFAULT from the module\r`, 2), passed)).toBe(false);
     expect(onlyRpcTimeouts(tail(`${timeout}\n${timeout}`, 2), passed)).toBe(true);
     expect(onlyRpcTimeouts(' Test Files  5 passed (5)\n      Tests  134 passed (134)\n', passed)).toBe(false);
+  });
+});
+
+describe('the guest job file', () => {
+  const write = (json: unknown): string => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'guplab-job-')), 'job.json');
+    writeFileSync(file, JSON.stringify(json));
+    return file;
+  };
+  it('parses the steps the host writes', () => {
+    const job = { steps: [{ kind: 'tests', paths: ['test/kernel'], exclude: ['test/kernel/bench.test.ts'], junit: 'j.xml' }, { kind: 'check', only: [], report: 'c.json' }] };
+    expect(readJobFile(write(job))).toEqual(job);
+  });
+  it('names each field that is wrong, and an unknown kind', () => {
+    expect(() => readJobFile(write({ steps: [{ kind: 'bench', spec: [], dir: 'x', print: 'table', progress: true }] }))).toThrow(/a benchmark spec object\n\s+→ at steps\[0\]\.spec/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'pin' }] }))).toThrow(/is not a guest job[\s\S]*steps\[0\]\.kind/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'check', only: [], report: 'c.json', extra: 1 }] }))).toThrow(/extra/);
   });
 });
