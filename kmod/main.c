@@ -814,7 +814,9 @@ static long guplab_bench_empty_call(u32 api, struct mm_struct *remote_mm, unsign
 /*
  * PASS's untimed verify, as gup_test's verify_dma_pinned(): 0, or -EIO with
  * *bad the index of the first page not pinned (or, with longterm, not
- * long-term pinnable).
+ * long-term pinnable). The zero pages, which a read fault maps and whose
+ * pins the kernel does not count, are skipped: the small one by its pfn,
+ * the huge one as a compound page of no anon_vma and no mapping.
  */
 static int guplab_bench_verify(struct page **pages, unsigned long nr, bool longterm, s64 *bad)
 {
@@ -823,6 +825,9 @@ static int guplab_bench_verify(struct page **pages, unsigned long nr, bool longt
 	for (i = 0; i < nr; i++) {
 		struct folio *folio = page_folio(pages[i]);
 
+		if (is_zero_pfn(page_to_pfn(pages[i])) ||
+		    (folio_order(folio) && !folio_test_anon(folio) && !guplab_folio_mapping(folio)))
+			continue;
 		if (!folio_maybe_dma_pinned(folio) ||
 		    (longterm && !guplab_folio_longterm_pinnable(folio))) {
 			*bad = i;

@@ -81,6 +81,8 @@ function clamp(x: number, lo: number, hi: number): number {
 function failure(run: { status: number; ret: number }, perCall: number): { error: string; ret: number } {
   if (run.ret < 0) return { error: errnoName(run.ret), ret: run.ret };
   if (run.status === -4) return { error: 'EINTR (interrupted)', ret: run.status };
+  // PASS's untimed verify (ABI 8): ret is the index of the first page not pinned as asked.
+  if (run.status === -5) return { error: `EIO: pass verify: page ${run.ret} not pinned (or not long-term pinnable) as asked`, ret: run.ret };
   return { error: `short: ${run.ret} of ${perCall} pages`, ret: run.ret };
 }
 
