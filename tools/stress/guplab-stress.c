@@ -335,20 +335,35 @@ static void fuzz_bench(int tid, uint64_t *s)
 	b.pid = (b.api == GUPLAB_API_GET_USER_PAGES_REMOTE || b.api == GUPLAB_API_PIN_USER_PAGES_REMOTE) &&
 		rnd(s) % 2 ? sleeper : rand_pid(s);
 	b.samples = rand_ptr(s, 4 * sizeof(struct guplab_bench_sample));
-	if (rnd(s) % 10 == 0)
-		b.reserved[rnd(s) % 2] = rnd(s) | 1;
-	/* Keep every call short: a long run only where the range cannot be taken. */
+	/* Both timing modes, with or without the empty floor; now and then a mode no ABI names. */
+	b.mode = (rnd(s) % 2 ? GUPLAB_BENCH_PASS : GUPLAB_BENCH_BATCH) | (rnd(s) % 4 ? 0 : GUPLAB_BENCH_EMPTY);
+	if (rnd(s) % 20 == 0)
+		b.mode |= 1u << (2 + rnd(s) % 6);
+	if (rnd(s) % 10 == 0) {
+		if (rnd(s) % 2)
+			b.reserved32 = rnd(s) | 1;
+		else
+			b.reserved = rnd(s) | 1;
+	}
+	/*
+	 * Keep every call short: a long run only where the range cannot be
+	 * taken. An EMPTY call never touches the range, so the hole cannot end
+	 * it: its valid long runs become three iterations.
+	 */
+	if (b.iterations > 3 && b.iterations <= GUPLAB_BENCH_MAX_ITERATIONS && (b.mode & GUPLAB_BENCH_EMPTY))
+		b.iterations = 3;
 	if (b.iterations > 3 && in_region)
 		b.addr = (uint64_t)(uintptr_t)regions[5].base;	/* the hole: first call fails */
 	if (b.samples == (uint64_t)(uintptr_t)scratch && b.iterations > 4 && rnd(s) % 2)
 		b.samples = 0;
 	snprintf(lastcall[tid], DESC_LEN,
 		 "BENCH fd=%d api=%u flags=%#x addr=%#llx nr_pages=%llu ppc=%llu"
-		 " iterations=%u pid=%d samples=%#llx reserved={%#llx,%#llx}", fd, b.api,
+		 " iterations=%u pid=%d samples=%#llx mode=%#x reserved={%#x,%#llx}", fd, b.api,
 		 b.flags, b.addr, b.nr_pages, b.pages_per_call, b.iterations, b.pid, b.samples,
-		 b.reserved[0], b.reserved[1]);
+		 b.mode, b.reserved32, b.reserved);
 	if (do_ioctl(fd, GUPLAB_IOC_BENCH, &b, &err) == 0) {
-		if (b.reserved[0] || b.reserved[1] || !b.pages_per_call || !b.iterations || !b.nr_pages)
+		if (b.reserved32 || b.reserved || (b.mode & ~(GUPLAB_BENCH_PASS | GUPLAB_BENCH_EMPTY)) ||
+		    !b.pages_per_call || !b.iterations || !b.nr_pages)
 			fail(tid, "invalid BENCH accepted");
 		if (b.done > b.iterations)
 			fail(tid, "BENCH did more iterations than asked");
