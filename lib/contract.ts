@@ -61,6 +61,8 @@ export const ENV = {
   accel: 'GUPLAB_ACCEL',
   qemuVersion: 'GUPLAB_QEMU_VERSION',
   release: 'GUPLAB_KERNEL_RELEASE',
+  /** The booted kernel's upstream version as its build tree's Makefile says (lib/kernels/upstream.ts): what expectations are matched against. */
+  upstream: 'GUPLAB_KERNEL_UPSTREAM',
   arch: 'GUPLAB_ARCH',
   kernelBuild: 'GUPLAB_KERNEL_BUILD',
   mounts: 'GUPLAB_MOUNTS',

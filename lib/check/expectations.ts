@@ -3,6 +3,7 @@
 // of the version range it covers; where a run disagrees with that reading,
 // the run is a finding, not a reason to edit the row. Ranges for lines no
 // run here boots (6.2-6.11, 6.13-6.15) are read from source only.
+import { ENV } from '../contract.js';
 import type { Arch } from '../vm/paths.js';
 import type { Answer } from './report.js';
 
@@ -159,6 +160,17 @@ export function kernelFullVersion(release: string, procVersion = ''): string {
   const debian = [...procVersion.matchAll(/Debian (\d+\.\d+\.\d+)[-~+]/g)].at(-1)?.[1];
   if (debian && kernelVersion(debian).join('.') === kernelVersion(release).join('.')) return debian;
   return /^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release;
+}
+
+/**
+ * The running kernel's upstream version: in a guplab guest the one the host
+ * read from the kernel's build tree (ENV.upstream, lib/kernels/upstream.ts),
+ * elsewhere kernelFullVersion() of the release and /proc/version.
+ */
+export function runningVersion(release: string, procVersion: string, env: NodeJS.ProcessEnv = process.env): string {
+  const booted = env[ENV.upstream];
+  if (booted && env[ENV.release] === release) return booted;
+  return kernelFullVersion(release, procVersion);
 }
 
 function globToRegExp(glob: string): RegExp {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import { GupDevice } from '../device.js';
 import { hostArch, type Arch } from '../vm/paths.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
-import { EXPECTATIONS, expectationFor, kernelFullVersion, kernelMatches } from './expectations.js';
+import { EXPECTATIONS, expectationFor, runningVersion, kernelMatches } from './expectations.js';
 import { PROBES, type Observation } from './probes.js';
 import { provenanceOf, provenanceText } from './provenance.js';
 import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
@@ -109,7 +109,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
     } catch {
       // not Linux procfs: the release string is all there is
     }
-    const version = kernelFullVersion(info.release, procVersion);
+    const version = runningVersion(info.release, procVersion);
     const report: CheckReport = {
       schemaVersion: CHECK_SCHEMA_VERSION,
       release: info.release,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseSize } from '../bench/spec.js';
-import { kernelFullVersion } from '../check/expectations.js';
+import { runningVersion } from '../check/expectations.js';
 import { checkPassed, loadCheckReport, type CheckReport } from '../check/report.js';
 import { crossCheck, crossCheckStatus, crossCheckTable, type CrossRow } from '../consumers/crosscheck.js';
 import { BENCH_PATHS, consumerBenchTable, defaultBenchSpec, runConsumerBench, type BenchPath } from '../consumers/bench.js';
@@ -48,7 +48,7 @@ export function addConsumersCommand(program: Command): void {
     .option('--json', 'print the JSON report instead of KTAP')
     .action((opts: { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean }) => {
       if (opts.list) {
-        const version = runningVersion();
+        const version = hostVersion();
         for (const c of CONSUMERS) {
           const call = gupCallOn(c.id, version);
           console.log(`${c.id.padEnd(20)} ${c.syscall}\n${''.padEnd(20)} -> ${call ? `${call.call}(${call.flags}) on ${version}` : `no GUP call read for ${version}`}`);
@@ -117,12 +117,12 @@ export function addConsumersCommand(program: Command): void {
 }
 
 /** This kernel's version with its real sublevel (Debian's releases say x.y.0). */
-function runningVersion(): string {
+function hostVersion(): string {
   let procVersion = '';
   try {
     procVersion = readFileSync('/proc/version', 'utf8');
   } catch {
     // the release string is all there is
   }
-  return kernelFullVersion(os.release(), procVersion);
+  return runningVersion(os.release(), procVersion);
 }

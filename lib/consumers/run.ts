@@ -7,7 +7,7 @@
 import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expectationFor, kernelFullVersion } from '../check/expectations.js';
+import { expectationFor, runningVersion } from '../check/expectations.js';
 import { CHECK_SCHEMA_VERSION, sameAnswer, type Answer, type CaseResult, type CheckReport, type ProbeResult } from '../check/report.js';
 import { ktapCase, ktapText } from '../check/run.js';
 import { anonHugeKb, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
@@ -282,7 +282,7 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
     // the release string is all there is
   }
   const release = os.release();
-  const version = kernelFullVersion(release, procVersion);
+  const version = runningVersion(release, procVersion);
   let cmdline = '';
   try {
     cmdline = readFileSync('/proc/cmdline', 'utf8');

@@ -18,6 +18,7 @@ import { userKernel } from './userkernel.js';
 import { run } from '../vm/exec.js';
 import { cacheRoot, debArch, hostArch, type Arch } from '../vm/paths.js';
 import type { Kernel } from './target.js';
+import { kernelUpstream } from './upstream.js';
 
 export type { Kernel };
 
@@ -204,16 +205,19 @@ function unpackedKernel(release: string, arch: Arch, resolved: { kernel: Archive
     });
     writeFileSync(stamp, `${pkgs.join('\n')}\n`);
   }
+  const buildDir = path.join(root, 'usr', 'src', `linux-headers-${release}`);
+  const upstream = kernelUpstream(release, buildDir);
   const suite = buildRootSuite(release);
   return {
     buildRoot: suite ? ensureBuildRoot(suite, log, arch === hostArch() ? undefined : arch) : undefined,
     release,
+    upstream,
     arch,
     root,
     // 7.x installs the image next to its modules.
     vmlinuz: [path.join(root, 'boot', `vmlinuz-${release}`), path.join(root, 'lib', 'modules', release, 'vmlinuz')].find((f) => existsSync(f)) ?? path.join(root, 'boot', `vmlinuz-${release}`),
     modulesDir: path.join(root, 'lib', 'modules', release),
-    buildDir: path.join(root, 'usr', 'src', `linux-headers-${release}`),
+    buildDir,
   };
 }
 

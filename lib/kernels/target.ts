@@ -6,6 +6,8 @@ import type { Arch } from '../vm/paths.js';
 export interface Kernel {
   /** uname -r, e.g. 6.1.0-56-amd64. */
   release: string;
+  /** The upstream version its build tree's Makefile says, e.g. 6.1.192 (lib/kernels/upstream.ts). */
+  upstream: string;
   arch: Arch;
   /** Folder the image and headers packages are unpacked into. */
   root: string;

@@ -9,6 +9,7 @@ import { cachedDir } from './cache.js';
 import { BOOT_MODULES, moduleLoadOrder } from '../vm/initramfs.js';
 import { run } from '../vm/exec.js';
 import type { Kernel } from './target.js';
+import { kernelUpstream } from './upstream.js';
 import { ARCH_NAMES, ARCHES, configArch, crossCompileArgs } from '../vm/arch.js';
 import { cacheRoot, type Arch } from '../vm/paths.js';
 
@@ -52,6 +53,7 @@ export function userKernel(image: string, buildDir: string, arch: Arch | undefin
     throw new Error(`--kernel-build ${buildDir} is not a configured kernel build tree or headers folder (no include/config/kernel.release or .config): build the kernel there first`);
   }
   const release = readFileSync(releaseFile, 'utf8').trim();
+  const upstream = kernelUpstream(release, buildDir);
   const config = readFileSync(configFile, 'utf8');
   const built = configArch(config);
   if (!built) throw new Error(`${configFile} is not a config of an arch guplab boots (${ARCH_NAMES.join(', ')})`);
@@ -78,6 +80,6 @@ export function userKernel(image: string, buildDir: string, arch: Arch | undefin
   }
   const missing = missingGuestConfig(config, readFileSync(path.join(modulesDir, 'modules.dep'), 'utf8'));
   if (missing.length) throw new Error(`kernel ${release} (${buildDir}) cannot boot as a guplab guest; it lacks:\n  ${missing.join('\n  ')}\nenable them in .config and rebuild`);
-  log(`user kernel ${release} (${built}): image ${image}, build ${buildDir}, modules ${modulesDir}`);
-  return { release, arch: built, root: cacheDir, vmlinuz: image, modulesDir, buildDir, cacheDir };
+  log(`user kernel ${release} (upstream ${upstream}, ${built}): image ${image}, build ${buildDir}, modules ${modulesDir}`);
+  return { release, upstream, arch: built, root: cacheDir, vmlinuz: image, modulesDir, buildDir, cacheDir };
 }

@@ -72,6 +72,7 @@ export type BootFn = (spec: { binary: string; args: string[]; timeoutMs: number;
 /** What a run used, as recorded in the result and in the guest's /run/guplab/vm.json. */
 export interface VmRunMeta {
   release: string;
+  upstream: string;
   arch: Arch;
   accel: Accel;
   qemuVersion: string;
@@ -320,13 +321,14 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     let accelNote: string | undefined;
     let result: Boot;
     for (;;) {
-      const meta: VmRunMeta = { release: kernel.release, arch, accel, qemuVersion: version, options: runOptions };
+      const meta: VmRunMeta = { release: kernel.release, upstream: kernel.upstream, arch, accel, qemuVersion: version, options: runOptions };
       writeFileSync(path.join(ioDir, RUN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
       if (options.job) writeFileSync(path.join(ioDir, RUN_FILES.job), `${JSON.stringify(options.job, null, 2)}\n`);
       writeFileSync(path.join(ioDir, RUN_FILES.command), commandScript(command, options.cwd ?? process.cwd(), {
         [ENV.accel]: accel.toUpperCase(),
         [ENV.qemuVersion]: version,
         [ENV.release]: kernel.release,
+        [ENV.upstream]: kernel.upstream,
         [ENV.arch]: arch,
         [ENV.meta]: guestPath('meta'),
         [ENV.kernelBuild]: kernel.buildDir,
@@ -349,7 +351,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       }).concat(disks, options.qemuExtraArgs ?? []);
       // pmem on a device-tree machine: QEMU's own tree for these arguments, plus the regions.
       if (setup.pmemRegions.length) args = args.concat(pmemDeviceTree(binary, args, setup.pmemRegions, ioDir));
-      log(`booting ${kernel.release} (${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
+      log(`booting ${kernel.release} (upstream ${kernel.upstream}, ${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
       const firstBootSec = options.firstBootTimeoutSec ?? 60;
       const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
       result = options.boot

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { buildRootSuite, kernelSuite } from '../../lib/kernels/kernel.js';
-import { configArch, missingGuestConfig } from '../../lib/kernels/userkernel.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runningVersion } from '../../lib/check/expectations.js';
+import { ENV } from '../../lib/contract.js';
+import { kernelUpstream, makefileVersion } from '../../lib/kernels/upstream.js';
+import { configArch, missingGuestConfig, userKernel } from '../../lib/kernels/userkernel.js';
 
 describe('build roots', () => {
   it('builds where the kernel\'s Debian release is newer than the host\'s in that release\'s root', () => {
@@ -34,5 +40,57 @@ describe('user kernels', () => {
     expect(missingGuestConfig(full.replace('CONFIG_SERIAL_8250_CONSOLE=y', ''), dep)).toEqual(['CONFIG_SERIAL_8250_CONSOLE=y']);
     const arm = full.replace('CONFIG_X86_64=y', 'CONFIG_ARM64=y');
     expect(missingGuestConfig(arm, dep)).toEqual(['CONFIG_SERIAL_AMBA_PL011_CONSOLE=y']);
+  });
+});
+
+describe('upstream version (lib/kernels/upstream.ts)', () => {
+  const files: Record<string, string> = {
+    // Debian's arch headers include the common headers, where the version is.
+    '/h/linux-headers-6.1.0-57-amd64/Makefile': 'include /h/linux-headers-6.1.0-57-common/Makefile\n',
+    '/h/linux-headers-6.1.0-57-common/Makefile': '# SPDX-License-Identifier: GPL-2.0\nVERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 192\nEXTRAVERSION =\n',
+    '/h/linux-headers-7.3.4+deb13-amd64/Makefile': 'KBUILD_OUTPUT=/h/linux-headers-7.3.4+deb13-amd64\ninclude /h/linux-headers-7.3.4+deb13-common/Makefile\n',
+    '/h/linux-headers-7.3.4+deb13-common/Makefile': 'VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\nEXTRAVERSION =\n',
+    '/h/loop/Makefile': 'include /h/loop/Makefile\n',
+  };
+  const read = (f: string): string | undefined => files[f];
+
+  it('reads VERSION.PATCHLEVEL.SUBLEVEL through Debian\'s include, where the release string says 6.1.0', () => {
+    expect(makefileVersion('/h/linux-headers-6.1.0-57-amd64/Makefile', read)).toBe('6.1.192');
+    expect(makefileVersion('/h/linux-headers-7.3.4+deb13-amd64/Makefile', read)).toBe('7.3.4');
+    expect(makefileVersion('/h/none/Makefile', read)).toBeUndefined();
+    expect(makefileVersion('/h/loop/Makefile', read)).toBeUndefined();
+  });
+
+  it('refuses a kernel whose build tree does not say its version, naming the release', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-upstream-'));
+    try {
+      expect(() => kernelUpstream('6.1.0-57-amd64', dir)).toThrow(/kernel 6\.1\.0-57-amd64: its upstream version cannot be read \(no VERSION\/PATCHLEVEL\/SUBLEVEL in .*Makefile/);
+      writeFileSync(path.join(dir, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 2\nSUBLEVEL = 12\n');
+      expect(() => kernelUpstream('6.1.0-57-amd64', dir)).toThrow(/says 6\.2\.12, which is not the release's series/);
+      expect(kernelUpstream('6.2.12-custom', dir)).toBe('6.2.12');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a --kernel-build without a readable version before anything boots', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-upstream-'));
+    try {
+      mkdirSync(path.join(dir, 'include', 'config'), { recursive: true });
+      writeFileSync(path.join(dir, 'include', 'config', 'kernel.release'), '6.13.0-rc1+\n');
+      writeFileSync(path.join(dir, '.config'), 'CONFIG_X86_64=y\n');
+      writeFileSync(path.join(dir, 'bzImage'), '');
+      expect(() => userKernel(path.join(dir, 'bzImage'), dir, undefined, () => undefined)).toThrow(/kernel 6\.13\.0-rc1\+: its upstream version cannot be read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is what a guest matches expectations against, when the host booted that release', () => {
+    const env = { [ENV.release]: '6.1.0-57-amd64', [ENV.upstream]: '6.1.192' };
+    expect(runningVersion('6.1.0-57-amd64', '', env)).toBe('6.1.192');
+    // Another kernel than the host booted (or none): /proc/version decides.
+    expect(runningVersion('6.1.0-40-amd64', 'Linux version 6.1.0-40-amd64 (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP Debian 6.1.153-1', env)).toBe('6.1.153');
+    expect(runningVersion('6.1.0-57-amd64', '', {})).toBe('6.1.0');
   });
 });
