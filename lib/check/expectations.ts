@@ -302,17 +302,19 @@ function hugetlbMovable(prefix: string, migrated: Answer, o: { where: string; fr
  * per-CPU LRU batch without it until the batch drains, so GUP-fast takes
  * the 4 pages (a page off the direct map, pinned); once the batch drained,
  * GUP-fast refuses them and the slow path's check_vma_flags() says -EFAULT.
- * Which one a run sees depends on whether the batch drained between the
- * populate and the call: both are accepted. Fixed by 65291dcfcf89 (6.9; 6.1.85,
- * 5.15.154).
+ * The probe's fresh/ cases read PG_lru from /proc/kpageflags and take only
+ * folios off the LRU (skipped without root); the refusal stays accepted in
+ * the window, since another CPU's lru_add_drain_all() may drain the batch
+ * between that read and the call. Its drained/ cases are refused on every
+ * kernel. Fixed by 65291dcfcf89 (6.9; 6.1.85, 5.15.154).
  */
 function secretmemFreshFolio(): Expectation[] {
   const windows = ['[5.14,5.15.154)', '[5.16,6.1.85)', '[6.2,6.9)'];
   const why =
     'page_is_secretmem(): "if (PageCompound(page) || !PageLRU(page)) return false" (include/linux/secretmem.h:20 in 5.15.100, 6.1-rc7, 6.2.12): a fresh secretmem folio still in the per-CPU LRU batch has no PG_lru, so gup_pte_range() (5.15.100 mm/gup.c:2356) takes it: 4 pages; after the batch drained, refused as on a fixed kernel. Until 65291dcfcf89 "mm/secretmem: fix GUP-fast succeeding on secretmem folios" (6.9; 6.1.85, 5.15.154) (read, not run)';
   return windows.flatMap((kernels) => [
-    { cases: '*_fast_only', kernels, answer: { ret: 4 }, alternatives: [{ ret: 0 }], source: why, commits: ['65291dcfcf89'] },
-    { cases: '*_fast', kernels, answer: { ret: 4 }, alternatives: [{ ret: EFAULT }], source: why, commits: ['65291dcfcf89'] },
+    { cases: 'fresh/*_fast_only', kernels, answer: { ret: 4 }, alternatives: [{ ret: 0 }], source: why, commits: ['65291dcfcf89'] },
+    { cases: 'fresh/*_fast', kernels, answer: { ret: 4 }, alternatives: [{ ret: EFAULT }], source: why, commits: ['65291dcfcf89'] },
   ]);
 }
 

@@ -81,22 +81,27 @@ describe('corrected bounds (version in, answer out)', () => {
     expect(ans('hwpoison', 'pinned-before', '5.15.80').note).toMatch(/^madvise ok; no SIGBUS/);
     expect(ans('hwpoison', 'pinned-before', '5.10.262').note).toMatch(/^madvise EBUSY/);
   });
-  it('10. secretmem: GUP-fast takes a fresh folio (4 pages) on [5.14, 5.15.154), [5.16, 6.1.85), [6.2, 6.9); refused elsewhere', () => {
+  it('10. secretmem: GUP-fast takes a fresh folio (4 pages) on [5.14, 5.15.154), [5.16, 6.1.85), [6.2, 6.9); refused elsewhere, and once the batch drained', () => {
     for (const v of ['5.14.0', '5.15.153', '6.1.84', '6.6.20', '6.8.9']) {
-      expect(row('secretmem', 'pin_user_pages_fast', v).answer, v).toEqual({ ret: 4 });
-      expect(row('secretmem', 'pin_user_pages_fast', v).alternatives).toEqual([{ ret: -14 }]);
-      expect(row('secretmem', 'get_user_pages_fast_only', v).alternatives).toEqual([{ ret: 0 }]);
+      expect(row('secretmem', 'fresh/pin_user_pages_fast', v).answer, v).toEqual({ ret: 4 });
+      expect(row('secretmem', 'fresh/pin_user_pages_fast', v).alternatives).toEqual([{ ret: -14 }]);
+      expect(row('secretmem', 'fresh/get_user_pages_fast_only', v).alternatives).toEqual([{ ret: 0 }]);
+      expect(ans('secretmem', 'drained/pin_user_pages_fast', v)).toEqual({ ret: -14 });
+      expect(ans('secretmem', 'drained/get_user_pages_fast_only', v)).toEqual({ ret: 0 });
       expect(ans('secretmem', 'pin_user_pages', v)).toEqual({ ret: -14 });
     }
     for (const v of ['5.15.154', '6.1.85', '6.1.192', '6.9.0', '6.12.118']) {
-      expect(ans('secretmem', 'pin_user_pages_fast', v), v).toEqual({ ret: -14 });
-      expect(ans('secretmem', 'pin_user_pages_fast_only', v)).toEqual({ ret: 0 });
+      for (const state of ['fresh', 'drained']) {
+        expect(ans('secretmem', `${state}/pin_user_pages_fast`, v), v).toEqual({ ret: -14 });
+        expect(ans('secretmem', `${state}/pin_user_pages_fast_only`, v)).toEqual({ ret: 0 });
+      }
     }
   });
-  it('a racy row accepts either answer: judge() is ok with the fresh folio and with the drained one', () => {
-    expect(judge('secretmem', { case: 'pin_user_pages_fast', answer: { ret: 4 } }, '6.1.50', 'x86_64').status).toBe('ok');
-    expect(judge('secretmem', { case: 'pin_user_pages_fast', answer: { ret: -14 } }, '6.1.50', 'x86_64').status).toBe('ok');
-    expect(judge('secretmem', { case: 'pin_user_pages_fast', answer: { ret: 4 } }, '6.1.192', 'x86_64').status).toBe('fail');
+  it('a fresh folio whose PG_lru could not be read accepts either answer in the window; a drained one never 4', () => {
+    expect(judge('secretmem', { case: 'fresh/pin_user_pages_fast', answer: { ret: 4 } }, '6.1.50', 'x86_64').status).toBe('ok');
+    expect(judge('secretmem', { case: 'fresh/pin_user_pages_fast', answer: { ret: -14 } }, '6.1.50', 'x86_64').status).toBe('ok');
+    expect(judge('secretmem', { case: 'drained/pin_user_pages_fast', answer: { ret: 4 } }, '6.1.50', 'x86_64').status).toBe('fail');
+    expect(judge('secretmem', { case: 'fresh/pin_user_pages_fast', answer: { ret: 4 } }, '6.1.192', 'x86_64').status).toBe('fail');
   });
 });
 
@@ -107,7 +112,7 @@ describe('citations that match their version', () => {
   });
   it('migrate_longterm_unpinnable_folios is named for 6.11+, gup_fast_folio_allowed for 6.10+', () => {
     expect(row('movable-longterm', 'hugetlb/pin_user_pages', '6.12.118').source).toMatch(/migrate_longterm_unpinnable_pages\(\) \(6\.10; migrate_longterm_unpinnable_folios\(\) from 6\.11\)/);
-    expect(row('secretmem', 'pin_user_pages_fast_only', '6.12.118').source).toMatch(/gup_fast_folio_allowed\(\) \(6\.10\+/);
+    expect(row('secretmem', 'drained/pin_user_pages_fast_only', '6.12.118').source).toMatch(/gup_fast_folio_allowed\(\) \(6\.10\+/);
   });
   it("cma-longterm: the try_grab_page() claim is kept to hugetlb below 5.12", () => {
     expect(row('cma-longterm', 'hugetlb/pin_user_pages', '5.11.0', 'arm64').source).toMatch(/try_grab_page\(\).*until 0fa5bc4023c1/);
