@@ -140,14 +140,18 @@ export function splitHistoryCase(spec: string, probeIds: readonly string[]): [st
 /** The history as lines of text: one per segment, measured ones marked apart from read ones. */
 export function historyText(probe: string, name: string, arch: Arch, segments: readonly HistorySegment[], render: (a: Answer) => string): string {
   const lines = [`${probe} ${name} on ${arch}: the expected answer over upstream versions (M measured on a booted line, R read from source)`];
-  for (const s of segments) {
+  const rows = segments.map((s) => {
     const range = s.to ? `[${s.from}, ${s.to})` : `>= ${s.from}`;
     const answer = s.answer.ret === undefined && s.answer.note === undefined ? 'no expectation' : render(s.answer);
     const alt = s.alternatives?.length ? ` or ${s.alternatives.map(render).join(' or ')}` : '';
     const warn = s.warning ? ` + WARN ${s.warning}` : '';
     const mark = s.measuredOn.length ? `M (${s.measuredOn.join(', ')})` : 'R';
     const commits = s.commits.length ? `  decided by ${s.commits.map(commitText).join(', ')}` : '';
-    lines.push(`  ${mark.padEnd(26)} ${range.padEnd(18)} ${answer}${alt}${warn}${commits}`);
-  }
+    return { mark, range, rest: `${answer}${alt}${warn}${commits}` };
+  });
+  // Columns as wide as their widest cell: a segment measured on three lines has a long mark.
+  const markWidth = Math.max(0, ...rows.map((r) => r.mark.length));
+  const rangeWidth = Math.max(0, ...rows.map((r) => r.range.length));
+  for (const r of rows) lines.push(`  ${r.mark.padEnd(markWidth)}  ${r.range.padEnd(rangeWidth)}  ${r.rest}`);
   return `${lines.join('\n')}\n`;
 }
