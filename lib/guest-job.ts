@@ -27,6 +27,22 @@ export const GuestStepSchema = z.discriminatedUnion('kind', [
       hostDriven: z.boolean().optional(),
     })
     .strict(),
+  /** The module's stress run (lib/stress/guest.ts), with one profile (lib/stress/cli.ts PROFILES); it reloads guplab.ko, so it runs alone in its boot. */
+  z
+    .object({
+      kind: z.literal('stress'),
+      profile: z
+        .object({
+          fuzzCalls: z.number().int().positive(),
+          fuzzThreads: z.number().int().positive(),
+          raceSeconds: z.number().int().positive(),
+          killPages: z.number().int().positive(),
+          killRounds: z.number().int().nonnegative(),
+          seed: z.number().int().nonnegative(),
+        })
+        .strict(),
+    })
+    .strict(),
 ]);
 export type GuestStep = z.infer<typeof GuestStepSchema>;
 
@@ -42,6 +58,6 @@ export function readJobFile(file: string): GuestJob {
     throw new Error(`cannot read the guest job ${file}: ${err instanceof Error ? err.message : String(err)} (the host writes it for guplab-guest)`);
   }
   const parsed = GuestJobSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench):\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench, stress):\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -1,5 +1,5 @@
 // `guplab-guest [job.json]`: the guest side of `bench --vm`, `check --vm`,
-// `matrix` and `test-vm`. Runs the steps of the job the host wrote to the
+// `matrix`, `test-vm` and `stress`. Runs the steps of the job the host wrote to the
 // run folder (lib/contract.ts) and exits with the first failing step's status.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { checkPassed, runCheck } from './check/run.js';
 import { GUEST_RUN_DIR, guestEnv, guestMounts, guestPath, RUN_FILES } from './contract.js';
 import { readJobFile, type GuestJob, type GuestStep } from './guest-job.js';
 import { hostRoundDriver } from './bench/rounds.js';
+import { runGuest as runStress } from './stress/guest.js';
 import { writeFileAtomic } from './util/atomic.js';
 import { projectRoot } from './util/root.js';
 
@@ -91,6 +92,8 @@ async function runStep(step: GuestStep): Promise<number> {
       else if (step.print === 'table') console.log(benchTable(result));
       return 0;
     }
+    case 'stress':
+      return runStress(step.profile);
   }
 }
 

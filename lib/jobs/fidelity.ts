@@ -34,7 +34,7 @@ export function fidelityScript(opts: { module: string; job: string }): string {
     'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug',
     `insmod ${quote(opts.module)} || exit 3`,
     'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$out/clocksource" 2>/dev/null',
-    `node ${quote(path.join(projectRoot, 'dist', 'lib', 'selftests', 'fidelity-guest.js'))} ${quote(opts.job)} > "$out/pairs.jsonl" || exit 4`,
+    `node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${quote(opts.job)} > "$out/pairs.jsonl" || exit 4`,
     'exit 0',
     '',
   ].join('\n');

@@ -70,8 +70,8 @@ export async function runFidelityGuest(job: FidelityGuestJob, emit: (pair: Fidel
   }
 }
 
-// `node dist/lib/selftests/fidelity-guest.js JOB.json`: the guest's entry.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+/** `bin/guplab-fidelity-guest.js JOB.json` (lib/jobs/fidelity.ts's guest script): the pairs as JSON lines on stdout. */
+export async function main(): Promise<void> {
   const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as FidelityGuestJob;
   await runFidelityGuest(job, (p) => process.stdout.write(`${JSON.stringify(p)}\n`));
 }

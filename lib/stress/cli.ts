@@ -1,6 +1,6 @@
 // `guplab stress`: builds the C stress program with the host's gcc, boots
-// each kernel with guplab.ko and runs lib/stress/guest.ts there (which
-// reloads the module from $GUPLAB_KO, set by the runner).
+// each kernel with guplab.ko and runs the guest job's stress step there
+// (lib/stress/guest.ts, which reloads the module from $GUPLAB_KO, set by the runner).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -18,8 +18,8 @@ export interface StressOptions {
 
 /** full: `make stress`; ci: what `make test` runs (same fuzz volume, shorter races, smaller kill). */
 export const PROFILES = {
-  full: { calls: 100000, threads: 4, race: 60, killPages: 1000000, killRounds: 10, memMiB: 5120 },
-  ci: { calls: 100000, threads: 4, race: 15, killPages: 262144, killRounds: 4, memMiB: 2048 },
+  full: { guest: { fuzzCalls: 100000, fuzzThreads: 4, raceSeconds: 60, killPages: 1000000, killRounds: 10 }, memMiB: 5120 },
+  ci: { guest: { fuzzCalls: 100000, fuzzThreads: 4, raceSeconds: 15, killPages: 262144, killRounds: 4 }, memMiB: 2048 },
 } as const;
 
 export function buildStressBinary(): string {
@@ -39,9 +39,7 @@ export async function runStress(opts: StressOptions): Promise<number> {
       kernel: k,
       memMiB: prof.memMiB,
       timeoutSec: opts.timeout,
-      command: ['node', path.join(projectRoot, 'dist', 'lib', 'stress', 'guest.js'), '--calls', String(prof.calls), '--threads', String(prof.threads),
-        '--race', String(prof.race), '--kill-pages', String(prof.killPages), '--kill-rounds', String(prof.killRounds),
-        '--seed', String(opts.seed)],
+      job: { steps: [{ kind: 'stress', profile: { ...prof.guest, seed: opts.seed } }] },
     });
     const secs = (result.wallMs / 1000).toFixed(0);
     process.stderr.write(`guplab: stress on ${result.release} (${result.accel.toUpperCase()}, ${prof.memMiB} MiB guest): exit ${result.status ?? '-'}, wall ${secs} s\n`);

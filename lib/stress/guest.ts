@@ -254,25 +254,3 @@ export async function runGuest(p: StressProfile): Promise<number> {
   console.log(`stress: wall                ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return failures.length ? 1 : 0;
 }
-
-const argNum = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
-
-if (process.argv[1]?.endsWith('guest.js')) {
-  runGuest({
-    fuzzCalls: argNum('calls', 100000),
-    fuzzThreads: argNum('threads', 4),
-    raceSeconds: argNum('race', 60),
-    killPages: argNum('kill-pages', 1000000),
-    killRounds: argNum('kill-rounds', 5),
-    seed: argNum('seed', 1),
-  }).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}

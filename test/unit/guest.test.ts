@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PROFILES } from '../../lib/stress/cli.js';
 import { onlyRpcTimeouts } from '../../lib/guest.js';
 import { readJobFile } from '../../lib/guest-job.js';
 import { dumpDtbArgs, pmemNodes } from '../../lib/vm/devicetree.js';
@@ -154,5 +155,13 @@ describe('the guest job file', () => {
     expect(() => readJobFile(write({ steps: [{ kind: 'bench', spec: [], dir: 'x', print: 'table', progress: true }] }))).toThrow(/a benchmark spec object\n\s+→ at steps\[0\]\.spec/);
     expect(() => readJobFile(write({ steps: [{ kind: 'pin' }] }))).toThrow(/is not a guest job[\s\S]*steps\[0\]\.kind/);
     expect(() => readJobFile(write({ steps: [{ kind: 'check', only: [], report: 'c.json', extra: 1 }] }))).toThrow(/extra/);
+  });
+  it('carries the stress profiles `guplab stress` sends, and refuses a profile with a field missing or negative', () => {
+    for (const name of ['full', 'ci'] as const) {
+      const job = { steps: [{ kind: 'stress', profile: { ...PROFILES[name].guest, seed: 7 } }] };
+      expect(readJobFile(write(job))).toEqual(job);
+    }
+    expect(() => readJobFile(write({ steps: [{ kind: 'stress', profile: { ...PROFILES.ci.guest } }] }))).toThrow(/steps\[0\]\.profile\.seed/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'stress', profile: { ...PROFILES.ci.guest, seed: 1, killRounds: -1 } }] }))).toThrow(/killRounds/);
   });
 });

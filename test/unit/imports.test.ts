@@ -75,6 +75,15 @@ describe('lib/ imports', () => {
     expect(circles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]))).toEqual([['a', 'b', 'c']]);
   });
 
+  it('run nothing when imported: no lib/ module looks at process.argv[1] to decide whether it is the entry (bin/ files are)', () => {
+    expect(sources('lib').filter((f) => /process\.argv\[1\]/.test(readFileSync(f, 'utf8')))).toEqual([]);
+    for (const bin of readdirSync('bin').filter((f) => f !== 'run-built.js')) {
+      const m = /runBuilt\('([^']+)', '(\w+)'\)/.exec(readFileSync(path.join('bin', bin), 'utf8'));
+      expect(m, bin).not.toBeNull();
+      expect(readFileSync(`lib/${m![1]}.ts`, 'utf8'), bin).toMatch(new RegExp(`^export (async )?function ${m![2]}\\(`, 'm'));
+    }
+  });
+
   it('keep the runner out of what runs inside a guest', () => {
     const graph = importGraph(false);
     const runner = ['lib/vm/run.ts', 'lib/vm/qemu.ts', 'lib/vm/initramfs.ts', 'lib/kernels/kernel.ts', 'lib/vm/interactive.ts', 'lib/cli.ts'];
