@@ -69,7 +69,7 @@ overhead: build
 	$(GUPLAB) vm run $(VM_FLAGS) -- $(NODE) bin/guplab.js overhead
 
 # The test tiers (docs/testing.md). The fast one, `npm test`: no VM, no root
-# needed once deps are in: types, lint (biome; checkpatch.pl on kmod/), unit
+# needed once deps are in: types, lint (biome; clang-format on native/; checkpatch.pl on kmod/), unit
 # and host tests, and the drift check of the generated docs (a unit test).
 check: build lint checkpatch
 	node_modules/.bin/tsc -p tsconfig.test.json
@@ -77,6 +77,7 @@ check: build lint checkpatch
 
 lint:
 	node_modules/.bin/biome lint
+	clang-format --dry-run --Werror native/*.cc native/*.h
 
 checkpatch: ts
 	$(NODE) scripts/checkpatch.mjs

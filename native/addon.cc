@@ -21,13 +21,13 @@ Napi::Object AbiConstants(Napi::Env env) {
 #define GUPLAB_EXPORT_PATH(sym, id, name) paths.Set(static_cast<uint32_t>(id), Napi::String::New(env, name));
   GUPLAB_PATHS(GUPLAB_EXPORT_PATH)
 #undef GUPLAB_EXPORT_PATH
-#define GUPLAB_EXPORT_API(sym, id, fn, pin, path)                        \
-  apis.Set(#fn, Napi::Number::New(env, id));                             \
-  {                                                                      \
-    Napi::Object info = Napi::Object::New(env);                          \
-    info.Set("pin", Napi::Boolean::New(env, pin));                       \
+#define GUPLAB_EXPORT_API(sym, id, fn, pin, path)                           \
+  apis.Set(#fn, Napi::Number::New(env, id));                                \
+  {                                                                         \
+    Napi::Object info = Napi::Object::New(env);                             \
+    info.Set("pin", Napi::Boolean::New(env, pin));                          \
     info.Set("path", paths.Get(static_cast<uint32_t>(GUPLAB_PATH_##path))); \
-    apiInfo.Set(#fn, info);                                              \
+    apiInfo.Set(#fn, info);                                                 \
   }
   GUPLAB_APIS(GUPLAB_EXPORT_API)
 #undef GUPLAB_EXPORT_API

@@ -27,7 +27,7 @@ enum PinSlot : size_t {
 #define GUPLAB_PIN_SLOT_ENUM(sym, name) kPinSlot##sym,
   GUPLAB_PIN_SLOTS(GUPLAB_PIN_SLOT_ENUM)
 #undef GUPLAB_PIN_SLOT_ENUM
-  kPinSlots
+      kPinSlots
 };
 
 Napi::Object InitDevice(Napi::Env env, Napi::Object exports);

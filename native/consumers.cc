@@ -295,7 +295,8 @@ Napi::Value ProcMem(const Napi::CallbackInfo &info) {
       int err = errno ? errno : ECHILD;
       kill(child, SIGKILL);
       waitpid(child, &status, 0);
-      throw ErrnoError(env, err, "ptrace", "", "the child could not be traced (PTRACE_TRACEME refused: a seccomp filter, or Yama ptrace_scope=3)");
+      throw ErrnoError(env, err, "ptrace", "",
+                       "the child could not be traced (PTRACE_TRACEME refused: a seccomp filter, or Yama ptrace_scope=3)");
     }
     path = "/proc/" + std::to_string(child) + "/mem";
   }
@@ -318,7 +319,8 @@ Napi::Value ProcMem(const Napi::CallbackInfo &info) {
   r.ns.reserve(iterations);
   for (size_t i = 0; i < iterations; i++) {
     double t0 = NowNs();
-    ssize_t ret = write ? pwrite(fd, scratch.data(), len, static_cast<off_t>(addr)) : pread(fd, scratch.data(), len, static_cast<off_t>(addr));
+    ssize_t ret =
+        write ? pwrite(fd, scratch.data(), len, static_cast<off_t>(addr)) : pread(fd, scratch.data(), len, static_cast<off_t>(addr));
     double t1 = NowNs();
     r.ret = static_cast<long>(ret);
     if (ret < 0) {

@@ -55,20 +55,14 @@ std::string OpenHint(int err) {
 class Device : public Napi::ObjectWrap<Device> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Device",
-                       {InstanceMethod<&Device::Info>("info"),
-                        InstanceMethod<&Device::Pin>("pin"),
-                        InstanceMethod<&Device::PreparePin>("preparePin"),
-                        InstanceMethod<&Device::Release>("release"),
-                        InstanceMethod<&Device::Access>("access"),
-                        InstanceMethod<&Device::PinAsync>("pinAsync"),
-                        InstanceMethod<&Device::Bench>("bench"),
-                        InstanceMethod<&Device::Mirror>("mirror"),
-                        InstanceMethod<&Device::MirrorAsync>("mirrorAsync"),
-                        InstanceMethod<&Device::MirrorState>("mirrorState"),
-                        InstanceMethod<&Device::Interrupt>("interrupt"),
-                        InstanceMethod<&Device::Close>("close"),
-                        InstanceAccessor<&Device::Closed>("closed")});
+    return DefineClass(
+        env, "Device",
+        {InstanceMethod<&Device::Info>("info"), InstanceMethod<&Device::Pin>("pin"), InstanceMethod<&Device::PreparePin>("preparePin"),
+         InstanceMethod<&Device::Release>("release"), InstanceMethod<&Device::Access>("access"),
+         InstanceMethod<&Device::PinAsync>("pinAsync"), InstanceMethod<&Device::Bench>("bench"), InstanceMethod<&Device::Mirror>("mirror"),
+         InstanceMethod<&Device::MirrorAsync>("mirrorAsync"), InstanceMethod<&Device::MirrorState>("mirrorState"),
+         InstanceMethod<&Device::Interrupt>("interrupt"), InstanceMethod<&Device::Close>("close"),
+         InstanceAccessor<&Device::Closed>("closed")});
   }
 
   explicit Device(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Device>(info) {
@@ -94,8 +88,7 @@ class Device : public Napi::ObjectWrap<Device> {
   }
 
   int Fd(Napi::Env env) const {
-    if (fd_ < 0)
-      throw Napi::Error::New(env, "Device is closed: open a new Device to make more calls");
+    if (fd_ < 0) throw Napi::Error::New(env, "Device is closed: open a new Device to make more calls");
     return fd_;
   }
 
@@ -103,8 +96,7 @@ class Device : public Napi::ObjectWrap<Device> {
     if (ioctl(Fd(env), request, arg) < 0) {
       int err = errno;
       std::string hint;
-      if (err == ENOTTY)
-        hint = "The loaded module does not know this request: rebuild and reload it (`make load`)";
+      if (err == ENOTTY) hint = "The loaded module does not know this request: rebuild and reload it (`make load`)";
       throw ErrnoError(env, err, "ioctl", path_, hint);
     }
   }
@@ -321,8 +313,7 @@ class Device : public Napi::ObjectWrap<Device> {
   // retries, events: number[], log: {event, start, end}[], pfns?: BigUint64Array}
   Napi::Value MirrorState(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber())
-      throw Napi::TypeError::New(env, "mirrorState(handle, pfns): handle must be a number");
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "mirrorState(handle, pfns): handle must be a number");
     auto st = std::make_unique<guplab_mirror_state>();
     std::memset(st.get(), 0, sizeof(*st));
     st->handle = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
@@ -384,8 +375,7 @@ class Device : public Napi::ObjectWrap<Device> {
   // release(handle, dirty) -> {nrPages, putNs}
   Napi::Value Release(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber())
-      throw Napi::TypeError::New(env, "release(handle, dirty): handle must be a number");
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "release(handle, dirty): handle must be a number");
     struct guplab_release r;
     std::memset(&r, 0, sizeof(r));
     r.handle = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
@@ -433,14 +423,14 @@ class Device : public Napi::ObjectWrap<Device> {
 
   Napi::Value Close(const Napi::CallbackInfo &info) {
     // A BENCH in flight keeps the fd; it is closed when the last one ends.
-    if (inflight_ > 0) close_pending_ = true;
-    else CloseFd();
+    if (inflight_ > 0)
+      close_pending_ = true;
+    else
+      CloseFd();
     return info.Env().Undefined();
   }
 
-  Napi::Value Closed(const Napi::CallbackInfo &info) {
-    return Napi::Boolean::New(info.Env(), fd_ < 0 || close_pending_);
-  }
+  Napi::Value Closed(const Napi::CallbackInfo &info) { return Napi::Boolean::New(info.Env(), fd_ < 0 || close_pending_); }
 
   std::string path_;
   int fd_ = -1;
@@ -457,8 +447,12 @@ class Device : public Napi::ObjectWrap<Device> {
 class IoctlWorker : public Napi::AsyncWorker {
  public:
   IoctlWorker(Napi::Env env, Device *device, Napi::Object owner, unsigned long request, void *arg)
-      : Napi::AsyncWorker(env, "guplab:ioctl"), deferred_(Napi::Promise::Deferred::New(env)),
-        device_(device), fd_(device->fd_), request_(request), arg_(arg) {
+      : Napi::AsyncWorker(env, "guplab:ioctl"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        device_(device),
+        fd_(device->fd_),
+        request_(request),
+        arg_(arg) {
     owner_ = Napi::Persistent(owner);  // keeps the Device (and its fd) alive
     device_->inflight_++;
   }
@@ -508,8 +502,7 @@ class PinWorker : public IoctlWorker {
 class BenchWorker : public IoctlWorker {
  public:
   BenchWorker(Napi::Env env, Device *device, Napi::Object owner, std::unique_ptr<guplab_bench> req)
-      : IoctlWorker(env, device, owner, GUPLAB_IOC_BENCH, req.get()), req_(std::move(req)),
-        samples_(req_->iterations) {
+      : IoctlWorker(env, device, owner, GUPLAB_IOC_BENCH, req.get()), req_(std::move(req)), samples_(req_->iterations) {
     req_->samples = reinterpret_cast<uintptr_t>(samples_.data());
   }
 
@@ -570,8 +563,7 @@ Napi::Value Device::PinAsync(const Napi::CallbackInfo &info) {
 
 Napi::Value Device::Bench(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject())
-    throw Napi::TypeError::New(env, "bench(request): request must be an object");
+  if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "bench(request): request must be an object");
   Napi::Object req = info[0].As<Napi::Object>();
   auto req_ptr = std::make_unique<guplab_bench>();
   guplab_bench &b = *req_ptr;

@@ -5,8 +5,7 @@
 
 namespace guplab {
 
-Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall,
-                       const std::string &path, const std::string &hint) {
+Napi::Error ErrnoError(Napi::Env env, int err, const char *syscall, const std::string &path, const std::string &hint) {
   const char *name = strerrorname_np(err);
   std::string code = name ? name : "E" + std::to_string(err);
   std::string message = code + ": " + std::strerror(err) + ", " + syscall;

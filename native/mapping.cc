@@ -14,9 +14,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <iterator>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -174,8 +174,8 @@ int OpenBacking(Napi::Env env, const std::string &kind, Napi::Object opts, size_
     if (kind == "file" && !opts.Get("create").ToBoolean().Value()) {
       close(fd);
       throw ErrnoError(env, EINVAL, "mmap", path,
-                       "The file is " + std::to_string(st.st_size) + " bytes, shorter than the " +
-                           std::to_string(length) + "-byte mapping: pass create: true to extend it");
+                       "The file is " + std::to_string(st.st_size) + " bytes, shorter than the " + std::to_string(length) +
+                           "-byte mapping: pass create: true to extend it");
     }
     if (ftruncate(fd, static_cast<off_t>(length)) < 0) {
       int err = errno;
@@ -252,9 +252,10 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
     munmap(reinterpret_cast<void *>(start), length);
     std::string hint;
     if (map_err == ENOMEM && huge_size)
-      hint = "Not enough free " + std::to_string(huge_size >> 10) + " kB huge pages: reserve them with "
-             "`echo N > /sys/kernel/mm/hugepages/hugepages-" + std::to_string(huge_size >> 10) +
-             "kB/nr_hugepages` or boot with hugepages=N (guplab vm run --hugepages N)";
+      hint = "Not enough free " + std::to_string(huge_size >> 10) +
+             " kB huge pages: reserve them with "
+             "`echo N > /sys/kernel/mm/hugepages/hugepages-" +
+             std::to_string(huge_size >> 10) + "kB/nr_hugepages` or boot with hugepages=N (guplab vm run --hugepages N)";
     else if (map_err == EOPNOTSUPP && (flags & MAP_SYNC))
       hint = "MAP_SYNC needs a file on a DAX filesystem (mount -o dax=always)";
     else if (map_err == EINVAL && kind == "device")
@@ -269,8 +270,7 @@ Napi::Value Map(const Napi::CallbackInfo &info) {
   if (advice >= 0 && madvise(ptr, length, advice) < 0) {
     int err = errno;
     munmap(ptr, length);
-    throw ErrnoError(env, err, "madvise", "",
-                     err == EINVAL ? "This kernel or memory kind has no transparent huge pages" : "");
+    throw ErrnoError(env, err, "madvise", "", err == EINVAL ? "This kernel or memory kind has no transparent huge pages" : "");
   }
   if (populate != "none" && (prot & PROT_READ)) {
     bool write = populate == "write" && (prot & PROT_WRITE);
@@ -370,8 +370,7 @@ Napi::Value Advise(const Napi::CallbackInfo &info) {
     if (name != a.name) continue;
     if (madvise(reinterpret_cast<void *>(addr), len, a.value) < 0) {
       int err = errno;
-      throw ErrnoError(env, err, "madvise", "",
-                       err == EINVAL && *a.needs ? std::string("This kernel or mapping lacks ") + a.needs : "");
+      throw ErrnoError(env, err, "madvise", "", err == EINVAL && *a.needs ? std::string("This kernel or mapping lacks ") + a.needs : "");
     }
     return env.Undefined();
   }
@@ -397,7 +396,8 @@ Napi::Value Hwpoison(const Napi::CallbackInfo &info) {
   uintptr_t addr;
   size_t len;
   RangeArgs(info, &addr, &len);
-  struct sigaction count {}, old {};
+  struct sigaction count {
+  }, old{};
   count.sa_sigaction = CountSigbus;
   count.sa_flags = SA_SIGINFO;
   sigemptyset(&count.sa_mask);
@@ -409,7 +409,10 @@ Napi::Value Hwpoison(const Napi::CallbackInfo &info) {
   sigaction(SIGBUS, &old, nullptr);
   Napi::Object out = Napi::Object::New(env);
   out.Set("sigbus", Napi::Number::New(env, g_sigbus_count));
-  out.Set("code", g_sigbus_code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" : g_sigbus_code == BUS_MCEERR_AO ? "BUS_MCEERR_AO" : g_sigbus_count ? std::to_string(g_sigbus_code) : "");
+  out.Set("code", g_sigbus_code == BUS_MCEERR_AR   ? "BUS_MCEERR_AR"
+                  : g_sigbus_code == BUS_MCEERR_AO ? "BUS_MCEERR_AO"
+                  : g_sigbus_count                 ? std::to_string(g_sigbus_code)
+                                                   : "");
   out.Set("errno", Napi::Number::New(env, r < 0 ? err : 0));
   return out;
 }
@@ -466,8 +469,7 @@ Napi::Value TouchRange(const Napi::CallbackInfo &info) {
   uintptr_t addr;
   size_t len;
   RangeArgs(info, &addr, &len);
-  Touch(addr, len, static_cast<size_t>(sysconf(_SC_PAGESIZE)),
-        info[2].ToBoolean().Value() ? TouchMode::kRewrite : TouchMode::kRead);
+  Touch(addr, len, static_cast<size_t>(sysconf(_SC_PAGESIZE)), info[2].ToBoolean().Value() ? TouchMode::kRewrite : TouchMode::kRead);
   return info.Env().Undefined();
 }
 
@@ -510,7 +512,9 @@ Napi::Value ForkRun(const Napi::CallbackInfo &info) {
   for (uint32_t i = 0; i < list.Length(); i++) {
     Napi::Object o = list.Get(i).As<Napi::Object>();
     std::string op = o.Get("op").ToString().Utf8Value();
-    ChildOp c{op == "write" ? ChildOp::kWrite : op == "pfn" ? ChildOp::kPfn : ChildOp::kRead,
+    ChildOp c{op == "write" ? ChildOp::kWrite
+              : op == "pfn" ? ChildOp::kPfn
+                            : ChildOp::kRead,
               static_cast<uint8_t>(o.Get("value").ToNumber().Uint32Value()), AddressArg(env, o.Get("address"))};
     if (op != "read" && op != "write" && op != "pfn") throw Napi::TypeError::New(env, "forkRun: op must be read, write or pfn");
     if (!FindRegion(c.addr, 1)) throw Napi::RangeError::New(env, "forkRun: an address is not inside a live guplab mapping");

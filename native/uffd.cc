@@ -28,8 +28,7 @@ class FaultHandler : public Napi::ObjectWrap<FaultHandler> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FaultHandler",
-                       {InstanceMethod<&FaultHandler::Stop>("stop"),
-                        InstanceAccessor<&FaultHandler::Faults>("faults")});
+                       {InstanceMethod<&FaultHandler::Stop>("stop"), InstanceAccessor<&FaultHandler::Faults>("faults")});
   }
 
   // new FaultHandler(address: bigint, length: number, fill: number)

@@ -14,11 +14,12 @@ set -eu
 # tree (--pmem/--dax, DAX in the full guest: lib/vm/devicetree.ts).
 # flex, bison, bc, libelf-dev and libssl-dev: building a debug kernel from
 # Debian's linux-source (--kernel 6.12-debug, make test-debug: lib/kernels/debugkernel.ts).
+# clang-format: make lint checks native/ against .clang-format.
 PACKAGES="qemu-system-x86 busybox-static kmod xz-utils zstd sparse gcc make libc6-dev libelf1 \
 debian-archive-keyring apt dpkg python3 g++ dwarves util-linux libc6-dev-i386 lib32gcc-12-dev \
 gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross e2fsprogs xfsprogs \
 qemu-system-arm g++-aarch64-linux-gnu debootstrap chromium git device-tree-compiler gdb gdb-multiarch numactl binutils \
-flex bison bc libelf-dev libssl-dev rsync"
+flex bison bc libelf-dev libssl-dev rsync clang-format"
 
 missing=""
 for p in $PACKAGES; do

@@ -20,6 +20,8 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   busybox: 'busybox-static',
   '/usr/bin/busybox': 'busybox-static',
   chromium: 'chromium',
+  // make lint: native/ against .clang-format.
+  'clang-format': 'clang-format',
   '/usr/bin/chromium': 'chromium',
   dd: 'coreutils',
   debootstrap: 'debootstrap',

@@ -63,7 +63,8 @@ function owners(programs: readonly string[]): Map<string, string> {
   const out = spawnSync('dpkg', ['-S', ...all], { encoding: 'utf8' }).stdout;
   const byPath = new Map<string, string>();
   for (const line of out.split('\n')) {
-    const m = /^([^:]+): (.+)$/.exec(line);
+    // "pkg: path", or "pkg:arch: path" for a package of a given architecture (clang-format:amd64).
+    const m = /^([^:]+?)(?::[a-z0-9-]+)?: (\/.+)$/.exec(line);
     if (m && !line.startsWith('diversion')) byPath.set(m[2]!.trim(), m[1]!.split(',')[0]!.trim());
   }
   const result = new Map<string, string>();
