@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { ARCH_NAMES, debArch } from '../vm/arch.js';
 import { run } from '../vm/exec.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -40,7 +41,7 @@ export class PrivateApt {
   readonly extraSuites: readonly string[];
   readonly security: boolean;
 
-  constructor(dir: string, suite = 'bookworm', archs: readonly string[] = ['amd64', 'arm64'], more: { extraSuites?: readonly string[]; security?: boolean } = {}) {
+  constructor(dir: string, suite = 'bookworm', archs: readonly string[] = ARCH_NAMES.map(debArch), more: { extraSuites?: readonly string[]; security?: boolean } = {}) {
     this.dir = dir;
     this.suite = suite;
     this.archs = archs;
