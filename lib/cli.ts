@@ -208,9 +208,10 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .argument('<command...>', 'command and arguments (put them after --)')
     .option('--out <dir>', 'host folder that receives what the command writes to $GUPLAB_VM_OUT')
     .option('--numa <node>', 'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
-    .action(async (command: string[], opts: VmCliOptions & { out?: string; numa?: string[] }, cmd: Command) => {
+    .option('--no-module', 'boot without guplab.ko (no /dev/guplab; $GUPLAB_NO_MODULE=1): the only way to boot an image-only kernel line, one whose headers the archive lost (guplab kernels marks them)')
+    .action(async (command: string[], opts: VmCliOptions & { out?: string; numa?: string[]; module: boolean }, cmd: Command) => {
       const base = vmBase(opts, cmd);
-      const result = await vmRun({ ...base, command, qemuExtraArgs: numaArgs(base, opts.numa), ...(opts.out ? { outDir: path.resolve(opts.out) } : {}) });
+      const result = await vmRun({ ...base, module: opts.module, command, qemuExtraArgs: numaArgs(base, opts.numa), ...(opts.out ? { outDir: path.resolve(opts.out) } : {}) });
       process.exitCode = reportVm(result);
     });
 
@@ -528,7 +529,7 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
       dev.close();
     });
   addStressCommand(program);
-  addConsumersCommand(program);
+  addConsumersCommand(program, { vmOptions, refuseVmOnly, vmBase: (opts, cmd) => vmBase(opts as VmCliOptions, cmd), host });
   return program;
 }
 

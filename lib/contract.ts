@@ -70,6 +70,8 @@ export const ENV = {
   noDax: 'GUPLAB_NO_DAX',
   /** guplab.ko of the booted kernel (stress reloads it). */
   ko: 'GUPLAB_KO',
+  /** 1: the guest was booted without guplab.ko (vm run --no-module): /dev/guplab cannot appear. */
+  noModule: 'GUPLAB_NO_MODULE',
   /** The addon built for the guest's arch (arm64 guests on x86_64 hosts). */
   addon: 'GUPLAB_ADDON',
   /** 1: progress as lines on stdout, which the host turns into its bar. */

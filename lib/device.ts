@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type BenchTiming, type FlagName } from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
+import { ENV } from './contract.js';
 import { addon, type NativeDevice, type PinSlots, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
@@ -404,7 +405,9 @@ export class GupDevice {
     try {
       return new GupDevice(new Device(path));
     } catch (err) {
-      throw classify(err, 'open');
+      // A guest booted without the module (vm run --no-module) says so: no insmod can help there.
+      const noModule = process.env[ENV.noModule] === '1' && (err as NodeJS.ErrnoException).code === 'ENOENT';
+      throw classify(err, 'open', noModule ? 'this guest was booted with --no-module, so guplab.ko is not loaded and /dev/guplab cannot appear: boot without --no-module, on a kernel line with headers (guplab kernels)' : undefined);
     }
   }
 

@@ -2,7 +2,9 @@
 // O_DIRECT, vmsplice, process_vm_*, /proc/PID/mem, MADV_POPULATE_*) on this
 // machine's kernel, with no module and no VM: what each answers on each
 // backing against its per-kernel expectation (KTAP and JSON, as check), and
-// what each costs per page on this CPU (results.json, as bench).
+// what each costs per page on this CPU (results.json, as bench). `check --vm`
+// runs the same suite in a guest booted without guplab.ko, which is how the
+// image-only Debian lines (no headers in the archive) are asked.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,22 @@ import { runConsumers } from '../consumers/run.js';
 import { CONSUMERS, CONSUMER_IDS, gupCallOn } from '../consumers/table.js';
 import { positiveInt, UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { projectRoot } from '../util/root.js';
+import { guestPath } from '../contract.js';
+import { DEFAULT_KERNEL, resolveArchiveKernel } from '../kernels/kernel.js';
+import { reportVm, type VmBase } from '../jobs/vm.js';
+import type { Arch } from '../vm/paths.js';
+
+/** What cli.ts lends this command for --vm: its VM options, their refusal without --vm, and the run they describe. */
+export interface VmWiring {
+  vmOptions: (cmd: Command) => Command;
+  refuseVmOnly: (cmd: Command, vm: boolean | undefined) => void;
+  vmBase: (opts: object, cmd: Command) => VmBase;
+  host: Arch;
+}
+
+/** The guest of `consumers check --vm` unless the user chose its memory: an ext4 disk for the file cases, 2 MiB huge pages for hugetlb. */
+const GUEST_MEMORY = { fs: ['ext4' as const], hugepages: 8 };
 
 /** kselftest's "every case skipped". */
 const EXIT_SKIP = 4;
@@ -35,18 +53,24 @@ function sizes(value: string): number[] {
   });
 }
 
-export function addConsumersCommand(program: Command): void {
+export function addConsumersCommand(program: Command, wiring: VmWiring): void {
   const cmd = program.command('consumers').description("the kernel's own GUP consumers (io_uring, O_DIRECT, vmsplice, process_vm_*, /proc/PID/mem, MADV_POPULATE_*) on this machine: no module, no VM (docs/consumers.md)");
 
-  cmd
-    .command('check')
-    .description('each consumer on each backing (anon, THP, memfd, tmpfs, a file on --dir, hugetlb, secretmem, guard, PROT_NONE, read-only) as KTAP, against per-kernel expectations')
-    .option('--only <ids>', `comma-separated consumers: ${CONSUMER_IDS.join(', ')}`, commaList, [] as string[])
-    .option('--list', 'list the consumers, each with the GUP call it makes on this kernel, and exit')
-    .option('--dir <path>', "folder for the file backing and the O_DIRECT source (its filesystem names the file cases; default: the working directory)")
-    .option('--out <dir>', 'also write the report as JSON into DIR/consumers.json')
-    .option('--json', 'print the JSON report instead of KTAP')
-    .action((opts: { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean }) => {
+  wiring
+    .vmOptions(
+      cmd
+        .command('check')
+        .description('each consumer on each backing (anon, THP, memfd, tmpfs, a file on --dir, hugetlb, secretmem, guard, PROT_NONE, read-only) as KTAP, against per-kernel expectations')
+        .option('--only <ids>', `comma-separated consumers: ${CONSUMER_IDS.join(', ')}`, commaList, [] as string[])
+        .option('--list', 'list the consumers, each with the GUP call it makes on this kernel, and exit')
+        .option('--dir <path>', "folder for the file backing and the O_DIRECT source (its filesystem names the file cases; default: the working directory; with --vm: the guest's first --fs disk)")
+        .option('--out <dir>', 'also write the report as JSON into DIR/consumers.json (with --vm default results/consumers-KERNEL-ARCH)')
+        .option('--json', 'print the JSON report instead of KTAP')
+        .option('--vm', 'boot the kernel in QEMU without guplab.ko (an ext4 disk and 8 huge pages unless --fs/--hugepages say otherwise) and check there; image-only lines included')
+        .option('--no-module', "boot without guplab.ko: what --vm always does here (the consumers never open /dev/guplab), accepted as vm run takes it"),
+    )
+    .action(async (opts: { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean; vm?: boolean; kernel?: string; arch?: Arch; fs?: string[] }, sub: Command) => {
+      wiring.refuseVmOnly(sub, opts.vm);
       if (opts.list) {
         const version = hostVersion();
         for (const c of CONSUMERS) {
@@ -57,6 +81,23 @@ export function addConsumersCommand(program: Command): void {
       }
       const unknown = opts.only.filter((id) => !(CONSUMER_IDS as readonly string[]).includes(id));
       if (unknown.length) throw new UsageError(`unknown consumer ${unknown.join(', ')}: \`guplab consumers check --list\` shows the ${CONSUMER_IDS.length}`);
+      if (opts.vm) {
+        const base = wiring.vmBase(opts, sub);
+        const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
+        // A line whose modules the archive lost (6.19 to 7.1) can mount no ext4 disk: its file cases go to the guest's /tmp (tmpfs).
+        const noModules = base.kernelImage ? undefined : archiveNoModules(opts.kernel ?? DEFAULT_KERNEL, base.arch ?? wiring.host, log);
+        if (noModules) log(`${noModules}: no ext4 disk in this guest, the file cases run on /tmp (tmpfs)`);
+        const memory = Object.keys(base.memory ?? {}).length ? base.memory! : noModules ? { hugepages: GUEST_MEMORY.hugepages } : GUEST_MEMORY;
+        const fs = memory.fs?.[0];
+        const dir = opts.dir ?? (fs ? `/mnt/guplab/${fs}` : '/tmp');
+        const args = ['consumers', 'check', ...(opts.only.length ? ['--only', opts.only.join(',')] : []), '--dir', dir, '--out', guestPath('out'), ...(opts.json ? ['--json'] : [])];
+        const outDir = path.resolve(opts.out ?? path.join('results', `consumers-${opts.kernel ?? DEFAULT_KERNEL}-${base.arch ?? wiring.host}`));
+        const { vmRun } = await import('../vm/run.js');
+        const result = await vmRun({ ...base, memory, module: false, outDir, command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
+        process.exitCode = reportVm(result);
+        if (result.status !== null) process.stderr.write(`guplab: wrote ${path.join(outDir, 'consumers.json')}\n`);
+        return;
+      }
       const report = runConsumers({ only: opts.only, ...(opts.dir ? { dir: opts.dir } : {}), onLine: opts.json ? undefined : (line) => console.log(line) });
       if (opts.json) console.log(JSON.stringify(report, null, 2));
       if (opts.out) {
@@ -114,6 +155,15 @@ export function addConsumersCommand(program: Command): void {
       console.log(opts.json ? JSON.stringify(result, null, 2) : consumerBenchTable(result));
       process.stderr.write(`guplab: wrote ${file}\n`);
     });
+}
+
+/** Why the archive's kernel for SPEC has no loadable modules, when it has none (undefined for a debug line or anything not resolved here). */
+function archiveNoModules(spec: string, arch: Arch, log: (msg: string) => void): string | undefined {
+  try {
+    return resolveArchiveKernel(spec, arch, log, { module: false }).kernel.noModules;
+  } catch {
+    return undefined; // the runner resolves it again and names what is wrong
+  }
 }
 
 /** This kernel's version with its real sublevel (Debian's releases say x.y.0). */

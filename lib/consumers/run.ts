@@ -152,6 +152,9 @@ function uring(ctx: Context): { fd: number } | { skip: string } {
 }
 
 function direct(ctx: Context): { fd: number } | { skip: string } {
+  // tmpfs takes O_DIRECT from 6.6 ("tmpfs: trivial support for direct IO",
+  // e88e0d366f9c) but reads by copying (shmem_file_read_iter): no GUP to ask.
+  if (!ctx.direct && ctx.fs === 'tmpfs') ctx.direct = { skip: `the O_DIRECT source is on tmpfs (${ctx.dir}), which copies O_DIRECT reads (shmem_file_read_iter) instead of pinning the buffer: pass --dir on a block filesystem (ext4, xfs)` };
   if (!ctx.direct) {
     try {
       ctx.direct = { fd: openSync(ctx.sourceFile, constants.O_RDONLY | constants.O_DIRECT) };

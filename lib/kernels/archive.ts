@@ -47,8 +47,18 @@ export interface ArchiveKernel {
   packages: string[];
   /** The same kernel's unsigned image package (name=version), fetched when the signed one cannot be. */
   unsignedImage?: string;
-  /** Why guplab.ko cannot be built for it (the archive lost its headers), when it cannot. */
+  /**
+   * Why guplab.ko cannot be built for it (the archive lost its headers),
+   * when it cannot. Such a kernel still boots without the module (vm run
+   * --no-module): `packages` is then its image parts alone.
+   */
   unbuildable?: string;
+  /**
+   * Why it has no loadable modules, when the archive lost the package that
+   * held them (linux-modules-RELEASE, from the linux source, goes with the
+   * headers; the signed linux-binary and linux-image stay).
+   */
+  noModules?: string;
 }
 
 export interface ArchiveIndex {
@@ -66,7 +76,7 @@ interface Stanza {
 }
 
 /** Bumped when the index format changes: an older index.json is rebuilt. */
-const INDEX_VERSION = 3;
+const INDEX_VERSION = 4;
 
 // --- Debian version order (dpkg's algorithm) ---
 
@@ -172,15 +182,25 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
     const headers = byName.get(`linux-headers-${release}`);
     const upstream = s.Version.replace(/^\d+:/, '').replace(/-[^-]*$/, '').replace(/[~+].*$/, '');
     const base = { release, series: /^(\d+\.\d+)/.exec(release)![1]!, upstream, version: s.Version, arch, suite: suite.suite, base: suite.base, image: s.Package };
+    const split = depNames(s.Depends).filter((d) => /^linux-(binary|modules)-/.test(d.name) && d.name.endsWith(release));
+    const parts = split.filter((d) => byName.has(d.name)).map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
+    const lostModules = split.find((d) => d.name.startsWith('linux-modules-') && !byName.has(d.name));
+    const unsignedPart = unsigned ? { unsignedImage: `${unsigned.Package}${q(unsigned)}=${unsigned.Version}` } : {};
     if (!headers) {
       // Backports keep the signed images of old uploads after their linux
-      // source (headers, kbuild) is gone: bootable, but nothing to build against.
-      if (!out.has(release)) out.set(release, { ...base, packages: [], unbuildable: `the archive keeps only its image, not linux-headers-${release}` });
+      // source (headers, kbuild, and from 6.19 linux-modules) is gone:
+      // bootable without guplab.ko, but nothing to build it against.
+      if (!out.has(release)) {
+        out.set(release, {
+          ...base,
+          ...unsignedPart,
+          packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts],
+          unbuildable: `the archive keeps only its image, not linux-headers-${release}`,
+          ...(lostModules ? { noModules: `the archive keeps its image but not ${lostModules.name}` } : {}),
+        });
+      }
       continue;
     }
-    const parts = depNames(s.Depends)
-      .filter((d) => /^linux-(binary|modules)-/.test(d.name) && d.name.endsWith(release) && byName.has(d.name))
-      .map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
     const hdeps = depNames(headers.Depends);
     const common = hdeps.filter((d) => /^linux-headers-/.test(d.name) && byName.has(d.name)).map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
     // kbuild runs on the build host: the host arch's package of the same version.
@@ -191,12 +211,12 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
         return v ? `${d.name}=${v}` : undefined;
       });
     if (kbuild.some((k) => !k)) {
-      out.set(release, { ...base, packages: [], unbuildable: `the archive has no ${debArch(hostArch())} linux-kbuild for it` });
+      out.set(release, { ...base, ...unsignedPart, packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts], unbuildable: `the archive has no ${debArch(hostArch())} linux-kbuild for it` });
       continue;
     }
     out.set(release, {
       ...base,
-      ...(unsigned ? { unsignedImage: `${unsigned.Package}${q(unsigned)}=${unsigned.Version}` } : {}),
+      ...unsignedPart,
       packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts, `${headers.Package}${q(headers)}=${headers.Version}`, ...common, ...(kbuild as string[])],
     });
   }
@@ -334,6 +354,8 @@ export function archiveIndex(log: (msg: string) => void, opts: { refresh?: boole
 
 /** Downloads packages (name[:arch]=version) into dir with the archive's apt configuration. */
 export function downloadPackages(gen: string, pkgs: readonly string[], dir: string): string[] {
+  // apt-get download of nothing fails ("Handler silently failed"): an image-only kernel may be one package.
+  if (!pkgs.length) return [];
   mkdirSync(dir, { recursive: true });
   run('apt-get', [...aptOptions(gen), 'download', ...pkgs], { cwd: dir });
   const files = readdirSync(dir).filter((f) => f.endsWith('.deb'));
@@ -353,14 +375,27 @@ export function seriesOf(kernels: readonly ArchiveKernel[], arch: Arch): string[
   return [...new Set(list.map((k) => k.series))].sort(compareDebVersions);
 }
 
+/** What a resolution is for: by default a boot with guplab.ko, which needs the kernel's headers. */
+export interface ResolveOptions {
+  /** false: a boot without guplab.ko (vm run --no-module): image-only kernels are usable too. */
+  module?: boolean;
+}
+
+/** The flag that boots a kernel without guplab.ko, as refusals name it. */
+export const NO_MODULE_HINT = 'boot it without guplab.ko with --no-module (guplab vm run --no-module, guplab consumers check --vm)';
+
 /**
  * What `--kernel SPEC` names for an arch: a series ("6.17": its newest
  * release), a major ("7": the newest of all 7.x), an upstream version
  * ("6.12.57": the newest package of it) or an exact release, with or
  * without the arch suffix ("6.17.8+deb13", "5.10.0-35-amd64"). Throws a
- * one-line error naming what exists.
+ * one-line error naming what exists. A boot with the module takes only
+ * kernels with headers; one without (`module: false`) takes image-only
+ * ones too, preferring a release with headers where a series has both
+ * (the same kernel as the module's runs).
  */
-export function resolveKernel(spec: string, arch: Arch, kernels: readonly ArchiveKernel[], hostBase = 'bookworm'): ArchiveKernel {
+export function resolveKernel(spec: string, arch: Arch, kernels: readonly ArchiveKernel[], hostBase = 'bookworm', opts: ResolveOptions = {}): ArchiveKernel {
+  const module = opts.module ?? true;
   const deb = debArch(arch);
   // Of two builds of one upstream version (6.12.117+deb12, +deb13), the
   // host's release's is "newer": its modules build without a Debian root.
@@ -374,10 +409,10 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
   let found: ArchiveKernel | undefined;
   if (/^\d+(\.\d+)?$/.test(spec)) {
     const all = list.filter((k) => (spec.includes('.') ? k.series === spec : k.series.split('.')[0] === spec));
-    found = all.filter((k) => !k.unbuildable).at(-1);
+    found = all.filter((k) => !k.unbuildable).at(-1) ?? (module ? undefined : all.at(-1));
     if (!found && all.length) {
       const buildable = seriesOf(kernels.filter((k) => !k.unbuildable), arch);
-      throw new Error(`kernel ${spec} for ${arch}: ${all.map((k) => k.release.replace(`-${deb}`, '')).join(', ')} ${all.length > 1 ? 'are' : 'is'} in the archive as image only (${all[0]!.unbuildable}), so guplab.ko cannot be built; series with headers: ${buildable.join(', ')}`);
+      throw new Error(`kernel ${spec} for ${arch}: ${all.map((k) => k.release.replace(`-${deb}`, '')).join(', ')} ${all.length > 1 ? 'are' : 'is'} in the archive as image only (${all[0]!.unbuildable}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}, or take a series with headers: ${buildable.join(', ')}`);
     }
   } else {
     const release = spec.endsWith(`-${deb}`) ? spec : `${spec}-${deb}`;
@@ -391,7 +426,7 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
     }
   }
   if (!found) throw new Error(`no Debian kernel series ${spec} for ${arch}: ${known}`);
-  if (found.unbuildable) throw new Error(`kernel ${found.release} cannot be used: ${found.unbuildable}, so guplab.ko cannot be built (guplab kernels --arch ${arch} marks the usable ones)`);
+  if (found.unbuildable && module) throw new Error(`kernel ${found.release} cannot have guplab.ko: ${found.unbuildable}, so the module cannot be built for it: ${NO_MODULE_HINT} (guplab kernels --arch ${arch} marks the ones with headers)`);
   return found;
 }
 
@@ -399,11 +434,12 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
  * resolveKernel's choice first, then, for a series or a major, the older
  * usable releases of it (newest first): a mirror may lack the newest files.
  */
-export function kernelCandidates(spec: string, arch: Arch, kernels: readonly ArchiveKernel[], hostBase = 'bookworm'): ArchiveKernel[] {
-  const first = resolveKernel(spec, arch, kernels, hostBase);
+export function kernelCandidates(spec: string, arch: Arch, kernels: readonly ArchiveKernel[], hostBase = 'bookworm', opts: ResolveOptions = {}): ArchiveKernel[] {
+  const first = resolveKernel(spec, arch, kernels, hostBase, opts);
   if (!/^\d+(\.\d+)?$/.test(spec)) return [first];
+  const usable = (k: ArchiveKernel): boolean => !k.unbuildable || (opts.module === false && Boolean(first.unbuildable));
   const same = kernels
-    .filter((k) => k.arch === arch && !k.unbuildable && k !== first && (spec.includes('.') ? k.series === spec : k.series.split('.')[0] === spec))
+    .filter((k) => k.arch === arch && usable(k) && k !== first && (spec.includes('.') ? k.series === spec : k.series.split('.')[0] === spec))
     .sort((a, b) => compareKernels(b, a));
   return [first, ...same];
 }
@@ -416,14 +452,16 @@ export function kernelsTable(kernels: readonly ArchiveKernel[], arches: readonly
   const lines: string[] = [];
   for (const arch of arches) {
     lines.push(`${arch} (Debian ${debArch(arch)}):`);
-    lines.push(`  ${'series'.padEnd(6)} ${'--kernel SERIES takes'.padEnd(24)} ${'suite'.padEnd(18)} ${'usable'.padStart(6)} ${'image-only'.padStart(10)}  cached`);
+    lines.push(`  ${'series'.padEnd(6)} ${'--kernel SERIES takes'.padEnd(46)} ${'suite'.padEnd(18)} ${'usable'.padStart(6)} ${'image-only'.padStart(10)}  cached`);
     for (const s of seriesOf(kernels, arch)) {
       const list = kernels.filter((k) => k.arch === arch && k.series === s).sort(compareKernels);
       const usable = list.filter((k) => !k.unbuildable);
-      const newest = usable.length ? resolveKernel(s, arch, kernels, hostBase) : undefined;
+      // An image-only series boots without the module only.
+      const newest = resolveKernel(s, arch, kernels, hostBase, { module: usable.length > 0 });
+      const takes = usable.length ? newest.release : `${newest.release} (--no-module${newest.noModules ? ', no modules' : ''})`;
       const have = list.filter((k) => cached(k.release)).map((k) => k.release.replace(`-${debArch(arch)}`, ''));
       lines.push(
-        `  ${s.padEnd(6)} ${(newest?.release ?? '- (no headers)').padEnd(24)} ${(newest ?? list.at(-1)!).suite.padEnd(18)} ${String(usable.length).padStart(6)} ${String(list.length - usable.length).padStart(10)}  ${have.join(', ') || '-'}`,
+        `  ${s.padEnd(6)} ${takes.padEnd(46)} ${newest.suite.padEnd(18)} ${String(usable.length).padStart(6)} ${String(list.length - usable.length).padStart(10)}  ${have.join(', ') || '-'}`,
       );
     }
   }

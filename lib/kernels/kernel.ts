@@ -9,7 +9,7 @@ import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crossCompileArgs } from '../vm/arch.js';
-import { archiveIndex, downloadPackages, kernelCandidates, resolveKernel, seriesOf, type ArchiveKernel } from './archive.js';
+import { archiveIndex, downloadPackages, kernelCandidates, NO_MODULE_HINT, resolveKernel, seriesOf, type ArchiveKernel, type ResolveOptions } from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './cache.js';
 import { debugLine, debugSourceFor, ensureDebugKernel } from './debugkernel.js';
@@ -82,15 +82,15 @@ export function isCachedKernel(release: string): boolean {
  * The archive's kernel that --kernel SPEC names for an arch (lib/kernels/archive.ts),
  * or a one-line error naming what exists, before anything is downloaded.
  */
-export function resolveArchiveKernel(spec: string, arch: Arch, log: (msg: string) => void): { kernel: ArchiveKernel; gen: string } {
+export function resolveArchiveKernel(spec: string, arch: Arch, log: (msg: string) => void, opts: ResolveOptions = {}): { kernel: ArchiveKernel; gen: string } {
   const { index, gen } = archiveIndex(log);
-  return { kernel: resolveKernel(spec, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]), gen };
+  return { kernel: resolveKernel(spec, arch, index.kernels, DEBIAN_RELEASES[hostDebian()], opts), gen };
 }
 
-/** --kernel values with `all` expanded to every series of the arch that guplab can use (oldest first). */
-export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: (msg: string) => void): string[] {
+/** --kernel values with `all` expanded to every series of the arch that guplab can use (oldest first; without the module, image-only series too). */
+export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: (msg: string) => void, opts: ResolveOptions = {}): string[] {
   if (!versions.includes('all')) return [...versions];
-  const usable = seriesOf(archiveIndex(log).index.kernels.filter((k) => !k.unbuildable), arch);
+  const usable = seriesOf(archiveIndex(log).index.kernels.filter((k) => opts.module === false || !k.unbuildable), arch);
   return [...new Set(versions.flatMap((v) => (v === 'all' ? usable : [v])))];
 }
 
@@ -98,15 +98,17 @@ export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: 
  * Resolves every --kernel x --arch pair before anything is downloaded or
  * booted, so a bad one fails at once with the error naming what exists.
  */
-export function checkKernelSpecs(versions: readonly string[], arches: readonly Arch[], log: (msg: string) => void): void {
+export function checkKernelSpecs(versions: readonly string[], arches: readonly Arch[], log: (msg: string) => void, opts: ResolveOptions = {}): void {
   for (const arch of arches) {
-    for (const v of expandKernelSpecs(versions, arch, log)) {
+    for (const v of expandKernelSpecs(versions, arch, log, opts)) {
       const line = debugLine(v);
       if (line !== undefined) {
         resolveDebugSource(line, arch, log);
         continue;
       }
-      if (!cachedReleases().includes(v) && !cachedReleases().includes(`${v}-${debArch(arch)}`)) resolveArchiveKernel(v, arch, log);
+      const cached = [v, `${v}-${debArch(arch)}`].find((r) => cachedReleases().includes(r));
+      if (!cached) resolveArchiveKernel(v, arch, log, opts);
+      else if (opts.module !== false && !existsSync(path.join(headersDir(cached), 'Makefile'))) throw imageOnlyRefusal(cached);
     }
   }
 }
@@ -117,8 +119,22 @@ export function resolveDebugSource(line: string, arch: Arch, log: (msg: string) 
   return { source: debugSourceFor(line, arch, index.kernels, gen, hostSuite()).source, gen };
 }
 
-/** Makes sure the kernel image, modules and headers of `version` are unpacked in the cache. */
-export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void): Kernel {
+/** The headers folder of a cached Debian release (absent for an image-only one). */
+function headersDir(release: string): string {
+  return path.join(cacheRoot(), 'kernels', release, 'root', 'usr', 'src', `linux-headers-${release}`);
+}
+
+/** The refusal of a module boot on a cached kernel without headers. */
+function imageOnlyRefusal(release: string): Error {
+  return new Error(`kernel ${release} is cached as image only (the archive has no linux-headers-${release}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}`);
+}
+
+/**
+ * Makes sure the kernel image, modules and headers of `version` are
+ * unpacked in the cache; with `module: false`, an image-only kernel's image
+ * (and its modules, where the archive kept them) without headers.
+ */
+export function ensureKernel(version: string, arch: Arch, log: (msg: string) => void, opts: ResolveOptions = {}): Kernel {
   const line = debugLine(version);
   if (line !== undefined) {
     const { source, gen } = resolveDebugSource(line, arch, log);
@@ -128,9 +144,9 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   }
   // An exact release already unpacked needs no index: a second run asks nothing.
   const exact = [version, `${version}-${debArch(arch)}`].find((r) => cachedReleases().includes(r) && r.endsWith(`-${debArch(arch)}`));
-  if (exact) return unpackedKernel(exact, arch, undefined, log);
+  if (exact) return unpackedKernel(exact, arch, undefined, log, opts);
   const { index, gen } = archiveIndex(log);
-  const candidates = kernelCandidates(version, arch, index.kernels, DEBIAN_RELEASES[hostDebian()]);
+  const candidates = kernelCandidates(version, arch, index.kernels, DEBIAN_RELEASES[hostDebian()], opts);
   // A series is served by its newest release the mirror really has: the
   // index may name files the mirror lacks (seen: arm64 5.10.0-43 to -46 answered
   // 404 while amd64's came; 5.10.0-32 is served).
@@ -143,7 +159,7 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
       continue;
     }
     try {
-      return unpackedKernel(c.release, arch, { kernel: c, gen }, log);
+      return unpackedKernel(c.release, arch, { kernel: c, gen }, log, opts);
     } catch (err) {
       // Nothing of it stays: no empty kernels/RELEASE folder for `guplab kernels` to list.
       if (!isCachedKernel(c.release)) rmSync(path.join(cacheRoot(), 'kernels', c.release), { recursive: true, force: true });
@@ -156,17 +172,24 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   throw new Error(`the mirror serves none of ${missing.join(', ')} (404) for --kernel ${version}: pass an older release (guplab kernels --all --arch ${arch})`);
 }
 
-function unpackedKernel(release: string, arch: Arch, resolved: { kernel: ArchiveKernel; gen: string } | undefined, log: (msg: string) => void): Kernel {
+/** An image-only kernel's upstream version, recorded at unpacking from its archive entry (it has no Makefile to read). */
+const UPSTREAM_FILE = 'upstream';
+
+function unpackedKernel(release: string, arch: Arch, resolved: { kernel: ArchiveKernel; gen: string } | undefined, log: (msg: string) => void, opts: ResolveOptions = {}): Kernel {
   const kernelsDir = path.join(cacheRoot(), 'kernels');
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
-  if (existsSync(stamp)) log(`cached: kernel ${release} (${root})`);
+  if (existsSync(stamp)) {
+    if (opts.module !== false && !existsSync(path.join(headersDir(release), 'Makefile'))) throw imageOnlyRefusal(release);
+    log(`cached: kernel ${release} (${root})`);
+  }
   else {
     // A root is renamed into place whole, modules.dep (depmod) last; one
     // without it is left by a run that died before unpacking was atomic.
     if (!existsSync(path.join(root, 'lib', 'modules', release, 'modules.dep'))) rmSync(root, { recursive: true, force: true });
-    const { kernel: entry, gen } = resolved ?? resolveArchiveKernel(release, arch, log);
+    const { kernel: entry, gen } = resolved ?? resolveArchiveKernel(release, arch, log, opts);
     const pkgs = [...entry.packages];
+    if (entry.unbuildable) log(`kernel: ${release} is image only (${entry.unbuildable}): no headers, no guplab.ko${entry.noModules ? `; no modules either (${entry.noModules})` : ''}`);
     // Unpacked in a temporary folder renamed into place, so that two runs
     // fetching the same kernel at once never see each other's half.
     cachedDir(root, `kernel ${release}`, log, (tmp) => {
@@ -194,24 +217,34 @@ function unpackedKernel(release: string, arch: Arch, resolved: { kernel: Archive
       // The arch headers include the common headers by absolute path: point it into the cache.
       const makefile = path.join(tmp, 'usr', 'src', headers, 'Makefile');
       // (7.x also names its own folder in KBUILD_OUTPUT=.)
-      writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
+      if (!entry.unbuildable) writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
+      // Without headers there is no Makefile to read the upstream version
+      // from: the archive's package version says it (6.16.3-1~bpo13+1: 6.16.3).
+      else writeFileSync(path.join(tmp, UPSTREAM_FILE), `${entry.upstream}\n`);
       // Packages of trixie and later install modules under /usr/lib (merged /usr).
       if (!existsSync(path.join(tmp, 'lib', 'modules')) && existsSync(path.join(tmp, 'usr', 'lib', 'modules'))) {
         mkdirSync(path.join(tmp, 'lib'), { recursive: true });
         symlinkSync('../usr/lib/modules', path.join(tmp, 'lib', 'modules'));
       }
       // Debian generates modules.dep at install time; do the same for the unpacked tree.
+      // (An image whose linux-modules the archive lost has none: an empty folder.)
+      if (!existsSync(path.join(tmp, 'lib', 'modules', release))) mkdirSync(path.join(tmp, 'lib', 'modules', release), { recursive: true });
       run('depmod', ['-b', tmp, release]);
     });
     writeFileSync(stamp, `${pkgs.join('\n')}\n`);
   }
-  const buildDir = path.join(root, 'usr', 'src', `linux-headers-${release}`);
-  const upstream = kernelUpstream(release, buildDir);
-  const suite = buildRootSuite(release);
+  const buildDir = headersDir(release);
+  // An image-only kernel: its upstream version is the archive entry's, recorded at unpacking.
+  const recorded = path.join(root, UPSTREAM_FILE);
+  const imageOnly = !existsSync(path.join(buildDir, 'Makefile')) && existsSync(recorded) ? `no linux-headers-${release} in the archive` : undefined;
+  const upstream = imageOnly ? readFileSync(recorded, 'utf8').trim() : kernelUpstream(release, buildDir);
+  if (imageOnly) log(`kernel ${release}: upstream ${upstream} from the archive's package version (image only: no headers Makefile to read it from)`);
+  const suite = imageOnly ? undefined : buildRootSuite(release);
   return {
     buildRoot: suite ? ensureBuildRoot(suite, log, arch === hostArch() ? undefined : arch) : undefined,
     release,
     upstream,
+    ...(imageOnly ? { imageOnly } : {}),
     arch,
     root,
     // 7.x installs the image next to its modules.
@@ -242,6 +275,7 @@ export function kmodSources(): string[] {
 
 /** Builds kmod/ against the kernel's headers (cached by source hash) and returns guplab.ko. */
 export function buildModule(kernel: Kernel, log: (msg: string) => void): string {
+  if (kernel.imageOnly) throw new Error(`kernel ${kernel.release} cannot have guplab.ko: ${kernel.imageOnly}: ${NO_MODULE_HINT}`);
   const hash = createHash('sha256');
   for (const file of kmodSources()) hash.update(file).update(readFileSync(file));
   const dir = path.join(kernel.cacheDir ?? path.join(cacheRoot(), 'kernels', kernel.release), `kmod-${hash.digest('hex').slice(0, 12)}`);

@@ -6,8 +6,17 @@ import type { Arch } from '../vm/paths.js';
 export interface Kernel {
   /** uname -r, e.g. 6.1.0-56-amd64. */
   release: string;
-  /** The upstream version its build tree's Makefile says, e.g. 6.1.192 (lib/kernels/upstream.ts). */
+  /**
+   * The upstream version its build tree's Makefile says, e.g. 6.1.192
+   * (lib/kernels/upstream.ts); for an image-only kernel (`imageOnly`), the
+   * archive's package version's (6.16.3-1~bpo13+1: 6.16.3).
+   */
   upstream: string;
+  /**
+   * Why it has no headers (a Debian image whose linux-headers the archive
+   * lost): it boots without guplab.ko only, and `buildDir` does not exist.
+   */
+  imageOnly?: string;
   arch: Arch;
   /** Folder the image and headers packages are unpacked into. */
   root: string;

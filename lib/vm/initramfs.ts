@@ -1,5 +1,6 @@
 // The guest's initramfs: busybox, the kernel's virtio/9p/overlay modules,
-// guplab.ko and an init that mounts the host root and runs the command.
+// guplab.ko (absent from a boot without the module) and an init that mounts
+// the host root and runs the command.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -52,7 +53,15 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in $(cat /modules.list); do insmod /lib/modules/$m || echo "guplab-init: insmod $m failed"; done
-insmod /guplab.ko || echo "guplab-init: insmod guplab.ko failed"
+if [ -e /guplab.ko ]; then insmod /guplab.ko || echo "guplab-init: insmod guplab.ko failed"; else echo "guplab-init: no guplab.ko in this boot (--no-module): /dev/guplab is absent"; fi
+if [ -e /virtiofs ]; then
+  # No 9p or overlay modules (an image whose linux-modules the archive lost): the host root over
+  # virtio-fs (built in), read-only, with tmpfs where the guest writes.
+  mount -t virtiofs -o ro hostroot /newroot || echo "guplab-init: mount of the host root over virtio-fs failed (a kernel without CONFIG_VIRTIO_FS=y)"
+  for d in /tmp /var/tmp /root /run /mnt; do mount -t tmpfs tmpfs /newroot$d; done
+  mkdir -p /newroot${GUEST_RUN_DIR}
+  mount -t virtiofs guplabio /newroot${GUEST_RUN_DIR}
+else
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /lower
 mount -t tmpfs -o size=75% tmpfs /rw
 mkdir -p /rw/upper /rw/work
@@ -61,6 +70,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 guestla
 mount -t overlay overlay -o lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work /newroot
 mkdir -p /newroot${GUEST_RUN_DIR}
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 guplabio /newroot${GUEST_RUN_DIR}
+fi
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
@@ -78,12 +88,17 @@ sync
 poweroff -f
 `;
 
-/** Builds (or reuses) the initramfs for a kernel and its guplab.ko; returns its path. */
-export function buildInitramfs(kernel: Kernel, guplabKo: string, busybox: string, extraModules: readonly string[] = []): string {
+/**
+ * Builds (or reuses) the initramfs for a kernel and its guplab.ko, or
+ * without a module (`guplabKo` undefined: kept in `noModuleDir`); returns its path.
+ */
+export function buildInitramfs(kernel: Kernel, guplabKo: string | undefined, busybox: string, extraModules: readonly string[] = [], noModuleDir?: string, virtiofs = false): string {
   const dep = readFileSync(path.join(kernel.modulesDir, 'modules.dep'), 'utf8');
   const modules = moduleLoadOrder(dep, [...BOOT_MODULES, ...extraModules]);
-  const hash = createHash('sha256').update(INIT_SCRIPT).update(modules.join('\n')).update(readFileSync(guplabKo)).update(busybox);
-  const out = path.join(path.dirname(guplabKo), `initramfs-${hash.digest('hex').slice(0, 12)}.cpio.gz`);
+  const hash = createHash('sha256').update(INIT_SCRIPT).update(modules.join('\n')).update(guplabKo ? readFileSync(guplabKo) : 'no module').update(busybox).update(virtiofs ? 'virtiofs' : '9p');
+  const folder = guplabKo ? path.dirname(guplabKo) : noModuleDir;
+  if (!folder) throw new Error('buildInitramfs: a boot without guplab.ko needs a folder for its initramfs');
+  const out = path.join(folder, `initramfs-${hash.digest('hex').slice(0, 12)}.cpio.gz`);
   if (existsSync(out)) return out;
 
   const dir = (name: string): CpioEntry => ({ name, mode: S_IFDIR | 0o755 });
@@ -92,7 +107,9 @@ export function buildInitramfs(kernel: Kernel, guplabKo: string, busybox: string
     { name: 'dev/console', mode: S_IFCHR | 0o600, rdev: [5, 1] },
     { name: 'bin/busybox', mode: S_IFREG | 0o755, data: readFileSync(busybox) },
     { name: 'init', mode: S_IFREG | 0o755, data: Buffer.from(INIT_SCRIPT) },
-    { name: 'guplab.ko', mode: S_IFREG | 0o644, data: readFileSync(guplabKo) },
+    ...(guplabKo ? [{ name: 'guplab.ko', mode: S_IFREG | 0o644, data: readFileSync(guplabKo) }] : []),
+    // The init's choice of shares: virtio-fs, for a kernel without 9p and overlay modules (QemuSpec.virtiofs).
+    ...(virtiofs ? [{ name: 'virtiofs', mode: S_IFREG | 0o644, data: Buffer.from('') }] : []),
   ];
   const names: string[] = [];
   for (const file of modules) {

@@ -16,6 +16,13 @@ export interface QemuSpec {
   append: string[];
   /** Folder shared read-only as the top layer of the guest's root (a guest of another arch). */
   guestLayer?: string;
+  /**
+   * The shares over virtio-fs instead of 9p: the vhost-user sockets of the
+   * virtiofsd serving / (hostroot) and ioDir (guplabio). For a kernel without
+   * loadable modules (9p and overlay are modules in Debian's kernels; FUSE
+   * and VIRTIO_FS are built in). Guest memory is then a shared memfd.
+   */
+  virtiofs?: { hostroot: string; guplabio: string };
 }
 
 /**
@@ -52,7 +59,14 @@ export function qemuBinary(arch: Arch): string {
 
 export function qemuArgs(spec: QemuSpec): string[] {
   const a = ARCHES[spec.arch];
-  const machine = ['-machine', `${a.qemu.machine},accel=${spec.accel}`, '-cpu', spec.accel === 'kvm' ? 'host' : a.qemu.tcgCpu];
+  const machine = ['-machine', `${a.qemu.machine},accel=${spec.accel}${spec.virtiofs ? ',memory-backend=mem' : ''}`, '-cpu', spec.accel === 'kvm' ? 'host' : a.qemu.tcgCpu];
+  // vhost-user needs the guest's memory shared with virtiofsd.
+  const shares = spec.virtiofs
+    ? ['-object', `memory-backend-memfd,id=mem,size=${spec.memMiB}M,share=on`,
+       '-chardev', `socket,id=vfs0,path=${spec.virtiofs.hostroot}`, '-device', 'vhost-user-fs-pci,chardev=vfs0,tag=hostroot',
+       '-chardev', `socket,id=vfs1,path=${spec.virtiofs.guplabio}`, '-device', 'vhost-user-fs-pci,chardev=vfs1,tag=guplabio']
+    : ['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+       '-virtfs', `local,path=${spec.ioDir},mount_tag=guplabio,security_model=none`];
   const console = a.console;
   return [
     ...machine,
@@ -63,8 +77,7 @@ export function qemuArgs(spec: QemuSpec): string[] {
     '-kernel', spec.vmlinuz,
     '-initrd', spec.initramfs,
     '-append', [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', ...spec.append].join(' '),
-    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${spec.ioDir},mount_tag=guplabio,security_model=none`,
+    ...shares,
     ...(spec.guestLayer ? ['-virtfs', `local,path=${spec.guestLayer},mount_tag=guestlayer,security_model=none,readonly=on`] : []),
   ];
 }

@@ -1,6 +1,7 @@
-// Boots a Debian kernel in QEMU with guplab.ko loaded and runs one command
+// Boots a Debian kernel in QEMU with guplab.ko loaded (or, with module:
+// false, without it) and runs one command
 // in the project directory, over the host root shared read-only.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,12 @@ export interface VmRunOptions {
   job?: GuestJob;
   /** Kernel series ("6.1", "6.12") or full release; default 6.1. */
   kernel?: string;
+  /**
+   * false: boot without guplab.ko (none built, none loaded; /dev/guplab
+   * absent and $GUPLAB_NO_MODULE=1 in the guest). The only way to boot an
+   * image-only Debian kernel (no headers in the archive). Default true.
+   */
+  module?: boolean;
   arch?: Arch;
   /** A user's own kernel image, with kernelBuild its build tree or headers (instead of a Debian kernel). */
   kernelImage?: string;
@@ -76,7 +83,7 @@ export interface VmRunMeta {
   arch: Arch;
   accel: Accel;
   qemuVersion: string;
-  options: { kernel: string; memMiB: number; cpus: number; append: string[]; memory: GuestMemoryOptions; timeoutSec: number };
+  options: { kernel: string; module: boolean; memMiB: number; cpus: number; append: string[]; memory: GuestMemoryOptions; timeoutSec: number };
 }
 
 /** timeout: killed at --timeout; no-status: the guest never finished the command (boot or init failed, it crashed); kernel-trouble: a WARN/BUG/Oops the command did not declare. */
@@ -273,18 +280,69 @@ export function timingClockAppend(arch: Arch, options: Pick<VmRunOptions, 'timin
   return (options.append ?? []).some((a) => /^(tsc|clocksource)=/.test(a)) ? [] : ['tsc=reliable'];
 }
 
+/** The virtiofsd of the QEMU shipped with Debian 12, or the standalone one of later releases. */
+const VIRTIOFSD = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd'];
+
+/**
+ * Starts one virtiofsd per share (/ as hostroot, ioDir as guplabio) on
+ * sockets in a folder of their own; each serves one QEMU connection and
+ * ends with it (and is killed with the runner, as QEMU is).
+ */
+function startVirtiofs(ioDir: string, log: (msg: string) => void): { sockets: { hostroot: string; guplabio: string }; stop: () => void } {
+  const binary = VIRTIOFSD.find((f) => existsSync(f));
+  if (!binary) throw new Error(`no virtiofsd (looked for ${VIRTIOFSD.join(', ')}): a kernel without 9p modules shares the host root over virtio-fs; apt-get install qemu-system-common (Debian 12) or virtiofsd (Debian 13)`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vfs-'));
+  inFlight.dirs.add(dir);
+  const children: ChildProcess[] = [];
+  const sockets = { hostroot: path.join(dir, 'hostroot.sock'), guplabio: path.join(dir, 'guplabio.sock') };
+  for (const [name, source] of [['hostroot', '/'], ['guplabio', ioDir]] as const) {
+    const child = spawn(binary, [`--socket-path=${sockets[name]}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'sandbox=chroot'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => void (err = (err + c.toString()).slice(-2000)));
+    child.once('exit', (code) => {
+      if (code) log(`virtiofsd for ${name} exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
+    });
+    trackQemu(child);
+    children.push(child);
+  }
+  // QEMU connects to the sockets at start: wait until both exist.
+  const until = Date.now() + 10_000;
+  while (!Object.values(sockets).every((f) => existsSync(f))) {
+    if (Date.now() > until) throw new Error(`virtiofsd did not create its sockets in ${dir} within 10 s`);
+    spawnSync('sleep', ['0.1']);
+  }
+  log('shares over virtio-fs (this kernel has no 9p or overlay modules): the host root read-only, tmpfs on /tmp, /var/tmp, /root, /run and /mnt');
+  return {
+    sockets,
+    stop: () => {
+      for (const c of children) c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      inFlight.dirs.delete(dir);
+    },
+  };
+}
+
+/** What a guest without loadable modules cannot have, refused before it boots. */
+function refuseWithoutModules(release: string, setup: ReturnType<typeof guestSetup>, otherArch: boolean, extra: readonly string[]): void {
+  const why = `kernel ${release} has no loadable modules (the archive kept its image but not its linux-modules package)`;
+  if (setup.modules.length || setup.disks.length) throw new Error(`${why}, so the guest cannot load ${[...setup.modules, ...setup.disks.map((d) => d.fs)].join(', ')}: drop --fs, --pmem and --dax for this line`);
+  if (otherArch) throw new Error(`${why}: a guest of another arch than the host's is not supported there`);
+  if (extra.includes('-numa')) throw new Error(`${why}: its memory is one shared memfd for virtio-fs, so --numa is not supported there`);
+}
+
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
   if (!options.command && !options.job) throw new Error('vmRun needs a command or a job');
   const command = options.command ?? ['node', path.join(projectRoot, 'bin', 'guplab-guest.js'), guestPath('job')];
   if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
+  const withModule = options.module ?? true;
   // Memory options are checked before anything is fetched or built (a user kernel's arch is known only from its image).
   if (!options.kernelImage) guestSetup(options.memory ?? {}, options.arch ?? hostArch(), options.memMiB ?? 2048);
   // So is QEMU: a missing emulator is named with its package before a kernel is downloaded.
   if (!options.kernelImage || options.arch) requireProgram(qemuBinary(options.arch ?? hostArch()));
   const kernel = options.kernelImage
     ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
-    : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log);
+    : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log, { module: withModule });
   const arch = kernel.arch;
   // DAX needs kernel options: refused here, before the module is built or anything boots (or dropped, where optional).
   const { memory, noDax } = options.memory?.pmem ? daxForKernel(options.memory, kernelConfig(kernel), arch, kernel.release) : { memory: options.memory ?? {}, noDax: undefined };
@@ -292,17 +350,21 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
 
-  const ko = buildModule(kernel, log);
+  const ko = withModule ? buildModule(kernel, log) : undefined;
   // A guest of another arch gets a userland layer of its own (lib/vm/guestroot.ts).
   const guest = arch === hostArch() ? undefined : ensureGuestRoot(arch, log);
   const busybox = guest?.busybox ?? '/usr/bin/busybox';
   if (!existsSync(busybox)) throw new Error('busybox is missing: apt-get install busybox-static');
   const memMiB = options.memMiB ?? 2048;
   const setup = guestSetup(memory, arch, memMiB);
-  const initramfs = buildInitramfs(kernel, ko, busybox, setup.modules);
+  // An image whose modules the archive lost (6.19 to 7.1) has no 9p or overlay: its shares go over virtio-fs.
+  const virtiofs = Boolean(kernel.imageOnly) && !existsSync(path.join(kernel.modulesDir, 'kernel'));
+  if (virtiofs) refuseWithoutModules(kernel.release, setup, guest !== undefined, options.qemuExtraArgs ?? []);
+  const initramfs = buildInitramfs(kernel, ko, busybox, setup.modules, path.join(kernel.cacheDir ?? path.join(cacheRoot(), 'kernels', kernel.release), 'no-module'), virtiofs);
   let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
   const runOptions: VmRunMeta['options'] = {
     kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : options.kernel ?? DEFAULT_KERNEL,
+    module: withModule,
     memMiB,
     cpus: options.cpus ?? 2,
     append: [...setup.append, ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []), ...timingClockAppend(arch, options), ...(options.append ?? [])],
@@ -314,6 +376,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const ioDir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vm-'));
   inFlight.dirs.add(ioDir);
   options.onRunDir?.(ioDir);
+  let shares: ReturnType<typeof startVirtiofs> | undefined;
   try {
     const disks = prepareDisks(setup.disks, ioDir);
     const out = options.output ?? process.stdout;
@@ -331,13 +394,16 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         [ENV.upstream]: kernel.upstream,
         [ENV.arch]: arch,
         [ENV.meta]: guestPath('meta'),
-        [ENV.kernelBuild]: kernel.buildDir,
+        ...(kernel.imageOnly ? {} : { [ENV.kernelBuild]: kernel.buildDir }),
         [ENV.mounts]: JSON.stringify(setup.mounts),
         ...(noDax ? { [ENV.noDax]: noDax } : {}),
-        [ENV.ko]: ko,
+        ...(ko ? { [ENV.ko]: ko } : { [ENV.noModule]: '1', [ENV.requireDevice]: '0' }),
         ...guest?.env,
         ...options.env,
       }, [...(guest?.prelude ?? []), ...setup.script]));
+      // One virtiofsd pair per boot: each serves one QEMU connection.
+      shares?.stop();
+      shares = virtiofs ? startVirtiofs(ioDir, log) : undefined;
       let args = qemuArgs({
         arch,
         accel,
@@ -348,10 +414,11 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         cpus: runOptions.cpus,
         append: runOptions.append,
         guestLayer: guest?.layer,
+        ...(shares ? { virtiofs: shares.sockets } : {}),
       }).concat(disks, options.qemuExtraArgs ?? []);
       // pmem on a device-tree machine: QEMU's own tree for these arguments, plus the regions.
       if (setup.pmemRegions.length) args = args.concat(pmemDeviceTree(binary, args, setup.pmemRegions, ioDir));
-      log(`booting ${kernel.release} (upstream ${kernel.upstream}, ${arch}, ${accel.toUpperCase()}, QEMU ${version})`);
+      log(`booting ${kernel.release} (upstream ${kernel.upstream}${kernel.imageOnly ? ' from the archive, image only' : ''}, ${arch}, ${accel.toUpperCase()}, QEMU ${version}${ko ? '' : ', no guplab.ko'})`);
       const firstBootSec = options.firstBootTimeoutSec ?? 60;
       const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
       result = options.boot
@@ -404,6 +471,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       consoleLogFile: failed ? saveConsole(fullConsole, kernel.release, arch) : undefined,
     };
   } finally {
+    shares?.stop();
     rmSync(ioDir, { recursive: true, force: true });
     inFlight.dirs.delete(ioDir);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareDebVersions, kernelsOf, parseStanzas, resolveKernel, type ArchiveKernel } from '../../lib/kernels/archive.js';
+import { compareDebVersions, kernelCandidates, kernelsOf, parseStanzas, resolveKernel, type ArchiveKernel } from '../../lib/kernels/archive.js';
 import { crossCompileArgs, parseArch, parseArchList } from '../../lib/vm/arch.js';
 
 // Stanzas as Debian's Packages files carry them (fields cut to what is read).
@@ -51,6 +51,17 @@ Version: 7.3.4-1~bpo13+1
 
 Package: linux-image-6.17.13+deb13-amd64
 Version: 6.17.13-1~bpo13+1
+Depends: kmod, initramfs-tools (>= 0.120+deb8u2) | linux-initramfs-tool
+
+Package: linux-image-6.17.8+deb13-amd64
+Version: 6.17.8-1~bpo13+1
+
+Package: linux-image-7.1.13+deb13-amd64
+Version: 7.1.13-1~bpo13+1
+Depends: linux-base-7.1.13+deb13-amd64 (= 7.1.13-1~bpo13+1), linux-binary-7.1.13+deb13-amd64 (= 7.1.13-1~bpo13+1), linux-modules-7.1.13+deb13-amd64 (= 7.1.13-1~bpo13+1)
+
+Package: linux-binary-7.1.13+deb13-amd64
+Version: 7.1.13-1~bpo13+1
 `);
 
 describe('the archive index', () => {
@@ -90,11 +101,39 @@ describe('the archive index', () => {
   });
 
   it('refuses bad input in one line that names what exists', () => {
-    expect(() => resolveKernel('6.5', 'x86_64', all)).toThrow(/^no Debian kernel series 6\.5 for x86_64: the archive has 5\.10, 6\.17, 7\.3 for x86_64/);
+    expect(() => resolveKernel('6.5', 'x86_64', all)).toThrow(/^no Debian kernel series 6\.5 for x86_64: the archive has 5\.10, 6\.17, 7\.1, 7\.3 for x86_64/);
     expect(() => resolveKernel('6.17', 'x86_64', all)).toThrow(/image only .*series with headers: 5\.10, 7\.3$/);
     expect(() => resolveKernel('7.3.9+deb13', 'x86_64', all)).toThrow(/not in the archive for x86_64; its series 7\.3 has 7\.3\.4\+deb13$/);
     expect(() => resolveKernel('5.10.0-46-arm64', 'x86_64', all)).toThrow(/built for arm64, not x86_64/);
     for (const bad of ['6.5', '6.17', '7.3.9+deb13']) expect(() => resolveKernel(bad, 'x86_64', all)).toThrow(/^[^\n]+$/);
+  });
+
+  it('keeps an image-only kernel\'s image parts, and says when the archive lost its modules', () => {
+    expect(backports.find((x) => x.release === '6.17.13+deb13-amd64')).toMatchObject({ packages: ['linux-image-6.17.13+deb13-amd64=6.17.13-1~bpo13+1'], upstream: '6.17.13' });
+    expect(backports.find((x) => x.release === '6.17.13+deb13-amd64')?.noModules).toBeUndefined();
+    const k = backports.find((x) => x.release === '7.1.13+deb13-amd64')!;
+    expect(k.packages).toEqual(['linux-image-7.1.13+deb13-amd64=7.1.13-1~bpo13+1', 'linux-binary-7.1.13+deb13-amd64=7.1.13-1~bpo13+1']);
+    expect(k.unbuildable).toMatch(/only its image, not linux-headers-7\.1\.13\+deb13-amd64/);
+    expect(k.noModules).toBe('the archive keeps its image but not linux-modules-7.1.13+deb13-amd64');
+  });
+
+  it('resolves an image-only line for a boot without the module, and refuses it for one with, naming --no-module', () => {
+    expect(resolveKernel('6.17', 'x86_64', all, 'bookworm', { module: false }).release).toBe('6.17.13+deb13-amd64');
+    expect(resolveKernel('6.17.8+deb13', 'x86_64', all, 'bookworm', { module: false }).release).toBe('6.17.8+deb13-amd64');
+    expect(resolveKernel('7.1', 'x86_64', all, 'bookworm', { module: false }).release).toBe('7.1.13+deb13-amd64');
+    // Where a series has headers, a boot without the module takes the same release as one with.
+    expect(resolveKernel('5.10', 'x86_64', all, 'bookworm', { module: false }).release).toBe('5.10.0-46-amd64');
+    expect(kernelCandidates('6.17', 'x86_64', all, 'bookworm', { module: false }).map((k) => k.release)).toEqual(['6.17.13+deb13-amd64', '6.17.8+deb13-amd64']);
+    expect(kernelCandidates('5.10', 'x86_64', all, 'bookworm', { module: false }).map((k) => k.release)).toEqual(['5.10.0-46-amd64']);
+    // With the module (the default), both refuse in one line that names the way to boot it.
+    expect(() => resolveKernel('6.17', 'x86_64', all)).toThrow(
+      /^kernel 6\.17 for x86_64: 6\.17\.8\+deb13, 6\.17\.13\+deb13 are in the archive as image only \(the archive keeps only its image, not linux-headers-6\.17\.8\+deb13-amd64\), so guplab\.ko cannot be built for it: boot it without guplab\.ko with --no-module \(guplab vm run --no-module, guplab consumers check --vm\), or take a series with headers: 5\.10, 7\.3$/,
+    );
+    expect(() => resolveKernel('6.17.8+deb13', 'x86_64', all, 'bookworm', { module: true })).toThrow(/^kernel 6\.17\.8\+deb13-amd64 cannot have guplab\.ko: the archive keeps only its image.*--no-module/);
+    expect(() => resolveKernel('5.10.0-45-amd64', 'x86_64', all)).toThrow(/cannot have guplab\.ko.*--no-module/);
+    expect(resolveKernel('5.10.0-45-amd64', 'x86_64', all, 'bookworm', { module: false }).release).toBe('5.10.0-45-amd64');
+    // What does not exist is refused the same either way.
+    expect(() => resolveKernel('6.5', 'x86_64', all, 'bookworm', { module: false })).toThrow(/^no Debian kernel series 6\.5/);
   });
 
   it('orders Debian versions as dpkg does', () => {

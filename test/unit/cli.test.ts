@@ -41,6 +41,7 @@ const BAD: [string, string[], RegExp][] = [
   ['--repl with a command', ['vm', 'shell', '--repl', '--', 'bash'], /--repl and a command exclude each other/],
   ['a VM option without --vm', ['bench', '--kernel', '6.12'], /--kernel only applies with --vm: add --vm/],
   ['VM options without --vm', ['check', '--hugepages', '4', '--arch', 'arm64'], /--arch, --hugepages only apply with --vm/],
+  ['a consumers VM option without --vm', ['consumers', 'check', '--kernel', '6.16'], /--kernel only applies with --vm: add --vm/],
   ['a bench result without cases', ['compare', stub, stub], /stub.json says guplab-bench\/1 but lacks its environment, spec or cases/],
   ['a file that is not JSON', ['compare', notJson, notJson], /cannot read .*notes.txt as a bench result/],
   ['a matrix input that is not a check report', ['matrix', '--from', stub], /stub.json: not a guplab check report .*re-run guplab check/],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRootSuite, kernelSuite } from '../../lib/kernels/kernel.js';
+import { buildModule, buildRootSuite, checkKernelSpecs, ensureKernel, kernelSuite } from '../../lib/kernels/kernel.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,5 +92,54 @@ describe('upstream version (lib/kernels/upstream.ts)', () => {
     // Another kernel than the host booted (or none): /proc/version decides.
     expect(runningVersion('6.1.0-40-amd64', 'Linux version 6.1.0-40-amd64 (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP Debian 6.1.153-1', env)).toBe('6.1.153');
     expect(runningVersion('6.1.0-57-amd64', '', {})).toBe('6.1.0');
+  });
+});
+
+describe('image-only kernels in the cache (no headers)', () => {
+  // A release unpacked from an image-only archive entry: image and modules, no
+  // linux-headers, and the upstream version recorded from the package version.
+  const release = '6.16.12+deb13-amd64';
+  const withCache = (fn: (cache: string) => void): void => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'guplab-cache-'));
+    const saved = process.env.GUPLAB_CACHE;
+    process.env.GUPLAB_CACHE = cache;
+    try {
+      const root = path.join(cache, 'kernels', release, 'root');
+      mkdirSync(path.join(root, 'lib', 'modules', release), { recursive: true });
+      writeFileSync(path.join(root, 'upstream'), '6.16.12\n');
+      writeFileSync(path.join(cache, 'kernels', release, 'complete'), `linux-image-${release}=6.16.12-1~bpo13+1\n`);
+      fn(cache);
+    } finally {
+      if (saved === undefined) delete process.env.GUPLAB_CACHE;
+      else process.env.GUPLAB_CACHE = saved;
+      rmSync(cache, { recursive: true, force: true });
+    }
+  };
+
+  it('boot without the module, with the upstream version from the archive entry, said so', () => {
+    withCache(() => {
+      const logged: string[] = [];
+      const k = ensureKernel(release, 'x86_64', (m) => logged.push(m), { module: false });
+      expect(k).toMatchObject({ release, upstream: '6.16.12', imageOnly: `no linux-headers-${release} in the archive` });
+      expect(logged.join('\n')).toMatch(/upstream 6\.16\.12 from the archive's package version \(image only/);
+      expect(() => buildModule(k, () => undefined)).toThrow(/cannot have guplab\.ko: .*--no-module/);
+    });
+  });
+
+  it('are refused for a boot with the module before anything boots, naming --no-module', () => {
+    withCache(() => {
+      expect(() => ensureKernel(release, 'x86_64', () => undefined)).toThrow(
+        `kernel ${release} is cached as image only (the archive has no linux-headers-${release}), so guplab.ko cannot be built for it: boot it without guplab.ko with --no-module (guplab vm run --no-module, guplab consumers check --vm)`,
+      );
+      expect(() => checkKernelSpecs([release], ['x86_64'], () => undefined)).toThrow(/cached as image only.*--no-module/);
+      expect(() => checkKernelSpecs([release], ['x86_64'], () => undefined, { module: false })).not.toThrow();
+    });
+  });
+
+  it('without the recorded version and without headers, are refused as any kernel whose version cannot be read', () => {
+    withCache((cache) => {
+      rmSync(path.join(cache, 'kernels', release, 'root', 'upstream'));
+      expect(() => ensureKernel(release, 'x86_64', () => undefined, { module: false })).toThrow(/its upstream version cannot be read/);
+    });
   });
 });

@@ -98,6 +98,14 @@ describe('qemu command line', () => {
     expect(args.filter((a) => a.includes('mount_tag='))).toHaveLength(2);
     expect(args.find((a) => a.includes('mount_tag=hostroot'))).toContain('readonly=on');
   });
+  it('shares over virtio-fs, guest memory a shared memfd, for a kernel without 9p modules', () => {
+    const args = qemuArgs({ ...spec, arch: 'x86_64', accel: 'tcg', virtiofs: { hostroot: '/s/h.sock', guplabio: '/s/io.sock' } });
+    expect(args.join(' ')).toContain('q35,accel=tcg,memory-backend=mem');
+    expect(args).toContain('memory-backend-memfd,id=mem,size=2048M,share=on');
+    expect(args.filter((a) => a.startsWith('vhost-user-fs-pci,')).sort()).toEqual(['vhost-user-fs-pci,chardev=vfs0,tag=hostroot', 'vhost-user-fs-pci,chardev=vfs1,tag=guplabio']);
+    expect(args).toContain('socket,id=vfs0,path=/s/h.sock');
+    expect(args).not.toContain('-virtfs');
+  });
   it('boots arm64 on virt with cortex-a72 (pointer-auth emulation is slow with -cpu max)', () => {
     const args = qemuArgs({ ...spec, arch: 'arm64', accel: 'tcg' });
     expect(args[args.indexOf('-cpu') + 1]).toBe('cortex-a72');
