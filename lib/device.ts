@@ -407,6 +407,8 @@ export class GupDevice {
     } catch (err) {
       // A guest booted without the module (vm run --no-module) says so: no insmod can help there.
       const noModule = process.env[ENV.noModule] === '1' && (err as NodeJS.ErrnoException).code === 'ENOENT';
+      // The addon's own hint (make load, or run in the VM) does not apply here: keep only the system error.
+      if (noModule && err instanceof Error) err.message = err.message.split('. ')[0]!;
       throw classify(err, 'open', noModule ? 'this guest was booted with --no-module, so guplab.ko is not loaded and /dev/guplab cannot appear: boot without --no-module, on a kernel line with headers (guplab kernels)' : undefined);
     }
   }

@@ -36,6 +36,19 @@ describe('opening the device without the module', () => {
     expect(err.message).toContain('make load');
   });
 
+  it.skipIf(existsSync('/dev/guplab'))('in a guest booted with --no-module, says so instead of how to load the module', () => {
+    const saved = process.env.GUPLAB_NO_MODULE;
+    process.env.GUPLAB_NO_MODULE = '1';
+    try {
+      expect(() => GupDevice.open()).toThrow(DeviceMissingError);
+      expect(() => GupDevice.open()).toThrow(/^ENOENT: No such file or directory, open '\/dev\/guplab'\. this guest was booted with --no-module, so guplab\.ko is not loaded/);
+      expect(() => GupDevice.open()).not.toThrow(/make load/);
+    } finally {
+      if (saved === undefined) delete process.env.GUPLAB_NO_MODULE;
+      else process.env.GUPLAB_NO_MODULE = saved;
+    }
+  });
+
   it('names the path it could not open', () => {
     expect(() => GupDevice.open('/nonexistent/guplab')).toThrow(/ENOENT: .*open '\/nonexistent\/guplab'/);
   });
