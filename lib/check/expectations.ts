@@ -108,6 +108,31 @@ export const COMMITS: Record<string, Commit> = {
     stable: [{ release: '5.15.154' }, { release: '6.1.85' }],
     read: 'include/linux/secretmem.h:20 page_is_secretmem(): "if (PageCompound(page) || !PageLRU(page)) return false" in 5.15.100, 6.1-rc7 and 6.2.12, so a fresh secretmem folio still in the per-CPU LRU batch passes gup_pte_range() (5.15.100 mm/gup.c:2356); 6.1.85: "[PATCH 6.1 137/138]" and the 6.1.85 release diffstat (include/linux/secretmem.h); 5.15.154 as the issue reads it (not read here); 6.6.y and 6.8.y stable takers not read',
   },
+  '09854ba94c6a': {
+    id: '09854ba94c6a',
+    subject: 'mm: do_wp_page() simplification',
+    mainline: '5.9',
+    read: '5.15.100 mm/memory.c:3299 do_wp_page(): an anonymous page is reused only when "page_count(page) != 1" is false, else wp_page_copy(); 5.9 as its mainline release (cited so in the 4.19 backport thread of 2021-03; no 5.9 tree was read)',
+  },
+  feb889fb40fa: {
+    id: 'feb889fb40fa',
+    subject: "mm: don't put pinned pages into the swap cache",
+    mainline: '5.11',
+    stable: [{ release: '5.10.9', id: '72c5ce89427f' }],
+    read: '5.15.100 mm/vmscan.c:1550 shrink_page_list(): "if (page_maybe_dma_pinned(page)) goto keep_locked;" before add_to_swap(); the same test in 6.0.19 mm/vmscan.c:1775, 6.1.192 mm/vmscan.c:1829, 6.12.118 mm/vmscan.c:1254 and 7.3.4 mm/vmscan.c:1263 (shrink_folio_list(), folio_maybe_dma_pinned()); mainline 5.11-rc4 (its merge revlist of 2021-01-18); 5.10.9: 72c5ce89427f in the linux-5.10.y push that ends at "Linux 5.10.9" (2021-01-20); no 5.10 tree was read',
+  },
+  '6c287605fd56': {
+    id: '6c287605fd56',
+    subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
+    mainline: '5.19',
+    read: '6.0.19 mm/memory.c:3419 do_wp_page(): "if (PageAnonExclusive(page)) goto reuse"; 6.1.192 mm/memory.c:3461; 6.12.118 mm/memory.c:3734 and 7.3.4 mm/memory.c:4452 (PageAnonExclusive() || wp_can_reuse_anon_folio()); 5.15.100 mm/memory.c:3299 still copies at page_count() != 1; 5.19 as its mainline release (no 5.19 tree was read)',
+  },
+  '1493a1913e34': {
+    id: '1493a1913e34',
+    subject: 'mm/swap: remember PG_anon_exclusive via a swp pte bit',
+    mainline: '5.19',
+    read: '6.0.19 mm/memory.c:3904 do_swap_page(): "exclusive = pte_swp_exclusive(vmf->orig_pte)" then RMAP_EXCLUSIVE, with __HAVE_ARCH_PTE_SWP_EXCLUSIVE in arch/x86 and arch/arm64 asm/pgtable.h (6.0.19); 6.1.192 mm/memory.c:3995, 6.12.118 mm/memory.c:4492, 7.3.4 mm/memory.c:5122; 5.15.100 mm/memory.c:3650 maps R/O unless reuse_swap_page() on a write fault; 5.19 as its mainline release (no 5.19 tree was read)',
+  },
 };
 
 /** "6.12.117+deb12-amd64" -> [6, 12]. */
@@ -1088,6 +1113,53 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { note: 'move_pages 1; stayed; process reads 0x41; holder reads 0x41' },
       source:
         'a pinned exclusive anon page: try_to_migrate_one() -> folio_try_share_anon_rmap_pte() (6.1: page_try_share_anon_rmap()) refuses a maybe-DMA-pinned page, so it is not unmapped; a FOLL_GET page: __folio_migrate_mapping() (6.1: folio_migrate_mapping()) finds refcount != expected: -EAGAIN either way, NR_MAX_MIGRATE_PAGES_RETRY times, then failed; move_pages_and_store_status() returns the pages not migrated ("err += nr_pages - i", Huang Ying\'s fix of 5984fabb6e82)',
+    },
+  ],
+  // A pinned anonymous page under MADV_PAGEOUT (issue 33 part 4), swap on.
+  // madvise_cold_or_pageout_pte_range() isolates any exclusive small page
+  // on the LRU (it looks at PG_lru and the mapcount, never the refcount:
+  // 5.15.100 mm/madvise.c:443, 6.1.192 :459, 6.12.118 :518, 7.3.4 :533), so
+  // whether a held page is reclaimed is shrink_folio_list()'s call. Read in
+  // 5.15.100, 6.0.19, 6.1.192, 6.12.118 and 7.3.4; run on 6.1, 6.12, 7.3.
+  'pageout-pinned': [
+    {
+      cases: 'unpinned',
+      kernels: '*',
+      answer: { note: 'swap entry; process reads 0x41' },
+      source:
+        'madvise_pageout() -> reclaim_pages() -> shrink_folio_list() (5.15: shrink_page_list()): add_to_swap() (7.3: folio_alloc_swap()), try_to_unmap() -> try_to_unmap_one() installs a swap pte, pageout() writes it; the process faults it back (do_swap_page()). Whether the same frame comes back depends on the swap device (a synchronous one frees the page at once), so the note does not say',
+    },
+    {
+      cases: 'pin*/*',
+      kernels: '[5.9,5.10.9)',
+      answer: { ret: 1, note: 'swap entry, in swap cache; read: same page; write: another page; holder stale' },
+      source:
+        'shrink_page_list() before feb889fb40fa: a pinned anon page goes into the swap cache (add_to_swap()), try_to_unmap_one() unmaps it (no pin test before 5.19) and pageout() writes it; __remove_mapping() cannot freeze the pinned refcount, so the swap cache keeps it. The read fault maps it read-only (do_swap_page() calls reuse_swap_page() on write faults only), and the write fault copies: do_wp_page() reuses only at page_count() == 1 (09854ba94c6a, 5.9; before it reuse_swap_page() reused the page). Read in 5.15.100 (the same shrink_page_list(), try_to_unmap_one(), do_swap_page() and do_wp_page() but for the check); 5.10.0-5.10.8 not read',
+      commits: ['09854ba94c6a', 'feb889fb40fa'],
+    },
+    {
+      cases: 'pin*/*',
+      kernels: '>=5.10.9',
+      answer: { ret: 1, note: 'mapped, not in swap cache; read: same page; write: same page; holder sees the write' },
+      source:
+        'shrink_folio_list() (5.15: shrink_page_list()): "if (folio_maybe_dma_pinned(folio)) goto keep_locked;" before the folio is added to swap (feb889fb40fa, 5.11; 5.10.9): a FOLL_PIN page (GUP_PIN_COUNTING_BIAS in its refcount), read-only, writable or long-term alike, is never unmapped, so the process keeps writing the pinned page. From 5.19 try_to_unmap_one() would refuse it too (page_try_share_anon_rmap() / folio_try_share_anon_rmap_pte(): -EBUSY for a maybe-DMA-pinned page), never reached for a small folio',
+      commits: ['feb889fb40fa'],
+    },
+    {
+      cases: 'get/*',
+      kernels: '[5.9,5.19)',
+      answer: { ret: 1, note: 'swap entry, in swap cache; read: same page; write: another page; holder stale' },
+      source:
+        'A FOLL_GET page is not maybe-DMA-pinned: add_to_swap(), try_to_unmap_one() installs a swap pte, pageout() writes it, and __remove_mapping() cannot freeze the extra reference, so the swap cache keeps the page. The read fault maps it read-only (5.15.100 mm/memory.c:3650: reuse_swap_page() on write faults only); the write fault copies it, do_wp_page() reusing only at page_count() == 1 (5.15.100 mm/memory.c:3299; 09854ba94c6a, 5.9): the holder keeps the old page',
+      commits: ['09854ba94c6a', '6c287605fd56', '1493a1913e34'],
+    },
+    {
+      cases: 'get/*',
+      kernels: '>=5.19',
+      answer: { ret: 1, note: 'swap entry, in swap cache; read: same page; write: same page; holder sees the write' },
+      source:
+        'try_to_unmap_one(): the FOLL_GET page is not maybe-DMA-pinned, so page_try_share_anon_rmap() (6.12+: folio_try_share_anon_rmap_pte()) lets it go and the swap pte keeps its exclusive bit (1493a1913e34); the swap cache keeps the referenced page. do_swap_page() maps that same page RMAP_EXCLUSIVE (pte_swp_exclusive(); 7.3 maps it writable on the read fault already), and the write reuses it (do_wp_page(): PageAnonExclusive, 6c287605fd56): the holder reads the write. (A swap device with SWP_STABLE_WRITES still under writeback drops the exclusive bit and the write copies: not the guest\'s virtio disk.)',
+      commits: ['6c287605fd56', '1493a1913e34'],
     },
   ],
   hwpoison: [

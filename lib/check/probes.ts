@@ -2,7 +2,7 @@
 // module and formats what the kernel answered. What the answer should be
 // lives in expectations.ts, as data.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { API_NAMES, apiInfo, isPinApi, isRemoteApi, type ApiName, type FlagName } from '../abi.js';
 import type { GupDevice, PageFacts, PinOptions, PinResult } from '../device.js';
 import { expectKernelWarning, guestEnv, type GuestMount } from '../contract.js';
@@ -1331,6 +1331,203 @@ const models: Probe = {
   ],
 };
 
+// ------------------------------------------------------- pageout-pinned
+
+/** KPF_SWAPCACHE (include/uapi/linux/kernel-page-flags.h): the page is in the swap cache. */
+const KPF_SWAPCACHE = 13n;
+
+/** A /proc/kpageflags word of a pfn (root only); undefined when it cannot be read. */
+function kpageflags(pfn: bigint): bigint | undefined {
+  let fd: number;
+  try {
+    fd = openSync('/proc/kpageflags', 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buf = Buffer.alloc(8);
+    return readSync(fd, buf, 0, 8, pfn * 8n) === 8 ? buf.readBigUInt64LE(0) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * What /proc/self/pagemap says of the page at `address`
+ * (Documentation/admin-guide/mm/pagemap.rst: bit 63 present, 62 swapped,
+ * 0-54 the pfn, or the swap type and offset): 'swap entry' when the pte
+ * holds one, else present or not.
+ */
+function pteState(address: bigint): { present: boolean; swapped: boolean } {
+  const fd = openSync('/proc/self/pagemap', 'r');
+  try {
+    const buf = Buffer.alloc(8);
+    if (readSync(fd, buf, 0, 8, (address / BigInt(PAGE)) * 8n) !== 8) throw new Error(`/proc/self/pagemap has no entry for 0x${address.toString(16)}`);
+    const entry = buf.readBigUInt64LE(0);
+    return { present: ((entry >> 63n) & 1n) === 1n, swapped: ((entry >> 62n) & 1n) === 1n };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The active swap areas, from /proc/swaps (its first line is a header). */
+function activeSwaps(): string[] {
+  try {
+    return readFileSync('/proc/swaps', 'utf8').split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Size of the swapfile the probe makes in a guest: room for far more than the pages it pages out. */
+const PROBE_SWAP_MIB = 16;
+/** Where a guest's mkswap and swapon are (the guest root is the host's Debian, whose PATH may lack sbin). */
+const SBIN_PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
+
+/**
+ * Swap for MADV_PAGEOUT of anonymous memory. The system's when it has
+ * some; else, in a guplab VM only, a swapfile on the guest's ext4 disk
+ * (written out in full, mkswap, swapon), turned off and removed by the
+ * returned teardown. A string says why there is none.
+ */
+function probeSwap(ctx: ProbeContext): { teardown: () => void } | string {
+  if (activeSwaps().length) return { teardown: () => undefined };
+  const howTo = `guplab check --vm makes a ${PROBE_SWAP_MIB} MiB swapfile on its ext4 disk; elsewhere swapon a swap device or file`;
+  if (guestEnv().inVm !== true) return `no swap (/proc/swaps lists none): MADV_PAGEOUT of anonymous memory needs swap: ${howTo}`;
+  const disk = ctx.mounts.find((mount) => mount.fs === 'ext4' && !mount.dax);
+  if (!disk) return `no swap, and no ext4 mount for a swapfile (guplab vm run --fs ext4): ${howTo}`;
+  const file = `${disk.path}/guplab-swap-${process.pid}`;
+  const run = (cmd: string, args: string[]): void => {
+    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PATH: SBIN_PATH } });
+  };
+  try {
+    // Written in full and synced: swapon refuses a file with holes.
+    const fd = openSync(file, 'w', 0o600);
+    try {
+      const chunk = Buffer.alloc(1 << 20);
+      for (let i = 0; i < PROBE_SWAP_MIB; i++) writeSync(fd, chunk);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    run('mkswap', [file]);
+    run('swapon', [file]);
+  } catch (err) {
+    rmSync(file, { force: true });
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+    return `no swap: a swapfile on ${disk.path} could not be turned on (${e.stderr?.toString().trim() || e.code || e.message}): ${howTo}`;
+  }
+  return {
+    teardown: () => {
+      try {
+        run('swapoff', [file]);
+      } finally {
+        rmSync(file, { force: true });
+      }
+    },
+  };
+}
+
+/**
+ * Puts the page at offset 0 on an LRU list if it is still in a per-CPU
+ * batch: madvise_cold_or_pageout_pte_range() skips a page without PG_lru,
+ * and madvise_pageout()'s lru_add_drain() drains this CPU's batch only.
+ * move_pages() to the page's own node drains every CPU's (lru_cache_disable(),
+ * 5.13+; migrate_prep() before) and moves nothing. Undefined when the page
+ * is on the LRU, else why not.
+ */
+function onLruForPageout(m: Mapping): string | undefined {
+  const lru = onLru(m, 1);
+  if (!lru) return 'PG_lru cannot be read (pagemap pfns and /proc/kpageflags need root): MADV_PAGEOUT skips a page off the LRU';
+  if (lru[0]) return undefined;
+  const node = m.movePage(0).status;
+  const moved = m.movePage(0, node >= 0 ? node : 0);
+  if (moved.ret < 0 && moved.errno === 'ENOSYS') return 'the page is in a per-CPU LRU batch and there is no move_pages (a kernel without NUMA) to drain it';
+  return onLru(m, 1)?.[0] ? undefined : 'move_pages did not drain the per-CPU LRU batch: the page stayed off the LRU';
+}
+
+/** The pte's state after MADV_PAGEOUT, against the page a holder holds (when one does). */
+function pageoutState(m: Mapping, held?: bigint): string {
+  const pte = pteState(m.address);
+  const where = pte.swapped ? 'swap entry' : !pte.present ? 'unmapped' : held === undefined || m.pfn(0) === held ? 'mapped' : 'mapped to another page';
+  if (held === undefined) return where;
+  const flags = kpageflags(held);
+  if (flags === undefined) return `${where}, swap cache unknown`;
+  return `${where}, ${((flags >> KPF_SWAPCACHE) & 1n) === 1n ? 'in' : 'not in'} swap cache`;
+}
+
+/**
+ * One anonymous page (THP off), written 0x41, held by `api` with `flags`,
+ * put on the LRU, then MADV_PAGEOUT. The note says where the pte went and
+ * whether the held page is in the swap cache; then the process reads the
+ * page (a read fault if it was unmapped) and writes 0x42: is it still the
+ * held page after each, and does the holder read the write (ACCESS)?
+ */
+function pageoutHeld(ctx: ProbeContext, api: ApiName, flags: FlagName[]): Outcome {
+  return using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m): Outcome => {
+    m.write(0, 0x41);
+    const r = call(ctx, api, m.address, 1, flags, { hold: true, facts: true });
+    if (r.ret !== 1 || !r.handle) {
+      if (r.handle) ctx.dev.release(r.handle);
+      return { ret: r.ret };
+    }
+    try {
+      const held = r.facts?.[0]?.pfn ?? 0n;
+      if (held === 0n || m.pfn(0) !== held) return { skip: `the process does not map the held page before MADV_PAGEOUT (pagemap pfn 0x${m.pfn(0).toString(16)}, held 0x${held.toString(16)}; not root?)` };
+      const why = onLruForPageout(m);
+      if (why) return { skip: why };
+      m.advise('pageout');
+      const state = pageoutState(m, held);
+      const read = m.read(0)[0];
+      const afterRead = m.pfn(0) === held ? 'same page' : 'another page';
+      m.write(0, 0x42);
+      const afterWrite = m.pfn(0) === held ? 'same page' : 'another page';
+      const holder = ctx.dev.readPinned(r.handle, 0)[0];
+      const seen = holder === 0x42 ? 'holder sees the write' : holder === 0x41 ? 'holder stale' : `holder reads 0x${holder?.toString(16)}`;
+      return { ret: r.ret, note: `${state}; read: ${afterRead}${read === 0x41 ? '' : ` (reads 0x${read?.toString(16)})`}; write: ${afterWrite}; ${seen}` };
+    } finally {
+      ctx.dev.release(r.handle);
+    }
+  });
+}
+
+/**
+ * A pinned anonymous page under MADV_PAGEOUT (issue 33): FOLL_PIN with
+ * FOLL_WRITE, read-only and with FOLL_LONGTERM, and FOLL_GET for contrast,
+ * beside an unheld page that shows that reclaim to swap works on this boot.
+ * Every state is read (pagemap's swap bit and pfn, /proc/kpageflags),
+ * never assumed; without swap every case is a skip that says how to get it.
+ */
+const pageoutPinned: Probe = {
+  id: 'pageout-pinned',
+  title:
+    'a pinned anonymous page (FOLL_PIN write, read-only and LONGTERM; FOLL_GET for contrast) under MADV_PAGEOUT with swap: skipped or swapped out (pagemap, /proc/kpageflags), then read and written by the process: still the held page, and does the holder see the write; an unheld page is the control',
+  run: (ctx) => {
+    const swap = probeSwap(ctx);
+    if (typeof swap === 'string') return skipAll('*', swap);
+    try {
+      const control = (): Outcome =>
+        using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m): Outcome => {
+          m.write(0, 0x41);
+          const why = onLruForPageout(m);
+          if (why) return { skip: why };
+          m.advise('pageout');
+          const state = pageoutState(m);
+          return { note: `${state}; process reads 0x${m.read(0)[0]?.toString(16)}` };
+        });
+      return [
+        observe('unpinned', control()),
+        ...perApi(ctx, PIN_FAULTING(), 'pin/', (api) => pageoutHeld(ctx, api, ['write'])),
+        ...perApi(ctx, ['pin_user_pages_fast', 'pin_user_pages'], 'pin-ro/', (api) => pageoutHeld(ctx, api, [])),
+        ...perApi(ctx, ['pin_user_pages_fast', 'pin_user_pages'], 'pin-longterm/', (api) => pageoutHeld(ctx, api, ['write', 'longterm'])),
+        ...perApi(ctx, ['get_user_pages_fast', 'get_user_pages'], 'get/', (api) => pageoutHeld(ctx, api, [])),
+      ];
+    } finally {
+      swap.teardown();
+    }
+  },
+};
+
 export const PROBES: readonly Probe[] = [
   partial,
   forceCow,
@@ -1354,5 +1551,6 @@ export const PROBES: readonly Probe[] = [
   pfnmap,
   cmaLongterm,
   models,
+  pageoutPinned,
   hwpoison,
 ];

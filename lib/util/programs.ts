@@ -43,6 +43,10 @@ export const PROGRAMS: Readonly<Record<string, string>> = {
   'mkfs.ext4': 'e2fsprogs',
   'mkfs.xfs': 'xfsprogs',
   mount: 'mount',
+  // pageout-pinned: a swapfile in the guest for MADV_PAGEOUT of anonymous memory.
+  mkswap: 'util-linux',
+  swapon: 'mount',
+  swapoff: 'mount',
   nice: 'coreutils',
   nproc: 'coreutils',
   numactl: 'numactl',

@@ -188,3 +188,47 @@ describe('provenance', () => {
     expect(h.at(-1)?.measuredOn).toEqual(['6.12 arm64', '7.3 arm64']);
   });
 });
+
+// Issue 33 part 4: a pinned anonymous page under MADV_PAGEOUT (probe
+// pageout-pinned). One test per boundary: feb889fb40fa (5.11; 5.10.9) keeps a
+// pinned page out of the swap cache; 6c287605fd56 / 1493a1913e34 (5.19) let a
+// FOLL_GET page swapped out come back as the same, exclusive page.
+describe('pageout-pinned (version in, answer out)', () => {
+  const kept = { ret: 1, note: 'mapped, not in swap cache; read: same page; write: same page; holder sees the write' };
+  const copiedOnWrite = { ret: 1, note: 'swap entry, in swap cache; read: same page; write: another page; holder stale' };
+  const cameBack = { ret: 1, note: 'swap entry, in swap cache; read: same page; write: same page; holder sees the write' };
+  it('a pinned page went to swap and was copied on write until 5.10.8; kept mapped from 5.10.9 (72c5ce89427f) and 5.11 (feb889fb40fa)', () => {
+    for (const name of ['pin/pin_user_pages_fast', 'pin-ro/pin_user_pages', 'pin-longterm/pin_user_pages_fast']) {
+      for (const v of ['5.9.0', '5.10.8']) expect(ans('pageout-pinned', name, v), `${name} ${v}`).toEqual(copiedOnWrite);
+      for (const v of ['5.10.9', '5.10.246', '5.15.100', '6.1.192', '6.12.118', '7.3.4']) expect(ans('pageout-pinned', name, v), `${name} ${v}`).toEqual(kept);
+      expect(ans('pageout-pinned', name, '6.1.192', 'arm64')).toEqual(kept);
+    }
+    expect(row('pageout-pinned', 'pin/pin_user_pages', '5.10.9').commits).toEqual(['feb889fb40fa']);
+    expect(COMMITS.feb889fb40fa?.stable).toEqual([{ release: '5.10.9', id: '72c5ce89427f' }]);
+  });
+  it('a FOLL_GET page is swapped out everywhere; the write after the read fault copies it before 5.19, reuses it from 5.19', () => {
+    for (const v of ['5.10.246', '5.15.100', '5.18.19']) expect(ans('pageout-pinned', 'get/get_user_pages_fast', v), v).toEqual(copiedOnWrite);
+    for (const v of ['5.19.0', '6.0.19', '6.1.192', '6.12.118', '7.3.4']) expect(ans('pageout-pinned', 'get/get_user_pages', v), v).toEqual(cameBack);
+    expect(row('pageout-pinned', 'get/get_user_pages', '5.19.0').commits).toEqual(['6c287605fd56', '1493a1913e34']);
+  });
+  it('the unheld control is swapped out on every kernel, and nothing in the probe is expected to WARN', () => {
+    for (const v of ['5.10.246', '6.1.192', '7.3.4']) expect(ans('pageout-pinned', 'unpinned', v)).toEqual({ note: 'swap entry; process reads 0x41' });
+    expect((EXPECTATIONS['pageout-pinned'] ?? []).filter((r) => r.warning)).toEqual([]);
+  });
+  it('a pin that the process lost is a failure, not an accepted answer, on a kernel with the fix', () => {
+    expect(judge('pageout-pinned', { case: 'pin/pin_user_pages_fast', answer: copiedOnWrite }, '6.1.192', 'x86_64').status).toBe('fail');
+    expect(judge('pageout-pinned', { case: 'pin/pin_user_pages_fast', answer: kept }, '6.1.192', 'x86_64').status).toBe('ok');
+    expect(judge('pageout-pinned', { case: 'get/get_user_pages_fast', answer: kept }, '6.12.118', 'x86_64').status).toBe('fail');
+  });
+  it('provenance: measured on the booted lines; 5.10.8 and 5.18 are read, naming the commits', () => {
+    const rows = EXPECTATIONS['pageout-pinned'] ?? [];
+    expect(provenanceOf(rows, 'pin/pin_user_pages', '6.12.118', 'x86_64')).toEqual({ kind: 'measured', on: '6.12 x86_64' });
+    expect(provenanceOf(rows, 'pin/pin_user_pages', '5.10.8', 'x86_64')?.commits?.join(' ')).toMatch(/feb889fb40fa "mm: don't put pinned pages into the swap cache" \(5\.11; 5\.10\.9\)/);
+    expect(provenanceOf(rows, 'get/get_user_pages', '5.18.19', 'x86_64')?.kind).toBe('read');
+    const h = caseHistory(rows, 'pin/pin_user_pages_fast', 'x86_64', '5.10', '7.3');
+    expect(h.map((s) => [s.from, s.answer.note?.split(';')[0]])).toEqual([
+      ['5.10', 'swap entry, in swap cache'],
+      ['5.10.9', 'mapped, not in swap cache'],
+    ]);
+  });
+});
