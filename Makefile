@@ -167,11 +167,13 @@ kernels: build
 docs: build
 	$(NODE) -e 'import("./dist/lib/jobs/docs.js").then((m) => { process.exitCode = m.writeDocs(); })'
 
-# The matrix page's data: the check reports of the last `make test-vm`.
-DOCS_DATA_FROM ?= results/test-vm
+# The matrix page's data and the evidence behind every "measured"
+# expectation (lib/check/evidence.ts): the check reports of the last
+# `make test-full` (test-vm and test-vm-lines; DOCS_DATA_FROM may name one).
+DOCS_DATA_FROM ?= results/test-vm results/test-vm-lines
 docs-data:
-	@ls $(DOCS_DATA_FROM)/check-*.json >/dev/null 2>&1 || { echo "docs-data: no check reports in $(DOCS_DATA_FROM): run make test-vm first" >&2; exit 2; }
-	mkdir -p docs/data && rm -f docs/data/check-*.json && cp $(DOCS_DATA_FROM)/check-*.json docs/data/
+	@for d in $(DOCS_DATA_FROM); do ls $$d/check-*.json >/dev/null 2>&1 || { echo "docs-data: no check reports in $$d: run make test-full (or make test-vm) first" >&2; exit 2; }; done
+	mkdir -p docs/data && rm -f docs/data/check-*.json && for d in $(DOCS_DATA_FROM); do cp $$d/check-*.json docs/data/ || exit 1; done
 	$(MAKE) docs
 
 # Fuzzing, SIGKILLed holders, pin/mm races, permissions, rmmod/insmod in the

@@ -1,34 +1,16 @@
-// Where an expected answer comes from: measured on a kernel line guplab
-// boots (lib/vm/runs.ts), or only read from source (then: which commit).
-// A booted line is its series' newest Debian build, so a row measured there
-// is the row that covers the series' tail; a release of the same series
-// that an earlier stable bound puts in another row is read, not measured.
-import { ARCH_NAMES } from '../vm/arch.js';
+// Where an expected answer comes from: measured (a committed check report
+// ran a case it decides, on a named release, and saw its answer; see
+// evidence.ts) or only read from source (then: which commits its bounds
+// rest on).
 import type { Arch } from '../vm/paths.js';
-import { RUN_SETS } from '../vm/runs.js';
 import type { Answer } from './report.js';
-import { COMMITS, expectationFor, kernelMatches, kernelVersion, type Expectation } from './expectations.js';
-
-/** The kernel lines some run set boots, per arch ("6.1", "6.12", ...). */
-export function bootedLines(): Record<Arch, string[]> {
-  const lines = Object.fromEntries(ARCH_NAMES.map((a) => [a, [] as string[]])) as Record<Arch, string[]>;
-  for (const runs of Object.values(RUN_SETS)) {
-    for (const run of runs.split(',')) {
-      const [series, arch] = run.trim().split(':') as [string, Arch];
-      if (lines[arch] && !lines[arch].includes(series)) lines[arch].push(series);
-    }
-  }
-  for (const a of Object.keys(lines) as Arch[]) lines[a].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
-  return lines;
-}
-
-/** The booted release of a line stands for its newest stable: "6.1" -> "6.1.999". */
-const tail = (series: string): string => `${series}.999`;
+import { COMMITS, expectationFor, type Expectation } from './expectations.js';
+import { committedMeasurements, measures, type Measurement } from './evidence.js';
 
 export interface Provenance {
   kind: 'measured' | 'read';
-  /** measured: the booted line whose row this is ("6.1 x86_64"). */
-  on?: string;
+  /** measured: the releases a committed report saw the row's answer on ("6.1.192 x86_64"). */
+  on?: string[];
   /** read: the commits the row's bounds rest on ("f442fa614137 mm: gup: stop abusing try_grab_folio (6.10; 6.6.47)"). */
   commits?: string[];
 }
@@ -40,29 +22,39 @@ export function commitText(id: string): string {
   return `${c.id} "${c.subject}" (${c.mainline}${stable})`;
 }
 
+const unique = (xs: string[]): string[] => [...new Set(xs)];
+const where = (m: Measurement): string => `${m.version} ${m.arch}`;
+
+/** The releases on which a measurement of `probe` stands for `row` (any case it decides, or only `name`). */
+export function rowMeasuredOn(
+  probe: string,
+  row: Expectation,
+  rows: readonly Expectation[],
+  evidence: readonly Measurement[] = committedMeasurements(),
+  name?: string,
+): string[] {
+  return unique(evidence.filter((m) => m.probe === probe && (name === undefined || m.case === name) && measures(m, row, rows)).map(where));
+}
+
 /** Provenance of the row that answers `name` on `version` (real sublevel) and arch. */
-export function provenanceOf(rows: readonly Expectation[], name: string, version: string, arch: Arch): Provenance | undefined {
+export function provenanceOf(
+  probe: string,
+  rows: readonly Expectation[],
+  name: string,
+  version: string,
+  arch: Arch,
+  evidence: readonly Measurement[] = committedMeasurements(),
+): Provenance | undefined {
   const row = expectationFor(rows, name, version, arch);
   if (!row) return undefined;
-  const series = kernelVersion(version).join('.');
-  if (bootedLines()[arch].includes(series) && expectationFor(rows, name, tail(series), arch) === row) return { kind: 'measured', on: `${series} ${arch}` };
+  const on = rowMeasuredOn(probe, row, rows, evidence, name);
+  if (on.length) return { kind: 'measured', on };
   return { kind: 'read', commits: (row.commits ?? []).map(commitText) };
 }
 
-/** The booted lines (per arch) whose tail a row covers: where it was measured, if its cases ran there. */
-export function rowMeasuredOn(row: Expectation): string[] {
-  const out: string[] = [];
-  const booted = bootedLines();
-  for (const arch of Object.keys(booted) as Arch[]) {
-    if (row.arch && row.arch !== arch) continue;
-    for (const series of booted[arch]) if (kernelMatches(row.kernels, tail(series))) out.push(`${series} ${arch}`);
-  }
-  return out;
-}
-
-/** "measured (6.1 x86_64)" or "read from source: <commits>". */
+/** "measured (6.1.192 x86_64)" or "read from source: <commits>". */
 export function provenanceText(p: Provenance): string {
-  if (p.kind === 'measured') return `measured (${p.on})`;
+  if (p.kind === 'measured') return `measured (${(p.on ?? []).join(', ')})`;
   return p.commits?.length ? `read from source: ${p.commits.join(', ')}` : 'read from source';
 }
 
@@ -77,7 +69,7 @@ export interface HistorySegment {
   alternatives?: readonly Answer[];
   warning?: string;
   commits: string[];
-  /** Booted lines inside the segment whose row this is. */
+  /** Releases inside the segment on which a committed report saw this case's answer. */
   measuredOn: string[];
 }
 
@@ -93,13 +85,20 @@ function code(v: string): number {
  * series, inclusive), cut at every bound the probe's rows name (stable
  * sublevels included), neighbours with the same row merged.
  */
-export function caseHistory(rows: readonly Expectation[], name: string, arch: Arch, from: string, to: string): HistorySegment[] {
+export function caseHistory(
+  probe: string,
+  rows: readonly Expectation[],
+  name: string,
+  arch: Arch,
+  from: string,
+  to: string,
+  evidence: readonly Measurement[] = committedMeasurements(),
+): HistorySegment[] {
   const lo = code(from);
   const hi = code(to) + 999;
   const points = new Set<string>([from]);
   for (const row of rows) for (const v of row.kernels.match(VERSION) ?? []) if (code(v) > lo && code(v) <= hi) points.add(v);
-  const booted = bootedLines()[arch];
-  for (const s of booted) if (code(s) >= lo && code(s) <= hi) points.add(s);
+  const seen = evidence.filter((m) => m.probe === probe && m.case === name && m.arch === arch);
   const sorted = [...points].sort((a, b) => code(a) - code(b));
   const segments: (HistorySegment & { row?: Expectation })[] = [];
   for (const v of sorted) {
@@ -123,9 +122,8 @@ export function caseHistory(rows: readonly Expectation[], name: string, arch: Ar
   }
   for (const seg of segments) {
     const row = seg.row;
-    seg.measuredOn = row
-      ? booted.filter((s) => code(tail(s)) >= code(seg.from) && (seg.to === undefined || code(tail(s)) < code(seg.to)) && expectationFor(rows, name, tail(s), arch) === row).map((s) => `${s} ${arch}`)
-      : [];
+    const inside = (v: string): boolean => code(v) >= code(seg.from) && (seg.to === undefined || code(v) < code(seg.to));
+    seg.measuredOn = row ? unique(seen.filter((m) => inside(m.version) && measures(m, row, rows)).map(where)) : [];
     delete seg.row;
   }
   return segments;
@@ -139,7 +137,7 @@ export function splitHistoryCase(spec: string, probeIds: readonly string[]): [st
 
 /** The history as lines of text: one per segment, measured ones marked apart from read ones. */
 export function historyText(probe: string, name: string, arch: Arch, segments: readonly HistorySegment[], render: (a: Answer) => string): string {
-  const lines = [`${probe} ${name} on ${arch}: the expected answer over upstream versions (M measured on a booted line, R read from source)`];
+  const lines = [`${probe} ${name} on ${arch}: the expected answer over upstream versions (M measured: a committed report in docs/data saw it on that release; R read from source)`];
   const rows = segments.map((s) => {
     const range = s.to ? `[${s.from}, ${s.to})` : `>= ${s.from}`;
     const answer = s.answer.ret === undefined && s.answer.note === undefined ? 'no expectation' : render(s.answer);

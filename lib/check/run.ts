@@ -7,6 +7,7 @@ import { hostArch, type Arch } from '../vm/paths.js';
 import { expectKernelWarning, type GuestMount } from '../contract.js';
 import { EXPECTATIONS, expectationFor, runningVersion, kernelMatches } from './expectations.js';
 import { PROBES, type Observation } from './probes.js';
+import type { Measurement } from './evidence.js';
 import { provenanceOf, provenanceText } from './provenance.js';
 import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
 
@@ -25,12 +26,12 @@ export interface CheckOptions {
  * Holds one observation against the first expectation row that covers it
  * on this kernel (its full version, sublevel included) and arch.
  */
-export function judge(probeId: string, o: Observation, version: string, arch: Arch): CaseResult {
+export function judge(probeId: string, o: Observation, version: string, arch: Arch, evidence?: readonly Measurement[]): CaseResult {
   if ('skip' in o) return { case: o.case, status: 'skip', skip: o.skip };
   const rows = EXPECTATIONS[probeId] ?? [];
   const row = expectationFor(rows, o.case, version, arch);
   if (!row) return { case: o.case, status: 'unexpected', answer: o.answer };
-  const provenance = provenanceOf(rows, o.case, version, arch);
+  const provenance = provenanceOf(probeId, rows, o.case, version, arch, evidence);
   const accepted = [row.answer, ...(row.alternatives ?? [])].find((a) => sameAnswer(a, o.answer));
   return {
     case: o.case,
@@ -53,8 +54,8 @@ export function expectationCounts(report: Pick<CheckReport, 'probes'>): { measur
 /** The summary line: which expectations a run held its answers against. */
 export function expectationSummary(report: Pick<CheckReport, 'probes' | 'version' | 'arch'>): string {
   const { measured, read } = expectationCounts(report);
-  if (measured === 0 && read > 0) return `expectations: all ${read} read from source only (no booted line of ${report.version} ${report.arch}): this run is their first measurement`;
-  return `expectations: ${measured} measured on a booted line, ${read} read from source only`;
+  if (measured === 0 && read > 0) return `expectations: all ${read} read from source only (no committed report saw them on ${report.version} ${report.arch}): this run is their first measurement`;
+  return `expectations: ${measured} measured in a committed report, ${read} read from source only`;
 }
 
 /** KTAP names may not contain "#"; keep them to one token. */

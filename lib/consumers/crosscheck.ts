@@ -16,7 +16,11 @@ export interface Pair {
   /** The consumer's case; {fs} is the filesystem of its file cases. */
   case: string;
   probe: string;
-  /** The module case: {call} is the GUP call the consumer makes on the report's kernel, {fs} as above. */
+  /**
+   * The module case: {call} is the GUP call the consumer makes on the report's kernel, {fs} as above;
+   * {fresh} is "fresh/" when that call is GUP-fast (the secretmem probe splits only those by LRU state,
+   * and a consumer faults its pages in and calls at once: a fresh folio, still in a per-CPU LRU batch).
+   */
   moduleCase: string;
   errors: ErrorMap;
   /** A disagreement the source explains, on these kernels. */
@@ -33,10 +37,10 @@ export const PAIRS: readonly Pair[] = [
   { consumer: 'io_uring-register', case: 'file-{fs}-private', probe: 'writable-longterm-family', moduleCase: '{fs}/private-write-longterm/{call}', errors: 'same', explained: IO_URING_OWN_CHECK },
   { consumer: 'io_uring-register', case: 'tmpfs', probe: 'writable-longterm-shared', moduleCase: 'tmpfs/{call}', errors: 'same' },
   { consumer: 'io_uring-register', case: 'memfd', probe: 'writable-longterm-shared', moduleCase: 'memfd/{call}', errors: 'same' },
-  { consumer: 'io_uring-register', case: 'secretmem', probe: 'secretmem', moduleCase: '{call}', errors: 'same' },
-  { consumer: 'odirect-read', case: 'secretmem', probe: 'secretmem', moduleCase: '{call}', errors: 'same' },
-  { consumer: 'vmsplice', case: 'secretmem', probe: 'secretmem', moduleCase: '{call}', errors: 'same' },
-  { consumer: 'process_vm_readv', case: 'secretmem', probe: 'secretmem', moduleCase: '{call}', errors: 'efault' },
+  { consumer: 'io_uring-register', case: 'secretmem', probe: 'secretmem', moduleCase: '{fresh}{call}', errors: 'same' },
+  { consumer: 'odirect-read', case: 'secretmem', probe: 'secretmem', moduleCase: '{fresh}{call}', errors: 'same' },
+  { consumer: 'vmsplice', case: 'secretmem', probe: 'secretmem', moduleCase: '{fresh}{call}', errors: 'same' },
+  { consumer: 'process_vm_readv', case: 'secretmem', probe: 'secretmem', moduleCase: '{fresh}{call}', errors: 'efault' },
   { consumer: 'process_vm_writev', case: 'readonly', probe: 'force-cow', moduleCase: 'write-readonly/{call}', errors: 'efault' },
   { consumer: 'proc-mem-read', case: 'protnone', probe: 'force-protnone', moduleCase: 'force-read/{call}', errors: 'eio' },
   { consumer: 'proc-mem-write', case: 'readonly', probe: 'force-cow', moduleCase: 'force-anon/{call}', errors: 'eio' },
@@ -94,7 +98,11 @@ export function crossCheck(consumers: CheckReport & { fs?: string }, module: Che
     const name = p.case.replace('{fs}', fs);
     const gup = gupCallOn(p.consumer, version);
     const call = gup ? entry(gup.call) : '?';
-    const moduleCase = p.moduleCase.replace('{fs}', fs).replace('{call}', MODULE_API[call] ?? call);
+    const api = MODULE_API[call] ?? call;
+    const moduleCase = p.moduleCase
+      .replace('{fs}', fs)
+      .replace('{fresh}', /_fast(_only)?$/.test(api) ? 'fresh/' : '')
+      .replace('{call}', api);
     const row: CrossRow = { consumer: p.consumer, case: name, call: gup ? `${call}(${gup.flags})` : '?', probe: p.probe, moduleCase, verdict: 'not compared' };
     const c = find(consumers, p.consumer, name);
     const m = find(module, p.probe, moduleCase);

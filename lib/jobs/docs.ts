@@ -7,11 +7,11 @@ import path from 'node:path';
 import type { Argument, Command, Help, Option } from 'commander';
 import { buildProgram } from '../cli.js';
 import { EXPECTATIONS, type Expectation } from '../check/expectations.js';
-import { buildMatrix, byKernel, columnName, matrixReadme } from '../check/matrix.js';
+import { buildMatrix, columnName, matrixReadme } from '../check/matrix.js';
 import { PROBES } from '../check/probes.js';
 import { renderAnswer, type CheckReport } from '../check/report.js';
-import { loadCheckReport } from '../check/run.js';
 import { commitText, rowMeasuredOn } from '../check/provenance.js';
+import { committedReports, DATA_DIR, measurementsOf, type Measurement } from '../check/evidence.js';
 import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
 import { ARCHIVE_SUITES } from '../kernels/archive.js';
@@ -19,7 +19,6 @@ import { DEFAULT_KERNEL } from '../kernels/kernel.js';
 import { ONCE_PER_SET, RUN_SETS, type RunSet } from '../vm/runs.js';
 
 export const REFERENCE_DIR = 'docs/reference';
-export const DATA_DIR = 'docs/data';
 
 /** The arch that host-dependent defaults are shown for: pinned, so the page is the same on any host. */
 const DOCS_HOST: Arch = 'x86_64';
@@ -123,35 +122,25 @@ export function cliPage(): string {
 
 // ---------------------------------------------------------------- data
 
-/** The committed check reports (docs/data/check-*.json), in matrix order (arch, then kernel). */
-export function dataReports(root = projectRoot): { file: string; report: CheckReport }[] {
-  const dir = path.join(root, DATA_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => /^check-.*\.json$/.test(f))
-    .sort()
-    .map((f) => ({ file: `${DATA_DIR}/${f}`, report: loadCheckReport(path.join(dir, f)) }))
-    .sort((a, b) => byKernel(a.report, b.report));
-}
-
 // ---------------------------------------------------------------- probes.md
 
-function expectationRow(e: Expectation): string {
+function expectationRow(probe: string, e: Expectation, rows: readonly Expectation[], evidence: readonly Measurement[]): string {
   const notes = [md(e.source), e.caller ? `Caller: ${md(e.caller)}` : '', e.warning ? `WARN expected: ${code(e.warning)}` : ''].filter(Boolean);
   const answer = [e.answer, ...(e.alternatives ?? [])].map((a) => code(renderAnswer(a))).join(' or ');
-  const on = rowMeasuredOn(e);
+  const on = rowMeasuredOn(probe, e, rows, evidence);
   const commits = (e.commits ?? []).map((id) => md(commitText(id)));
   const from = on.length ? `measured (${on.join(', ')})` : `read from source${commits.length ? `: ${commits.join(', ')}` : ''}`;
   return `| ${code(e.cases)} | ${code(e.kernels)} | ${e.arch ?? 'any'} | ${answer} | ${from} | ${notes.join('<br>')} |`;
 }
 
 export function probesPage(reports: readonly { file: string; report: CheckReport }[]): string {
+  const evidence = measurementsOf(reports.map((r) => r.report));
   const lines = [
     '# Probes',
     '',
     GENERATED('lib/check/probes.ts (PROBES), lib/check/expectations.ts (EXPECTATIONS) and the check reports in docs/data/'),
     '',
-    `The ${PROBES.length} probes of \`guplab check\`, in the order they run. A probe's cases are made at run time (one per API, backing or event): they are listed as the committed reports (${reports.length ? reports.map((r) => columnName(r.report)).join(', ') : 'none yet'}) ran them. Each expectation row gives the answer for the cases it covers (\`*\` matches anything) on a kernel range; the first row that matches a case, kernel and arch decides. "from" says whether a row's answer was measured (it covers a kernel line a run set of lib/vm/runs.ts boots, whose release stands for that series' newest stable) or only read from source, with the commits its bounds rest on; \`guplab matrix --history PROBE/CASE\` prints one case's answers over upstream versions.`,
+    `The ${PROBES.length} probes of \`guplab check\`, in the order they run. A probe's cases are made at run time (one per API, backing or event): they are listed as the committed reports (${reports.length ? reports.map((r) => columnName(r.report)).join(', ') : 'none yet'}) ran them. Each expectation row gives the answer for the cases it covers (\`*\` matches anything) on a kernel range; the first row that matches a case, kernel and arch decides. "from" says whether a row's answer was measured (one of these committed reports ran a case the row decides, on the release named, and saw an answer the row accepts) or only read from source, with the commits its bounds rest on; \`guplab matrix --history PROBE/CASE\` prints one case's answers over upstream versions.`,
     '',
     '| probe | question |',
     '|---|---|',
@@ -164,7 +153,7 @@ export function probesPage(reports: readonly { file: string; report: CheckReport
     const rows = EXPECTATIONS[p.id] ?? [];
     lines.push(`## ${p.id}`, '', md(p.title), '');
     lines.push(cases.length ? `Cases (${cases.length}): ${cases.map(code).join(', ')}` : 'Cases: none in the committed reports.', '');
-    if (rows.length) lines.push('| cases | kernels | arch | answer | from | decided by |', '|---|---|---|---|---|---|', ...rows.map(expectationRow), '');
+    if (rows.length) lines.push('| cases | kernels | arch | answer | from | decided by |', '|---|---|---|---|---|---|', ...rows.map((e) => expectationRow(p.id, e, rows, evidence)), '');
     else lines.push('No expectation rows.', '');
   }
   return lines.join('\n');
@@ -323,7 +312,7 @@ export function matrixPage(reports: readonly { file: string; report: CheckReport
 
 /** Every reference page, rendered in memory. */
 export function renderDocs(root = projectRoot): DocPage[] {
-  const reports = dataReports(root);
+  const reports = committedReports(root);
   const makefile = readFileSync(path.join(root, 'Makefile'), 'utf8');
   const pages: [string, string][] = [
     ['cli.md', cliPage()],

@@ -208,7 +208,7 @@ export function historyCommand(spec: string, arch: Arch): string {
   const split = splitHistoryCase(spec, PROBES.map((p) => p.id));
   if (!split) throw new UsageError(`--history ${spec}: give PROBE/CASE, e.g. cma-longterm/thp/pin_user_pages_fast (probes: ${PROBES.map((p) => p.id).join(', ')})`);
   const [probe, name] = split;
-  return historyText(probe, name, arch, caseHistory(EXPECTATIONS[probe] ?? [], name, arch, '5.10', '7.3'), renderAnswer);
+  return historyText(probe, name, arch, caseHistory(probe, EXPECTATIONS[probe] ?? [], name, arch, '5.10', '7.3'), renderAnswer);
 }
 
 /** `guplab matrix` in each of its modes; returns the exit code. */

@@ -46,6 +46,8 @@ describe('npm pack, install into an empty project, run its own file in the VM', 
     tarball = path.join(work, packed[0]!.filename);
     for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli.js', 'dist/lib/guest.js', 'bin/guplab.js', 'kmod/main.c', 'kmod/mirror.c', 'kmod/internal.h', 'kmod/uapi/guplab.h',
       'prebuilds/linux-x64/node.napi.node', 'prebuilds/linux-arm64/node.napi.node', 'LICENSE', 'package.json']) expect(files).toContain(f);
+    // The committed check reports: the evidence behind every "measured" provenance (lib/check/evidence.ts).
+    expect(files.filter((f) => /^docs\/data\/check-.+\.json$/.test(f)).length).toBeGreaterThan(0);
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('.ci/') || f.endsWith('.map'))).toEqual([]);
   }, 600_000);
 

@@ -4,8 +4,10 @@
 // failed on the rows before the correction.
 import { describe, expect, it } from 'vitest';
 import { COMMITS, EXPECTATIONS, expectationFor, type Expectation } from '../../lib/check/expectations.js';
-import { caseHistory, provenanceOf } from '../../lib/check/provenance.js';
+import type { Measurement } from '../../lib/check/evidence.js';
+import { caseHistory, provenanceOf, rowMeasuredOn } from '../../lib/check/provenance.js';
 import { expectationSummary, judge } from '../../lib/check/run.js';
+import type { Answer } from '../../lib/check/report.js';
 import type { Arch } from '../../lib/vm/paths.js';
 
 const row = (probe: string, name: string, version: string, arch: Arch = 'x86_64'): Expectation => {
@@ -156,25 +158,57 @@ describe('every boundary row cites its commits', () => {
 });
 
 describe('provenance', () => {
-  it('a booted line is measured; a release an earlier stable bound puts in another row is read, naming the commit', () => {
-    const rows = EXPECTATIONS['force-hugetlb'] ?? [];
-    expect(provenanceOf(rows, 'pin_user_pages', '6.1.192', 'x86_64')).toEqual({ kind: 'measured', on: '6.1 x86_64' });
-    const early = provenanceOf(rows, 'pin_user_pages', '6.1.1', 'x86_64');
+  const seen = (probe: string, name: string, version: string, arch: Arch, answer: number | Answer): Measurement => ({
+    probe,
+    case: name,
+    version,
+    arch,
+    answer: typeof answer === 'number' ? { ret: answer } : answer,
+  });
+  const rows = EXPECTATIONS['force-hugetlb'] ?? [];
+  it('a row is measured only where a committed report saw its answer; a release another row decides is read, naming the commit', () => {
+    const evidence = [seen('force-hugetlb', 'pin_user_pages', '6.1.192', 'x86_64', -14)];
+    expect(provenanceOf('force-hugetlb', rows, 'pin_user_pages', '6.1.192', 'x86_64', evidence)).toEqual({ kind: 'measured', on: ['6.1.192 x86_64'] });
+    // The same row on a release no report ran is still measured (on 6.1.192); 6.1.1 is another row's.
+    expect(provenanceOf('force-hugetlb', rows, 'pin_user_pages', '6.1.100', 'x86_64', evidence)?.on).toEqual(['6.1.192 x86_64']);
+    const early = provenanceOf('force-hugetlb', rows, 'pin_user_pages', '6.1.1', 'x86_64', evidence);
     expect(early?.kind).toBe('read');
     expect(early?.commits?.join(' ')).toMatch(/f347454d0341 "mm\/gup: disallow FOLL_FORCE\|FOLL_WRITE on hugetlb mappings" \(6\.2; 6\.0\.16, 6\.1\.2\)/);
-    expect(provenanceOf(rows, 'pin_user_pages', '6.8.12', 'x86_64')?.kind).toBe('read');
+  });
+  it('no report, a report of another case or probe, or one whose answer the row no longer accepts measures nothing', () => {
+    expect(provenanceOf('force-hugetlb', rows, 'pin_user_pages', '6.1.192', 'x86_64', [])?.kind).toBe('read');
+    for (const m of [
+      seen('force-hugetlb', 'get_user_pages', '6.1.192', 'x86_64', -14),
+      seen('cma-longterm', 'pin_user_pages', '6.1.192', 'x86_64', -14),
+      seen('force-hugetlb', 'pin_user_pages', '6.1.192', 'x86_64', 1),
+    ]) {
+      expect(provenanceOf('force-hugetlb', rows, 'pin_user_pages', '6.1.192', 'x86_64', [m])?.kind, JSON.stringify(m)).toBe('read');
+    }
+  });
+  it('a row counts every case of it a report saw (probes.md), on the release it ran', () => {
+    const row = expectationFor(rows, 'pin_user_pages', '6.1.192', 'x86_64')!;
+    const evidence = [seen('force-hugetlb', 'get_user_pages', '6.1.192', 'x86_64', -14), seen('force-hugetlb', 'pin_user_pages', '6.12.118', 'x86_64', -14)];
+    expect(rowMeasuredOn('force-hugetlb', row, rows, evidence).length).toBeGreaterThan(0);
+    expect(rowMeasuredOn('force-hugetlb', row, rows, [])).toEqual([]);
   });
   it('check says in its summary when every expectation of the kernel is read only', () => {
+    const evidence = [seen('force-hugetlb', 'pin_user_pages', '6.1.192', 'x86_64', -14)];
     const report = (version: string) => ({
       version,
       arch: 'x86_64' as Arch,
-      probes: [{ id: 'force-hugetlb', title: '', cases: [judge('force-hugetlb', { case: 'pin_user_pages', answer: { ret: -14 } }, version, 'x86_64')] }],
+      probes: [{ id: 'force-hugetlb', title: '', cases: [judge('force-hugetlb', { case: 'pin_user_pages', answer: { ret: -14 } }, version, 'x86_64', evidence)] }],
     });
-    expect(expectationSummary(report('6.8.12'))).toMatch(/all 1 read from source only \(no booted line of 6\.8\.12 x86_64\)/);
-    expect(expectationSummary(report('6.1.192'))).toBe('expectations: 1 measured on a booted line, 0 read from source only');
+    expect(expectationSummary(report('6.1.1'))).toMatch(/all 1 read from source only \(no committed report saw them on 6\.1\.1 x86_64\)/);
+    expect(expectationSummary(report('6.1.192'))).toBe('expectations: 1 measured in a committed report, 0 read from source only');
   });
-  it('history: cma-longterm thp/pin_user_pages_fast from 5.10 to 7.3 marks 6.6.47 and the measured lines', () => {
-    const h = caseHistory(EXPECTATIONS['cma-longterm'] ?? [], 'thp/pin_user_pages_fast', 'arm64', '5.10', '7.3');
+  it('history: cma-longterm thp/pin_user_pages_fast from 5.10 to 7.3 marks 6.6.47 and the releases reports saw', () => {
+    const migrated = { ret: 16, note: 'migrated, data intact' };
+    const evidence = [
+      seen('cma-longterm', 'thp/pin_user_pages_fast', '6.12.118', 'arm64', migrated),
+      seen('cma-longterm', 'thp/pin_user_pages_fast', '7.3.4', 'arm64', migrated),
+      seen('cma-longterm', 'thp/pin_user_pages_fast', '6.1.192', 'x86_64', migrated),
+    ];
+    const h = caseHistory('cma-longterm', EXPECTATIONS['cma-longterm'] ?? [], 'thp/pin_user_pages_fast', 'arm64', '5.10', '7.3', evidence);
     expect(h.map((s) => [s.from, s.answer.ret])).toEqual([
       ['5.10', 16],
       ['6.1', 16],
@@ -185,7 +219,8 @@ describe('provenance', () => {
     ]);
     expect(h.find((s) => s.from === '6.6.47')?.commits).toEqual(['f442fa614137']);
     expect(h.find((s) => s.from === '6.6.47')?.measuredOn).toEqual([]);
-    expect(h.at(-1)?.measuredOn).toEqual(['6.12 arm64', '7.3 arm64']);
+    expect(h.find((s) => s.from === '6.1')?.measuredOn).toEqual([]);
+    expect(h.at(-1)?.measuredOn).toEqual(['6.12.118 arm64', '7.3.4 arm64']);
   });
 });
 
@@ -220,12 +255,14 @@ describe('pageout-pinned (version in, answer out)', () => {
     expect(judge('pageout-pinned', { case: 'pin/pin_user_pages_fast', answer: kept }, '6.1.192', 'x86_64').status).toBe('ok');
     expect(judge('pageout-pinned', { case: 'get/get_user_pages_fast', answer: kept }, '6.12.118', 'x86_64').status).toBe('fail');
   });
-  it('provenance: measured on the booted lines; 5.10.8 and 5.18 are read, naming the commits', () => {
+  it('provenance: measured where a report saw it; 5.10.8 and 5.18 are read, naming the commits', () => {
     const rows = EXPECTATIONS['pageout-pinned'] ?? [];
-    expect(provenanceOf(rows, 'pin/pin_user_pages', '6.12.118', 'x86_64')).toEqual({ kind: 'measured', on: '6.12 x86_64' });
-    expect(provenanceOf(rows, 'pin/pin_user_pages', '5.10.8', 'x86_64')?.commits?.join(' ')).toMatch(/feb889fb40fa "mm: don't put pinned pages into the swap cache" \(5\.11; 5\.10\.9\)/);
-    expect(provenanceOf(rows, 'get/get_user_pages', '5.18.19', 'x86_64')?.kind).toBe('read');
-    const h = caseHistory(rows, 'pin/pin_user_pages_fast', 'x86_64', '5.10', '7.3');
+    const evidence: Measurement[] = [{ probe: 'pageout-pinned', case: 'pin/pin_user_pages', version: '6.12.118', arch: 'x86_64', answer: kept }];
+    expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '6.12.118', 'x86_64', evidence)).toEqual({ kind: 'measured', on: ['6.12.118 x86_64'] });
+    expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '6.12.118', 'x86_64', [])?.kind).toBe('read');
+    expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '5.10.8', 'x86_64', evidence)?.commits?.join(' ')).toMatch(/feb889fb40fa "mm: don't put pinned pages into the swap cache" \(5\.11; 5\.10\.9\)/);
+    expect(provenanceOf('pageout-pinned', rows, 'get/get_user_pages', '5.18.19', 'x86_64', evidence)?.kind).toBe('read');
+    const h = caseHistory('pageout-pinned', rows, 'pin/pin_user_pages_fast', 'x86_64', '5.10', '7.3', evidence);
     expect(h.map((s) => [s.from, s.answer.note?.split(';')[0]])).toEqual([
       ['5.10', 'swap entry, in swap cache'],
       ['5.10.9', 'mapped, not in swap cache'],
