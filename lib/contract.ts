@@ -72,6 +72,8 @@ export const ENV = {
   ko: 'GUPLAB_KO',
   /** 1: the guest was booted without guplab.ko (vm run --no-module): /dev/guplab cannot appear. */
   noModule: 'GUPLAB_NO_MODULE',
+  /** Why guplab.ko cannot be built for the booted kernel (its line is image only: the archive lost its headers), when it cannot. */
+  imageOnly: 'GUPLAB_IMAGE_ONLY',
   /** The addon built for the guest's arch (arm64 guests on x86_64 hosts). */
   addon: 'GUPLAB_ADDON',
   /** 1: progress as lines on stdout, which the host turns into its bar. */

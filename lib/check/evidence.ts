@@ -34,6 +34,17 @@ export function committedReports(root = projectRoot): { file: string; report: Ch
     .sort((a, b) => byKernel(a.report, b.report));
 }
 
+/** The committed consumer reports of guests (docs/data/consumers/check-*-tcg.json and the like; a host's, accelerator none, left out). */
+export function committedConsumerReports(root = projectRoot): { file: string; report: CheckReport }[] {
+  const dir = path.join(root, DATA_DIR, 'consumers');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^check-.*\.json$/.test(f))
+    .map((f) => ({ file: `${DATA_DIR}/consumers/${f}`, report: loadCheckReport(path.join(dir, f)) }))
+    .filter((r) => r.report.suite === 'consumers' && r.report.accelerator !== 'none')
+    .sort((a, b) => byKernel(a.report, b.report));
+}
+
 /** The ok cases of some reports. */
 export function measurementsOf(reports: readonly CheckReport[]): Measurement[] {
   return reports.flatMap((r) =>

@@ -69,10 +69,49 @@ export function buildMatrix(reports: readonly CheckReport[]): Matrix {
     }
   });
   for (const row of rows.values()) {
-    const answers = new Set(row.cells.filter((c) => c !== '' && c !== 'skip' && c !== 'n/a'));
+    const answers = new Set(row.cells.filter((c) => !NO_ANSWER.has(c)));
     row.changed = answers.size > 1;
   }
   return { columns: reports.map(columnName), rows: [...rows.values()] };
+}
+
+/** A module row's cell on an image-only line, where guplab.ko cannot be built. */
+export const NO_HEADERS = 'no headers';
+/** A cell that holds no answer: it cannot make a row "changed". */
+const NO_ANSWER = new Set(['', 'skip', 'n/a', NO_HEADERS]);
+
+/** Consumer rows are told apart from the module's probes by this prefix on their probe column. */
+export const CONSUMER_PREFIX = 'consumer:';
+
+/**
+ * Both instruments in one table: module check reports and consumer reports
+ * (suite 'consumers') of the same kernel release and arch share a column.
+ * Consumer rows come after the module's, their probe named "consumer:ID". A
+ * column with only a consumer report of an image-only line (no headers, so
+ * no guplab.ko) shows "no headers" in every module row.
+ */
+export function buildLinesMatrix(reports: readonly CheckReport[]): Matrix {
+  const columns: { release: string; arch: string; module?: CheckReport; consumers?: CheckReport }[] = [];
+  for (const r of [...reports].sort(byKernel)) {
+    let col = columns.find((c) => c.release === r.release && c.arch === r.arch);
+    if (!col) columns.push((col = { release: r.release, arch: r.arch }));
+    const slot = r.suite === 'consumers' ? 'consumers' : 'module';
+    if (col[slot]) throw new Error(`two ${slot === 'module' ? 'check' : 'consumer'} reports of ${r.release} ${r.arch}: give one of each per kernel`);
+    col[slot] = r;
+  }
+  const joined = columns.map((c): CheckReport => {
+    const base = c.module ?? c.consumers!;
+    const consumerProbes = (c.consumers?.probes ?? []).map((p) => ({ ...p, id: `${CONSUMER_PREFIX}${p.id}` }));
+    return { ...base, probes: [...(c.module?.probes ?? []), ...consumerProbes] };
+  });
+  const matrix = buildMatrix(joined);
+  // Module rows first, as the module's probes run; then the consumers.
+  matrix.rows.sort((a, b) => Number(a.probe.startsWith(CONSUMER_PREFIX)) - Number(b.probe.startsWith(CONSUMER_PREFIX)));
+  columns.forEach((c, i) => {
+    if (c.module || !c.consumers?.imageOnly) return;
+    for (const row of matrix.rows) if (!row.probe.startsWith(CONSUMER_PREFIX)) row.cells[i] = NO_HEADERS;
+  });
+  return matrix;
 }
 
 /** Orders runs by arch (x86_64 first), then kernel version. */
@@ -131,10 +170,10 @@ export function matrixMarkdown(matrix: Matrix, options: { changedOnly?: boolean 
   ];
   for (const row of matrix.rows) {
     if (options.changedOnly && !row.changed) continue;
-    const first = row.cells.find((c) => c !== '' && c !== 'skip' && c !== 'n/a');
+    const first = row.cells.find((c) => !NO_ANSWER.has(c));
     const cells = row.cells.map((c, i) => {
       let text = c === '' ? '—' : mdEscape(c);
-      if (row.changed && c !== first && c !== 'skip' && c !== 'n/a' && c !== '') text = `**${text}**`;
+      if (row.changed && c !== first && !NO_ANSWER.has(c)) text = `**${text}**`;
       if (row.failed[i]) text += ' ✗';
       return text;
     });

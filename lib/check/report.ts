@@ -48,6 +48,10 @@ export interface ProbeResult {
 
 export interface CheckReport {
   schemaVersion: number;
+  /** Absent: the module's probes (guplab check); 'consumers': the kernel's own consumers (lib/consumers/run.ts). */
+  suite?: 'consumers';
+  /** Why guplab.ko could not be built for this kernel (the archive keeps only its image), when it could not. */
+  imageOnly?: string;
   release: string;
   /** The kernel version the expectations were matched against, with its real sublevel ("6.1.192" for Debian's 6.1.0-57). */
   version: string;

@@ -7,6 +7,7 @@
 import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ENV } from '../contract.js';
 import { expectationFor, runningVersion } from '../check/expectations.js';
 import { CHECK_SCHEMA_VERSION, sameAnswer, type Answer, type CaseResult, type CheckReport, type ProbeResult } from '../check/report.js';
 import { ktapCase, ktapText } from '../check/run.js';
@@ -302,6 +303,8 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
     version,
     arch,
     accelerator: process.env.GUPLAB_ACCEL ?? 'none',
+    // A guest of an image-only line: the matrix marks the module's rows "no headers" beside these.
+    ...(process.env[ENV.imageOnly] ? { imageOnly: process.env[ENV.imageOnly] } : {}),
     dir,
     fs: ctx.fs,
     cpuModel,

@@ -7,11 +7,11 @@ import path from 'node:path';
 import type { Argument, Command, Help, Option } from 'commander';
 import { buildProgram } from '../cli.js';
 import { EXPECTATIONS, type Expectation } from '../check/expectations.js';
-import { buildMatrix, columnName, matrixReadme } from '../check/matrix.js';
+import { buildLinesMatrix, buildMatrix, byKernel, columnName, CONSUMER_PREFIX, matrixMarkdown, matrixReadme, NO_HEADERS } from '../check/matrix.js';
 import { PROBES } from '../check/probes.js';
 import { renderAnswer, type CheckReport } from '../check/report.js';
 import { commitText, rowMeasuredOn } from '../check/provenance.js';
-import { committedReports, DATA_DIR, measurementsOf, type Measurement } from '../check/evidence.js';
+import { committedConsumerReports, committedReports, DATA_DIR, measurementsOf, type Measurement } from '../check/evidence.js';
 import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
 import { ARCHIVE_SUITES } from '../kernels/archive.js';
@@ -308,6 +308,45 @@ export function matrixPage(reports: readonly { file: string; report: CheckReport
   ].join('\n');
 }
 
+// ---------------------------------------------------------------- lines.md
+
+type DataReport = { file: string; report: CheckReport };
+
+export function linesPage(modules: readonly DataReport[], consumers: readonly DataReport[], arch: Arch = 'x86_64'): string {
+  const head = ['# Every Debian line, both instruments', '', GENERATED(`the check reports in ${DATA_DIR}/ and the consumer reports in ${DATA_DIR}/consumers/ (buildLinesMatrix() in lib/check/matrix.ts)`), ''];
+  const all = [...modules, ...consumers].filter((r) => r.report.arch === arch);
+  if (!consumers.some((r) => r.report.arch === arch)) return [...head, `No consumer reports of ${arch} guests in ${DATA_DIR}/consumers/ yet: run \`guplab consumers check --vm --kernel K --out DIR\`, then copy DIR/consumers.json there.`, ''].join('\n');
+  const matrix = buildLinesMatrix(all.map((r) => r.report));
+  const consumerRows = matrix.rows.filter((r) => r.probe.startsWith(CONSUMER_PREFIX));
+  const changed = matrix.rows.filter((r) => r.changed);
+  const imageOnly = [...new Set(all.flatMap((r) => (r.report.imageOnly && !modules.some((m) => m.report.release === r.report.release) ? [`${columnName(r.report)} (${r.report.imageOnly})`] : [])))];
+  return [
+    ...head,
+    `Each ${arch} kernel line of Debian's archive that guplab has a report of is one column. The module's probes (\`guplab check\`, needs guplab.ko) and the kernel's own consumers (\`guplab consumers check --vm\`, booted without it: [consumers.md](../consumers.md)) share the column of the release they ran on; consumer rows are named \`${CONSUMER_PREFIX}ID\` and come last. A line whose headers the archive lost cannot have guplab.ko: its module rows say "${NO_HEADERS}". The module reports are those of [matrix.md](matrix.md).`,
+    '',
+    '| report | kernel release | version | suite | accelerator | ok | fail | skip | unexpected |',
+    '|---|---|---|---|---|---:|---:|---:|---:|',
+    ...all
+      .sort((a, b) => byKernel(a.report, b.report))
+      .map(({ file, report: r }) => `| ${file} | ${r.release} | ${r.version} | ${r.suite ?? 'check'} | ${r.accelerator} | ${r.totals.ok} | ${r.totals.fail} | ${r.totals.skip} | ${r.totals.unexpected} |`),
+    '',
+    ...(imageOnly.length ? [`Image only: ${imageOnly.map(md).join('; ')}.`, ''] : []),
+    `## Rows that differ between lines (${changed.length} of ${matrix.rows.length})`,
+    '',
+    'Δ marks a row whose answers differ (skips and "no headers" aside); bold is an answer other than the row\'s first, ✗ a failed expectation.',
+    '',
+    matrixMarkdown({ ...matrix, rows: changed }),
+    `## The consumers on every line (${consumerRows.length} rows)`,
+    '',
+    matrixMarkdown({ ...matrix, rows: consumerRows }),
+    `<details><summary>All ${matrix.rows.length} rows</summary>`,
+    '',
+    matrixMarkdown(matrix),
+    '</details>',
+    '',
+  ].join('\n');
+}
+
 // ---------------------------------------------------------------- the pages
 
 /** Every reference page, rendered in memory. */
@@ -319,6 +358,7 @@ export function renderDocs(root = projectRoot): DocPage[] {
     ['probes.md', probesPage(reports)],
     ['kernels.md', kernelsPage(makefile)],
     ['matrix.md', matrixPage(reports)],
+    ['lines.md', linesPage(reports, committedConsumerReports(root))],
   ];
   return pages.map(([name, text]) => ({ path: `${REFERENCE_DIR}/${name}`, text: text.endsWith('\n') ? text : `${text}\n` }));
 }

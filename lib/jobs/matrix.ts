@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadResult } from '../bench/results.js';
 import { resolveSpec } from '../bench/spec.js';
-import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixTable } from '../check/matrix.js';
+import { benchMarkdown, buildBenchMatrix, buildLinesMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixTable, type Matrix } from '../check/matrix.js';
 import { checkPassed, loadCheckReport, renderAnswer, type CheckReport } from '../check/run.js';
 import { EXPECTATIONS } from '../check/expectations.js';
 import { PROBES } from '../check/probes.js';
@@ -169,7 +169,14 @@ export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions)
     .map((file) => ({ report: readCheckReport(file), bench: existsSync(benchFileFor(file)) ? loadResult(benchFileFor(file)) : undefined }))
     .sort((a, b) => byKernel(a.report, b.report));
   const reports = runs.map((r) => r.report);
-  const matrix = { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
+  // Consumer reports (guplab consumers check --out) join the module's of the same kernel in one column.
+  const both = reports.some((r) => r.suite === 'consumers');
+  let matrix: Matrix;
+  try {
+    matrix = both ? buildLinesMatrix(reports) : { ...buildMatrix(reports), bench: buildBenchMatrix(runs.map((r) => r.bench)) };
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (--from ${files.join(' ')})`);
+  }
   console.log(o.json ? JSON.stringify(matrix, null, 2) : matrixTable(matrix, { changedOnly: o.changedOnly }));
   if (o.extra && !o.json) console.log(o.extra);
   const md = `${matrixMarkdown(matrix)}${matrix.bench ? `\n${benchMarkdown(matrix)}` : ''}${o.extra ? `\n${o.extra}` : ''}`;

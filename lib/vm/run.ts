@@ -398,6 +398,7 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
         [ENV.mounts]: JSON.stringify(setup.mounts),
         ...(noDax ? { [ENV.noDax]: noDax } : {}),
         ...(ko ? { [ENV.ko]: ko } : { [ENV.noModule]: '1', [ENV.requireDevice]: '0' }),
+        ...(kernel.imageOnly ? { [ENV.imageOnly]: kernel.imageOnly } : {}),
         ...guest?.env,
         ...options.env,
       }, [...(guest?.prelude ?? []), ...setup.script]));

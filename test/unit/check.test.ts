@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EXPECTATIONS, expectationFor, kernelMatches, longtermGate } from '../../lib/check/expectations.js';
 import { readFileSync } from 'node:fs';
 import type { BenchResult } from '../../lib/bench/results.js';
-import { benchMarkdown, buildBenchMatrix, buildMatrix, byKernel, matrixMarkdown } from '../../lib/check/matrix.js';
+import { benchMarkdown, buildBenchMatrix, buildLinesMatrix, buildMatrix, byKernel, CONSUMER_PREFIX, matrixMarkdown } from '../../lib/check/matrix.js';
 import { PROBES } from '../../lib/check/probes.js';
 import { fmt, parseCheckReport, renderAnswer, type CheckReport } from '../../lib/check/report.js';
 import { judge, ktapCase } from '../../lib/check/run.js';
@@ -120,6 +120,32 @@ describe('matrix', () => {
     const md = matrixMarkdown(m);
     expect(md).toContain('| p | Δ moves ‡ | -EINVAL | **16** |');
     expect(md).toContain('| p | same | 16 | 16 |');
+  });
+
+  it('joins consumer reports with the module reports of the same release, module rows "no headers" on an image-only line', () => {
+    const consumers = (release: string, ret: number, imageOnly?: string): CheckReport => ({
+      ...report(release, 0),
+      suite: 'consumers',
+      ...(imageOnly ? { imageOnly } : {}),
+      probes: [{ id: 'io_uring-register', title: 't', cases: [{ case: 'file-ext4', answer: { ret }, status: 'ok' }] }],
+    });
+    const m = buildLinesMatrix([
+      consumers('7.0.13+deb13-amd64', -14, 'no linux-headers-7.0.13+deb13-amd64 in the archive'),
+      report('6.12.117+deb12-amd64', 16),
+      consumers('6.12.117+deb12-amd64', -14),
+      consumers('6.1.0-56-amd64', -95),
+      report('6.1.0-56-amd64', -22),
+    ]);
+    expect(m.columns).toEqual(['6.1.0-56 x86_64', '6.12.117+deb12 x86_64', '7.0.13+deb13 x86_64']);
+    expect(m.rows.map((r) => [r.probe, r.case, r.cells, r.changed])).toEqual([
+      ['p', 'same', ['16', '16', 'no headers'], false],
+      ['p', 'moves', ['-EINVAL', '16', 'no headers'], true],
+      [`${CONSUMER_PREFIX}io_uring-register`, 'file-ext4', ['-EOPNOTSUPP', '-EFAULT', '-EFAULT'], true],
+    ]);
+    // A line without a module report that is not image only: no answer, not "no headers".
+    expect(buildLinesMatrix([consumers('7.2.12+deb13-amd64', -14)]).rows).toHaveLength(1);
+    expect(buildLinesMatrix([report('7.3.4', 16), consumers('7.2.12', -14)]).rows[0]?.cells).toEqual(['', '16']);
+    expect(() => buildLinesMatrix([report('7.3.4', 16), report('7.3.4', 16)])).toThrow(/two check reports of 7\.3\.4 x86_64/);
   });
 
   it('reads only check reports of its own schema, naming the file otherwise', () => {
