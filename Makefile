@@ -11,7 +11,7 @@ KDIR       ?= /lib/modules/$(KVER)/build
 KERNEL     ?= $(shell sed -n "s/^export const DEFAULT_KERNEL = '\(.*\)';/\1/p" lib/kernels/kernel.ts)
 VM_FLAGS   ?= --kernel $(KERNEL)
 
-PHONY_FAST := check lint checkpatch prebuilds test-ci-engine
+PHONY_FAST := check lint format checkpatch prebuilds test-ci-engine
 .PHONY: all deps build addon ts $(PHONY_FAST) kmod kmod-check test-vm-lines test-selftests fidelity test-debug kernels load unload bench overhead test test-full test-fresh test-unit test-host test-runner test-vm test-kernel stress test-stress clean
 
 all: build
@@ -76,8 +76,13 @@ check: build lint checkpatch
 	$(VITEST) run test/unit test/host
 
 lint:
-	node_modules/.bin/biome lint
+	node_modules/.bin/biome check
 	clang-format --dry-run --Werror native/*.cc native/*.h
+
+# Rewrites lib/, test/, scripts/, tools/ and bin/ (biome.jsonc) and native/ (.clang-format) in the checked style.
+format:
+	node_modules/.bin/biome format --write
+	clang-format -i native/*.cc native/*.h
 
 checkpatch: ts
 	$(NODE) scripts/checkpatch.mjs

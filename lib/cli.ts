@@ -73,13 +73,25 @@ function arches(value: string): Arch[] {
 
 const log = (msg: string): void => void process.stderr.write(`guplab: ${msg}\n`);
 
-const commaList = (v: string): string[] => v.split(',').map((x) => x.trim()).filter(Boolean);
+const commaList = (v: string): string[] =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const list = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), ...commaList(v)];
 
 function addVmOptions(cmd: Command, host: Arch): Command {
   return cmd
-    .option('--kernel <version>', 'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them); LINE-debug (6.12-debug) builds a debug kernel of that line (KASAN, lockdep, DEBUG_VM, GUP_TEST) once', DEFAULT_KERNEL)
-    .option('--arch <arch>', `guest architecture, ${ARCH_NAMES.join(' or ')} (default: the host's, ${host}, or a user kernel's own)`, (v: string) => arches(v)[0] as Arch)
+    .option(
+      '--kernel <version>',
+      'Debian kernel: series (5.10, 6.1, 6.12, 7.2), major (7: the newest 7.x) or exact release (guplab kernels lists them); LINE-debug (6.12-debug) builds a debug kernel of that line (KASAN, lockdep, DEBUG_VM, GUP_TEST) once',
+      DEFAULT_KERNEL,
+    )
+    .option(
+      '--arch <arch>',
+      `guest architecture, ${ARCH_NAMES.join(' or ')} (default: the host's, ${host}, or a user kernel's own)`,
+      (v: string) => arches(v)[0] as Arch,
+    )
     .option('--kernel-image <path>', 'boot your own kernel image (with --kernel-build) instead of a Debian kernel')
     .option('--kernel-build <dir>', 'build tree (or headers) of --kernel-image, to build guplab.ko against')
     .option('--timeout <seconds>', 'kill the guest after this long', positiveInt, 900)
@@ -90,7 +102,11 @@ function addVmOptions(cmd: Command, host: Arch): Command {
     .option('--hugepages-1g <n>', 'reserve n 1 GiB hugetlb pages at boot', positiveInt)
     .addOption(new Option('--thp <mode>', 'transparent_hugepage= mode').choices(['always', 'madvise', 'never']))
     .option('--movablecore <size>', 'memory for ZONE_MOVABLE (movablecore=), e.g. 512M', size)
-    .option('--pmem <size>', 'emulated pmem per region (x86_64: memmap= out of --mem; arm64: a device-tree pmem region beyond --mem; needs a kernel with FS_DAX and ZONE_DEVICE), e.g. 256M', size)
+    .option(
+      '--pmem <size>',
+      'emulated pmem per region (x86_64: memmap= out of --mem; arm64: a device-tree pmem region beyond --mem; needs a kernel with FS_DAX and ZONE_DEVICE), e.g. 256M',
+      size,
+    )
     .option('--dax <fs>', 'make and mount these filesystems on pmem with -o dax=always at /mnt/guplab/<fs>-dax', fsList)
     .option('--fs <fs>', 'make these filesystems on virtio disks (ext4, xfs, ext4,xfs) and mount them at /mnt/guplab/<fs>', fsList)
     .option('--verbose', 'print the whole boot console')
@@ -106,7 +122,9 @@ function refuseVmOnly(cmd: Command, vm: boolean | undefined): void {
   if (vm) return;
   const flags = VM_ONLY.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long ?? o.flags);
   if (flags.length) {
-    throw new UsageError(`${flags.join(', ')} ${flags.length > 1 ? 'only apply' : 'only applies'} with --vm: add --vm to run in a guest, or drop ${flags.length > 1 ? 'them' : 'it'} to run on this machine's kernel`);
+    throw new UsageError(
+      `${flags.join(', ')} ${flags.length > 1 ? 'only apply' : 'only applies'} with --vm: add --vm to run in a guest, or drop ${flags.length > 1 ? 'them' : 'it'} to run on this machine's kernel`,
+    );
   }
 }
 
@@ -197,35 +215,64 @@ export function buildProgram(host: Arch = hostArch()): Command {
     .description('Call, time and check get_user_pages / pin_user_pages on a real kernel')
     .version(pkg.version)
     .exitOverride()
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Conventions: --json prints machine output on stdout; --out DIR writes files; lists are comma-separated.
 Exit status: 0 ok; 1 a test, check or comparison failed; 2 bad usage (nothing was started);
 4 check: every case skipped (kselftest). vm run: the command's own status, or 123 the kernel
-reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the command.`);
+reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the command.`,
+    );
 
   const vm = program.command('vm').description('run commands in a QEMU guest with guplab.ko loaded');
   vmOptions(vm.command('run').description('boot a kernel, run a command in the project directory, exit with its status'))
     .argument('<command...>', 'command and arguments (put them after --)')
     .option('--out <dir>', 'host folder that receives what the command writes to $GUPLAB_VM_OUT')
-    .option('--numa <node>', 'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
-    .option('--no-module', 'boot without guplab.ko (no /dev/guplab; $GUPLAB_NO_MODULE=1): the only way to boot an image-only kernel line, one whose headers the archive lost (guplab kernels marks them)')
+    .option(
+      '--numa <node>',
+      'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)',
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
+    .option(
+      '--no-module',
+      'boot without guplab.ko (no /dev/guplab; $GUPLAB_NO_MODULE=1): the only way to boot an image-only kernel line, one whose headers the archive lost (guplab kernels marks them)',
+    )
     .action(async (command: string[], opts: VmCliOptions & { out?: string; numa?: string[]; module: boolean }, cmd: Command) => {
       const base = vmBase(opts, cmd);
-      const result = await vmRun({ ...base, module: opts.module, command, qemuExtraArgs: numaArgs(base, opts.numa), ...(opts.out ? { outDir: path.resolve(opts.out) } : {}) });
+      const result = await vmRun({
+        ...base,
+        module: opts.module,
+        command,
+        qemuExtraArgs: numaArgs(base, opts.numa),
+        ...(opts.out ? { outDir: path.resolve(opts.out) } : {}),
+      });
       process.exitCode = reportVm(result);
     });
 
-  vmOptions(vm.command('shell').description('boot a kernel with guplab.ko loaded and open a terminal on it: a shell, or a Node REPL with guplab at hand (--repl)'))
+  vmOptions(
+    vm.command('shell').description('boot a kernel with guplab.ko loaded and open a terminal on it: a shell, or a Node REPL with guplab at hand (--repl)'),
+  )
     .argument('[command...]', 'run this on the terminal instead of a shell (after --)')
     .option('--repl', 'a Node REPL with guplab imported, dev (an open GupDevice) and the mapping functions in scope')
-    .option('--gdb [port]', `start QEMU's gdb stub on 127.0.0.1:PORT (default ${DEFAULT_GDB_PORT}), boot with nokaslr, print the gdb command`, (v: string) => positiveInt(v))
-    .option('--numa <node>', 'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .option('--gdb [port]', `start QEMU's gdb stub on 127.0.0.1:PORT (default ${DEFAULT_GDB_PORT}), boot with nokaslr, print the gdb command`, (v: string) =>
+      positiveInt(v),
+    )
+    .option(
+      '--numa <node>',
+      'NUMA guest: N equal nodes, or one SIZE[,cpus=LIST] per node adding up to --mem (repeatable)',
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
     .action(async (command: string[], opts: VmCliOptions & { repl?: boolean; gdb?: number | true; numa?: string[] }, cmd: Command) => {
       const base = vmBase(opts, cmd);
       if (cmd.getOptionValueSource('timeout') === 'default') delete base.timeoutSec;
       if (opts.repl && command.length) throw new UsageError('--repl and a command exclude each other: the REPL is the command');
       const gdb = opts.gdb === true ? DEFAULT_GDB_PORT : opts.gdb;
-      const result = await vmShell(base, { ...(opts.repl ? { repl: true } : {}), ...(gdb !== undefined ? { gdb } : {}), ...(opts.numa ? { numa: opts.numa } : {}), command });
+      const result = await vmShell(base, {
+        ...(opts.repl ? { repl: true } : {}),
+        ...(gdb !== undefined ? { gdb } : {}),
+        ...(opts.numa ? { numa: opts.numa } : {}),
+        command,
+      });
       process.exitCode = reportVm(result);
     });
 
@@ -245,13 +292,26 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     program
       .command('bench')
       .description('benchmark matrix (API x backing x size x pages/call x flags x prefaulted) through the in-kernel loop; table, results.json, report.html')
-      .option('--spec <file>', 'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, rounds, iterations, minSamples, maxSamples, targetMs, dir, mde, budgetSec, verify, timing)')
-      .option('--api <names>', `APIs, comma-separated: the GUP entry points, hmm_range_fault, and hmm_refault and hmm_refault_mprotect (the mirror's MADV_DONTNEED or mprotect r/rw + refill cycles) (default: ${DEFAULT_SPEC.apis.join(',')})`, list)
+      .option(
+        '--spec <file>',
+        'JSON spec file (keys: apis, backings, sizes, pagesPerCall, flags, prefault, warmup, rounds, iterations, minSamples, maxSamples, targetMs, dir, mde, budgetSec, verify, timing)',
+      )
+      .option(
+        '--api <names>',
+        `APIs, comma-separated: the GUP entry points, hmm_range_fault, and hmm_refault and hmm_refault_mprotect (the mirror's MADV_DONTNEED or mprotect r/rw + refill cycles) (default: ${DEFAULT_SPEC.apis.join(',')})`,
+        list,
+      )
       .option('--backing <names>', `backings: ${BACKING_NAMES.join(',')} (default: ${DEFAULT_SPEC.backings.join(',')})`, list)
       .option('--size <sizes>', `buffer sizes, e.g. 64K,2M,16M (default: ${DEFAULT_SPEC.sizes.map(formatSize).join(',')})`, list)
       .option('--ppc <n>', 'pages per GUP call, comma-separated numbers or "all" (default: all)', list)
       .option('--flags <combos>', 'flag combinations, comma-separated, flags joined by +, e.g. none,write,write+longterm', list)
-      .addOption(new Option('--prefault <mode>', 'pages present before the call (yes), faulted in by GUP on a fresh buffer per sample (no), or both').choices(['yes', 'no', 'both']))
+      .addOption(
+        new Option('--prefault <mode>', 'pages present before the call (yes), faulted in by GUP on a fresh buffer per sample (no), or both').choices([
+          'yes',
+          'no',
+          'both',
+        ]),
+      )
       .option('--iterations <n>', 'fixed samples per case (default: adaptive)', positiveInt)
       .option('--warmup <n>', 'warm-up iterations per prefaulted case and round (adaptive runs make at least 1)', nonNegativeInt)
       .option('--target-ms <ms>', 'adaptive: in-kernel time to aim for per case', positiveInt)
@@ -260,16 +320,32 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
       .option('--json', 'print the JSON result instead of the table')
       .option('--no-progress', 'no progress bar (also off in CI, with --json, or without a terminal)')
       .option('--no-report', 'no report.html')
-      .option('--mde <percent>', 'after the rounds, more rounds of the cases whose minimum detectable effect is above this (e.g. 10%), within --budget', percent)
+      .option(
+        '--mde <percent>',
+        'after the rounds, more rounds of the cases whose minimum detectable effect is above this (e.g. 10%), within --budget',
+        percent,
+      )
       .option('--budget <seconds>', 'time budget of the extra rounds --mde adds (default 600)', positiveInt)
       .option('--save-baseline <name>', 'save this run as a named baseline under <out>/baselines/<name>')
       .option('--baseline <name>', 'compare this run against a saved baseline (exit 1 on a significant slowdown)')
-      .addOption(new Option('--timing <mode>', "how the in-kernel loop times an iteration: pass, mm/gup_test.c's method (the clock read once per pass, every batch held, an untimed verify, then one put; a locked API's mmap_read_lock outside the timer), or batch (the clock around each call, each batch released at once); *_remote and hmm_range_fault are always batch (default: pass)").choices(['pass', 'batch']))
-      .option('--verify', 'after each case\'s timed loop, an untimed call with page facts checks that the pages taken were the buffer\'s and pinned as asked, and that the loop left no pin (off by default)')
-      .option('--vm', 'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)'),
+      .addOption(
+        new Option(
+          '--timing <mode>',
+          "how the in-kernel loop times an iteration: pass, mm/gup_test.c's method (the clock read once per pass, every batch held, an untimed verify, then one put; a locked API's mmap_read_lock outside the timer), or batch (the clock around each call, each batch released at once); *_remote and hmm_range_fault are always batch (default: pass)",
+        ).choices(['pass', 'batch']),
+      )
+      .option(
+        '--verify',
+        "after each case's timed loop, an untimed call with page facts checks that the pages taken were the buffer's and pinned as asked, and that the loop left no pin (off by default)",
+      )
+      .option(
+        '--vm',
+        'boot the kernel in QEMU (with what the backings need) and run the benchmark there; --kernel A,B: one guest per kernel, rounds alternated between them (A/B in one run, ab.json)',
+      ),
   ).action(async (opts: BenchCliOptions, cmd: Command) => {
     refuseVmOnly(cmd, opts.vm);
-    if (opts.budget !== undefined && opts.mde === undefined) throw new UsageError('--budget bounds the extra rounds of --mde: add --mde 10% (or drop --budget)');
+    if (opts.budget !== undefined && opts.mde === undefined)
+      throw new UsageError('--budget bounds the extra rounds of --mde: add --mde 10% (or drop --budget)');
     let spec: Spec;
     try {
       spec = benchSpec(opts); // validated on the host before any boot
@@ -287,8 +363,14 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
       ...(opts.baseline ? { baseline: opts.baseline } : {}),
     };
     if (kernels.length > 1) {
-      if (opts.kernelImage) throw new UsageError('--kernel A,B with --kernel-image: an A/B run boots Debian kernels only for now; run the user kernel with its own bench --vm and guplab compare');
-      if (opts.baseline || opts.saveBaseline) throw new UsageError('--baseline/--save-baseline take one result: with --kernel A,B compare inside the run (guplab compare <out>/ab.json), or bench one kernel');
+      if (opts.kernelImage)
+        throw new UsageError(
+          '--kernel A,B with --kernel-image: an A/B run boots Debian kernels only for now; run the user kernel with its own bench --vm and guplab compare',
+        );
+      if (opts.baseline || opts.saveBaseline)
+        throw new UsageError(
+          '--baseline/--save-baseline take one result: with --kernel A,B compare inside the run (guplab compare <out>/ab.json), or bench one kernel',
+        );
       checkKernelSpecs(kernels, [opts.arch ?? host], log); // every kernel resolved before the first boot
       const { benchAbInVm } = await import('./jobs/bench-ab.js');
       process.exitCode = await benchAbInVm(spec, vmBase(opts, cmd), { ...output, kernels, command: ['guplab', ...process.argv.slice(2)] });
@@ -326,46 +408,83 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   vmOptions(
     program
       .command('pin')
-      .description('one GUP call on a fresh buffer: the kernel\'s answer and what each page is (page facts)')
+      .description("one GUP call on a fresh buffer: the kernel's answer and what each page is (page facts)")
       .requiredOption('--api <name>', `entry point: ${API_NAMES.join(', ')}`)
-      .option('--flags <flags>', `flags joined by , or +: ${FLAG_NAMES.join(', ')}`, (v: string) => v.split(/[,+]/).map((f) => f.trim()).filter((f) => f && f !== 'none'), [] as string[])
+      .option(
+        '--flags <flags>',
+        `flags joined by , or +: ${FLAG_NAMES.join(', ')}`,
+        (v: string) =>
+          v
+            .split(/[,+]/)
+            .map((f) => f.trim())
+            .filter((f) => f && f !== 'none'),
+        [] as string[],
+      )
       .addOption(new Option('--backing <name>', 'memory to pin').choices([...BACKING_NAMES]).default('4K'))
       .option('--size <size>', 'buffer size, whole 4K pages', '64K')
       .option('--no-prefault', 'leave the buffer unfaulted (GUP faults it in)')
       .option('--dir <path>', 'folder for the file and dax backings')
       .option('--json', 'print the answer as JSON')
       .option('--vm', 'boot the kernel in QEMU and make the call there'),
-  ).action(async (opts: VmCliOptions & { api: string; flags: string[]; backing: BackingName; size: string; prefault: boolean; dir?: string; json?: boolean; vm?: boolean }, cmd: Command) => {
-    if (!isApiName(opts.api)) throw new UsageError(`unknown API "${opts.api}": use one of ${API_NAMES.join(', ')}`);
-    const badFlags = opts.flags.filter((f) => !isFlagName(f));
-    if (badFlags.length) throw new UsageError(`unknown flag ${badFlags.join(', ')}: use ${FLAG_NAMES.join(', ')} (joined by , or +)`);
-    let size: number;
-    try {
-      size = parseSize(opts.size);
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (size < 4096 || size % 4096 !== 0) throw new UsageError(`--size ${opts.size}: a buffer is whole 4 KiB pages, use a multiple of 4K, e.g. 64K, 2M`);
-    refuseVmOnly(cmd, opts.vm);
-    if (opts.vm) {
-      const args = ['pin', '--api', opts.api, '--backing', opts.backing, '--size', opts.size, ...(opts.flags.length ? ['--flags', opts.flags.join(',')] : []),
-        ...(opts.prefault ? [] : ['--no-prefault']), ...(opts.dir ? ['--dir', opts.dir] : []), ...(opts.json ? ['--json'] : [])];
-      const base = vmBase(opts, cmd);
-      const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
-      const { benchGuestMemory } = await import('./jobs/bench.js');
-      const result = await vmRun({ ...base, memory: benchGuestMemory(spec, base.memory ?? {}), command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
-      process.exitCode = reportVm(result);
-      return;
-    }
-    const call = { api: opts.api as ApiName, flags: opts.flags as FlagName[], backing: opts.backing, size, prefault: opts.prefault, ...(opts.dir ? { dir: opts.dir } : {}) };
-    const answer = pinOnce(call);
-    console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
-  });
-
+  ).action(
+    async (
+      opts: VmCliOptions & { api: string; flags: string[]; backing: BackingName; size: string; prefault: boolean; dir?: string; json?: boolean; vm?: boolean },
+      cmd: Command,
+    ) => {
+      if (!isApiName(opts.api)) throw new UsageError(`unknown API "${opts.api}": use one of ${API_NAMES.join(', ')}`);
+      const badFlags = opts.flags.filter((f) => !isFlagName(f));
+      if (badFlags.length) throw new UsageError(`unknown flag ${badFlags.join(', ')}: use ${FLAG_NAMES.join(', ')} (joined by , or +)`);
+      let size: number;
+      try {
+        size = parseSize(opts.size);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      if (size < 4096 || size % 4096 !== 0) throw new UsageError(`--size ${opts.size}: a buffer is whole 4 KiB pages, use a multiple of 4K, e.g. 64K, 2M`);
+      refuseVmOnly(cmd, opts.vm);
+      if (opts.vm) {
+        const args = [
+          'pin',
+          '--api',
+          opts.api,
+          '--backing',
+          opts.backing,
+          '--size',
+          opts.size,
+          ...(opts.flags.length ? ['--flags', opts.flags.join(',')] : []),
+          ...(opts.prefault ? [] : ['--no-prefault']),
+          ...(opts.dir ? ['--dir', opts.dir] : []),
+          ...(opts.json ? ['--json'] : []),
+        ];
+        const base = vmBase(opts, cmd);
+        const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
+        const { benchGuestMemory } = await import('./jobs/bench.js');
+        const result = await vmRun({
+          ...base,
+          memory: benchGuestMemory(spec, base.memory ?? {}),
+          command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args],
+        });
+        process.exitCode = reportVm(result);
+        return;
+      }
+      const call = {
+        api: opts.api as ApiName,
+        flags: opts.flags as FlagName[],
+        backing: opts.backing,
+        size,
+        prefault: opts.prefault,
+        ...(opts.dir ? { dir: opts.dir } : {}),
+      };
+      const answer = pinOnce(call);
+      console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
+    },
+  );
 
   program
     .command('matrix')
-    .description('run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked; or plan it as CI jobs and merge what they left')
+    .description(
+      'run check (and a short benchmark) on every kernel x arch in the VM and print one table of the answers, changes marked; or plan it as CI jobs and merge what they left',
+    )
     .argument('[dirs...]', 'with --merge: the folders the jobs wrote')
     .option('--kernel <versions>', 'comma-separated kernel series or releases; all = every series the archive has headers for', commaList, ['all'])
     .option('--arch <arches>', 'comma-separated arches', arches, [host])
@@ -380,11 +499,20 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .option('--json', 'print matrix.json (with --plan: the plan) on stdout instead of the table')
     .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1200)
     .option('--plan', 'print the jobs (one per kernel x arch, each one guplab command) instead of running them')
-    .addOption(new Option('--format <engine>', 'with --plan: json, or the matrix shape of github (strategy.matrix) or gitlab (parallel:matrix)').choices(['json', 'github', 'gitlab']))
+    .addOption(
+      new Option('--format <engine>', 'with --plan: json, or the matrix shape of github (strategy.matrix) or gitlab (parallel:matrix)').choices([
+        'json',
+        'github',
+        'gitlab',
+      ]),
+    )
     .option('--job', 'run one kernel x arch as a CI job: its files and a job record in --out')
     .option('--merge', 'build the table from the folders the jobs wrote ([dirs...]), marking failed and missing jobs')
     .option('--plan-file <file>', 'with --merge: the plan (guplab matrix --plan > FILE), to name the jobs that left nothing')
-    .option('--history <probe/case>', 'print one case\'s expected answers over upstream versions 5.10-7.3 (on the first --arch), the deciding commits, measured vs read from source; no boot')
+    .option(
+      '--history <probe/case>',
+      "print one case's expected answers over upstream versions 5.10-7.3 (on the first --arch), the deciding commits, measured vs read from source; no boot",
+    )
     .action(async (dirs: string[], opts: MatrixOptions) => {
       const unknown = opts.only.filter((id) => !PROBES.some((p) => p.id === id));
       if (unknown.length) throw new UsageError(`unknown probe ${unknown.join(', ')}: \`guplab check --list\` shows the ${PROBES.length} probes`);
@@ -394,7 +522,13 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   program
     .command('test-vm')
     .description('the kernel test suite and the check suite in one boot per kernel:arch (the full guest), then the matrix of the answers')
-    .option('--runs <list>', `a run set (${Object.entries(RUN_SETS).map(([k, v]) => `${k}: ${v}`).join('; ')}) or comma-separated KERNEL:ARCH pairs`, 'full')
+    .option(
+      '--runs <list>',
+      `a run set (${Object.entries(RUN_SETS)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}) or comma-separated KERNEL:ARCH pairs`,
+      'full',
+    )
     .option('--out <dir>', 'folder for the check reports and the matrix', 'results/test-vm')
     .option('--jobs <n>', 'guests booted at once', positiveInt, 1)
     .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1800)
@@ -402,31 +536,56 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .option('--once <files>', "test files only the first run runs (default: the run set's kernel-independent files, none for KERNEL:ARCH pairs)", commaList)
     .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[]; once?: string[] }) => {
       const runs = parseRuns(expandRuns(opts.runs), host);
-      process.exitCode = await testVm({ runs, out: opts.out, jobs: opts.jobs, timeoutSec: opts.timeout, tests: opts.tests, once: opts.once ?? onceTests(opts.runs) });
+      process.exitCode = await testVm({
+        runs,
+        out: opts.out,
+        jobs: opts.jobs,
+        timeoutSec: opts.timeout,
+        tests: opts.tests,
+        once: opts.once ?? onceTests(opts.runs),
+      });
     });
 
   program
     .command('compare')
-    .description('per case, the change of the median (new/base) with a bootstrap 95% CI; exit 1 on a significant slowdown beyond the threshold, 2 when the files cannot be compared or share no case that ran in both')
+    .description(
+      'per case, the change of the median (new/base) with a bootstrap 95% CI; exit 1 on a significant slowdown beyond the threshold, 2 when the files cannot be compared or share no case that ran in both',
+    )
     .argument('<files...>', 'base.json new.json; or new.json with --baseline NAME; or one ab.json of an A/B run (every kernel against the first)')
-    .option('--threshold <percent>', 'smallest change that counts', (v: string) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0 || n > 1000) throw new InvalidArgumentError('expected a percentage, e.g. 10');
-      return n;
-    }, 10)
+    .option(
+      '--threshold <percent>',
+      'smallest change that counts',
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0 || n > 1000) throw new InvalidArgumentError('expected a percentage, e.g. 10');
+        return n;
+      },
+      10,
+    )
     .option('--json', 'print the comparison as JSON')
     .option('--baseline <name>', 'compare the one file given against this saved baseline (bench --save-baseline)')
     .option('--results <dir>', 'results folder that holds baselines/', 'results')
     .option('--out <dir>', 'also write compare.html (forest plot: ratio, CI, threshold, verdict, MDE), compare.md and compare.csv here')
     .action((files: string[], opts: { threshold: number; json?: boolean; baseline?: string; results: string; out?: string }) => {
-      process.exitCode = compareCommand(files, { thresholdPercent: opts.threshold, json: opts.json ?? false, resultsDir: opts.results, ...(opts.baseline ? { baseline: opts.baseline } : {}), ...(opts.out ? { outDir: opts.out } : {}) });
+      process.exitCode = compareCommand(files, {
+        thresholdPercent: opts.threshold,
+        json: opts.json ?? false,
+        resultsDir: opts.results,
+        ...(opts.baseline ? { baseline: opts.baseline } : {}),
+        ...(opts.out ? { outDir: opts.out } : {}),
+      });
     });
 
   program
     .command('overhead')
     .description("the harness's own overhead: a 1-page PIN from TypeScript, from a C loop, and inside the kernel loop")
     .option('--calls <n>', 'calls per path per round', positiveInt, 2000)
-    .option('--rounds <n>', 'rounds: every path once per round, TypeScript / C paired by round', intAtLeast(2, "the ratio's CI is drawn by pairs of rounds"), 10)
+    .option(
+      '--rounds <n>',
+      'rounds: every path once per round, TypeScript / C paired by round',
+      intAtLeast(2, "the ratio's CI is drawn by pairs of rounds"),
+      10,
+    )
     .option('--json', 'print the figures as JSON (every sample with its round)')
     .action(async (opts: { calls: number; rounds: number; json?: boolean }) => {
       const r = await runOverhead({ calls: opts.calls, rounds: opts.rounds });
@@ -436,7 +595,9 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   vmOptions(
     program
       .command('selftests')
-      .description("the kernel's own GUP selftests (gup_test with mm/gup_test.c built out of tree, gup_longterm, cow) from Debian's linux-source of the kernel's line; KTAP, a JSON summary and the cross-check against guplab's probes")
+      .description(
+        "the kernel's own GUP selftests (gup_test with mm/gup_test.c built out of tree, gup_longterm, cow) from Debian's linux-source of the kernel's line; KTAP, a JSON summary and the cross-check against guplab's probes",
+      )
       .option('--out <dir>', 'folder for selftests-RELEASE-ARCH.{ktap,json} and crosscheck-RELEASE-ARCH.md', 'results/selftests')
       .option('--no-cross-check', "skip guplab's probes in the same boot (no cross-check table)")
       .option('--only <binaries>', 'only these selftests, comma-separated (gup_test, gup_longterm, cow)', commaList)
@@ -457,7 +618,9 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
   vmOptions(
     program
       .command('fidelity')
-      .description("gup_test's in-kernel benchmark and guplab's BENCH on the same work in one boot: ns/page side by side (figures from the accelerator used: TCG here)")
+      .description(
+        "gup_test's in-kernel benchmark and guplab's BENCH on the same work in one boot: ns/page side by side (figures from the accelerator used: TCG here)",
+      )
       .option('--out <dir>', 'folder for fidelity-RELEASE-ARCH.{json,md}', 'results/fidelity')
       .option('--repeats <n>', 'gup_test -r and guplab --iterations per case and round', positiveInt, 5)
       .option('--rounds <n>', 'rounds, each every case on both sides (the ratio per round shows the drift of the host)', positiveInt, 3)
@@ -479,7 +642,9 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
 
   program
     .command('bisect')
-    .description('find the first packaged release where a probe case answers like --new (binary search, one boot per step); with --kernel-image, one git-bisect-run step (exit 0 old, 1 new, 125 skip)')
+    .description(
+      'find the first packaged release where a probe case answers like --new (binary search, one boot per step); with --kernel-image, one git-bisect-run step (exit 0 old, 1 new, 125 skip)',
+    )
     .requiredOption('--case <probe/case>', 'the probe case, e.g. longterm-variants/pin_user_pages_unlocked', parseProbeCase)
     .option('--old <release>', 'a release (or series) answering the old way')
     .option('--new <release>', 'a later release (or series) answering the new way')
@@ -487,36 +652,65 @@ reported trouble (WARN/BUG/Oops), 124 timeout, 125 the guest never finished the 
     .option('--kernel-image <path>', 'git bisect run mode: boot this kernel image (with --kernel-build)')
     .option('--kernel <release>', 'git bisect run mode on a packaged release instead of --kernel-image')
     .option('--kernel-build <dir>', 'build tree of --kernel-image')
-    .option('--old-answer <answer>', 'git bisect run mode: the old kernels\' answer (exit 0)')
+    .option('--old-answer <answer>', "git bisect run mode: the old kernels' answer (exit 0)")
     .option('--new-answer <answer>', 'git bisect run mode: the new answer (exit 1); without it any other answer is new')
     .option('--timeout <seconds>', 'per-boot timeout', positiveInt, 900)
-    .action(async (opts: { case: ProbeCase; old?: string; new?: string; arch: Arch; kernel?: string; kernelImage?: string; kernelBuild?: string; oldAnswer?: string; newAnswer?: string; timeout: number }) => {
-      const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
-      const print = (line: string): void => console.log(line);
-      if (opts.kernelImage || opts.oldAnswer !== undefined) {
-        if (opts.oldAnswer === undefined || (opts.kernelImage && !opts.kernelBuild)) {
-          // Above 127: git bisect run stops instead of taking a usage error for an answer.
-          log('git bisect run mode needs --old-answer (e.g. --old-answer -EINVAL) and --kernel-image with --kernel-build (or --kernel RELEASE)');
-          process.exitCode = 128;
+    .action(
+      async (opts: {
+        case: ProbeCase;
+        old?: string;
+        new?: string;
+        arch: Arch;
+        kernel?: string;
+        kernelImage?: string;
+        kernelBuild?: string;
+        oldAnswer?: string;
+        newAnswer?: string;
+        timeout: number;
+      }) => {
+        const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
+        const print = (line: string): void => console.log(line);
+        if (opts.kernelImage || opts.oldAnswer !== undefined) {
+          if (opts.oldAnswer === undefined || (opts.kernelImage && !opts.kernelBuild)) {
+            // Above 127: git bisect run stops instead of taking a usage error for an answer.
+            log('git bisect run mode needs --old-answer (e.g. --old-answer -EINVAL) and --kernel-image with --kernel-build (or --kernel RELEASE)');
+            process.exitCode = 128;
+            return;
+          }
+          const target = opts.kernelImage
+            ? { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild!, arch: opts.arch }
+            : { kernel: opts.kernel ?? DEFAULT_KERNEL, arch: opts.arch };
+          process.exitCode = await bisectRunStep({
+            target,
+            pc: opts.case,
+            oldAnswer: opts.oldAnswer,
+            ...(opts.newAnswer !== undefined ? { newAnswer: opts.newAnswer } : {}),
+            timeoutSec: opts.timeout,
+            log,
+            print,
+          });
           return;
         }
-        const target = opts.kernelImage ? { kernelImage: opts.kernelImage, kernelBuild: opts.kernelBuild!, arch: opts.arch } : { kernel: opts.kernel ?? DEFAULT_KERNEL, arch: opts.arch };
-        process.exitCode = await bisectRunStep({ target, pc: opts.case, oldAnswer: opts.oldAnswer, ...(opts.newAnswer !== undefined ? { newAnswer: opts.newAnswer } : {}), timeoutSec: opts.timeout, log, print });
-        return;
-      }
-      if (!opts.old || !opts.new) throw new InvalidArgumentError('pass --old and --new releases (guplab kernels lists them), or --kernel-image for git bisect run');
-      await bisectReleases({ pc: opts.case, oldSpec: opts.old, newSpec: opts.new, arch: opts.arch, timeoutSec: opts.timeout, log, print });
-    });
+        if (!opts.old || !opts.new)
+          throw new InvalidArgumentError('pass --old and --new releases (guplab kernels lists them), or --kernel-image for git bisect run');
+        await bisectReleases({ pc: opts.case, oldSpec: opts.old, newSpec: opts.new, arch: opts.arch, timeoutSec: opts.timeout, log, print });
+      },
+    );
 
   program
     .command('kernels')
-    .description("the Debian kernels the archive offers per arch (series, newest usable release, image-only ones) and what is cached")
+    .description('the Debian kernels the archive offers per arch (series, newest usable release, image-only ones) and what is cached')
     .option('--arch <arches>', 'comma-separated arches', ARCH_NAMES.join(','))
     .option('--all', 'one line per release')
     .option('--refresh', 'update the archive index now (else once a day)')
     .option('--json', 'print the releases as JSON')
     .action((opts: { arch: string; all?: boolean; refresh?: boolean; json?: boolean }) => {
-      const r = listKernels({ arches: parseArchList(opts.arch), all: opts.all ?? false, refresh: opts.refresh ?? false, log: (m) => process.stderr.write(`guplab: ${m}\n`) });
+      const r = listKernels({
+        arches: parseArchList(opts.arch),
+        all: opts.all ?? false,
+        refresh: opts.refresh ?? false,
+        log: (m) => process.stderr.write(`guplab: ${m}\n`),
+      });
       console.log(opts.json ? JSON.stringify(r.kernels, null, 1) : r.text);
     });
 

@@ -130,8 +130,13 @@ export function guestMounts(env: NodeJS.ProcessEnv = process.env): GuestMount[] 
     throw new Error(`$${ENV.mounts} is not JSON (${text.slice(0, 60)}): it is set by the VM runner; unset it outside a VM`);
   }
   const ok = (m: unknown): m is GuestMount =>
-    typeof m === 'object' && m !== null && ['ext4', 'xfs'].includes((m as GuestMount).fs) && typeof (m as GuestMount).dax === 'boolean' && typeof (m as GuestMount).path === 'string';
-  if (!Array.isArray(value) || !value.every(ok)) throw new Error(`$${ENV.mounts} is not a list of {fs, dax, device, path}: it is set by the VM runner; unset it outside a VM`);
+    typeof m === 'object' &&
+    m !== null &&
+    ['ext4', 'xfs'].includes((m as GuestMount).fs) &&
+    typeof (m as GuestMount).dax === 'boolean' &&
+    typeof (m as GuestMount).path === 'string';
+  if (!Array.isArray(value) || !value.every(ok))
+    throw new Error(`$${ENV.mounts} is not a list of {fs, dax, device, path}: it is set by the VM runner; unset it outside a VM`);
   return value;
 }
 
@@ -259,8 +264,8 @@ export function parseRoundGo(text: string, file: string): RoundGo {
     throw new Error(`round file ${file} is not JSON (${(err as Error).message}): the host writes it whole, then renames it`);
   }
   const g = v as { round?: unknown; cases?: unknown; stop?: unknown } | null;
-  const ok = typeof g?.round === 'number' && (g.stop === true || g.cases === undefined || (Array.isArray(g.cases) && g.cases.every((c) => typeof c === 'string')));
+  const ok =
+    typeof g?.round === 'number' && (g.stop === true || g.cases === undefined || (Array.isArray(g.cases) && g.cases.every((c) => typeof c === 'string')));
   if (!ok) throw new Error(`round file ${file} is not {round, cases?} or {round, stop: true}`);
   return v as RoundGo;
 }
-

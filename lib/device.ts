@@ -1,8 +1,29 @@
 import { readFileSync } from 'node:fs';
-import { API_NAMES, apiId, decodeFlags, encodeFlags, isApiName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type BenchTiming, type FlagName } from './abi.js';
+import {
+  API_NAMES,
+  apiId,
+  decodeFlags,
+  encodeFlags,
+  isApiName,
+  isPinApi,
+  isRemoteApi,
+  type ApiName,
+  type BenchApi,
+  type BenchTiming,
+  type FlagName,
+} from './abi.js';
 import { BuildMismatchError, classify, ClosedError, UnsupportedError } from './errors.js';
 import { ENV } from './contract.js';
-import { addon, type NativeDevice, type PinSlots, type NativeMirrorRequest, type NativeMirrorState, type NativePageFacts, type NativePinRequest, type NativePinResult } from './native.js';
+import {
+  addon,
+  type NativeDevice,
+  type PinSlots,
+  type NativeMirrorRequest,
+  type NativeMirrorState,
+  type NativePageFacts,
+  type NativePinRequest,
+  type NativePinResult,
+} from './native.js';
 
 /** What the loaded module and running kernel offer (GUPLAB_IOC_INFO). */
 export interface DeviceInfo {
@@ -204,7 +225,7 @@ function decodeMirrorState(raw: NativeMirrorState): MirrorState {
   };
   if (raw.pfns) {
     // GUPLAB_MPFN_VALID (bit 63), GUPLAB_MPFN_WRITE (bit 62), pfn below bit 56.
-    state.pfns = Array.from(raw.pfns, (e) => ({ valid: (e >> 63n) === 1n, writable: ((e >> 62n) & 1n) === 1n, pfn: e & ((1n << 56n) - 1n) }));
+    state.pfns = Array.from(raw.pfns, (e) => ({ valid: e >> 63n === 1n, writable: ((e >> 62n) & 1n) === 1n, pfn: e & ((1n << 56n) - 1n) }));
   }
   return state;
 }
@@ -409,7 +430,13 @@ export class GupDevice {
       const noModule = process.env[ENV.noModule] === '1' && (err as NodeJS.ErrnoException).code === 'ENOENT';
       // The addon's own hint (make load, or run in the VM) does not apply here: keep only the system error.
       if (noModule && err instanceof Error) err.message = err.message.split('. ')[0]!;
-      throw classify(err, 'open', noModule ? 'this guest was booted with --no-module, so guplab.ko is not loaded and /dev/guplab cannot appear: boot without --no-module, on a kernel line with headers (guplab kernels)' : undefined);
+      throw classify(
+        err,
+        'open',
+        noModule
+          ? 'this guest was booted with --no-module, so guplab.ko is not loaded and /dev/guplab cannot appear: boot without --no-module, on a kernel line with headers (guplab kernels)'
+          : undefined,
+      );
     }
   }
 
@@ -510,11 +537,16 @@ export class GupDevice {
    * (use pin()).
    */
   prepare(api: ApiName, address: bigint, nrPages: number, options: Omit<PinOptions, 'hold' | 'facts'> = {}): PreparedPin {
-    if ((options as PinOptions).hold || (options as PinOptions).facts) throw new TypeError('prepare(): no hold or facts in a prepared call: use pin() for those');
+    if ((options as PinOptions).hold || (options as PinOptions).facts)
+      throw new TypeError('prepare(): no hold or facts in a prepared call: use pin() for those');
     const checked = this.#check(api, address, nrPages, this.info().maxPages, options.pid, options.flags ?? NO_FLAGS);
     const call = this.#slotCall();
     this.#fill(call, checked, address, nrPages, options.pid, false);
-    return new PreparedPin(call, () => this.#closed, (err) => explainPinError(err, api, nrPages, options, this.info()));
+    return new PreparedPin(
+      call,
+      () => this.#closed,
+      (err) => explainPinError(err, api, nrPages, options, this.info()),
+    );
   }
 
   /**
@@ -601,11 +633,14 @@ export class GupDevice {
       return this.#live.release(handle, options.dirty ?? false);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const hint = code === 'EPERM'
-        ? 'dirty: true needs a set taken with flags ["write"]: the kernel only dirties pages pinned for writing'
-        : code === 'EINVAL' && options.dirty
-          ? 'a mirror holds no pages to dirty: release it without dirty'
-          : code === 'ENOENT' ? `no held set or mirror ${handle} on this device` : undefined;
+      const hint =
+        code === 'EPERM'
+          ? 'dirty: true needs a set taken with flags ["write"]: the kernel only dirties pages pinned for writing'
+          : code === 'EINVAL' && options.dirty
+            ? 'a mirror holds no pages to dirty: release it without dirty'
+            : code === 'ENOENT'
+              ? `no held set or mirror ${handle} on this device`
+              : undefined;
       throw classify(err, 'other', hint);
     }
   }
@@ -647,7 +682,11 @@ export class GupDevice {
         'other',
         code === 'EPERM'
           ? 'the set was taken without FOLL_WRITE, or the mirror made without write: pin with flags ["write"], or mirror with {write: true}, to write through it'
-          : code === 'ENOENT' ? `no held set or mirror ${handle} on this device` : code === 'ESRCH' ? 'the mirrored process has exited' : undefined,
+          : code === 'ENOENT'
+            ? `no held set or mirror ${handle} on this device`
+            : code === 'ESRCH'
+              ? 'the mirrored process has exited'
+              : undefined,
       );
     }
   }
@@ -658,19 +697,31 @@ export class GupDevice {
    * iteration; a signal stops it early (status -EINTR) with the samples so far.
    */
   async bench(api: BenchApi, address: bigint, nrPages: number, request: BenchRequest): Promise<BenchSamples> {
-    if (api === 'hmm_refault' || api === 'hmm_refault_mprotect') throw new TypeError(`${api} is a cycle of the bench engine (runBench), not a BENCH api: bench hmm_range_fault here`);
+    if (api === 'hmm_refault' || api === 'hmm_refault_mprotect')
+      throw new TypeError(`${api} is a cycle of the bench engine (runBench), not a BENCH api: bench hmm_range_fault here`);
     const hmm = api === 'hmm_range_fault';
-    if (hmm && (request.flags ?? NO_FLAGS).some((f) => f !== 'write')) throw new TypeError('hmm_range_fault takes no FOLL_ flags: only "write" (HMM_PFN_REQ_WRITE)');
+    if (hmm && (request.flags ?? NO_FLAGS).some((f) => f !== 'write'))
+      throw new TypeError('hmm_range_fault takes no FOLL_ flags: only "write" (HMM_PFN_REQ_WRITE)');
     if (hmm && request.pid !== undefined) throw new TypeError('hmm_range_fault acts on this process: no pid');
-    const { flags } = this.#check(hmm ? 'get_user_pages_fast' : api, address, request.pagesPerCall, this.info().maxPages, request.pid, request.flags ?? NO_FLAGS);
+    const { flags } = this.#check(
+      hmm ? 'get_user_pages_fast' : api,
+      address,
+      request.pagesPerCall,
+      this.info().maxPages,
+      request.pid,
+      request.flags ?? NO_FLAGS,
+    );
     if (!Number.isSafeInteger(nrPages) || nrPages < 1) throw new RangeError(`nrPages must be a positive integer, got ${nrPages}`);
     const { benchMaxPages, benchMaxIterations: max } = addon().abi;
-    if (nrPages > benchMaxPages) throw new RangeError(`nrPages ${nrPages} exceeds what one BENCH iteration may cover (${benchMaxPages} pages): bench a smaller buffer`);
+    if (nrPages > benchMaxPages)
+      throw new RangeError(`nrPages ${nrPages} exceeds what one BENCH iteration may cover (${benchMaxPages} pages): bench a smaller buffer`);
     if (!Number.isSafeInteger(request.iterations) || request.iterations < 1 || request.iterations > max) {
       throw new RangeError(`iterations must be an integer in 1..${max}, got ${request.iterations}`);
     }
-    if (request.timing === 'pass' && (hmm || isRemoteApi(api as ApiName))) throw new TypeError(`timing 'pass' (gup_test's method) is not for ${api}: use 'batch'`);
-    if (request.timing === 'pass' && nrPages > this.info().maxPages) throw new RangeError(`timing 'pass' holds every page of an iteration: nrPages ${nrPages} exceeds max_pages_per_call ${this.info().maxPages}`);
+    if (request.timing === 'pass' && (hmm || isRemoteApi(api as ApiName)))
+      throw new TypeError(`timing 'pass' (gup_test's method) is not for ${api}: use 'batch'`);
+    if (request.timing === 'pass' && nrPages > this.info().maxPages)
+      throw new RangeError(`timing 'pass' holds every page of an iteration: nrPages ${nrPages} exceeds max_pages_per_call ${this.info().maxPages}`);
     const modes = addon().abi.benchModes;
     if (request.signal?.aborted) return { done: 0, status: -4, ret: 0, getNs: [], putNs: [] };
     const running = this.#live.bench({
@@ -725,7 +776,11 @@ export class GupDevice {
     try {
       return decodeMirrorState(this.#live.mirrorState(handle, options.pfns ?? false));
     } catch (err) {
-      throw classify(err, 'other', (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no mirror ${handle} on this device (a held set has no mirror state)` : undefined);
+      throw classify(
+        err,
+        'other',
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ? `no mirror ${handle} on this device (a held set has no mirror state)` : undefined,
+      );
     }
   }
 

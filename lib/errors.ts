@@ -111,10 +111,33 @@ function errorClass(code: string, context: ErrorContext): typeof GuplabError {
 
 /** Names of Linux errno values (x86_64 and arm64 share the generic numbers). */
 const ERRNO_NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 9: 'EBADF', 11: 'EAGAIN',
-  12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY', 17: 'EEXIST', 19: 'ENODEV', 22: 'EINVAL', 25: 'ENOTTY',
-  27: 'EFBIG', 28: 'ENOSPC', 34: 'ERANGE', 38: 'ENOSYS', 62: 'ETIME', 75: 'EOVERFLOW', 95: 'EOPNOTSUPP', 133: 'EHWPOISON',
-  512: 'ERESTARTSYS', 514: 'ERESTARTNOHAND',
+  1: 'EPERM',
+  2: 'ENOENT',
+  3: 'ESRCH',
+  4: 'EINTR',
+  5: 'EIO',
+  6: 'ENXIO',
+  7: 'E2BIG',
+  9: 'EBADF',
+  11: 'EAGAIN',
+  12: 'ENOMEM',
+  13: 'EACCES',
+  14: 'EFAULT',
+  16: 'EBUSY',
+  17: 'EEXIST',
+  19: 'ENODEV',
+  22: 'EINVAL',
+  25: 'ENOTTY',
+  27: 'EFBIG',
+  28: 'ENOSPC',
+  34: 'ERANGE',
+  38: 'ENOSYS',
+  62: 'ETIME',
+  75: 'EOVERFLOW',
+  95: 'EOPNOTSUPP',
+  133: 'EHWPOISON',
+  512: 'ERESTARTSYS',
+  514: 'ERESTARTNOHAND',
 };
 
 const ERRNO_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)]));

@@ -43,7 +43,12 @@ function runTests(paths: readonly string[], exclude: readonly string[], junit?: 
   // Beside the JUnit file, vitest's JSON report stays: per-file times (where the minutes go).
   const kept = junit ? path.join(outDir(), junit.replace(/^junit-/, 'vitest-').replace(/\.xml$/, '.json')) : undefined;
   const jsonFile = kept ?? path.join(os.tmpdir(), `guplab-vitest-${process.pid}.json`);
-  const reporters = ['--reporter=verbose', `--reporter=json`, `--outputFile.json=${jsonFile}`, ...(junit ? ['--reporter=junit', `--outputFile.junit=${path.join(outDir(), junit)}`] : [])];
+  const reporters = [
+    '--reporter=verbose',
+    `--reporter=json`,
+    `--outputFile.json=${jsonFile}`,
+    ...(junit ? ['--reporter=junit', `--outputFile.junit=${path.join(outDir(), junit)}`] : []),
+  ];
   return new Promise((resolve, reject) => {
     // Not the console itself: Node writes to a TTY synchronously, and a slow
     // emulated UART would stall vitest's main process. Through a pipe, this
@@ -66,7 +71,9 @@ function runTests(paths: readonly string[], exclude: readonly string[], junit?: 
     child.on('close', (code, signal) => {
       let status = code ?? (signal ? 128 : 1);
       if (status === 1 && existsSync(jsonFile) && onlyRpcTimeouts(output, JSON.parse(readFileSync(jsonFile, 'utf8')))) {
-        toConsole.write('guplab-guest: every test passed; the run failed only on vitest\'s 60 s worker RPC timeout (an emulated CPU artefact): counted as passed\n');
+        toConsole.write(
+          "guplab-guest: every test passed; the run failed only on vitest's 60 s worker RPC timeout (an emulated CPU artefact): counted as passed\n",
+        );
         status = 0;
       }
       if (!kept) rmSync(jsonFile, { force: true });

@@ -1,4 +1,17 @@
-export { API_NAMES, BENCH_APIS, REFAULT_CYCLES, isRefaultCycle, FLAG_NAMES, isApiName, isFlagName, isPinApi, isRemoteApi, type ApiName, type BenchApi, type FlagName } from './abi.js';
+export {
+  API_NAMES,
+  BENCH_APIS,
+  REFAULT_CYCLES,
+  isRefaultCycle,
+  FLAG_NAMES,
+  isApiName,
+  isFlagName,
+  isPinApi,
+  isRemoteApi,
+  type ApiName,
+  type BenchApi,
+  type FlagName,
+} from './abi.js';
 export {
   GupDevice,
   type BenchRequest,

@@ -144,7 +144,14 @@ export class Mapping {
   readonly #prot: Protection[];
 
   /** @internal use the map* functions. */
-  constructor(native: { buffer: ArrayBuffer; address: bigint; length: number }, kind: MappingKind, shared: boolean, prot: Protection, hugePageBytes?: number, path?: string) {
+  constructor(
+    native: { buffer: ArrayBuffer; address: bigint; length: number },
+    kind: MappingKind,
+    shared: boolean,
+    prot: Protection,
+    hugePageBytes?: number,
+    path?: string,
+  ) {
     this.#buffer = native.buffer;
     this.address = native.address;
     this.length = native.length;
@@ -355,8 +362,10 @@ function validate(length: number, options: CommonOptions): void {
     throw new TypeError(`populate must be a boolean, "read" or "write", got ${String(populate)}`);
   }
   // Populating goes through the protection: say so rather than quietly map less.
-  if (populate && prot === 'none') throw new RangeError('PROT_NONE memory cannot be populated: map it with prot "r" or "rw", populate it, then protect("none")');
-  if (populate === 'write' && prot === 'r') throw new RangeError('read-only memory cannot be populated for write: use populate: "read" (or true), or map it "rw" and protect it afterwards');
+  if (populate && prot === 'none')
+    throw new RangeError('PROT_NONE memory cannot be populated: map it with prot "r" or "rw", populate it, then protect("none")');
+  if (populate === 'write' && prot === 'r')
+    throw new RangeError('read-only memory cannot be populated for write: use populate: "read" (or true), or map it "rw" and protect it afterwards');
 }
 
 function thpOption(thp: ThpMode | undefined): ThpMode {
@@ -441,7 +450,9 @@ function requireHugePages(size: HugePageSize, bytes: number, count: number): voi
       code: 'ENOMEM',
       syscall: 'mmap',
       hint: `reserve more: echo ${pool.total + count - available} > ${knob} (as root), or boot with ${
-        bytes === 1 << 30 ? `hugepagesz=1G hugepages=${count} (guplab vm run --hugepages-1g ${count})` : `hugepages=${count} (guplab vm run --hugepages ${count})`
+        bytes === 1 << 30
+          ? `hugepagesz=1G hugepages=${count} (guplab vm run --hugepages-1g ${count})`
+          : `hugepages=${count} (guplab vm run --hugepages ${count})`
       }`,
     });
   }
@@ -456,7 +467,16 @@ export function mapHugetlb(length: number, options: HugetlbOptions = {}): Mappin
   requireHugePages(size, bytes, rounded / bytes);
   const shared = options.shared ?? false;
   const native = nativeMap(
-    { kind: 'hugetlb', length: rounded, shared, prot: options.prot ?? 'rw', populate: populateMode(options), holeAfter: options.holeAfter ?? false, hugePageSize: bytes, align: bytes },
+    {
+      kind: 'hugetlb',
+      length: rounded,
+      shared,
+      prot: options.prot ?? 'rw',
+      populate: populateMode(options),
+      holeAfter: options.holeAfter ?? false,
+      hugePageSize: bytes,
+      align: bytes,
+    },
     'hugetlb',
   );
   return new Mapping(native, 'hugetlb', shared, options.prot ?? 'rw', bytes);
@@ -494,7 +514,15 @@ export function mapMemfd(length: number, options: MemfdOptions = {}): Mapping {
 export function mapSecret(length: number, options: CommonOptions = {}): Mapping {
   validate(length, options);
   const native = nativeMap(
-    { kind: 'secret', length, shared: true, prot: options.prot ?? 'rw', populate: populateMode(options), holeAfter: options.holeAfter ?? false, align: pageSize() },
+    {
+      kind: 'secret',
+      length,
+      shared: true,
+      prot: options.prot ?? 'rw',
+      populate: populateMode(options),
+      holeAfter: options.holeAfter ?? false,
+      align: pageSize(),
+    },
     'other',
   );
   return new Mapping(native, 'secret', true, options.prot ?? 'rw');

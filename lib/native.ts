@@ -169,7 +169,12 @@ export interface NativeAddon {
   dropCache(path: string): number;
   forkRun(ops: { op: string; address: bigint; value: number }[]): { results: bigint[]; status: number };
   /** A userfaultfd missing-page handler thread over [address, address+length). */
-  FaultHandler: new (address: bigint, length: number, fill: number, userModeOnly?: boolean) => { stop(): number; readonly faults: number };
+  FaultHandler: new (
+    address: bigint,
+    length: number,
+    fill: number,
+    userModeOnly?: boolean,
+  ) => { stop(): number; readonly faults: number };
 }
 
 export interface NativeMapOptions {

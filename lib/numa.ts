@@ -34,4 +34,3 @@ export function numaMaps(address: bigint): string | undefined {
     .split('\n')
     .find((l) => l.startsWith(`${hex} `));
 }
-

@@ -20,7 +20,9 @@ const a = cells(merged);
 const b = cells(local);
 const diff = a.filter((x) => !b.includes(x)).concat(b.filter((x) => !a.includes(x)));
 if (merged.columns.join() !== local.columns.join() || diff.length || a.length === 0) {
-  console.error(`guplab: the merged matrix differs from the local one (${merged.columns.join(', ')} vs ${local.columns.join(', ')}):\n  ${diff.slice(0, 20).join('\n  ')}`);
+  console.error(
+    `guplab: the merged matrix differs from the local one (${merged.columns.join(', ')} vs ${local.columns.join(', ')}):\n  ${diff.slice(0, 20).join('\n  ')}`,
+  );
   process.exit(1);
 }
 console.log(`guplab: merged matrix of the CI engine's jobs equals the local one: ${a.length} cases over ${merged.columns.join(', ')}`);

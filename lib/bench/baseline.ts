@@ -22,7 +22,9 @@ export const baselineFile = (resultsDir: string, name: string): string => path.j
 export function listBaselines(resultsDir: string): string[] {
   const dir = path.join(resultsDir, 'baselines');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => existsSync(path.join(dir, n, 'results.json'))).sort();
+  return readdirSync(dir)
+    .filter((n) => existsSync(path.join(dir, n, 'results.json')))
+    .sort();
 }
 
 /** The baseline's results.json, which must exist: else a UsageError naming the saved ones and how to make it. */

@@ -51,14 +51,24 @@ export function forestSvg(cmp: Comparison): string {
   const hi = Math.max(...values) * 1.05;
   const x = (v: number): number => labelW + ((Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo))) * plotW;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" class="forest" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="forest" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+  );
   // Threshold band and the no-change line.
-  out.push(`<rect class="band" x="${x(1 / (1 + t)).toFixed(1)}" y="${top - 8}" width="${(x(1 + t) - x(1 / (1 + t))).toFixed(1)}" height="${rows.length * rowH + 8}" fill="#eeeeee"/>`);
-  out.push(`<line class="unity" x1="${x(1).toFixed(1)}" x2="${x(1).toFixed(1)}" y1="${top - 8}" y2="${top + rows.length * rowH}" stroke="#000" stroke-width="1"/>`);
-  for (const b of [1 / (1 + t), 1 + t]) out.push(`<line class="threshold" x1="${x(b).toFixed(1)}" x2="${x(b).toFixed(1)}" y1="${top - 8}" y2="${top + rows.length * rowH}" stroke="#000" stroke-dasharray="4 3"/>`);
+  out.push(
+    `<rect class="band" x="${x(1 / (1 + t)).toFixed(1)}" y="${top - 8}" width="${(x(1 + t) - x(1 / (1 + t))).toFixed(1)}" height="${rows.length * rowH + 8}" fill="#eeeeee"/>`,
+  );
+  out.push(
+    `<line class="unity" x1="${x(1).toFixed(1)}" x2="${x(1).toFixed(1)}" y1="${top - 8}" y2="${top + rows.length * rowH}" stroke="#000" stroke-width="1"/>`,
+  );
+  for (const b of [1 / (1 + t), 1 + t])
+    out.push(
+      `<line class="threshold" x1="${x(b).toFixed(1)}" x2="${x(b).toFixed(1)}" y1="${top - 8}" y2="${top + rows.length * rowH}" stroke="#000" stroke-dasharray="4 3"/>`,
+    );
   out.push(`<text x="${labelW}" y="16">new/base of median get+put ns/page, 95% CI (log scale); grey band: within ±${(t * 100).toFixed(0)}%</text>`);
   out.push(`<text x="${labelW + plotW + 8}" y="${top - 14}" font-weight="bold">ratio · MDE · verdict</text>`);
-  if (common.length) out.push(`<text class="common" x="${labelW - 8}" y="${top - 14}" text-anchor="end" font-weight="bold">every case: ${esc(common.join(' '))}</text>`);
+  if (common.length)
+    out.push(`<text class="common" x="${labelW - 8}" y="${top - 14}" text-anchor="end" font-weight="bold">every case: ${esc(common.join(' '))}</text>`);
   rows.forEach((c: CaseComparison, i) => {
     const y = top + i * rowH + rowH / 2;
     out.push(`<text class="case" x="${labelW - 8}" y="${y + 4}" text-anchor="end">${esc(labels[i] ?? c.id)}</text>`);
@@ -66,7 +76,8 @@ export function forestSvg(cmp: Comparison): string {
     if (c.ratio !== undefined && c.ci95) {
       const [a, b] = c.ci95;
       out.push(`<line class="ci" x1="${x(a).toFixed(1)}" x2="${x(b).toFixed(1)}" y1="${y}" y2="${y}" stroke="${colour}" stroke-width="2"/>`);
-      for (const e of [a, b]) out.push(`<line x1="${x(e).toFixed(1)}" x2="${x(e).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${colour}" stroke-width="2"/>`);
+      for (const e of [a, b])
+        out.push(`<line x1="${x(e).toFixed(1)}" x2="${x(e).toFixed(1)}" y1="${y - 5}" y2="${y + 5}" stroke="${colour}" stroke-width="2"/>`);
       out.push(`<circle class="point" cx="${x(c.ratio).toFixed(1)}" cy="${y}" r="4" fill="${colour}"/>`);
     }
     const text = c.ratio !== undefined ? `${c.ratio.toFixed(3)} · MDE ${pct(c.mde)} · ${c.verdict}` : `${c.verdict}: ${c.why ?? ''}`;
@@ -95,7 +106,10 @@ const pairing = (cmp: Comparison): string =>
 export function compareHtml(cmps: readonly Comparison[], meta: CompareMeta): string {
   const sections = cmps.map((cmp) => {
     const rows = cmp.cases
-      .map((c) => `<tr><td>${esc(c.id)}</td><td>${r3(c.ratio)}</td><td>${c.ci95 ? `${r3(c.ci95[0])}–${r3(c.ci95[1])}` : '-'}</td><td>${pct(c.mde)}</td><td style="color:${VERDICT_COLOURS[c.verdict]}">${esc(c.verdict)}${c.why ? `: ${esc(c.why)}` : ''}</td></tr>`)
+      .map(
+        (c) =>
+          `<tr><td>${esc(c.id)}</td><td>${r3(c.ratio)}</td><td>${c.ci95 ? `${r3(c.ci95[0])}–${r3(c.ci95[1])}` : '-'}</td><td>${pct(c.mde)}</td><td style="color:${VERDICT_COLOURS[c.verdict]}">${esc(c.verdict)}${c.why ? `: ${esc(c.why)}` : ''}</td></tr>`,
+      )
       .join('\n');
     return `<section class="comparison"><h2>${esc(cmp.next)} over ${esc(cmp.base)}</h2>
 <p>${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; threshold ${(cmp.threshold * 100).toFixed(0)}%; worst MDE ${pct(cmp.worstMde)}; ${pairing(cmp)}</p>
@@ -117,15 +131,20 @@ ${sections.join('\n')}
 
 export function compareMarkdown(cmps: readonly Comparison[]): string {
   return cmps
-    .map((cmp) => [
-      `${cmp.next} over ${cmp.base} (threshold ${(cmp.threshold * 100).toFixed(0)}%)`,
-      '',
-      '| case | new/base | CI95 | MDE | verdict |',
-      '|---|---:|---:|---:|---|',
-      ...cmp.cases.map((c) => `| ${c.id} | ${r3(c.ratio)} | ${c.ci95 ? `${r3(c.ci95[0])}–${r3(c.ci95[1])}` : '-'} | ${pct(c.mde)} | ${c.verdict}${c.why ? `: ${c.why}` : ''} |`),
-      '',
-      `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; worst MDE ${pct(cmp.worstMde)}; ${pairing(cmp)}`,
-    ].join('\n'))
+    .map((cmp) =>
+      [
+        `${cmp.next} over ${cmp.base} (threshold ${(cmp.threshold * 100).toFixed(0)}%)`,
+        '',
+        '| case | new/base | CI95 | MDE | verdict |',
+        '|---|---:|---:|---:|---|',
+        ...cmp.cases.map(
+          (c) =>
+            `| ${c.id} | ${r3(c.ratio)} | ${c.ci95 ? `${r3(c.ci95[0])}–${r3(c.ci95[1])}` : '-'} | ${pct(c.mde)} | ${c.verdict}${c.why ? `: ${c.why}` : ''} |`,
+        ),
+        '',
+        `${cmp.slower} slower, ${cmp.faster} faster, ${cmp.unchanged} no significant change, ${cmp.cases.length - cmp.compared} not comparable; worst MDE ${pct(cmp.worstMde)}; ${pairing(cmp)}`,
+      ].join('\n'),
+    )
     .join('\n\n');
 }
 
@@ -134,6 +153,10 @@ export function compareCsv(cmps: readonly Comparison[]): string {
   const lines = ['base,new,case,base_ns_per_page,new_ns_per_page,ratio,ci_lo,ci_hi,mde,verdict'];
   for (const cmp of cmps)
     for (const c of cmp.cases)
-      lines.push([cmp.base, cmp.next, c.id, c.baseMedian ?? '', c.newMedian ?? '', c.ratio ?? '', c.ci95?.[0] ?? '', c.ci95?.[1] ?? '', c.mde ?? '', c.verdict].map((v) => q(String(v))).join(','));
+      lines.push(
+        [cmp.base, cmp.next, c.id, c.baseMedian ?? '', c.newMedian ?? '', c.ratio ?? '', c.ci95?.[0] ?? '', c.ci95?.[1] ?? '', c.mde ?? '', c.verdict]
+          .map((v) => q(String(v)))
+          .join(','),
+      );
   return `${lines.join('\n')}\n`;
 }

@@ -76,7 +76,16 @@ export function compareResults(base: BenchResult, next: BenchResult, threshold: 
     }
     const { ratio, ci95, paired } = bootstrapRatioCI(totals(b), totals(n), { paired: o.paired ?? false });
     const verdict: Verdict = ci95[0] > 1 + threshold ? 'slower' : ci95[1] < 1 / (1 + threshold) ? 'faster' : 'no significant change';
-    cases.push({ id: n.id, verdict, ratio, ci95, mde: minimumDetectableEffect(ratio, ci95), paired, baseMedian: b.totalNsPerPage?.median ?? 0, newMedian: n.totalNsPerPage?.median ?? 0 });
+    cases.push({
+      id: n.id,
+      verdict,
+      ratio,
+      ci95,
+      mde: minimumDetectableEffect(ratio, ci95),
+      paired,
+      baseMedian: b.totalNsPerPage?.median ?? 0,
+      newMedian: n.totalNsPerPage?.median ?? 0,
+    });
   }
   for (const b of byId.values()) cases.push({ id: b.id, verdict: 'not comparable', why: 'not in new' });
   const count = (v: Verdict): number => cases.filter((c) => c.verdict === v).length;
@@ -118,7 +127,16 @@ export function comparisonTable(cmp: Comparison, base: BenchResult, next: BenchR
   const pct = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '-' : `${(x * 100).toFixed(1)}%`);
   for (const c of cmp.cases) {
     if (c.ratio === undefined || !c.ci95) table.push([c.id, { colSpan: 6, content: `${c.verdict}: ${c.why ?? ''}` }]);
-    else table.push([c.id, f(c.baseMedian ?? 0), f(c.newMedian ?? 0), c.ratio.toFixed(3), `${c.ci95[0].toFixed(3)}-${c.ci95[1].toFixed(3)}`, pct(c.mde), c.verdict]);
+    else
+      table.push([
+        c.id,
+        f(c.baseMedian ?? 0),
+        f(c.newMedian ?? 0),
+        c.ratio.toFixed(3),
+        `${c.ci95[0].toFixed(3)}-${c.ci95[1].toFixed(3)}`,
+        pct(c.mde),
+        c.verdict,
+      ]);
   }
   const env = (r: BenchResult): string => `${r.environment.release} ${r.environment.arch} ${r.environment.accelerator}`;
   return [

@@ -96,7 +96,12 @@ export const FLOOR_ITERATIONS = 5;
  * pages and pages per call, and no GUP call (GUPLAB_BENCH_EMPTY), get+put
  * per iteration. Taken once, untimed by the case, after its first samples.
  */
-async function measureFloor(dev: GupDevice, c: BenchCase, address: bigint, request: { flags: BenchCase['flags']; pagesPerCall: number; pid?: number }): Promise<void> {
+async function measureFloor(
+  dev: GupDevice,
+  c: BenchCase,
+  address: bigint,
+  request: { flags: BenchCase['flags']; pagesPerCall: number; pid?: number },
+): Promise<void> {
   if (c.floorNs) return;
   const run = await dev.bench(c.api, address, c.pages, { ...request, iterations: FLOOR_ITERATIONS, timing: c.timing ?? 'batch', empty: true });
   if (run.status === 0) c.floorNs = run.getNs.map((g, i) => g + (run.putNs[i] ?? 0));
@@ -255,7 +260,8 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
     const noCounterpart = hmm ? c.flags.filter((f) => f !== 'write') : [];
     if (!hmm && !info.apis.includes(c.api as ApiName)) Object.assign(c, { status: 'unavailable', error: `not exported by ${info.release}` });
     else if (noCounterpart.length) Object.assign(c, { status: 'unavailable', error: `hmm_range_fault has no counterpart of ${noCounterpart.join(', ')}` });
-    else if (isRefaultCycle(c.api) && !c.prefault) Object.assign(c, { status: 'unavailable', error: `${c.api} cycles a mirrored, present range: prefault only` });
+    else if (isRefaultCycle(c.api) && !c.prefault)
+      Object.assign(c, { status: 'unavailable', error: `${c.api} cycles a mirrored, present range: prefault only` });
     else if (c.pagesPerCall > info.maxPages) Object.assign(c, { status: 'unavailable', error: `pages per call above max_pages_per_call ${info.maxPages}` });
     else if (c.flags.some((f) => !info.flags.includes(f))) {
       Object.assign(c, { status: 'unavailable', error: `kernel has no FOLL_ flag for ${c.flags.filter((f) => !info.flags.includes(f)).join(', ')}` });
@@ -300,7 +306,8 @@ export async function runBench(spec: Spec, options: { dev?: GupDevice; progress?
           continue;
         }
         const started = Date.now();
-        if (c.api !== 'hmm_range_fault' && !isRefaultCycle(c.api) && dev.warns(c.api, c.flags)) expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
+        if (c.api !== 'hmm_range_fault' && !isRefaultCycle(c.api) && dev.warns(c.api, c.flags))
+          expectKernelWarning('at mm/gup.c', `bench ${c.api} with ${c.flags.join('|')}`);
         try {
           await runRound(dev, spec, c, round, shared, states[i] as { perRound?: number });
           if (spec.verify && c.status === 'ok') verifyCase(dev, c, shared, ctxOf(spec)); // untimed: after the samples

@@ -59,7 +59,7 @@ function cpuModel(): string {
 }
 
 /** "always [madvise] never" -> "madvise". */
-const bracketed = (line: string | undefined): string | undefined => (line === undefined ? undefined : /\[([^\]]+)\]/.exec(line)?.[1] ?? line);
+const bracketed = (line: string | undefined): string | undefined => (line === undefined ? undefined : (/\[([^\]]+)\]/.exec(line)?.[1] ?? line));
 
 function thp(): Environment['thp'] {
   const dir = '/sys/kernel/mm/transparent_hugepage';
@@ -143,6 +143,13 @@ export function provenance(command: readonly string[] = ['guplab', ...process.ar
     command: [...command],
     guplabVersion: pkg.version,
     ...(commit ? { gitCommit: commit } : {}),
-    host: { release: os.release(), arch: os.machine(), cpuModel: cpuModel(), cpus: os.cpus().length, node: process.version, ...(mem !== undefined ? { memTotalKiB: mem } : {}) },
+    host: {
+      release: os.release(),
+      arch: os.machine(),
+      cpuModel: cpuModel(),
+      cpus: os.cpus().length,
+      node: process.version,
+      ...(mem !== undefined ? { memTotalKiB: mem } : {}),
+    },
   };
 }

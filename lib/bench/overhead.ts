@@ -80,7 +80,8 @@ export async function runOverhead(o: OverheadOptions = {}): Promise<OverheadResu
   const calls = o.calls ?? 2000;
   const rounds = o.rounds ?? 10;
   if (!Number.isSafeInteger(calls) || calls < 1) throw new RangeError(`calls must be a positive integer, got ${calls}`);
-  if (!Number.isSafeInteger(rounds) || rounds < 2) throw new RangeError(`rounds must be an integer of at least 2 (the ratio's CI is drawn by rounds), got ${rounds}`);
+  if (!Number.isSafeInteger(rounds) || rounds < 2)
+    throw new RangeError(`rounds must be an integer of at least 2 (the ratio's CI is drawn by rounds), got ${rounds}`);
   const dev = o.device ?? GupDevice.open();
   const m = mapAnonymous(4096, { populate: true });
   try {
@@ -146,10 +147,18 @@ async function measureOverhead(calls: number, rounds: number, dev: GupDevice, m:
   for (let round = 0; round < rounds; round++) {
     const bench = await dev.bench(api, m.address, 1, { pagesPerCall: 1, iterations: calls });
     if (bench.status !== 0) throw new Error(`BENCH of one page failed: status ${bench.status}`);
-    add('inKernelBench', round, bench.getNs.map((g, i) => g + (bench.putNs[i] ?? 0)));
+    add(
+      'inKernelBench',
+      round,
+      bench.getNs.map((g, i) => g + (bench.putNs[i] ?? 0)),
+    );
     const c = pin1(pin1Bin, calls);
     add('cWall', round, c.wall_ns);
-    add('cInKernel', round, c.get_ns.map((g, i) => g + (c.put_ns[i] ?? 0)));
+    add(
+      'cInKernel',
+      round,
+      c.get_ns.map((g, i) => g + (c.put_ns[i] ?? 0)),
+    );
     add('cBatch', round, [c.batch_mean_ns]);
     const [pinWall, pinInKernel] = timed(pin);
     add('pinWall', round, pinWall);
@@ -212,7 +221,11 @@ async function measureOverhead(calls: number, rounds: number, dev: GupDevice, m:
 const fmtRatio = (r: OverheadRatio): string => `${r.ratio.toFixed(2)} (95% CI ${r.ci95[0].toFixed(2)}–${r.ci95[1].toFixed(2)})`;
 
 export function overheadTable(r: OverheadResult): string {
-  const table = new Table({ head: ['path', 'ns per 1-page pin+unpin (median)', '× in-kernel loop'], colAligns: ['left', 'right', 'right'], style: { head: [], border: [], compact: true } });
+  const table = new Table({
+    head: ['path', 'ns per 1-page pin+unpin (median)', '× in-kernel loop'],
+    colAligns: ['left', 'right', 'right'],
+    style: { head: [], border: [], compact: true },
+  });
   const base = r.inKernelBench.median;
   const row = (name: string, f: PathFigures): string[] => [name, f.median.toFixed(0), (f.median / base).toFixed(1)];
   table.push(

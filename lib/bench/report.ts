@@ -100,14 +100,20 @@ function points(result: BenchResult, d: Dims): Point[] {
   return result.cases.flatMap((c) => {
     const panel = [c.backing, variantOf(c, d)].filter(Boolean).join(' · ');
     const out: Point[] = [];
-    for (const [measure, s] of [['get', c.getNsPerPage], ['put', c.putNsPerPage]] as const) {
+    for (const [measure, s] of [
+      ['get', c.getNsPerPage],
+      ['put', c.putNsPerPage],
+    ] as const) {
       if (s) out.push({ api: c.api, panel, measure: `${measure} ns/page`, size: c.sizeBytes, nsPerPage: s.median, lo: s.ci95[0], hi: s.ci95[1] });
     }
     return out;
   });
 }
 
-const grouped = (c: BenchCase): { values: number[]; rounds: number[] } => ({ values: c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages), rounds: c.round });
+const grouped = (c: BenchCase): { values: number[]; rounds: number[] } => ({
+  values: c.getNs.map((g, i) => (g + (c.putNs[i] ?? 0)) / c.pages),
+  rounds: c.round,
+});
 
 /** Slow path over GUP-fast of the family (get+put ns/page, as the table's × fast), with a bootstrap CI of the ratio. */
 export function ratioRows(result: BenchResult, d: Dims = varying(result)): RatioRow[] {
@@ -117,7 +123,18 @@ export function ratioRows(result: BenchResult, d: Dims = varying(result)): Ratio
     if (ratio === undefined || !base || base === c || c.api.endsWith('_fast')) return [];
     const ci = bootstrapRatioCI(grouped(base), grouped(c), { resamples: SUMMARY_RESAMPLES }).ci95;
     const panel = [c.backing, variantOf(c, d)].filter(Boolean).join(' · ');
-    return [{ api: c.api, panel, sizeLabel: formatSize(c.sizeBytes), size: c.sizeBytes, ratio, lo: ci[0], hi: ci[1], label: ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1) }];
+    return [
+      {
+        api: c.api,
+        panel,
+        sizeLabel: formatSize(c.sizeBytes),
+        size: c.sizeBytes,
+        ratio,
+        lo: ci[0],
+        hi: ci[1],
+        label: ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1),
+      },
+    ];
   });
 }
 
@@ -130,7 +147,8 @@ async function svg(spec: vl.TopLevelSpec): Promise<string> {
   }
 }
 
-const SIZE_LABEL = "datum.value >= 1073741824 ? datum.value / 1073741824 + 'G' : datum.value >= 1048576 ? datum.value / 1048576 + 'M' : datum.value / 1024 + 'K'";
+const SIZE_LABEL =
+  "datum.value >= 1073741824 ? datum.value / 1073741824 + 'G' : datum.value >= 1048576 ? datum.value / 1048576 + 'M' : datum.value / 1024 + 'K'";
 
 /** A log domain that holds every value with a margin, no decade of empty space. */
 function logDomain(values: readonly number[], below = 1.25, above = 1.25): [number, number] {
@@ -143,8 +161,27 @@ function logDomain(values: readonly number[], below = 1.25, above = 1.25): [numb
 export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
   const measure = data[0]?.measure ?? 'ns/page';
   const apis = apiColours([...new Set(data.map((r) => r.api))]);
-  const x = { field: 'size', type: 'quantitative', scale: { type: 'log', base: 2, nice: false, domain: logDomain(data.map((r) => r.size), 1.3, 1.3) }, title: 'buffer size (log)', axis: { values: [...new Set(data.map((r) => r.size))].sort((a, b) => a - b), labelExpr: SIZE_LABEL, labelAngle: 0, grid: true } };
-  const y = { type: 'quantitative', scale: { type: 'log', nice: false, domain: logDomain(data.flatMap((r) => [r.lo, r.hi])) }, axis: { grid: true, tickCount: 6 } };
+  const x = {
+    field: 'size',
+    type: 'quantitative',
+    scale: {
+      type: 'log',
+      base: 2,
+      nice: false,
+      domain: logDomain(
+        data.map((r) => r.size),
+        1.3,
+        1.3,
+      ),
+    },
+    title: 'buffer size (log)',
+    axis: { values: [...new Set(data.map((r) => r.size))].sort((a, b) => a - b), labelExpr: SIZE_LABEL, labelAngle: 0, grid: true },
+  };
+  const y = {
+    type: 'quantitative',
+    scale: { type: 'log', nice: false, domain: logDomain(data.flatMap((r) => [r.lo, r.hi])) },
+    axis: { grid: true, tickCount: 6 },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     data: { values: data },
@@ -156,7 +193,12 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
       layer: [
         {
           mark: { type: 'rule', strokeWidth: 6, opacity: 0.35 },
-          encoding: { x, y: { ...y, field: 'lo', title: `median ${measure}, 95% CI (log)` }, y2: { field: 'hi' }, color: { field: 'api', type: 'nominal', title: 'API', scale: apis } },
+          encoding: {
+            x,
+            y: { ...y, field: 'lo', title: `median ${measure}, 95% CI (log)` },
+            y2: { field: 'hi' },
+            color: { field: 'api', type: 'nominal', title: 'API', scale: apis },
+          },
         },
         {
           mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2 },
@@ -165,7 +207,15 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
             y: { ...y, field: 'nsPerPage', title: `median ${measure}, 95% CI (log)` },
             color: { field: 'api', type: 'nominal', title: 'API', scale: apis, legend: { labelLimit: 300, orient: 'right' } },
             strokeDash: { condition: { test: "indexof(datum.api, 'pin_') === 0", value: [6, 3] }, value: [1, 0] },
-            shape: { field: 'api', type: 'nominal', title: 'API', scale: { domain: apis.domain, range: apis.domain.map((_, i) => ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down', 'circle'][i % 7] as string) } },
+            shape: {
+              field: 'api',
+              type: 'nominal',
+              title: 'API',
+              scale: {
+                domain: apis.domain,
+                range: apis.domain.map((_, i) => ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down', 'circle'][i % 7] as string),
+              },
+            },
           },
         },
       ],
@@ -178,7 +228,11 @@ export function nsPerPageChart(data: Point[]): vl.TopLevelSpec {
 /** Slow path over GUP-fast (get+put ns/page), bars from 1 on a log scale, each labelled, CI whiskers. */
 export function ratioChart(data: RatioRow[]): vl.TopLevelSpec {
   const apis = apiColours([...new Set(data.map((r) => r.api))]);
-  const [, top] = logDomain(data.flatMap((r) => [r.ratio, r.hi]), 1, 1.6); // room above the tallest bar for its label
+  const [, top] = logDomain(
+    data.flatMap((r) => [r.ratio, r.hi]),
+    1,
+    1.6,
+  ); // room above the tallest bar for its label
   // Bars grow from 1; a slow path no slower than GUP-fast (fault-in cases) grows down, its whisker inside the frame.
   const bottom = Math.min(1, ...data.flatMap((r) => [r.ratio, r.lo]).filter((v) => v > 0)) / (data.some((r) => r.lo < 1) ? 1.15 : 1);
   const y = { type: 'quantitative', scale: { type: 'log', domain: [bottom, Math.max(2, top)], nice: false }, title: 'slow path / GUP-fast, get+put (log)' };
@@ -189,11 +243,18 @@ export function ratioChart(data: RatioRow[]): vl.TopLevelSpec {
     facet: { field: 'panel', title: null, sort: [...new Set(data.map((r) => r.panel))], header: { labelFontSize: 13, labelFontWeight: 'bold' } },
     columns: 3,
     spec: {
-      width: Math.max(200, Math.min(420, 36 * data.length / new Set(data.map((r) => r.panel)).size)),
+      width: Math.max(200, Math.min(420, (36 * data.length) / new Set(data.map((r) => r.panel)).size)),
       height: 260,
       encoding: { x, xOffset: { field: 'api', sort: apis.domain } },
       layer: [
-        { mark: { type: 'bar' }, encoding: { y: { ...y, field: 'ratio' }, y2: { datum: 1 }, color: { field: 'api', type: 'nominal', title: 'API', scale: apis, legend: { labelLimit: 300 } } } },
+        {
+          mark: { type: 'bar' },
+          encoding: {
+            y: { ...y, field: 'ratio' },
+            y2: { datum: 1 },
+            color: { field: 'api', type: 'nominal', title: 'API', scale: apis, legend: { labelLimit: 300 } },
+          },
+        },
         { mark: { type: 'rule', color: '#222', strokeWidth: 1.5 }, encoding: { y: { ...y, field: 'lo' }, y2: { field: 'hi' } } },
         { mark: { type: 'text', dy: -5, fontSize: 11, baseline: 'bottom' }, encoding: { y: { ...y, field: 'hi' }, text: { field: 'label' } } },
       ],
@@ -237,42 +298,63 @@ export function stripSvg(c: BenchCase, title: string): string {
   const bandH = 16;
   const plotTop = top + (above.length ? bandH + 4 : 0);
   const plotBottom = H - bottom - (below.length ? bandH + 4 : 0);
-  const logY = (v: number, a: number, b: number, y0: number, y1: number): number => (b <= a ? (y0 + y1) / 2 : y1 - ((Math.log(v) - Math.log(a)) / (Math.log(b) - Math.log(a))) * (y1 - y0));
+  const logY = (v: number, a: number, b: number, y0: number, y1: number): number =>
+    b <= a ? (y0 + y1) / 2 : y1 - ((Math.log(v) - Math.log(a)) / (Math.log(b) - Math.log(a))) * (y1 - y0);
   const maxV = Math.max(...values);
   const minV = Math.min(...values);
   const y = (v: number): number =>
-    v > hi ? logY(v, hi, maxV * 1.02, top + 2, top + bandH - 2) : v < lo ? logY(v, minV / 1.02, lo, H - bottom - bandH + 2, H - bottom - 2) : logY(v, lo, hi, plotTop, plotBottom);
+    v > hi
+      ? logY(v, hi, maxV * 1.02, top + 2, top + bandH - 2)
+      : v < lo
+        ? logY(v, minV / 1.02, lo, H - bottom - bandH + 2, H - bottom - 2)
+        : logY(v, lo, hi, plotTop, plotBottom);
   const band = (W - left - right) / rounds.length;
   const xr = (r: number): number => left + (rounds.indexOf(r) + 0.5) * band;
   const out: string[] = [head, titleText];
   const o = caseOutliers(c);
-  out.push(`<text class="outliers" x="4" y="23" fill="${o.get ? OUTLIER_COLOUR : '#555'}">n ${values.length} · ${o.get} outlier${o.get === 1 ? '' : 's'}${o.get ? ` (${o.getFirstOfRound} first)` : ''}</text>`);
+  out.push(
+    `<text class="outliers" x="4" y="23" fill="${o.get ? OUTLIER_COLOUR : '#555'}">n ${values.length} · ${o.get} outlier${o.get === 1 ? '' : 's'}${o.get ? ` (${o.getFirstOfRound} first)` : ''}</text>`,
+  );
   out.push(`<rect x="${left}" y="${plotTop}" width="${W - left - right}" height="${plotBottom - plotTop}" fill="none" stroke="#bbb"/>`);
   if (above.length) out.push(`<rect class="outlier-band" x="${left}" y="${top}" width="${W - left - right}" height="${bandH}" fill="#fbeee6" stroke="none"/>`);
-  if (below.length) out.push(`<rect class="outlier-band" x="${left}" y="${H - bottom - bandH}" width="${W - left - right}" height="${bandH}" fill="#fbeee6" stroke="none"/>`);
+  if (below.length)
+    out.push(`<rect class="outlier-band" x="${left}" y="${H - bottom - bandH}" width="${W - left - right}" height="${bandH}" fill="#fbeee6" stroke="none"/>`);
   // y ticks: the body's extremes and the median; each band its extreme.
   const med = c.getNsPerPage?.median ?? values[0] ?? 1;
   const ticks: number[] = [];
   const bodyMin = Math.min(...(body.length ? body : values));
   const bodyMax = Math.max(...(body.length ? body : values));
-  for (const v of [...(above.length ? [maxV] : []), ...(below.length ? [minV] : []), bodyMin, bodyMax, med]) if (ticks.every((t) => Math.abs(y(t) - y(v)) >= 10)) ticks.push(v);
+  for (const v of [...(above.length ? [maxV] : []), ...(below.length ? [minV] : []), bodyMin, bodyMax, med])
+    if (ticks.every((t) => Math.abs(y(t) - y(v)) >= 10)) ticks.push(v);
   for (const v of ticks) {
     out.push(`<line x1="${left - 3}" x2="${left}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#333"/>`);
     out.push(`<text class="tick" x="${left - 5}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${fmt(v)}</text>`);
   }
   for (const f of [fences.lo, fences.hi]) {
-    if (f > lo && f < hi) out.push(`<line class="fence" x1="${left}" x2="${W - right}" y1="${y(f).toFixed(1)}" y2="${y(f).toFixed(1)}" stroke="${OUTLIER_COLOUR}" stroke-dasharray="2 2" stroke-width="0.8"/>`);
+    if (f > lo && f < hi)
+      out.push(
+        `<line class="fence" x1="${left}" x2="${W - right}" y1="${y(f).toFixed(1)}" y2="${y(f).toFixed(1)}" stroke="${OUTLIER_COLOUR}" stroke-dasharray="2 2" stroke-width="0.8"/>`,
+      );
   }
   values.forEach((v, i) => {
     const cx = xr(c.round[i] ?? 0) + jitter(i) * band * 0.6;
-    if (outlierSet.has(i)) out.push(`<circle class="sample outlier" cx="${cx.toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.6" fill="none" stroke="${OUTLIER_COLOUR}" stroke-width="1.2"/>`);
+    if (outlierSet.has(i))
+      out.push(
+        `<circle class="sample outlier" cx="${cx.toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.6" fill="none" stroke="${OUTLIER_COLOUR}" stroke-width="1.2"/>`,
+      );
     else out.push(`<circle class="sample" cx="${cx.toFixed(1)}" cy="${y(v).toFixed(1)}" r="1.7" fill="${SAMPLE_COLOUR}" fill-opacity="0.45"/>`);
   });
   for (const r of rounds) {
     const inRound = values.filter((_, i) => c.round[i] === r).sort((a, b) => a - b);
-    const m = inRound.length % 2 ? (inRound[(inRound.length - 1) / 2] as number) : ((inRound[inRound.length / 2 - 1] as number) + (inRound[inRound.length / 2] as number)) / 2;
-    out.push(`<line class="round-median" x1="${(xr(r) - band * 0.38).toFixed(1)}" x2="${(xr(r) + band * 0.38).toFixed(1)}" y1="${y(m).toFixed(1)}" y2="${y(m).toFixed(1)}" stroke="#000" stroke-width="2"/>`);
-    if (rounds.length <= 12 || rounds.indexOf(r) % Math.ceil(rounds.length / 12) === 0) out.push(`<text x="${xr(r).toFixed(1)}" y="${H - 5}" text-anchor="middle" fill="#555">${r + 1}</text>`);
+    const m =
+      inRound.length % 2
+        ? (inRound[(inRound.length - 1) / 2] as number)
+        : ((inRound[inRound.length / 2 - 1] as number) + (inRound[inRound.length / 2] as number)) / 2;
+    out.push(
+      `<line class="round-median" x1="${(xr(r) - band * 0.38).toFixed(1)}" x2="${(xr(r) + band * 0.38).toFixed(1)}" y1="${y(m).toFixed(1)}" y2="${y(m).toFixed(1)}" stroke="#000" stroke-width="2"/>`,
+    );
+    if (rounds.length <= 12 || rounds.indexOf(r) % Math.ceil(rounds.length / 12) === 0)
+      out.push(`<text x="${xr(r).toFixed(1)}" y="${H - 5}" text-anchor="middle" fill="#555">${r + 1}</text>`);
   }
   out.push('</svg>');
   return out.join('');
@@ -303,27 +385,54 @@ export function facts(result: BenchResult): { section: string; rows: [string, st
   const notRecorded = 'not recorded (result written before guplab recorded it)';
   const mit = env.mitigations;
   // "Not affected" ones on one line, each mitigation or vulnerability on its own.
-  const unaffected = mit ? Object.entries(mit).filter(([, v]) => v === 'Not affected').map(([k]) => k) : [];
+  const unaffected = mit
+    ? Object.entries(mit)
+        .filter(([, v]) => v === 'Not affected')
+        .map(([k]) => k)
+    : [];
   const mitText = mit
-    ? [...Object.entries(mit).filter(([, v]) => v !== 'Not affected').map(([k, v]) => `${k}: ${v}`), ...(unaffected.length ? [`not affected: ${unaffected.join(', ')}`] : [])].join('\n')
+    ? [
+        ...Object.entries(mit)
+          .filter(([, v]) => v !== 'Not affected')
+          .map(([k, v]) => `${k}: ${v}`),
+        ...(unaffected.length ? [`not affected: ${unaffected.join(', ')}`] : []),
+      ].join('\n')
     : notRecorded;
   const run: [string, string][] = [
     ['guplab', p ? `${p.guplabVersion}${p.gitCommit ? `, commit ${p.gitCommit}` : ', commit unknown (not a git checkout)'}` : notRecorded],
     ['created', `${result.createdAt} (schema ${result.schema}, module ABI ${env.moduleAbi})`],
-    ['rounds', result.run ? `${result.run.rounds} in ${(result.run.wallMs / 1000).toFixed(0)} s${result.run.stoppedBy ? `; stopped: ${result.run.stoppedBy}` : ''}` : `${result.spec.rounds}`],
+    [
+      'rounds',
+      result.run
+        ? `${result.run.rounds} in ${(result.run.wallMs / 1000).toFixed(0)} s${result.run.stoppedBy ? `; stopped: ${result.run.stoppedBy}` : ''}`
+        : `${result.spec.rounds}`,
+    ],
   ];
   const guest: [string, string][] = [
     ['kernel', `${env.release} ${env.arch}, page size ${env.pageSize}`],
-    ['accelerator', `${env.accelerator}${env.qemuVersion ? `, QEMU ${env.qemuVersion}` : ''}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}`],
+    [
+      'accelerator',
+      `${env.accelerator}${env.qemuVersion ? `, QEMU ${env.qemuVersion}` : ''}${env.accelerator === 'TCG' ? ' (emulated CPU: timings are not hardware figures)' : ''}`,
+    ],
     ['CPU', `${env.cpuModel}, ${env.cpus} CPUs${env.memTotalKiB ? `, ${(env.memTotalKiB / 1024).toFixed(0)} MiB` : ''}`],
     ['THP', env.thp ? `enabled ${env.thp.enabled}, defrag ${env.thp.defrag}` : notRecorded],
     ['cmdline', env.cmdline ?? notRecorded],
     ['mitigations', mitText],
     ['node', env.node],
   ];
-  const sections = [{ section: 'Run', rows: run }, { section: env.accelerator === 'bare metal' ? 'Machine (where the samples were taken)' : 'Guest (where the samples were taken)', rows: guest }];
+  const sections = [
+    { section: 'Run', rows: run },
+    { section: env.accelerator === 'bare metal' ? 'Machine (where the samples were taken)' : 'Guest (where the samples were taken)', rows: guest },
+  ];
   if (p && env.accelerator !== 'bare metal') {
-    sections.push({ section: 'Host (ran QEMU)', rows: [['kernel', `${p.host.release} ${p.host.arch}`], ['CPU', `${p.host.cpuModel}, ${p.host.cpus} CPUs${p.host.memTotalKiB ? `, ${(p.host.memTotalKiB / 1024).toFixed(0)} MiB` : ''}`], ['node', p.host.node]] });
+    sections.push({
+      section: 'Host (ran QEMU)',
+      rows: [
+        ['kernel', `${p.host.release} ${p.host.arch}`],
+        ['CPU', `${p.host.cpuModel}, ${p.host.cpus} CPUs${p.host.memTotalKiB ? `, ${(p.host.memTotalKiB / 1024).toFixed(0)} MiB` : ''}`],
+        ['node', p.host.node],
+      ],
+    });
   }
   return sections;
 }
@@ -352,11 +461,35 @@ interface TableRow {
 function tableRows(result: BenchResult): { head: string[]; dims: number; rows: TableRow[]; note: boolean } {
   const d = varying(result);
   const verified = result.cases.some((c) => c.verify);
-  const head = ['backing', 'size', ...(d.ppc ? ['pages/call'] : []), ...(d.flags ? ['flags'] : []), ...(d.mode ? ['mode'] : []), 'API',
-    'get ns/page', 'get p5–p95', 'get CI95', 'put ns/page', 'put p5–p95', 'samples', 'outliers get/put', '× fast', 'MDE', ...(verified ? ['verify'] : []), ...(d.note ? ['note'] : [])];
+  const head = [
+    'backing',
+    'size',
+    ...(d.ppc ? ['pages/call'] : []),
+    ...(d.flags ? ['flags'] : []),
+    ...(d.mode ? ['mode'] : []),
+    'API',
+    'get ns/page',
+    'get p5–p95',
+    'get CI95',
+    'put ns/page',
+    'put p5–p95',
+    'samples',
+    'outliers get/put',
+    '× fast',
+    'MDE',
+    ...(verified ? ['verify'] : []),
+    ...(d.note ? ['note'] : []),
+  ];
   const dims = head.indexOf('API') + 1;
   const rows = result.cases.map((c): TableRow => {
-    const cells = [c.backing, formatSize(c.sizeBytes), ...(d.ppc ? [ppcText(c)] : []), ...(d.flags ? [flagsText(c)] : []), ...(d.mode ? [modeText(c)] : []), c.api];
+    const cells = [
+      c.backing,
+      formatSize(c.sizeBytes),
+      ...(d.ppc ? [ppcText(c)] : []),
+      ...(d.flags ? [flagsText(c)] : []),
+      ...(d.mode ? [modeText(c)] : []),
+      c.api,
+    ];
     const g = c.getNsPerPage;
     const p = c.putNsPerPage;
     if (!g || !p) return { cells, why: c.status === 'refused' ? `kernel answered ${c.error ?? ''}` : `not run: ${c.error ?? ''}` };
@@ -364,7 +497,19 @@ function tableRows(result: BenchResult): { head: string[]; dims: number; rows: T
     const ratio = fastRatio(result, c);
     return {
       cells,
-      figures: [fmt(g.median), `${fmt(g.p5)}–${fmt(g.p95)}`, `${fmt(g.ci95[0])}–${fmt(g.ci95[1])}`, fmt(p.median), `${fmt(p.p5)}–${fmt(p.p95)}`, String(g.n), `${o.get}/${o.put}`, ratio === undefined ? '-' : ratio.toFixed(2), pct(c.mde), ...(verified ? [verifyCell(c)] : []), ...(d.note ? [c.note ?? ''] : [])],
+      figures: [
+        fmt(g.median),
+        `${fmt(g.p5)}–${fmt(g.p95)}`,
+        `${fmt(g.ci95[0])}–${fmt(g.ci95[1])}`,
+        fmt(p.median),
+        `${fmt(p.p5)}–${fmt(p.p95)}`,
+        String(g.n),
+        `${o.get}/${o.put}`,
+        ratio === undefined ? '-' : ratio.toFixed(2),
+        pct(c.mde),
+        ...(verified ? [verifyCell(c)] : []),
+        ...(d.note ? [c.note ?? ''] : []),
+      ],
     };
   });
   return { head, dims, rows, note: d.note };
@@ -398,24 +543,42 @@ export async function renderReport(result: BenchResult): Promise<string> {
   if (pts.length) {
     const get = pts.filter((p) => p.measure === 'get ns/page');
     const put = pts.filter((p) => p.measure === 'put ns/page');
-    charts.push(['ns-per-page', 'Median ns/page versus buffer size per API, get (GUP call) and put (release) apart as in the table (95% CI as a wide pale bar; get_* solid, pin_* dashed)', `${await svg(nsPerPageChart(get))}<br>${await svg(nsPerPageChart(put))}`]);
+    charts.push([
+      'ns-per-page',
+      'Median ns/page versus buffer size per API, get (GUP call) and put (release) apart as in the table (95% CI as a wide pale bar; get_* solid, pin_* dashed)',
+      `${await svg(nsPerPageChart(get))}<br>${await svg(nsPerPageChart(put))}`,
+    ]);
   }
-  if (ratios.length) charts.push(['ratio', 'Slow paths relative to GUP-fast of their family (same buffer, same run): median get+put ns/page, bar label the ratio, whisker its 95% CI', await svg(ratioChart(ratios))]);
+  if (ratios.length)
+    charts.push([
+      'ratio',
+      'Slow paths relative to GUP-fast of their family (same buffer, same run): median get+put ns/page, bar label the ratio, whisker its 95% CI',
+      await svg(ratioChart(ratios)),
+    ]);
   const env = result.environment;
   const t = tableRows(result);
   const trs = t.rows
-    .map((r) => `<tr>${r.cells.map((x) => `<td>${esc(x)}</td>`).join('')}${r.figures ? r.figures.map((x, i) => `<td class="${t.note && i === (r.figures?.length ?? 0) - 1 ? 'note' : `n${x === 'FAILED' ? ' fail' : ''}`}">${esc(x)}</td>`).join('') : `<td colspan="${t.head.length - t.dims}">${esc(r.why ?? '')}</td>`}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.cells.map((x) => `<td>${esc(x)}</td>`).join('')}${r.figures ? r.figures.map((x, i) => `<td class="${t.note && i === (r.figures?.length ?? 0) - 1 ? 'note' : `n${x === 'FAILED' ? ' fail' : ''}`}">${esc(x)}</td>`).join('') : `<td colspan="${t.head.length - t.dims}">${esc(r.why ?? '')}</td>`}</tr>`,
+    )
     .join('\n');
   const command = result.provenance ? result.provenance.command.map(shellQuote).join(' ') : undefined;
   const failures = result.cases.filter((c) => c.verify && !c.verify.ok);
   const verified = result.cases.filter((c) => c.verify && !c.verify.skipped);
-  const totals = result.cases.reduce((a, c) => {
-    if (c.status !== 'ok' || !c.getNs.length) return a;
-    const o = caseOutliers(c);
-    return { samples: a.samples + c.getNs.length, get: a.get + o.get, first: a.first + o.getFirstOfRound, cases: a.cases + (o.get ? 1 : 0) };
-  }, { samples: 0, get: 0, first: 0, cases: 0 });
+  const totals = result.cases.reduce(
+    (a, c) => {
+      if (c.status !== 'ok' || !c.getNs.length) return a;
+      const o = caseOutliers(c);
+      return { samples: a.samples + c.getNs.length, get: a.get + o.get, first: a.first + o.getFirstOfRound, cases: a.cases + (o.get ? 1 : 0) };
+    },
+    { samples: 0, get: 0, first: 0, cases: 0 },
+  );
   const factRows = facts(result)
-    .map((s) => `<tr><th colspan="2" class="section">${esc(s.section)}</th></tr>\n${s.rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="fact" data-fact="${esc(k)}">${esc(v).replace(/\n/g, '<br>')}</td></tr>`).join('\n')}`)
+    .map(
+      (s) =>
+        `<tr><th colspan="2" class="section">${esc(s.section)}</th></tr>\n${s.rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="fact" data-fact="${esc(k)}">${esc(v).replace(/\n/g, '<br>')}</td></tr>`).join('\n')}`,
+    )
     .join('\n');
   const shared = sharedFacts(result);
   return `<!doctype html>
@@ -488,16 +651,79 @@ const csvCell = (v: string | number | boolean | undefined): string => {
 
 /** One row per case: its key, status and every summary figure. */
 export function benchCsv(result: BenchResult): string {
-  const head = ['id', 'backing', 'size_bytes', 'pages', 'pages_per_call', 'flags', 'prefault', 'api', 'status', 'error', 'samples', 'rounds',
-    'get_median', 'get_p5', 'get_p95', 'get_ci_lo', 'get_ci_hi', 'put_median', 'put_p5', 'put_p95', 'put_ci_lo', 'put_ci_hi', 'total_median', 'pages_per_sec', 'x_fast', 'mde', 'outliers_get', 'outliers_put', 'verify', 'note'];
+  const head = [
+    'id',
+    'backing',
+    'size_bytes',
+    'pages',
+    'pages_per_call',
+    'flags',
+    'prefault',
+    'api',
+    'status',
+    'error',
+    'samples',
+    'rounds',
+    'get_median',
+    'get_p5',
+    'get_p95',
+    'get_ci_lo',
+    'get_ci_hi',
+    'put_median',
+    'put_p5',
+    'put_p95',
+    'put_ci_lo',
+    'put_ci_hi',
+    'total_median',
+    'pages_per_sec',
+    'x_fast',
+    'mde',
+    'outliers_get',
+    'outliers_put',
+    'verify',
+    'note',
+  ];
   const lines = [head.join(',')];
   for (const c of result.cases) {
     const g = c.getNsPerPage;
     const p = c.putNsPerPage;
     const o = c.getNs.length ? caseOutliers(c) : undefined;
-    lines.push([c.id, c.backing, c.sizeBytes, c.pages, c.pagesPerCall, c.flags.join('|'), c.prefault, c.api, c.status, c.error, g?.n ?? 0, new Set(c.round).size,
-      g?.median, g?.p5, g?.p95, g?.ci95[0], g?.ci95[1], p?.median, p?.p5, p?.p95, p?.ci95[0], p?.ci95[1], c.totalNsPerPage?.median, c.pagesPerSec, fastRatio(result, c), c.mde, o?.get, o?.put, c.verify ? verifyCell(c) : undefined, c.note]
-      .map(csvCell).join(','));
+    lines.push(
+      [
+        c.id,
+        c.backing,
+        c.sizeBytes,
+        c.pages,
+        c.pagesPerCall,
+        c.flags.join('|'),
+        c.prefault,
+        c.api,
+        c.status,
+        c.error,
+        g?.n ?? 0,
+        new Set(c.round).size,
+        g?.median,
+        g?.p5,
+        g?.p95,
+        g?.ci95[0],
+        g?.ci95[1],
+        p?.median,
+        p?.p5,
+        p?.p95,
+        p?.ci95[0],
+        p?.ci95[1],
+        c.totalNsPerPage?.median,
+        c.pagesPerSec,
+        fastRatio(result, c),
+        c.mde,
+        o?.get,
+        o?.put,
+        c.verify ? verifyCell(c) : undefined,
+        c.note,
+      ]
+        .map(csvCell)
+        .join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -505,6 +731,7 @@ export function benchCsv(result: BenchResult): string {
 /** Every sample: case, round, get and put ns of one iteration over the whole buffer, and per page. */
 export function samplesCsv(result: BenchResult): string {
   const lines = ['id,round,get_ns,put_ns,get_ns_per_page,put_ns_per_page'];
-  for (const c of result.cases) for (const [i, g] of c.getNs.entries()) lines.push([c.id, c.round[i], g, c.putNs[i], g / c.pages, (c.putNs[i] ?? 0) / c.pages].map(csvCell).join(','));
+  for (const c of result.cases)
+    for (const [i, g] of c.getNs.entries()) lines.push([c.id, c.round[i], g, c.putNs[i], g / c.pages, (c.putNs[i] ?? 0) / c.pages].map(csvCell).join(','));
   return `${lines.join('\n')}\n`;
 }

@@ -136,7 +136,8 @@ export function loadAb(file: string): { ab: AbResult; results: BenchResult[] } {
   } catch (err) {
     throw new Error(`cannot read ${file} as an A/B result: ${(err as Error).message}`);
   }
-  if (ab?.schema !== AB_SCHEMA || !Array.isArray(ab.runs) || ab.runs.length < 2) throw new Error(`${file} is not a ${AB_SCHEMA} file with two or more runs (write it with \`guplab bench --vm --kernel A,B\`)`);
+  if (ab?.schema !== AB_SCHEMA || !Array.isArray(ab.runs) || ab.runs.length < 2)
+    throw new Error(`${file} is not a ${AB_SCHEMA} file with two or more runs (write it with \`guplab bench --vm --kernel A,B\`)`);
   return { ab, results: ab.runs.map((r) => loadResult(path.resolve(path.dirname(file), r.file))) };
 }
 
@@ -154,7 +155,9 @@ export function loadResult(file: string): BenchResult {
   const caseOk = (c: Partial<BenchCase>): boolean =>
     typeof c?.id === 'string' && typeof c.api === 'string' && typeof c.pages === 'number' && Array.isArray(c.getNs) && Array.isArray(c.putNs);
   if (typeof r.environment !== 'object' || r.environment === null || typeof r.spec !== 'object' || !Array.isArray(r.cases) || !r.cases.every(caseOk)) {
-    throw new Error(`${file} says ${BENCH_SCHEMA} but lacks its environment, spec or cases (a truncated or hand-edited file?): write it again with \`guplab bench\``);
+    throw new Error(
+      `${file} says ${BENCH_SCHEMA} but lacks its environment, spec or cases (a truncated or hand-edited file?): write it again with \`guplab bench\``,
+    );
   }
   return parsed as BenchResult;
 }
@@ -168,7 +171,12 @@ export function selectRounds(result: BenchResult, keep: (round: number) => boole
   const cases = result.cases.map((c) => {
     const idx = c.round.flatMap((r, i) => (keep(r) ? [i] : []));
     const { getNsPerPage: _g, putNsPerPage: _p, totalNsPerPage: _t, pagesPerSec: _s, mde: _m, ...rest } = c;
-    const out: BenchCase = { ...rest, getNs: idx.map((i) => c.getNs[i] as number), putNs: idx.map((i) => c.putNs[i] as number), round: idx.map((i) => c.round[i] as number) };
+    const out: BenchCase = {
+      ...rest,
+      getNs: idx.map((i) => c.getNs[i] as number),
+      putNs: idx.map((i) => c.putNs[i] as number),
+      round: idx.map((i) => c.round[i] as number),
+    };
     summarizeCase(out);
     return out;
   });
@@ -186,7 +194,15 @@ export function fastBaseline(api: string): string {
 /** The case with the same cell but the fast API of the family, if measured. */
 export function baselineOf(result: BenchResult, c: BenchCase): BenchCase | undefined {
   const api = fastBaseline(c.api);
-  return result.cases.find((b) => b.api === api && b.backing === c.backing && b.sizeBytes === c.sizeBytes && b.pagesPerCall === c.pagesPerCall && b.prefault === c.prefault && b.flags.join('|') === c.flags.join('|'));
+  return result.cases.find(
+    (b) =>
+      b.api === api &&
+      b.backing === c.backing &&
+      b.sizeBytes === c.sizeBytes &&
+      b.pagesPerCall === c.pagesPerCall &&
+      b.prefault === c.prefault &&
+      b.flags.join('|') === c.flags.join('|'),
+  );
 }
 
 /** slow/fast ratio of median get+put ns/page (1.00 for the fast API itself). */

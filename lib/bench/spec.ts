@@ -19,7 +19,11 @@ export function parseSize(text: string | number): number {
 }
 
 export function formatSize(bytes: number): string {
-  for (const [unit, mult] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) {
+  for (const [unit, mult] of [
+    ['G', 1 << 30],
+    ['M', 1 << 20],
+    ['K', 1 << 10],
+  ] as const) {
     if (bytes >= mult && bytes % mult === 0) return `${bytes / mult}${unit}`;
   }
   return `${bytes}`;
@@ -39,7 +43,10 @@ export const SpecSchema = z
     backings: z.array(z.enum(BACKING_NAMES)).nonempty().optional(),
     sizes: z.array(size).nonempty().optional(),
     /** Pages per GUP call; "all" = the whole buffer in one call. */
-    pagesPerCall: z.array(z.union([z.literal('all'), z.number().int().positive()])).nonempty().optional(),
+    pagesPerCall: z
+      .array(z.union([z.literal('all'), z.number().int().positive()]))
+      .nonempty()
+      .optional(),
     /** Each entry is one flag combination, e.g. [[], ["write"], ["write", "longterm"]]. */
     flags: z.array(flagSet).nonempty().optional(),
     /** true: pages present before the timed call; false: a fresh buffer per sample, GUP faults it in. */
@@ -138,13 +145,14 @@ export function resolveSpec(input: unknown, base: Spec = DEFAULT_SPEC): Spec {
     targetMs: s.targetMs ?? base.targetMs,
     seed: s.seed ?? base.seed,
     timing: s.timing ?? base.timing ?? 'pass',
-    ...(s.iterations ?? base.iterations ? { iterations: s.iterations ?? base.iterations } : {}),
-    ...(s.dir ?? base.dir ? { dir: s.dir ?? base.dir } : {}),
-    ...(s.mde ?? base.mde ? { mde: s.mde ?? base.mde } : {}),
-    ...(s.budgetSec ?? base.budgetSec ? { budgetSec: s.budgetSec ?? base.budgetSec } : {}),
-    ...(s.verify ?? base.verify ? { verify: true } : {}),
+    ...((s.iterations ?? base.iterations) ? { iterations: s.iterations ?? base.iterations } : {}),
+    ...((s.dir ?? base.dir) ? { dir: s.dir ?? base.dir } : {}),
+    ...((s.mde ?? base.mde) ? { mde: s.mde ?? base.mde } : {}),
+    ...((s.budgetSec ?? base.budgetSec) ? { budgetSec: s.budgetSec ?? base.budgetSec } : {}),
+    ...((s.verify ?? base.verify) ? { verify: true } : {}),
   };
-  if (spec.budgetSec !== undefined && spec.mde === undefined) throw new RangeError('budgetSec bounds the extra rounds of mde: give mde too (e.g. --mde 10%), or drop budgetSec');
+  if (spec.budgetSec !== undefined && spec.mde === undefined)
+    throw new RangeError('budgetSec bounds the extra rounds of mde: give mde too (e.g. --mde 10%), or drop budgetSec');
   if (spec.minSamples > spec.maxSamples) throw new RangeError(`minSamples ${spec.minSamples} exceeds maxSamples ${spec.maxSamples}`);
   return spec;
 }
@@ -175,7 +183,14 @@ export interface CaseKey {
 }
 
 export function caseId(c: CaseKey): string {
-  return [c.backing, formatSize(c.sizeBytes), `ppc=${c.pagesPerCall}`, c.flags.length ? c.flags.join('|') : 'none', c.prefault ? 'prefault' : 'fault', c.api].join(' ');
+  return [
+    c.backing,
+    formatSize(c.sizeBytes),
+    `ppc=${c.pagesPerCall}`,
+    c.flags.length ? c.flags.join('|') : 'none',
+    c.prefault ? 'prefault' : 'fault',
+    c.api,
+  ].join(' ');
 }
 
 /** The matrix in run order: backing, size, flags, prefault, ppc, api. */

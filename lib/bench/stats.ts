@@ -151,7 +151,11 @@ export interface RatioOptions {
  * both samples resampled independently, or, with `paired`, by pairs of
  * rounds. `paired` in the answer says which was done.
  */
-export function bootstrapRatioCI(base: readonly number[] | Grouped, next: readonly number[] | Grouped, o: RatioOptions = {}): { ratio: number; ci95: [number, number]; paired: boolean } {
+export function bootstrapRatioCI(
+  base: readonly number[] | Grouped,
+  next: readonly number[] | Grouped,
+  o: RatioOptions = {},
+): { ratio: number; ci95: [number, number]; paired: boolean } {
   const b = asGrouped(base);
   const n = asGrouped(next);
   const rnd = seededRandom(o.seed ?? BOOTSTRAP_SEED);

@@ -20,9 +20,11 @@ export const VERIFY_CHECKS = {
   count: 'the call took every page asked for',
   same: 'each page taken is the page the buffer mapped before the call (pfn; FOLL_LONGTERM may migrate)',
   distinct: 'a prefaulted buffer maps a page of its own at every address (no pfn twice)',
-  pinned: 'pin_*: each folio counts exactly this call\'s pins (large: pincount; small: GUP_PIN_COUNTING_BIAS per pin in refcount): nothing left by the timed loop',
+  pinned:
+    "pin_*: each folio counts exactly this call's pins (large: pincount; small: GUP_PIN_COUNTING_BIAS per pin in refcount): nothing left by the timed loop",
   notPinned: 'get_*: no FOLL_PIN counted on any folio (large: pincount 0; small: refcount below GUP_PIN_COUNTING_BIAS)',
-  faultIn: 'fault-in: a second call finds mapped the pages the first one faulted in (the shared zero page of a read fault, at several addresses, is mapped by a special PTE the lookup does not report)',
+  faultIn:
+    'fault-in: a second call finds mapped the pages the first one faulted in (the shared zero page of a read fault, at several addresses, is mapped by a special PTE the lookup does not report)',
 } as const;
 
 /** One call over the buffer in batches the module accepts, facts of every page. */
@@ -70,7 +72,8 @@ export function judgeFacts(c: Pick<BenchCase, 'api' | 'flags' | 'prefault'>, fac
       if (large && f.pincount !== want) fail('pinned', i, `folio pincount ${f.pincount}, this call pinned ${want} of its pages`);
       // A small page taken at several addresses is the shared zero page (read fault-in): since 6.5 GUP counts no pins on it.
       const pins = Math.floor(f.refcount / GUP_PIN_COUNTING_BIAS);
-      if (!large && pins !== want && !(want > 1 && !c.prefault && pins === 0)) fail('pinned', i, `refcount ${f.refcount}: ${pins} pins counted, this call pinned ${want}`);
+      if (!large && pins !== want && !(want > 1 && !c.prefault && pins === 0))
+        fail('pinned', i, `refcount ${f.refcount}: ${pins} pins counted, this call pinned ${want}`);
     } else {
       if (large && f.pincount !== 0) fail('notPinned', i, `folio pincount ${f.pincount}`);
       if (!large && f.refcount >= GUP_PIN_COUNTING_BIAS) fail('notPinned', i, `refcount ${f.refcount} >= ${GUP_PIN_COUNTING_BIAS}`);
@@ -95,12 +98,18 @@ export function judgeFaultIn(c: Pick<BenchCase, 'api' | 'flags' | 'prefault'>, f
     if (took === undefined || f.pfnBefore === took || c.flags.includes('longterm')) return false;
     return !(f.pfnBefore === 0n && (count.get(took) ?? 0) > 1);
   });
-  if (moved >= 0) fails.push(`faultIn: page ${moved}: first call took pfn 0x${first[moved]?.pfn.toString(16)}, now mapped 0x${second[moved]?.pfnBefore.toString(16)}`);
+  if (moved >= 0)
+    fails.push(`faultIn: page ${moved}: first call took pfn 0x${first[moved]?.pfn.toString(16)}, now mapped 0x${second[moved]?.pfnBefore.toString(16)}`);
   return fails;
 }
 
 function checksFor(c: BenchCase): string[] {
-  const keys: (keyof typeof VERIFY_CHECKS)[] = ['count', 'same', ...(c.prefault ? (['distinct'] as const) : (['faultIn'] as const)), c.api.startsWith('pin_') ? 'pinned' : 'notPinned'];
+  const keys: (keyof typeof VERIFY_CHECKS)[] = [
+    'count',
+    'same',
+    ...(c.prefault ? (['distinct'] as const) : (['faultIn'] as const)),
+    c.api.startsWith('pin_') ? 'pinned' : 'notPinned',
+  ];
   return keys.map((k) => `${k}: ${VERIFY_CHECKS[k]}`);
 }
 
@@ -119,7 +128,13 @@ function record(c: BenchCase, pages: number, fails: string[]): void {
  */
 export function verifyCase(dev: GupDevice, c: BenchCase, shared: Mapping | undefined, ctx: BackingContext): void {
   if (c.api === 'hmm_range_fault' || isRefaultCycle(c.api)) {
-    c.verify ??= { ok: true, pages: 0, checks: [], failures: [], skipped: `${c.api} takes no pages (a mirror holds no pin and no reference): nothing to check` };
+    c.verify ??= {
+      ok: true,
+      pages: 0,
+      checks: [],
+      failures: [],
+      skipped: `${c.api} takes no pages (a mirror holds no pin and no reference): nothing to check`,
+    };
     return;
   }
   const pageSize = dev.info().pageSize;

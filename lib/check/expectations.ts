@@ -99,7 +99,7 @@ export const COMMITS: Record<string, Commit> = {
     subject: 'mm: hwpoison: refactor refcount check handling',
     mainline: '5.16',
     stable: [{ release: '5.15.80' }],
-    read: '5.15.100 mm/memory-failure.c:871 me_pagecache_clean(): PageAnon -> MF_RECOVERED before has_extra_refcount(); mm/memory-failure.c:1154 page_action() counts no references; 5.12.9 mm/memory-failure.c:926 page_action() still does; 5.15.80: queue/5.15 of 2022-11-22, and absent from 5.15.81\'s diffstat (no mm/memory-failure.c)',
+    read: "5.15.100 mm/memory-failure.c:871 me_pagecache_clean(): PageAnon -> MF_RECOVERED before has_extra_refcount(); mm/memory-failure.c:1154 page_action() counts no references; 5.12.9 mm/memory-failure.c:926 page_action() still does; 5.15.80: queue/5.15 of 2022-11-22, and absent from 5.15.81's diffstat (no mm/memory-failure.c)",
   },
   '65291dcfcf89': {
     id: '65291dcfcf89',
@@ -199,7 +199,12 @@ export function runningVersion(release: string, procVersion: string, env: NodeJS
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
 }
 
 /** The first row of `rows` that covers this case on this kernel and arch. */
@@ -239,7 +244,8 @@ export function longtermGate(prefix: string): Expectation[] {
       cases: `${prefix}get_user_pages_unlocked`,
       kernels: '<6.2',
       answer: { ret: EINVAL },
-      source: 'get_user_pages_unlocked(): its own WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) (the FS DAX check needed the vmas); it never calls is_valid_gup_flags()',
+      source:
+        'get_user_pages_unlocked(): its own WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) (the FS DAX check needed the vmas); it never calls is_valid_gup_flags()',
     },
     {
       cases: `${prefix}get_user_pages_unlocked`,
@@ -253,13 +259,15 @@ export function longtermGate(prefix: string): Expectation[] {
       cases: `${prefix}pin_user_pages_unlocked`,
       kernels: '<6.2',
       answer: { ret: EINVAL },
-      source: 'pin_user_pages_unlocked() -> get_user_pages_unlocked(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM), until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
+      source:
+        'pin_user_pages_unlocked() -> get_user_pages_unlocked(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM), until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
     },
     {
       cases: `${prefix}pin_user_pages_remote`,
       kernels: '<6.2',
       answer: { ret: EINVAL },
-      source: '__get_user_pages_remote(): FOLL_LONGTERM with a locked pointer is WARN_ON_ONCE(locked) -> -EINVAL, until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
+      source:
+        '__get_user_pages_remote(): FOLL_LONGTERM with a locked pointer is WARN_ON_ONCE(locked) -> -EINVAL, until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
       caller: LOCKED_POINTER,
     },
     ...get.map((api) => ({
@@ -283,8 +291,7 @@ export function longtermGate(prefix: string): Expectation[] {
 function hugetlbMovable(prefix: string, migrated: Answer, o: { where: string; from: string; commit: string }): Expectation[] {
   const enomem = {
     answer: { ret: ENOMEM },
-    source:
-      `follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_compound_head()) (5.12-5.17; try_grab_folio() from 5.18) -> -ENOMEM, because that grab refuses FOLL_LONGTERM on ${o.where} (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it (5.12.9 mm/hugetlb.c:4980, 5.15.100 mm/hugetlb.c:5606, 6.1-rc7 mm/hugetlb.c:6373, 6.2.12 mm/hugetlb.c:6614); follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")`,
+    source: `follow_hugetlb_page(): WARN_ON_ONCE(!try_grab_compound_head()) (5.12-5.17; try_grab_folio() from 5.18) -> -ENOMEM, because that grab refuses FOLL_LONGTERM on ${o.where} (a test meant for GUP-fast) before __gup_longterm_locked() could migrate it (5.12.9 mm/hugetlb.c:4980, 5.15.100 mm/hugetlb.c:5606, 6.1-rc7 mm/hugetlb.c:6373, 6.2.12 mm/hugetlb.c:6614); follow_hugetlb_page() lived until 6.6 (4849807114b8 "mm/gup: retire follow_hugetlb_page()")`,
     warning: 'at mm/hugetlb.c',
     commits: [o.commit],
   };
@@ -387,7 +394,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '[5.19,5.19.6)',
       answer: { ret: 1, note: 'same page' },
       source:
-        '5.19 do_wp_page() reuses a PageAnonExclusive page whatever other references it has (the COW rework), and follow_page_pte() then takes it through can_follow_write_pte()\'s FOLL_COW && pte_dirty() test, until 5535be309971 replaced that test (6.0, 5.19.6) (read, not run)',
+        "5.19 do_wp_page() reuses a PageAnonExclusive page whatever other references it has (the COW rework), and follow_page_pte() then takes it through can_follow_write_pte()'s FOLL_COW && pte_dirty() test, until 5535be309971 replaced that test (6.0, 5.19.6) (read, not run)",
       commits: ['5535be309971'],
     },
     {
@@ -427,7 +434,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'pin_*',
       kernels: '>=6.2',
       answer: { ret: 16 },
-      source: '__gup_longterm_locked() for every pin: "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2); is_valid_gup_args() (6.3) keeps FOLL_LONGTERM valid with FOLL_PIN',
+      source:
+        '__gup_longterm_locked() for every pin: "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2); is_valid_gup_args() (6.3) keeps FOLL_LONGTERM valid with FOLL_PIN',
     },
   ],
   'writable-longterm-shared': [
@@ -511,7 +519,12 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
     },
   ],
   'pin-count': [
-    { cases: 'small/pin', kernels: '*', answer: { ret: 1, note: '+1024 refs, restored' }, source: 'try_grab_folio(): small folio FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) references' },
+    {
+      cases: 'small/pin',
+      kernels: '*',
+      answer: { ret: 1, note: '+1024 refs, restored' },
+      source: 'try_grab_folio(): small folio FOLL_PIN adds GUP_PIN_COUNTING_BIAS (1024) references',
+    },
     { cases: 'small/get', kernels: '*', answer: { ret: 1, note: '+1 refs, restored' }, source: 'try_grab_folio(): FOLL_GET adds one reference' },
     {
       cases: 'large/pin',
@@ -520,7 +533,12 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'try_grab_folio(): large folio FOLL_PIN adds refs to the refcount and to the folio pincount',
     },
     { cases: 'large/get', kernels: '*', answer: { ret: 512, note: '+512 refs, pincount 0, restored' }, source: 'try_grab_folio(): FOLL_GET adds refs only' },
-    { cases: 'vmstat', kernels: '*', answer: { note: 'balanced' }, source: 'NR_FOLL_PIN_ACQUIRED / NR_FOLL_PIN_RELEASED in try_grab_folio() and gup_put_folio()' },
+    {
+      cases: 'vmstat',
+      kernels: '*',
+      answer: { note: 'balanced' },
+      source: 'NR_FOLL_PIN_ACQUIRED / NR_FOLL_PIN_RELEASED in try_grab_folio() and gup_put_folio()',
+    },
   ],
   'cow-fork': [
     {
@@ -534,7 +552,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'pinned',
       kernels: '>=6.9',
       answer: { ret: 1, note: 'child got a copy; parent kept the pinned page; pin writes reach the parent' },
-      source: 'copy_present_ptes() -> folio_try_dup_anon_rmap_ptes() -> folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork',
+      source:
+        'copy_present_ptes() -> folio_try_dup_anon_rmap_ptes() -> folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork',
     },
     {
       cases: 'got',
@@ -572,7 +591,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: '*_fast_only',
       kernels: '*',
       answer: { ret: 0 },
-      source: 'gup_pte_range() (to 6.9) / gup_fast_pte_range() -> gup_fast_folio_allowed() (6.10+; folio_fast_pin_allowed() 6.5-6.9): secretmem folios are refused locklessly; no slow path',
+      source:
+        'gup_pte_range() (to 6.9) / gup_fast_pte_range() -> gup_fast_folio_allowed() (6.10+; folio_fast_pin_allowed() 6.5-6.9): secretmem folios are refused locklessly; no slow path',
     },
     { cases: '*', kernels: '*', answer: { ret: EFAULT }, source: 'check_vma_flags(): vma_is_secretmem(vma) -> -EFAULT' },
   ],
@@ -599,7 +619,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'thp/*',
       kernels: '*',
       answer: { ret: 512, note: 'order 9' },
-      source: 'follow_trans_huge_pmd() (6.1: page by page) / follow_huge_pmd() (6.10+: page_increm) and gup_huge_pmd() / gup_fast_pmd_leaf() take every subpage',
+      source:
+        'follow_trans_huge_pmd() (6.1: page by page) / follow_huge_pmd() (6.10+: page_increm) and gup_huge_pmd() / gup_fast_pmd_leaf() take every subpage',
     },
   ],
   'cow-ro-pin': [
@@ -629,7 +650,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'file/ro/*',
       kernels: '*',
       answer: { ret: 1, note: 'page cache page; stale after the write' },
-      source: 'follow_page_pte() pins the page cache page mapped read-only; gup_must_unshare() is false without FOLL_LONGTERM, and the write fault copies it for the process (wp_page_copy())',
+      source:
+        'follow_page_pte() pins the page cache page mapped read-only; gup_must_unshare() is false without FOLL_LONGTERM, and the write fault copies it for the process (wp_page_copy())',
     },
     {
       cases: 'zeropage/ro-longterm/*',
@@ -660,7 +682,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'zeropage-refs/pin',
       kernels: '[6.1.135,6.2)',
       answer: { ret: 1, note: 'zeropage, +0 refs' },
-      source: 'try_grab_page(): is_zero_page() takes no pin: "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" backported to 6.1.130 (476c1dfefab8), its bool return fixed in 6.1.135 ("mm: Fix is_zero_page() usage in try_grab_page()")',
+      source:
+        'try_grab_page(): is_zero_page() takes no pin: "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" backported to 6.1.130 (476c1dfefab8), its bool return fixed in 6.1.135 ("mm: Fix is_zero_page() usage in try_grab_page()")',
     },
     {
       cases: 'zeropage-refs/pin',
@@ -672,9 +695,15 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'zeropage-refs/pin',
       kernels: '>=6.5',
       answer: { ret: 1, note: 'zeropage, +0 refs' },
-      source: 'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", c8070b787519, 6.5); gup_put_folio() skips it too',
+      source:
+        'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", c8070b787519, 6.5); gup_put_folio() skips it too',
     },
-    { cases: 'zeropage-refs/get', kernels: '*', answer: { ret: 1, note: 'zeropage, +1 refs' }, source: 'try_grab_folio() / try_grab_page(): FOLL_GET takes a reference, zeropage or not' },
+    {
+      cases: 'zeropage-refs/get',
+      kernels: '*',
+      answer: { ret: 1, note: 'zeropage, +1 refs' },
+      source: 'try_grab_folio() / try_grab_page(): FOLL_GET takes a reference, zeropage or not',
+    },
   ],
   'writable-longterm-family': [
     ...longtermGate('*-longterm/'),
@@ -688,13 +717,15 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: '*/shared-write/*',
       kernels: '*',
       answer: { ret: 16 },
-      source: 'writable_file_mapping_allowed(): without FOLL_LONGTERM the pin is short-term (the direct-I/O case) and allowed (6.5+); 6.1 check_vma_flags() has no such test',
+      source:
+        'writable_file_mapping_allowed(): without FOLL_LONGTERM the pin is short-term (the direct-I/O case) and allowed (6.5+); 6.1 check_vma_flags() has no such test',
     },
     {
       cases: '*/private-write-longterm/*',
       kernels: '*',
       answer: { ret: 16, note: 'anon copies' },
-      source: 'vma_needs_dirty_tracking(): false for a private mapping (!vma_is_shared_writable()), so writable_file_mapping_allowed() passes (6.5+); the write fault copies each page (wp_page_copy())',
+      source:
+        'vma_needs_dirty_tracking(): false for a private mapping (!vma_is_shared_writable()), so writable_file_mapping_allowed() passes (6.5+); the write fault copies each page (wp_page_copy())',
     },
     {
       cases: '*/private-ro-longterm/*',
@@ -706,7 +737,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: '*/private-ro-longterm/*',
       kernels: '>=6.2',
       answer: { ret: 16, note: 'anon copies' },
-      source: 'gup_must_unshare(): FOLL_LONGTERM on a non-anon page of a COW mapping -> FAULT_FLAG_UNSHARE -> wp_page_copy() ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2)',
+      source:
+        'gup_must_unshare(): FOLL_LONGTERM on a non-anon page of a COW mapping -> FAULT_FLAG_UNSHARE -> wp_page_copy() ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2)',
     },
   ],
   'address-edges': [
@@ -714,13 +746,15 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'above-top/*_fast_only',
       kernels: '<6.3',
       answer: { ret: 0 },
-      source: 'get_user_pages_fast_only() / pin_user_pages_fast_only(): "not allowed to return negative values", the -EFAULT of internal_get_user_pages_fast() becomes 0',
+      source:
+        'get_user_pages_fast_only() / pin_user_pages_fast_only(): "not allowed to return negative values", the -EFAULT of internal_get_user_pages_fast() becomes 0',
     },
     {
       cases: 'above-top/*_fast_only',
       kernels: '>=6.3',
       answer: { ret: EFAULT },
-      source: 'get_user_pages_fast_only() returns gup_fast_fallback()\'s -EFAULT ("mm/gup: make get_user_pages_fast_only() return the common return value", 6.3)',
+      source:
+        'get_user_pages_fast_only() returns gup_fast_fallback()\'s -EFAULT ("mm/gup: make get_user_pages_fast_only() return the common return value", 6.3)',
     },
     {
       cases: 'above-top/*_fast',
@@ -792,7 +826,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'force-read/*',
       kernels: '*',
       answer: { ret: 1, note: 'same page, data read' },
-      source: 'check_vma_flags(): !VM_READ passes with FOLL_FORCE when VM_MAYREAD; follow_page_pte() follows a PROT_NONE pte without FOLL_NUMA (6.1) / when gup_can_follow_protnone() (no FOLL_HONOR_NUMA_FAULT, 6.6+)',
+      source:
+        'check_vma_flags(): !VM_READ passes with FOLL_FORCE when VM_MAYREAD; follow_page_pte() follows a PROT_NONE pte without FOLL_NUMA (6.1) / when gup_can_follow_protnone() (no FOLL_HONOR_NUMA_FAULT, 6.6+)',
     },
     {
       cases: 'guard*',
@@ -810,7 +845,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'guard*',
       kernels: '>=6.13',
       answer: { ret: EFAULT },
-      source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
+      source:
+        'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
     },
   ],
   pfnmap: [
@@ -906,7 +942,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'nofault-unfaulted/*',
       kernels: '*',
       answer: { ret: EFAULT, note: 'nothing faulted' },
-      source: 'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault() ("gup: Introduce FOLL_NOFAULT flag to disable page faults", 5.16); GUP-fast finds no pte and falls back to it',
+      source:
+        'faultin_page(): FOLL_NOFAULT -> -EFAULT before handle_mm_fault() ("gup: Introduce FOLL_NOFAULT flag to disable page faults", 5.16); GUP-fast finds no pte and falls back to it',
     },
     {
       cases: 'nowait-dropped-random/*',
@@ -931,7 +968,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'nowait-uffd/*',
       kernels: '*',
       answer: { ret: 0, note: 'no message to the handler' },
-      source: 'handle_userfault(): FAULT_FLAG_RETRY_NOWAIT returns VM_FAULT_RETRY before a message is queued; faultin_page() -> -EBUSY, which __get_user_pages() turns into 0 pages',
+      source:
+        'handle_userfault(): FAULT_FLAG_RETRY_NOWAIT returns VM_FAULT_RETRY before a message is queued; faultin_page() -> -EBUSY, which __get_user_pages() turns into 0 pages',
     },
     {
       cases: 'nofault-uffd/*',
@@ -976,31 +1014,35 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'munmap/odp',
       kernels: '*',
       answer: { note: 'holder reads EFAULT; first invalidation unmap' },
-      source: 'unmap_vmas() (mm/memory.c) -> mmu_notifier_invalidate_range_start(MMU_NOTIFY_UNMAP) invalidates the mirror; the refill finds no vma: hmm_range_fault() -EFAULT',
+      source:
+        'unmap_vmas() (mm/memory.c) -> mmu_notifier_invalidate_range_start(MMU_NOTIFY_UNMAP) invalidates the mirror; the refill finds no vma: hmm_range_fault() -EFAULT',
     },
     {
       cases: 'munmap/*',
       kernels: '*',
       answer: { note: 'holder reads 0x41' },
-      source: 'unmap_vmas() zaps the ptes and drops the mapping\'s reference only; the pin (or FOLL_GET reference) keeps the page, so the holder still reads it',
+      source: "unmap_vmas() zaps the ptes and drops the mapping's reference only; the pin (or FOLL_GET reference) keeps the page, so the holder still reads it",
     },
     {
       cases: 'dontneed/odp',
       kernels: '*',
       answer: { note: 'process reads 0x0; holder reads 0x0; first invalidation clear' },
-      source: 'madvise_dontneed_single_vma() -> zap_page_range() (6.3+: zap_page_range_single()): MMU_NOTIFY_CLEAR; the refill maps the zero page the process sees',
+      source:
+        'madvise_dontneed_single_vma() -> zap_page_range() (6.3+: zap_page_range_single()): MMU_NOTIFY_CLEAR; the refill maps the zero page the process sees',
     },
     {
       cases: 'dontneed/*',
       kernels: '*',
       answer: { note: 'process reads 0x0; holder reads 0x41' },
-      source: 'zap_page_range() / zap_page_range_single() zap the pte whatever holds the page (no pin check); the process faults in a fresh zero page, the holder keeps the old one',
+      source:
+        'zap_page_range() / zap_page_range_single() zap the pte whatever holds the page (no pin check); the process faults in a fresh zero page, the holder keeps the old one',
     },
     {
       cases: 'mprotect/odp',
       kernels: '*',
       answer: { note: 'holder write refused EPERM; holder reads 0x41; first invalidation protectionVma' },
-      source: 'change_pmd_range() (mm/mprotect.c): MMU_NOTIFY_PROTECTION_VMA; a write refill of the now read-only vma: hmm_vma_fault() -EPERM without VM_WRITE (mm/hmm.c), a read refill maps the same page',
+      source:
+        'change_pmd_range() (mm/mprotect.c): MMU_NOTIFY_PROTECTION_VMA; a write refill of the now read-only vma: hmm_vma_fault() -EPERM without VM_WRITE (mm/hmm.c), a read refill maps the same page',
     },
     {
       cases: 'mprotect/*',
@@ -1012,31 +1054,35 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'fork-write/odp',
       kernels: '*',
       answer: { note: 'process reads 0x42; holder reads 0x42; first invalidation protectionPage' },
-      source: 'copy_page_range() of a COW mapping: MMU_NOTIFY_PROTECTION_PAGE (write-protects the parent); the refill follows the parent\'s pte to the page it wrote',
+      source:
+        "copy_page_range() of a COW mapping: MMU_NOTIFY_PROTECTION_PAGE (write-protects the parent); the refill follows the parent's pte to the page it wrote",
     },
     {
       cases: 'fork-write/ref',
       kernels: '*',
       answer: { note: 'process reads 0x42; holder reads 0x41' },
-      source: 'FOLL_GET does not mark the page maybe-DMA-pinned: fork shares it, and the parent\'s write fault cannot reuse a page with an extra reference (do_wp_page(); 6.x wp_can_reuse_anon_folio()) so it copies: the holder keeps the old page',
+      source:
+        "FOLL_GET does not mark the page maybe-DMA-pinned: fork shares it, and the parent's write fault cannot reuse a page with an extra reference (do_wp_page(); 6.x wp_can_reuse_anon_folio()) so it copies: the holder keeps the old page",
     },
     {
       cases: 'fork-write/*',
       kernels: '*',
       answer: { note: 'process reads 0x42; holder reads 0x42' },
-      source: 'copy_present_pte() -> page_needs_cow_for_dma() / folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork (5.9: "mm: Do early cow for pinned pages during fork() for ptes"); the parent keeps writing to the pinned page',
+      source:
+        'copy_present_pte() -> page_needs_cow_for_dma() / folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork (5.9: "mm: Do early cow for pinned pages during fork() for ptes"); the parent keeps writing to the pinned page',
     },
     {
       cases: 'truncate/odp',
       kernels: '*',
       answer: { note: 'process reads 0x0; holder reads 0x0; first invalidation clear' },
-      source: 'shmem_setattr() -> unmap_mapping_range() -> zap_page_range_single(): MMU_NOTIFY_CLEAR; the refill faults in the regrown file\'s new page',
+      source: "shmem_setattr() -> unmap_mapping_range() -> zap_page_range_single(): MMU_NOTIFY_CLEAR; the refill faults in the regrown file's new page",
     },
     {
       cases: 'truncate/*',
       kernels: '*',
       answer: { note: 'process reads 0x0; holder reads 0x41' },
-      source: 'shmem_undo_range() -> truncate_inode_folio() (5.10: truncate_inode_page()) takes the page out of the file whatever holds it; the holder keeps the orphan, the regrown file gets a new zeroed page',
+      source:
+        'shmem_undo_range() -> truncate_inode_folio() (5.10: truncate_inode_page()) takes the page out of the file whatever holds it; the holder keeps the orphan, the regrown file gets a new zeroed page',
     },
     // msync and pageout hold a page of a shared ext4 file, written and
     // msync'd (clean, 0x41 on disk) before the hold. The rows from here on
@@ -1048,13 +1094,15 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'msync/rdma',
       kernels: '>=6.5',
       answer: { note: 'hold refused -14' },
-      source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+; GUP-fast: folio_fast_pin_allowed() 6.5-6.9, gup_fast_folio_allowed() from 6.10)',
+      source:
+        'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+; GUP-fast: folio_fast_pin_allowed() 6.5-6.9, gup_fast_folio_allowed() from 6.10)',
     },
     {
       cases: 'pageout/rdma',
       kernels: '>=6.5',
       answer: { note: 'hold refused -14' },
-      source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+)',
+      source:
+        'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+)',
     },
     {
       cases: 'msync/odp',
@@ -1067,7 +1115,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'msync/*',
       kernels: '*',
       answer: { note: 'process reads 0x42; holder reads 0x42' },
-      source: 'folio_mkclean() write-protects and cleans the pte only: the page stays in the page cache and mapped, so the pinned (or referenced) page is the one the process wrote and writeback wrote out; nothing in ext4_writepages() skips a pinned page',
+      source:
+        'folio_mkclean() write-protects and cleans the pte only: the page stays in the page cache and mapped, so the pinned (or referenced) page is the one the process wrote and writeback wrote out; nothing in ext4_writepages() skips a pinned page',
     },
     {
       cases: 'pageout/odp',
@@ -1097,7 +1146,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'thp-split/*',
       kernels: '>=5.13',
       answer: { note: 'folio order 9; process reads 0x41; holder reads 0x41' },
-      source: 'split_huge_pages_pid(): can_split_folio() counts the pin (GUP_PIN_COUNTING_BIAS) or the FOLL_GET reference as an extra reference and skips the folio: no split, no invalidation, the holder and the process share the THP',
+      source:
+        'split_huge_pages_pid(): can_split_folio() counts the pin (GUP_PIN_COUNTING_BIAS) or the FOLL_GET reference as an extra reference and skips the folio: no split, no invalidation, the holder and the process share the THP',
     },
     // Only in a two-node guest (vm run --numa 2); the check guest has one node.
     {
@@ -1158,7 +1208,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '>=5.19',
       answer: { ret: 1, note: 'swap entry, in swap cache; read: same page; write: same page; holder sees the write' },
       source:
-        'try_to_unmap_one(): the FOLL_GET page is not maybe-DMA-pinned, so page_try_share_anon_rmap() (6.12+: folio_try_share_anon_rmap_pte()) lets it go and the swap pte keeps its exclusive bit (1493a1913e34); the swap cache keeps the referenced page. do_swap_page() maps that same page RMAP_EXCLUSIVE (pte_swp_exclusive(); 7.3 maps it writable on the read fault already), and the write reuses it (do_wp_page(): PageAnonExclusive, 6c287605fd56): the holder reads the write. (A swap device with SWP_STABLE_WRITES still under writeback drops the exclusive bit and the write copies: not the guest\'s virtio disk.)',
+        "try_to_unmap_one(): the FOLL_GET page is not maybe-DMA-pinned, so page_try_share_anon_rmap() (6.12+: folio_try_share_anon_rmap_pte()) lets it go and the swap pte keeps its exclusive bit (1493a1913e34); the swap cache keeps the referenced page. do_swap_page() maps that same page RMAP_EXCLUSIVE (pte_swp_exclusive(); 7.3 maps it writable on the read fault already), and the write reuses it (do_wp_page(): PageAnonExclusive, 6c287605fd56): the holder reads the write. (A swap device with SWP_STABLE_WRITES still under writeback drops the exclusive bit and the write copies: not the guest's virtio disk.)",
       commits: ['6c287605fd56', '1493a1913e34'],
     },
   ],
@@ -1190,13 +1240,15 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       cases: 'hwpoison/*',
       kernels: '*',
       answer: { ret: -133 },
-      source: 'faultin_page() -> handle_mm_fault() -> do_swap_page() meets the hwpoison entry: VM_FAULT_HWPOISON; vm_fault_to_errno() gives -EHWPOISON with FOLL_HWPOISON',
+      source:
+        'faultin_page() -> handle_mm_fault() -> do_swap_page() meets the hwpoison entry: VM_FAULT_HWPOISON; vm_fault_to_errno() gives -EHWPOISON with FOLL_HWPOISON',
     },
     {
       cases: 'hmm_range_fault',
       kernels: '*',
       answer: { note: 'EFAULT' },
-      source: 'hmm_vma_handle_pte() (mm/hmm.c): a non-present pte that is neither a swap, device-private nor migration entry is "Report error for everything else": -EFAULT',
+      source:
+        'hmm_vma_handle_pte() (mm/hmm.c): a non-present pte that is neither a swap, device-private nor migration entry is "Report error for everything else": -EFAULT',
     },
     {
       cases: '*',

@@ -5,7 +5,9 @@
 import { renderAnswer, type CheckReport } from './report.js';
 
 const xml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  text
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 export function checkJunit(report: CheckReport): string {
   const column = `${report.release} ${report.arch}`;
@@ -16,7 +18,8 @@ export function checkJunit(report: CheckReport): string {
       const observed = renderAnswer(c.answer ?? {});
       if (c.status === 'ok') return `${head}<system-out>${xml(observed)}</system-out></testcase>`;
       if (c.status === 'skip') return `${head}<skipped message="${xml(c.skip ?? '')}"/></testcase>`;
-      if (c.status === 'unexpected') return `${head}<error message="no expectation covers this case on ${xml(column)}">observed: ${xml(observed)}</error></testcase>`;
+      if (c.status === 'unexpected')
+        return `${head}<error message="no expectation covers this case on ${xml(column)}">observed: ${xml(observed)}</error></testcase>`;
       const msg = `observed ${observed}, expected ${renderAnswer(c.expected ?? {})}`;
       return `${head}<failure message="${xml(msg)}">decided by: ${xml(c.source ?? '')}</failure></testcase>`;
     });

@@ -125,7 +125,8 @@ export function buildBenchMatrix(results: readonly (BenchResult | undefined)[]):
   const present = results.filter((r): r is BenchResult => r !== undefined);
   if (!present.length) return undefined;
   const keys: { backing: string; api: string }[] = [];
-  for (const r of present) for (const c of r.cases) if (!keys.some((k) => k.backing === c.backing && k.api === c.api)) keys.push({ backing: c.backing, api: c.api });
+  for (const r of present)
+    for (const c of r.cases) if (!keys.some((k) => k.backing === c.backing && k.api === c.api)) keys.push({ backing: c.backing, api: c.api });
   const median = (r: BenchResult | undefined, backing: string, api: string): number | string | undefined => {
     const c = r?.cases.find((x) => x.backing === backing && x.api === api);
     if (!c) return undefined;
@@ -151,7 +152,10 @@ export function buildBenchMatrix(results: readonly (BenchResult | undefined)[]):
 export function benchMarkdown(matrix: Matrix): string {
   const b = matrix.bench;
   if (!b) return '';
-  const head = [`| backing | API | ${matrix.columns.map((c, i) => `${mdEscape(c)}${b.accelerators[i] ? ` (${b.accelerators[i]})` : ''}`).join(' | ')} |`, `|---|---|${matrix.columns.map(() => '---:').join('|')}|`];
+  const head = [
+    `| backing | API | ${matrix.columns.map((c, i) => `${mdEscape(c)}${b.accelerators[i] ? ` (${b.accelerators[i]})` : ''}`).join(' | ')} |`,
+    `|---|---|${matrix.columns.map(() => '---:').join('|')}|`,
+  ];
   const rows = b.rows.map((r) => `| ${r.backing} | ${r.api} | ${r.cells.map((c) => mdEscape(c) || '—').join(' | ')} |`);
   const ratios = b.ratios.flatMap((r) => [
     `| ${r.backing} | **get: unlocked / fast** | ${r.get.map((c) => c || '—').join(' | ')} |`,
@@ -164,10 +168,7 @@ const mdEscape = (s: string): string => s.replaceAll('|', '\\|');
 
 /** Markdown: changed rows marked with a delta sign and their differing cells in bold; failed cells flagged. */
 export function matrixMarkdown(matrix: Matrix, options: { changedOnly?: boolean } = {}): string {
-  const lines = [
-    `| probe | case | ${matrix.columns.map(mdEscape).join(' | ')} |`,
-    `|---|---|${matrix.columns.map(() => '---').join('|')}|`,
-  ];
+  const lines = [`| probe | case | ${matrix.columns.map(mdEscape).join(' | ')} |`, `|---|---|${matrix.columns.map(() => '---').join('|')}|`];
   for (const row of matrix.rows) {
     if (options.changedOnly && !row.changed) continue;
     const first = row.cells.find((c) => !NO_ANSWER.has(c));
@@ -187,7 +188,11 @@ export function matrixTable(matrix: Matrix, options: { changedOnly?: boolean } =
   const table = new Table({ head: ['probe', 'case', ...matrix.columns], style: { head: [], border: [] }, wordWrap: true });
   for (const row of matrix.rows) {
     if (options.changedOnly && !row.changed) continue;
-    table.push([row.probe, `${row.changed ? 'Δ ' : ''}${row.case}${row.caller ? ' ‡' : ''}`, ...row.cells.map((c, i) => `${c || '—'}${row.failed[i] ? ' ✗' : ''}`)]);
+    table.push([
+      row.probe,
+      `${row.changed ? 'Δ ' : ''}${row.case}${row.caller ? ' ‡' : ''}`,
+      ...row.cells.map((c, i) => `${c || '—'}${row.failed[i] ? ' ✗' : ''}`),
+    ]);
   }
   return table.toString();
 }

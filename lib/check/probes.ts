@@ -155,7 +155,10 @@ const forceCow: Probe = {
             ctx.dev.writePinned(handle, 0, 0, Uint8Array.of(0x58));
             const mappingSees = m.read(0)[0] === 0x58;
             const fileIntact = readFileSync(file)[0] === 0x46;
-            return { ret: r.ret, note: `${copy ? 'new anon copy' : 'page cache page'}${sawFileData && mappingSees ? '' : ' (data mismatch)'}, file ${fileIntact ? 'intact' : 'changed'}` };
+            return {
+              ret: r.ret,
+              note: `${copy ? 'new anon copy' : 'page cache page'}${sawFileData && mappingSees ? '' : ' (data mismatch)'}, file ${fileIntact ? 'intact' : 'changed'}`,
+            };
           });
         });
       }),
@@ -172,10 +175,18 @@ const daxLongterm: Probe = {
       const mount = ctx.mounts.find((m) => m.fs === fs && m.dax);
       if (!mount) {
         // The runner says why when the kernel cannot do DAX ($GUPLAB_NO_DAX); else the mount was not asked for.
-        out.push(...skipAll(`${fs}/*`, `no DAX ${fs} mount: ${guestEnv().noDax ?? `guplab check --vm mounts one where the kernel can do DAX (--pmem 128M --dax ${fs})`}`));
+        out.push(
+          ...skipAll(
+            `${fs}/*`,
+            `no DAX ${fs} mount: ${guestEnv().noDax ?? `guplab check --vm mounts one where the kernel can do DAX (--pmem 128M --dax ${fs})`}`,
+          ),
+        );
         continue;
       }
-      for (const [mode, flags] of [['plain', ['write']], ['longterm', ['write', 'longterm']]] as const) {
+      for (const [mode, flags] of [
+        ['plain', ['write']],
+        ['longterm', ['write', 'longterm']],
+      ] as const) {
         out.push(
           ...perApi(ctx, ALL, `${fs}/${mode}/`, (api) =>
             using(mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }), (m) => ({
@@ -207,12 +218,17 @@ const writableLongtermShared: Probe = {
         fs,
         () => {
           const mount = ctx.mounts.find((m) => m.fs === fs && !m.dax);
-          return mount ? mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true }) : `no ${fs} mount (--fs ${fs})`;
+          return mount
+            ? mapFile(`${mount.path}/probe-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true })
+            : `no ${fs} mount (--fs ${fs})`;
         },
       ]),
       ['tmpfs', () => mapFile(`${ctx.tmpfs}/guplab-shared-${process.pid}-${fileSeq++}`, 16 * PAGE, { create: true, populate: true })],
       ['memfd', () => mapMemfd(16 * PAGE, { populate: true })],
-      ['hugetlb', () => ((hugetlbPools().get(HUGE)?.free ?? 0) > 0 ? mapMemfd(HUGE, { hugetlb: '2M', populate: true }) : 'no free 2M huge pages (--hugepages N)')],
+      [
+        'hugetlb',
+        () => ((hugetlbPools().get(HUGE)?.free ?? 0) > 0 ? mapMemfd(HUGE, { hugetlb: '2M', populate: true }) : 'no free 2M huge pages (--hugepages N)'),
+      ],
     ];
     const out: Observation[] = [];
     for (const [name, make] of backings) {
@@ -226,7 +242,10 @@ const writableLongtermShared: Probe = {
         // Where the pages sit matters too: a LONGTERM pin migrates them out
         // of ZONE_MOVABLE first (boot-time huge pages may be there).
         const movable = name === 'hugetlb' && inMovable(ctx, m);
-        out.push({ case: `${name}${movable ? '-in-movable' : ''}/${api}`, answer: using(m, () => ({ ret: call(ctx, api, m.address, 16, ['write', 'longterm']).ret })) });
+        out.push({
+          case: `${name}${movable ? '-in-movable' : ''}/${api}`,
+          answer: using(m, () => ({ ret: call(ctx, api, m.address, 16, ['write', 'longterm']).ret })),
+        });
       }
     }
     return out;
@@ -289,7 +308,9 @@ const movableLongterm: Probe = {
       const free = Math.min(hugetlbPools().get(HUGE)?.free ?? 0, 8);
       if (free < 1) return { skip: 'no free 2M huge pages' };
       return using(mapMemfd(free * HUGE, { hugetlb: '2M', populate: true }), (m): Outcome => {
-        const k = Array.from({ length: free }, (_, i) => i).find((i) => ctx.dev.pin('get_user_pages_fast', m.address + BigInt(i * HUGE), 1, { facts: true }).facts?.[0]?.zoneMovable);
+        const k = Array.from({ length: free }, (_, i) => i).find(
+          (i) => ctx.dev.pin('get_user_pages_fast', m.address + BigInt(i * HUGE), 1, { facts: true }).facts?.[0]?.zoneMovable,
+        );
         if (k === undefined) return { skip: `none of ${free} free huge pages in ZONE_MOVABLE` };
         const base = k * HUGE;
         for (let i = 0; i < 16; i++) m.write(base + i * PAGE, 0x90 + i);
@@ -297,7 +318,9 @@ const movableLongterm: Probe = {
         const r = call(ctx, api, m.address + BigInt(base), 16, ['longterm'], { hold: true, facts: true });
         return holding(ctx, r, (handle) => {
           const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
-          const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(base + i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i);
+          const intact = Array.from({ length: 16 }, (_, i) => i).every(
+            (i) => m.read(base + i * PAGE)[0] === 0x90 + i && ctx.dev.readPinned(handle, i)[0] === 0x90 + i,
+          );
           return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
         });
       });
@@ -318,7 +341,9 @@ const movableLongterm: Probe = {
           const r = call(ctx, api, m.address, 16, ['longterm'], { hold: true, facts: true });
           return holding(ctx, r, (handle) => {
             const where = r.facts?.[0]?.pfn !== before && !r.facts?.[0]?.zoneMovable ? 'migrated' : 'stayed';
-            const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(i * PAGE)[0] === 0xa0 + i && ctx.dev.readPinned(handle, i)[0] === 0xa0 + i);
+            const intact = Array.from({ length: 16 }, (_, i) => i).every(
+              (i) => m.read(i * PAGE)[0] === 0xa0 + i && ctx.dev.readPinned(handle, i)[0] === 0xa0 + i,
+            );
             return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
           });
         });
@@ -327,10 +352,20 @@ const movableLongterm: Probe = {
     };
     return [
       ...perApi(ctx, ['pin_user_pages_fast'], 'no-longterm/', (api) => probe(api, [])),
-      ...perApi(ctx, PINNING().filter((a) => apiInfo(a).path !== 'fast_only'), 'thp/', thp),
+      ...perApi(
+        ctx,
+        PINNING().filter((a) => apiInfo(a).path !== 'fast_only'),
+        'thp/',
+        thp,
+      ),
       ...perApi(ctx, PINNING(), '', (api) => probe(api, ['longterm'])),
       // From 6.2 the unlocked and remote pins reach the same hugetlb code as the others.
-      ...perApi(ctx, PINNING().filter((a) => apiInfo(a).path !== 'fast_only'), 'hugetlb/', hugetlb),
+      ...perApi(
+        ctx,
+        PINNING().filter((a) => apiInfo(a).path !== 'fast_only'),
+        'hugetlb/',
+        hugetlb,
+      ),
     ];
   },
 };
@@ -377,7 +412,10 @@ const pinCount: Probe = {
     }
     const now = pinCounters();
     const balanced = now.acquired - counters.acquired === now.released - counters.released;
-    out.push({ case: 'vmstat', answer: { note: balanced ? 'balanced' : `acquired +${now.acquired - counters.acquired}, released +${now.released - counters.released}` } });
+    out.push({
+      case: 'vmstat',
+      answer: { note: balanced ? 'balanced' : `acquired +${now.acquired - counters.acquired}, released +${now.released - counters.released}` },
+    });
     return out;
   },
 };
@@ -474,7 +512,9 @@ const fastOnly: Probe = {
         return { ret: r.ret, note: faulted(m) === 'nothing faulted' ? 'nothing faulted' : 'pages faulted' };
       }),
     ),
-    ...perApi(ctx, FAST_ONLY(), 'present/', (api) => using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, []).ret }))),
+    ...perApi(ctx, FAST_ONLY(), 'present/', (api) =>
+      using(mapAnonymous(16 * PAGE, { populate: true }), (m) => ({ ret: call(ctx, api, m.address, 16, []).ret })),
+    ),
   ],
 };
 
@@ -605,7 +645,8 @@ function pageKind(f: PageFacts | undefined, zero: bigint): string {
 
 const cowRoPin: Probe = {
   id: 'cow-ro-pin',
-  title: 'read-only FOLL_PIN and FOLL_PIN|FOLL_LONGTERM in COW mappings (the zeropage, a MAP_PRIVATE file page): which page is pinned, and does it see the process write afterwards',
+  title:
+    'read-only FOLL_PIN and FOLL_PIN|FOLL_LONGTERM in COW mappings (the zeropage, a MAP_PRIVATE file page): which page is pinned, and does it see the process write afterwards',
   run: (ctx) => {
     const zero = zeroPfn();
     if (zero === 0n) return skipAll('*', 'pagemap shows no pfns (not root?): the zeropage cannot be recognised');
@@ -636,7 +677,9 @@ const cowRoPin: Probe = {
             return pinThenWrite(api, m, flags, 0);
           }),
         ),
-        ...perApi(ctx, PIN_FAULTING(), `file/${mode}/`, (api) => using(mapFile(file, PAGE, { shared: false, populate: 'read' }), (m) => pinThenWrite(api, m, flags, 0x46))),
+        ...perApi(ctx, PIN_FAULTING(), `file/${mode}/`, (api) =>
+          using(mapFile(file, PAGE, { shared: false, populate: 'read' }), (m) => pinThenWrite(api, m, flags, 0x46)),
+        ),
       );
     }
     // The zeropage's reference count under a pin and a get (each facts
@@ -668,7 +711,8 @@ function kinds16(facts: readonly PageFacts[] | undefined): string {
 
 const writableLongtermFamily: Probe = {
   id: 'writable-longterm-family',
-  title: 'the rest of the writable-longterm family on ext4/xfs: read-only longterm of MAP_SHARED, write pins without longterm (direct I/O), write+longterm and read-only longterm of MAP_PRIVATE',
+  title:
+    'the rest of the writable-longterm family on ext4/xfs: read-only longterm of MAP_SHARED, write pins without longterm (direct I/O), write+longterm and read-only longterm of MAP_PRIVATE',
   run: (ctx) => {
     const out: Observation[] = [];
     const modes: [string, boolean, FlagName[]][] = [
@@ -774,7 +818,8 @@ const SLOW = (): ApiName[] => FAULTING().filter((api) => apiInfo(api).path !== '
 
 const nowaitNofault: Probe = {
   id: 'nowait-nofault',
-  title: 'FOLL_NOWAIT and FOLL_NOFAULT (the VM_FAULT_RETRY thread): GUP-fast, unfaulted anonymous memory, a page-cache page dropped with POSIX_FADV_DONTNEED (MADV_RANDOM), a userfaultfd-missing page (does the handler ever see a message?), UFFD_USER_MODE_ONLY',
+  title:
+    'FOLL_NOWAIT and FOLL_NOFAULT (the VM_FAULT_RETRY thread): GUP-fast, unfaulted anonymous memory, a page-cache page dropped with POSIX_FADV_DONTNEED (MADV_RANDOM), a userfaultfd-missing page (does the handler ever see a message?), UFFD_USER_MODE_ONLY',
   run: (ctx) => {
     const unfaulted = (api: ApiName, flags: FlagName[]): Answer =>
       using(mapAnonymous(16 * PAGE, { thp: 'off' }), (m) => {
@@ -893,7 +938,14 @@ const ksm: Probe = {
           const r = call(ctx, api, m.address, 1, [], { hold: true, facts: true });
           return holding(ctx, r, () => {
             const f = r.facts?.[0];
-            const what = f?.pfn === merged ? (f.kinds.includes('ksm') ? 'the KSM page' : 'the merged page, not KSM?') : f?.kinds.includes('anon') ? 'an anon copy' : 'another page';
+            const what =
+              f?.pfn === merged
+                ? f.kinds.includes('ksm')
+                  ? 'the KSM page'
+                  : 'the merged page, not KSM?'
+                : f?.kinds.includes('anon')
+                  ? 'an anon copy'
+                  : 'another page';
             return { ret: r.ret, note: `${what}; the twin ${m.pfn(PAGE) === merged ? 'still merged' : 'unmerged'}` };
           });
         });
@@ -916,7 +968,12 @@ function vmFlags(address: bigint): string[] {
   const smaps = readFileSync('/proc/self/smaps', 'utf8');
   const start = address.toString(16);
   const entry = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.startsWith(`${start}-`));
-  return /^VmFlags:(.*)$/m.exec(entry ?? '')?.[1]?.trim().split(/\s+/) ?? [];
+  return (
+    /^VmFlags:(.*)$/m
+      .exec(entry ?? '')?.[1]
+      ?.trim()
+      .split(/\s+/) ?? []
+  );
 }
 
 const pfnmap: Probe = {
@@ -926,7 +983,8 @@ const pfnmap: Probe = {
     // The setup itself, checked before any case: a mapping that is not
     // VM_IO | VM_PFNMAP would answer a different question.
     const flags = using(mapDevice(1), (m) => vmFlags(m.address));
-    if (!flags.includes('io') || !flags.includes('pf')) return skipAll('*', `the device mapping is not VM_IO | VM_PFNMAP (VmFlags: ${flags.join(' ') || 'none found'})`);
+    if (!flags.includes('io') || !flags.includes('pf'))
+      return skipAll('*', `the device mapping is not VM_IO | VM_PFNMAP (VmFlags: ${flags.join(' ') || 'none found'})`);
     const each = (api: ApiName, flagSet: FlagName[]): Answer =>
       using(mapDevice(4), (m) => {
         for (let i = 0; i < 4; i++) m.write(i * PAGE, 0x70 + i);
@@ -989,7 +1047,10 @@ const cmaLongterm: Probe = {
   title: 'FOLL_LONGTERM on a THP and on a hugetlb page in CMA (outside ZONE_MOVABLE): migrated, refused, or -EFAULT with a WARN',
   run: (ctx) => {
     if (cmaTotalKb() === 0) {
-      return skipAll('*', `no CMA memory on ${ctx.dev.info().release}: it needs CONFIG_CMA (Debian's amd64 6.1 and 6.12 have none) and a CMA area (amd64 7.x has none by default): --append cma=1400M --mem 2560 --hugepages 16`);
+      return skipAll(
+        '*',
+        `no CMA memory on ${ctx.dev.info().release}: it needs CONFIG_CMA (Debian's amd64 6.1 and 6.12 have none) and a CMA area (amd64 7.x has none by default): --append cma=1400M --mem 2560 --hugepages 16`,
+      );
     }
     const areas = cmaAreas();
     if (areas.length === 0) return skipAll('*', 'no "cma: Reserved N MiB at ADDR" line in the kernel log to place the CMA area');
@@ -997,7 +1058,8 @@ const cmaLongterm: Probe = {
     // The page allocator serves movable memory from CMA first only while CMA
     // holds more than half of a zone's free pages (__rmqueue()); with a
     // small area (arm64's default 64 MiB) no THP lands there.
-    const hint = 'boot with a CMA area larger than half the free memory, e.g. guplab check --vm --only cma-longterm --mem 3072 --hugepages 16 --append cma=1800M';
+    const hint =
+      'boot with a CMA area larger than half the free memory, e.g. guplab check --vm --only cma-longterm --mem 3072 --hugepages 16 --append cma=1800M';
     const pinned = (api: ApiName, m: Mapping, base: number, fill: number): Answer => {
       for (let i = 0; i < 16; i++) m.write(base + i * PAGE, fill + i);
       const before = m.pfn(base);
@@ -1005,7 +1067,9 @@ const cmaLongterm: Probe = {
       return holding(ctx, r, (handle) => {
         const pfn = r.facts?.[0]?.pfn ?? 0n;
         const where = pfn === before ? 'stayed' : inCma(pfn) ? 'moved within CMA' : 'migrated';
-        const intact = Array.from({ length: 16 }, (_, i) => i).every((i) => m.read(base + i * PAGE)[0] === fill + i && ctx.dev.readPinned(handle, i)[0] === fill + i);
+        const intact = Array.from({ length: 16 }, (_, i) => i).every(
+          (i) => m.read(base + i * PAGE)[0] === fill + i && ctx.dev.readPinned(handle, i)[0] === fill + i,
+        );
         return { ret: r.ret, note: `${where}, data ${intact ? 'intact' : 'LOST'}` };
       });
     };
@@ -1053,7 +1117,8 @@ function holderReads(ctx: ProbeContext, handle: number): string {
 /** A hardware-poisoned page: a pin taken before, then every faulting API and hmm_range_fault on it. */
 const hwpoison: Probe = {
   id: 'hwpoison',
-  title: 'a hardware-poisoned page (MADV_HWPOISON -> memory_failure()): a pin taken before, then each faulting API with and without FOLL_HWPOISON, and hmm_range_fault',
+  title:
+    'a hardware-poisoned page (MADV_HWPOISON -> memory_failure()): a pin taken before, then each faulting API with and without FOLL_HWPOISON, and hmm_range_fault',
   run: (ctx) => {
     // The poisoned page is out of service until reboot: never on a machine guplab did not boot.
     if (guestEnv().inVm !== true) return skipAll('hwpoison', 'MADV_HWPOISON takes a page out of service until reboot: run it in a guplab VM (check --vm)');
@@ -1074,7 +1139,11 @@ const hwpoison: Probe = {
         out.push(...perApi(ctx, [api], '', (a) => ({ ret: call(ctx, a, m.address, 1, []).ret })));
         out.push(
           ...perApi(ctx, [api], 'hwpoison/', (a) =>
-            !hasFlag ? { skip: 'this kernel has no FOLL_HWPOISON' } : ctx.dev.warns(a, ['hwpoison']) ? { skip: `${a} answers FOLL_HWPOISON through WARN_ON_ONCE (INFO warn flags)` } : { ret: call(ctx, a, m.address, 1, ['hwpoison']).ret },
+            !hasFlag
+              ? { skip: 'this kernel has no FOLL_HWPOISON' }
+              : ctx.dev.warns(a, ['hwpoison'])
+                ? { skip: `${a} answers FOLL_HWPOISON through WARN_ON_ONCE (INFO warn flags)` }
+                : { ret: call(ctx, a, m.address, 1, ['hwpoison']).ret },
           ),
         );
       }
@@ -1295,7 +1364,8 @@ function modelCaseMm(ctx: ProbeContext, model: Model, event: ModelEventMm): Outc
           return '0';
         }
       })();
-      if (!/[-,]/.test(online)) return { skip: `one NUMA node (${online}): boot a two-node guest (guplab vm run --numa 2 --fs ext4 -- node bin/guplab.js check --only models)` };
+      if (!/[-,]/.test(online))
+        return { skip: `one NUMA node (${online}): boot a two-node guest (guplab vm run --numa 2 --fs ext4 -- node bin/guplab.js check --only models)` };
       return using(mapAnonymous(PAGE, { thp: 'off', populate: true }), (m): Outcome => {
         m.write(0, 0x41);
         const held = holdModel(ctx, model, m);
@@ -1324,9 +1394,7 @@ const models: Probe = {
   title:
     'the four ways a driver holds user memory (DIO pin, RDMA long-term pin, ODP mirror, FOLL_GET reference) under munmap, MADV_DONTNEED, mprotect, fork + write, truncate of a tmpfs file, msync of an ext4 file, MADV_PAGEOUT after writeback, a THP split (debugfs split_huge_pages) and move_pages to another NUMA node',
   run: (ctx) => [
-    ...MODEL_EVENTS.flatMap((event) =>
-      MODELS.map((model): Observation => ({ case: `${event}/${model}`, answer: modelCase(ctx, model, event) })),
-    ),
+    ...MODEL_EVENTS.flatMap((event) => MODELS.map((model): Observation => ({ case: `${event}/${model}`, answer: modelCase(ctx, model, event) }))),
     ...MODEL_EVENTS_MM.flatMap((event) => MODELS.map((model) => observe(`${event}/${model}`, modelCaseMm(ctx, model, event)))),
   ],
 };
@@ -1373,7 +1441,11 @@ function pteState(address: bigint): { present: boolean; swapped: boolean } {
 /** The active swap areas, from /proc/swaps (its first line is a header). */
 function activeSwaps(): string[] {
   try {
-    return readFileSync('/proc/swaps', 'utf8').split('\n').slice(1).map((l) => l.split(/\s+/)[0] ?? '').filter(Boolean);
+    return readFileSync('/proc/swaps', 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0] ?? '')
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -1473,7 +1545,10 @@ function pageoutHeld(ctx: ProbeContext, api: ApiName, flags: FlagName[]): Outcom
     }
     try {
       const held = r.facts?.[0]?.pfn ?? 0n;
-      if (held === 0n || m.pfn(0) !== held) return { skip: `the process does not map the held page before MADV_PAGEOUT (pagemap pfn 0x${m.pfn(0).toString(16)}, held 0x${held.toString(16)}; not root?)` };
+      if (held === 0n || m.pfn(0) !== held)
+        return {
+          skip: `the process does not map the held page before MADV_PAGEOUT (pagemap pfn 0x${m.pfn(0).toString(16)}, held 0x${held.toString(16)}; not root?)`,
+        };
       const why = onLruForPageout(m);
       if (why) return { skip: why };
       m.advise('pageout');

@@ -137,7 +137,9 @@ export function splitHistoryCase(spec: string, probeIds: readonly string[]): [st
 
 /** The history as lines of text: one per segment, measured ones marked apart from read ones. */
 export function historyText(probe: string, name: string, arch: Arch, segments: readonly HistorySegment[], render: (a: Answer) => string): string {
-  const lines = [`${probe} ${name} on ${arch}: the expected answer over upstream versions (M measured: a committed report in docs/data saw it on that release; R read from source)`];
+  const lines = [
+    `${probe} ${name} on ${arch}: the expected answer over upstream versions (M measured: a committed report in docs/data saw it on that release; R read from source)`,
+  ];
   const rows = segments.map((s) => {
     const range = s.to ? `[${s.from}, ${s.to})` : `>= ${s.from}`;
     const answer = s.answer.ret === undefined && s.answer.note === undefined ? 'no expectation' : render(s.answer);

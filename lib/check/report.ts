@@ -106,12 +106,14 @@ export function parseCheckReport(text: string, file: string): CheckReport {
   };
   if (!isObject(data)) return fail('not an object');
   if (data.schemaVersion !== CHECK_SCHEMA_VERSION) return fail(`schemaVersion ${JSON.stringify(data.schemaVersion)}`);
-  if (typeof data.release !== 'string' || typeof data.version !== 'string' || typeof data.arch !== 'string' || typeof data.accelerator !== 'string') return fail('no release, version, arch or accelerator');
+  if (typeof data.release !== 'string' || typeof data.version !== 'string' || typeof data.arch !== 'string' || typeof data.accelerator !== 'string')
+    return fail('no release, version, arch or accelerator');
   if (!Array.isArray(data.probes) || !isObject(data.totals)) return fail('no probes or totals');
   for (const p of data.probes) {
     if (!isObject(p) || typeof p.id !== 'string' || !Array.isArray(p.cases)) return fail('a probe without id or cases');
     for (const c of p.cases) {
-      if (!isObject(c) || typeof c.case !== 'string' || !['ok', 'fail', 'skip', 'unexpected'].includes(c.status as string)) return fail(`probe ${p.id}: a case without name or status`);
+      if (!isObject(c) || typeof c.case !== 'string' || !['ok', 'fail', 'skip', 'unexpected'].includes(c.status as string))
+        return fail(`probe ${p.id}: a case without name or status`);
       if (c.status !== 'skip' && !isAnswer(c.answer)) return fail(`probe ${p.id}, case ${c.case}: answer is not {ret?, then?, note?}`);
       if (c.expected !== undefined && !isAnswer(c.expected)) return fail(`probe ${p.id}, case ${c.case}: expected is not {ret?, then?, note?}`);
     }

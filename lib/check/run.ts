@@ -11,7 +11,17 @@ import type { Measurement } from './evidence.js';
 import { provenanceOf, provenanceText } from './provenance.js';
 import { CHECK_SCHEMA_VERSION, renderAnswer, sameAnswer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
 
-export { CHECK_SCHEMA_VERSION, checkPassed, loadCheckReport, parseCheckReport, renderAnswer, type Answer, type CaseResult, type CheckReport, type ProbeResult } from './report.js';
+export {
+  CHECK_SCHEMA_VERSION,
+  checkPassed,
+  loadCheckReport,
+  parseCheckReport,
+  renderAnswer,
+  type Answer,
+  type CaseResult,
+  type CheckReport,
+  type ProbeResult,
+} from './report.js';
 
 export interface CheckOptions {
   /** Probe ids to run (default all). */
@@ -54,7 +64,8 @@ export function expectationCounts(report: Pick<CheckReport, 'probes'>): { measur
 /** The summary line: which expectations a run held its answers against. */
 export function expectationSummary(report: Pick<CheckReport, 'probes' | 'version' | 'arch'>): string {
   const { measured, read } = expectationCounts(report);
-  if (measured === 0 && read > 0) return `expectations: all ${read} read from source only (no committed report saw them on ${report.version} ${report.arch}): this run is their first measurement`;
+  if (measured === 0 && read > 0)
+    return `expectations: all ${read} read from source only (no committed report saw them on ${report.version} ${report.arch}): this run is their first measurement`;
   return `expectations: ${measured} measured in a committed report, ${read} read from source only`;
 }
 

@@ -153,12 +153,18 @@ function directSource(dir: string): { fd: number; file: string } | { skip: strin
     return { fd: openSync(file, constants.O_RDONLY | constants.O_DIRECT), file };
   } catch (err) {
     rmSync(file, { force: true });
-    return { skip: `open(O_DIRECT) on ${fsTypeOf(dir)} (${dir}): ${(err as { code?: string }).code ?? 'error'}: pass --dir on a filesystem that takes O_DIRECT` };
+    return {
+      skip: `open(O_DIRECT) on ${fsTypeOf(dir)} (${dir}): ${(err as { code?: string }).code ?? 'error'}: pass --dir on a filesystem that takes O_DIRECT`,
+    };
   }
 }
 
 /** Runs the consumer benchmark here; `progress` gets one line per case. */
-export function runConsumerBench(spec: ConsumerBenchSpec, progress: (line: string) => void = () => undefined, memlock: MemlockFacts = memlockFacts()): ConsumerBenchResult {
+export function runConsumerBench(
+  spec: ConsumerBenchSpec,
+  progress: (line: string) => void = () => undefined,
+  memlock: MemlockFacts = memlockFacts(),
+): ConsumerBenchResult {
   const t0 = Date.now();
   const b: Bench = { c: consumersAddon(), memlock };
   if (spec.paths.includes('odirect-read')) b.direct = directSource(path.resolve(spec.dir));
@@ -248,7 +254,14 @@ export function consumerBenchTable(r: ConsumerBenchResult): string {
       continue;
     }
     const s = c.nsPerPage;
-    table.push([...dims, fmt(s.median), `${fmt(s.ci95[0])}-${fmt(s.ci95[1])}`, `${fmt(s.p5)}-${fmt(s.p95)}`, c.pinNsPerPage && c.unpinNsPerPage ? `${fmt(c.pinNsPerPage.median)} / ${fmt(c.unpinNsPerPage.median)}` : '-', String(s.n)]);
+    table.push([
+      ...dims,
+      fmt(s.median),
+      `${fmt(s.ci95[0])}-${fmt(s.ci95[1])}`,
+      `${fmt(s.p5)}-${fmt(s.p95)}`,
+      c.pinNsPerPage && c.unpinNsPerPage ? `${fmt(c.pinNsPerPage.median)} / ${fmt(c.unpinNsPerPage.median)}` : '-',
+      String(s.n),
+    ]);
   }
   return `guplab consumers bench: ${r.cases.length} cases, ${r.spec.rounds} rounds (a fresh buffer each), ~${r.spec.targetMs} ms of calls per case and round, each syscall timed alone in C (CLOCK_MONOTONIC); medians with bootstrap 95% CIs\n${where}\n${table.toString()}\nio_uring: IORING_REGISTER_BUFFERS (pin_user_pages*, FOLL_WRITE|FOLL_LONGTERM) + IORING_UNREGISTER_BUFFERS of one prefaulted buffer; odirect-read: one 4K O_DIRECT pread, fresh = the buffer dropped before each read; madv-populate-write: MADV_DONTNEED then MADV_POPULATE_WRITE (the faultin path)\n${r.cases.length} cases in ${(r.wallMs / 1000).toFixed(0)} s`;
 }

@@ -29,12 +29,26 @@ export interface Pair {
 
 const IO_URING_OWN_CHECK = {
   kernels: '<6.5',
-  why: "io_uring's own check after GUP pinned: io_pin_pages() \"don't support file backed memory\" -> -EOPNOTSUPP (6.1.192 io_uring/rsrc.c:1011-1022), dropped by \"io_uring: rsrc: delegate VMA file-backed check to GUP\" (6.5)",
+  why: 'io_uring\'s own check after GUP pinned: io_pin_pages() "don\'t support file backed memory" -> -EOPNOTSUPP (6.1.192 io_uring/rsrc.c:1011-1022), dropped by "io_uring: rsrc: delegate VMA file-backed check to GUP" (6.5)',
 };
 
 export const PAIRS: readonly Pair[] = [
-  { consumer: 'io_uring-register', case: 'file-{fs}', probe: 'writable-longterm-shared', moduleCase: '{fs}/{call}', errors: 'same', explained: IO_URING_OWN_CHECK },
-  { consumer: 'io_uring-register', case: 'file-{fs}-private', probe: 'writable-longterm-family', moduleCase: '{fs}/private-write-longterm/{call}', errors: 'same', explained: IO_URING_OWN_CHECK },
+  {
+    consumer: 'io_uring-register',
+    case: 'file-{fs}',
+    probe: 'writable-longterm-shared',
+    moduleCase: '{fs}/{call}',
+    errors: 'same',
+    explained: IO_URING_OWN_CHECK,
+  },
+  {
+    consumer: 'io_uring-register',
+    case: 'file-{fs}-private',
+    probe: 'writable-longterm-family',
+    moduleCase: '{fs}/private-write-longterm/{call}',
+    errors: 'same',
+    explained: IO_URING_OWN_CHECK,
+  },
   { consumer: 'io_uring-register', case: 'tmpfs', probe: 'writable-longterm-shared', moduleCase: 'tmpfs/{call}', errors: 'same' },
   { consumer: 'io_uring-register', case: 'memfd', probe: 'writable-longterm-shared', moduleCase: 'memfd/{call}', errors: 'same' },
   { consumer: 'io_uring-register', case: 'secretmem', probe: 'secretmem', moduleCase: '{fresh}{call}', errors: 'same' },
@@ -108,7 +122,11 @@ export function crossCheck(consumers: CheckReport & { fs?: string }, module: Che
     const m = find(module, p.probe, moduleCase);
     if (c?.answer) row.consumerAnswer = c.answer;
     if (m?.answer) row.moduleAnswer = m.answer;
-    if (!c || !m) return { ...row, why: `${!c ? `no consumer case ${p.consumer}/${name}` : ''}${!c && !m ? '; ' : ''}${!m ? `no module case ${p.probe}/${moduleCase}` : ''}` };
+    if (!c || !m)
+      return {
+        ...row,
+        why: `${!c ? `no consumer case ${p.consumer}/${name}` : ''}${!c && !m ? '; ' : ''}${!m ? `no module case ${p.probe}/${moduleCase}` : ''}`,
+      };
     if (c.skip || m.skip) return { ...row, why: `not run: ${c.skip ?? m.skip}` };
     if (agrees(c.answer!, m.answer!, p.errors)) return { ...row, verdict: 'agree' };
     const explained = p.explained && kernelMatches(p.explained.kernels, version) ? p.explained.why : undefined;
@@ -119,8 +137,16 @@ export function crossCheck(consumers: CheckReport & { fs?: string }, module: Che
 /** The rows as a Markdown table. */
 export function crossCheckTable(release: string, rows: readonly CrossRow[]): string {
   const ans = (a?: Answer): string => (a?.ret === undefined ? '-' : fmt(a.ret));
-  const lines = [`Cross-check on ${release}: consumer vs module probe, same GUP call and flags`, '', '| consumer / case | GUP call | module probe / case | consumer | module | verdict |', '|---|---|---|---|---|---|'];
-  for (const r of rows) lines.push(`| ${r.consumer} / ${r.case} | ${r.call} | ${r.probe} / ${r.moduleCase} | ${ans(r.consumerAnswer)} | ${ans(r.moduleAnswer)} | ${r.verdict}${r.why ? `: ${r.why}` : ''} |`);
+  const lines = [
+    `Cross-check on ${release}: consumer vs module probe, same GUP call and flags`,
+    '',
+    '| consumer / case | GUP call | module probe / case | consumer | module | verdict |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${r.consumer} / ${r.case} | ${r.call} | ${r.probe} / ${r.moduleCase} | ${ans(r.consumerAnswer)} | ${ans(r.moduleAnswer)} | ${r.verdict}${r.why ? `: ${r.why}` : ''} |`,
+    );
   return lines.join('\n');
 }
 

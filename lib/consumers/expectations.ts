@@ -21,7 +21,8 @@ const FILE_PRIVATE = DIRTY_TRACKED_FS.map((fs) => `file-${fs}-private`);
 /** Memory every consumer takes: present, readable and writable, no special vma. */
 const PLAIN = ['anon', 'thp', 'memfd', 'tmpfs', 'hugetlb'];
 
-const SECRETMEM_GUP = 'check_vma_flags(): vma_is_secretmem() -> -EFAULT (GUP-fast: folio_is_secretmem() falls back to the slow path) (6.1.192 mm/gup.c:1078, 7.3.4 mm/gup.c:1219)';
+const SECRETMEM_GUP =
+  'check_vma_flags(): vma_is_secretmem() -> -EFAULT (GUP-fast: folio_is_secretmem() falls back to the slow path) (6.1.192 mm/gup.c:1078, 7.3.4 mm/gup.c:1219)';
 const GUARD_GUP = 'a guard marker (MADV_GUARD_INSTALL, 6.13) is no page: the faultin path gets VM_FAULT_SIGSEGV -> -EFAULT';
 const NO_READ = 'check_vma_flags(): !VM_READ without FOLL_FORCE -> -EFAULT (6.1.192 mm/gup.c:1100)';
 const NO_WRITE = 'check_vma_flags(): FOLL_WRITE on a !VM_WRITE vma without FOLL_FORCE -> -EFAULT (6.1.192 mm/gup.c:1081-1084)';
@@ -29,7 +30,11 @@ const NO_WRITE = 'check_vma_flags(): FOLL_WRITE on a !VM_WRITE vma without FOLL_
 /** The rows every short-term, copy-style consumer shares (vmsplice, process_vm_*, O_DIRECT): only what GUP refuses fails. */
 function shortTerm(bytes: number, write: boolean, how: string): Expectation[] {
   return [
-    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], { kernels: '*', answer: { ret: bytes }, source: `${how}: no FOLL_LONGTERM, so any mapping with pages will do` }),
+    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], {
+      kernels: '*',
+      answer: { ret: bytes },
+      source: `${how}: no FOLL_LONGTERM, so any mapping with pages will do`,
+    }),
     write
       ? { cases: 'readonly', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE }
       : { cases: 'readonly', kernels: '*', answer: { ret: bytes }, source: `${how} without FOLL_WRITE: a read fault maps the shared zero page` },
@@ -50,7 +55,11 @@ function procMem(write: boolean): Expectation[] {
     ? 'check_vma_flags(): FOLL_FORCE|FOLL_WRITE into a !VM_WRITE vma passes when is_cow_mapping() (private; not hugetlb): the write breaks COW'
     : 'check_vma_flags(): !VM_READ with FOLL_FORCE passes when VM_MAYREAD; follow_page_pte() follows a PROT_NONE pte without FOLL_NUMA / FOLL_HONOR_NUMA_FAULT';
   return [
-    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], { kernels: '*', answer: { ret: SMALL_BYTES }, source: 'mem_rw() -> access_remote_vm(): one page per get_user_pages_remote()' }),
+    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], {
+      kernels: '*',
+      answer: { ret: SMALL_BYTES },
+      source: 'mem_rw() -> access_remote_vm(): one page per get_user_pages_remote()',
+    }),
     { cases: 'readonly', kernels: '*', answer: { ret: SMALL_BYTES }, source: force },
     { cases: 'protnone', kernels: '*', answer: { ret: SMALL_BYTES }, source: force },
     { cases: 'secretmem', kernels: '*', answer: { ret: EIO }, source: `${SECRETMEM_GUP}; __access_remote_vm() copies nothing and mem_rw() answers -EIO` },
@@ -60,13 +69,21 @@ function procMem(write: boolean): Expectation[] {
 
 /** MADV_POPULATE_*: permission problems as -EINVAL, a fault that fails as -EFAULT. */
 function populate(write: boolean): Expectation[] {
-  const einval = 'madvise_populate(): check_vma_flags() failing is reported as -EINVAL ("Incompatible mappings / permissions"; faultin_vma_page_range() before 6.10, __get_user_pages() with FOLL_MADV_POPULATE from 6.10)';
+  const einval =
+    'madvise_populate(): check_vma_flags() failing is reported as -EINVAL ("Incompatible mappings / permissions"; faultin_vma_page_range() before 6.10, __get_user_pages() with FOLL_MADV_POPULATE from 6.10)';
   return [
     ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], { kernels: '*', answer: { ret: 0 }, source: 'madvise_populate(): every page faulted in' }),
-    write ? { cases: 'readonly', kernels: '*', answer: { ret: EINVAL }, source: `${einval}: FOLL_WRITE on a !VM_WRITE vma` } : { cases: 'readonly', kernels: '*', answer: { ret: 0 }, source: 'madvise_populate(): read faults map the shared zero page' },
+    write
+      ? { cases: 'readonly', kernels: '*', answer: { ret: EINVAL }, source: `${einval}: FOLL_WRITE on a !VM_WRITE vma` }
+      : { cases: 'readonly', kernels: '*', answer: { ret: 0 }, source: 'madvise_populate(): read faults map the shared zero page' },
     { cases: 'protnone', kernels: '*', answer: { ret: EINVAL }, source: `${einval}: !VM_READ` },
     { cases: 'secretmem', kernels: '*', answer: { ret: EINVAL }, source: `${einval}: vma_is_secretmem()` },
-    { cases: 'guard', kernels: '>=6.13', answer: { ret: EFAULT }, source: `${GUARD_GUP}; madvise_populate() passes -EFAULT on ("VM_FAULT_SIGBUS or VM_FAULT_SIGSEGV")` },
+    {
+      cases: 'guard',
+      kernels: '>=6.13',
+      answer: { ret: EFAULT },
+      source: `${GUARD_GUP}; madvise_populate() passes -EFAULT on ("VM_FAULT_SIGBUS or VM_FAULT_SIGSEGV")`,
+    },
   ];
 }
 
@@ -75,22 +92,26 @@ export const CONSUMER_EXPECTATIONS: Record<ConsumerId, Expectation[]> = {
     ...each(['anon', 'thp', 'memfd', 'tmpfs', 'hugetlb'], {
       kernels: '*',
       answer: { ret: 0 },
-      source: 'io_pin_pages() (io_sqe_buffer_register() in 5.10): pin_user_pages*(FOLL_WRITE|FOLL_LONGTERM) pins every page; shmem and hugetlbfs pass io_uring\'s own file check (<6.5) and GUP\'s (>=6.5: vma_needs_dirty_tracking() is false for them)',
+      source:
+        "io_pin_pages() (io_sqe_buffer_register() in 5.10): pin_user_pages*(FOLL_WRITE|FOLL_LONGTERM) pins every page; shmem and hugetlbfs pass io_uring's own file check (<6.5) and GUP's (>=6.5: vma_needs_dirty_tracking() is false for them)",
     }),
     ...each([...FILE_SHARED, ...FILE_PRIVATE], {
       kernels: '<6.5',
       answer: { ret: EOPNOTSUPP },
-      source: 'io_pin_pages(): GUP pins, then io_uring\'s own "don\'t support file backed memory" check: vm_file neither shmem nor hugetlbfs -> -EOPNOTSUPP, MAP_PRIVATE included (6.1.192 io_uring/rsrc.c:1011-1022)',
+      source:
+        'io_pin_pages(): GUP pins, then io_uring\'s own "don\'t support file backed memory" check: vm_file neither shmem nor hugetlbfs -> -EOPNOTSUPP, MAP_PRIVATE included (6.1.192 io_uring/rsrc.c:1011-1022)',
     }),
     ...each(FILE_SHARED, {
       kernels: '>=6.5',
       answer: { ret: EFAULT },
-      source: 'check_vma_flags(): FOLL_LONGTERM|FOLL_WRITE and !writable_file_mapping_allowed() (vma_needs_dirty_tracking(): a shared writable mapping of a page_mkwrite filesystem) -> -EFAULT; GUP-fast refuses it first in gup_fast_folio_allowed() (6.12.118 mm/gup.c:1252-1294, :2833; 7.3.4 :1182-1224)',
+      source:
+        'check_vma_flags(): FOLL_LONGTERM|FOLL_WRITE and !writable_file_mapping_allowed() (vma_needs_dirty_tracking(): a shared writable mapping of a page_mkwrite filesystem) -> -EFAULT; GUP-fast refuses it first in gup_fast_folio_allowed() (6.12.118 mm/gup.c:1252-1294, :2833; 7.3.4 :1182-1224)',
     }),
     ...each(FILE_PRIVATE, {
       kernels: '>=6.5',
       answer: { ret: 0 },
-      source: 'writable_file_mapping_allowed(): a MAP_PRIVATE mapping needs no dirty tracking (FOLL_WRITE breaks COW into anonymous pages) and io_uring\'s own check is gone ("io_uring: rsrc: delegate VMA file-backed check to GUP", 6.5)',
+      source:
+        'writable_file_mapping_allowed(): a MAP_PRIVATE mapping needs no dirty tracking (FOLL_WRITE breaks COW into anonymous pages) and io_uring\'s own check is gone ("io_uring: rsrc: delegate VMA file-backed check to GUP", 6.5)',
     }),
     { cases: 'readonly', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE },
     { cases: 'protnone', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE },
@@ -100,7 +121,8 @@ export const CONSUMER_EXPECTATIONS: Record<ConsumerId, Expectation[]> = {
       cases: 'memlock',
       kernels: '*',
       answer: { ret: -12 },
-      source: 'io_buffer_account_pin() -> io_account_mem() -> __io_account_mem(): a caller without CAP_IPC_LOCK (ctx->user set) past RLIMIT_MEMLOCK -> -ENOMEM, charged to the user (user->locked_vm)',
+      source:
+        'io_buffer_account_pin() -> io_account_mem() -> __io_account_mem(): a caller without CAP_IPC_LOCK (ctx->user set) past RLIMIT_MEMLOCK -> -ENOMEM, charged to the user (user->locked_vm)',
     },
   ],
   'odirect-read': shortTerm(PROBE_BYTES, true, 'bio_iov_iter_get_pages(): get_user_pages_fast (<6.3) / pin_user_pages_fast (>=6.3) with FOLL_WRITE'),

@@ -128,7 +128,11 @@ export function procMemForce(cmdline: string, config: string | undefined): { pol
   const param = /(?:^|\s)proc_mem\.force_override=(always|ptrace|never)(?:\s|$)/.exec(cmdline)?.[1];
   if (param) return { policy: param as ProcMemForce, from: `proc_mem.force_override=${param}` };
   if (config === undefined) return undefined;
-  for (const [opt, policy] of [['ALWAYS_FORCE', 'always'], ['FORCE_PTRACE', 'ptrace'], ['NO_FORCE', 'never']] as const) {
+  for (const [opt, policy] of [
+    ['ALWAYS_FORCE', 'always'],
+    ['FORCE_PTRACE', 'ptrace'],
+    ['NO_FORCE', 'never'],
+  ] as const) {
     if (new RegExp(`^CONFIG_PROC_MEM_${opt}=y$`, 'm').test(config)) return { policy, from: `CONFIG_PROC_MEM_${opt}=y` };
   }
   return undefined;

@@ -40,7 +40,7 @@ export interface NativeConsumers {
 
 export function consumersAddon(): NativeConsumers {
   const c = (addon() as unknown as { consumers?: NativeConsumers }).consumers;
-  if (!c) throw new Error('guplab\'s native addon predates the consumer calls (native/consumers.cc): run `make build`');
+  if (!c) throw new Error("guplab's native addon predates the consumer calls (native/consumers.cc): run `make build`");
   return c;
 }
 

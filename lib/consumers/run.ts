@@ -14,9 +14,34 @@ import { ktapCase, ktapText } from '../check/run.js';
 import { anonHugeKb, mapAnonymous, mapFile, mapHugetlb, mapMemfd, mapSecret, type Mapping } from '../mapping.js';
 import { hostArch, type Arch } from '../vm/paths.js';
 import { CONSUMER_EXPECTATIONS } from './expectations.js';
-import { formatBytes, fsTypeOf, ioUringDisabled, ioUringSetupReason, kernelConfig, memlockFacts, memlockReason, procMemForce, thpEnabled, type MemlockFacts, type ProcMemForce } from './host.js';
+import {
+  formatBytes,
+  fsTypeOf,
+  ioUringDisabled,
+  ioUringSetupReason,
+  kernelConfig,
+  memlockFacts,
+  memlockReason,
+  procMemForce,
+  thpEnabled,
+  type MemlockFacts,
+  type ProcMemForce,
+} from './host.js';
 import { answerOf, consumersAddon, type ConsumerRun, type NativeConsumers } from './native.js';
-import { BACKING_KINDS, CONSUMER_IDS, CONSUMERS, DIRTY_TRACKED_FS, caseName, gupCallOn, isConsumerId, PROBE_BYTES, SMALL_BYTES, type BackingKind, type ConsumerId, type GupCall } from './table.js';
+import {
+  BACKING_KINDS,
+  CONSUMER_IDS,
+  CONSUMERS,
+  DIRTY_TRACKED_FS,
+  caseName,
+  gupCallOn,
+  isConsumerId,
+  PROBE_BYTES,
+  SMALL_BYTES,
+  type BackingKind,
+  type ConsumerId,
+  type GupCall,
+} from './table.js';
 
 /** The consumer suite's report: a check report whose probes are consumers and whose cases are backings. */
 export interface ConsumerReport extends CheckReport {
@@ -116,7 +141,9 @@ function backing(kind: BackingKind, ctx: Context): Mapping | { skip: string } {
           return mapSecret(PROBE_BYTES, { populate: 'write' });
         } catch (err) {
           if ((err as { code?: string }).code !== 'EAGAIN') throw err;
-          return { skip: `secretmem: mmap: EAGAIN: memfd_secret() memory is locked memory, charged against RLIMIT_MEMLOCK${ctx.memlock.limitBytes === undefined ? '' : ` (${formatBytes(ctx.memlock.limitBytes)})`}: raise it (ulimit -l) or run as root` };
+          return {
+            skip: `secretmem: mmap: EAGAIN: memfd_secret() memory is locked memory, charged against RLIMIT_MEMLOCK${ctx.memlock.limitBytes === undefined ? '' : ` (${formatBytes(ctx.memlock.limitBytes)})`}: raise it (ulimit -l) or run as root`,
+          };
         }
       case 'guard': {
         const m = mapAnonymous(PROBE_BYTES, { thp: 'off' });
@@ -155,13 +182,18 @@ function uring(ctx: Context): { fd: number } | { skip: string } {
 function direct(ctx: Context): { fd: number } | { skip: string } {
   // tmpfs takes O_DIRECT from 6.6 ("tmpfs: trivial support for direct IO",
   // e88e0d366f9c) but reads by copying (shmem_file_read_iter): no GUP to ask.
-  if (!ctx.direct && ctx.fs === 'tmpfs') ctx.direct = { skip: `the O_DIRECT source is on tmpfs (${ctx.dir}), which copies O_DIRECT reads (shmem_file_read_iter) instead of pinning the buffer: pass --dir on a block filesystem (ext4, xfs)` };
+  if (!ctx.direct && ctx.fs === 'tmpfs')
+    ctx.direct = {
+      skip: `the O_DIRECT source is on tmpfs (${ctx.dir}), which copies O_DIRECT reads (shmem_file_read_iter) instead of pinning the buffer: pass --dir on a block filesystem (ext4, xfs)`,
+    };
   if (!ctx.direct) {
     try {
       ctx.direct = { fd: openSync(ctx.sourceFile, constants.O_RDONLY | constants.O_DIRECT) };
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'error';
-      ctx.direct = { skip: `open(O_DIRECT) on ${ctx.fs} (${ctx.dir}): ${code}: this filesystem refuses O_DIRECT (tmpfs before 6.6 does); pass --dir on one that takes it` };
+      ctx.direct = {
+        skip: `open(O_DIRECT) on ${ctx.fs} (${ctx.dir}): ${code}: this filesystem refuses O_DIRECT (tmpfs before 6.6 does); pass --dir on one that takes it`,
+      };
     }
   }
   return ctx.direct;
@@ -172,7 +204,10 @@ function populateWorks(ctx: Context): { skip: string } | { ok: true } {
     const m = mapAnonymous(64 * 1024, { thp: 'off' });
     try {
       const r = ctx.c.populate(m.address, m.length, false, 1);
-      ctx.populate = r.code === 'EINVAL' ? { skip: 'madvise(MADV_POPULATE_READ) on plain anonymous memory: EINVAL: this kernel predates MADV_POPULATE_READ/WRITE (5.14)' } : { ok: true };
+      ctx.populate =
+        r.code === 'EINVAL'
+          ? { skip: 'madvise(MADV_POPULATE_READ) on plain anonymous memory: EINVAL: this kernel predates MADV_POPULATE_READ/WRITE (5.14)' }
+          : { ok: true };
     } finally {
       m.close();
     }
@@ -192,7 +227,10 @@ function callConsumer(id: ConsumerId, m: Mapping, ctx: Context): Outcome {
       const why = memlockReason(PROBE_BYTES, ctx.memlock);
       if (why) return { skip: why };
       const r = c.uringRegister(u.fd, m.address, PROBE_BYTES, 1);
-      if (r.code === 'ENOMEM' && !ctx.memlock.ipcLock) return { skip: `ENOMEM: io_uring's locked-memory charge (user-wide) is past RLIMIT_MEMLOCK: ${memlockReason(Number.MAX_SAFE_INTEGER, ctx.memlock) ?? ''}` };
+      if (r.code === 'ENOMEM' && !ctx.memlock.ipcLock)
+        return {
+          skip: `ENOMEM: io_uring's locked-memory charge (user-wide) is past RLIMIT_MEMLOCK: ${memlockReason(Number.MAX_SAFE_INTEGER, ctx.memlock) ?? ''}`,
+        };
       return answer(r);
     }
     case 'odirect-read': {
@@ -209,7 +247,8 @@ function callConsumer(id: ConsumerId, m: Mapping, ctx: Context): Outcome {
     }
     case 'proc-mem-read':
     case 'proc-mem-write':
-      if (ctx.force?.policy === 'never') return { skip: `/proc/PID/mem never passes FOLL_FORCE here (${ctx.force.from}): the probes ask what a debugger's FOLL_FORCE reaches` };
+      if (ctx.force?.policy === 'never')
+        return { skip: `/proc/PID/mem never passes FOLL_FORCE here (${ctx.force.from}): the probes ask what a debugger's FOLL_FORCE reaches` };
       try {
         return answer(c.procMem(m.address, SMALL_BYTES, id === 'proc-mem-write', 1, true));
       } catch (err) {
@@ -228,7 +267,10 @@ function callConsumer(id: ConsumerId, m: Mapping, ctx: Context): Outcome {
 function memlockCase(ctx: Context): Outcome {
   const u = uring(ctx);
   if ('skip' in u) return u;
-  if (ctx.memlock.ipcLock) return { skip: 'this process has CAP_IPC_LOCK, so io_uring charges it no locked memory and there is no limit to cross (run without it: setpriv --bounding-set=-ipc_lock, or as a user)' };
+  if (ctx.memlock.ipcLock)
+    return {
+      skip: 'this process has CAP_IPC_LOCK, so io_uring charges it no locked memory and there is no limit to cross (run without it: setpriv --bounding-set=-ipc_lock, or as a user)',
+    };
   if (ctx.memlock.limitBytes === undefined) return { skip: 'RLIMIT_MEMLOCK is unlimited here: no limit to cross' };
   const bytes = ctx.memlock.limitBytes + 4096;
   if (bytes > 1 << 30) return { skip: `RLIMIT_MEMLOCK is ${ctx.memlock.limitBytes} bytes: too large to cross in a probe` };
@@ -256,7 +298,10 @@ function writeData(file: string, bytes: number): void {
 function header(id: ConsumerId, call: GupCall | undefined, force: Context['force']): string[] {
   const c = CONSUMERS.find((x) => x.id === id)!;
   const lines = [c.title, `${c.syscall} -> ${call ? `${call.call}(${call.flags})` : 'no GUP call read for this kernel'}`];
-  if (id.startsWith('proc-mem')) lines.push(`/proc/PID/mem force policy: ${force ? `${force.policy} (${force.from}): /proc/self/mem is ${force.policy === 'always' ? '' : 'not '}forced, the tracer's access is ${force.policy === 'never' ? 'not ' : ''}forced` : 'unknown (no proc_mem.force_override=, no readable kernel config)'}`);
+  if (id.startsWith('proc-mem'))
+    lines.push(
+      `/proc/PID/mem force policy: ${force ? `${force.policy} (${force.from}): /proc/self/mem is ${force.policy === 'always' ? '' : 'not '}forced, the tracer's access is ${force.policy === 'never' ? 'not ' : ''}forced` : 'unknown (no proc_mem.force_override=, no readable kernel config)'}`,
+    );
   return lines;
 }
 
@@ -313,7 +358,9 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
     totals: { ok: 0, fail: 0, skip: 0, unexpected: 0 },
   };
   emit('KTAP version 1');
-  emit(`# guplab consumers on ${release} (${version}) ${arch} (${report.accelerator === 'none' ? 'no emulation' : report.accelerator}, no module), ${cpuModel}; files on ${ctx.fs} (${dir})`);
+  emit(
+    `# guplab consumers on ${release} (${version}) ${arch} (${report.accelerator === 'none' ? 'no emulation' : report.accelerator}, no module), ${cpuModel}; files on ${ctx.fs} (${dir})`,
+  );
   emit(`1..${ids.length}`);
   const made: string[] = [];
   try {

@@ -80,13 +80,14 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '>=6.12',
         call: 'pin_user_pages_fast',
         flags: 'FOLL_WRITE|FOLL_LONGTERM',
-        source: 'io_pin_pages() in io_uring/memmap.c (6.12.118 :155, 7.3.4 :78): pin_user_pages_fast(uaddr, nr_pages, FOLL_WRITE | FOLL_LONGTERM, pages); a partial pin -> -EFAULT',
+        source:
+          'io_pin_pages() in io_uring/memmap.c (6.12.118 :155, 7.3.4 :78): pin_user_pages_fast(uaddr, nr_pages, FOLL_WRITE | FOLL_LONGTERM, pages); a partial pin -> -EFAULT',
       },
     ],
   },
   {
     id: 'odirect-read',
-    syscall: 'pread() of an O_DIRECT file (the working directory\'s filesystem) into the buffer',
+    syscall: "pread() of an O_DIRECT file (the working directory's filesystem) into the buffer",
     title: 'O_DIRECT read: the block layer takes the destination pages for the I/O (short-term, FOLL_WRITE)',
     bytes: PROBE_BYTES,
     returns: 'bytes',
@@ -95,7 +96,8 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '<6.3',
         call: 'get_user_pages_fast',
         flags: 'FOLL_WRITE',
-        source: 'bio_iov_iter_get_pages() -> iov_iter_get_pages2() (iov_iter_get_pages() in 5.10) -> __iov_iter_get_pages_alloc(): get_user_pages_fast(addr, n, FOLL_WRITE for a read, pages) (Debian 6.1.192 lib/iov_iter.c:1460, block/bio.c:1217)',
+        source:
+          'bio_iov_iter_get_pages() -> iov_iter_get_pages2() (iov_iter_get_pages() in 5.10) -> __iov_iter_get_pages_alloc(): get_user_pages_fast(addr, n, FOLL_WRITE for a read, pages) (Debian 6.1.192 lib/iov_iter.c:1460, block/bio.c:1217)',
       },
       {
         kernels: '>=6.3',
@@ -109,7 +111,7 @@ export const CONSUMERS: readonly Consumer[] = [
   {
     id: 'vmsplice',
     syscall: 'vmsplice() of the buffer into a pipe',
-    title: 'vmsplice: the pipe holds references to the buffer\'s pages (FOLL_GET, read-only)',
+    title: "vmsplice: the pipe holds references to the buffer's pages (FOLL_GET, read-only)",
     bytes: SMALL_BYTES,
     returns: 'bytes',
     calls: [
@@ -117,14 +119,15 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '*',
         call: 'get_user_pages_fast',
         flags: '0',
-        source: 'vmsplice_to_pipe() -> iter_to_pipe(): iov_iter_get_pages2(from, pages, ~0UL, 16, &start) (iov_iter_get_pages() in 5.10) -> get_user_pages_fast() without FOLL_WRITE (ITER_SOURCE) (6.1.192 fs/splice.c:1196, 6.12.118 :1468, 7.3.4 :1460)',
+        source:
+          'vmsplice_to_pipe() -> iter_to_pipe(): iov_iter_get_pages2(from, pages, ~0UL, 16, &start) (iov_iter_get_pages() in 5.10) -> get_user_pages_fast() without FOLL_WRITE (ITER_SOURCE) (6.1.192 fs/splice.c:1196, 6.12.118 :1468, 7.3.4 :1460)',
       },
     ],
   },
   {
     id: 'process_vm_readv',
     syscall: 'process_vm_readv() with the buffer as the remote side (this process as the target)',
-    title: 'process_vm_readv: the target\'s pages are pinned (FOLL_PIN, no FOLL_WRITE) and copied out',
+    title: "process_vm_readv: the target's pages are pinned (FOLL_PIN, no FOLL_WRITE) and copied out",
     bytes: SMALL_BYTES,
     returns: 'bytes',
     calls: [
@@ -132,14 +135,15 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '*',
         call: 'pin_user_pages_remote',
         flags: '0',
-        source: 'process_vm_rw_single_vec(): pin_user_pages_remote(mm, pa, pinned_pages, flags, process_pages, &locked); any failure of the first batch -> -EFAULT (6.1.192 mm/process_vm_access.c:105, 6.12.118 :106, 7.3.4 :106; FOLL_PIN since 5.8, John Hubbard\'s "set FOLL_PIN via pin_user_pages_remote()")',
+        source:
+          'process_vm_rw_single_vec(): pin_user_pages_remote(mm, pa, pinned_pages, flags, process_pages, &locked); any failure of the first batch -> -EFAULT (6.1.192 mm/process_vm_access.c:105, 6.12.118 :106, 7.3.4 :106; FOLL_PIN since 5.8, John Hubbard\'s "set FOLL_PIN via pin_user_pages_remote()")',
       },
     ],
   },
   {
     id: 'process_vm_writev',
     syscall: 'process_vm_writev() with the buffer as the remote side (this process as the target)',
-    title: 'process_vm_writev: the target\'s pages are pinned writable (FOLL_PIN|FOLL_WRITE) and copied into',
+    title: "process_vm_writev: the target's pages are pinned writable (FOLL_PIN|FOLL_WRITE) and copied into",
     bytes: SMALL_BYTES,
     returns: 'bytes',
     calls: [
@@ -147,14 +151,15 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '*',
         call: 'pin_user_pages_remote',
         flags: 'FOLL_WRITE',
-        source: 'process_vm_rw_single_vec(): vm_write adds FOLL_WRITE; unpin_user_pages_dirty_lock() after the copy (6.1.192 mm/process_vm_access.c:91-126, 7.3.4 :106-127)',
+        source:
+          'process_vm_rw_single_vec(): vm_write adds FOLL_WRITE; unpin_user_pages_dirty_lock() after the copy (6.1.192 mm/process_vm_access.c:91-126, 7.3.4 :106-127)',
       },
     ],
   },
   {
     id: 'proc-mem-read',
     syscall: 'pread() of /proc/CHILD/mem at the buffer, CHILD a fork this process traces (as a debugger does)',
-    title: '/proc/PID/mem read by the tracer: access_remote_vm() page by page with FOLL_FORCE (the debugger\'s path: PROT_NONE readable)',
+    title: "/proc/PID/mem read by the tracer: access_remote_vm() page by page with FOLL_FORCE (the debugger's path: PROT_NONE readable)",
     bytes: SMALL_BYTES,
     returns: 'bytes (-EIO when nothing was copied)',
     calls: [
@@ -162,13 +167,15 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '<6.5',
         call: 'get_user_pages_remote',
         flags: 'FOLL_FORCE',
-        source: 'mem_rw(): FOLL_FORCE (proc_mem_foll_force(): always, unless proc_mem.force_override= says otherwise, in 6.1.192 fs/proc/base.c:896-898) -> access_remote_vm() -> __access_remote_vm(): get_user_pages_remote(mm, addr, 1, gup_flags, &page, &vma, NULL) (6.1.192 mm/memory.c:5723); mem_rw() answers -EIO when nothing was copied',
+        source:
+          'mem_rw(): FOLL_FORCE (proc_mem_foll_force(): always, unless proc_mem.force_override= says otherwise, in 6.1.192 fs/proc/base.c:896-898) -> access_remote_vm() -> __access_remote_vm(): get_user_pages_remote(mm, addr, 1, gup_flags, &page, &vma, NULL) (6.1.192 mm/memory.c:5723); mem_rw() answers -EIO when nothing was copied',
       },
       {
         kernels: '>=6.5',
         call: 'get_user_page_vma_remote',
         flags: 'FOLL_FORCE',
-        source: 'mem_rw(): FOLL_FORCE when proc_mem_foll_force() (6.12.118 fs/proc/base.c:900, 7.3.4 :901; "proc: add config & param to block forcing mem writes", 6.12, in 6.1.y too): always under CONFIG_PROC_MEM_ALWAYS_FORCE (Debian 6.1, 6.12), only for the tracer (task->ptrace, parent == current) under CONFIG_PROC_MEM_FORCE_PTRACE (Debian 7.3.4), never under CONFIG_PROC_MEM_NO_FORCE; proc_mem.force_override= overrides. The probe reads as the tracer -> __access_remote_vm(): get_user_page_vma_remote(), get_user_pages_remote() of one page, from "mm/gup: remove vmas parameter from get_user_pages_remote()" (6.5) (7.3.4 mm/memory.c:7253)',
+        source:
+          'mem_rw(): FOLL_FORCE when proc_mem_foll_force() (6.12.118 fs/proc/base.c:900, 7.3.4 :901; "proc: add config & param to block forcing mem writes", 6.12, in 6.1.y too): always under CONFIG_PROC_MEM_ALWAYS_FORCE (Debian 6.1, 6.12), only for the tracer (task->ptrace, parent == current) under CONFIG_PROC_MEM_FORCE_PTRACE (Debian 7.3.4), never under CONFIG_PROC_MEM_NO_FORCE; proc_mem.force_override= overrides. The probe reads as the tracer -> __access_remote_vm(): get_user_page_vma_remote(), get_user_pages_remote() of one page, from "mm/gup: remove vmas parameter from get_user_pages_remote()" (6.5) (7.3.4 mm/memory.c:7253)',
       },
     ],
   },
@@ -183,13 +190,15 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '<6.5',
         call: 'get_user_pages_remote',
         flags: 'FOLL_FORCE|FOLL_WRITE',
-        source: 'mem_rw() with write: FOLL_FORCE|FOLL_WRITE -> __access_remote_vm(): get_user_pages_remote() of one page (6.1.192 fs/proc/base.c:896-898, mm/memory.c:5723)',
+        source:
+          'mem_rw() with write: FOLL_FORCE|FOLL_WRITE -> __access_remote_vm(): get_user_pages_remote() of one page (6.1.192 fs/proc/base.c:896-898, mm/memory.c:5723)',
       },
       {
         kernels: '>=6.5',
         call: 'get_user_page_vma_remote',
         flags: 'FOLL_FORCE|FOLL_WRITE',
-        source: 'mem_rw() as for reads, write adds FOLL_WRITE; check_vma_flags(): FOLL_FORCE lets a write into a !VM_WRITE vma only if is_cow_mapping() and not hugetlb (6.1.192 mm/gup.c:1081-1098)',
+        source:
+          'mem_rw() as for reads, write adds FOLL_WRITE; check_vma_flags(): FOLL_FORCE lets a write into a !VM_WRITE vma only if is_cow_mapping() and not hugetlb (6.1.192 mm/gup.c:1081-1098)',
       },
     ],
   },
@@ -210,7 +219,8 @@ export const CONSUMERS: readonly Consumer[] = [
         kernels: '>=6.10',
         call: 'faultin_page_range() -> __get_user_pages_locked()',
         flags: 'FOLL_TOUCH|FOLL_HWPOISON|FOLL_UNLOCKABLE|FOLL_MADV_POPULATE',
-        source: 'madvise_populate() -> faultin_page_range(); __get_user_pages(): FOLL_MADV_POPULATE with check_vma_flags() failing -> -EINVAL (6.12.118 mm/gup.c:1453-1460, mm/madvise.c:970; 7.3.4 mm/gup.c:1384-1391, mm/madvise.c:979)',
+        source:
+          'madvise_populate() -> faultin_page_range(); __get_user_pages(): FOLL_MADV_POPULATE with check_vma_flags() failing -> -EINVAL (6.12.118 mm/gup.c:1453-1460, mm/madvise.c:970; 7.3.4 mm/gup.c:1384-1391, mm/madvise.c:979)',
       },
     ],
   },
@@ -261,7 +271,7 @@ export const BACKING_TEXT: Record<BackingKind, string> = {
   thp: 'private anonymous memory, 2 MiB aligned with MADV_HUGEPAGE (one THP)',
   memfd: 'memfd_create() (shmem), MAP_SHARED',
   tmpfs: 'a file on tmpfs (/dev/shm), MAP_SHARED',
-  file: 'a file on the working directory\'s filesystem (the case is named file-<type>, e.g. file-ext4), MAP_SHARED, writable',
+  file: "a file on the working directory's filesystem (the case is named file-<type>, e.g. file-ext4), MAP_SHARED, writable",
   'file-private': 'the same file mapped MAP_PRIVATE (writes break COW into anonymous pages)',
   hugetlb: 'MAP_HUGETLB, one 2 MiB page (needs a free page in the pool)',
   secretmem: 'memfd_secret() memory (removed from the direct map; 5.14+)',

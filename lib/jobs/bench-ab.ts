@@ -104,7 +104,7 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
   const roundLog: AbResult['rounds'] = [];
   // Each guest lives the whole run: its timeout is --timeout plus the --mde budget, and the host
   // stops giving rounds 120 s before the first guest's timeout, so every guest can write its result.
-  const guestTimeoutSec = (vm.timeoutSec ?? 900) + (spec.mde !== undefined ? spec.budgetSec ?? 600 : 0);
+  const guestTimeoutSec = (vm.timeoutSec ?? 900) + (spec.mde !== undefined ? (spec.budgetSec ?? 600) : 0);
   const launched = Date.now();
   const deadline = launched + (guestTimeoutSec - 120) * 1000;
   let stoppedBy: string | undefined;
@@ -142,7 +142,10 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
     for (round = 0; round < 100; round++) {
       if (round >= spec.rounds) {
         if (spec.mde === undefined) break;
-        const { above, worst } = casesAboveMde(guests.map((g) => g.samples), spec.mde);
+        const { above, worst } = casesAboveMde(
+          guests.map((g) => g.samples),
+          spec.mde,
+        );
         if (above.length === 0) {
           stoppedBy = `every case at MDE <= ${(spec.mde * 100).toFixed(0)}% (worst ${(worst * 100).toFixed(1)}%)`;
           break;

@@ -25,7 +25,8 @@ export interface ProbeCase {
 
 export function parseProbeCase(value: string): ProbeCase {
   const i = value.indexOf('/');
-  if (i <= 0 || i === value.length - 1) throw new UsageError(`--case ${value}: expected PROBE/CASE, e.g. longterm-variants/pin_user_pages_unlocked (guplab check --list names the probes)`);
+  if (i <= 0 || i === value.length - 1)
+    throw new UsageError(`--case ${value}: expected PROBE/CASE, e.g. longterm-variants/pin_user_pages_unlocked (guplab check --list names the probes)`);
   return { probe: value.slice(0, i), case: value.slice(i + 1) };
 }
 

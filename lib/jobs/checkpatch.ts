@@ -28,7 +28,7 @@ export const CHECKPATCH_IGNORED: Readonly<Record<string, string>> = {
   LINUX_VERSION_CODE: 'an out-of-tree module for 5.10 to 7.3: every version difference sits in kmod/compat.h, keyed on it',
   CONSTANT_COMPARISON: 'LINUX_VERSION_CODE >= KERNEL_VERSION(...) is the compat idiom',
   ALLOC_WITH_SIZEOF: 'kmalloc_obj()/kzalloc_obj() exist only in 7.x kernels; the module builds on 5.10 and up',
-  DEPRECATED_API: 'kmap_atomic() is compat.h\'s fallback for kernels before kmap_local_page() (5.11)',
+  DEPRECATED_API: "kmap_atomic() is compat.h's fallback for kernels before kmap_local_page() (5.11)",
 };
 
 type Log = (msg: string) => void;
@@ -51,7 +51,9 @@ export function ensureCheckpatch(log: Log): string {
 export function kmodSources(): string[] {
   const kmod = path.join(projectRoot, 'kmod');
   return [
-    ...readdirSync(kmod).filter((f) => /\.[ch]$/.test(f)).map((f) => path.join('kmod', f)),
+    ...readdirSync(kmod)
+      .filter((f) => /\.[ch]$/.test(f))
+      .map((f) => path.join('kmod', f)),
     path.join('kmod', 'uapi', 'guplab.h'),
   ].sort();
 }
@@ -64,6 +66,10 @@ export function checkpatch(log: Log): number {
   requireProgram('perl');
   const script = ensureCheckpatch(log);
   if (!existsSync(script)) throw new Error(`${script} is missing: remove its folder from the cache and retry`);
-  const r = spawnSync('perl', [script, '--no-tree', '--terse', '--show-types', '--max-line-length=100', '--ignore', Object.keys(CHECKPATCH_IGNORED).join(','), '-f', ...kmodSources()], { cwd: projectRoot, stdio: 'inherit' });
+  const r = spawnSync(
+    'perl',
+    [script, '--no-tree', '--terse', '--show-types', '--max-line-length=100', '--ignore', Object.keys(CHECKPATCH_IGNORED).join(','), '-f', ...kmodSources()],
+    { cwd: projectRoot, stdio: 'inherit' },
+  );
   return r.status ?? 1;
 }

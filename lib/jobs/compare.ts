@@ -42,7 +42,10 @@ export interface CompareOptions {
 }
 
 /** Which pairs a compare command line means: base new; --baseline NAME new; or one A/B run's ab.json. Throws UsageError. */
-export function comparePairs(files: readonly string[], o: Pick<CompareOptions, 'baseline' | 'resultsDir'>): { kind: 'files' | 'ab'; base?: string; next?: string; ab?: string } {
+export function comparePairs(
+  files: readonly string[],
+  o: Pick<CompareOptions, 'baseline' | 'resultsDir'>,
+): { kind: 'files' | 'ab'; base?: string; next?: string; ab?: string } {
   if (o.baseline !== undefined) {
     if (files.length !== 1) throw new UsageError(`--baseline ${o.baseline} compares one results.json against it: give exactly one file (got ${files.length})`);
     return { kind: 'files', base: existingBaseline(o.resultsDir, o.baseline), next: files[0] as string };
@@ -68,7 +71,15 @@ export function compareFiles(baseFile: string, newFile: string, thresholdPercent
     const cmp: Comparison = { base: baseFile, next: newFile, ...compareResults(base, next, thresholdPercent / 100) };
     if (json) console.log(JSON.stringify(cmp, null, 2));
     printComparison(cmp, base, next, json);
-    if (exports) writeCompareExports([cmp], [{ label: `base ${baseFile}`, r: base }, { label: `new ${newFile}`, r: next }], exports);
+    if (exports)
+      writeCompareExports(
+        [cmp],
+        [
+          { label: `base ${baseFile}`, r: base },
+          { label: `new ${newFile}`, r: next },
+        ],
+        exports,
+      );
     if (cmp.compared > 0) return cmp.slower > 0 ? 1 : 0;
     process.stderr.write(`guplab: no case of ${newFile} can be compared with ${baseFile} (no shared case ran in both): run both with the same --spec\n`);
     return 2;
@@ -91,7 +102,12 @@ export function compareAbRuns(abFile: string, thresholdPercent: number, json: bo
     if (json) console.log(JSON.stringify(comparisons, null, 2));
     for (const [i, cmp] of comparisons.entries()) printComparison(cmp, base, results[i + 1] as BenchResult, json);
     if (!json) console.log(`rounds alternated between the guests: ${ab.rounds.length} (${ab.rounds.map((r) => r.label.split(' ')[0]).join('')})`);
-    if (exports) writeCompareExports(comparisons, results.map((r, i) => ({ label: ab.runs[i]?.label ?? String(i), r })), { ...exports, command: ab.command.join(' ') });
+    if (exports)
+      writeCompareExports(
+        comparisons,
+        results.map((r, i) => ({ label: ab.runs[i]?.label ?? String(i), r })),
+        { ...exports, command: ab.command.join(' ') },
+      );
     if (comparisons.every((c) => c.compared === 0)) return { code: 2, comparisons };
     return { code: comparisons.some((c) => c.slower > 0) ? 1 : 0, comparisons };
   } catch (err) {

@@ -70,11 +70,21 @@ function commandPath(cmd: Command): string {
 }
 
 function allCommands(cmd: Command, help: Help): Command[] {
-  return [cmd, ...help.visibleCommands(cmd).filter((c) => c.name() !== 'help').flatMap((c) => allCommands(c, help))];
+  return [
+    cmd,
+    ...help
+      .visibleCommands(cmd)
+      .filter((c) => c.name() !== 'help')
+      .flatMap((c) => allCommands(c, help)),
+  ];
 }
 
 /** GitHub's heading anchor for a command heading. */
-const anchor = (heading: string): string => heading.toLowerCase().replace(/[^a-z0-9 -]/g, '').replaceAll(' ', '-');
+const anchor = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replaceAll(' ', '-');
 
 /** The text addHelpText('after') adds to the program's help (conventions, exit status). */
 function afterHelp(program: Command): string {
@@ -96,7 +106,12 @@ function renderCommand(cmd: Command, help: Help): string[] {
   }
   const subs = help.visibleCommands(cmd).filter((c) => c.name() !== 'help');
   if (subs.length) {
-    lines.push('| command | description |', '|---|---|', ...subs.map((c) => `| [${commandPath(c)}](#${anchor(commandPath(c))}) | ${md(c.description())} |`), '');
+    lines.push(
+      '| command | description |',
+      '|---|---|',
+      ...subs.map((c) => `| [${commandPath(c)}](#${anchor(commandPath(c))}) | ${md(c.description())} |`),
+      '',
+    );
   }
   return lines;
 }
@@ -153,7 +168,13 @@ export function probesPage(reports: readonly { file: string; report: CheckReport
     const rows = EXPECTATIONS[p.id] ?? [];
     lines.push(`## ${p.id}`, '', md(p.title), '');
     lines.push(cases.length ? `Cases (${cases.length}): ${cases.map(code).join(', ')}` : 'Cases: none in the committed reports.', '');
-    if (rows.length) lines.push('| cases | kernels | arch | answer | from | decided by |', '|---|---|---|---|---|---|', ...rows.map((e) => expectationRow(p.id, e, rows, evidence)), '');
+    if (rows.length)
+      lines.push(
+        '| cases | kernels | arch | answer | from | decided by |',
+        '|---|---|---|---|---|---|',
+        ...rows.map((e) => expectationRow(p.id, e, rows, evidence)),
+        '',
+      );
     else lines.push('No expectation rows.', '');
   }
   return lines.join('\n');
@@ -226,16 +247,26 @@ export function kernelsPage(makefile: string): string {
     const targets = targetsUsing(makefile, v.name);
     listRows.push(`| ${code(v.name)} | ${code(value)} | ${targets.map((t) => code(`make ${t}`)).join(', ')} | ${md(v.what)} |`);
     for (const entry of kernelList(value)) {
-      use(entry, v.arch === 'host' ? "host's" : v.arch, targets.map((t) => `${code(`make ${t}`)}${v.buildOnly ? ' (build only)' : ''}`));
+      use(
+        entry,
+        v.arch === 'host' ? "host's" : v.arch,
+        targets.map((t) => `${code(`make ${t}`)}${v.buildOnly ? ' (build only)' : ''}`),
+      );
     }
   }
   const setRows: string[] = [];
   for (const [set, runs] of Object.entries(RUN_SETS)) {
     const targets = targetsOfRunSet(makefile, set, vars);
-    setRows.push(`| ${code(set)} | ${code(runs)} | ${(ONCE_PER_SET[set as RunSet] ?? []).map(code).join(', ') || 'none'} | ${targets.map((t) => code(`make ${t}`)).join(', ')} |`);
+    setRows.push(
+      `| ${code(set)} | ${code(runs)} | ${(ONCE_PER_SET[set as RunSet] ?? []).map(code).join(', ') || 'none'} | ${targets.map((t) => code(`make ${t}`)).join(', ')} |`,
+    );
     for (const run of kernelList(runs)) {
       const [kernel, arch] = run.split(':');
-      use(kernel!, arch ?? "host's", targets.map((t) => code(`make ${t}`)));
+      use(
+        kernel!,
+        arch ?? "host's",
+        targets.map((t) => code(`make ${t}`)),
+      );
     }
   }
   const archOrder = (a: string): number => (ARCH_NAMES as string[]).indexOf(a) + 1 || ARCH_NAMES.length + 1;
@@ -243,7 +274,9 @@ export function kernelsPage(makefile: string): string {
   return [
     '# Kernels',
     '',
-    GENERATED('lib/kernels/kernel.ts (DEFAULT_KERNEL), lib/vm/runs.ts (RUN_SETS), lib/vm/arch.ts (ARCHES), lib/kernels/archive.ts (ARCHIVE_SUITES) and the Makefile'),
+    GENERATED(
+      'lib/kernels/kernel.ts (DEFAULT_KERNEL), lib/vm/runs.ts (RUN_SETS), lib/vm/arch.ts (ARCHES), lib/kernels/archive.ts (ARCHIVE_SUITES) and the Makefile',
+    ),
     '',
     "guplab boots Debian's own kernel packages. Which releases exist is read from the archive's indexes when a command needs them, not from a list kept here: `guplab kernels` prints the live list per arch (series, newest usable release, image-only ones, what is cached), `guplab kernels --all` one line per release. This page holds what the code and the Makefile fix.",
     '',
@@ -257,7 +290,7 @@ export function kernelsPage(makefile: string): string {
     '|---|---|---|',
     ...byLine.map((u) => `| ${code(u.kernel)} | ${u.arch} | ${u.targets.join(', ')} |`),
     '',
-    "\"host's\": the guest has the host's arch. `guplab test-vm` boots a run set of lib/vm/runs.ts (or KERNEL:ARCH pairs: `make test-vm VM_RUNS=6.12:arm64`):",
+    '"host\'s": the guest has the host\'s arch. `guplab test-vm` boots a run set of lib/vm/runs.ts (or KERNEL:ARCH pairs: `make test-vm VM_RUNS=6.12:arm64`):',
     '',
     '| run set | runs | first run only (kernel-independent files) | used by |',
     '|---|---|---|---|',
@@ -300,7 +333,10 @@ export function matrixPage(reports: readonly { file: string; report: CheckReport
     '',
     '| report | kernel release | version | arch | accelerator | ok | fail | skip | unexpected |',
     '|---|---|---|---|---|---:|---:|---:|---:|',
-    ...reports.map(({ file, report: r }) => `| ${file} | ${r.release} | ${r.version} | ${r.arch} | ${r.accelerator} | ${r.totals.ok} | ${r.totals.fail} | ${r.totals.skip} | ${r.totals.unexpected} |`),
+    ...reports.map(
+      ({ file, report: r }) =>
+        `| ${file} | ${r.release} | ${r.version} | ${r.arch} | ${r.accelerator} | ${r.totals.ok} | ${r.totals.fail} | ${r.totals.skip} | ${r.totals.unexpected} |`,
+    ),
     '',
     'A skip is a case that could not run in that guest (the reason is in the report). The expected answers per kernel range are in [probes.md](probes.md).',
     '',
@@ -313,13 +349,29 @@ export function matrixPage(reports: readonly { file: string; report: CheckReport
 type DataReport = { file: string; report: CheckReport };
 
 export function linesPage(modules: readonly DataReport[], consumers: readonly DataReport[], arch: Arch = 'x86_64'): string {
-  const head = ['# Every Debian line, both instruments', '', GENERATED(`the check reports in ${DATA_DIR}/ and the consumer reports in ${DATA_DIR}/consumers/ (buildLinesMatrix() in lib/check/matrix.ts)`), ''];
+  const head = [
+    '# Every Debian line, both instruments',
+    '',
+    GENERATED(`the check reports in ${DATA_DIR}/ and the consumer reports in ${DATA_DIR}/consumers/ (buildLinesMatrix() in lib/check/matrix.ts)`),
+    '',
+  ];
   const all = [...modules, ...consumers].filter((r) => r.report.arch === arch);
-  if (!consumers.some((r) => r.report.arch === arch)) return [...head, `No consumer reports of ${arch} guests in ${DATA_DIR}/consumers/ yet: run \`guplab consumers check --vm --kernel K --out DIR\`, then copy DIR/consumers.json there.`, ''].join('\n');
+  if (!consumers.some((r) => r.report.arch === arch))
+    return [
+      ...head,
+      `No consumer reports of ${arch} guests in ${DATA_DIR}/consumers/ yet: run \`guplab consumers check --vm --kernel K --out DIR\`, then copy DIR/consumers.json there.`,
+      '',
+    ].join('\n');
   const matrix = buildLinesMatrix(all.map((r) => r.report));
   const consumerRows = matrix.rows.filter((r) => r.probe.startsWith(CONSUMER_PREFIX));
   const changed = matrix.rows.filter((r) => r.changed);
-  const imageOnly = [...new Set(all.flatMap((r) => (r.report.imageOnly && !modules.some((m) => m.report.release === r.report.release) ? [`${columnName(r.report)} (${r.report.imageOnly})`] : [])))];
+  const imageOnly = [
+    ...new Set(
+      all.flatMap((r) =>
+        r.report.imageOnly && !modules.some((m) => m.report.release === r.report.release) ? [`${columnName(r.report)} (${r.report.imageOnly})`] : [],
+      ),
+    ),
+  ];
   return [
     ...head,
     `Each ${arch} kernel line of Debian's archive that guplab has a report of is one column. The module's probes (\`guplab check\`, needs guplab.ko) and the kernel's own consumers (\`guplab consumers check --vm\`, booted without it: [consumers.md](../consumers.md)) share the column of the release they ran on; consumer rows are named \`${CONSUMER_PREFIX}ID\` and come last. A line whose headers the archive lost cannot have guplab.ko: its module rows say "${NO_HEADERS}". The module reports are those of [matrix.md](matrix.md).`,
@@ -328,7 +380,10 @@ export function linesPage(modules: readonly DataReport[], consumers: readonly Da
     '|---|---|---|---|---|---:|---:|---:|---:|',
     ...all
       .sort((a, b) => byKernel(a.report, b.report))
-      .map(({ file, report: r }) => `| ${file} | ${r.release} | ${r.version} | ${r.suite ?? 'check'} | ${r.accelerator} | ${r.totals.ok} | ${r.totals.fail} | ${r.totals.skip} | ${r.totals.unexpected} |`),
+      .map(
+        ({ file, report: r }) =>
+          `| ${file} | ${r.release} | ${r.version} | ${r.suite ?? 'check'} | ${r.accelerator} | ${r.totals.ok} | ${r.totals.fail} | ${r.totals.skip} | ${r.totals.unexpected} |`,
+      ),
     '',
     ...(imageOnly.length ? [`Image only: ${imageOnly.map(md).join('; ')}.`, ''] : []),
     `## Rows that differ between lines (${changed.length} of ${matrix.rows.length})`,
@@ -366,7 +421,11 @@ export function renderDocs(root = projectRoot): DocPage[] {
 /** Files in docs/reference/ that no page is rendered to (a page whose source went). */
 function strayFiles(root: string, pages: readonly DocPage[]): string[] {
   const dir = path.join(root, REFERENCE_DIR);
-  return existsSync(dir) ? readdirSync(dir).map((f) => `${REFERENCE_DIR}/${f}`).filter((f) => !pages.some((p) => p.path === f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .map((f) => `${REFERENCE_DIR}/${f}`)
+        .filter((f) => !pages.some((p) => p.path === f))
+    : [];
 }
 
 /** Pages whose committed text differs from a fresh render, missing ones, and stray files; empty when the docs are current. */

@@ -49,11 +49,23 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   const runDir = path.join(out, `fidelity-${tag}.d`);
   mkdirSync(runDir, { recursive: true });
   const job = path.join(runDir, 'job.json');
-  writeFileSync(job, `${JSON.stringify({ gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds } satisfies FidelityGuestJob)}\n`);
+  writeFileSync(
+    job,
+    `${JSON.stringify({ gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds } satisfies FidelityGuestJob)}\n`,
+  );
   const script = path.join(runDir, 'guest.sh');
   writeFileSync(script, fidelityScript({ module: prep.module!, job }));
   // 32 MiB buffers fit the default guest; THP needs no reserved pages.
-  const result = await vmRun({ ...vm, kernel: prep.boot, arch, command: ['sh', script], outDir: runDir, log, timingClock: true, memMiB: Math.max(vm.memMiB ?? 2048, 2048) });
+  const result = await vmRun({
+    ...vm,
+    kernel: prep.boot,
+    arch,
+    command: ['sh', script],
+    outDir: runDir,
+    log,
+    timingClock: true,
+    memMiB: Math.max(vm.memMiB ?? 2048, 2048),
+  });
   const code = reportVm(result);
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
   const pairs = read(path.join(runDir, 'pairs.jsonl'))
@@ -65,7 +77,10 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   const md = fidelityMarkdown(rows, result.accel);
   const header = `# Fidelity: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}, clocksource ${clocksource}), gup_test.ko from ${prep.source.name} ${prep.source.version}, ${o.rounds} rounds of ${o.repeats} gup_test repeats / guplab iterations per case, paired\n\n`;
   writeFileAtomic(path.join(out, `fidelity-${tag}.md`), header + md);
-  writeFileAtomic(path.join(out, `fidelity-${tag}.json`), `${JSON.stringify({ schema: 'guplab-fidelity/2', release: prep.kernel.release, arch, accelerator: result.accel, qemuVersion: result.qemuVersion, clocksource, source: prep.source, repeats: o.repeats, rounds: o.rounds, timing: 'pass', rows, pairs }, null, 2)}\n`);
+  writeFileAtomic(
+    path.join(out, `fidelity-${tag}.json`),
+    `${JSON.stringify({ schema: 'guplab-fidelity/2', release: prep.kernel.release, arch, accelerator: result.accel, qemuVersion: result.qemuVersion, clocksource, source: prep.source, repeats: o.repeats, rounds: o.rounds, timing: 'pass', rows, pairs }, null, 2)}\n`,
+  );
   console.log(header + md);
   if (code !== 0) return code;
   if (pairs.length < cases.length * o.rounds) {

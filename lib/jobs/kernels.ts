@@ -16,6 +16,9 @@ export function listKernels(opts: KernelsOptions): { text: string; kernels: Arch
   const { index } = archiveIndex(opts.log, { refresh: opts.refresh ?? false });
   const kernels = index.kernels.filter((k) => opts.arches.includes(k.arch));
   if (!opts.all) return { text: `${kernelsTable(kernels, opts.arches, isCachedKernel, hostSuite())}\n(archive index of ${index.updated})`, kernels };
-  const rows = kernels.map((k) => `${k.arch.padEnd(7)} ${k.release.padEnd(26)} ${k.version.padEnd(22)} ${k.suite.padEnd(18)} ${[k.unbuildable ? `image only (--no-module${k.noModules ? ', no modules' : ''})` : '', isCachedKernel(k.release) ? 'cached' : ''].filter(Boolean).join(', ')}`);
+  const rows = kernels.map(
+    (k) =>
+      `${k.arch.padEnd(7)} ${k.release.padEnd(26)} ${k.version.padEnd(22)} ${k.suite.padEnd(18)} ${[k.unbuildable ? `image only (--no-module${k.noModules ? ', no modules' : ''})` : '', isCachedKernel(k.release) ? 'cached' : ''].filter(Boolean).join(', ')}`,
+  );
   return { text: rows.join('\n'), kernels };
 }

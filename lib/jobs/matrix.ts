@@ -6,7 +6,17 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { loadResult } from '../bench/results.js';
 import { resolveSpec } from '../bench/spec.js';
-import { benchMarkdown, buildBenchMatrix, buildLinesMatrix, buildMatrix, byKernel, MATRIX_BENCH_SPEC, matrixMarkdown, matrixTable, type Matrix } from '../check/matrix.js';
+import {
+  benchMarkdown,
+  buildBenchMatrix,
+  buildLinesMatrix,
+  buildMatrix,
+  byKernel,
+  MATRIX_BENCH_SPEC,
+  matrixMarkdown,
+  matrixTable,
+  type Matrix,
+} from '../check/matrix.js';
 import { checkPassed, loadCheckReport, renderAnswer, type CheckReport } from '../check/run.js';
 import { EXPECTATIONS } from '../check/expectations.js';
 import { PROBES } from '../check/probes.js';
@@ -28,7 +38,14 @@ export const checkFileFor = (out: string, kernel: string, arch: Arch): string =>
 
 /** The short benchmark next to a check report: check-K-A.json -> bench-K-A/results.json. */
 export const benchFileFor = (checkFile: string): string =>
-  path.join(path.dirname(checkFile), path.basename(checkFile).replace(/^check-/, 'bench-').replace(/\.json$/, ''), 'results.json');
+  path.join(
+    path.dirname(checkFile),
+    path
+      .basename(checkFile)
+      .replace(/^check-/, 'bench-')
+      .replace(/\.json$/, ''),
+    'results.json',
+  );
 
 export interface MatrixRunOptions {
   kernels: readonly string[];
@@ -136,7 +153,12 @@ export async function runMatrixVms(o: MatrixRunOptions, log: (msg: string) => vo
 }
 
 /** `matrix --job`: one kernel and arch as one CI job: its files, then the job record (last, atomically). */
-export async function runMatrixJob(kernel: string, arch: Arch, o: Omit<MatrixRunOptions, 'kernels' | 'arches' | 'jobs' | 'fresh'>, version: string): Promise<number> {
+export async function runMatrixJob(
+  kernel: string,
+  arch: Arch,
+  o: Omit<MatrixRunOptions, 'kernels' | 'arches' | 'jobs' | 'fresh'>,
+  version: string,
+): Promise<number> {
   const result = await runMatrixCell(kernel, arch, o);
   const status = reportVm(result);
   const file = checkFileFor(o.out, kernel, arch);
@@ -183,7 +205,9 @@ export function matrixFromFiles(files: readonly string[], o: MatrixTableOptions)
   writeFileAtomic(path.join(o.out, 'matrix.json'), `${JSON.stringify(matrix, null, 2)}\n`);
   writeFileAtomic(path.join(o.out, 'matrix.md'), md);
   const changed = matrix.rows.filter((r) => r.changed).length;
-  process.stderr.write(`guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(o.out, 'matrix.md')}\n`);
+  process.stderr.write(
+    `guplab: ${matrix.rows.length} cases, ${changed} differ between ${matrix.columns.join(', ')}; wrote ${path.resolve(o.out, 'matrix.md')}\n`,
+  );
   return reports.every(checkPassed) ? 0 : 1;
 }
 
@@ -212,15 +236,20 @@ export interface MatrixOptions {
 
 /** `matrix --history PROBE/CASE`: the case's expected answers from 5.10 to 7.3 on the first --arch, deciding commits, measured vs read. */
 export function historyCommand(spec: string, arch: Arch): string {
-  const split = splitHistoryCase(spec, PROBES.map((p) => p.id));
-  if (!split) throw new UsageError(`--history ${spec}: give PROBE/CASE, e.g. cma-longterm/thp/pin_user_pages_fast (probes: ${PROBES.map((p) => p.id).join(', ')})`);
+  const split = splitHistoryCase(
+    spec,
+    PROBES.map((p) => p.id),
+  );
+  if (!split)
+    throw new UsageError(`--history ${spec}: give PROBE/CASE, e.g. cma-longterm/thp/pin_user_pages_fast (probes: ${PROBES.map((p) => p.id).join(', ')})`);
   const [probe, name] = split;
   return historyText(probe, name, arch, caseHistory(probe, EXPECTATIONS[probe] ?? [], name, arch, '5.10', '7.3'), renderAnswer);
 }
 
 /** `guplab matrix` in each of its modes; returns the exit code. */
 export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & { version: string; log: (msg: string) => void }): Promise<number> {
-  if ([o.plan, o.job, o.merge, o.from, o.history].filter(Boolean).length > 1) throw new UsageError('--plan, --job, --merge, --from and --history are different modes: give one');
+  if ([o.plan, o.job, o.merge, o.from, o.history].filter(Boolean).length > 1)
+    throw new UsageError('--plan, --job, --merge, --from and --history are different modes: give one');
   if (o.history) {
     process.stdout.write(historyCommand(o.history, o.arch[0] ?? 'x86_64'));
     return 0;
@@ -228,16 +257,24 @@ export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & 
   const suites = o.suite ? parseSuites(o.suite) : o.bench ? (['check', 'bench-short'] as Suite[]) : (['check'] as Suite[]);
   if (o.plan) {
     // Per arch: "all" names other series on each.
-    const plans = o.arch.map((arch) => makePlan({ kernels: expandKernelSpecs(o.kernel, arch, o.log), arches: [arch], suites, only: o.only, out: o.out ?? 'results/jobs', version: o.version }));
+    const plans = o.arch.map((arch) =>
+      makePlan({ kernels: expandKernelSpecs(o.kernel, arch, o.log), arches: [arch], suites, only: o.only, out: o.out ?? 'results/jobs', version: o.version }),
+    );
     const plan = { ...plans[0]!, jobs: plans.flatMap((p) => p.jobs) };
-    const args = [`--kernel ${o.kernel.join(',')}`, `--arch ${o.arch.join(',')}`, `--suite ${suites.join(',')}`, ...(o.only.length ? [`--only ${o.only.join(',')}`] : [])];
+    const args = [
+      `--kernel ${o.kernel.join(',')}`,
+      `--arch ${o.arch.join(',')}`,
+      `--suite ${suites.join(',')}`,
+      ...(o.only.length ? [`--only ${o.only.join(',')}`] : []),
+    ];
     const text = formatPlan(plan, o.format ?? 'json', args.join(' '));
     process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     return 0;
   }
   const run = { suites, only: o.only, timeoutSec: o.timeout };
   if (o.job) {
-    if (o.kernel.length !== 1 || o.arch.length !== 1) throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
+    if (o.kernel.length !== 1 || o.arch.length !== 1)
+      throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
     checkKernelSpecs(o.kernel, o.arch, o.log);
     return runMatrixJob(o.kernel[0]!, o.arch[0]!, { ...run, out: o.out ?? 'results/jobs' }, o.version);
   }

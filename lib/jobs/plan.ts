@@ -52,13 +52,23 @@ export interface JobRecord {
 }
 
 export function parseSuites(text: string): Suite[] {
-  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((s) => !(SUITES as readonly string[]).includes(s));
   if (bad.length || !list.length) throw new UsageError(`unknown suite ${bad.join(', ') || '(none)'}: use ${SUITES.join(', ')} (comma-separated)`);
   return list as Suite[];
 }
 
-export function makePlan(o: { kernels: readonly string[]; arches: readonly Arch[]; suites: readonly Suite[]; out: string; version: string; only?: readonly string[] }): Plan {
+export function makePlan(o: {
+  kernels: readonly string[];
+  arches: readonly Arch[];
+  suites: readonly Suite[];
+  out: string;
+  version: string;
+  only?: readonly string[];
+}): Plan {
   const jobs = o.arches.flatMap((arch) =>
     o.kernels.map((kernel): PlanJob => {
       const id = `${kernel}-${arch}`;
@@ -81,7 +91,8 @@ export function makePlan(o: { kernels: readonly string[]; arches: readonly Arch[
 /** The plan as JSON, as GitHub's `strategy.matrix` (fromJSON), or as a whole .gitlab-ci.yml. */
 export function formatPlan(plan: Plan, format: 'json' | 'github' | 'gitlab', args = ''): string {
   if (format === 'json') return JSON.stringify(plan, null, 2);
-  if (format === 'github') return JSON.stringify({ include: plan.jobs.map(({ id, kernel, arch, command, out, cacheKey }) => ({ id, kernel, arch, command, out, cacheKey })) });
+  if (format === 'github')
+    return JSON.stringify({ include: plan.jobs.map(({ id, kernel, arch, command, out, cacheKey }) => ({ id, kernel, arch, command, out, cacheKey })) });
   return gitlabPipeline(plan, args);
 }
 
@@ -143,7 +154,8 @@ export function writeJobRecord(dir: string, record: Omit<JobRecord, 'schema' | '
 }
 
 function findRecords(dir: string): string[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder of job outputs: give the folders the matrix jobs wrote (their --out)`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(`${dir} is not a folder of job outputs: give the folders the matrix jobs wrote (their --out)`);
   const found: string[] = [];
   const walk = (d: string): void => {
     for (const name of readdirSync(d)) {
@@ -184,18 +196,23 @@ export interface MergeInput {
  */
 export function collectJobs(dirs: readonly string[], plan?: Plan): MergeInput {
   const files = dirs.flatMap(findRecords);
-  if (!files.length && !plan) throw new UsageError(`no ${JOB_RECORD} under ${dirs.join(', ')}: nothing to merge (the jobs write it last; did they run with --job?)`);
+  if (!files.length && !plan)
+    throw new UsageError(`no ${JOB_RECORD} under ${dirs.join(', ')}: nothing to merge (the jobs write it last; did they run with --job?)`);
   const jobs = files.map((f) => ({ record: readRecord(f), dir: path.dirname(f) }));
   const first = jobs[0]?.record;
   for (const { record, dir } of jobs) {
     if (first && record.guplabVersion !== first.guplabVersion) {
-      throw new UsageError(`job ${record.id} (${dir}) ran guplab ${record.guplabVersion}, job ${first.id} ran ${first.guplabVersion}: rerun the jobs with one version`);
+      throw new UsageError(
+        `job ${record.id} (${dir}) ran guplab ${record.guplabVersion}, job ${first.id} ran ${first.guplabVersion}: rerun the jobs with one version`,
+      );
     }
     if (plan && record.guplabVersion !== plan.guplabVersion) {
       throw new UsageError(`job ${record.id} ran guplab ${record.guplabVersion}, the plan is for ${plan.guplabVersion}: rerun job ${record.id}`);
     }
     if (first && record.probes.join(',') !== first.probes.join(',')) {
-      throw new UsageError(`job ${record.id} ran probes ${record.probes.join(',')}, job ${first.id} ran ${first.probes.join(',')}: rerun the jobs with one probe set`);
+      throw new UsageError(
+        `job ${record.id} ran probes ${record.probes.join(',')}, job ${first.id} ran ${first.probes.join(',')}: rerun the jobs with one probe set`,
+      );
     }
   }
   const ids = new Set(jobs.map((j) => j.record.id));
@@ -211,7 +228,8 @@ export function readPlan(file: string): Plan {
   } catch (err) {
     throw new UsageError(`cannot read the plan ${file}: ${(err as Error).message} (write it with \`guplab matrix --plan > FILE\`)`);
   }
-  if (p.schema !== PLAN_SCHEMA || !Array.isArray(p.jobs)) throw new UsageError(`${file} is not a ${PLAN_SCHEMA} plan: write it with \`guplab matrix --plan > FILE\``);
+  if (p.schema !== PLAN_SCHEMA || !Array.isArray(p.jobs))
+    throw new UsageError(`${file} is not a ${PLAN_SCHEMA} plan: write it with \`guplab matrix --plan > FILE\``);
   return p as Plan;
 }
 

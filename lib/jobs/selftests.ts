@@ -72,7 +72,8 @@ export function prepareSelftests(spec: string, arch: Arch, opts: { requireModule
   }
   const { kernel: entry, gen } = resolveArchiveKernel(spec, arch, log);
   const source = sourcePackageFor(entry, gen);
-  if (!source.exact) log(`selftests: the archive has no ${source.name} ${entry.version} (the kernel's version); building from ${source.version}, the newest of the line`);
+  if (!source.exact)
+    log(`selftests: the archive has no ${source.name} ${entry.version} (the kernel's version); building from ${source.version}, the newest of the line`);
   const kernel = ensureKernel(isCachedKernel(entry.release) ? entry.release : spec, arch, log);
   const [src, sourceS] = timed(() => ensureSource(source, gen, log));
   let moduleError: string | undefined;
@@ -87,7 +88,18 @@ export function prepareSelftests(spec: string, arch: Arch, opts: { requireModule
     }
   });
   const [{ binDir, built, invocations }, userspaceS] = timed(() => buildSelftests(src, kernel, source.version, log));
-  return { kernel, boot: kernel.release, source, src, ...(module ? { module } : {}), ...(moduleError ? { moduleError } : {}), binDir, built, invocations, timings: { sourceS, moduleS, userspaceS } };
+  return {
+    kernel,
+    boot: kernel.release,
+    source,
+    src,
+    ...(module ? { module } : {}),
+    ...(moduleError ? { moduleError } : {}),
+    binDir,
+    built,
+    invocations,
+    timings: { sourceS, moduleS, userspaceS },
+  };
 }
 
 export interface SelftestsSummary {
@@ -110,7 +122,8 @@ export interface SelftestsSummary {
 /** Reads the guest's per-invocation files back into verdicts; an invocation with no files never ran (the guest died): a fail. */
 export function collectVerdicts(dir: string, invocations: readonly Invocation[], built: readonly string[]): SubtestVerdict[] {
   return invocations.map((inv, i) => {
-    if (!built.includes(inv.binary)) return judgeRun({ name: inv.name, exitCode: null, output: '', skip: `${inv.binary}.c is not in this version's selftests` });
+    if (!built.includes(inv.binary))
+      return judgeRun({ name: inv.name, exitCode: null, output: '', skip: `${inv.binary}.c is not in this version's selftests` });
     const tap = path.join(dir, runFile(i, 'tap'));
     const rc = path.join(dir, runFile(i, 'rc'));
     const output = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
@@ -133,20 +146,25 @@ export interface SelftestsOptions {
 export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<number> {
   const arch = vm.arch ?? hostArch();
   const prep = prepareSelftests(vm.kernel ?? DEFAULT_KERNEL, arch);
-  log(`selftests: built in ${prep.timings.sourceS.toFixed(1)} s (source) + ${prep.timings.moduleS.toFixed(1)} s (gup_test.ko) + ${prep.timings.userspaceS.toFixed(1)} s (${prep.built.join(', ')})`);
+  log(
+    `selftests: built in ${prep.timings.sourceS.toFixed(1)} s (source) + ${prep.timings.moduleS.toFixed(1)} s (gup_test.ko) + ${prep.timings.userspaceS.toFixed(1)} s (${prep.built.join(', ')})`,
+  );
   // gup_test alone needs no disks, huge pages or pmem: the plain guest boots faster.
   const plain = o.only?.length && o.only.every((b) => b === 'gup_test') && !o.crossCheck;
   const guestVm = plain ? { ...vm, kernel: prep.boot, arch } : fullGuestUnlessChosen({ ...vm, kernel: prep.boot, arch });
   const fs = (guestVm.memory?.fs ?? []).map((f) => ({ fs: f, path: `/mnt/guplab/${f}`, dax: false }));
   const chosen = o.only?.length ? prep.invocations.filter((i) => o.only!.includes(i.binary)) : prep.invocations;
-  if (!chosen.length) throw new Error(`--only ${o.only?.join(',')} selects none of this version's selftests (${[...new Set(prep.invocations.map((i) => i.binary))].join(', ')})`);
+  if (!chosen.length)
+    throw new Error(`--only ${o.only?.join(',')} selects none of this version's selftests (${[...new Set(prep.invocations.map((i) => i.binary))].join(', ')})`);
   const invocations = withFilesystems(chosen, fs);
   const tag = `${prep.kernel.release}-${arch}`;
   const out = path.resolve(o.out);
   const runDir = path.join(out, `selftests-${tag}.d`);
   mkdirSync(runDir, { recursive: true });
   const after = o.crossCheck
-    ? [`cd ${projectRoot} && node bin/guplab.js check --only ${CROSS_CHECK_PROBES.join(',')} --out "$out/check" > "$out/check.ktap" 2>&1; echo $? > "$out/check.rc"`]
+    ? [
+        `cd ${projectRoot} && node bin/guplab.js check --only ${CROSS_CHECK_PROBES.join(',')} --out "$out/check" > "$out/check.ktap" 2>&1; echo $? > "$out/check.rc"`,
+      ]
     : [];
   const script = path.join(runDir, 'guest.sh');
   // The guest sees the host's root: the script is read there at the same path.
@@ -156,7 +174,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   const verdicts = collectVerdicts(runDir, invocations, prep.built);
   const header = [
     `guplab selftests: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}); figures in the output come from ${result.accel.toUpperCase()}${result.accel === 'tcg' ? ', an emulated CPU' : ''}`,
-    `source: ${prep.source.name} ${prep.source.version}${prep.source.exact ? '' : ' (not the kernel\'s own version)'}; gup_test: ${gupTestOrigin(prep)}`,
+    `source: ${prep.source.name} ${prep.source.version}${prep.source.exact ? '' : " (not the kernel's own version)"}; gup_test: ${gupTestOrigin(prep)}`,
   ];
   const ktap = mergeKtap(verdicts, header);
   writeFileAtomic(path.join(out, `selftests-${tag}.ktap`), ktap);
@@ -173,12 +191,18 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
     accelerator: result.accel,
     qemuVersion: result.qemuVersion,
     source: prep.source,
-    module: prep.builtIn ? gupTestOrigin(prep) : prep.module ?? { notBuilt: prep.moduleError ?? 'not built' },
+    module: prep.builtIn ? gupTestOrigin(prep) : (prep.module ?? { notBuilt: prep.moduleError ?? 'not built' }),
     bootToCommandS: result.bootToCommandMs === null ? null : result.bootToCommandMs / 1000,
     wallS: result.wallMs / 1000,
     build: prep.timings,
     totals,
-    subtests: verdicts.map((v) => ({ name: v.name, status: v.status, ...(v.reason ? { reason: v.reason } : {}), counts: v.counts, ...(v.plan !== undefined ? { plan: v.plan } : {}) })),
+    subtests: verdicts.map((v) => ({
+      name: v.name,
+      status: v.status,
+      ...(v.reason ? { reason: v.reason } : {}),
+      counts: v.counts,
+      ...(v.plan !== undefined ? { plan: v.plan } : {}),
+    })),
     ...(rows
       ? {
           crossCheck: {
@@ -191,7 +215,11 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
       : {}),
   };
   writeFileAtomic(path.join(out, `selftests-${tag}.json`), `${JSON.stringify(summary, null, 2)}\n`);
-  if (rows) writeFileAtomic(path.join(out, `crosscheck-${tag}.md`), `# Cross-check: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()}\n\n${crossCheckMarkdown(rows)}`);
+  if (rows)
+    writeFileAtomic(
+      path.join(out, `crosscheck-${tag}.md`),
+      `# Cross-check: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()}\n\n${crossCheckMarkdown(rows)}`,
+    );
   console.log(selftestsTable(summary));
   if (rows) console.log(`\n${crossCheckMarkdown(rows)}`);
   log(`wrote ${path.join(out, `selftests-${tag}.ktap`)}, selftests-${tag}.json${rows ? `, crosscheck-${tag}.md` : ''}`);
@@ -213,7 +241,9 @@ export function selftestsTable(s: SelftestsSummary): string {
 /** Without --vm: builds everything for the kernel and says where it is. */
 export function selftestsBuildOnly(spec: string, arch: Arch): number {
   const prep = prepareSelftests(spec, arch);
-  console.log(`gup_test: ${prep.module ?? gupTestOrigin(prep)}\nselftests (${prep.built.join(', ')}): ${prep.binDir}\nruns (run_vmtests.sh of ${prep.source.version}):\n${prep.invocations.map((i) => `  ${i.name}`).join('\n')}`);
+  console.log(
+    `gup_test: ${prep.module ?? gupTestOrigin(prep)}\nselftests (${prep.built.join(', ')}): ${prep.binDir}\nruns (run_vmtests.sh of ${prep.source.version}):\n${prep.invocations.map((i) => `  ${i.name}`).join('\n')}`,
+  );
   console.log('boot the kernel and run them with --vm');
   return prep.module || prep.builtIn ? 0 : 1;
 }

@@ -63,7 +63,9 @@ export async function vmShell(vm: VmBase, opts: ShellOptions): Promise<VmRunResu
     append.push('nokaslr');
   }
   if (!io.input.isTTY) {
-    throw new UsageError('vm shell needs a terminal and stdin is not one: to run a command without a terminal use `guplab vm run -- COMMAND` (or give vm shell a pseudo-terminal: script -qc "guplab vm shell" /dev/null)');
+    throw new UsageError(
+      'vm shell needs a terminal and stdin is not one: to run a command without a terminal use `guplab vm run -- COMMAND` (or give vm shell a pseudo-terminal: script -qc "guplab vm shell" /dev/null)',
+    );
   }
   const arch = vm.arch ?? hostArch();
   const log = vm.log ?? ((m: string) => process.stderr.write(`guplab: ${m}\n`));
@@ -93,7 +95,9 @@ export async function vmShell(vm: VmBase, opts: ShellOptions): Promise<VmRunResu
               try {
                 const symbols = kallsymsElf(path.join(ioDir, RUN_FILES.kallsyms), arch, path.join(cacheRoot(), 'gdb'));
                 const cmd = shellLine(gdbCommand({ arch, port: gdbPort, symbols, sections }));
-                io.notice?.write(`\r\nguplab: gdb stub on ${gdbPort} (nokaslr; symbols from the guest's ${guestPath('kallsyms')}, no debug info: Debian's is in linux-image-RELEASE-dbg, ~860 MB): attach with\r\n  ${cmd}\r\n`);
+                io.notice?.write(
+                  `\r\nguplab: gdb stub on ${gdbPort} (nokaslr; symbols from the guest's ${guestPath('kallsyms')}, no debug info: Debian's is in linux-image-RELEASE-dbg, ~860 MB): attach with\r\n  ${cmd}\r\n`,
+                );
               } catch (err) {
                 io.notice?.write(`\r\nguplab: gdb stub on ${gdbPort}, but no symbol file: ${(err as Error).message}\r\n`);
               }

@@ -58,7 +58,9 @@ export function fileTimesTable(runs: readonly { name: string; seconds: Map<strin
   const files = [...new Set(runs.flatMap((r) => [...r.seconds.keys()]))].sort();
   const width = Math.max(4, ...files.map((f) => f.length));
   const head = `${'file'.padEnd(width)}  ${runs.map((r) => r.name.padStart(14)).join('  ')}`;
-  const rows = files.map((f) => `${f.padEnd(width)}  ${runs.map((r) => (r.seconds.has(f) ? `${r.seconds.get(f)!.toFixed(1)} s` : '-').padStart(14)).join('  ')}`);
+  const rows = files.map(
+    (f) => `${f.padEnd(width)}  ${runs.map((r) => (r.seconds.has(f) ? `${r.seconds.get(f)!.toFixed(1)} s` : '-').padStart(14)).join('  ')}`,
+  );
   const total = `${'total'.padEnd(width)}  ${runs.map((r) => `${[...r.seconds.values()].reduce((a, b) => a + b, 0).toFixed(1)} s`.padStart(14)).join('  ')}`;
   return [head, ...rows, total].join('\n');
 }
@@ -73,7 +75,12 @@ export async function testVm(o: TestVmOptions): Promise<number> {
       kernel: r.kernel,
       arch: r.arch,
       ...fullGuest(),
-      job: { steps: [{ kind: 'tests', paths: o.tests, ...(exclude.length ? { exclude } : {}), junit: `junit-tests-${r.kernel}-${r.arch}.xml` }, { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) }] },
+      job: {
+        steps: [
+          { kind: 'tests', paths: o.tests, ...(exclude.length ? { exclude } : {}), junit: `junit-tests-${r.kernel}-${r.arch}.xml` },
+          { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) },
+        ],
+      },
       timeoutSec: o.timeoutSec,
       outDir: path.resolve(o.out),
       ...(o.jobs > 1 ? sideBySide(name) : {}),
@@ -85,7 +92,9 @@ export async function testVm(o: TestVmOptions): Promise<number> {
     if (code !== 0 && worst === 0) worst = code;
   }
   const wall = ((Date.now() - started) / 1000).toFixed(0);
-  process.stderr.write(`guplab: test-vm: ${results.map((r) => `${r.release} ${r.arch} ${(r.wallMs / 1000).toFixed(0)} s (exit ${r.status ?? '-'})`).join(', ')}; wall ${wall} s with ${o.jobs} guest(s) at a time\n`);
+  process.stderr.write(
+    `guplab: test-vm: ${results.map((r) => `${r.release} ${r.arch} ${(r.wallMs / 1000).toFixed(0)} s (exit ${r.status ?? '-'})`).join(', ')}; wall ${wall} s with ${o.jobs} guest(s) at a time\n`,
+  );
   const timed = o.runs.flatMap((r) => {
     const file = path.join(o.out, `vitest-tests-${r.kernel}-${r.arch}.json`);
     return existsSync(file) ? [{ name: `${r.kernel} ${r.arch}`, seconds: fileSeconds(readFileSync(file, 'utf8')) }] : [];
@@ -97,5 +106,8 @@ export async function testVm(o: TestVmOptions): Promise<number> {
     const file = checkFileFor(o.out, r.kernel, r.arch);
     writeFileAtomic(path.join(o.out, `junit-check-${r.kernel}-${r.arch}.xml`), checkJunit(loadCheckReport(file)));
   }
-  return matrixFromFiles(o.runs.map((r) => checkFileFor(o.out, r.kernel, r.arch)), { out: o.out, changedOnly: true });
+  return matrixFromFiles(
+    o.runs.map((r) => checkFileFor(o.out, r.kernel, r.arch)),
+    { out: o.out, changedOnly: true },
+  );
 }

@@ -41,7 +41,12 @@ export class PrivateApt {
   readonly extraSuites: readonly string[];
   readonly security: boolean;
 
-  constructor(dir: string, suite = 'bookworm', archs: readonly string[] = ARCH_NAMES.map(debArch), more: { extraSuites?: readonly string[]; security?: boolean } = {}) {
+  constructor(
+    dir: string,
+    suite = 'bookworm',
+    archs: readonly string[] = ARCH_NAMES.map(debArch),
+    more: { extraSuites?: readonly string[]; security?: boolean } = {},
+  ) {
     this.dir = dir;
     this.suite = suite;
     this.archs = archs;
@@ -51,15 +56,24 @@ export class PrivateApt {
 
   private options(): string[] {
     return [
-      '-o', `Dir::Etc::SourceList=${path.join(this.dir, 'sources.list')}`,
-      '-o', 'Dir::Etc::SourceParts=/nonexistent',
-      '-o', `Dir::State=${path.join(this.dir, 'state')}`,
-      '-o', 'Dir::State::status=/var/lib/dpkg/status',
-      '-o', `Dir::Cache=${path.join(this.dir, 'cache')}`,
-      '-o', 'Debug::NoLocking=1',
-      '-o', 'APT::Sandbox::User=root',
-      '-o', `APT::Architectures::=${this.archs.join(',')}`,
-      '-o', `APT::Architecture=${this.archs[0]}`,
+      '-o',
+      `Dir::Etc::SourceList=${path.join(this.dir, 'sources.list')}`,
+      '-o',
+      'Dir::Etc::SourceParts=/nonexistent',
+      '-o',
+      `Dir::State=${path.join(this.dir, 'state')}`,
+      '-o',
+      'Dir::State::status=/var/lib/dpkg/status',
+      '-o',
+      `Dir::Cache=${path.join(this.dir, 'cache')}`,
+      '-o',
+      'Debug::NoLocking=1',
+      '-o',
+      'APT::Sandbox::User=root',
+      '-o',
+      `APT::Architectures::=${this.archs.join(',')}`,
+      '-o',
+      `APT::Architecture=${this.archs[0]}`,
     ];
   }
 
@@ -90,7 +104,9 @@ export class PrivateApt {
 
   /** All package names starting with prefix. */
   pkgnames(prefix: string): string[] {
-    return run('apt-cache', [...this.options(), 'pkgnames', prefix]).split('\n').filter(Boolean);
+    return run('apt-cache', [...this.options(), 'pkgnames', prefix])
+      .split('\n')
+      .filter(Boolean);
   }
 
   /** Names of the direct Depends of a package, without arch qualifiers. */

@@ -180,8 +180,19 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
     if (m[2] && byName.has(`linux-image-${release}`)) continue;
     const unsigned = m[2] ? undefined : byName.get(`linux-image-${release}-unsigned`);
     const headers = byName.get(`linux-headers-${release}`);
-    const upstream = s.Version.replace(/^\d+:/, '').replace(/-[^-]*$/, '').replace(/[~+].*$/, '');
-    const base = { release, series: /^(\d+\.\d+)/.exec(release)![1]!, upstream, version: s.Version, arch, suite: suite.suite, base: suite.base, image: s.Package };
+    const upstream = s.Version.replace(/^\d+:/, '')
+      .replace(/-[^-]*$/, '')
+      .replace(/[~+].*$/, '');
+    const base = {
+      release,
+      series: /^(\d+\.\d+)/.exec(release)![1]!,
+      upstream,
+      version: s.Version,
+      arch,
+      suite: suite.suite,
+      base: suite.base,
+      image: s.Package,
+    };
     const split = depNames(s.Depends).filter((d) => /^linux-(binary|modules)-/.test(d.name) && d.name.endsWith(release));
     const parts = split.filter((d) => byName.has(d.name)).map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
     const lostModules = split.find((d) => d.name.startsWith('linux-modules-') && !byName.has(d.name));
@@ -202,7 +213,9 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
       continue;
     }
     const hdeps = depNames(headers.Depends);
-    const common = hdeps.filter((d) => /^linux-headers-/.test(d.name) && byName.has(d.name)).map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
+    const common = hdeps
+      .filter((d) => /^linux-headers-/.test(d.name) && byName.has(d.name))
+      .map((d) => `${d.name}${q(byName.get(d.name)!)}=${byName.get(d.name)!.Version}`);
     // kbuild runs on the build host: the host arch's package of the same version.
     const kbuild = hdeps
       .filter((d) => /^linux-kbuild-/.test(d.name))
@@ -211,7 +224,12 @@ export function kernelsOf(suite: { suite: string; base: string }, arch: Arch, st
         return v ? `${d.name}=${v}` : undefined;
       });
     if (kbuild.some((k) => !k)) {
-      out.set(release, { ...base, ...unsignedPart, packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts], unbuildable: `the archive has no ${debArch(hostArch())} linux-kbuild for it` });
+      out.set(release, {
+        ...base,
+        ...unsignedPart,
+        packages: [`${s.Package}${q(s)}=${s.Version}`, ...parts],
+        unbuildable: `the archive has no ${debArch(hostArch())} linux-kbuild for it`,
+      });
       continue;
     }
     out.set(release, {
@@ -237,17 +255,27 @@ export function archiveAptOptions(gen: string): string[] {
 function aptOptions(gen: string): string[] {
   const archs = [...new Set([debArch(hostArch()), ...Object.values(ARCHES).map((a) => a.debian)])];
   return [
-    '-o', `Dir::Etc::SourceList=${path.join(gen, 'sources.list')}`,
-    '-o', 'Dir::Etc::SourceParts=/nonexistent',
-    '-o', `Dir::State=${path.join(gen, 'state')}`,
-    '-o', 'Dir::State::status=/var/lib/dpkg/status',
-    '-o', `Dir::Cache=${path.join(gen, 'cache')}`,
-    '-o', 'Debug::NoLocking=1',
-    '-o', 'APT::Sandbox::User=root',
-    '-o', `APT::Architectures::=${archs.join(',')}`,
-    '-o', `APT::Architecture=${archs[0]}`,
+    '-o',
+    `Dir::Etc::SourceList=${path.join(gen, 'sources.list')}`,
+    '-o',
+    'Dir::Etc::SourceParts=/nonexistent',
+    '-o',
+    `Dir::State=${path.join(gen, 'state')}`,
+    '-o',
+    'Dir::State::status=/var/lib/dpkg/status',
+    '-o',
+    `Dir::Cache=${path.join(gen, 'cache')}`,
+    '-o',
+    'Debug::NoLocking=1',
+    '-o',
+    'APT::Sandbox::User=root',
+    '-o',
+    `APT::Architectures::=${archs.join(',')}`,
+    '-o',
+    `APT::Architecture=${archs[0]}`,
     // Old point releases stay in the index even when their Valid-Until passed (bullseye).
-    '-o', 'Acquire::Check-Valid-Until=false',
+    '-o',
+    'Acquire::Check-Valid-Until=false',
   ];
 }
 
@@ -272,12 +300,18 @@ function currentGeneration(): string | undefined {
 function listFiles(gen: string, suite: string, deb: string): string[] {
   const lists = path.join(gen, 'state', 'lists');
   const re = new RegExp(`_dists_${suite.replace(/[.-]/g, '\\$&')}_main_binary-${deb}_Packages(\\.\\w+)?$`);
-  return readdirSync(lists).filter((f) => re.test(f)).map((f) => path.join(lists, f));
+  return readdirSync(lists)
+    .filter((f) => re.test(f))
+    .map((f) => path.join(lists, f));
 }
 
 /** Kernel stanzas of a Packages list file (decompressed by apt-helper, filtered by awk). */
 function readStanzas(file: string): Stanza[] {
-  const text = run('sh', ['-c', `/usr/lib/apt/apt-helper cat-file "$0" | awk 'BEGIN{RS="";ORS="\\n\\n"} /^Package: linux-(image|headers|kbuild|binary|modules)-[0-9]/'`, file]);
+  const text = run('sh', [
+    '-c',
+    `/usr/lib/apt/apt-helper cat-file "$0" | awk 'BEGIN{RS="";ORS="\\n\\n"} /^Package: linux-(image|headers|kbuild|binary|modules)-[0-9]/'`,
+    file,
+  ]);
   return parseStanzas(text);
 }
 
@@ -297,7 +331,8 @@ function buildIndex(gen: string): ArchiveIndex {
   for (const k of kernels) {
     const key = `${k.arch}/${k.release}`;
     const had = best.get(key);
-    if (!had || (had.unbuildable && !k.unbuildable) || (!!had.unbuildable === !!k.unbuildable && compareDebVersions(k.version, had.version) > 0)) best.set(key, k);
+    if (!had || (had.unbuildable && !k.unbuildable) || (!!had.unbuildable === !!k.unbuildable && compareDebVersions(k.version, had.version) > 0))
+      best.set(key, k);
   }
   return { version: INDEX_VERSION, updated: new Date().toISOString(), kernels: [...best.values()].sort(compareKernels) };
 }
@@ -312,7 +347,13 @@ export function archiveIndex(log: (msg: string) => void, opts: { refresh?: boole
   const cur = currentGeneration();
   const sources = sourcesList();
   const curIndex = cur ? (JSON.parse(readFileSync(path.join(cur, 'index.json'), 'utf8')) as ArchiveIndex) : undefined;
-  if (cur && curIndex?.version === INDEX_VERSION && !opts.refresh && readFileSync(path.join(cur, 'sources.list'), 'utf8') === sources && Date.now() - statSync(path.join(cur, 'index.json')).mtimeMs < STALE_MS) {
+  if (
+    cur &&
+    curIndex?.version === INDEX_VERSION &&
+    !opts.refresh &&
+    readFileSync(path.join(cur, 'sources.list'), 'utf8') === sources &&
+    Date.now() - statSync(path.join(cur, 'index.json')).mtimeMs < STALE_MS
+  ) {
     return { index: curIndex, gen: cur };
   }
   mkdirSync(dir, { recursive: true });
@@ -361,7 +402,10 @@ export function downloadPackages(gen: string, pkgs: readonly string[], dir: stri
   const files = readdirSync(dir).filter((f) => f.endsWith('.deb'));
   return pkgs.map((pkg) => {
     const name = pkg.split(/[:=]/)[0]!;
-    const file = files.filter((f) => f.startsWith(`${name}_`)).sort().at(-1);
+    const file = files
+      .filter((f) => f.startsWith(`${name}_`))
+      .sort()
+      .at(-1);
     if (!file) throw new Error(`apt-get download left no .deb for ${pkg} in ${dir}`);
     return path.join(dir, file);
   });
@@ -411,8 +455,13 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
     const all = list.filter((k) => (spec.includes('.') ? k.series === spec : k.series.split('.')[0] === spec));
     found = all.filter((k) => !k.unbuildable).at(-1) ?? (module ? undefined : all.at(-1));
     if (!found && all.length) {
-      const buildable = seriesOf(kernels.filter((k) => !k.unbuildable), arch);
-      throw new Error(`kernel ${spec} for ${arch}: ${all.map((k) => k.release.replace(`-${deb}`, '')).join(', ')} ${all.length > 1 ? 'are' : 'is'} in the archive as image only (${all[0]!.unbuildable}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}, or take a series with headers: ${buildable.join(', ')}`);
+      const buildable = seriesOf(
+        kernels.filter((k) => !k.unbuildable),
+        arch,
+      );
+      throw new Error(
+        `kernel ${spec} for ${arch}: ${all.map((k) => k.release.replace(`-${deb}`, '')).join(', ')} ${all.length > 1 ? 'are' : 'is'} in the archive as image only (${all[0]!.unbuildable}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}, or take a series with headers: ${buildable.join(', ')}`,
+      );
     }
   } else {
     const release = spec.endsWith(`-${deb}`) ? spec : `${spec}-${deb}`;
@@ -421,12 +470,18 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
     if (!found) {
       const s = /^(\d+\.\d+)/.exec(spec)?.[1];
       const same = list.filter((k) => k.series === s);
-      if (same.length) throw new Error(`kernel ${spec} is not in the archive for ${arch}; its series ${s} has ${same.map((k) => k.release.replace(`-${deb}`, '')).join(', ')}`);
+      if (same.length)
+        throw new Error(
+          `kernel ${spec} is not in the archive for ${arch}; its series ${s} has ${same.map((k) => k.release.replace(`-${deb}`, '')).join(', ')}`,
+        );
       throw new Error(`kernel ${spec} is not in the archive for ${arch}: ${known}`);
     }
   }
   if (!found) throw new Error(`no Debian kernel series ${spec} for ${arch}: ${known}`);
-  if (found.unbuildable && module) throw new Error(`kernel ${found.release} cannot have guplab.ko: ${found.unbuildable}, so the module cannot be built for it: ${NO_MODULE_HINT} (guplab kernels --arch ${arch} marks the ones with headers)`);
+  if (found.unbuildable && module)
+    throw new Error(
+      `kernel ${found.release} cannot have guplab.ko: ${found.unbuildable}, so the module cannot be built for it: ${NO_MODULE_HINT} (guplab kernels --arch ${arch} marks the ones with headers)`,
+    );
   return found;
 }
 
@@ -434,7 +489,13 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
  * resolveKernel's choice first, then, for a series or a major, the older
  * usable releases of it (newest first): a mirror may lack the newest files.
  */
-export function kernelCandidates(spec: string, arch: Arch, kernels: readonly ArchiveKernel[], hostBase = 'bookworm', opts: ResolveOptions = {}): ArchiveKernel[] {
+export function kernelCandidates(
+  spec: string,
+  arch: Arch,
+  kernels: readonly ArchiveKernel[],
+  hostBase = 'bookworm',
+  opts: ResolveOptions = {},
+): ArchiveKernel[] {
   const first = resolveKernel(spec, arch, kernels, hostBase, opts);
   if (!/^\d+(\.\d+)?$/.test(spec)) return [first];
   const usable = (k: ArchiveKernel): boolean => !k.unbuildable || (opts.module === false && Boolean(first.unbuildable));
@@ -452,7 +513,9 @@ export function kernelsTable(kernels: readonly ArchiveKernel[], arches: readonly
   const lines: string[] = [];
   for (const arch of arches) {
     lines.push(`${arch} (Debian ${debArch(arch)}):`);
-    lines.push(`  ${'series'.padEnd(6)} ${'--kernel SERIES takes'.padEnd(46)} ${'suite'.padEnd(18)} ${'usable'.padStart(6)} ${'image-only'.padStart(10)}  cached`);
+    lines.push(
+      `  ${'series'.padEnd(6)} ${'--kernel SERIES takes'.padEnd(46)} ${'suite'.padEnd(18)} ${'usable'.padStart(6)} ${'image-only'.padStart(10)}  cached`,
+    );
     for (const s of seriesOf(kernels, arch)) {
       const list = kernels.filter((k) => k.arch === arch && k.series === s).sort(compareKernels);
       const usable = list.filter((k) => !k.unbuildable);

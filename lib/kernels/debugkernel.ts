@@ -120,12 +120,68 @@ export const DEBUG_OPTIONAL: Readonly<Record<string, string>> = {
  * half as long; not checked (a line may lack some of them).
  */
 export const DEBUG_TRIM: readonly string[] = [
-  'INET', 'NETDEVICES', 'WIRELESS', 'CFG80211', 'RFKILL', 'NETFILTER', 'NET_SCHED', 'XFRM', 'PACKET', 'DNS_RESOLVER', 'ETHERNET', 'WLAN', 'IPV6',
-  'NFS_FS', 'ROOT_NFS', 'ISO9660_FS', 'VFAT_FS', 'MSDOS_FS', 'FAT_FS', 'AUTOFS_FS', 'QUOTA',
-  'SCSI', 'ATA', 'MD', 'USB_SUPPORT', 'HID', 'DRM', 'FB', 'VT', 'LOGO', 'AGP', 'VGA_ARB', 'SOUND', 'PCCARD', 'HOTPLUG_PCI', 'CDROM', 'BLK_DEV_SR',
-  'INPUT_MOUSE', 'INPUT_JOYSTICK', 'INPUT_TABLET', 'INPUT_TOUCHSCREEN', 'INPUT_MISC',
-  'I2C', 'SPI', 'HWMON', 'THERMAL', 'WATCHDOG', 'POWER_SUPPLY', 'CPU_FREQ', 'HIBERNATION', 'SUSPEND',
-  'EFI', 'KEYS', 'AUDIT', 'SECURITY_SELINUX', 'SECURITY_APPARMOR', 'PROFILING', 'KPROBES', 'FTRACE', 'BPF_SYSCALL', 'MICROCODE', 'PERF_EVENTS_INTEL_UNCORE',
+  'INET',
+  'NETDEVICES',
+  'WIRELESS',
+  'CFG80211',
+  'RFKILL',
+  'NETFILTER',
+  'NET_SCHED',
+  'XFRM',
+  'PACKET',
+  'DNS_RESOLVER',
+  'ETHERNET',
+  'WLAN',
+  'IPV6',
+  'NFS_FS',
+  'ROOT_NFS',
+  'ISO9660_FS',
+  'VFAT_FS',
+  'MSDOS_FS',
+  'FAT_FS',
+  'AUTOFS_FS',
+  'QUOTA',
+  'SCSI',
+  'ATA',
+  'MD',
+  'USB_SUPPORT',
+  'HID',
+  'DRM',
+  'FB',
+  'VT',
+  'LOGO',
+  'AGP',
+  'VGA_ARB',
+  'SOUND',
+  'PCCARD',
+  'HOTPLUG_PCI',
+  'CDROM',
+  'BLK_DEV_SR',
+  'INPUT_MOUSE',
+  'INPUT_JOYSTICK',
+  'INPUT_TABLET',
+  'INPUT_TOUCHSCREEN',
+  'INPUT_MISC',
+  'I2C',
+  'SPI',
+  'HWMON',
+  'THERMAL',
+  'WATCHDOG',
+  'POWER_SUPPLY',
+  'CPU_FREQ',
+  'HIBERNATION',
+  'SUSPEND',
+  'EFI',
+  'KEYS',
+  'AUDIT',
+  'SECURITY_SELINUX',
+  'SECURITY_APPARMOR',
+  'PROFILING',
+  'KPROBES',
+  'FTRACE',
+  'BPF_SYSCALL',
+  'MICROCODE',
+  'PERF_EVENTS_INTEL_UNCORE',
 ];
 
 /** The config fragment merged over defconfig and kvm_guest.config for an arch. */
@@ -169,8 +225,17 @@ export interface DebugKernelBuild {
  * lists before anything is downloaded (a line without one is an error
  * naming the lines that have one).
  */
-export function debugSourceFor(line: string, arch: Arch, kernels: readonly ArchiveKernel[], gen: string, hostBase: string): { entry: ArchiveKernel; source: SourcePackage } {
-  if (arch !== 'x86_64') throw new Error(`--kernel ${line}${DEBUG_SUFFIX}: debug kernels are built for x86_64 guests only (an arm64 one is a cross build of an hour or more on this machine kind): pass --arch x86_64`);
+export function debugSourceFor(
+  line: string,
+  arch: Arch,
+  kernels: readonly ArchiveKernel[],
+  gen: string,
+  hostBase: string,
+): { entry: ArchiveKernel; source: SourcePackage } {
+  if (arch !== 'x86_64')
+    throw new Error(
+      `--kernel ${line}${DEBUG_SUFFIX}: debug kernels are built for x86_64 guests only (an arm64 one is a cross build of an hour or more on this machine kind): pass --arch x86_64`,
+    );
   if (hostArch() !== 'x86_64') throw new Error(`--kernel ${line}${DEBUG_SUFFIX}: debug kernels are built on x86_64 hosts only`);
   const entry = resolveKernel(line, arch, kernels, hostBase);
   return { entry, source: linuxSourceFor(entry, gen) };
@@ -180,13 +245,18 @@ export function debugSourceFor(line: string, arch: Arch, kernels: readonly Archi
 export function ensureDebugKernel(source: SourcePackage, arch: Arch, gen: string, log: Log): DebugKernelBuild {
   const series = source.name.replace(/^linux-source-/, '');
   const root = path.join(cacheRoot(), 'debug-kernels');
-  const srcDir = cachedDir(path.join(root, 'src', `${source.name}_${source.version.replace(/[^\w.+~-]/g, '_')}`), `${source.name} ${source.version} (the whole tree)`, log, (tmp) => {
-    log(`debug kernel: downloading ${source.name}=${source.version}`);
-    const tarball = fetchSourceTarball(source, gen, tmp);
-    log(`debug kernel: unpacking ${path.basename(tarball)}`);
-    run('tar', ['-xJf', tarball, '-C', tmp]);
-    run('rm', ['-rf', path.join(tmp, 'usr')]);
-  });
+  const srcDir = cachedDir(
+    path.join(root, 'src', `${source.name}_${source.version.replace(/[^\w.+~-]/g, '_')}`),
+    `${source.name} ${source.version} (the whole tree)`,
+    log,
+    (tmp) => {
+      log(`debug kernel: downloading ${source.name}=${source.version}`);
+      const tarball = fetchSourceTarball(source, gen, tmp);
+      log(`debug kernel: unpacking ${path.basename(tarball)}`);
+      run('tar', ['-xJf', tarball, '-C', tmp]);
+      run('rm', ['-rf', path.join(tmp, 'usr')]);
+    },
+  );
   const src = path.join(srcDir, `linux-source-${series}`);
   const fragment = debugConfigFragment(arch);
   const key = createHash('sha256').update(`${RECIPE}\n${source.name}=${source.version}\n${arch}\n${fragment}`).digest('hex').slice(0, 12);
@@ -200,29 +270,41 @@ export function ensureDebugKernel(source: SourcePackage, arch: Arch, gen: string
   // Built in a temporary folder renamed into place, so a build that fails half
   // way is never taken for done (the O= tree names itself by absolute path only
   // in its generated Makefile, rewritten below).
-  cachedDir(buildDir, `debug kernel from ${source.name} ${source.version} (KASAN, KFENCE, UBSAN, lockdep, DEBUG_VM, GUP_TEST; tens of minutes, once)`, log, (tmp) => {
-    const make = (...args: string[]): string => run('make', ['-C', src, `O=${tmp}`, '-s', ...args]);
-    make('defconfig', 'kvm_guest.config');
-    writeFileSync(path.join(tmp, 'guplab-debug.config'), fragment);
-    run(path.join(src, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', tmp, path.join(tmp, '.config'), path.join(tmp, 'guplab-debug.config')]);
-    make('olddefconfig');
-    const unmet = unmetOptions(readFileSync(path.join(tmp, '.config'), 'utf8'), arch);
-    if (unmet.length) {
-      throw new Error(`${source.name} ${source.version} cannot be configured as a guplab debug kernel; after olddefconfig:\n  ${unmet.join('\n  ')}\n(an option the line lacks, or one whose dependencies are off; see lib/kernels/debugkernel.ts)`);
-    }
-    // A progress line every 250 files: the build takes tens of minutes.
-    const jobs = String(Math.max(2, Number(run('nproc', []).trim()) + 1));
-    const script = `set -o pipefail; make -C "$1" -j"$2" ${path.basename(ARCHES[arch].image)} modules 2>&1 | tee "$1/build.log" | awk '/^  (CC|AS|LD|AR)/ { n++; if (n % 250 == 0) { printf "guplab: debug kernel: %d files built\\n", n > "/dev/stderr"; fflush("/dev/stderr") } }'`;
-    const r = spawnSync('bash', ['-c', script, 'build', tmp, jobs], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0) {
-      const tail = readFileSync(path.join(tmp, 'build.log'), 'utf8').split('\n').filter((l) => /error|Error/.test(l)).slice(-8);
-      throw new Error(`the debug kernel build from ${source.name} ${source.version} failed (exit ${r.status}):\n  ${tail.join('\n  ') || 'see the log above'}`);
-    }
-    // 7.3's kbuild (not 6.12's) writes the O= tree's own absolute path into its
-    // generated Makefile (KBUILD_OUTPUT): point it at the folder it is renamed to.
-    const generated = path.join(tmp, 'Makefile');
-    writeFileSync(generated, readFileSync(generated, 'utf8').split(tmp).join(buildDir));
-    writeFileSync(path.join(tmp, 'guplab-debug'), `${source.name}=${source.version}\nbuilt in ${Math.round((Date.now() - started) / 1000)} s\n`);
-  });
+  cachedDir(
+    buildDir,
+    `debug kernel from ${source.name} ${source.version} (KASAN, KFENCE, UBSAN, lockdep, DEBUG_VM, GUP_TEST; tens of minutes, once)`,
+    log,
+    (tmp) => {
+      const make = (...args: string[]): string => run('make', ['-C', src, `O=${tmp}`, '-s', ...args]);
+      make('defconfig', 'kvm_guest.config');
+      writeFileSync(path.join(tmp, 'guplab-debug.config'), fragment);
+      run(path.join(src, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', tmp, path.join(tmp, '.config'), path.join(tmp, 'guplab-debug.config')]);
+      make('olddefconfig');
+      const unmet = unmetOptions(readFileSync(path.join(tmp, '.config'), 'utf8'), arch);
+      if (unmet.length) {
+        throw new Error(
+          `${source.name} ${source.version} cannot be configured as a guplab debug kernel; after olddefconfig:\n  ${unmet.join('\n  ')}\n(an option the line lacks, or one whose dependencies are off; see lib/kernels/debugkernel.ts)`,
+        );
+      }
+      // A progress line every 250 files: the build takes tens of minutes.
+      const jobs = String(Math.max(2, Number(run('nproc', []).trim()) + 1));
+      const script = `set -o pipefail; make -C "$1" -j"$2" ${path.basename(ARCHES[arch].image)} modules 2>&1 | tee "$1/build.log" | awk '/^  (CC|AS|LD|AR)/ { n++; if (n % 250 == 0) { printf "guplab: debug kernel: %d files built\\n", n > "/dev/stderr"; fflush("/dev/stderr") } }'`;
+      const r = spawnSync('bash', ['-c', script, 'build', tmp, jobs], { stdio: ['ignore', 'inherit', 'inherit'] });
+      if (r.status !== 0) {
+        const tail = readFileSync(path.join(tmp, 'build.log'), 'utf8')
+          .split('\n')
+          .filter((l) => /error|Error/.test(l))
+          .slice(-8);
+        throw new Error(
+          `the debug kernel build from ${source.name} ${source.version} failed (exit ${r.status}):\n  ${tail.join('\n  ') || 'see the log above'}`,
+        );
+      }
+      // 7.3's kbuild (not 6.12's) writes the O= tree's own absolute path into its
+      // generated Makefile (KBUILD_OUTPUT): point it at the folder it is renamed to.
+      const generated = path.join(tmp, 'Makefile');
+      writeFileSync(generated, readFileSync(generated, 'utf8').split(tmp).join(buildDir));
+      writeFileSync(path.join(tmp, 'guplab-debug'), `${source.name}=${source.version}\nbuilt in ${Math.round((Date.now() - started) / 1000)} s\n`);
+    },
+  );
   return { buildDir, image, source, builtInS: Math.round((Date.now() - started) / 1000) };
 }

@@ -9,7 +9,16 @@ import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crossCompileArgs } from '../vm/arch.js';
-import { archiveIndex, downloadPackages, kernelCandidates, NO_MODULE_HINT, resolveKernel, seriesOf, type ArchiveKernel, type ResolveOptions } from './archive.js';
+import {
+  archiveIndex,
+  downloadPackages,
+  kernelCandidates,
+  NO_MODULE_HINT,
+  resolveKernel,
+  seriesOf,
+  type ArchiveKernel,
+  type ResolveOptions,
+} from './archive.js';
 import { ensureBuildRoot, inRoot, runInRoot } from './buildroot.js';
 import { cachedDir } from './cache.js';
 import { debugLine, debugSourceFor, ensureDebugKernel } from './debugkernel.js';
@@ -90,7 +99,10 @@ export function resolveArchiveKernel(spec: string, arch: Arch, log: (msg: string
 /** --kernel values with `all` expanded to every series of the arch that guplab can use (oldest first; without the module, image-only series too). */
 export function expandKernelSpecs(versions: readonly string[], arch: Arch, log: (msg: string) => void, opts: ResolveOptions = {}): string[] {
   if (!versions.includes('all')) return [...versions];
-  const usable = seriesOf(archiveIndex(log).index.kernels.filter((k) => opts.module === false || !k.unbuildable), arch);
+  const usable = seriesOf(
+    archiveIndex(log).index.kernels.filter((k) => opts.module === false || !k.unbuildable),
+    arch,
+  );
   return [...new Set(versions.flatMap((v) => (v === 'all' ? usable : [v])))];
 }
 
@@ -126,7 +138,9 @@ function headersDir(release: string): string {
 
 /** The refusal of a module boot on a cached kernel without headers. */
 function imageOnlyRefusal(release: string): Error {
-  return new Error(`kernel ${release} is cached as image only (the archive has no linux-headers-${release}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}`);
+  return new Error(
+    `kernel ${release} is cached as image only (the archive has no linux-headers-${release}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}`,
+  );
 }
 
 /**
@@ -139,7 +153,8 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
   if (line !== undefined) {
     const { source, gen } = resolveDebugSource(line, arch, log);
     const build = ensureDebugKernel(source, arch, gen, log);
-    if (build.builtInS !== undefined) log(`debug kernel from ${source.name} ${source.version} built in ${Math.floor(build.builtInS / 60)} min ${build.builtInS % 60} s`);
+    if (build.builtInS !== undefined)
+      log(`debug kernel from ${source.name} ${source.version} built in ${Math.floor(build.builtInS / 60)} min ${build.builtInS % 60} s`);
     return userKernel(build.image, build.buildDir, arch, log);
   }
   // An exact release already unpacked needs no index: a second run asks nothing.
@@ -175,21 +190,29 @@ export function ensureKernel(version: string, arch: Arch, log: (msg: string) => 
 /** An image-only kernel's upstream version, recorded at unpacking from its archive entry (it has no Makefile to read). */
 const UPSTREAM_FILE = 'upstream';
 
-function unpackedKernel(release: string, arch: Arch, resolved: { kernel: ArchiveKernel; gen: string } | undefined, log: (msg: string) => void, opts: ResolveOptions = {}): Kernel {
+function unpackedKernel(
+  release: string,
+  arch: Arch,
+  resolved: { kernel: ArchiveKernel; gen: string } | undefined,
+  log: (msg: string) => void,
+  opts: ResolveOptions = {},
+): Kernel {
   const kernelsDir = path.join(cacheRoot(), 'kernels');
   const root = path.join(kernelsDir, release, 'root');
   const stamp = path.join(kernelsDir, release, 'complete');
   if (existsSync(stamp)) {
     if (opts.module !== false && !existsSync(path.join(headersDir(release), 'Makefile'))) throw imageOnlyRefusal(release);
     log(`cached: kernel ${release} (${root})`);
-  }
-  else {
+  } else {
     // A root is renamed into place whole, modules.dep (depmod) last; one
     // without it is left by a run that died before unpacking was atomic.
     if (!existsSync(path.join(root, 'lib', 'modules', release, 'modules.dep'))) rmSync(root, { recursive: true, force: true });
     const { kernel: entry, gen } = resolved ?? resolveArchiveKernel(release, arch, log, opts);
     const pkgs = [...entry.packages];
-    if (entry.unbuildable) log(`kernel: ${release} is image only (${entry.unbuildable}): no headers, no guplab.ko${entry.noModules ? `; no modules either (${entry.noModules})` : ''}`);
+    if (entry.unbuildable)
+      log(
+        `kernel: ${release} is image only (${entry.unbuildable}): no headers, no guplab.ko${entry.noModules ? `; no modules either (${entry.noModules})` : ''}`,
+      );
     // Unpacked in a temporary folder renamed into place, so that two runs
     // fetching the same kernel at once never see each other's half.
     cachedDir(root, `kernel ${release}`, log, (tmp) => {
@@ -217,7 +240,8 @@ function unpackedKernel(release: string, arch: Arch, resolved: { kernel: Archive
       // The arch headers include the common headers by absolute path: point it into the cache.
       const makefile = path.join(tmp, 'usr', 'src', headers, 'Makefile');
       // (7.x also names its own folder in KBUILD_OUTPUT=.)
-      if (!entry.unbuildable) writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
+      if (!entry.unbuildable)
+        writeFileSync(makefile, readFileSync(makefile, 'utf8').replace(/(^|[\s=])\/usr\/src\/linux-headers-/gm, `$1${root}/usr/src/linux-headers-`));
       // Without headers there is no Makefile to read the upstream version
       // from: the archive's package version says it (6.16.3-1~bpo13+1: 6.16.3).
       else writeFileSync(path.join(tmp, UPSTREAM_FILE), `${entry.upstream}\n`);
@@ -248,7 +272,9 @@ function unpackedKernel(release: string, arch: Arch, resolved: { kernel: Archive
     arch,
     root,
     // 7.x installs the image next to its modules.
-    vmlinuz: [path.join(root, 'boot', `vmlinuz-${release}`), path.join(root, 'lib', 'modules', release, 'vmlinuz')].find((f) => existsSync(f)) ?? path.join(root, 'boot', `vmlinuz-${release}`),
+    vmlinuz:
+      [path.join(root, 'boot', `vmlinuz-${release}`), path.join(root, 'lib', 'modules', release, 'vmlinuz')].find((f) => existsSync(f)) ??
+      path.join(root, 'boot', `vmlinuz-${release}`),
     modulesDir: path.join(root, 'lib', 'modules', release),
     buildDir,
   };
@@ -320,6 +346,9 @@ export function checkModule(kernel: Kernel): KmodCheck {
 export function kernelConfig(kernel: Kernel): string {
   const files = [path.join(kernel.buildDir, '.config'), path.join(kernel.root, 'boot', `config-${kernel.release}`)];
   const file = files.find((f) => existsSync(f));
-  if (!file) throw new Error(`kernel ${kernel.release} has no .config (looked in ${files.join(', ')}): its headers package is incomplete; remove ${kernel.root} from the cache and run again`);
+  if (!file)
+    throw new Error(
+      `kernel ${kernel.release} has no .config (looked in ${files.join(', ')}): its headers package is incomplete; remove ${kernel.root} from the cache and run again`,
+    );
   return readFileSync(file, 'utf8');
 }

@@ -30,7 +30,9 @@ export function pickLinuxSource(series: string, kernelVersion: string, madison: 
     .map((f) => f[1]!);
   if (!versions.length) {
     const have = linesWithSource.length ? linesWithSource.join(', ') : 'none';
-    throw new Error(`no ${name} package in Debian's archive, so the ${series} line cannot be built from source: pass --kernel one of the lines that have one (${have})`);
+    throw new Error(
+      `no ${name} package in Debian's archive, so the ${series} line cannot be built from source: pass --kernel one of the lines that have one (${have})`,
+    );
   }
   if (versions.includes(kernelVersion)) return { name, version: kernelVersion, exact: true };
   const newest = [...new Set(versions)].sort(compareDebVersions).at(-1)!;
@@ -62,7 +64,13 @@ export function fetchSourceTarball(pkg: SourcePackage, gen: string, dir: string)
   const [deb] = downloadPackages(gen, [`${pkg.name}=${pkg.version}`], debs);
   const series = pkg.name.replace(/^linux-source-/, '');
   const tarball = `usr/src/linux-source-${series}.tar.xz`;
-  run('sh', ['-c', 'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "./$2" 2>/dev/null || dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$2"', deb!, dir, tarball]);
+  run('sh', [
+    '-c',
+    'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "./$2" 2>/dev/null || dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" "$2"',
+    deb!,
+    dir,
+    tarball,
+  ]);
   rmSync(debs, { recursive: true, force: true });
   return path.join(dir, tarball);
 }

@@ -31,7 +31,14 @@ export { configArch };
  * built in nor available as a module (names of modules found in modules.dep).
  */
 export function missingGuestConfig(config: string, modulesDep: string): string[] {
-  const available = new Set(moduleLoadOrder(modulesDep, BOOT_MODULES).map((f) => path.basename(f).replace(/\.ko(\.\w+)?$/, '').replaceAll('-', '_')));
+  const available = new Set(
+    moduleLoadOrder(modulesDep, BOOT_MODULES).map((f) =>
+      path
+        .basename(f)
+        .replace(/\.ko(\.\w+)?$/, '')
+        .replaceAll('-', '_'),
+    ),
+  );
   // The runner reads everything over the arch's serial console: without it a boot looks like a hang.
   const serial = ARCHES[configArch(config) ?? 'x86_64'].consoleConfig;
   return Object.entries({ ...GUEST_CONFIG, [serial]: '' })
@@ -46,11 +53,18 @@ export function missingGuestConfig(config: string, modulesDep: string): string[]
 export function userKernel(image: string, buildDir: string, arch: Arch | undefined, log: (msg: string) => void): Kernel {
   image = path.resolve(image);
   buildDir = path.resolve(buildDir);
-  if (!existsSync(image)) throw new Error(`--kernel-image ${image} does not exist: pass the kernel image (${Object.values(ARCHES).map((a) => a.image).join(', ')})`);
+  if (!existsSync(image))
+    throw new Error(
+      `--kernel-image ${image} does not exist: pass the kernel image (${Object.values(ARCHES)
+        .map((a) => a.image)
+        .join(', ')})`,
+    );
   const releaseFile = path.join(buildDir, 'include', 'config', 'kernel.release');
   const configFile = path.join(buildDir, '.config');
   if (!existsSync(releaseFile) || !existsSync(configFile)) {
-    throw new Error(`--kernel-build ${buildDir} is not a configured kernel build tree or headers folder (no include/config/kernel.release or .config): build the kernel there first`);
+    throw new Error(
+      `--kernel-build ${buildDir} is not a configured kernel build tree or headers folder (no include/config/kernel.release or .config): build the kernel there first`,
+    );
   }
   const release = readFileSync(releaseFile, 'utf8').trim();
   const upstream = kernelUpstream(release, buildDir);
@@ -79,7 +93,8 @@ export function userKernel(image: string, buildDir: string, arch: Arch | undefin
     if (!existsSync(path.join(modulesDir, 'modules.dep'))) writeFileSync(path.join(modulesDir, 'modules.dep'), '');
   }
   const missing = missingGuestConfig(config, readFileSync(path.join(modulesDir, 'modules.dep'), 'utf8'));
-  if (missing.length) throw new Error(`kernel ${release} (${buildDir}) cannot boot as a guplab guest; it lacks:\n  ${missing.join('\n  ')}\nenable them in .config and rebuild`);
+  if (missing.length)
+    throw new Error(`kernel ${release} (${buildDir}) cannot boot as a guplab guest; it lacks:\n  ${missing.join('\n  ')}\nenable them in .config and rebuild`);
   log(`user kernel ${release} (upstream ${upstream}, ${built}): image ${image}, build ${buildDir}, modules ${modulesDir}`);
   return { release, upstream, arch: built, root: cacheDir, vmlinuz: image, modulesDir, buildDir, cacheDir };
 }

@@ -32,7 +32,9 @@ export function seriesOfRelease(release: string): string {
 export function pickSourcePackage(series: string, kernelVersion: string, madison: string, linesWithSource: readonly string[]): SourcePackage {
   const [major, minor] = series.split('.').map(Number) as [number, number];
   if (major < 5 || (major === 5 && minor < 11)) {
-    throw new Error(`the ${series} line predates mm/gup_test.c (5.11; ${series} has mm/gup_benchmark.c, another ABI and no selftests of it here): pass --kernel 6.1 or newer`);
+    throw new Error(
+      `the ${series} line predates mm/gup_test.c (5.11; ${series} has mm/gup_benchmark.c, another ABI and no selftests of it here): pass --kernel 6.1 or newer`,
+    );
   }
   return pickLinuxSource(series, kernelVersion, madison, linesWithSource);
 }
@@ -67,7 +69,9 @@ export function ensureSource(pkg: SourcePackage, gen: string, log: Log): string 
     const members = SOURCE_MEMBERS(`linux-source-${series}`);
     const r = spawnSync('tar', ['-xJf', tarball, '-C', tmp, '--ignore-failed-read', ...members], { encoding: 'utf8' });
     if (!existsSync(path.join(tmp, `linux-source-${series}`, 'mm', 'gup_test.c'))) {
-      throw new Error(`${pkg.name} ${pkg.version} has no mm/gup_test.c (tar: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}): the line predates gup_test (5.11)`);
+      throw new Error(
+        `${pkg.name} ${pkg.version} has no mm/gup_test.c (tar: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}): the line predates gup_test (5.11)`,
+      );
     }
     run('rm', ['-rf', path.join(tmp, 'usr')]);
     writeFileSync(path.join(tmp, 'package'), `${pkg.name}=${pkg.version}\n`);
@@ -135,9 +139,17 @@ export function buildGupTestModule(kernel: Kernel, src: string, sourceVersion: s
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
     writeFileSync(path.join(tmp, 'build.log'), output);
     const missing = undefinedSymbols(output);
-    if (missing.length) throw new UnexportedSymbolsError(`mm/gup_test.c cannot be built out of tree for ${kernel.release}: the kernel does not export ${missing.join(', ')} to modules${missing.some((m) => m.startsWith('get_pfnblock_')) ? ' (CONFIG_CMA inlines it into folio_is_longterm_pinnable())' : ''}; use a line whose build passes (\`guplab selftests --kernel LINE\` builds without booting) or a kernel of your own with CONFIG_GUP_TEST=y`, missing);
+    if (missing.length)
+      throw new UnexportedSymbolsError(
+        `mm/gup_test.c cannot be built out of tree for ${kernel.release}: the kernel does not export ${missing.join(', ')} to modules${missing.some((m) => m.startsWith('get_pfnblock_')) ? ' (CONFIG_CMA inlines it into folio_is_longterm_pinnable())' : ''}; use a line whose build passes (\`guplab selftests --kernel LINE\` builds without booting) or a kernel of your own with CONFIG_GUP_TEST=y`,
+        missing,
+      );
     if (r.status !== 0 || !existsSync(path.join(tmp, 'gup_test.ko'))) {
-      const tail = output.split('\n').filter((l) => /error|Error|undefined/.test(l)).slice(-6).join(' | ');
+      const tail = output
+        .split('\n')
+        .filter((l) => /error|Error|undefined/.test(l))
+        .slice(-6)
+        .join(' | ');
       throw new Error(`building mm/gup_test.c against ${kernel.release} failed (exit ${r.status}): ${tail || output.split('\n').slice(-4).join(' | ')}`);
     }
   });
@@ -168,7 +180,12 @@ export function selftestSources(name: SelftestName, makefile: string, present: (
  * 6.12's selftests need (PAGEMAP_SCAN). No liburing: the io_uring cases
  * skip themselves, as upstream does without it.
  */
-export function buildSelftests(src: string, kernel: Kernel, sourceVersion: string, log: Log): { binDir: string; built: SelftestName[]; invocations: Invocation[] } {
+export function buildSelftests(
+  src: string,
+  kernel: Kernel,
+  sourceVersion: string,
+  log: Log,
+): { binDir: string; built: SelftestName[]; invocations: Invocation[] } {
   const dir = selftestsDir(src);
   const invocations = invocationsOf(src);
   const wanted = binariesOf(invocations).filter((b) => existsSync(path.join(dir, `${b}.c`)));
@@ -182,15 +199,43 @@ export function buildSelftests(src: string, kernel: Kernel, sourceVersion: strin
     const karch = archInfo(arch).kernelArch === 'x86_64' ? 'x86' : archInfo(arch).kernelArch;
     const cc = arch === hostArch() ? 'gcc' : `${archInfo(arch).triple}-gcc`;
     // tools/testing/selftests: 7.x includes "kselftest.h" without the ../ of earlier versions.
-    const includes = [tmp, src, path.join(src, 'tools', 'testing', 'selftests'), path.join(src, 'tools', 'include'), path.join(src, 'include', 'uapi'), path.join(src, 'arch', karch, 'include', 'uapi'), path.join(kernel.buildDir, 'arch', karch, 'include', 'generated', 'uapi')];
+    const includes = [
+      tmp,
+      src,
+      path.join(src, 'tools', 'testing', 'selftests'),
+      path.join(src, 'tools', 'include'),
+      path.join(src, 'include', 'uapi'),
+      path.join(src, 'arch', karch, 'include', 'uapi'),
+      path.join(kernel.buildDir, 'arch', karch, 'include', 'generated', 'uapi'),
+    ];
     const makefile = existsSync(path.join(dir, 'Makefile')) ? readFileSync(path.join(dir, 'Makefile'), 'utf8') : '';
     for (const name of wanted) {
       const files = selftestSources(name, makefile, (f) => existsSync(path.join(dir, f)));
-      const args = ['-n', '5', cc, '-static', '-O2', '-Wall', '-U_FORTIFY_SOURCE', '-D__user=', ...includes.flatMap((i) => ['-I', i]), '-o', path.join(tmp, name), ...files, '-lrt', '-lpthread', '-lm'];
+      const args = [
+        '-n',
+        '5',
+        cc,
+        '-static',
+        '-O2',
+        '-Wall',
+        '-U_FORTIFY_SOURCE',
+        '-D__user=',
+        ...includes.flatMap((i) => ['-I', i]),
+        '-o',
+        path.join(tmp, name),
+        ...files,
+        '-lrt',
+        '-lpthread',
+        '-lm',
+      ];
       const r = spawnSync('nice', args, { cwd: dir, encoding: 'utf8' });
       if (r.error) throw new Error(`${cc} could not be run (${r.error.message}): install it (scripts/deps.sh installs gcc and gcc-aarch64-linux-gnu)`);
       if (r.status !== 0) {
-        const errors = `${r.stderr}`.split('\n').filter((l) => /error/.test(l)).slice(0, 4).join(' | ');
+        const errors = `${r.stderr}`
+          .split('\n')
+          .filter((l) => /error/.test(l))
+          .slice(0, 4)
+          .join(' | ');
         throw new Error(`building the ${name} selftest of ${sourceVersion} for ${arch} failed: ${errors || `${cc} exit ${r.status}`}`);
       }
     }

@@ -34,7 +34,12 @@ export function crossCheckPairs(): Pair[] {
   for (const [gup, api] of Object.entries(API)) {
     const shared = (rw: string): string => `${rw} longterm ${gup} pin in MAP_SHARED file mapping`;
     const priv = (rw: string): string => `${rw} longterm ${gup} pin in MAP_PRIVATE file mapping`;
-    pairs.push({ selftest: { invocation: 'gup_longterm', run: `${shared('R/W')} ... with memfd` }, probe: { id: 'writable-longterm-shared', case: `memfd/${api}` }, kind: 'longterm', shouldWork: true });
+    pairs.push({
+      selftest: { invocation: 'gup_longterm', run: `${shared('R/W')} ... with memfd` },
+      probe: { id: 'writable-longterm-shared', case: `memfd/${api}` },
+      kind: 'longterm',
+      shouldWork: true,
+    });
     pairs.push({
       selftest: { invocation: 'gup_longterm', run: `${shared('R/W')} ... with memfd hugetlb (2048 kB)` },
       probe: { id: 'writable-longterm-shared', case: `hugetlb/${api}` },
@@ -44,12 +49,36 @@ export function crossCheckPairs(): Pair[] {
     for (const fs of ['ext4', 'xfs']) {
       const inv = `gup_longterm (in ${fs}`;
       // ext4 and xfs: only the shared R/W pin is expected to fail.
-      pairs.push({ selftest: { invocation: inv, run: `${shared('R/W')} ... with local tmpfile` }, probe: { id: 'writable-longterm-shared', case: `${fs}/${api}` }, kind: 'longterm', shouldWork: false });
-      pairs.push({ selftest: { invocation: inv, run: `${shared('R/O')} ... with local tmpfile` }, probe: { id: 'writable-longterm-family', case: `${fs}/shared-ro-longterm/${api}` }, kind: 'longterm', shouldWork: true });
-      pairs.push({ selftest: { invocation: inv, run: `${priv('R/W')} ... with local tmpfile` }, probe: { id: 'writable-longterm-family', case: `${fs}/private-write-longterm/${api}` }, kind: 'longterm', shouldWork: true });
-      pairs.push({ selftest: { invocation: inv, run: `${priv('R/O')} ... with local tmpfile` }, probe: { id: 'writable-longterm-family', case: `${fs}/private-ro-longterm/${api}` }, kind: 'longterm', shouldWork: true });
+      pairs.push({
+        selftest: { invocation: inv, run: `${shared('R/W')} ... with local tmpfile` },
+        probe: { id: 'writable-longterm-shared', case: `${fs}/${api}` },
+        kind: 'longterm',
+        shouldWork: false,
+      });
+      pairs.push({
+        selftest: { invocation: inv, run: `${shared('R/O')} ... with local tmpfile` },
+        probe: { id: 'writable-longterm-family', case: `${fs}/shared-ro-longterm/${api}` },
+        kind: 'longterm',
+        shouldWork: true,
+      });
+      pairs.push({
+        selftest: { invocation: inv, run: `${priv('R/W')} ... with local tmpfile` },
+        probe: { id: 'writable-longterm-family', case: `${fs}/private-write-longterm/${api}` },
+        kind: 'longterm',
+        shouldWork: true,
+      });
+      pairs.push({
+        selftest: { invocation: inv, run: `${priv('R/O')} ... with local tmpfile` },
+        probe: { id: 'writable-longterm-family', case: `${fs}/private-ro-longterm/${api}` },
+        kind: 'longterm',
+        shouldWork: true,
+      });
     }
-    pairs.push({ selftest: { invocation: 'cow', run: `R/O longterm ${gup} pin ... with shared zeropage` }, probe: { id: 'cow-ro-pin', case: `zeropage/ro-longterm/${api}` }, kind: 'ro-pin-coherence' });
+    pairs.push({
+      selftest: { invocation: 'cow', run: `R/O longterm ${gup} pin ... with shared zeropage` },
+      probe: { id: 'cow-ro-pin', case: `zeropage/ro-longterm/${api}` },
+      kind: 'ro-pin-coherence',
+    });
     pairs.push({
       selftest: { invocation: 'cow', run: `R/O longterm ${gup} pin ... with memfd` },
       probe: { id: 'cow-ro-pin', case: `file/ro-longterm/${api}` },
@@ -119,11 +148,23 @@ export function crossCheck(verdicts: readonly SubtestVerdict[], report: CheckRep
   return pairs.map((pair) => {
     const { r, why } = findResult(verdicts, pair);
     const sAns = r ? selftestAnswer(pair, r) : undefined;
-    const sDetail = r ? [r.status === 'fail' ? 'not ok' : 'ok', r.desc, r.reason ? `# ${r.status.toUpperCase()} ${r.reason}` : ''].filter(Boolean).join(' ') : why;
+    const sDetail = r
+      ? [r.status === 'fail' ? 'not ok' : 'ok', r.desc, r.reason ? `# ${r.status.toUpperCase()} ${r.reason}` : ''].filter(Boolean).join(' ')
+      : why;
     const probe = report?.probes.find((p) => p.id === pair.probe.id);
-    const c = probe?.cases.find((x) => x.case === pair.probe.case) ?? (pair.probe.case.startsWith('hugetlb/') ? probe?.cases.find((x) => x.case === pair.probe.case.replace('hugetlb/', 'hugetlb-in-movable/')) : undefined);
+    const c =
+      probe?.cases.find((x) => x.case === pair.probe.case) ??
+      (pair.probe.case.startsWith('hugetlb/') ? probe?.cases.find((x) => x.case === pair.probe.case.replace('hugetlb/', 'hugetlb-in-movable/')) : undefined);
     const gAns = c ? probeAnswer(pair.kind, c) : undefined;
-    const gDetail = !report ? 'no check report' : !probe ? `probe ${pair.probe.id} did not run` : !c ? `no case ${pair.probe.case}` : c.status === 'skip' ? `skipped: ${c.skip ?? ''}` : `${c.answer?.ret ?? ''}${c.answer?.note ? `, ${c.answer.note}` : ''}`;
+    const gDetail = !report
+      ? 'no check report'
+      : !probe
+        ? `probe ${pair.probe.id} did not run`
+        : !c
+          ? `no case ${pair.probe.case}`
+          : c.status === 'skip'
+            ? `skipped: ${c.skip ?? ''}`
+            : `${c.answer?.ret ?? ''}${c.answer?.note ? `, ${c.answer.note}` : ''}`;
     const verdict = sAns && gAns ? (sAns === gAns ? 'agree' : 'DISAGREE') : 'not compared';
     return {
       question: pair.selftest.run,
@@ -144,9 +185,14 @@ export function crossCheckMarkdown(rows: readonly CrossRow[]): string {
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
   const lines = ['| question (selftest [RUN] line) | selftest | answer | guplab probe case | answer | verdict |', '|---|---|---|---|---|---|'];
   for (const r of rows) {
-    lines.push(`| ${cell(r.question)} | ${cell(r.selftest)} | ${r.selftestAnswer ?? `- (${cell(r.selftestDetail)})`} | ${cell(r.probe)} | ${r.guplabAnswer ?? `- (${cell(r.guplabDetail)})`} | ${r.verdict} |`);
+    lines.push(
+      `| ${cell(r.question)} | ${cell(r.selftest)} | ${r.selftestAnswer ?? `- (${cell(r.selftestDetail)})`} | ${cell(r.probe)} | ${r.guplabAnswer ?? `- (${cell(r.guplabDetail)})`} | ${r.verdict} |`,
+    );
   }
   const n = (v: CrossRow['verdict']): number => rows.filter((r) => r.verdict === v).length;
-  lines.push('', `${n('agree')} agree, ${n('DISAGREE')} disagree, ${n('not compared')} not compared (a side skipped or did not run) of ${rows.length} questions.`);
+  lines.push(
+    '',
+    `${n('agree')} agree, ${n('DISAGREE')} disagree, ${n('not compared')} not compared (a side skipped or did not run) of ${rows.length} questions.`,
+  );
   return `${lines.join('\n')}\n`;
 }

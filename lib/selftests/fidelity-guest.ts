@@ -21,7 +21,12 @@ export interface FidelityGuestJob {
 
 const thpFaults = (): number => Number(/^thp_fault_alloc (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
 
-async function guplabSide(dev: GupDevice, c: FidelityCase, repeats: number, floor: boolean): Promise<Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'>> {
+async function guplabSide(
+  dev: GupDevice,
+  c: FidelityCase,
+  repeats: number,
+  floor: boolean,
+): Promise<Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'>> {
   const pages = (c.sizeMiB << 20) / 4096;
   const m = mapAnonymous(c.sizeMiB << 20, { thp: c.backing === 'THP' ? 'on' : 'off', populate: true });
   try {

@@ -27,7 +27,11 @@ export const FIDELITY_CMDS = [
   { cmd: 'PIN_LONGTERM_BENCHMARK', opt: '-L', api: 'pin_user_pages', flags: 'write+longterm' },
 ] as const;
 
-export function fidelityCases(sizeMiB = 32, ppcs: readonly number[] = [1, 512, (32 << 20) / 4096], backings: readonly ('4K' | 'THP')[] = ['4K', 'THP']): FidelityCase[] {
+export function fidelityCases(
+  sizeMiB = 32,
+  ppcs: readonly number[] = [1, 512, (32 << 20) / 4096],
+  backings: readonly ('4K' | 'THP')[] = ['4K', 'THP'],
+): FidelityCase[] {
   const out: FidelityCase[] = [];
   for (const backing of backings) for (const ppc of ppcs) for (const c of FIDELITY_CMDS) out.push({ ...c, backing, ppc, sizeMiB });
   return out;
@@ -41,7 +45,8 @@ export function gupTestArgs(c: FidelityCase, repeats: number): string[] {
 /** The `Time: get:G put:P us` lines gup_test prints, one per repeat, for its command. */
 export function parseGupTestTimes(output: string): { cmd: string; getUs: number; putUs: number; truncated: boolean }[] {
   const out = [];
-  for (const m of output.matchAll(/(\w+_BENCHMARK): Time: get:(\d+) put:(\d+) us(, truncated)?/g)) out.push({ cmd: m[1]!, getUs: Number(m[2]), putUs: Number(m[3]), truncated: Boolean(m[4]) });
+  for (const m of output.matchAll(/(\w+_BENCHMARK): Time: get:(\d+) put:(\d+) us(, truncated)?/g))
+    out.push({ cmd: m[1]!, getUs: Number(m[2]), putUs: Number(m[3]), truncated: Boolean(m[4]) });
   return out;
 }
 
@@ -104,7 +109,12 @@ export function caseName(c: FidelityCase): string {
 
 /** The rows of a run: every pair of each case, judged. */
 export function judgeFidelity(cases: readonly FidelityCase[], pairs: readonly FidelityPair[]): FidelityRow[] {
-  return cases.map((c, i) => judgeCase(c, pairs.filter((p) => p.case === i)));
+  return cases.map((c, i) =>
+    judgeCase(
+      c,
+      pairs.filter((p) => p.case === i),
+    ),
+  );
 }
 
 export function judgeCase(c: FidelityCase, pairs: readonly FidelityPair[]): FidelityRow {
@@ -182,12 +192,19 @@ export function fidelityMarkdown(rows: readonly FidelityRow[], accel: string): s
   for (const r of rows) {
     const rr = r.roundRatios?.map((x) => x.toFixed(2)).join(' ') ?? '-';
     const thp = r.gupTestThpShare === undefined && r.guplabThpShare === undefined ? '' : `${pct(r.gupTestThpShare)} / ${pct(r.guplabThpShare)}`;
-    const verdict = { agree: 'agree', differ: '**DIFFER**', unsure: 'unsure (CI includes 1)', shown: 'not judged', none: 'no figure' }[r.verdict] + (r.why ? `: ${r.why}` : '');
-    lines.push(`| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r2(r.ratio)} | ${r.ci95 ? `${r.ci95[0].toFixed(3)}-${r.ci95[1].toFixed(3)}` : '-'} | ${verdict} | ${r2(r.getRatio)} | ${rr} | ${f(r.floorNsPerPage)} | ${thp} |`);
+    const verdict =
+      { agree: 'agree', differ: '**DIFFER**', unsure: 'unsure (CI includes 1)', shown: 'not judged', none: 'no figure' }[r.verdict] +
+      (r.why ? `: ${r.why}` : '');
+    lines.push(
+      `| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r2(r.ratio)} | ${r.ci95 ? `${r.ci95[0].toFixed(3)}-${r.ci95[1].toFixed(3)}` : '-'} | ${verdict} | ${r2(r.getRatio)} | ${rr} | ${f(r.floorNsPerPage)} | ${thp} |`,
+    );
   }
   const judged = rows.filter((r) => r.verdict === 'agree' || r.verdict === 'differ' || r.verdict === 'unsure');
   const agree = judged.filter((r) => r.verdict === 'agree').length;
   const differ = judged.filter((r) => r.verdict === 'differ').length;
-  lines.push('', `${agree} of ${judged.length} judged cases agree within ${FIDELITY_TOLERANCE * 100}%; ${differ} differ (outside it with a CI excluding 1: exit 1); ${rows.length - judged.length} shown, not judged.`);
+  lines.push(
+    '',
+    `${agree} of ${judged.length} judged cases agree within ${FIDELITY_TOLERANCE * 100}%; ${differ} differ (outside it with a CI excluding 1: exit 1); ${rows.length - judged.length} shown, not judged.`,
+  );
   return `${lines.join('\n')}\n`;
 }

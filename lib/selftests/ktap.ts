@@ -60,7 +60,14 @@ export function parseTap(text: string): TapDoc {
         else if (kind === 'XFAIL' || kind === 'TODO') status = 'xfail';
         else status = 'error';
       }
-      const r: TapResult = { n: Number(res[2]), status, desc, ...(reason ? { reason } : {}), ...(lastRun ? { run: lastRun } : {}), ...(pending.length ? { pre: pending } : {}) };
+      const r: TapResult = {
+        n: Number(res[2]),
+        status,
+        desc,
+        ...(reason ? { reason } : {}),
+        ...(lastRun ? { run: lastRun } : {}),
+        ...(pending.length ? { pre: pending } : {}),
+      };
       doc.results.push(r);
       lastRun = undefined;
       pending = [];
@@ -142,20 +149,26 @@ export function judgeRun(run: SelftestRun): SubtestVerdict {
     const passed = run.exitCode === KSFT.pass;
     const synth: TapDoc = {
       plan: 1,
-      results: [{ n: 1, status: passed ? 'pass' : 'fail', desc: `exit status ${run.exitCode} (prints no TAP: judged by its exit status, as run_vmtests.sh does)` }],
+      results: [
+        { n: 1, status: passed ? 'pass' : 'fail', desc: `exit status ${run.exitCode} (prints no TAP: judged by its exit status, as run_vmtests.sh does)` },
+      ],
       comments: run.output.split('\n').filter((l) => l.trim()),
     };
     const c = countResults(synth.results);
     return { name: run.name, doc: synth, counts: c, plan: 1, status: passed ? 'pass' : 'fail', ...(passed ? {} : { reason: `exit ${run.exitCode}` }) };
   }
   if (counts.fail > 0 || counts.error > 0) return { ...base, status: 'fail', reason: `${counts.fail + counts.error} case(s) failed` };
-  if (run.exitCode !== KSFT.pass && run.exitCode !== KSFT.xfail) return { ...base, status: 'fail', reason: `exit ${run.exitCode}${lastComment(doc) ? `: ${lastComment(doc)}` : ''}` };
+  if (run.exitCode !== KSFT.pass && run.exitCode !== KSFT.xfail)
+    return { ...base, status: 'fail', reason: `exit ${run.exitCode}${lastComment(doc) ? `: ${lastComment(doc)}` : ''}` };
   if (doc.plan === undefined) return { ...base, status: 'fail', reason: 'no TAP plan printed' };
   if (doc.results.length !== doc.plan) return { ...base, status: 'fail', reason: `${doc.results.length} result(s) for a plan of ${doc.plan}` };
   if (doc.results.length > 0 && counts.skip === doc.results.length) {
     // gup_test prints why before its skip ("check if CONFIG_GUP_TEST is enabled in kernel config"), then a generic reason.
     const first = doc.results[0]!;
-    const why = first.pre?.filter((c) => !/^\[(RUN|INFO)\]/.test(c)).at(-1)?.trim();
+    const why = first.pre
+      ?.filter((c) => !/^\[(RUN|INFO)\]/.test(c))
+      .at(-1)
+      ?.trim();
     return { ...base, status: 'skip', reason: [first.reason ?? 'every case skipped', why].filter(Boolean).join(': ') };
   }
   return { ...base, status: 'pass' };
@@ -185,7 +198,8 @@ export function mergeKtap(verdicts: readonly SubtestVerdict[], header: readonly 
       for (const r of v.doc.results) {
         sub.push(...(r.pre ?? []).map((c) => `# ${c.replace(/#\s*$/, '').trimEnd()}`));
         const desc = oneLine(r.desc);
-        const directive = r.status === 'skip' ? ` # SKIP ${oneLine(r.reason ?? '')}`.trimEnd() : r.status === 'xfail' ? ` # XFAIL ${oneLine(r.reason ?? '')}`.trimEnd() : '';
+        const directive =
+          r.status === 'skip' ? ` # SKIP ${oneLine(r.reason ?? '')}`.trimEnd() : r.status === 'xfail' ? ` # XFAIL ${oneLine(r.reason ?? '')}`.trimEnd() : '';
         sub.push(`${r.status === 'fail' || r.status === 'error' ? 'not ok' : 'ok'} ${r.n}${desc ? ` ${desc}` : ''}${directive}`);
       }
     }

@@ -76,7 +76,13 @@ export const runFile = (i: number, what: 'tap' | 'rc'): string => `selftest-${i}
  * status in $GUPLAB_VM_OUT, then `after` (guplab's own probes for the
  * cross-check, in the same boot).
  */
-export function guestScript(opts: { binDir: string; module?: string; invocations: readonly Invocation[]; after?: readonly string[]; timeoutSec?: number }): string {
+export function guestScript(opts: {
+  binDir: string;
+  module?: string;
+  invocations: readonly Invocation[];
+  after?: readonly string[];
+  timeoutSec?: number;
+}): string {
   const lines = ['set -u', 'out="$GUPLAB_VM_OUT"', 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug'];
   // Without a module (the kernel does not export what gup_test.c needs) the
   // selftests run all the same: their gup_test cases skip themselves.

@@ -25,8 +25,9 @@ export const PROFILES = {
 export function buildStressBinary(): string {
   const out = path.join(projectRoot, 'build', 'stress', 'guplab-stress');
   mkdirSync(path.dirname(out), { recursive: true });
-  execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', out,
-    path.join(projectRoot, 'tools', 'stress', 'guplab-stress.c')], { stdio: 'inherit' });
+  execFileSync('gcc', ['-O2', '-g', '-Wall', '-Wextra', '-Werror', '-pthread', '-o', out, path.join(projectRoot, 'tools', 'stress', 'guplab-stress.c')], {
+    stdio: 'inherit',
+  });
   return out;
 }
 
@@ -42,7 +43,9 @@ export async function runStress(opts: StressOptions): Promise<number> {
       job: { steps: [{ kind: 'stress', profile: { ...prof.guest, seed: opts.seed } }] },
     });
     const secs = (result.wallMs / 1000).toFixed(0);
-    process.stderr.write(`guplab: stress on ${result.release} (${result.accel.toUpperCase()}, ${prof.memMiB} MiB guest): exit ${result.status ?? '-'}, wall ${secs} s\n`);
+    process.stderr.write(
+      `guplab: stress on ${result.release} (${result.accel.toUpperCase()}, ${prof.memMiB} MiB guest): exit ${result.status ?? '-'}, wall ${secs} s\n`,
+    );
     for (const p of result.problems) process.stderr.write(`guplab: stress FAILED: ${p}\n`);
     if (result.problems.length || result.status !== 0) {
       process.stderr.write(`--- console tail ---\n${result.console.split('\n').slice(-40).join('\n')}\n`);

@@ -59,7 +59,9 @@ function settleMemory(): void {
 }
 
 function troubleLines(): string[] {
-  return sh('dmesg', []).out.split('\n').filter((l) => KERNEL_TROUBLE.test(l));
+  return sh('dmesg', [])
+    .out.split('\n')
+    .filter((l) => KERNEL_TROUBLE.test(l));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -93,7 +95,9 @@ export async function runGuest(p: StressProfile): Promise<number> {
   const base = held();
   const troubleBefore = troubleLines().length;
   const t0 = Date.now();
-  console.log(`stress: ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, seed ${p.seed}, ${p.fuzzCalls} fuzz calls, ${p.raceSeconds} s races, kill ${p.killPages} pages`);
+  console.log(
+    `stress: ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, seed ${p.seed}, ${p.fuzzCalls} fuzz calls, ${p.raceSeconds} s races, kill ${p.killPages} pages`,
+  );
 
   // 1. Fuzzing.
   const fuzz = sh(BIN, ['fuzz', String(p.seed), String(p.fuzzCalls), String(p.fuzzThreads)]);
@@ -109,7 +113,10 @@ export async function runGuest(p: StressProfile): Promise<number> {
   process.stdout.write(race.out);
   const rm = /race: seconds=([\d.]+) pinned=(\d+) checks=(\d+) mm-ops=(\d+) failures=(\d+) mirrors=(\d+)/.exec(race.out);
   const raceSeconds = Number(rm?.[1] ?? 0);
-  check(race.status === 0 && !!rm && Number(rm[6]) > 0, `race: ${raceSeconds} s, ${rm?.[3] ?? 0} data checks, ${rm?.[4] ?? 0} mm operations, ${rm?.[6] ?? 0} mirrors made and released`);
+  check(
+    race.status === 0 && !!rm && Number(rm[6]) > 0,
+    `race: ${raceSeconds} s, ${rm?.[3] ?? 0} data checks, ${rm?.[4] ?? 0} mm operations, ${rm?.[6] ?? 0} mirrors made and released`,
+  );
   check(held() === base, `race: pin counters balance (${held() - base} leaked)`);
 
   // 3. SIGKILL the holder of the most pages, then victims killed mid-pin.
@@ -128,8 +135,10 @@ export async function runGuest(p: StressProfile): Promise<number> {
   const returned = (free1 - freeHeld) / (free0 - freeHeld);
   if (sig === 'SIGKILL' && released) kills++;
   check(sig === 'SIGKILL' && released, `kill: SIGKILL released every pin (${held() - base} left)`);
-  check(returned >= MIN_RETURNED,
-    `kill: MemFree ${free0} kB before, ${freeHeld} kB held, ${free1} kB after: ${(returned * 100).toFixed(1)}% of the held memory came back (at least ${MIN_RETURNED * 100}% expected)`);
+  check(
+    returned >= MIN_RETURNED,
+    `kill: MemFree ${free0} kB before, ${freeHeld} kB held, ${free1} kB after: ${(returned * 100).toFixed(1)}% of the held memory came back (at least ${MIN_RETURNED * 100}% expected)`,
+  );
   for (let i = 0; i < p.killRounds; i++) {
     const child = spawn(BIN, ['hold', String(65536 + i * 4096)], { stdio: 'ignore' });
     const exited = new Promise<unknown>((resolve) => child.on('exit', resolve));
@@ -210,10 +219,15 @@ export async function runGuest(p: StressProfile): Promise<number> {
     const er = sh('prlimit', ['--memlock=1048576', '--', ...asGroup, BIN, 'exec-race', String(p.raceSeconds), victim]);
     rmSync(victim);
     process.stdout.write(er.out);
-    const em = /exec-race: seconds=([\d.]+) rounds=(\d+) seized=(\d+) privileged-images=(\d+) unprivileged-images=(\d+) calls=(\d+) pins-traced=(\d+) pins-untraced=(\d+) pins-privileged=(\d+)/.exec(er.out);
-    check(er.status === 0 && !!em,
+    const em =
+      /exec-race: seconds=([\d.]+) rounds=(\d+) seized=(\d+) privileged-images=(\d+) unprivileged-images=(\d+) calls=(\d+) pins-traced=(\d+) pins-untraced=(\d+) pins-privileged=(\d+)/.exec(
+        er.out,
+      );
+    check(
+      er.status === 0 && !!em,
       `exec-race: ${em?.[1] ?? 0} s, ${em?.[2] ?? 0} execs of a setuid-root binary (${em?.[4] ?? 0} ran privileged, ${em?.[5] ?? 0} traced ones not), ` +
-      `${em?.[6] ?? 0} remote pins tried: ${em?.[7] ?? 0} on traced children, ${em?.[8] ?? 0} on untraced ones, ${em?.[9] ?? 0} on a privileged image (both must be 0)`);
+        `${em?.[6] ?? 0} remote pins tried: ${em?.[7] ?? 0} on traced children, ${em?.[8] ?? 0} on untraced ones, ${em?.[9] ?? 0} on a privileged image (both must be 0)`,
+    );
     check(held() === base, `exec-race: pin counters balance (${held() - base} leaked)`);
     // The fuzzer again, as a group member: every ioctl (MIRROR, MIRROR_STATE, ACCESS through
     // mirrors of anonymous, shmem and memfd_secret memory, BENCH of hmm_range_fault, mmap'ed
@@ -222,8 +236,10 @@ export async function runGuest(p: StressProfile): Promise<number> {
     const gf = sh('prlimit', ['--memlock=67108864', '--', ...asGroup, BIN, 'fuzz', String(p.seed + 1), String(groupCalls), String(p.fuzzThreads)]);
     process.stdout.write(gf.out.replace(/^fuzz:/gm, 'fuzz(group):'));
     const gm = /fuzz: seed=\d+ calls=(\d+) paths=(\d+) reopens=(\d+) failures=(\d+)/.exec(gf.out);
-    check(gf.status === 0 && Number(gm?.[1] ?? 0) >= groupCalls,
-      `fuzz as a group member: ${gm?.[1] ?? 0} calls, ${gm?.[2] ?? 0} distinct ioctl paths, exit ${gf.status}`);
+    check(
+      gf.status === 0 && Number(gm?.[1] ?? 0) >= groupCalls,
+      `fuzz as a group member: ${gm?.[1] ?? 0} calls, ${gm?.[2] ?? 0} distinct ioctl paths, exit ${gf.status}`,
+    );
     check(held() === base, `fuzz as a group member: pin counters balance (${held() - base} leaked)`);
     const other = sh(asNobody[0] as string, [...asNobody.slice(1), BIN, 'try', '1']);
     check(/open: EACCES/.test(other.out), `perm: a user outside the group still cannot open it (${other.out.trim()})`);

@@ -44,8 +44,7 @@ export interface ArchInfo {
  */
 export type PmemRoute =
   | { route: 'memmap'; config: string[]; modules: string[] }
-  | { route: 'devicetree'; config: string[]; modules: string[]; /** Guest physical address of RAM under -machine virt. */ ramBaseMiB: number };
-
+  | { route: 'devicetree'; config: string[]; modules: string[] /** Guest physical address of RAM under -machine virt. */; ramBaseMiB: number };
 
 export const ARCHES: Readonly<Record<Arch, ArchInfo>> = {
   x86_64: {
@@ -102,7 +101,12 @@ export function hostArch(): Arch {
 export function parseArch(value: string): Arch {
   const v = value.trim();
   const a = Object.values(ARCHES).find((x) => x.name === v || x.debian === v);
-  if (!a) throw new Error(`unknown arch ${v}: guplab boots Debian's ${Object.values(ARCHES).map((x) => `${x.name} (${x.debian})`).join(' and ')} kernels`);
+  if (!a)
+    throw new Error(
+      `unknown arch ${v}: guplab boots Debian's ${Object.values(ARCHES)
+        .map((x) => `${x.name} (${x.debian})`)
+        .join(' and ')} kernels`,
+    );
   return a.name;
 }
 

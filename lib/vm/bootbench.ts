@@ -32,7 +32,9 @@ export interface BootBenchOptions {
 export async function bootBench(options: BootBenchOptions): Promise<BootBenchRow[]> {
   const guests: { label: string; memory: GuestMemoryOptions; memMiB: number }[] = [
     { label: '-', memory: {}, memMiB: 2048 },
-    ...(options.withPmem ? [{ label: `pmem ${options.withPmem}, DAX ext4,xfs`, memory: { pmem: options.withPmem, dax: ['ext4', 'xfs'] } as GuestMemoryOptions, memMiB: 2048 }] : []),
+    ...(options.withPmem
+      ? [{ label: `pmem ${options.withPmem}, DAX ext4,xfs`, memory: { pmem: options.withPmem, dax: ['ext4', 'xfs'] } as GuestMemoryOptions, memMiB: 2048 }]
+      : []),
   ];
   const rows: BootBenchRow[] = [];
   for (const arch of options.arches) {
@@ -41,9 +43,20 @@ export async function bootBench(options: BootBenchOptions): Promise<BootBenchRow
       for (let i = 0; i < options.runs; i++) {
         for (const [gi, g] of guests.entries()) {
           const row = byGuest[gi]!;
-          const r = await vmRun({ command: ['true'], kernel, arch, memMiB: g.memMiB, memory: g.memory, accel: options.accel, log: options.log, timeoutSec: 300 });
+          const r = await vmRun({
+            command: ['true'],
+            kernel,
+            arch,
+            memMiB: g.memMiB,
+            memory: g.memory,
+            accel: options.accel,
+            log: options.log,
+            timeoutSec: 300,
+          });
           if (r.status !== 0 || r.problems.length || r.bootToCommandMs === null) {
-            throw new Error(`boot of ${kernel} ${arch} (${g.label}) failed: ${r.problems.join('; ') || `exit ${r.status}`}${r.consoleLogFile ? ` (console: ${r.consoleLogFile})` : ''}`);
+            throw new Error(
+              `boot of ${kernel} ${arch} (${g.label}) failed: ${r.problems.join('; ') || `exit ${r.status}`}${r.consoleLogFile ? ` (console: ${r.consoleLogFile})` : ''}`,
+            );
           }
           row.release = r.release;
           row.accel = r.accel;

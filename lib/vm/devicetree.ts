@@ -57,7 +57,12 @@ export function pmemDeviceTree(binary: string, args: readonly string[], regions:
     execFileSync('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-o', out, dts], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(missing ? 'dtc is missing: apt-get install device-tree-compiler (scripts/deps.sh does): --pmem on arm64 edits the guest device tree with it' : `dtc failed on the guest device tree: ${String((err as { stderr?: unknown }).stderr ?? err)}`, { cause: err });
+    throw new Error(
+      missing
+        ? 'dtc is missing: apt-get install device-tree-compiler (scripts/deps.sh does): --pmem on arm64 edits the guest device tree with it'
+        : `dtc failed on the guest device tree: ${String((err as { stderr?: unknown }).stderr ?? err)}`,
+      { cause: err },
+    );
   }
   // The filesystems, loaded raw at the regions' addresses (hw/core/generic-loader.c, force-raw).
   const loaders = regions.flatMap((r, i) => {

@@ -53,7 +53,7 @@ export function kernelSymbols(kallsyms: string): KallsymsEntry[] {
     all.push({ address: BigInt(`0x${m[1]}`), name: m[3]! });
   }
   const text = all.find((s) => s.name === '_text' || s.name === '_stext');
-  if (!text) throw new Error('the guest\'s /proc/kallsyms has no _text: were addresses hidden (kptr_restrict)?');
+  if (!text) throw new Error("the guest's /proc/kallsyms has no _text: were addresses hidden (kptr_restrict)?");
   return all.filter((s) => s.address >= text.address);
 }
 
@@ -63,9 +63,7 @@ export function symbolScript(symbols: readonly KallsymsEntry[]): string {
   const base = symbols.reduce((min, s) => (s.address < min ? s.address : min), symbols[0]!.address);
   // biome-ignore lint/complexity/useMathMinMax: bigints, as above
   const top = symbols.reduce((max, s) => (s.address > max ? s.address : max), base);
-  const lines = symbols
-    .filter((s) => /^[\w.$]+$/.test(s.name))
-    .map((s) => `    "${s.name}" = 0x${(s.address - base).toString(16)};`);
+  const lines = symbols.filter((s) => /^[\w.$]+$/.test(s.name)).map((s) => `    "${s.name}" = 0x${(s.address - base).toString(16)};`);
   return `SECTIONS {\n  .text 0x${base.toString(16)} (NOLOAD) : {\n${lines.join('\n')}\n    . = 0x${(top - base + 1n).toString(16)};\n  }\n}\n`;
 }
 
@@ -115,7 +113,8 @@ export function gdbCommand(opts: { arch: Arch; port: number; symbols: string; se
     gdbBinary(opts.arch),
     '-q',
     opts.symbols,
-    '-ex', `target remote ${GDB_HOST}:${opts.port}`,
+    '-ex',
+    `target remote ${GDB_HOST}:${opts.port}`,
     ...(text && existsSync(ko) ? ['-ex', `add-symbol-file ${[ko, text, ...others].join(' ')}`] : []),
   ];
 }

@@ -115,7 +115,8 @@ export function guestSetup(options: GuestMemoryOptions, arch: Arch, memMiB: numb
   if (route.route === 'memmap') {
     // Carved out of guest RAM above PMEM_BASE_MIB (arch/x86/kernel/e820.c parse_memmap_one: '!' = legacy pmem).
     const needed = PMEM_BASE_MIB + regions * each + 512;
-    if (memMiB < needed) throw new RangeError(`--pmem ${options.pmem} x ${regions} needs --mem ${needed} or more (pmem is carved out of guest RAM above ${PMEM_BASE_MIB}M)`);
+    if (memMiB < needed)
+      throw new RangeError(`--pmem ${options.pmem} x ${regions} needs --mem ${needed} or more (pmem is carved out of guest RAM above ${PMEM_BASE_MIB}M)`);
     for (let i = 0; i < regions; i++) setup.append.push(`memmap=${each}M!${PMEM_BASE_MIB + i * each}M`);
   } else {
     // RAM above the kernel's own: QEMU gets -m memMiB + the regions, mem= keeps the
@@ -161,7 +162,9 @@ export function daxForKernel(memory: GuestMemoryOptions, config: string, arch: A
   if (!missing.length) return { memory };
   const reason = `kernel ${release} cannot do DAX on emulated pmem: its config lacks ${missing.join(', ')}`;
   if (!memory.daxOptional) {
-    throw new RangeError(`--pmem/--dax: ${reason}; boot a kernel built with them (Debian's arm64 kernels have them from 6.12 on, x86_64's on every line), or drop --pmem/--dax`);
+    throw new RangeError(
+      `--pmem/--dax: ${reason}; boot a kernel built with them (Debian's arm64 kernels have them from 6.12 on, x86_64's on every line), or drop --pmem/--dax`,
+    );
   }
   const { pmem: _pmem, dax: _dax, ...rest } = memory;
   return { memory: rest, noDax: reason };

@@ -63,7 +63,6 @@ function key(...parts: string[]): string {
   return h.digest('hex').slice(0, 12);
 }
 
-
 /** ELF e_machine of a file: 62 x86_64, 183 aarch64; undefined when not ELF. */
 export function elfMachine(file: string): number | undefined {
   const fd = openSync(file, 'r');
@@ -87,7 +86,10 @@ function npmArch(arch: Arch): string {
 
 /** npm pack name@version and unpack it into dir/node_modules/name. */
 function npmUnpack(name: string, version: string, nodeModules: string, work: string): void {
-  const tgz = run('npm', ['pack', `${name}@${version}`, '--silent', '--pack-destination', work], { cwd: work }).trim().split('\n').at(-1)!;
+  const tgz = run('npm', ['pack', `${name}@${version}`, '--silent', '--pack-destination', work], { cwd: work })
+    .trim()
+    .split('\n')
+    .at(-1)!;
   const dest = path.join(nodeModules, name);
   mkdirSync(dest, { recursive: true });
   run('tar', ['-xzf', path.join(work, tgz), '-C', dest, '--strip-components=1']);
@@ -126,7 +128,12 @@ export function appletLinks(listFull: string): string[] {
  * and the name of the same package for `arch`, at the version the lock file
  * pins.
  */
-export function nativePackagesFor(lock: { packages?: Record<string, { version?: string; cpu?: string[]; os?: string[] }> }, installed: readonly string[], from: Arch, to: Arch): { name: string; version: string }[] {
+export function nativePackagesFor(
+  lock: { packages?: Record<string, { version?: string; cpu?: string[]; os?: string[] }> },
+  installed: readonly string[],
+  from: Arch,
+  to: Arch,
+): { name: string; version: string }[] {
   const pkgs = lock.packages ?? {};
   const out: { name: string; version: string }[] = [];
   for (const name of installed) {
@@ -166,48 +173,63 @@ function ensureLayer(arch: Arch, log: Log): { layer: string; busybox: string } {
   const base = path.join(cacheRoot(), 'guest', arch);
   const nodeVersion = process.versions.node;
   const dir = path.join(base, `layer-${key(GUEST_DEBS.join(','), JSON.stringify(GUEST_TOOLS), nodeVersion, '2')}`);
-  cachedDir(dir, `${arch} userland layer (${GUEST_DEBS.join(', ')}, ${Object.values(GUEST_TOOLS).flat().map((f) => path.basename(f)).join(', ')}, Node ${nodeVersion})`, log, (tmp) => {
-    const apt = new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [...new Set([debArch(hostArch()), ...Object.values(ARCHES).map((a) => a.debian)])]);
-    apt.ensure(log);
-    const debsDir = path.join(tmp, '.debs');
-    log(`apt: downloading ${GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`).join(' ')}`);
-    for (const deb of apt.download(GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`), debsDir)) run('dpkg-deb', ['-x', deb, tmp]);
-    const toolPkgs = Object.keys(GUEST_TOOLS);
-    const toolDebs = apt.download(toolPkgs.map((p) => `${p}:${debArch(arch)}`), debsDir);
-    toolPkgs.forEach((pkg, i) => {
-      const x = path.join(debsDir, 'x');
-      rmSync(x, { recursive: true, force: true });
-      run('dpkg-deb', ['-x', toolDebs[i]!, x]);
-      for (const file of GUEST_TOOLS[pkg]!) {
-        const src = [file, file.replace(/^usr\//, '')].map((f) => path.join(x, f)).find((f) => existsSync(f));
-        if (!src) throw new Error(`${pkg}:${debArch(arch)} has no ${file}`);
-        mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
-        cpSync(src, path.join(tmp, file));
+  cachedDir(
+    dir,
+    `${arch} userland layer (${GUEST_DEBS.join(', ')}, ${Object.values(GUEST_TOOLS)
+      .flat()
+      .map((f) => path.basename(f))
+      .join(', ')}, Node ${nodeVersion})`,
+    log,
+    (tmp) => {
+      const apt = new PrivateApt(path.join(cacheRoot(), 'apt'), 'bookworm', [...new Set([debArch(hostArch()), ...Object.values(ARCHES).map((a) => a.debian)])]);
+      apt.ensure(log);
+      const debsDir = path.join(tmp, '.debs');
+      log(`apt: downloading ${GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`).join(' ')}`);
+      for (const deb of apt.download(
+        GUEST_DEBS.map((p) => `${p}:${debArch(arch)}`),
+        debsDir,
+      ))
+        run('dpkg-deb', ['-x', deb, tmp]);
+      const toolPkgs = Object.keys(GUEST_TOOLS);
+      const toolDebs = apt.download(
+        toolPkgs.map((p) => `${p}:${debArch(arch)}`),
+        debsDir,
+      );
+      toolPkgs.forEach((pkg, i) => {
+        const x = path.join(debsDir, 'x');
+        rmSync(x, { recursive: true, force: true });
+        run('dpkg-deb', ['-x', toolDebs[i]!, x]);
+        for (const file of GUEST_TOOLS[pkg]!) {
+          const src = [file, file.replace(/^usr\//, '')].map((f) => path.join(x, f)).find((f) => existsSync(f));
+          if (!src) throw new Error(`${pkg}:${debArch(arch)} has no ${file}`);
+          mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
+          cpSync(src, path.join(tmp, file));
+        }
+      });
+      rmSync(debsDir, { recursive: true });
+      mergeUsr(tmp);
+      // Applet names from the host's busybox (the same Debian version); the
+      // guest's own cannot run here.
+      for (const link of appletLinks(run('/usr/bin/busybox', ['--list-full']))) {
+        const file = path.join(tmp, link);
+        if (existsSync(file) || link.endsWith('/busybox')) continue;
+        mkdirSync(path.dirname(file), { recursive: true });
+        symlinkSync('/usr/bin/busybox', file);
       }
-    });
-    rmSync(debsDir, { recursive: true });
-    mergeUsr(tmp);
-    // Applet names from the host's busybox (the same Debian version); the
-    // guest's own cannot run here.
-    for (const link of appletLinks(run('/usr/bin/busybox', ['--list-full']))) {
-      const file = path.join(tmp, link);
-      if (existsSync(file) || link.endsWith('/busybox')) continue;
-      mkdirSync(path.dirname(file), { recursive: true });
-      symlinkSync('/usr/bin/busybox', file);
-    }
-    const npmWork = path.join(tmp, '.npm');
-    mkdirSync(npmWork);
-    log(`npm: fetching node-linux-${npmArch(arch)}@${nodeVersion}`);
-    npmUnpack(`node-linux-${npmArch(arch)}`, nodeVersion, path.join(npmWork, 'node_modules'), npmWork);
-    const node = path.join(npmWork, 'node_modules', `node-linux-${npmArch(arch)}`, 'bin', 'node');
-    if (elfMachine(node) !== ELF_MACHINE[arch]) throw new Error(`node-linux-${npmArch(arch)}@${nodeVersion} holds no ${arch} node binary`);
-    for (const d of ['usr/bin', 'usr/local/bin']) {
-      mkdirSync(path.join(tmp, d), { recursive: true });
-      cpSync(node, path.join(tmp, d, 'node'));
-    }
-    rmSync(npmWork, { recursive: true });
-    writeFileSync(path.join(tmp, 'guplab-layer'), `${arch} ${GUEST_DEBS.join(' ')} node ${nodeVersion}\n`);
-  });
+      const npmWork = path.join(tmp, '.npm');
+      mkdirSync(npmWork);
+      log(`npm: fetching node-linux-${npmArch(arch)}@${nodeVersion}`);
+      npmUnpack(`node-linux-${npmArch(arch)}`, nodeVersion, path.join(npmWork, 'node_modules'), npmWork);
+      const node = path.join(npmWork, 'node_modules', `node-linux-${npmArch(arch)}`, 'bin', 'node');
+      if (elfMachine(node) !== ELF_MACHINE[arch]) throw new Error(`node-linux-${npmArch(arch)}@${nodeVersion} holds no ${arch} node binary`);
+      for (const d of ['usr/bin', 'usr/local/bin']) {
+        mkdirSync(path.join(tmp, d), { recursive: true });
+        cpSync(node, path.join(tmp, d, 'node'));
+      }
+      rmSync(npmWork, { recursive: true });
+      writeFileSync(path.join(tmp, 'guplab-layer'), `${arch} ${GUEST_DEBS.join(' ')} node ${nodeVersion}\n`);
+    },
+  );
   const busybox = path.join(dir, 'usr', 'bin', 'busybox');
   if (elfMachine(busybox) !== ELF_MACHINE[arch]) throw new Error(`${busybox} is not an ${arch} binary: remove ${dir} and retry`);
   return { layer: dir, busybox };
@@ -246,12 +268,17 @@ export function ensureAddon(arch: Arch, log: Log): string {
     symlinkSync(path.join(projectRoot, 'node_modules'), path.join(tmp, 'node_modules'));
     const nodedir = path.resolve(process.execPath, '..', '..');
     const t = ARCHES[arch].triple;
-    run(process.execPath, [path.join(projectRoot, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', `--arch=${npmArch(arch)}`, `--nodedir=${nodedir}`], {
-      cwd: tmp,
-      env: { ...process.env, CC: `${t}-gcc`, CXX: `${t}-g++`, LINK: `${t}-g++`, AR: `${t}-ar` },
-    });
+    run(
+      process.execPath,
+      [path.join(projectRoot, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', `--arch=${npmArch(arch)}`, `--nodedir=${nodedir}`],
+      {
+        cwd: tmp,
+        env: { ...process.env, CC: `${t}-gcc`, CXX: `${t}-g++`, LINK: `${t}-g++`, AR: `${t}-ar` },
+      },
+    );
     const built = path.join(tmp, 'build', 'Release', 'guplab.node');
-    if (elfMachine(built) !== ELF_MACHINE[arch]) throw new Error(`the cross build of guplab.node for ${arch} made no ${arch} binary: install g++-${t.replaceAll('_', '-')}`);
+    if (elfMachine(built) !== ELF_MACHINE[arch])
+      throw new Error(`the cross build of guplab.node for ${arch} made no ${arch} binary: install g++-${t.replaceAll('_', '-')}`);
     cpSync(built, path.join(tmp, 'guplab.node'));
     rmSync(path.join(tmp, 'build'), { recursive: true });
     rmSync(path.join(tmp, 'node_modules'));

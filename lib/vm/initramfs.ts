@@ -37,7 +37,10 @@ export function moduleLoadOrder(modulesDep: string, wanted: readonly string[]): 
 }
 
 function moduleName(file: string): string {
-  return path.basename(file).replace(/\.ko(\.(xz|zst|gz))?$/, '').replaceAll('-', '_');
+  return path
+    .basename(file)
+    .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+    .replaceAll('-', '_');
 }
 
 function readModule(file: string): Buffer {
@@ -92,10 +95,22 @@ poweroff -f
  * Builds (or reuses) the initramfs for a kernel and its guplab.ko, or
  * without a module (`guplabKo` undefined: kept in `noModuleDir`); returns its path.
  */
-export function buildInitramfs(kernel: Kernel, guplabKo: string | undefined, busybox: string, extraModules: readonly string[] = [], noModuleDir?: string, virtiofs = false): string {
+export function buildInitramfs(
+  kernel: Kernel,
+  guplabKo: string | undefined,
+  busybox: string,
+  extraModules: readonly string[] = [],
+  noModuleDir?: string,
+  virtiofs = false,
+): string {
   const dep = readFileSync(path.join(kernel.modulesDir, 'modules.dep'), 'utf8');
   const modules = moduleLoadOrder(dep, [...BOOT_MODULES, ...extraModules]);
-  const hash = createHash('sha256').update(INIT_SCRIPT).update(modules.join('\n')).update(guplabKo ? readFileSync(guplabKo) : 'no module').update(busybox).update(virtiofs ? 'virtiofs' : '9p');
+  const hash = createHash('sha256')
+    .update(INIT_SCRIPT)
+    .update(modules.join('\n'))
+    .update(guplabKo ? readFileSync(guplabKo) : 'no module')
+    .update(busybox)
+    .update(virtiofs ? 'virtiofs' : '9p');
   const folder = guplabKo ? path.dirname(guplabKo) : noModuleDir;
   if (!folder) throw new Error('buildInitramfs: a boot without guplab.ko needs a folder for its initramfs');
   const out = path.join(folder, `initramfs-${hash.digest('hex').slice(0, 12)}.cpio.gz`);

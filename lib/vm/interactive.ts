@@ -147,7 +147,9 @@ export function interactiveBoot(options: InteractiveOptions = {}): BootFn {
       };
       let terminalOn = false;
       // A resize: the new size goes to the run folder, where the guest picks it up.
-      const sized = [io.output, process.stderr].find((s): s is NodeJS.WriteStream => Boolean((s as NodeJS.WriteStream).isTTY && (s as NodeJS.WriteStream).rows));
+      const sized = [io.output, process.stderr].find((s): s is NodeJS.WriteStream =>
+        Boolean((s as NodeJS.WriteStream).isTTY && (s as NodeJS.WriteStream).rows),
+      );
       const onResize = (): void => {
         if (!sized) return;
         const file = path.join(ioDir, RUN_FILES.termSize);

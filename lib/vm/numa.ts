@@ -41,12 +41,16 @@ export function parseNuma(values: readonly string[], memMiB: number, cpus: numbe
   if (values.length === 1 && /^\d+$/.test(values[0]!.trim())) {
     const n = Number(values[0]);
     if (n < 1 || n > 8) throw new RangeError(`--numa ${n}: give 1 to 8 nodes`);
-    if (memMiB % n !== 0) throw new RangeError(`--numa ${n}: --mem ${memMiB} does not split into ${n} equal nodes; give a --mem that ${n} divides, or the node sizes (--numa 1G --numa 512M ...)`);
+    if (memMiB % n !== 0)
+      throw new RangeError(
+        `--numa ${n}: --mem ${memMiB} does not split into ${n} equal nodes; give a --mem that ${n} divides, or the node sizes (--numa 1G --numa 512M ...)`,
+      );
     nodes = Array.from({ length: n }, () => ({ memMiB: memMiB / n, cpus: [] }));
   } else {
     nodes = values.map((value) => {
       const [size, ...opts] = value.split(',').map((s) => s.trim());
-      if (!size || !/^\d+[MG]$/i.test(size)) throw new RangeError(`--numa ${value}: each node is SIZE[,cpus=LIST] (e.g. 1G,cpus=0), or give one --numa N for N equal nodes`);
+      if (!size || !/^\d+[MG]$/i.test(size))
+        throw new RangeError(`--numa ${value}: each node is SIZE[,cpus=LIST] (e.g. 1G,cpus=0), or give one --numa N for N equal nodes`);
       const node: NumaNode = { memMiB: sizeMiB(size), cpus: [] };
       for (const opt of opts) {
         const m = /^cpus=(.+)$/.exec(opt);
@@ -57,7 +61,9 @@ export function parseNuma(values: readonly string[], memMiB: number, cpus: numbe
     });
     const total = nodes.reduce((sum, n) => sum + n.memMiB, 0);
     if (total !== memMiB) {
-      throw new RangeError(`--numa node sizes add up to ${total} MiB (${nodes.map((n) => `${n.memMiB}M`).join(' + ')}) but --mem is ${memMiB}: make them add up to --mem, or set --mem ${total}`);
+      throw new RangeError(
+        `--numa node sizes add up to ${total} MiB (${nodes.map((n) => `${n.memMiB}M`).join(' + ')}) but --mem is ${memMiB}: make them add up to --mem, or set --mem ${total}`,
+      );
     }
   }
   for (const [i, node] of nodes.entries()) {
@@ -104,10 +110,14 @@ export function numaQemuArgs(nodes: readonly NumaNode[]): string[] {
   const topo = numaSockets(nodes);
   const cpus = nodes.reduce((sum, n) => sum + n.cpus.length, 0);
   // -smp merges with the runner's own "-smp N".
-  return (topo && nodes.length > 1 ? ['-smp', `cpus=${cpus},sockets=${topo.sockets},cores=${topo.cores},threads=1`] : []).concat(nodes.flatMap((node, i) => [
-    '-object', `memory-backend-ram,id=guplab-numa${i},size=${node.memMiB}M`,
-    '-numa', ['node', `nodeid=${i}`, `memdev=guplab-numa${i}`, ...cpuRanges(node.cpus).map((r) => `cpus=${r}`)].join(','),
-  ]));
+  return (topo && nodes.length > 1 ? ['-smp', `cpus=${cpus},sockets=${topo.sockets},cores=${topo.cores},threads=1`] : []).concat(
+    nodes.flatMap((node, i) => [
+      '-object',
+      `memory-backend-ram,id=guplab-numa${i},size=${node.memMiB}M`,
+      '-numa',
+      ['node', `nodeid=${i}`, `memdev=guplab-numa${i}`, ...cpuRanges(node.cpus).map((r) => `cpus=${r}`)].join(','),
+    ]),
+  );
 }
 
 /** 0,1,2,5 -> ["0-2", "5"]. */

@@ -59,24 +59,55 @@ export function qemuBinary(arch: Arch): string {
 
 export function qemuArgs(spec: QemuSpec): string[] {
   const a = ARCHES[spec.arch];
-  const machine = ['-machine', `${a.qemu.machine},accel=${spec.accel}${spec.virtiofs ? ',memory-backend=mem' : ''}`, '-cpu', spec.accel === 'kvm' ? 'host' : a.qemu.tcgCpu];
+  const machine = [
+    '-machine',
+    `${a.qemu.machine},accel=${spec.accel}${spec.virtiofs ? ',memory-backend=mem' : ''}`,
+    '-cpu',
+    spec.accel === 'kvm' ? 'host' : a.qemu.tcgCpu,
+  ];
   // vhost-user needs the guest's memory shared with virtiofsd.
   const shares = spec.virtiofs
-    ? ['-object', `memory-backend-memfd,id=mem,size=${spec.memMiB}M,share=on`,
-       '-chardev', `socket,id=vfs0,path=${spec.virtiofs.hostroot}`, '-device', 'vhost-user-fs-pci,chardev=vfs0,tag=hostroot',
-       '-chardev', `socket,id=vfs1,path=${spec.virtiofs.guplabio}`, '-device', 'vhost-user-fs-pci,chardev=vfs1,tag=guplabio']
-    : ['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-       '-virtfs', `local,path=${spec.ioDir},mount_tag=guplabio,security_model=none`];
+    ? [
+        '-object',
+        `memory-backend-memfd,id=mem,size=${spec.memMiB}M,share=on`,
+        '-chardev',
+        `socket,id=vfs0,path=${spec.virtiofs.hostroot}`,
+        '-device',
+        'vhost-user-fs-pci,chardev=vfs0,tag=hostroot',
+        '-chardev',
+        `socket,id=vfs1,path=${spec.virtiofs.guplabio}`,
+        '-device',
+        'vhost-user-fs-pci,chardev=vfs1,tag=guplabio',
+      ]
+    : [
+        '-virtfs',
+        'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+        '-virtfs',
+        `local,path=${spec.ioDir},mount_tag=guplabio,security_model=none`,
+      ];
   const console = a.console;
   return [
     ...machine,
-    '-smp', String(spec.cpus),
-    '-m', `${spec.memMiB}M`,
-    '-nodefaults', '-no-reboot', '-display', 'none', '-net', 'none',
-    '-serial', 'stdio', '-monitor', 'none',
-    '-kernel', spec.vmlinuz,
-    '-initrd', spec.initramfs,
-    '-append', [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', ...spec.append].join(' '),
+    '-smp',
+    String(spec.cpus),
+    '-m',
+    `${spec.memMiB}M`,
+    '-nodefaults',
+    '-no-reboot',
+    '-display',
+    'none',
+    '-net',
+    'none',
+    '-serial',
+    'stdio',
+    '-monitor',
+    'none',
+    '-kernel',
+    spec.vmlinuz,
+    '-initrd',
+    spec.initramfs,
+    '-append',
+    [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', ...spec.append].join(' '),
     ...shares,
     ...(spec.guestLayer ? ['-virtfs', `local,path=${spec.guestLayer},mount_tag=guestlayer,security_model=none,readonly=on`] : []),
   ];

@@ -226,8 +226,7 @@ function boot(binary: string, args: string[], timeoutMs: number, firstBootMs: nu
           // A kernel that cannot power off (no ACPI, as in a tinyconfig
           // build) halts instead: the status is in by then, so stop QEMU.
           setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_GRACE_MS).unref();
-        }
-        else if (phase === 'command' || verbose) out.write(`${line}\n`);
+        } else if (phase === 'command' || verbose) out.write(`${line}\n`);
         if (phase === 'shutdown' && /System halted/.test(line)) child.kill('SIGKILL');
       }
     };
@@ -290,13 +289,21 @@ const VIRTIOFSD = ['/usr/lib/qemu/virtiofsd', '/usr/libexec/virtiofsd'];
  */
 function startVirtiofs(ioDir: string, log: (msg: string) => void): { sockets: { hostroot: string; guplabio: string }; stop: () => void } {
   const binary = VIRTIOFSD.find((f) => existsSync(f));
-  if (!binary) throw new Error(`no virtiofsd (looked for ${VIRTIOFSD.join(', ')}): a kernel without 9p modules shares the host root over virtio-fs; apt-get install qemu-system-common (Debian 12) or virtiofsd (Debian 13)`);
+  if (!binary)
+    throw new Error(
+      `no virtiofsd (looked for ${VIRTIOFSD.join(', ')}): a kernel without 9p modules shares the host root over virtio-fs; apt-get install qemu-system-common (Debian 12) or virtiofsd (Debian 13)`,
+    );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-vfs-'));
   inFlight.dirs.add(dir);
   const children: ChildProcess[] = [];
   const sockets = { hostroot: path.join(dir, 'hostroot.sock'), guplabio: path.join(dir, 'guplabio.sock') };
-  for (const [name, source] of [['hostroot', '/'], ['guplabio', ioDir]] as const) {
-    const child = spawn(binary, [`--socket-path=${sockets[name]}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'sandbox=chroot'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  for (const [name, source] of [
+    ['hostroot', '/'],
+    ['guplabio', ioDir],
+  ] as const) {
+    const child = spawn(binary, [`--socket-path=${sockets[name]}`, '-o', `source=${source}`, '-o', 'cache=auto', '-o', 'sandbox=chroot'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr?.on('data', (c: Buffer) => void (err = (err + c.toString()).slice(-2000)));
     child.once('exit', (code) => {
@@ -325,7 +332,10 @@ function startVirtiofs(ioDir: string, log: (msg: string) => void): { sockets: { 
 /** What a guest without loadable modules cannot have, refused before it boots. */
 function refuseWithoutModules(release: string, setup: ReturnType<typeof guestSetup>, otherArch: boolean, extra: readonly string[]): void {
   const why = `kernel ${release} has no loadable modules (the archive kept its image but not its linux-modules package)`;
-  if (setup.modules.length || setup.disks.length) throw new Error(`${why}, so the guest cannot load ${[...setup.modules, ...setup.disks.map((d) => d.fs)].join(', ')}: drop --fs, --pmem and --dax for this line`);
+  if (setup.modules.length || setup.disks.length)
+    throw new Error(
+      `${why}, so the guest cannot load ${[...setup.modules, ...setup.disks.map((d) => d.fs)].join(', ')}: drop --fs, --pmem and --dax for this line`,
+    );
   if (otherArch) throw new Error(`${why}: a guest of another arch than the host's is not supported there`);
   if (extra.includes('-numa')) throw new Error(`${why}: its memory is one shared memfd for virtio-fs, so --numa is not supported there`);
 }
@@ -334,7 +344,8 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
   if (!options.command && !options.job) throw new Error('vmRun needs a command or a job');
   const command = options.command ?? ['node', path.join(projectRoot, 'bin', 'guplab-guest.js'), guestPath('job')];
-  if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild)) throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
+  if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild))
+    throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
   const withModule = options.module ?? true;
   // Memory options are checked before anything is fetched or built (a user kernel's arch is known only from its image).
   if (!options.kernelImage) guestSetup(options.memory ?? {}, options.arch ?? hostArch(), options.memMiB ?? 2048);
@@ -345,7 +356,9 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
     : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log, { module: withModule });
   const arch = kernel.arch;
   // DAX needs kernel options: refused here, before the module is built or anything boots (or dropped, where optional).
-  const { memory, noDax } = options.memory?.pmem ? daxForKernel(options.memory, kernelConfig(kernel), arch, kernel.release) : { memory: options.memory ?? {}, noDax: undefined };
+  const { memory, noDax } = options.memory?.pmem
+    ? daxForKernel(options.memory, kernelConfig(kernel), arch, kernel.release)
+    : { memory: options.memory ?? {}, noDax: undefined };
   if (noDax) log(`no pmem/DAX in this guest: ${noDax}`);
   const binary = qemuBinary(arch);
   const version = qemuVersion(binary);
@@ -360,14 +373,26 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   // An image whose modules the archive lost (6.19 to 7.1) has no 9p or overlay: its shares go over virtio-fs.
   const virtiofs = Boolean(kernel.imageOnly) && !existsSync(path.join(kernel.modulesDir, 'kernel'));
   if (virtiofs) refuseWithoutModules(kernel.release, setup, guest !== undefined, options.qemuExtraArgs ?? []);
-  const initramfs = buildInitramfs(kernel, ko, busybox, setup.modules, path.join(kernel.cacheDir ?? path.join(cacheRoot(), 'kernels', kernel.release), 'no-module'), virtiofs);
+  const initramfs = buildInitramfs(
+    kernel,
+    ko,
+    busybox,
+    setup.modules,
+    path.join(kernel.cacheDir ?? path.join(cacheRoot(), 'kernels', kernel.release), 'no-module'),
+    virtiofs,
+  );
   let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
   const runOptions: VmRunMeta['options'] = {
-    kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : options.kernel ?? DEFAULT_KERNEL,
+    kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : (options.kernel ?? DEFAULT_KERNEL),
     module: withModule,
     memMiB,
     cpus: options.cpus ?? 2,
-    append: [...setup.append, ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []), ...timingClockAppend(arch, options), ...(options.append ?? [])],
+    append: [
+      ...setup.append,
+      ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []),
+      ...timingClockAppend(arch, options),
+      ...(options.append ?? []),
+    ],
     memory,
     timeoutSec: options.timeoutSec ?? 900,
   };
@@ -387,21 +412,29 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       const meta: VmRunMeta = { release: kernel.release, upstream: kernel.upstream, arch, accel, qemuVersion: version, options: runOptions };
       writeFileSync(path.join(ioDir, RUN_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
       if (options.job) writeFileSync(path.join(ioDir, RUN_FILES.job), `${JSON.stringify(options.job, null, 2)}\n`);
-      writeFileSync(path.join(ioDir, RUN_FILES.command), commandScript(command, options.cwd ?? process.cwd(), {
-        [ENV.accel]: accel.toUpperCase(),
-        [ENV.qemuVersion]: version,
-        [ENV.release]: kernel.release,
-        [ENV.upstream]: kernel.upstream,
-        [ENV.arch]: arch,
-        [ENV.meta]: guestPath('meta'),
-        ...(kernel.imageOnly ? {} : { [ENV.kernelBuild]: kernel.buildDir }),
-        [ENV.mounts]: JSON.stringify(setup.mounts),
-        ...(noDax ? { [ENV.noDax]: noDax } : {}),
-        ...(ko ? { [ENV.ko]: ko } : { [ENV.noModule]: '1', [ENV.requireDevice]: '0' }),
-        ...(kernel.imageOnly ? { [ENV.imageOnly]: kernel.imageOnly } : {}),
-        ...guest?.env,
-        ...options.env,
-      }, [...(guest?.prelude ?? []), ...setup.script]));
+      writeFileSync(
+        path.join(ioDir, RUN_FILES.command),
+        commandScript(
+          command,
+          options.cwd ?? process.cwd(),
+          {
+            [ENV.accel]: accel.toUpperCase(),
+            [ENV.qemuVersion]: version,
+            [ENV.release]: kernel.release,
+            [ENV.upstream]: kernel.upstream,
+            [ENV.arch]: arch,
+            [ENV.meta]: guestPath('meta'),
+            ...(kernel.imageOnly ? {} : { [ENV.kernelBuild]: kernel.buildDir }),
+            [ENV.mounts]: JSON.stringify(setup.mounts),
+            ...(noDax ? { [ENV.noDax]: noDax } : {}),
+            ...(ko ? { [ENV.ko]: ko } : { [ENV.noModule]: '1', [ENV.requireDevice]: '0' }),
+            ...(kernel.imageOnly ? { [ENV.imageOnly]: kernel.imageOnly } : {}),
+            ...guest?.env,
+            ...options.env,
+          },
+          [...(guest?.prelude ?? []), ...setup.script],
+        ),
+      );
       // One virtiofsd pair per boot: each serves one QEMU connection.
       shares?.stop();
       shares = virtiofs ? startVirtiofs(ioDir, log) : undefined;
@@ -419,7 +452,9 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
       }).concat(disks, options.qemuExtraArgs ?? []);
       // pmem on a device-tree machine: QEMU's own tree for these arguments, plus the regions.
       if (setup.pmemRegions.length) args = args.concat(pmemDeviceTree(binary, args, setup.pmemRegions, ioDir));
-      log(`booting ${kernel.release} (upstream ${kernel.upstream}${kernel.imageOnly ? ' from the archive, image only' : ''}, ${arch}, ${accel.toUpperCase()}, QEMU ${version}${ko ? '' : ', no guplab.ko'})`);
+      log(
+        `booting ${kernel.release} (upstream ${kernel.upstream}${kernel.imageOnly ? ' from the archive, image only' : ''}, ${arch}, ${accel.toUpperCase()}, QEMU ${version}${ko ? '' : ', no guplab.ko'})`,
+      );
       const firstBootSec = options.firstBootTimeoutSec ?? 60;
       const remainingMs = runOptions.timeoutSec * 1000 - (Date.now() - started);
       result = options.boot

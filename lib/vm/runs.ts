@@ -33,6 +33,7 @@ export function onceTests(value: string): string[] {
 export function expandRuns(value: string): string {
   const v = value.trim();
   if (v in RUN_SETS) return RUN_SETS[v as RunSet];
-  if (!v.includes(':') && !v.includes('.')) throw new UsageError(`unknown run set "${v}": use ${Object.keys(RUN_SETS).join(', ')} or KERNEL:ARCH pairs such as 6.12:x86_64,6.12:arm64`);
+  if (!v.includes(':') && !v.includes('.'))
+    throw new UsageError(`unknown run set "${v}": use ${Object.keys(RUN_SETS).join(', ')} or KERNEL:ARCH pairs such as 6.12:x86_64,6.12:arm64`);
   return v;
 }

@@ -2,7 +2,18 @@
 // addon (argument validation, the bench engine's rounds and sampling, probe
 // judging). It records every request and answers from a script. It never
 // stands in for the kernel: test/kernel runs against the real module.
-import { addon, type NativeBenchRequest, type NativeBenchResult, type NativeDevice, type NativeInfo, type NativeMirrorRequest, type NativeMirrorResult, type NativeMirrorState, type NativePinRequest, type NativePinResult } from '../../lib/native.js';
+import {
+  addon,
+  type NativeBenchRequest,
+  type NativeBenchResult,
+  type NativeDevice,
+  type NativeInfo,
+  type NativeMirrorRequest,
+  type NativeMirrorResult,
+  type NativeMirrorState,
+  type NativePinRequest,
+  type NativePinResult,
+} from '../../lib/native.js';
 import { GupDevice } from '../../lib/device.js';
 
 export interface FakeScript {
@@ -28,7 +39,19 @@ export class FakeNativeDevice implements NativeDevice {
     const { abi } = addon();
     const allApis = Object.values(abi.apis).reduce((m, id) => m | (1n << BigInt(id)), 0n);
     const allFlags = Object.values(abi.flags).reduce((m, bit) => m | bit, 0);
-    return { abiVersion: abi.version, pageSize: 4096, apiMask: allApis, flagMask: allFlags, maxPages: 1 << 20, maxHeldPages: 1 << 20, warnFlags: new Array(16).fill(0), unprivFlags: new Array(16).fill(allFlags), admin: true, release: '6.12.0-fake', ...this.script.info };
+    return {
+      abiVersion: abi.version,
+      pageSize: 4096,
+      apiMask: allApis,
+      flagMask: allFlags,
+      maxPages: 1 << 20,
+      maxHeldPages: 1 << 20,
+      warnFlags: new Array(16).fill(0),
+      unprivFlags: new Array(16).fill(allFlags),
+      admin: true,
+      release: '6.12.0-fake',
+      ...this.script.info,
+    };
   }
 
   pin(r: NativePinRequest): NativePinResult {
@@ -44,7 +67,15 @@ export class FakeNativeDevice implements NativeDevice {
     const at = addon().abi.pinSlots;
     const words = new BigUint64Array(slots.buffer, slots.byteOffset, slots.length);
     return () => {
-      const r = this.pin({ api: slots[at.api] ?? 0, flags: slots[at.flags] ?? 0, addr: words[at.addr] ?? 0n, nrPages: slots[at.nrPages] ?? 0, ...(slots[at.pid] ? { pid: slots[at.pid] } : {}), hold: slots[at.hold] === 1, facts: false });
+      const r = this.pin({
+        api: slots[at.api] ?? 0,
+        flags: slots[at.flags] ?? 0,
+        addr: words[at.addr] ?? 0n,
+        nrPages: slots[at.nrPages] ?? 0,
+        ...(slots[at.pid] ? { pid: slots[at.pid] } : {}),
+        hold: slots[at.hold] === 1,
+        facts: false,
+      });
       slots[at.ret] = r.ret;
       slots[at.getNs] = r.getNs;
       slots[at.putNs] = r.putNs;

@@ -41,7 +41,9 @@ describe('opening the device without the module', () => {
     process.env.GUPLAB_NO_MODULE = '1';
     try {
       expect(() => GupDevice.open()).toThrow(DeviceMissingError);
-      expect(() => GupDevice.open()).toThrow(/^ENOENT: No such file or directory, open '\/dev\/guplab'\. this guest was booted with --no-module, so guplab\.ko is not loaded/);
+      expect(() => GupDevice.open()).toThrow(
+        /^ENOENT: No such file or directory, open '\/dev\/guplab'\. this guest was booted with --no-module, so guplab\.ko is not loaded/,
+      );
       expect(() => GupDevice.open()).not.toThrow(/make load/);
     } finally {
       if (saved === undefined) delete process.env.GUPLAB_NO_MODULE;

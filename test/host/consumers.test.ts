@@ -51,7 +51,8 @@ describe('consumer suite on this host', () => {
   }
 
   it('writable long-term io_uring registration of a MAP_SHARED file on the working directory: EFAULT from 6.5, EOPNOTSUPP before', (ctx) => {
-    if (!(DIRTY_TRACKED_FS as readonly string[]).includes(fs)) ctx.skip(`the working directory is on ${fs}, not a dirty-tracked filesystem (${DIRTY_TRACKED_FS.join(', ')})`);
+    if (!(DIRTY_TRACKED_FS as readonly string[]).includes(fs))
+      ctx.skip(`the working directory is on ${fs}, not a dirty-tracked filesystem (${DIRTY_TRACKED_FS.join(', ')})`);
     const r = result('io_uring-register', `file-${fs}`);
     if (r?.status === 'skip') ctx.skip(`not run here: ${r.skip}`);
     const [major, minor] = version.split('.').map(Number) as [number, number];
@@ -73,7 +74,10 @@ describe('over RLIMIT_MEMLOCK', () => {
     if (!existsSync(path.join(projectRoot, 'dist', 'lib', 'commands', 'consumers.js'))) ctx.skip('dist/ not built: run make build');
     // 1 MiB of locked memory, and CAP_IPC_LOCK out of the bounding set (a no-op for a user without it).
     const drop = memlockFacts().ipcLock ? ['setpriv', '--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock'] : [];
-    const r = spawnSync('prlimit', ['--memlock=1048576', ...drop, process.execPath, cli, 'consumers', 'check', '--only', 'io_uring-register', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('prlimit', ['--memlock=1048576', ...drop, process.execPath, cli, 'consumers', 'check', '--only', 'io_uring-register', '--json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     if (r.status === 4 || /io_uring_setup/.test(r.stdout)) ctx.skip(`io_uring is not available here: ${r.stdout.slice(0, 200)}`);
     expect(r.stderr).toBe('');
     const child = JSON.parse(r.stdout) as ConsumerReport;

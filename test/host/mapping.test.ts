@@ -119,7 +119,9 @@ describe('lifetime', () => {
     m.close();
     expect(m.closed).toBe(true);
     expect(m.buffer.byteLength).toBe(0);
-    expect(() => m.read(0)).toThrow(expect.objectContaining({ name: 'ClosedError', code: 'ERR_GUPLAB_CLOSED', message: 'the mapping is closed: map a new one' }));
+    expect(() => m.read(0)).toThrow(
+      expect.objectContaining({ name: 'ClosedError', code: 'ERR_GUPLAB_CLOSED', message: 'the mapping is closed: map a new one' }),
+    );
     expect(readFileSync('/proc/self/maps', 'utf8')).not.toMatch(new RegExp(`^${hex}-`, 'm'));
   });
 });

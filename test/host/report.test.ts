@@ -20,17 +20,20 @@ const FIXTURE = path.resolve('test/fixtures/results-6.1-x86_64-tcg.json');
 
 function chromium(args: string[]): string {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'guplab-chromium-'));
-  return execFileSync(
-    CHROMIUM as string,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, ...args],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, maxBuffer: 64 << 20 },
-  );
+  return execFileSync(CHROMIUM as string, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${profile}`, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** The <path>/<text> elements of a vega mark group (class "mark-KIND role-mark ..."), summed over the chart's facets. */
 function markElements(svg: string, kind: string, layer?: number): string[] {
   const re = new RegExp(`class="mark-${kind} role-mark[^"]*${layer === undefined ? '' : `child_layer_${layer}_marks`}[^"]*"[^>]*>([\\s\\S]*?)</g>`, 'g');
-  return [...svg.matchAll(re)].flatMap((m) => (m[1] ?? '').match(kind === 'text' ? /<text[^>]*>[^<]*<\/text>/g : kind === 'rule' ? /<line[^>]*>/g : /<path[^>]*>/g) ?? []);
+  return [...svg.matchAll(re)].flatMap(
+    (m) => (m[1] ?? '').match(kind === 'text' ? /<text[^>]*>[^<]*<\/text>/g : kind === 'rule' ? /<line[^>]*>/g : /<path[^>]*>/g) ?? [],
+  );
 }
 
 /** Tukey outliers (1.5 IQR), computed here independently of the report. */
@@ -59,8 +62,21 @@ describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
       mitigations: { meltdown: 'Not affected', spectre_v2: 'Mitigation: Retpolines' },
       memTotalKiB: 2012132,
     },
-    provenance: { command: ['guplab', 'bench', '--vm', '--kernel', '6.1', '--verify'], guplabVersion: '9.8.7', gitCommit: 'abc123def456', host: { release: '6.18.0-host', arch: 'x86_64', cpuModel: 'Host CPU Model X', cpus: 2, node: 'v20.0.0' } },
-    cases: fixture.cases.map((c, i) => ({ ...c, verify: { ok: i !== 7, pages: c.pages, checks: ['count: ...'], failures: i === 7 ? ['pinned: page 3: refcount 2049: 2 pins counted, this call pinned 1'] : [] } })),
+    provenance: {
+      command: ['guplab', 'bench', '--vm', '--kernel', '6.1', '--verify'],
+      guplabVersion: '9.8.7',
+      gitCommit: 'abc123def456',
+      host: { release: '6.18.0-host', arch: 'x86_64', cpuModel: 'Host CPU Model X', cpus: 2, node: 'v20.0.0' },
+    },
+    cases: fixture.cases.map((c, i) => ({
+      ...c,
+      verify: {
+        ok: i !== 7,
+        pages: c.pages,
+        checks: ['count: ...'],
+        failures: i === 7 ? ['pinned: page 3: refcount 2049: 2 pins counted, this call pinned 1'] : [],
+      },
+    })),
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-report-'));
   const file = path.join(dir, 'report.html');
@@ -127,7 +143,7 @@ describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
   });
 
   it('says the constant facts once, the command, version, commit, guest and host facts in the header', () => {
-    const head = (/<table class="cases"><thead>([\s\S]*?)<\/thead>/.exec(dom)?.[1] ?? '');
+    const head = /<table class="cases"><thead>([\s\S]*?)<\/thead>/.exec(dom)?.[1] ?? '';
     for (const gone of ['pages/call', '>flags<', '>mode<']) expect(head).not.toContain(gone);
     expect(dom).toMatch(/data-fact="pages per call">all/);
     expect(dom).toMatch(/data-fact="flags">none/);
@@ -163,7 +179,19 @@ describe.runIf(CHROMIUM)('report.html in headless chromium', () => {
   it('produces a screenshot', () => {
     mkdirSync('results', { recursive: true });
     const png = path.resolve('results/report-test.png');
-    const r = spawnSync(CHROMIUM as string, ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'guplab-chromium-'))}`, `--screenshot=${png}`, '--window-size=1500,5200', `file://${file}`], { timeout: 60_000 });
+    const r = spawnSync(
+      CHROMIUM as string,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'guplab-chromium-'))}`,
+        `--screenshot=${png}`,
+        '--window-size=1500,5200',
+        `file://${file}`,
+      ],
+      { timeout: 60_000 },
+    );
     expect(r.status).toBe(0);
     const head = readFileSync(png).subarray(0, 24);
     expect(head.subarray(1, 4).toString()).toBe('PNG');
@@ -200,7 +228,9 @@ describe.runIf(CHROMIUM)('report.html of a run whose flags and modes vary, in he
     expect(dom).toContain(`--verify: ${verified} of ${verified} cases ok`);
     expect((dom.match(/<td class="n">ok<\/td>/g) ?? []).length).toBe(verified);
     // Markdown: a flag combination's "|" escaped, so every row has the header's cell count.
-    const rows = benchMarkdown(result).split('\n').filter((l) => l.startsWith('| '));
+    const rows = benchMarkdown(result)
+      .split('\n')
+      .filter((l) => l.startsWith('| '));
     const cells = (l: string): number => l.replace(/\\\|/g, '').split('|').length;
     expect(rows).toHaveLength(result.cases.length + 1);
     for (const r of rows) expect(cells(r), r).toBe(cells(rows[0] as string));
@@ -236,14 +266,30 @@ describe.runIf(CHROMIUM)('compare.html in headless chromium', () => {
     expect(cmp.slower).toBe(compared.filter((_, i) => i % 3 === 0).length);
     expect(dom).toMatch(/· MDE \d+\.\d% · slower/);
     expect(dom).toMatch(/· MDE \d+\.\d% · no significant change/);
-    expect(compareMarkdown([cmp]).split('\n').filter((l) => l.startsWith('| ')).length).toBe(cmp.cases.length + 1);
+    expect(
+      compareMarkdown([cmp])
+        .split('\n')
+        .filter((l) => l.startsWith('| ')).length,
+    ).toBe(cmp.cases.length + 1);
     expect(compareCsv([cmp]).trim().split('\n')).toHaveLength(cmp.cases.length + 1);
   });
 
   it('produces a screenshot', () => {
     mkdirSync('results', { recursive: true });
     const png = path.resolve('results/compare-test.png');
-    const r = spawnSync(CHROMIUM as string, ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'guplab-chromium-'))}`, `--screenshot=${png}`, '--window-size=1100,1400', `file://${file}`], { timeout: 60_000 });
+    const r = spawnSync(
+      CHROMIUM as string,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        `--user-data-dir=${mkdtempSync(path.join(os.tmpdir(), 'guplab-chromium-'))}`,
+        `--screenshot=${png}`,
+        '--window-size=1100,1400',
+        `file://${file}`,
+      ],
+      { timeout: 60_000 },
+    );
     expect(r.status).toBe(0);
     expect(statSync(png).size).toBeGreaterThan(20_000);
   });

@@ -15,7 +15,12 @@ function vmFlags(address: bigint): string[] {
   const entry = readFileSync('/proc/self/smaps', 'utf8')
     .split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
     .find((e) => e.startsWith(`${address.toString(16)}-`));
-  return /^VmFlags:(.*)$/m.exec(entry ?? '')?.[1]?.trim().split(/\s+/) ?? [];
+  return (
+    /^VmFlags:(.*)$/m
+      .exec(entry ?? '')?.[1]
+      ?.trim()
+      .split(/\s+/) ?? []
+  );
 }
 
 /** The addon's map() straight, below mapDevice()'s own checks: what the module itself refuses. */

@@ -16,13 +16,7 @@ const GATE = longtermGate('');
  * have to migrate (try_grab_folio(): !folio_is_longterm_pinnable() fails the
  * lockless walk, and *_fast_only has no slow path to migrate in).
  */
-export function expectedAnswer(
-  release: string,
-  api: ApiName,
-  flags: readonly FlagName[],
-  nrPages: number,
-  pinnablePrefix = nrPages,
-): number {
+export function expectedAnswer(release: string, api: ApiName, flags: readonly FlagName[], nrPages: number, pinnablePrefix = nrPages): number {
   if (!flags.includes('longterm')) return nrPages;
   const row = expectationFor(GATE, api, release, hostArch());
   if (!row) return api === 'pin_user_pages_fast_only' ? pinnablePrefix : nrPages;

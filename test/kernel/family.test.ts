@@ -4,17 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  API_NAMES,
-  GupDevice,
-  expectKernelWarning,
-  isPinApi,
-  isRemoteApi,
-  mapAnonymous,
-  pinCounters,
-  type ApiName,
-  type FlagName,
-} from '../../lib/index.js';
+import { API_NAMES, GupDevice, expectKernelWarning, isPinApi, isRemoteApi, mapAnonymous, pinCounters, type ApiName, type FlagName } from '../../lib/index.js';
 import { projectRoot } from '../../lib/util/root.js';
 import { runChild } from './child.js';
 import { hasDevice } from './device.js';
@@ -161,16 +151,30 @@ describe.runIf(hasDevice)('the GUP family on this kernel', () => {
   it('charges held pins to RLIMIT_MEMLOCK without CAP_IPC_LOCK, with a clear error', async () => {
     // 64 KiB of memlock, no CAP_IPC_LOCK: holding 64 pages (256 KiB) must fail.
     const r = await runChild('setpriv', [
-      '--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock', 'prlimit', '--memlock=65536', '--',
-      process.execPath, path.join(projectRoot, 'test', 'kernel', 'holder.mjs'), '64', 'once',
+      '--inh-caps=-ipc_lock',
+      '--bounding-set=-ipc_lock',
+      'prlimit',
+      '--memlock=65536',
+      '--',
+      process.execPath,
+      path.join(projectRoot, 'test', 'kernel', 'holder.mjs'),
+      '64',
+      'once',
     ]);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/ENOMEM.*RLIMIT_MEMLOCK/s);
     expect(r.status).toBe(3);
     // Within the limit it works.
     const ok = await runChild('setpriv', [
-      '--inh-caps=-ipc_lock', '--bounding-set=-ipc_lock', 'prlimit', '--memlock=1048576', '--',
-      process.execPath, path.join(projectRoot, 'test', 'kernel', 'holder.mjs'), '64', 'once',
+      '--inh-caps=-ipc_lock',
+      '--bounding-set=-ipc_lock',
+      'prlimit',
+      '--memlock=1048576',
+      '--',
+      process.execPath,
+      path.join(projectRoot, 'test', 'kernel', 'holder.mjs'),
+      '64',
+      'once',
     ]);
     expect(ok.stdout).toMatch(/^held 64/);
     expect(ok.status).toBe(0);
@@ -215,9 +219,7 @@ describe.runIf(hasDevice)('the GUP family on this kernel', () => {
   it('pins another process by pid with *_remote', () => {
     // A pid that does not exist: ESRCH from the module.
     const m = mapAnonymous(4096, { populate: true });
-    expect(() => dev.pin('get_user_pages_remote', m.address, 1, { pid: 0x3fffffff })).toThrow(
-      expect.objectContaining({ code: 'ESRCH' }),
-    );
+    expect(() => dev.pin('get_user_pages_remote', m.address, 1, { pid: 0x3fffffff })).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     for (const api of API_NAMES.filter(isRemoteApi)) {
       expect(dev.pin(api, m.address, 1, { pid: process.pid }).ret).toBe(1);
     }

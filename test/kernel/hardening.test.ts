@@ -119,8 +119,9 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
       expect(await run(['gcc', '-O2', '-Wall', '-Wextra', '-Werror', '-o', bin, 'test/kernel/unpriv.c'])).toBe('');
       // -idirafter: <asm/*.h> of the amd64 kernel headers serve i386 too (gcc-multilib, which
       // would add that path, conflicts with Debian's aarch64 cross compilers).
-      expect(await run(['gcc', '-m32', '-idirafter', '/usr/include/x86_64-linux-gnu', '-O2', '-Wall', '-Wextra', '-Werror',
-        '-o', bin32, 'test/kernel/unpriv.c'])).toBe('');
+      expect(
+        await run(['gcc', '-m32', '-idirafter', '/usr/include/x86_64-linux-gnu', '-O2', '-Wall', '-Wextra', '-Werror', '-o', bin32, 'test/kernel/unpriv.c']),
+      ).toBe('');
     }
   }, limit(120_000));
   afterAll(() => {
@@ -131,8 +132,23 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
 
   it('refuses a HOLD that is not FOLL_PIN|FOLL_LONGTERM with EPERM; a long-term pin is held; root holds anything', async () => {
     const base = held();
-    const out = await asNobody([process.execPath, HELPER, 'hold', 'pin_user_pages_fast', 'write', '4', 'get_user_pages_fast', 'write', '4',
-      'pin_user_pages_unlocked', 'none', '4', 'pin_user_pages_fast', 'write,longterm', '4']);
+    const out = await asNobody([
+      process.execPath,
+      HELPER,
+      'hold',
+      'pin_user_pages_fast',
+      'write',
+      '4',
+      'get_user_pages_fast',
+      'write',
+      '4',
+      'pin_user_pages_unlocked',
+      'none',
+      '4',
+      'pin_user_pages_fast',
+      'write,longterm',
+      '4',
+    ]);
     expect(out).toMatch(/hold pin_user_pages_fast write: EPERM PermissionError: .*\["longterm"\]/);
     expect(out).toMatch(/hold get_user_pages_fast write: EPERM PermissionError/);
     expect(out).toMatch(/hold pin_user_pages_unlocked none: EPERM PermissionError/);
@@ -159,7 +175,9 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
     try {
       for (const scope of ['0', '1', '2']) {
         writeFileSync(YAMA, scope);
-        expect(await asNobody([process.execPath, HELPER, 'remote', String(target.pid), target.addr]), `scope ${scope}`).toMatch(/remote: EPERM PermissionError: .*tracer/);
+        expect(await asNobody([process.execPath, HELPER, 'remote', String(target.pid), target.addr]), `scope ${scope}`).toMatch(
+          /remote: EPERM PermissionError: .*tracer/,
+        );
         if (withGcc) {
           // As its tracer: Yama decides at PTRACE_SEIZE, the module follows. On 7.x the
           // module cannot read the target's dumpability (compat.h guplab_mm_dumpable:
@@ -167,7 +185,9 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
           // tracer without CAP_SYS_PTRACE is refused too: the safe side.
           const out = await asNobody([bin, 'remote', String(target.pid), target.addr, 'seize']);
           const tracerPins = scope === '0' && kernelVersion(os.release())[0] < 7;
-          expect(out, `scope ${scope}`).toMatch(tracerPins ? /seize: OK\nremote: OK/ : scope === '0' ? /seize: OK\nremote: EPERM/ : /seize: EPERM\nremote: EPERM/);
+          expect(out, `scope ${scope}`).toMatch(
+            tracerPins ? /seize: OK\nremote: OK/ : scope === '0' ? /seize: OK\nremote: EPERM/ : /seize: EPERM\nremote: EPERM/,
+          );
           // FOLL_FORCE follows the same rule: a tracer may (CONFIG_PROC_MEM_FORCE_PTRACE's rule).
           expect(out, `scope ${scope}`).toMatch(tracerPins ? /remote-force: OK/ : /remote-force: EPERM/);
         }
@@ -230,31 +250,37 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
     }
   });
 
-  it('charges held pages to the user: another process of that user gets no fresh RLIMIT_MEMLOCK budget', async () => {
-    const base = held();
-    const memlock = 16 * 4096;
-    const holder = spawn('prlimit', [`--memlock=${memlock}`, '--', ...NOBODY, process.execPath, HELPER, 'budget-hold', '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise<void>((resolve) => holder.on('exit', () => resolve()));
-    let out = '';
-    holder.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    try {
-      expect(await waitFor(() => out.includes('held:'), 30000)).toBe(true);
-      expect(out).toMatch(/held: OK/);
-      expect(await asNobody([process.execPath, HELPER, 'budget-one'], memlock)).toMatch(/held: ENOMEM/);
-    } finally {
-      holder.kill('SIGKILL');
-      await exited;
-    }
-    expect(await waitFor(() => held() === base, 10000)).toBe(true);
-    expect(await asNobody([process.execPath, HELPER, 'budget-one'], memlock)).toMatch(/held: OK/);
-    if (withGcc) {
-      for (const how of ['fork', 'exec', 'scm']) {
-        const o = await asNobody([bin, 'budget', how, '16']);
-        expect(o, how).toMatch(new RegExp(`held: OK[\\s\\S]*${how}: ENOMEM`));
+  it(
+    'charges held pages to the user: another process of that user gets no fresh RLIMIT_MEMLOCK budget',
+    async () => {
+      const base = held();
+      const memlock = 16 * 4096;
+      const holder = spawn('prlimit', [`--memlock=${memlock}`, '--', ...NOBODY, process.execPath, HELPER, 'budget-hold', '16'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<void>((resolve) => holder.on('exit', () => resolve()));
+      let out = '';
+      holder.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      try {
+        expect(await waitFor(() => out.includes('held:'), 30000)).toBe(true);
+        expect(out).toMatch(/held: OK/);
+        expect(await asNobody([process.execPath, HELPER, 'budget-one'], memlock)).toMatch(/held: ENOMEM/);
+      } finally {
+        holder.kill('SIGKILL');
+        await exited;
       }
-    }
-    expect(await waitFor(() => held() === base, 10000)).toBe(true);
-  }, limit(180_000));
+      expect(await waitFor(() => held() === base, 10000)).toBe(true);
+      expect(await asNobody([process.execPath, HELPER, 'budget-one'], memlock)).toMatch(/held: OK/);
+      if (withGcc) {
+        for (const how of ['fork', 'exec', 'scm']) {
+          const o = await asNobody([bin, 'budget', how, '16']);
+          expect(o, how).toMatch(new RegExp(`held: OK[\\s\\S]*${how}: ENOMEM`));
+        }
+      }
+      expect(await waitFor(() => held() === base, 10000)).toBe(true);
+    },
+    limit(180_000),
+  );
 
   it.runIf(withGcc)('gives a 32-bit (IA32_EMULATION) FACTS caller correct 56-byte records, root and group member alike', async () => {
     expect(await run([bin32, 'facts32'])).toMatch(/facts32: ret 8, OK \(sizeof 56, long 4\)/);
@@ -308,25 +334,26 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
     expect(await asNobody([process.execPath, HELPER, 'memlock-mirror', '65536', '+', 'memlock-mmap'], 32 * 1024)).toMatch(
       /memlock-mirror: ENOMEM[\s\S]*memlock-mmap: ENOMEM/,
     );
-    expect(await asNobody([process.execPath, HELPER, 'memlock-mirror', '65536', '+', 'memlock-mmap'], 1 << 20)).toMatch(
-      /memlock-mirror: OK\nmemlock-mmap: OK/,
-    );
+    expect(await asNobody([process.execPath, HELPER, 'memlock-mirror', '65536', '+', 'memlock-mmap'], 1 << 20)).toMatch(/memlock-mirror: OK\nmemlock-mmap: OK/);
   });
 
-  it.runIf(withGcc)('answers an ACCESS through a mirror of memfd_secret memory with EFAULT (no oops), and the module is free again when the caller exits', async () => {
-    const refcnt = (): string => readFileSync('/sys/module/guplab/refcnt', 'utf8').trim();
-    const before = refcnt();
-    const out = await asNobody([bin, 'secret']);
-    const [major, minor] = kernelVersion(os.release());
-    if (major * 1000 + minor < 5014) {
-      expect(out).toMatch(/memfd_secret: ENOSYS/); // memfd_secret came in 5.14
-      return;
-    }
-    // The anonymous range is mirrored, then replaced by secret memory (MAP_FIXED) and touched:
-    // the refill finds the memfd_secret VMA and answers as GUP does.
-    expect(out).toMatch(/mirror: OK\naccess-read: EFAULT\naccess-write: EFAULT\nmirror-secret: EFAULT\nsnapshot-secret: EFAULT\nbytes: kept/);
-    expect(await waitFor(() => refcnt() === before, 10000)).toBe(true);
-  });
+  it.runIf(withGcc)(
+    'answers an ACCESS through a mirror of memfd_secret memory with EFAULT (no oops), and the module is free again when the caller exits',
+    async () => {
+      const refcnt = (): string => readFileSync('/sys/module/guplab/refcnt', 'utf8').trim();
+      const before = refcnt();
+      const out = await asNobody([bin, 'secret']);
+      const [major, minor] = kernelVersion(os.release());
+      if (major * 1000 + minor < 5014) {
+        expect(out).toMatch(/memfd_secret: ENOSYS/); // memfd_secret came in 5.14
+        return;
+      }
+      // The anonymous range is mirrored, then replaced by secret memory (MAP_FIXED) and touched:
+      // the refill finds the memfd_secret VMA and answers as GUP does.
+      expect(out).toMatch(/mirror: OK\naccess-read: EFAULT\naccess-write: EFAULT\nmirror-secret: EFAULT\nsnapshot-secret: EFAULT\nbytes: kept/);
+      expect(await waitFor(() => refcnt() === before, 10000)).toBe(true);
+    },
+  );
 
   it('does not hand a released handle out again at once (xa_alloc_cyclic)', () => {
     const m = mapAnonymous(4096, { populate: true });
@@ -356,26 +383,30 @@ describe.runIf(hasDevice)('callers without privilege (issue 17)', { timeout: lim
     expect(disk.slice(100, 108)).toBe('guplab17');
   });
 
-  it('charges what a holder makes the module allocate to its memory cgroup', async () => {
-    const dir = mkdtempSync('/tmp/guplab-cg-');
-    expect(await run(['mount', '-t', 'cgroup2', 'none', dir])).toBe('');
-    const cg = path.join(dir, 'guplab');
-    try {
-      writeFileSync(path.join(dir, 'cgroup.subtree_control'), '+memory');
-      mkdirSync(cg);
-      const n = 3000;
-      const out = await run(['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec ${process.execPath} ${HELPER} many-sets ${n} ${cg}`]);
-      const m = /slab: (\d+) (\d+)/.exec(out);
-      expect(m, out).not.toBeNull();
-      console.log(`memcg: ${n} one-page sets grew the holder's cgroup slab by ${Number(m?.[2]) - Number(m?.[1])} bytes`);
-      // Per set at least its struct (kmalloc-64) and its one-entry array; plus xarray nodes.
-      expect(Number(m?.[2]) - Number(m?.[1])).toBeGreaterThan(n * 64);
-    } finally {
-      if (existsSync(cg)) rmdirSync(cg);
-      await run(['umount', dir]);
-      rmdirSync(dir);
-    }
-  }, limit(180_000));
+  it(
+    'charges what a holder makes the module allocate to its memory cgroup',
+    async () => {
+      const dir = mkdtempSync('/tmp/guplab-cg-');
+      expect(await run(['mount', '-t', 'cgroup2', 'none', dir])).toBe('');
+      const cg = path.join(dir, 'guplab');
+      try {
+        writeFileSync(path.join(dir, 'cgroup.subtree_control'), '+memory');
+        mkdirSync(cg);
+        const n = 3000;
+        const out = await run(['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec ${process.execPath} ${HELPER} many-sets ${n} ${cg}`]);
+        const m = /slab: (\d+) (\d+)/.exec(out);
+        expect(m, out).not.toBeNull();
+        console.log(`memcg: ${n} one-page sets grew the holder's cgroup slab by ${Number(m?.[2]) - Number(m?.[1])} bytes`);
+        // Per set at least its struct (kmalloc-64) and its one-entry array; plus xarray nodes.
+        expect(Number(m?.[2]) - Number(m?.[1])).toBeGreaterThan(n * 64);
+      } finally {
+        if (existsSync(cg)) rmdirSync(cg);
+        await run(['umount', dir]);
+        rmdirSync(dir);
+      }
+    },
+    limit(180_000),
+  );
 
   it('ends a BENCH at max_bench_seconds with -ETIME, and a remote BENCH whose target exits with -ESRCH', async () => {
     const param = path.join(PARAMS, 'max_bench_seconds');

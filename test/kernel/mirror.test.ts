@@ -297,7 +297,9 @@ describe.runIf(hasDevice && ext4 !== undefined)('mirror writes under reclaim (sw
   beforeAll(async () => {
     dev = GupDevice.open();
     // dd, not fallocate: swapon refuses a file with unwritten extents on older kernels.
-    expect(await sh(`dd if=/dev/zero of=${swapfile} bs=1M count=32 2>/dev/null && chmod 600 ${swapfile} && mkswap ${swapfile} >/dev/null && swapon ${swapfile}`)).toBe('');
+    expect(
+      await sh(`dd if=/dev/zero of=${swapfile} bs=1M count=32 2>/dev/null && chmod 600 ${swapfile} && mkswap ${swapfile} >/dev/null && swapon ${swapfile}`),
+    ).toBe('');
   });
   afterAll(async () => {
     dev?.close();

@@ -27,29 +27,49 @@ describe.runIf(hasDevice && withGcc)('guplab overhead', () => {
   }, limit(120_000));
   afterAll(() => dev?.close());
 
-  it('measures every path in every round, leaves no pin behind, and prints the paired ratios', async () => {
-    const before = pinCounters();
-    const r = await runOverhead({ calls: 100, rounds: 3, device: dev, pin1Bin: bin });
-    const paths = ['inKernelBench', 'cWall', 'cInKernel', 'cBatch', 'pinWall', 'pinInKernel', 'pinBatch', 'preparedWall', 'preparedInKernel', 'preparedBatch', 'tsTimer'] as const;
-    for (const name of paths) {
-      const f = r[name];
-      const perRound = name.endsWith('Batch') ? 1 : 100;
-      expect(f.values, name).toHaveLength(3 * perRound);
-      expect(new Set(f.rounds), name).toEqual(new Set([0, 1, 2]));
-      expect(f.values.every((ns) => Number.isFinite(ns) && ns > 0), name).toBe(true);
-    }
-    for (const [name, q] of Object.entries(r.ratios)) expect(q.ci95[0] <= q.ratio && q.ratio <= q.ci95[1] && q.ci95[0] > 0, `${name} ${JSON.stringify(q)}`).toBe(true);
-    // A wall time holds the call's kernel-side time.
-    expect(r.cWall.median).toBeGreaterThanOrEqual(r.cInKernel.median);
-    expect(r.pinWall.median).toBeGreaterThanOrEqual(r.pinInKernel.median);
-    expect(r.environment.release).toBe(dev.info().release);
-    const after = pinCounters();
-    expect(after.acquired - before.acquired).toBe(after.released - before.released);
-    const table = overheadTable(r);
-    expect(table).toMatch(/back to back .*: pin\(\) [\d.]+ \(95% CI [\d.]+–[\d.]+\), prepared run\(\) [\d.]+ \(95% CI/);
-    expect(table).toContain('3 rounds of 100 calls per path');
-    expect(table).toContain('PIN ioctl from the C loop, 100 back to back');
-  }, limit(300_000));
+  it(
+    'measures every path in every round, leaves no pin behind, and prints the paired ratios',
+    async () => {
+      const before = pinCounters();
+      const r = await runOverhead({ calls: 100, rounds: 3, device: dev, pin1Bin: bin });
+      const paths = [
+        'inKernelBench',
+        'cWall',
+        'cInKernel',
+        'cBatch',
+        'pinWall',
+        'pinInKernel',
+        'pinBatch',
+        'preparedWall',
+        'preparedInKernel',
+        'preparedBatch',
+        'tsTimer',
+      ] as const;
+      for (const name of paths) {
+        const f = r[name];
+        const perRound = name.endsWith('Batch') ? 1 : 100;
+        expect(f.values, name).toHaveLength(3 * perRound);
+        expect(new Set(f.rounds), name).toEqual(new Set([0, 1, 2]));
+        expect(
+          f.values.every((ns) => Number.isFinite(ns) && ns > 0),
+          name,
+        ).toBe(true);
+      }
+      for (const [name, q] of Object.entries(r.ratios))
+        expect(q.ci95[0] <= q.ratio && q.ratio <= q.ci95[1] && q.ci95[0] > 0, `${name} ${JSON.stringify(q)}`).toBe(true);
+      // A wall time holds the call's kernel-side time.
+      expect(r.cWall.median).toBeGreaterThanOrEqual(r.cInKernel.median);
+      expect(r.pinWall.median).toBeGreaterThanOrEqual(r.pinInKernel.median);
+      expect(r.environment.release).toBe(dev.info().release);
+      const after = pinCounters();
+      expect(after.acquired - before.acquired).toBe(after.released - before.released);
+      const table = overheadTable(r);
+      expect(table).toMatch(/back to back .*: pin\(\) [\d.]+ \(95% CI [\d.]+–[\d.]+\), prepared run\(\) [\d.]+ \(95% CI/);
+      expect(table).toContain('3 rounds of 100 calls per path');
+      expect(table).toContain('PIN ioctl from the C loop, 100 back to back');
+    },
+    limit(300_000),
+  );
 
   it('refuses fewer than two rounds before any call', async () => {
     const before = pinCounters();

@@ -46,10 +46,12 @@ async function command(cmd, args) {
     console.log(`warn: ${outcome(() => dev.pin('get_user_pages_fast', m.address, 1, { flags: ['longterm'] }))}`);
   } else if (cmd === 'remote') {
     const [pid, addr] = args;
-    console.log(`remote: ${outcome(() => {
-      const r = dev.pin('pin_user_pages_remote', BigInt(addr), 1, { pid: Number(pid) });
-      if (r.ret !== 1) throw Object.assign(new Error(`ret ${r.ret}`), { code: 'SHORT' });
-    })}`);
+    console.log(
+      `remote: ${outcome(() => {
+        const r = dev.pin('pin_user_pages_remote', BigInt(addr), 1, { pid: Number(pid) });
+        if (r.ret !== 1) throw Object.assign(new Error(`ret ${r.ret}`), { code: 'SHORT' });
+      })}`,
+    );
   } else if (cmd === 'budget-hold' || cmd === 'budget-one') {
     const pages = cmd === 'budget-one' ? 1 : Number(args[0]);
     const m = mapAnonymous(pages * 4096, { populate: true });
@@ -70,11 +72,13 @@ async function command(cmd, args) {
     m.write(4096 + 3, 0x5a);
     let h = 0;
     console.log(`mirror: ${outcome(() => (h = dev.mirror(m.address, 8, { write: true }).handle))}`);
-    console.log(`access: ${outcome(() => {
-      if (dev.readPinned(h, 1, 3)[0] !== 0x5a) throw Object.assign(new Error('read back wrong'), { code: 'DATA' });
-      dev.writePinned(h, 2, 9, Uint8Array.of(0xa5));
-      if (m.read(2 * 4096 + 9)[0] !== 0xa5) throw Object.assign(new Error('write not seen'), { code: 'DATA' });
-    })}`);
+    console.log(
+      `access: ${outcome(() => {
+        if (dev.readPinned(h, 1, 3)[0] !== 0x5a) throw Object.assign(new Error('read back wrong'), { code: 'DATA' });
+        dev.writePinned(h, 2, 9, Uint8Array.of(0xa5));
+        if (m.read(2 * 4096 + 9)[0] !== 0xa5) throw Object.assign(new Error('write not seen'), { code: 'DATA' });
+      })}`,
+    );
     const state = dev.mirrorState(h, { pfns: true });
     const valid = state.pfns.filter((e) => e.valid && e.writable).length;
     console.log(`state: valid ${valid} of 8, pfns ${state.pfns.every((e) => e.pfn === 0n) ? 'hidden' : 'shown'}`);
@@ -84,17 +88,21 @@ async function command(cmd, args) {
     const r = await dev.bench('hmm_range_fault', m.address, 64, { pagesPerCall: 16, iterations: 3, flags: ['write'] });
     console.log(`bench-hmm: done ${r.done} status ${r.status}`);
   } else if (cmd === 'mmap') {
-    console.log(`mmap: ${outcome(() => {
-      const m = mapDevice(16);
-      m.write(15 * 4096, 0x77);
-      if (m.read(15 * 4096)[0] !== 0x77) throw Object.assign(new Error('read back wrong'), { code: 'DATA' });
-      m.close();
-    })}`);
+    console.log(
+      `mmap: ${outcome(() => {
+        const m = mapDevice(16);
+        m.write(15 * 4096, 0x77);
+        if (m.read(15 * 4096)[0] !== 0x77) throw Object.assign(new Error('read back wrong'), { code: 'DATA' });
+        m.close();
+      })}`,
+    );
   } else if (cmd === 'facts') {
     const m = mapAnonymous(4 * 4096, { populate: true });
     const r = dev.pin('pin_user_pages_fast', m.address, 4, { facts: true });
     const facts = r.facts ?? [];
-    console.log(`facts: ret ${r.ret}, pfns ${facts.length && facts.every((f) => f.pfn === 0n && f.pfnBefore === 0n) ? 'hidden' : 'shown'}, kinds ${facts.map((f) => f.kinds.join('+')).join(',')}`);
+    console.log(
+      `facts: ret ${r.ret}, pfns ${facts.length && facts.every((f) => f.pfn === 0n && f.pfnBefore === 0n) ? 'hidden' : 'shown'}, kinds ${facts.map((f) => f.kinds.join('+')).join(',')}`,
+    );
   } else if (cmd === 'force') {
     const m = mapAnonymous(4096, { populate: true, prot: 'r' });
     console.log(`force-local: ${outcome(() => dev.pin('pin_user_pages', m.address, 1, { flags: ['write', 'force'] }))}`);
@@ -102,7 +110,9 @@ async function command(cmd, args) {
     console.log(`self: ${outcome(() => dev.pin('pin_user_pages_remote', m.address, 1, { pid: process.pid }))}`);
   } else if (cmd === 'allowlist') {
     const info = dev.info();
-    console.log(`info: admin ${info.admin}, pin_user_pages [${info.unprivFlags.pin_user_pages}], pin_user_pages_remote [${info.unprivFlags.pin_user_pages_remote}]`);
+    console.log(
+      `info: admin ${info.admin}, pin_user_pages [${info.unprivFlags.pin_user_pages}], pin_user_pages_remote [${info.unprivFlags.pin_user_pages_remote}]`,
+    );
     const m = mapAnonymous(4096, { populate: true });
     for (const flag of ['dump', 'anon', 'hwpoison', 'split_pmd', 'nowait', 'nofault', 'interruptible']) {
       if (!dev.info().flags.includes(flag)) continue;

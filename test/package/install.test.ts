@@ -41,11 +41,28 @@ describe('npm pack, install into an empty project, run its own file in the VM', 
   it('packs a tarball with the built library, both prebuilt addons and the module source, and no tests', async () => {
     // What prepack does, made explicit so that npm pack's own output stays JSON.
     await sh('make', ['-s', 'build', 'prebuilds'], projectRoot);
-    const packed = JSON.parse(await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], projectRoot)) as { filename: string; files: { path: string }[] }[];
+    const packed = JSON.parse(await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], projectRoot)) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     const files = packed[0]!.files.map((f) => f.path);
     tarball = path.join(work, packed[0]!.filename);
-    for (const f of ['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli.js', 'dist/lib/guest.js', 'bin/guplab.js', 'kmod/main.c', 'kmod/mirror.c', 'kmod/internal.h', 'kmod/uapi/guplab.h',
-      'prebuilds/linux-x64/node.napi.node', 'prebuilds/linux-arm64/node.napi.node', 'LICENSE', 'package.json']) expect(files).toContain(f);
+    for (const f of [
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lib/cli.js',
+      'dist/lib/guest.js',
+      'bin/guplab.js',
+      'kmod/main.c',
+      'kmod/mirror.c',
+      'kmod/internal.h',
+      'kmod/uapi/guplab.h',
+      'prebuilds/linux-x64/node.napi.node',
+      'prebuilds/linux-arm64/node.napi.node',
+      'LICENSE',
+      'package.json',
+    ])
+      expect(files).toContain(f);
     // The committed check reports: the evidence behind every "measured" provenance (lib/check/evidence.ts).
     expect(files.filter((f) => /^docs\/data\/check-.+\.json$/.test(f)).length).toBeGreaterThan(0);
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('.ci/') || f.endsWith('.map'))).toEqual([]);
@@ -57,30 +74,49 @@ describe('npm pack, install into an empty project, run its own file in the VM', 
     writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], project);
     expect(readdirSync(path.join(project, 'node_modules', 'guplab'))).toContain('prebuilds');
-    writeFileSync(path.join(project, 'consumer.ts'), [
-      "import { GupDevice, mapAnonymous, type PinResult } from 'guplab';",
-      "import { runBench, type BenchResult } from 'guplab/bench';",
-      "import { vmRun } from 'guplab/vm';",
-      'export const use: [typeof GupDevice, typeof mapAnonymous, typeof runBench, typeof vmRun] = [GupDevice, mapAnonymous, runBench, vmRun];',
-      'export type T = [PinResult, BenchResult];',
-      '',
-    ].join('\n'));
-    writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], typeRoots: [path.join(projectRoot, 'node_modules', '@types')] }, files: ['consumer.ts'] }));
+    writeFileSync(
+      path.join(project, 'consumer.ts'),
+      [
+        "import { GupDevice, mapAnonymous, type PinResult } from 'guplab';",
+        "import { runBench, type BenchResult } from 'guplab/bench';",
+        "import { vmRun } from 'guplab/vm';",
+        'export const use: [typeof GupDevice, typeof mapAnonymous, typeof runBench, typeof vmRun] = [GupDevice, mapAnonymous, runBench, vmRun];',
+        'export type T = [PinResult, BenchResult];',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+          typeRoots: [path.join(projectRoot, 'node_modules', '@types')],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     await sh(process.execPath, [path.join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], project);
   }, 300_000);
 
-  it('runs the consumer\'s own file in the VM from its project, pinning its own buffer, with nothing downloaded again', async () => {
+  it("runs the consumer's own file in the VM from its project, pinning its own buffer, with nothing downloaded again", async () => {
     const project = path.join(work, 'consumer');
-    writeFileSync(path.join(project, 'consumer.mjs'), [
-      "import { GupDevice, mapAnonymous } from 'guplab';",
-      'const dev = GupDevice.open();',
-      'const m = mapAnonymous(16 * 4096, { populate: true });',
-      "const r = dev.pin('pin_user_pages_fast', m.address, 16, { flags: ['write'] });",
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the consumer's own template literal, written to its file
-      "console.log(`consumer pinned ${r.ret} pages in ${process.cwd()}`);",
-      'process.exit(r.ret === 16 ? 0 : 1);',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path.join(project, 'consumer.mjs'),
+      [
+        "import { GupDevice, mapAnonymous } from 'guplab';",
+        'const dev = GupDevice.open();',
+        'const m = mapAnonymous(16 * 4096, { populate: true });',
+        "const r = dev.pin('pin_user_pages_fast', m.address, 16, { flags: ['write'] });",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the consumer's own template literal, written to its file
+        'console.log(`consumer pinned ${r.ret} pages in ${process.cwd()}`);',
+        'process.exit(r.ret === 16 ? 0 : 1);',
+        '',
+      ].join('\n'),
+    );
     // The checkout fetches the kernel into the shared cache (if not there yet); the installed copy must reuse it.
     await sh(process.execPath, ['-e', "import('./dist/lib/kernels/kernel.js').then((k) => k.ensureKernel('6.1', 'x86_64', () => {}))"], projectRoot);
     const r = await run('npx', ['guplab', 'vm', 'run', '--', 'node', './consumer.mjs'], project);

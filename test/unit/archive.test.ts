@@ -72,7 +72,12 @@ describe('the archive index', () => {
   it('keeps generic images with their headers, common headers and kbuild, pinned to their versions', () => {
     const k = bullseye.find((x) => x.release === '5.10.0-46-amd64')!;
     expect(k).toMatchObject({ series: '5.10', upstream: '5.10.262', suite: 'bullseye-security', base: 'bullseye' });
-    expect(k.packages).toEqual(['linux-image-5.10.0-46-amd64=5.10.262-1', 'linux-headers-5.10.0-46-amd64=5.10.262-1', 'linux-headers-5.10.0-46-common=5.10.262-1', 'linux-kbuild-5.10=5.10.262-1']);
+    expect(k.packages).toEqual([
+      'linux-image-5.10.0-46-amd64=5.10.262-1',
+      'linux-headers-5.10.0-46-amd64=5.10.262-1',
+      'linux-headers-5.10.0-46-common=5.10.262-1',
+      'linux-kbuild-5.10=5.10.262-1',
+    ]);
     expect(bullseye.map((x) => x.release)).not.toContain('5.10.0-46-rt-amd64');
     // For another arch than the host's, arch packages are qualified, Architecture: all ones never.
     const arm = kernelsOf({ suite: 'bullseye-security', base: 'bullseye' }, 'arm64', parseStanzas(amd64Text.replaceAll('amd64', 'arm64')), amd64);
@@ -108,8 +113,11 @@ describe('the archive index', () => {
     for (const bad of ['6.5', '6.17', '7.3.9+deb13']) expect(() => resolveKernel(bad, 'x86_64', all)).toThrow(/^[^\n]+$/);
   });
 
-  it('keeps an image-only kernel\'s image parts, and says when the archive lost its modules', () => {
-    expect(backports.find((x) => x.release === '6.17.13+deb13-amd64')).toMatchObject({ packages: ['linux-image-6.17.13+deb13-amd64=6.17.13-1~bpo13+1'], upstream: '6.17.13' });
+  it("keeps an image-only kernel's image parts, and says when the archive lost its modules", () => {
+    expect(backports.find((x) => x.release === '6.17.13+deb13-amd64')).toMatchObject({
+      packages: ['linux-image-6.17.13+deb13-amd64=6.17.13-1~bpo13+1'],
+      upstream: '6.17.13',
+    });
     expect(backports.find((x) => x.release === '6.17.13+deb13-amd64')?.noModules).toBeUndefined();
     const k = backports.find((x) => x.release === '7.1.13+deb13-amd64')!;
     expect(k.packages).toEqual(['linux-image-7.1.13+deb13-amd64=7.1.13-1~bpo13+1', 'linux-binary-7.1.13+deb13-amd64=7.1.13-1~bpo13+1']);
@@ -129,7 +137,9 @@ describe('the archive index', () => {
     expect(() => resolveKernel('6.17', 'x86_64', all)).toThrow(
       /^kernel 6\.17 for x86_64: 6\.17\.8\+deb13, 6\.17\.13\+deb13 are in the archive as image only \(the archive keeps only its image, not linux-headers-6\.17\.8\+deb13-amd64\), so guplab\.ko cannot be built for it: boot it without guplab\.ko with --no-module \(guplab vm run --no-module, guplab consumers check --vm\), or take a series with headers: 5\.10, 7\.3$/,
     );
-    expect(() => resolveKernel('6.17.8+deb13', 'x86_64', all, 'bookworm', { module: true })).toThrow(/^kernel 6\.17\.8\+deb13-amd64 cannot have guplab\.ko: the archive keeps only its image.*--no-module/);
+    expect(() => resolveKernel('6.17.8+deb13', 'x86_64', all, 'bookworm', { module: true })).toThrow(
+      /^kernel 6\.17\.8\+deb13-amd64 cannot have guplab\.ko: the archive keeps only its image.*--no-module/,
+    );
     expect(() => resolveKernel('5.10.0-45-amd64', 'x86_64', all)).toThrow(/cannot have guplab\.ko.*--no-module/);
     expect(resolveKernel('5.10.0-45-amd64', 'x86_64', all, 'bookworm', { module: false }).release).toBe('5.10.0-45-amd64');
     // What does not exist is refused the same either way.

@@ -51,9 +51,19 @@ describe('minimum detectable effect', () => {
 
 function mkCase(api: BenchCase['api'], total: number[], rounds?: number[]): BenchCase {
   return {
-    api, backing: '4K', sizeBytes: 65536, pagesPerCall: 16, flags: [], prefault: true,
-    id: `4K 64K ppc=16 none prefault ${api}`, pages: 16, status: 'ok', warmupIterations: 0,
-    getNs: total.map((t) => t * 16), putNs: total.map(() => 0), round: rounds ?? total.map((_, i) => i % 5),
+    api,
+    backing: '4K',
+    sizeBytes: 65536,
+    pagesPerCall: 16,
+    flags: [],
+    prefault: true,
+    id: `4K 64K ppc=16 none prefault ${api}`,
+    pages: 16,
+    status: 'ok',
+    warmupIterations: 0,
+    getNs: total.map((t) => t * 16),
+    putNs: total.map(() => 0),
+    round: rounds ?? total.map((_, i) => i % 5),
     wallMs: 0,
   };
 }
@@ -62,7 +72,15 @@ function mkResult(cases: BenchCase[]): BenchResult {
   return {
     schema: BENCH_SCHEMA,
     createdAt: 'now',
-    environment: { release: '6.1.0-fake', arch: 'x86_64', accelerator: 'TCG', cpuModel: 'QEMU', node: 'v20', pageSize: 4096, moduleAbi: 4 } as BenchResult['environment'],
+    environment: {
+      release: '6.1.0-fake',
+      arch: 'x86_64',
+      accelerator: 'TCG',
+      cpuModel: 'QEMU',
+      node: 'v20',
+      pageSize: 4096,
+      moduleAbi: 4,
+    } as BenchResult['environment'],
     spec: resolveSpec({}),
     cases,
   };
@@ -72,7 +90,11 @@ describe('compare reports the MDE of every verdict', () => {
   const rnd = seededRandom(11);
   const noisy = (centre: number, spread: number): number[] => Array.from({ length: 50 }, () => centre * (1 - spread / 2 + spread * rnd()));
   it('a wide sample has a large MDE, a tight one a small MDE; the worst is reported', () => {
-    const cmp = compareResults(mkResult([mkCase('get_user_pages_fast', noisy(100, 0.8)), mkCase('get_user_pages', noisy(500, 0.02))]), mkResult([mkCase('get_user_pages_fast', noisy(100, 0.8)), mkCase('get_user_pages', noisy(500, 0.02))]), 0.1);
+    const cmp = compareResults(
+      mkResult([mkCase('get_user_pages_fast', noisy(100, 0.8)), mkCase('get_user_pages', noisy(500, 0.02))]),
+      mkResult([mkCase('get_user_pages_fast', noisy(100, 0.8)), mkCase('get_user_pages', noisy(500, 0.02))]),
+      0.1,
+    );
     const [wide, tight] = cmp.cases;
     expect(wide?.mde).toBeGreaterThan(0.1);
     expect(tight?.mde).toBeLessThan(0.05);
@@ -91,7 +113,8 @@ describe('bench --mde on the fake device', () => {
       },
     });
   };
-  const spec = (over: object) => resolveSpec({ apis: ['get_user_pages_fast', 'pin_user_pages'], backings: ['4K'], sizes: ['64K'], rounds: 3, iterations: 30, warmup: 0, ...over });
+  const spec = (over: object) =>
+    resolveSpec({ apis: ['get_user_pages_fast', 'pin_user_pages'], backings: ['4K'], sizes: ['64K'], rounds: 3, iterations: 30, warmup: 0, ...over });
 
   it('without --mde: exactly spec.rounds rounds', async () => {
     const { dev } = roundNoise();
@@ -138,7 +161,11 @@ describe('named baselines', () => {
   it('compare: one file with --baseline, two files, or one ab.json; anything else names the forms', () => {
     const dir = tmp();
     saveBaseline(dir, 'main', mkResult([]));
-    expect(comparePairs(['new.json'], { baseline: 'main', resultsDir: dir })).toEqual({ kind: 'files', base: path.join(dir, 'baselines', 'main', 'results.json'), next: 'new.json' });
+    expect(comparePairs(['new.json'], { baseline: 'main', resultsDir: dir })).toEqual({
+      kind: 'files',
+      base: path.join(dir, 'baselines', 'main', 'results.json'),
+      next: 'new.json',
+    });
     expect(comparePairs(['a.json', 'b.json'], { resultsDir: dir })).toEqual({ kind: 'files', base: 'a.json', next: 'b.json' });
     expect(() => comparePairs(['a.json', 'b.json'], { baseline: 'main', resultsDir: dir })).toThrow(/give exactly one file/);
     expect(() => comparePairs(['nosuch.json'], { resultsDir: dir })).toThrow(/not an A\/B run's ab.json/);
@@ -153,7 +180,7 @@ describe('A/B round protocol', () => {
     expect(() => parseRoundGo('{', 'go-0.json')).toThrow(/not JSON/);
   });
 
-  it('the guest side waits for each go, runs the cases it names, hands back that round\'s samples, and stops', async () => {
+  it("the guest side waits for each go, runs the cases it names, hands back that round's samples, and stops", async () => {
     const dir = tmp();
     const { dev } = fakeDevice();
     const spec = resolveSpec({ apis: ['get_user_pages_fast', 'pin_user_pages'], backings: ['4K'], sizes: ['64K'], rounds: 1, iterations: 4, warmup: 0 });
@@ -165,7 +192,10 @@ describe('A/B round protocol', () => {
     expect((await waitFor(ROUND_FILES.ready)).trim()).toBe('2');
     writeFileAtomic(path.join(dir, ROUND_FILES.go(0)), JSON.stringify({ round: 0 }));
     const d0 = JSON.parse(await waitFor(ROUND_FILES.done(0))) as RoundDone;
-    expect(d0.cases.map((c) => [c.id.split(' ').pop(), c.getNs.length])).toEqual([['get_user_pages_fast', 4], ['pin_user_pages', 4]]);
+    expect(d0.cases.map((c) => [c.id.split(' ').pop(), c.getNs.length])).toEqual([
+      ['get_user_pages_fast', 4],
+      ['pin_user_pages', 4],
+    ]);
     const pinId = d0.cases[1]?.id as string;
     writeFileAtomic(path.join(dir, ROUND_FILES.go(1)), JSON.stringify({ round: 1, cases: [pinId] }));
     const d1 = JSON.parse(await waitFor(ROUND_FILES.done(1))) as RoundDone;
@@ -179,9 +209,18 @@ describe('A/B round protocol', () => {
 
   it('the host side picks the cases whose A/B MDE is above the target', () => {
     const rnd = seededRandom(2);
-    const s = (spread: number) => ({ values: Array.from({ length: 60 }, () => 100 * (1 - spread / 2 + spread * rnd())), rounds: Array.from({ length: 60 }, (_, i) => i % 6) });
-    const a = new Map([['tight', s(0.01)], ['wide', s(1)]]);
-    const b = new Map([['tight', s(0.01)], ['wide', s(1)]]);
+    const s = (spread: number) => ({
+      values: Array.from({ length: 60 }, () => 100 * (1 - spread / 2 + spread * rnd())),
+      rounds: Array.from({ length: 60 }, (_, i) => i % 6),
+    });
+    const a = new Map([
+      ['tight', s(0.01)],
+      ['wide', s(1)],
+    ]);
+    const b = new Map([
+      ['tight', s(0.01)],
+      ['wide', s(1)],
+    ]);
     const { above, worst } = casesAboveMde([a, b], 0.1);
     expect(above).toEqual(['wide']);
     expect(worst).toBeGreaterThan(0.1);
@@ -221,7 +260,10 @@ describe('A/B round protocol', () => {
   });
 
   it('labels the guests by letter, a kernel given twice included', () => {
-    expect(abLabels(['6.1', '6.1'])).toEqual([{ label: 'A 6.1', folder: 'A-6.1' }, { label: 'B 6.1', folder: 'B-6.1' }]);
+    expect(abLabels(['6.1', '6.1'])).toEqual([
+      { label: 'A 6.1', folder: 'A-6.1' },
+      { label: 'B 6.1', folder: 'B-6.1' },
+    ]);
   });
 });
 

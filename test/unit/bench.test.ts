@@ -41,7 +41,10 @@ describe('bootstrap', () => {
     expect(same.ratio).toBe(1);
     expect(same.ci95[0]).toBeLessThan(1);
     expect(same.ci95[1]).toBeGreaterThan(1);
-    const doubled = bootstrapRatioCI(xs, xs.map((x) => 2 * x));
+    const doubled = bootstrapRatioCI(
+      xs,
+      xs.map((x) => 2 * x),
+    );
     expect(doubled.ratio).toBeCloseTo(2, 10);
     expect(doubled.ci95[0]).toBeLessThan(2);
     expect(doubled.ci95[0]).toBeGreaterThan(1.8);
@@ -58,7 +61,13 @@ describe('spec', () => {
   it('parses sizes and selects a slice', () => {
     expect(parseSize('64K')).toBe(65536);
     expect(parseSize('16MiB')).toBe(16 << 20);
-    const spec = resolveSpec({ apis: ['pin_user_pages_fast'], sizes: ['1M', 8192], pagesPerCall: ['all', 16], flags: [[], ['write', 'longterm']], prefault: [true, false] });
+    const spec = resolveSpec({
+      apis: ['pin_user_pages_fast'],
+      sizes: ['1M', 8192],
+      pagesPerCall: ['all', 16],
+      flags: [[], ['write', 'longterm']],
+      prefault: [true, false],
+    });
     const cases = expandCases(spec, 4096);
     // 8192 bytes are 2 pages: ppc 16 is clamped to 2, the same cell as "all".
     expect(cases).toHaveLength(2 * (2 + 1) * 2 * 2);
@@ -107,7 +116,15 @@ describe('table', () => {
   const result = mkResult([
     mkCase('get_user_pages_fast', [100, 100, 100]),
     mkCase('get_user_pages_unlocked', [500, 500, 500], [100, 100, 100]),
-    { ...mkCase('pin_user_pages_unlocked', [1]), status: 'refused', error: 'EINVAL', getNsPerPage: undefined, putNsPerPage: undefined, totalNsPerPage: undefined, pagesPerSec: undefined },
+    {
+      ...mkCase('pin_user_pages_unlocked', [1]),
+      status: 'refused',
+      error: 'EINVAL',
+      getNsPerPage: undefined,
+      putNsPerPage: undefined,
+      totalNsPerPage: undefined,
+      pagesPerSec: undefined,
+    },
   ]);
   const text = benchTable(result);
   it('shows the ratio to the fast API of the same family', () => {
@@ -162,16 +179,31 @@ describe('selectRounds', () => {
 
 describe('verify (bench --verify)', () => {
   const page = (pfn: number, o: Partial<PageFacts> = {}): PageFacts => ({
-    pfn: BigInt(pfn), pfnBefore: BigInt(pfn), kinds: ['anon'], folioOrder: 0, refcount: 2, pincount: -1, zone: 'Normal',
-    longtermPinnable: true, maybeDmaPinned: false, zoneMovable: false, pfnChanged: false, ...o,
+    pfn: BigInt(pfn),
+    pfnBefore: BigInt(pfn),
+    kinds: ['anon'],
+    folioOrder: 0,
+    refcount: 2,
+    pincount: -1,
+    zone: 'Normal',
+    longtermPinnable: true,
+    maybeDmaPinned: false,
+    zoneMovable: false,
+    pfnChanged: false,
+    ...o,
   });
   const get = { api: 'get_user_pages_fast' as const, flags: [], prefault: true };
   const pin = { api: 'pin_user_pages' as const, flags: [], prefault: true };
-  it('passes the buffer\'s own pages, pinned once each', () => {
+  it("passes the buffer's own pages, pinned once each", () => {
     expect(judgeFacts(get, [page(10), page(11)])).toEqual([]);
     expect(judgeFacts(pin, [page(10, { refcount: 1026 }), page(11, { refcount: 1025 })])).toEqual([]);
     // A 2 MiB folio (order 9) of which the call took 3 pages: pincount 3.
-    expect(judgeFacts(pin, [0, 1, 2].map((i) => page(512 + i, { folioOrder: 9, pincount: 3, refcount: 600 })))).toEqual([]);
+    expect(
+      judgeFacts(
+        pin,
+        [0, 1, 2].map((i) => page(512 + i, { folioOrder: 9, pincount: 3, refcount: 600 })),
+      ),
+    ).toEqual([]);
   });
   it('fails a page that is not the one mapped, a pfn twice, a pin left behind or missing, a get counted as a pin', () => {
     expect(judgeFacts(get, [page(10, { pfnBefore: 99n })])[0]).toMatch(/^same: page 0: took pfn 0xa, the buffer mapped 0x63/);
@@ -186,7 +218,7 @@ describe('verify (bench --verify)', () => {
     expect(judgeFacts({ ...pin, flags: ['longterm'] }, [page(10, { pfnBefore: 99n, refcount: 1025 })])).toEqual([]);
     expect(judgeFacts({ ...pin, prefault: false }, [page(7, { refcount: 5 }), page(7, { refcount: 5 })])).toEqual([]);
   });
-  it('fault-in: the second call must find the first call\'s pages mapped; the shared zero page (special PTE, lookup 0) is no failure', () => {
+  it("fault-in: the second call must find the first call's pages mapped; the shared zero page (special PTE, lookup 0) is no failure", () => {
     const fault = { ...get, prefault: false };
     const first = [page(10, { pfnBefore: 0n }), page(11, { pfnBefore: 0n })];
     expect(judgeFaultIn(fault, first, [page(10), page(11)])).toEqual([]);

@@ -7,10 +7,13 @@ const releases = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((r) => ({ release:
 
 function answers(table: Record<string, Answer>): { fn: (r: string) => Promise<Answer>; asked: string[] } {
   const asked: string[] = [];
-  return { asked, fn: async (r) => {
-    asked.push(r);
-    return table[r] ?? { skip: 'no answer scripted' };
-  } };
+  return {
+    asked,
+    fn: async (r) => {
+      asked.push(r);
+      return table[r] ?? { skip: 'no answer scripted' };
+    },
+  };
 }
 
 describe('bisect', () => {

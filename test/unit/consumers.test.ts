@@ -54,11 +54,12 @@ describe('expectations', () => {
 
   it('cover every backing but guard before 6.13', () => {
     for (const id of CONSUMER_IDS)
-      for (const kind of BACKING_KINDS.filter((k) => k !== 'guard')) for (const v of ['5.10.240', '6.1.192', '6.12.118']) expect(expected(id, caseName(kind, 'ext4'), v), `${id} ${kind} ${v}`).toBeDefined();
+      for (const kind of BACKING_KINDS.filter((k) => k !== 'guard'))
+        for (const v of ['5.10.240', '6.1.192', '6.12.118']) expect(expected(id, caseName(kind, 'ext4'), v), `${id} ${kind} ${v}`).toBeDefined();
     expect(expected('vmsplice', 'guard', '6.12.118')).toBeUndefined();
   });
 
-  it('io_uring on a MAP_SHARED ext4 file: io_uring\'s own -EOPNOTSUPP before 6.5, GUP\'s writable-longterm -EFAULT from 6.5; tmpfs and memfd always register', () => {
+  it("io_uring on a MAP_SHARED ext4 file: io_uring's own -EOPNOTSUPP before 6.5, GUP's writable-longterm -EFAULT from 6.5; tmpfs and memfd always register", () => {
     expect(expected('io_uring-register', 'file-ext4', '5.10.240')).toEqual({ ret: EOPNOTSUPP });
     expect(expected('io_uring-register', 'file-ext4', '6.1.192')).toEqual({ ret: EOPNOTSUPP });
     expect(expected('io_uring-register', 'file-ext4', '6.12.118')).toEqual({ ret: EFAULT });
@@ -69,7 +70,7 @@ describe('expectations', () => {
     }
   });
 
-  it('a MAP_PRIVATE file registers from 6.5 (COW into anonymous pages) but not before (io_uring\'s own check)', () => {
+  it("a MAP_PRIVATE file registers from 6.5 (COW into anonymous pages) but not before (io_uring's own check)", () => {
     expect(expected('io_uring-register', 'file-ext4-private', '6.1.192')).toEqual({ ret: EOPNOTSUPP });
     expect(expected('io_uring-register', 'file-ext4-private', '6.12.118')).toEqual({ ret: 0 });
   });
@@ -89,12 +90,19 @@ describe('expectations', () => {
 
 describe('judging', () => {
   it('holds an answer against the row for this kernel', () => {
-    expect(judgeConsumer('io_uring-register', 'file-ext4', { answer: { ret: EFAULT } }, '6.18.44', 'x86_64')).toMatchObject({ status: 'ok', expected: { ret: EFAULT } });
+    expect(judgeConsumer('io_uring-register', 'file-ext4', { answer: { ret: EFAULT } }, '6.18.44', 'x86_64')).toMatchObject({
+      status: 'ok',
+      expected: { ret: EFAULT },
+    });
     expect(judgeConsumer('io_uring-register', 'file-ext4', { answer: { ret: 0 } }, '6.18.44', 'x86_64')).toMatchObject({ status: 'fail', answer: { ret: 0 } });
   });
 
   it('a skip stays a skip with its reason', () => {
-    expect(judgeConsumer('vmsplice', 'hugetlb', { skip: 'no free 2M pages' }, '6.18.44', 'x86_64')).toEqual({ case: 'hugetlb', status: 'skip', skip: 'no free 2M pages' });
+    expect(judgeConsumer('vmsplice', 'hugetlb', { skip: 'no free 2M pages' }, '6.18.44', 'x86_64')).toEqual({
+      case: 'hugetlb',
+      status: 'skip',
+      skip: 'no free 2M pages',
+    });
   });
 
   it('a file on a filesystem the rows do not cover is not run, with what was seen, never a verdict', () => {
@@ -129,7 +137,7 @@ describe('host facts and "not run" reasons', () => {
     expect(ioUringSetupReason('ENOSYS', undefined)).toContain('CONFIG_IO_URING');
   });
 
-  it('/proc/PID/mem\'s force policy: the command line over the config (Debian 7.3.4 forces only the tracer)', () => {
+  it("/proc/PID/mem's force policy: the command line over the config (Debian 7.3.4 forces only the tracer)", () => {
     const debian73 = '# CONFIG_PROC_MEM_ALWAYS_FORCE is not set\nCONFIG_PROC_MEM_FORCE_PTRACE=y\n# CONFIG_PROC_MEM_NO_FORCE is not set\n';
     expect(procMemForce('quiet', debian73)).toEqual({ policy: 'ptrace', from: 'CONFIG_PROC_MEM_FORCE_PTRACE=y' });
     expect(procMemForce('quiet', 'CONFIG_PROC_MEM_ALWAYS_FORCE=y\n')).toEqual({ policy: 'always', from: 'CONFIG_PROC_MEM_ALWAYS_FORCE=y' });
@@ -177,7 +185,7 @@ describe('cross-check against the module', () => {
   const c61 = 'docs/data/consumers/check-6.1.0-57-amd64-x86_64-tcg.json';
   const c612 = 'docs/data/consumers/check-6.12.118+deb12-amd64-x86_64-tcg.json';
 
-  it('a consumer agrees when it makes of GUP\'s answer what its source says', () => {
+  it("a consumer agrees when it makes of GUP's answer what its source says", () => {
     expect(agrees({ ret: 0 }, { ret: 16 }, 'same')).toBe(true);
     expect(agrees({ ret: -14 }, { ret: -14 }, 'same')).toBe(true);
     expect(agrees({ ret: -95 }, { ret: 16 }, 'same')).toBe(false);
@@ -192,7 +200,7 @@ describe('cross-check against the module', () => {
     expect(crossCheckStatus(rows)).toBe(0);
   });
 
-  it('6.1: io_uring on ext4 DISAGREEs with pin_user_pages, explained by io_uring\'s own check; the rest agree or were not run', () => {
+  it("6.1: io_uring on ext4 DISAGREEs with pin_user_pages, explained by io_uring's own check; the rest agree or were not run", () => {
     const rows = crossCheck(load(c61), load('docs/data/check-6.1-x86_64.json'));
     const ext4 = rows.find((r) => r.consumer === 'io_uring-register' && r.case === 'file-ext4');
     expect(ext4).toMatchObject({ verdict: 'DISAGREE', consumerAnswer: { ret: -95 }, moduleAnswer: { ret: 16 }, moduleCase: 'ext4/pin_user_pages' });

@@ -11,7 +11,15 @@ describe('debug kernels', () => {
 
   it('merges the guest, the arch and the checkers into one fragment', () => {
     const f = debugConfigFragment('x86_64');
-    for (const line of ['CONFIG_KASAN=y', 'CONFIG_PROVE_LOCKING=y', 'CONFIG_GUP_TEST=y', 'CONFIG_SERIAL_8250_CONSOLE=y', 'CONFIG_X86_PMEM_LEGACY=y', 'CONFIG_INET=n', 'CONFIG_LOCALVERSION="-debug"']) {
+    for (const line of [
+      'CONFIG_KASAN=y',
+      'CONFIG_PROVE_LOCKING=y',
+      'CONFIG_GUP_TEST=y',
+      'CONFIG_SERIAL_8250_CONSOLE=y',
+      'CONFIG_X86_PMEM_LEGACY=y',
+      'CONFIG_INET=n',
+      'CONFIG_LOCALVERSION="-debug"',
+    ]) {
       expect(f.split('\n')).toContain(line);
     }
     expect(debugConfigFragment('arm64')).toContain('CONFIG_SERIAL_AMBA_PL011_CONSOLE=y');

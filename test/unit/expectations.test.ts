@@ -31,7 +31,7 @@ describe('FOLL_LONGTERM with a locked pointer (pin_user_pages_unlocked, pin_user
     }
   });
 
-  it('names the deciding function: get_user_pages_unlocked()\'s own WARN, not is_valid_gup_flags()', () => {
+  it("names the deciding function: get_user_pages_unlocked()'s own WARN, not is_valid_gup_flags()", () => {
     const unlocked = row('longterm-variants', 'pin_user_pages_unlocked', '6.1');
     expect(unlocked.source).toMatch(/get_user_pages_unlocked\(\): WARN_ON_ONCE/);
     expect(unlocked.source).not.toMatch(/is_valid_gup_flags/);
@@ -46,7 +46,7 @@ describe('FOLL_LONGTERM with a locked pointer (pin_user_pages_unlocked, pin_user
     expect(row('longterm-variants', 'pin_user_pages_remote', '6.2').caller).toBeUndefined();
   });
 
-  it('get_user_pages_unlocked: refused <6.2 by its own WARN, on 6.2 by __gup_longterm_locked()\'s, from 6.3 by is_valid_gup_args()', () => {
+  it("get_user_pages_unlocked: refused <6.2 by its own WARN, on 6.2 by __gup_longterm_locked()'s, from 6.3 by is_valid_gup_args()", () => {
     expect(ret('longterm-variants', 'get_user_pages_unlocked', '6.1')).toBe(-22);
     expect(ret('longterm-variants', 'get_user_pages_unlocked', '6.2')).toBe(-22);
     expect(row('longterm-variants', 'get_user_pages_unlocked', '6.3').source).toMatch(/is_valid_gup_args/);
@@ -158,7 +158,9 @@ describe('stable backports: ranges with a sublevel', () => {
       'Linux version 6.1.0-57-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)';
     expect(kernelFullVersion('6.1.0-57-amd64', proc)).toBe('6.1.192');
     expect(kernelFullVersion('6.12.117+deb12-amd64', '')).toBe('6.12.117');
-    expect(kernelFullVersion('7.3.4+deb13-amd64', 'Linux version 7.3.4+deb13-amd64 (gcc-14 (Debian 14.2.0-19) 14.2.0) #1 SMP Debian 7.3.4-1~bpo13+1')).toBe('7.3.4');
+    expect(kernelFullVersion('7.3.4+deb13-amd64', 'Linux version 7.3.4+deb13-amd64 (gcc-14 (Debian 14.2.0-19) 14.2.0) #1 SMP Debian 7.3.4-1~bpo13+1')).toBe(
+      '7.3.4',
+    );
   });
 });
 
@@ -212,7 +214,13 @@ describe('pfnmap: GUP on a VM_IO | VM_PFNMAP mapping', () => {
   const ans = (name: string, version: string) => expectationFor(EXPECTATIONS.pfnmap ?? [], name, version, 'x86_64');
   it('the slow path refuses it in check_vma_flags() on every line, whatever the flags', () => {
     for (const v of ['5.10.0', '6.1.192', '6.2.16', '6.12.117', '7.3.4']) {
-      for (const name of ['read/get_user_pages', 'write-force/get_user_pages_remote', 'force/pin_user_pages_unlocked', 'write/get_user_pages_fast', 'write-longterm/pin_user_pages_fast']) {
+      for (const name of [
+        'read/get_user_pages',
+        'write-force/get_user_pages_remote',
+        'force/pin_user_pages_unlocked',
+        'write/get_user_pages_fast',
+        'write-longterm/pin_user_pages_fast',
+      ]) {
         expect(ans(name, v)?.answer, `${name} ${v}`).toEqual({ ret: -14 });
         expect(ans(name, v)?.source).toMatch(/check_vma_flags\(\): \(VM_IO \| VM_PFNMAP\)/);
       }
@@ -265,7 +273,8 @@ describe('cma-longterm: a THP and a hugetlb page in CMA pinned FOLL_LONGTERM', (
     expect(ans('hugetlb/pin_user_pages_unlocked', '6.5.0')?.answer).toEqual({ ret: -12 });
     expect(ans('hugetlb/pin_user_pages', '6.6.0')?.answer).toEqual({ ret: -14 });
     expect(ans('hugetlb/pin_user_pages', '6.9.12')?.warning).toBe('at mm/gup.c');
-    for (const v of ['6.10.0', '6.12.117', '7.3.4']) expect(ans('hugetlb/pin_user_pages_remote', v)?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
+    for (const v of ['6.10.0', '6.12.117', '7.3.4'])
+      expect(ans('hugetlb/pin_user_pages_remote', v)?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });
   });
   it('THP: migrated, except [6.6, 6.10) and the 6.1 gate', () => {
     expect(ans('thp/pin_user_pages_fast', '6.1.192')?.answer).toEqual({ ret: 16, note: 'migrated, data intact' });

@@ -11,7 +11,13 @@ import { numaQemuArgs, numaSockets, parseNuma } from '../../lib/vm/numa.js';
 describe('MarkerSplitter', () => {
   it('shows only what lies between the markers, even when a marker is split across reads', () => {
     const s = new MarkerSplitter();
-    const shown = [`boot noise\n${START_MARK.slice(0, 7)}`, `${START_MARK.slice(7)}\r\nroot# `, 'ls\r\nfile\r\n', `root# exit\r\n${END_MARK.slice(0, 5)}`, `${END_MARK.slice(5)}\r\n[ 9.1] reboot: Power down\r\n`]
+    const shown = [
+      `boot noise\n${START_MARK.slice(0, 7)}`,
+      `${START_MARK.slice(7)}\r\nroot# `,
+      'ls\r\nfile\r\n',
+      `root# exit\r\n${END_MARK.slice(0, 5)}`,
+      `${END_MARK.slice(5)}\r\n[ 9.1] reboot: Power down\r\n`,
+    ]
       .map((c) => s.push(c))
       .join('');
     expect(shown).toBe('root# ls\r\nfile\r\nroot# exit\r\n');
@@ -44,9 +50,16 @@ describe('--numa', () => {
     ]);
     expect(numaSockets(nodes)).toEqual({ sockets: 2, cores: 2 });
     expect(numaQemuArgs(nodes)).toEqual([
-      '-smp', 'cpus=4,sockets=2,cores=2,threads=1',
-      '-object', 'memory-backend-ram,id=guplab-numa0,size=1024M', '-numa', 'node,nodeid=0,memdev=guplab-numa0,cpus=0-1',
-      '-object', 'memory-backend-ram,id=guplab-numa1,size=1024M', '-numa', 'node,nodeid=1,memdev=guplab-numa1,cpus=2-3',
+      '-smp',
+      'cpus=4,sockets=2,cores=2,threads=1',
+      '-object',
+      'memory-backend-ram,id=guplab-numa0,size=1024M',
+      '-numa',
+      'node,nodeid=0,memdev=guplab-numa0,cpus=0-1',
+      '-object',
+      'memory-backend-ram,id=guplab-numa1,size=1024M',
+      '-numa',
+      'node,nodeid=1,memdev=guplab-numa1,cpus=2-3',
     ]);
   });
   it('more nodes than CPUs: memory-only nodes', () => {
@@ -95,7 +108,16 @@ describe('gdb', () => {
     expect(script).toContain('. = 0x1161991;');
   });
   it('adds guplab.ko at the sections the guest read', () => {
-    const cmd = gdbCommand({ arch: 'x86_64', port: 1234, symbols: 'k.elf', sections: new Map([['ko', '/dev/null'], ['.text', '0xc0'], ['.data', '0xd0']]) });
+    const cmd = gdbCommand({
+      arch: 'x86_64',
+      port: 1234,
+      symbols: 'k.elf',
+      sections: new Map([
+        ['ko', '/dev/null'],
+        ['.text', '0xc0'],
+        ['.data', '0xd0'],
+      ]),
+    });
     expect(cmd).toEqual(['gdb', '-q', 'k.elf', '-ex', 'target remote 127.0.0.1:1234', '-ex', 'add-symbol-file /dev/null 0xc0 -s .data 0xd0']);
   });
   it('names a port in use, before anything boots', async () => {

@@ -44,7 +44,15 @@ describe('GupDevice argument checks (before any ioctl)', () => {
     const { dev, fake } = fakeDevice();
     const r = dev.pin('pin_user_pages_fast', 16n * PAGE, 8, { flags: ['write', 'longterm'] });
     expect(r.ret).toBe(8);
-    expect(fake.pins).toEqual([expect.objectContaining({ api: abi.apis.pin_user_pages_fast, addr: 16n * PAGE, nrPages: 8, flags: (abi.flags.write ?? 0) | (abi.flags.longterm ?? 0), hold: false })]);
+    expect(fake.pins).toEqual([
+      expect.objectContaining({
+        api: abi.apis.pin_user_pages_fast,
+        addr: 16n * PAGE,
+        nrPages: 8,
+        flags: (abi.flags.write ?? 0) | (abi.flags.longterm ?? 0),
+        hold: false,
+      }),
+    ]);
   });
 
   it('reuses one slot request: every field of a call is written, none left from the one before', () => {
@@ -64,7 +72,11 @@ describe('GupDevice argument checks (before any ioctl)', () => {
     const high = (1n << 56n) - PAGE; // the top of 5-level user space: not exact in a double
     dev.pin('pin_user_pages_fast', high, 1);
     dev.prepare('pin_user_pages_fast', high, 1).run();
-    expect(fake.pins.map((r) => [r.addr, r.facts])).toEqual([[PAGE, true], [high, false], [high, false]]);
+    expect(fake.pins.map((r) => [r.addr, r.facts])).toEqual([
+      [PAGE, true],
+      [high, false],
+      [high, false],
+    ]);
     const prepared = dev.prepare('pin_user_pages_fast', PAGE, 1);
     dev.close();
     expect(() => dev.pin('pin_user_pages_fast', PAGE, 1)).toThrow(/device is closed/);
@@ -76,9 +88,12 @@ describe('GupDevice argument checks (before any ioctl)', () => {
 describe('bench engine on the fake device', () => {
   const spec = (over: object) => resolveSpec({ apis: ['get_user_pages_fast'], backings: ['4K'], sizes: ['64K'], ...over });
 
-  it('benches hmm_range_fault beside GUP with BENCH\'s hmm api id, and marks flag sets it has no counterpart of unavailable', async () => {
+  it("benches hmm_range_fault beside GUP with BENCH's hmm api id, and marks flag sets it has no counterpart of unavailable", async () => {
     const { dev, fake } = fakeDevice();
-    const r = await runBench(spec({ apis: ['get_user_pages_fast', 'hmm_range_fault'], flags: [['write'], ['write', 'longterm']], rounds: 1, iterations: 5, warmup: 0 }), { dev });
+    const r = await runBench(
+      spec({ apis: ['get_user_pages_fast', 'hmm_range_fault'], flags: [['write'], ['write', 'longterm']], rounds: 1, iterations: 5, warmup: 0 }),
+      { dev },
+    );
     const byId = (api: string, flags: string) => r.cases.find((c) => c.api === api && c.flags.join('|') === flags);
     expect(byId('hmm_range_fault', 'write')?.status).toBe('ok');
     expect(byId('hmm_range_fault', 'longterm|write')).toMatchObject({ status: 'unavailable', error: 'hmm_range_fault has no counterpart of longterm' });
@@ -86,9 +101,12 @@ describe('bench engine on the fake device', () => {
     expect(fake.benches.filter((b) => b.api === addon().abi.benchHmmRangeFault)).toHaveLength(1);
   });
 
-  it('hmm_refault: per sample MADV_DONTNEED then a new mirror\'s fill; get is the fill, put the invalidation; held against hmm_range_fault', async () => {
+  it("hmm_refault: per sample MADV_DONTNEED then a new mirror's fill; get is the fill, put the invalidation; held against hmm_range_fault", async () => {
     const { dev, fake } = fakeDevice();
-    const r = await runBench(spec({ apis: ['hmm_range_fault', 'hmm_refault'], flags: [['write']], prefault: [true, false], rounds: 2, iterations: 6, warmup: 1 }), { dev });
+    const r = await runBench(
+      spec({ apis: ['hmm_range_fault', 'hmm_refault'], flags: [['write']], prefault: [true, false], rounds: 2, iterations: 6, warmup: 1 }),
+      { dev },
+    );
     const refault = r.cases.find((c) => c.api === 'hmm_refault' && c.prefault);
     expect(refault).toMatchObject({ status: 'ok', warmupIterations: 2 });
     expect(refault?.getNs).toEqual(new Array(6).fill(16000)); // the fake's fault_ns: 1000 per page, 16 pages
@@ -98,7 +116,10 @@ describe('bench engine on the fake device', () => {
     expect(fake.mirrors).toHaveLength(2 * (1 + 1 + 3));
     expect(fake.mirrors.every((m) => m.nrPages === 16 && m.flags === addon().abi.mirrorFlags.write)).toBe(true);
     expect(fake.benches.every((b) => b.api === addon().abi.benchHmmRangeFault)).toBe(true);
-    expect(r.cases.find((c) => c.api === 'hmm_refault' && !c.prefault)).toMatchObject({ status: 'unavailable', error: 'hmm_refault cycles a mirrored, present range: prefault only' });
+    expect(r.cases.find((c) => c.api === 'hmm_refault' && !c.prefault)).toMatchObject({
+      status: 'unavailable',
+      error: 'hmm_refault cycles a mirrored, present range: prefault only',
+    });
     expect(fastRatio(r, refault!)).toBeGreaterThan(0);
     await expect(dev.bench('hmm_refault', 0x10000n, 4, { pagesPerCall: 4, iterations: 1 })).rejects.toThrow(/cycle of the bench engine/);
   });
@@ -155,7 +176,7 @@ describe('bench engine on the fake device', () => {
     expect(b.cases[0]!.timing).toBe('batch');
   });
 
-  it('stops a case at the kernel\'s refusal: a result with its errno, no more calls in later rounds', async () => {
+  it("stops a case at the kernel's refusal: a result with its errno, no more calls in later rounds", async () => {
     const { abi } = addon();
     const { dev, fake } = fakeDevice({ bench: (b) => (b.api === abi.apis.pin_user_pages ? { done: 0, status: -14, ret: -14, getNs: [], putNs: [] } : {}) });
     const r = await runBench(spec({ apis: ['get_user_pages_fast', 'pin_user_pages'], rounds: 3, iterations: 6 }), { dev });
@@ -175,7 +196,7 @@ describe('bench engine on the fake device', () => {
 });
 
 describe('GupDevice.mirrorState decoding (ABI 6)', () => {
-  it('names the events by the addon\'s ids, keeps only those seen, and splits GUPLAB_MPFN_* entries', () => {
+  it("names the events by the addon's ids, keeps only those seen, and splits GUPLAB_MPFN_* entries", () => {
     const { events } = addon().abi;
     const counts = new Array<number>(16).fill(0);
     counts[events.unmap!] = 2;
@@ -201,7 +222,7 @@ describe('GupDevice.mirrorState decoding (ABI 6)', () => {
     ]);
   });
 
-  it('passes write/snapshot as the ABI\'s bits and refuses an unaligned address before the module', async () => {
+  it("passes write/snapshot as the ABI's bits and refuses an unaligned address before the module", async () => {
     const { dev, fake } = fakeDevice();
     const { mirrorFlags } = addon().abi;
     dev.mirror(0x10000n, 4, { write: true, snapshot: true });

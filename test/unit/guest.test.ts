@@ -36,12 +36,15 @@ describe('guest memory options', () => {
     expect(() => sizeMiB('12K')).toThrow(RangeError);
   });
 
-  it('arm64: pmem regions beyond the kernel\'s RAM (mem=), as device-tree nodes for of_pmem', () => {
+  it("arm64: pmem regions beyond the kernel's RAM (mem=), as device-tree nodes for of_pmem", () => {
     const s = guestSetup({ pmem: '128M', dax: ['ext4', 'xfs'] }, 'arm64', 3072);
     // virt's RAM starts at 1 GiB: the kernel keeps 1024..4096 MiB, the regions follow.
     expect(s.append).toEqual(['mem=3072M']);
     expect(s.extraMemMiB).toBe(256);
-    expect(s.pmemRegions).toEqual([{ startMiB: 4096, sizeMiB: 128, fs: 'ext4' }, { startMiB: 4224, sizeMiB: 128, fs: 'xfs' }]);
+    expect(s.pmemRegions).toEqual([
+      { startMiB: 4096, sizeMiB: 128, fs: 'ext4' },
+      { startMiB: 4224, sizeMiB: 128, fs: 'xfs' },
+    ]);
     // The host makes those filesystems (loaded into the regions): no mkfs in the guest, only the mounts.
     expect(s.script.some((l) => l.includes('mkfs'))).toBe(false);
     expect(s.script.filter((l) => l.includes('mount -t'))).toHaveLength(2);
@@ -54,7 +57,12 @@ describe('guest memory options', () => {
   });
 
   it('writes the pmem-region nodes with 2-cell addresses and sizes', () => {
-    expect(pmemNodes([{ startMiB: 4096, sizeMiB: 128 }, { startMiB: 3072, sizeMiB: 256 }])).toBe(
+    expect(
+      pmemNodes([
+        { startMiB: 4096, sizeMiB: 128 },
+        { startMiB: 3072, sizeMiB: 256 },
+      ]),
+    ).toBe(
       '\n/ {\n\tpmem@100000000 {\n\t\tcompatible = "pmem-region";\n\t\treg = <0x1 0x0 0x0 0x8000000>;\n\t};\n' +
         '\tpmem@c0000000 {\n\t\tcompatible = "pmem-region";\n\t\treg = <0x0 0xc0000000 0x0 0x10000000>;\n\t};\n};\n',
     );
@@ -62,17 +70,21 @@ describe('guest memory options', () => {
     expect(() => dumpDtbArgs(['-m', '1G'], '/t/q.dtb')).toThrow(/no -machine/);
   });
 
-  it('DAX needs FS_DAX, ZONE_DEVICE and the route\'s driver in the kernel config', () => {
+  it("DAX needs FS_DAX, ZONE_DEVICE and the route's driver in the kernel config", () => {
     const config = (...opts: string[]): string => opts.map((o) => `${o}\n`).join('');
     const full = config('CONFIG_FS_DAX=y', 'CONFIG_ZONE_DEVICE=y', 'CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m', 'CONFIG_X86_PMEM_LEGACY=m');
     expect(daxConfigMissing(full, 'arm64')).toEqual([]);
     expect(daxConfigMissing(full, 'x86_64')).toEqual([]);
     // Debian 5.10 arm64: FS_DAX without ZONE_DEVICE; 6.1 arm64: neither.
-    expect(daxConfigMissing(config('CONFIG_FS_DAX=y', '# CONFIG_ZONE_DEVICE is not set', 'CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m'), 'arm64')).toEqual(['CONFIG_ZONE_DEVICE']);
+    expect(daxConfigMissing(config('CONFIG_FS_DAX=y', '# CONFIG_ZONE_DEVICE is not set', 'CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m'), 'arm64')).toEqual([
+      'CONFIG_ZONE_DEVICE',
+    ]);
     expect(daxConfigMissing(config('CONFIG_OF_PMEM=m', 'CONFIG_BLK_DEV_PMEM=m'), 'arm64')).toEqual(['CONFIG_FS_DAX', 'CONFIG_ZONE_DEVICE']);
     // A user's --pmem on such a kernel is refused, naming the options; the full guest drops pmem and says why.
     const none = config('CONFIG_OF_PMEM=m');
-    expect(() => daxForKernel({ pmem: '128M', dax: ['ext4'] }, none, 'arm64', '6.1.0-57-arm64')).toThrow(/6\.1\.0-57-arm64 .*lacks CONFIG_FS_DAX, CONFIG_ZONE_DEVICE, CONFIG_BLK_DEV_PMEM/);
+    expect(() => daxForKernel({ pmem: '128M', dax: ['ext4'] }, none, 'arm64', '6.1.0-57-arm64')).toThrow(
+      /6\.1\.0-57-arm64 .*lacks CONFIG_FS_DAX, CONFIG_ZONE_DEVICE, CONFIG_BLK_DEV_PMEM/,
+    );
     const dropped = daxForKernel(fullGuest().memory, none, 'arm64', '6.1.0-57-arm64');
     expect(dropped.memory).not.toHaveProperty('pmem');
     expect(dropped.memory).not.toHaveProperty('dax');
@@ -115,17 +127,19 @@ describe('guest memory options', () => {
   });
 });
 
-describe('the guest test run and vitest\'s worker RPC timeout', () => {
+describe("the guest test run and vitest's worker RPC timeout", () => {
   // The end of a real run (6.12 x86_64, TCG) that vitest failed although every test passed.
-  const tail = (errors: string, count = 1): string => [
-    ' ✓ test/kernel/pin.test.ts > GUP on a real kernel > refuses to talk through a closed device 87ms',
-    '⎯⎯⎯⎯⎯⎯ Unhandled Errors ⎯⎯⎯⎯⎯⎯\r',
-    errors,
-    ' Test Files  5 passed (5)\r',
-    '      Tests  134 passed (134)\r',
-    `     Errors  ${count} error${count > 1 ? 's' : ''}\r`,
-  ].join('\n');
-  const timeout = '\x1b[31mError: [vitest-worker]: Timeout calling "onTaskUpdate"\x1b[39m\r\n ❯ Object.onTimeoutError node_modules/vitest/dist/chunks/rpc.-pEldfrD.js:53:10\r';
+  const tail = (errors: string, count = 1): string =>
+    [
+      ' ✓ test/kernel/pin.test.ts > GUP on a real kernel > refuses to talk through a closed device 87ms',
+      '⎯⎯⎯⎯⎯⎯ Unhandled Errors ⎯⎯⎯⎯⎯⎯\r',
+      errors,
+      ' Test Files  5 passed (5)\r',
+      '      Tests  134 passed (134)\r',
+      `     Errors  ${count} error${count > 1 ? 's' : ''}\r`,
+    ].join('\n');
+  const timeout =
+    '\x1b[31mError: [vitest-worker]: Timeout calling "onTaskUpdate"\x1b[39m\r\n ❯ Object.onTimeoutError node_modules/vitest/dist/chunks/rpc.-pEldfrD.js:53:10\r';
   const passed = { numTotalTests: 134, numFailedTests: 0, numFailedTestSuites: 0 };
 
   it('counts a run whose only unhandled errors are that timeout, with every test passed, as passed', () => {
@@ -148,11 +162,18 @@ describe('the guest job file', () => {
     return file;
   };
   it('parses the steps the host writes', () => {
-    const job = { steps: [{ kind: 'tests', paths: ['test/kernel'], exclude: ['test/kernel/bench.test.ts'], junit: 'j.xml' }, { kind: 'check', only: [], report: 'c.json' }] };
+    const job = {
+      steps: [
+        { kind: 'tests', paths: ['test/kernel'], exclude: ['test/kernel/bench.test.ts'], junit: 'j.xml' },
+        { kind: 'check', only: [], report: 'c.json' },
+      ],
+    };
     expect(readJobFile(write(job))).toEqual(job);
   });
   it('names each field that is wrong, and an unknown kind', () => {
-    expect(() => readJobFile(write({ steps: [{ kind: 'bench', spec: [], dir: 'x', print: 'table', progress: true }] }))).toThrow(/a benchmark spec object\n\s+→ at steps\[0\]\.spec/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'bench', spec: [], dir: 'x', print: 'table', progress: true }] }))).toThrow(
+      /a benchmark spec object\n\s+→ at steps\[0\]\.spec/,
+    );
     expect(() => readJobFile(write({ steps: [{ kind: 'pin' }] }))).toThrow(/is not a guest job[\s\S]*steps\[0\]\.kind/);
     expect(() => readJobFile(write({ steps: [{ kind: 'check', only: [], report: 'c.json', extra: 1 }] }))).toThrow(/extra/);
   });

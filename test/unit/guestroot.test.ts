@@ -89,10 +89,15 @@ describe('cached folders', () => {
   it('leaves nothing behind when the build fails, so the next run retries', () => {
     const target = path.join(dir, 'broken');
     expect(() =>
-      cachedDir(target, 'broken', () => {}, (tmp) => {
-        writeFileSync(path.join(tmp, 'half'), 'x');
-        throw new Error('boom');
-      }),
+      cachedDir(
+        target,
+        'broken',
+        () => {},
+        (tmp) => {
+          writeFileSync(path.join(tmp, 'half'), 'x');
+          throw new Error('boom');
+        },
+      ),
     ).toThrow('boom');
     expect(existsSync(target)).toBe(false);
     expect(existsSync(`${target}.tmp-${process.pid}`)).toBe(false);

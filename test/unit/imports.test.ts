@@ -18,7 +18,10 @@ function importGraph(typeOnly: boolean): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sources('lib')) {
     const deps = [...readFileSync(file, 'utf8').matchAll(pattern)].map((m) => path.join(path.dirname(file), `${m[1]}.ts`));
-    graph.set(file, deps.filter((d) => existsSync(d)));
+    graph.set(
+      file,
+      deps.filter((d) => existsSync(d)),
+    );
   }
   return graph;
 }
@@ -72,7 +75,16 @@ describe('lib/ imports', () => {
   });
 
   it('finds a circle when there is one (the checker itself)', () => {
-    expect(circles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]))).toEqual([['a', 'b', 'c']]);
+    expect(
+      circles(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+          ['d', ['a']],
+        ]),
+      ),
+    ).toEqual([['a', 'b', 'c']]);
   });
 
   it('run nothing when imported: no lib/ module looks at process.argv[1] to decide whether it is the entry (bin/ files are)', () => {

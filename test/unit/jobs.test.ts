@@ -64,7 +64,9 @@ describe('test-vm --runs', () => {
   it('names the default kernel line once, in lib/kernels/kernel.ts, and the Makefile reads it there', () => {
     // Expectation and consumer tables name versions as data; everything else takes DEFAULT_KERNEL.
     const code = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? code(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? code(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+      );
     const naming = code('lib').filter((f) => !/^lib\/(check|consumers)\//.test(f) && readFileSync(f, 'utf8').includes(`'${DEFAULT_KERNEL}'`));
     expect(naming).toEqual(['lib/kernels/kernel.ts']);
     expect(readFileSync('Makefile', 'utf8')).toMatch(/^KERNEL\s+\?= \$\(shell sed .*DEFAULT_KERNEL.* lib\/kernels\/kernel\.ts\)$/m);
@@ -76,7 +78,15 @@ describe('test-vm --runs', () => {
 
 describe('matrix: a cell whose report is reused instead of booting', () => {
   const o = { suites: ['check'] as Suite[], only: [] as string[] };
-  const report = { schemaVersion: CHECK_SCHEMA_VERSION, release: '6.1.0-57-amd64', version: '6.1.0', arch: 'x86_64', accelerator: 'tcg', probes: [], totals: {} };
+  const report = {
+    schemaVersion: CHECK_SCHEMA_VERSION,
+    release: '6.1.0-57-amd64',
+    version: '6.1.0',
+    arch: 'x86_64',
+    accelerator: 'tcg',
+    probes: [],
+    totals: {},
+  };
 
   it('keys on the release, the arch, the suites and probes, and the guplab build', () => {
     const key = cellKey('6.1.0-57-amd64', 'x86_64', o);

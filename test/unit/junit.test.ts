@@ -15,7 +15,13 @@ const report: CheckReport = {
       title: 'FOLL_LONGTERM through the *_unlocked and *_remote variants',
       cases: [
         { case: 'pin_user_pages_unlocked', status: 'ok', answer: { ret: 16 }, expected: { ret: 16 } },
-        { case: 'get_user_pages_unlocked', status: 'fail', answer: { ret: 16 }, expected: { ret: -22 }, source: 'is_valid_gup_args() <refuses> "LONGTERM" & GET' },
+        {
+          case: 'get_user_pages_unlocked',
+          status: 'fail',
+          answer: { ret: 16 },
+          expected: { ret: -22 },
+          source: 'is_valid_gup_args() <refuses> "LONGTERM" & GET',
+        },
         { case: 'pin_user_pages_fast_only', status: 'skip', skip: 'not exported' },
         { case: 'made_up', status: 'unexpected', answer: { ret: 1 } },
       ],
@@ -32,7 +38,9 @@ describe('check --junit', () => {
     expect(x.match(/<testcase /g)).toHaveLength(4);
   });
   it('gives a failure with observed, expected and the deciding function, escaped', () => {
-    expect(x).toContain('<failure message="observed 16, expected -EINVAL">decided by: is_valid_gup_args() &lt;refuses&gt; &quot;LONGTERM&quot; &amp; GET</failure>');
+    expect(x).toContain(
+      '<failure message="observed 16, expected -EINVAL">decided by: is_valid_gup_args() &lt;refuses&gt; &quot;LONGTERM&quot; &amp; GET</failure>',
+    );
     expect(x).toContain('<skipped message="not exported"/>');
     expect(x).toMatch(/<error message="no expectation covers this case on 6.12.117\+deb12-amd64 x86_64">observed: 1<\/error>/);
   });

@@ -113,10 +113,12 @@ describe('citations that match their version', () => {
     expect(row('force-cow', 'force-anon/pin_user_pages', '5.19.6').commits).toEqual(['5535be309971']);
   });
   it('migrate_longterm_unpinnable_folios is named for 6.11+, gup_fast_folio_allowed for 6.10+', () => {
-    expect(row('movable-longterm', 'hugetlb/pin_user_pages', '6.12.118').source).toMatch(/migrate_longterm_unpinnable_pages\(\) \(6\.10; migrate_longterm_unpinnable_folios\(\) from 6\.11\)/);
+    expect(row('movable-longterm', 'hugetlb/pin_user_pages', '6.12.118').source).toMatch(
+      /migrate_longterm_unpinnable_pages\(\) \(6\.10; migrate_longterm_unpinnable_folios\(\) from 6\.11\)/,
+    );
     expect(row('secretmem', 'drained/pin_user_pages_fast_only', '6.12.118').source).toMatch(/gup_fast_folio_allowed\(\) \(6\.10\+/);
   });
-  it("cma-longterm: the try_grab_page() claim is kept to hugetlb below 5.12", () => {
+  it('cma-longterm: the try_grab_page() claim is kept to hugetlb below 5.12', () => {
     expect(row('cma-longterm', 'hugetlb/pin_user_pages', '5.11.0', 'arm64').source).toMatch(/try_grab_page\(\).*until 0fa5bc4023c1/);
     expect(row('cma-longterm', 'hugetlb/pin_user_pages', '5.12.0', 'arm64').source).not.toMatch(/which has no CMA test/);
   });
@@ -196,7 +198,9 @@ describe('provenance', () => {
     const report = (version: string) => ({
       version,
       arch: 'x86_64' as Arch,
-      probes: [{ id: 'force-hugetlb', title: '', cases: [judge('force-hugetlb', { case: 'pin_user_pages', answer: { ret: -14 } }, version, 'x86_64', evidence)] }],
+      probes: [
+        { id: 'force-hugetlb', title: '', cases: [judge('force-hugetlb', { case: 'pin_user_pages', answer: { ret: -14 } }, version, 'x86_64', evidence)] },
+      ],
     });
     expect(expectationSummary(report('6.1.1'))).toMatch(/all 1 read from source only \(no committed report saw them on 6\.1\.1 x86_64\)/);
     expect(expectationSummary(report('6.1.192'))).toBe('expectations: 1 measured in a committed report, 0 read from source only');
@@ -260,7 +264,9 @@ describe('pageout-pinned (version in, answer out)', () => {
     const evidence: Measurement[] = [{ probe: 'pageout-pinned', case: 'pin/pin_user_pages', version: '6.12.118', arch: 'x86_64', answer: kept }];
     expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '6.12.118', 'x86_64', evidence)).toEqual({ kind: 'measured', on: ['6.12.118 x86_64'] });
     expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '6.12.118', 'x86_64', [])?.kind).toBe('read');
-    expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '5.10.8', 'x86_64', evidence)?.commits?.join(' ')).toMatch(/feb889fb40fa "mm: don't put pinned pages into the swap cache" \(5\.11; 5\.10\.9\)/);
+    expect(provenanceOf('pageout-pinned', rows, 'pin/pin_user_pages', '5.10.8', 'x86_64', evidence)?.commits?.join(' ')).toMatch(
+      /feb889fb40fa "mm: don't put pinned pages into the swap cache" \(5\.11; 5\.10\.9\)/,
+    );
     expect(provenanceOf('pageout-pinned', rows, 'get/get_user_pages', '5.18.19', 'x86_64', evidence)?.kind).toBe('read');
     const h = caseHistory('pageout-pinned', rows, 'pin/pin_user_pages_fast', 'x86_64', '5.10', '7.3', evidence);
     expect(h.map((s) => [s.from, s.answer.note?.split(';')[0]])).toEqual([

@@ -9,7 +9,7 @@ import { kernelUpstream, makefileVersion } from '../../lib/kernels/upstream.js';
 import { configArch, missingGuestConfig, userKernel } from '../../lib/kernels/userkernel.js';
 
 describe('build roots', () => {
-  it('builds where the kernel\'s Debian release is newer than the host\'s in that release\'s root', () => {
+  it("builds where the kernel's Debian release is newer than the host's in that release's root", () => {
     expect(buildRootSuite('7.3.4+deb13-amd64', 12)).toBe('trixie');
     expect(buildRootSuite('6.12.117+deb13-arm64', 12)).toBe('trixie');
     expect(buildRootSuite('6.12.117+deb12-amd64', 12)).toBeUndefined();
@@ -22,7 +22,17 @@ describe('build roots', () => {
 });
 
 describe('user kernels', () => {
-  const full = ['CONFIG_X86_64=y', 'CONFIG_BLK_DEV_INITRD=y', 'CONFIG_DEVTMPFS=y', 'CONFIG_TMPFS=y', 'CONFIG_VIRTIO_PCI=y', 'CONFIG_NET_9P_VIRTIO=y', 'CONFIG_9P_FS=m', 'CONFIG_OVERLAY_FS=m', 'CONFIG_SERIAL_8250_CONSOLE=y'].join('\n');
+  const full = [
+    'CONFIG_X86_64=y',
+    'CONFIG_BLK_DEV_INITRD=y',
+    'CONFIG_DEVTMPFS=y',
+    'CONFIG_TMPFS=y',
+    'CONFIG_VIRTIO_PCI=y',
+    'CONFIG_NET_9P_VIRTIO=y',
+    'CONFIG_9P_FS=m',
+    'CONFIG_OVERLAY_FS=m',
+    'CONFIG_SERIAL_8250_CONSOLE=y',
+  ].join('\n');
   const dep = ['kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko', 'kernel/fs/overlayfs/overlay.ko:', 'kernel/net/9p/9pnet.ko:'].join('\n');
   it('reads the arch from .config', () => {
     expect(configArch(full)).toBe('x86_64');
@@ -54,7 +64,7 @@ describe('upstream version (lib/kernels/upstream.ts)', () => {
   };
   const read = (f: string): string | undefined => files[f];
 
-  it('reads VERSION.PATCHLEVEL.SUBLEVEL through Debian\'s include, where the release string says 6.1.0', () => {
+  it("reads VERSION.PATCHLEVEL.SUBLEVEL through Debian's include, where the release string says 6.1.0", () => {
     expect(makefileVersion('/h/linux-headers-6.1.0-57-amd64/Makefile', read)).toBe('6.1.192');
     expect(makefileVersion('/h/linux-headers-7.3.4+deb13-amd64/Makefile', read)).toBe('7.3.4');
     expect(makefileVersion('/h/none/Makefile', read)).toBeUndefined();
@@ -64,7 +74,9 @@ describe('upstream version (lib/kernels/upstream.ts)', () => {
   it('refuses a kernel whose build tree does not say its version, naming the release', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-upstream-'));
     try {
-      expect(() => kernelUpstream('6.1.0-57-amd64', dir)).toThrow(/kernel 6\.1\.0-57-amd64: its upstream version cannot be read \(no VERSION\/PATCHLEVEL\/SUBLEVEL in .*Makefile/);
+      expect(() => kernelUpstream('6.1.0-57-amd64', dir)).toThrow(
+        /kernel 6\.1\.0-57-amd64: its upstream version cannot be read \(no VERSION\/PATCHLEVEL\/SUBLEVEL in .*Makefile/,
+      );
       writeFileSync(path.join(dir, 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 2\nSUBLEVEL = 12\n');
       expect(() => kernelUpstream('6.1.0-57-amd64', dir)).toThrow(/says 6\.2\.12, which is not the release's series/);
       expect(kernelUpstream('6.2.12-custom', dir)).toBe('6.2.12');
@@ -80,7 +92,9 @@ describe('upstream version (lib/kernels/upstream.ts)', () => {
       writeFileSync(path.join(dir, 'include', 'config', 'kernel.release'), '6.13.0-rc1+\n');
       writeFileSync(path.join(dir, '.config'), 'CONFIG_X86_64=y\n');
       writeFileSync(path.join(dir, 'bzImage'), '');
-      expect(() => userKernel(path.join(dir, 'bzImage'), dir, undefined, () => undefined)).toThrow(/kernel 6\.13\.0-rc1\+: its upstream version cannot be read/);
+      expect(() => userKernel(path.join(dir, 'bzImage'), dir, undefined, () => undefined)).toThrow(
+        /kernel 6\.13\.0-rc1\+: its upstream version cannot be read/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

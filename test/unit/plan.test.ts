@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { collectJobs, formatPlan, makePlan, parseSuites, writeJobRecord, type Plan } from '../../lib/jobs/plan.js';
 import { projectRoot } from '../../lib/util/root.js';
 
-const plan: Plan = makePlan({ kernels: ['6.1', '6.12'], arches: ['x86_64'], suites: ['check'], only: ['partial', 'longterm-variants'], out: 'results/jobs', version: '0.1.0' });
+const plan: Plan = makePlan({
+  kernels: ['6.1', '6.12'],
+  arches: ['x86_64'],
+  suites: ['check'],
+  only: ['partial', 'longterm-variants'],
+  out: 'results/jobs',
+  version: '0.1.0',
+});
 
 describe('matrix --plan', () => {
   it('has one job per kernel x arch, each one guplab command with its folder and cache key', () => {
@@ -16,7 +23,9 @@ describe('matrix --plan', () => {
       ['6.1-x86_64', 'guplab-kernel-6.1-x86_64', 'results/jobs/6.1-x86_64'],
       ['6.12-x86_64', 'guplab-kernel-6.12-x86_64', 'results/jobs/6.12-x86_64'],
     ]);
-    expect(plan.jobs[0]!.command).toBe('node bin/guplab.js matrix --job --kernel 6.1 --arch x86_64 --suite check --only partial,longterm-variants --out results/jobs/6.1-x86_64');
+    expect(plan.jobs[0]!.command).toBe(
+      'node bin/guplab.js matrix --job --kernel 6.1 --arch x86_64 --suite check --only partial,longterm-variants --out results/jobs/6.1-x86_64',
+    );
   });
 
   it('gives GitHub a strategy.matrix with one include per job', () => {
@@ -27,10 +36,17 @@ describe('matrix --plan', () => {
   it('makes the committed .gitlab-ci.yml (regenerated, never edited)', () => {
     // make test's CI-engine phase runs it on two lines of make test's run set (lib/vm/runs.ts).
     const args = '--kernel 6.12,7.3 --arch x86_64 --suite check --only partial,longterm-variants';
-    const gitlab = makePlan({ kernels: ['6.12', '7.3'], arches: ['x86_64'], suites: ['check'], only: ['partial', 'longterm-variants'], out: 'results/jobs', version: '0.1.0' });
-    expect(`${formatPlan({ ...gitlab, guplabVersion: JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version }, 'gitlab', args)}`).toBe(
-      readFileSync(path.join(projectRoot, '.gitlab-ci.yml'), 'utf8'),
-    );
+    const gitlab = makePlan({
+      kernels: ['6.12', '7.3'],
+      arches: ['x86_64'],
+      suites: ['check'],
+      only: ['partial', 'longterm-variants'],
+      out: 'results/jobs',
+      version: '0.1.0',
+    });
+    expect(
+      `${formatPlan({ ...gitlab, guplabVersion: JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).version }, 'gitlab', args)}`,
+    ).toBe(readFileSync(path.join(projectRoot, '.gitlab-ci.yml'), 'utf8'));
   });
 
   it('refuses an unknown suite', () => {
@@ -39,7 +55,7 @@ describe('matrix --plan', () => {
 });
 
 describe('the GitHub workflow', () => {
-  it('is valid against GitHub\'s workflow schema (@actions/workflow-parser)', async () => {
+  it("is valid against GitHub's workflow schema (@actions/workflow-parser)", async () => {
     const content = readFileSync(path.join(projectRoot, '.github', 'workflows', 'matrix.yml'), 'utf8');
     const parsed = parseWorkflow({ name: 'matrix.yml', content }, new NoOperationTraceWriter());
     expect(parsed.context.errors.getErrors().map((e) => e.message)).toEqual([]);
@@ -57,7 +73,17 @@ describe('the GitHub workflow', () => {
 describe('matrix --merge', () => {
   const record = (dir: string, over: object = {}): void => {
     mkdirSync(dir, { recursive: true });
-    writeJobRecord(dir, { id: path.basename(dir), kernel: '6.1', arch: 'x86_64', release: '6.1.0-57-amd64', suites: ['check'], guplabVersion: '0.1.0', probes: ['partial'], status: 0, ...over });
+    writeJobRecord(dir, {
+      id: path.basename(dir),
+      kernel: '6.1',
+      arch: 'x86_64',
+      release: '6.1.0-57-amd64',
+      suites: ['check'],
+      guplabVersion: '0.1.0',
+      probes: ['partial'],
+      status: 0,
+      ...over,
+    });
   };
 
   it('names the jobs of the plan that left no record (half written, or never ran)', () => {

@@ -69,7 +69,9 @@ function owners(programs: readonly string[]): Map<string, string> {
   }
   const result = new Map<string, string>();
   for (const p of programs) {
-    const pkg = candidates(p).map((c) => byPath.get(c)).find(Boolean);
+    const pkg = candidates(p)
+      .map((c) => byPath.get(c))
+      .find(Boolean);
     if (pkg) result.set(p, pkg);
   }
   return result;
@@ -82,10 +84,12 @@ describe('every program the code runs is installed by scripts/deps.sh or ships w
     const called = calledPrograms();
     expect(called.size).toBeGreaterThan(20);
     const unknown = [...called].filter(([p]) => !(p in PROGRAMS) && !(NODE_PROGRAMS as readonly string[]).includes(p));
-    expect(unknown.map(([p, where]) => `${p} (called in ${where}): add it with its Debian package to lib/util/programs.ts and the package to scripts/deps.sh`)).toEqual([]);
+    expect(
+      unknown.map(([p, where]) => `${p} (called in ${where}): add it with its Debian package to lib/util/programs.ts and the package to scripts/deps.sh`),
+    ).toEqual([]);
   });
 
-  it('programs reached through data (each arch\'s QEMU and cross compiler) are in the table', () => {
+  it("programs reached through data (each arch's QEMU and cross compiler) are in the table", () => {
     for (const a of Object.values(ARCHES)) {
       expect(PROGRAMS, a.qemu.binary).toHaveProperty([a.qemu.binary]);
       if (a.name !== 'x86_64') expect(PROGRAMS, `${a.triple}-gcc`).toHaveProperty([`${a.triple}-gcc`]);
@@ -93,7 +97,9 @@ describe('every program the code runs is installed by scripts/deps.sh or ships w
   });
 
   it('each package in the table is in deps.sh, or Essential / Priority required', () => {
-    const bad = Object.entries(PROGRAMS).filter(([, pkg]) => !deps.has(pkg) && dpkgField(pkg, 'Essential') !== 'yes' && dpkgField(pkg, 'Priority') !== 'required');
+    const bad = Object.entries(PROGRAMS).filter(
+      ([, pkg]) => !deps.has(pkg) && dpkgField(pkg, 'Essential') !== 'yes' && dpkgField(pkg, 'Priority') !== 'required',
+    );
     expect(bad.map(([p, pkg]) => `${p}: package ${pkg} is neither in scripts/deps.sh's PACKAGES nor part of every Debian root`)).toEqual([]);
   });
 

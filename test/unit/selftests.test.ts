@@ -9,7 +9,15 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckReport } from '../../lib/check/report.js';
 import { pickSourcePackage, selftestSources, undefinedSymbols, GUP_TEST_KBUILD } from '../../lib/selftests/build.js';
 import { crossCheck, crossCheckMarkdown, crossCheckPairs, probeAnswer, selftestAnswer } from '../../lib/selftests/crosscheck.js';
-import { fidelityCases, fidelityExitCode, fidelityMarkdown, gupTestArgs, judgeCase, parseGupTestTimes, type FidelityPair } from '../../lib/selftests/fidelity.js';
+import {
+  fidelityCases,
+  fidelityExitCode,
+  fidelityMarkdown,
+  gupTestArgs,
+  judgeCase,
+  parseGupTestTimes,
+  type FidelityPair,
+} from '../../lib/selftests/fidelity.js';
 import { judgeRun, mergeKtap, parseTap } from '../../lib/selftests/ktap.js';
 import { guestScript, selftestInvocations, withFilesystems } from '../../lib/selftests/plan.js';
 
@@ -54,19 +62,24 @@ describe('run_vmtests.sh: the GUP selftests each version runs', () => {
 });
 
 describe('the build', () => {
-  const madison = ' linux-source-6.1 | 6.1.192-3 | http://mirror bookworm-security/main amd64 Packages\n linux-source-6.1 | 6.1.176-1 | http://mirror bookworm/main amd64 Packages\n';
+  const madison =
+    ' linux-source-6.1 | 6.1.192-3 | http://mirror bookworm-security/main amd64 Packages\n linux-source-6.1 | 6.1.176-1 | http://mirror bookworm/main amd64 Packages\n';
   it("takes the kernel's own source version, else the newest of the line", () => {
     expect(pickSourcePackage('6.1', '6.1.192-3', madison, [])).toEqual({ name: 'linux-source-6.1', version: '6.1.192-3', exact: true });
     expect(pickSourcePackage('6.1', '6.1.193-1', madison, [])).toEqual({ name: 'linux-source-6.1', version: '6.1.192-3', exact: false });
   });
   it('a line without linux-source is a one-line error naming the lines that have one', () => {
-    expect(() => pickSourcePackage('6.16', '6.16.3-1', '', ['6.1', '6.12', '7.2', '7.3'])).toThrow(/^no linux-source-6\.16 package .*pass --kernel one of the lines that have one \(6\.1, 6\.12, 7\.2, 7\.3\)$/);
+    expect(() => pickSourcePackage('6.16', '6.16.3-1', '', ['6.1', '6.12', '7.2', '7.3'])).toThrow(
+      /^no linux-source-6\.16 package .*pass --kernel one of the lines that have one \(6\.1, 6\.12, 7\.2, 7\.3\)$/,
+    );
   });
   it('a line older than gup_test (5.10) is refused before any download', () => {
     expect(() => pickSourcePackage('5.10', '5.10.262-1', madison, [])).toThrow(/^the 5\.10 line predates mm\/gup_test\.c .*pass --kernel 6\.1 or newer$/);
   });
   it('modpost refusals name the unexported symbols', () => {
-    expect(undefinedSymbols('WARNING: modpost: "dump_page" [/tmp/x/gup_test.ko] undefined!\nERROR: modpost: "foo_bar" [/tmp/x/gup_test.ko] undefined!')).toEqual(['dump_page', 'foo_bar']);
+    expect(
+      undefinedSymbols('WARNING: modpost: "dump_page" [/tmp/x/gup_test.ko] undefined!\nERROR: modpost: "foo_bar" [/tmp/x/gup_test.ko] undefined!'),
+    ).toEqual(['dump_page', 'foo_bar']);
     // 7.3's layout
     expect(undefinedSymbols("ERROR: modpost: gup_test.ko: symbol 'get_pfnblock_migratetype' undefined!")).toEqual(['get_pfnblock_migratetype']);
   });
@@ -74,8 +87,18 @@ describe('the build', () => {
     expect(GUP_TEST_KBUILD).toMatch(/gup_test-y := gup_test_core\.o gup_test_license\.o/);
     expect(GUP_TEST_KBUILD).toMatch(/-include linux\/module\.h/);
     // What each version links, from its Makefile.
-    expect(selftestSources('cow', '$(TEST_GEN_PROGS): vm_util.c thp_settings.c\n$(TEST_GEN_FILES): vm_util.c thp_settings.c\n$(OUTPUT)/cow: LDLIBS += $(IOURING_EXTRA_LIBS)\n', () => true)).toEqual(['cow.c', 'vm_util.c', 'thp_settings.c']);
-    expect(selftestSources('gup_test', '$(TEST_GEN_FILES): vm_util.c hugepage_settings.c\n', () => true)).toEqual(['gup_test.c', 'vm_util.c', 'hugepage_settings.c']);
+    expect(
+      selftestSources(
+        'cow',
+        '$(TEST_GEN_PROGS): vm_util.c thp_settings.c\n$(TEST_GEN_FILES): vm_util.c thp_settings.c\n$(OUTPUT)/cow: LDLIBS += $(IOURING_EXTRA_LIBS)\n',
+        () => true,
+      ),
+    ).toEqual(['cow.c', 'vm_util.c', 'thp_settings.c']);
+    expect(selftestSources('gup_test', '$(TEST_GEN_FILES): vm_util.c hugepage_settings.c\n', () => true)).toEqual([
+      'gup_test.c',
+      'vm_util.c',
+      'hugepage_settings.c',
+    ]);
     expect(selftestSources('gup_test', '$(OUTPUT)/khugepaged: vm_util.c\n', () => true)).toEqual(['gup_test.c']);
   });
 });
@@ -85,7 +108,12 @@ describe('TAP and KTAP', () => {
     const doc = parseTap(fixture('gup_longterm-ext4-6.12.tap'));
     expect(doc.plan).toBe(40);
     expect(doc.results).toHaveLength(40);
-    expect(doc.results[2]).toMatchObject({ n: 3, run: 'R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile', desc: 'Should have failed', status: 'pass' });
+    expect(doc.results[2]).toMatchObject({
+      n: 3,
+      run: 'R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile',
+      desc: 'Should have failed',
+      status: 'pass',
+    });
     const skip = doc.results.find((r) => r.status === 'skip');
     expect(skip?.reason).toBeTruthy();
     expect(doc.totals).toMatchObject({ pass: 30, fail: 0, skip: 10 });
@@ -93,13 +121,31 @@ describe('TAP and KTAP', () => {
 
   it('a run is judged by its cases, its plan and its exit status together', () => {
     expect(judgeRun({ name: 'x', exitCode: 0, output: 'TAP version 13\n1..2\nok 1 a\nok 2 b # SKIP no hugetlb\n' }).status).toBe('pass');
-    expect(judgeRun({ name: 'x', exitCode: 1, output: 'TAP version 13\n1..2\nok 1 a\nnot ok 2 b\n' })).toMatchObject({ status: 'fail', reason: '1 case(s) failed' });
-    expect(judgeRun({ name: 'x', exitCode: 0, output: 'TAP version 13\n1..3\nok 1 a\n' })).toMatchObject({ status: 'fail', reason: '1 result(s) for a plan of 3' });
+    expect(judgeRun({ name: 'x', exitCode: 1, output: 'TAP version 13\n1..2\nok 1 a\nnot ok 2 b\n' })).toMatchObject({
+      status: 'fail',
+      reason: '1 case(s) failed',
+    });
+    expect(judgeRun({ name: 'x', exitCode: 0, output: 'TAP version 13\n1..3\nok 1 a\n' })).toMatchObject({
+      status: 'fail',
+      reason: '1 result(s) for a plan of 3',
+    });
     expect(judgeRun({ name: 'x', exitCode: null, output: 'TAP version 13\n1..3\nok 1 a\n' }).status).toBe('fail');
-    expect(judgeRun({ name: 'x', exitCode: 4, output: 'TAP version 13\n1..0 # SKIP gup_test not available\n' })).toMatchObject({ status: 'skip', reason: 'gup_test not available' });
-    expect(judgeRun({ name: 'x', exitCode: 0, output: 'TAP version 13\n1..1\nok 1 # SKIP Unknown filesystem\n' })).toMatchObject({ status: 'skip', reason: 'Unknown filesystem' });
+    expect(judgeRun({ name: 'x', exitCode: 4, output: 'TAP version 13\n1..0 # SKIP gup_test not available\n' })).toMatchObject({
+      status: 'skip',
+      reason: 'gup_test not available',
+    });
+    expect(judgeRun({ name: 'x', exitCode: 0, output: 'TAP version 13\n1..1\nok 1 # SKIP Unknown filesystem\n' })).toMatchObject({
+      status: 'skip',
+      reason: 'Unknown filesystem',
+    });
     // gup_test without its module: the diagnostic before the skip says why.
-    expect(judgeRun({ name: 'gup_test -u', exitCode: 0, output: 'TAP version 13\n1..1\n# check if CONFIG_GUP_TEST is enabled in kernel config\nok 1 # SKIP Please run this test as root\n' })).toMatchObject({
+    expect(
+      judgeRun({
+        name: 'gup_test -u',
+        exitCode: 0,
+        output: 'TAP version 13\n1..1\n# check if CONFIG_GUP_TEST is enabled in kernel config\nok 1 # SKIP Please run this test as root\n',
+      }),
+    ).toMatchObject({
       status: 'skip',
       reason: 'Please run this test as root: check if CONFIG_GUP_TEST is enabled in kernel config',
     });
@@ -138,13 +184,23 @@ describe('TAP and KTAP', () => {
     expect(run).toBeGreaterThan(0);
     expect(lines[run + 1]).toBe('  ok 3 Should have failed');
     // Nested lines re-read as the same cases.
-    const nested = parseTap(lines.filter((l) => l.startsWith('  ')).map((l) => l.slice(2)).slice(6, 6 + 200).join('\n'));
+    const nested = parseTap(
+      lines
+        .filter((l) => l.startsWith('  '))
+        .map((l) => l.slice(2))
+        .slice(6, 6 + 200)
+        .join('\n'),
+    );
     expect(nested.results.length).toBeGreaterThan(0);
   });
 });
 
 describe('cross-check', () => {
-  const LT = { kind: 'longterm' as const, shouldWork: false, selftest: { invocation: 'gup_longterm (in ext4', run: 'R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile' } };
+  const LT = {
+    kind: 'longterm' as const,
+    shouldWork: false,
+    selftest: { invocation: 'gup_longterm (in ext4', run: 'R/W longterm GUP pin in MAP_SHARED file mapping ... with local tmpfile' },
+  };
   const RO = { kind: 'ro-pin-coherence' as const, selftest: { invocation: 'cow', run: 'R/O longterm GUP pin ... with shared zeropage' } };
   const report = parseCheckReport(fixture('check-6.12.json'), 'check-6.12.json');
   const ext4 = judgeRun({ name: 'gup_longterm (in ext4 /mnt/guplab/ext4)', exitCode: 0, output: fixture('gup_longterm-ext4-6.12.tap') });
@@ -163,7 +219,9 @@ describe('cross-check', () => {
     expect(selftestAnswer(RO, { n: 646, status: 'fail', desc: RO.selftest.run })).toBe('unreliable');
     // Every longterm pair carries the expectation, as gup_longterm computes it: only a shared R/W pin on ext4/xfs should fail.
     for (const p of crossCheckPairs().filter((x) => x.kind === 'longterm')) {
-      expect(p.shouldWork, p.selftest.run).toBe(!(p.selftest.run.startsWith('R/W') && p.selftest.run.includes('MAP_SHARED') && p.selftest.run.endsWith('local tmpfile')));
+      expect(p.shouldWork, p.selftest.run).toBe(
+        !(p.selftest.run.startsWith('R/W') && p.selftest.run.includes('MAP_SHARED') && p.selftest.run.endsWith('local tmpfile')),
+      );
     }
     expect(probeAnswer('longterm', { case: 'ext4/pin_user_pages', status: 'ok', answer: { ret: -14 } })).toBe('refused');
     expect(probeAnswer('ro-pin-coherence', { case: 'x', status: 'ok', answer: { ret: 1, note: 'the zeropage; stale after the write' } })).toBe('unreliable');
@@ -174,7 +232,10 @@ describe('cross-check', () => {
     const ext4Rows = rows.filter((r) => r.selftest === 'gup_longterm in ext4');
     expect(ext4Rows).toHaveLength(8);
     expect(ext4Rows.every((r) => r.verdict === 'agree')).toBe(true);
-    expect(ext4Rows.find((r) => r.probe === 'writable-longterm-shared ext4/pin_user_pages')).toMatchObject({ selftestAnswer: 'refused', guplabAnswer: 'refused' });
+    expect(ext4Rows.find((r) => r.probe === 'writable-longterm-shared ext4/pin_user_pages')).toMatchObject({
+      selftestAnswer: 'refused',
+      guplabAnswer: 'refused',
+    });
     expect(rows.filter((r) => r.selftest === 'cow').every((r) => r.verdict === 'not compared')).toBe(true);
     expect(crossCheckMarkdown(rows)).toMatch(/8 agree, 0 disagree, 16 not compared .* of 24 questions/);
   });
@@ -199,12 +260,24 @@ describe('fidelity', () => {
   it("gup_test's command lines: the benchmark option, the backing, write, pages per call, size, repeats", () => {
     const cases = fidelityCases(32, [1, 512], ['4K', 'THP']);
     expect(cases).toHaveLength(12);
-    expect(gupTestArgs(cases.find((c) => c.cmd === 'PIN_LONGTERM_BENCHMARK' && c.ppc === 512 && c.backing === 'THP')!, 10)).toEqual(['-L', '-t', '-w', '-n', '512', '-m', '32', '-r', '10']);
+    expect(gupTestArgs(cases.find((c) => c.cmd === 'PIN_LONGTERM_BENCHMARK' && c.ppc === 512 && c.backing === 'THP')!, 10)).toEqual([
+      '-L',
+      '-t',
+      '-w',
+      '-n',
+      '512',
+      '-m',
+      '32',
+      '-r',
+      '10',
+    ]);
   });
 
   it("parses gup_test's timing lines (6.1 plain, 6.12 as ksft comments)", () => {
     expect(parseGupTestTimes(fixture('gup_test-u-6.1.txt'))).toHaveLength(1);
-    expect(parseGupTestTimes('# PIN_FAST_BENCHMARK: Time: get:100 put:20 us# \n# PIN_FAST_BENCHMARK: Time: get:90 put:10 us, truncated (size: 4096)# \n')).toEqual([
+    expect(
+      parseGupTestTimes('# PIN_FAST_BENCHMARK: Time: get:100 put:20 us# \n# PIN_FAST_BENCHMARK: Time: get:90 put:10 us, truncated (size: 4096)# \n'),
+    ).toEqual([
       { cmd: 'PIN_FAST_BENCHMARK', getUs: 100, putUs: 20, truncated: false },
       { cmd: 'PIN_FAST_BENCHMARK', getUs: 90, putUs: 10, truncated: true },
     ]);
@@ -222,7 +295,14 @@ describe('fidelity', () => {
   it('a case: medians per page on both sides, the ratio with a CI over pairs of rounds, judged against 5%', () => {
     const c = fidelityCases(32, [512], ['4K'])[0]!; // GUP_FAST_BENCHMARK, 8192 pages
     const pages = 8192;
-    const same = [0, 1, 2, 3].map((r) => pair(r, [800 + r, 810 + r, 820 + r], [(800 + r) * 1000 * 1.01, (810 + r) * 1000 * 1.01, (820 + r) * 1000 * 1.01], r === 0 ? { floorNs: [pages * 2] } : {}));
+    const same = [0, 1, 2, 3].map((r) =>
+      pair(
+        r,
+        [800 + r, 810 + r, 820 + r],
+        [(800 + r) * 1000 * 1.01, (810 + r) * 1000 * 1.01, (820 + r) * 1000 * 1.01],
+        r === 0 ? { floorNs: [pages * 2] } : {},
+      ),
+    );
     const agree = judgeCase(c, same);
     expect(agree.gupTestNsPerPage).toBeCloseTo((811.5 * 1000) / pages, 0);
     expect(agree.ratio).toBeCloseTo(1.01, 2);
@@ -240,9 +320,17 @@ describe('fidelity', () => {
 
   it('not judged: one page per call (the floor sets it), and THP buffers laid out differently', () => {
     const [one] = fidelityCases(32, [1], ['4K']);
-    expect(judgeCase(one!, [0, 1].map((r) => pair(r, [800], [2000e3]))).verdict).toBe('shown');
+    expect(
+      judgeCase(
+        one!,
+        [0, 1].map((r) => pair(r, [800], [2000e3])),
+      ).verdict,
+    ).toBe('shown');
     const [thp] = fidelityCases(32, [512], ['THP']);
-    const rows = judgeCase(thp!, [0, 1].map((r) => pair(r, [800], [400e3], { gupTestThpKiB: 30 * 1024, guplabThpKiB: 32 * 1024 })));
+    const rows = judgeCase(
+      thp!,
+      [0, 1].map((r) => pair(r, [800], [400e3], { gupTestThpKiB: 30 * 1024, guplabThpKiB: 32 * 1024 })),
+    );
     expect(rows).toMatchObject({ verdict: 'shown', gupTestThpShare: 30 / 32, guplabThpShare: 1 });
     expect(fidelityMarkdown([rows], 'tcg')).toContain('THP layouts differ');
   });

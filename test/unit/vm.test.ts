@@ -102,7 +102,10 @@ describe('qemu command line', () => {
     const args = qemuArgs({ ...spec, arch: 'x86_64', accel: 'tcg', virtiofs: { hostroot: '/s/h.sock', guplabio: '/s/io.sock' } });
     expect(args.join(' ')).toContain('q35,accel=tcg,memory-backend=mem');
     expect(args).toContain('memory-backend-memfd,id=mem,size=2048M,share=on');
-    expect(args.filter((a) => a.startsWith('vhost-user-fs-pci,')).sort()).toEqual(['vhost-user-fs-pci,chardev=vfs0,tag=hostroot', 'vhost-user-fs-pci,chardev=vfs1,tag=guplabio']);
+    expect(args.filter((a) => a.startsWith('vhost-user-fs-pci,')).sort()).toEqual([
+      'vhost-user-fs-pci,chardev=vfs0,tag=hostroot',
+      'vhost-user-fs-pci,chardev=vfs1,tag=guplabio',
+    ]);
     expect(args).toContain('socket,id=vfs0,path=/s/h.sock');
     expect(args).not.toContain('-virtfs');
   });

@@ -40,7 +40,8 @@ class Pty {
       // The REPL draws with escape sequences (cursor moves, colours): matched without them.
       const m = pattern.exec(this.out.slice(fromStart ? 0 : this.mark).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''));
       if (m) return m;
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no ${pattern} in the terminal within ${timeoutMs} ms; it shows:\n${this.out.slice(-3000)}`);
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`no ${pattern} in the terminal within ${timeoutMs} ms; it shows:\n${this.out.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -75,11 +76,13 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
       const qemuPid = Number((await t.until(/QEMU pid (\d+)/, BOOT_MS))[1]);
       await t.until(/guplab> /, BOOT_MS);
 
-      t.type("[nodes(), dev.info().release]\r");
+      t.type('[nodes(), dev.info().release]\r');
       const [, online, release] = await t.until(/\[ '(.*?)', '(.*?)' \]/, 120_000);
       expect(online).toBe('0-1');
 
-      t.type("m = mapAnonymous(2 << 20, { thp: 'on', populate: true }); r = dev.pin('pin_user_pages_fast', m.address, 16, { flags: ['write', 'longterm'], facts: true }); [r.ret, r.facts.length, r.facts[0].kinds[0], r.facts[0].folioOrder >= 0]\r");
+      t.type(
+        "m = mapAnonymous(2 << 20, { thp: 'on', populate: true }); r = dev.pin('pin_user_pages_fast', m.address, 16, { flags: ['write', 'longterm'], facts: true }); [r.ret, r.facts.length, r.facts[0].kinds[0], r.facts[0].folioOrder >= 0]\r",
+      );
       expect((await t.until(/\[ (-?\d+), (\d+), '(\w+)', (true|false) \]/, 120_000)).slice(1)).toEqual(['16', '16', 'anon', 'true']);
 
       // Ctrl-C reaches the guest's REPL (not QEMU): a busy loop is broken and the guest lives on.
@@ -94,7 +97,9 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
       const gdb = (await t.until(/attach with\s+(gdb [^\r\n]*)/, 60_000, true))[1]!;
       const batch = `${gdb} -batch -ex 'x/s &linux_banner' -ex 'info address guplab_ioctl' -ex 'info line guplab_ioctl' -ex 'break pin_user_pages_fast' -ex 'info symbol $pc' -ex detach`;
       const gdbOut = await new Promise<string>((resolve, reject) =>
-        execFile('sh', ['-c', batch], { timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${batch}\n${stdout}${stderr}`, { cause: err })) : resolve(stdout + stderr))),
+        execFile('sh', ['-c', batch], { timeout: 120_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${batch}\n${stdout}${stderr}`, { cause: err })) : resolve(stdout + stderr),
+        ),
       );
       expect(gdbOut).toMatch(new RegExp(`<linux_banner>:\\s+"Linux version ${release!.replace(/[.+]/g, '\\$&')} `));
       expect(gdbOut).toMatch(/Symbol "guplab_ioctl" is a function at address 0xffff/);
@@ -106,7 +111,7 @@ describe(`vm shell on ${KERNEL} ${ARCH}, through a pseudo-terminal`, () => {
 
       // The watchdog: a flag this kernel answers with WARN_ON_ONCE (dev.info().warnFlags, root only),
       // undeclared, is printed above the prompt as it happens, and the run ends as kernel trouble (123).
-      t.type("w = API_NAMES.flatMap((a) => dev.info().warnFlags[a].map((f) => [a, f]))[0]; [w[0], w[1], dev.pin(w[0], m.address, 1, { flags: [w[1]] }).ret]\r");
+      t.type('w = API_NAMES.flatMap((a) => dev.info().warnFlags[a].map((f) => [a, f]))[0]; [w[0], w[1], dev.pin(w[0], m.address, 1, { flags: [w[1]] }).ret]\r');
       await t.until(/guplab: kernel: WARNING: .*mm\/gup\.c/, 60_000);
 
       t.type('\x04');

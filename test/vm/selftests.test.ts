@@ -17,7 +17,10 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 describe(`gup_test (out-of-tree mm/gup_test.c) in the guest, ${KERNEL} x86_64`, () => {
   const run = (async () => {
     const t0 = Date.now();
-    const code = await selftestsInVm({ kernel: KERNEL, arch: 'x86_64', timeoutSec: 600, memMiB: 1024 }, { out, crossCheck: false, only: ['gup_test'], output: { write: () => true } as unknown as NodeJS.WritableStream });
+    const code = await selftestsInVm(
+      { kernel: KERNEL, arch: 'x86_64', timeoutSec: 600, memMiB: 1024 },
+      { out, crossCheck: false, only: ['gup_test'], output: { write: () => true } as unknown as NodeJS.WritableStream },
+    );
     return { code, wallS: (Date.now() - t0) / 1000 };
   })();
 
@@ -30,7 +33,12 @@ describe(`gup_test (out-of-tree mm/gup_test.c) in the guest, ${KERNEL} x86_64`, 
     expect(summary.subtests.map((s) => s.name)).toEqual(['gup_test -u', 'gup_test -a', 'gup_test -ct -F 0x1 0 19 0x1000']);
     expect(summary.subtests.every((s) => s.status === 'pass')).toBe(true);
     const ktap = readFileSync(dir.ktap, 'utf8');
-    const top = parseTap(ktap.split('\n').filter((l) => !l.startsWith('  ')).join('\n'));
+    const top = parseTap(
+      ktap
+        .split('\n')
+        .filter((l) => !l.startsWith('  '))
+        .join('\n'),
+    );
     expect(top.plan).toBe(3);
     expect(top.results.map((r) => r.status)).toEqual(['pass', 'pass', 'pass']);
     // The module really answered: the benchmark lines carry the kernel's own timings.
