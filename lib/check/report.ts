@@ -44,6 +44,8 @@ export interface ProbeResult {
   cases: CaseResult[];
   /** A probe that threw: the message. */
   error?: string;
+  /** The probe ran in another boot of the same kernel than the rest of the report: that guest's setting (test-vm's +cma runs). */
+  boot?: string;
 }
 
 export interface CheckReport {

@@ -61,6 +61,24 @@ export function expectationCounts(report: Pick<CheckReport, 'probes'>): { measur
   return { measured, read: judged.length - measured };
 }
 
+/**
+ * The report with one probe's result taken from another boot of the same
+ * kernel (`boot` says which guest), the totals counted again. Refuses a
+ * report of another release or arch.
+ */
+export function withProbeFrom(report: CheckReport, other: CheckReport, probeId: string, boot: string): CheckReport {
+  if (other.release !== report.release || other.arch !== report.arch)
+    throw new Error(`${probeId} from ${other.release} ${other.arch} cannot join a report of ${report.release} ${report.arch}`);
+  const probe = other.probes.find((p) => p.id === probeId);
+  if (!probe) throw new Error(`the ${other.release} ${other.arch} report has no ${probeId} probe`);
+  const probes = report.probes.some((p) => p.id === probeId)
+    ? report.probes.map((p) => (p.id === probeId ? { ...probe, boot } : p))
+    : [...report.probes, { ...probe, boot }];
+  const totals = { ok: 0, fail: 0, skip: 0, unexpected: 0 };
+  for (const c of probes.flatMap((p) => p.cases)) totals[c.status]++;
+  return { ...report, probes, totals, ...(report.expectations ? { expectations: expectationCounts({ probes }) } : {}) };
+}
+
 /** The summary line: which expectations a run held its answers against. */
 export function expectationSummary(report: Pick<CheckReport, 'probes' | 'version' | 'arch'>): string {
   const { measured, read } = expectationCounts(report);

@@ -207,3 +207,19 @@ export function fullGuest(): { memMiB: number; memory: GuestMemoryOptions; appen
   // ZONE_MOVABLE alone; cma-longterm asks for its own area (cma=SIZE).
   return { memMiB: 3072, memory, append: ['secretmem.enable=1', 'cma=0'] };
 }
+
+/**
+ * The guest of cma-longterm, which the full guest (cma=0) skips: a CMA area
+ * larger than half the free memory, so that the page allocator serves THPs
+ * and huge pages from it (__rmqueue()). Lands there on Debian's arm64
+ * kernels (arch.ts cmaBoot).
+ */
+export function cmaGuest(): { memMiB: number; memory: GuestMemoryOptions; append: string[] } {
+  return { memMiB: 3072, memory: { hugepages: 16 }, append: ['cma=1800M'] };
+}
+
+/** How a report names the cma guest's boot (ProbeResult.boot). */
+export function cmaBootText(): string {
+  const g = cmaGuest();
+  return `a second boot: ${g.append.join(' ')}, ${g.memMiB} MiB, ${g.memory.hugepages} huge pages`;
+}

@@ -7,7 +7,7 @@ import type { BenchResult } from '../../lib/bench/results.js';
 import { benchMarkdown, buildBenchMatrix, buildLinesMatrix, buildMatrix, byKernel, CONSUMER_PREFIX, matrixMarkdown } from '../../lib/check/matrix.js';
 import { PROBES } from '../../lib/check/probes.js';
 import { fmt, parseCheckReport, renderAnswer, type CheckReport } from '../../lib/check/report.js';
-import { judge, ktapCase } from '../../lib/check/run.js';
+import { judge, ktapCase, withProbeFrom } from '../../lib/check/run.js';
 
 describe('kernel ranges', () => {
   it('compares major.minor, not strings', () => {
@@ -146,6 +146,31 @@ describe('matrix', () => {
     expect(buildLinesMatrix([consumers('7.2.12+deb13-amd64', -14)]).rows).toHaveLength(1);
     expect(buildLinesMatrix([report('7.3.4', 16), consumers('7.2.12', -14)]).rows[0]?.cells).toEqual(['', '16']);
     expect(() => buildLinesMatrix([report('7.3.4', 16), report('7.3.4', 16)])).toThrow(/two check reports of 7\.3\.4 x86_64/);
+  });
+
+  it('takes one probe from a second boot of the same kernel into a report, the totals counted again', () => {
+    const main: CheckReport = {
+      ...report('6.12.117+deb12-arm64', 16),
+      arch: 'arm64',
+      probes: [
+        { id: 'p', title: 't', cases: [{ case: 'same', answer: { ret: 16 }, status: 'ok' }] },
+        { id: 'cma-longterm', title: 't', cases: [{ case: '*', status: 'skip', skip: 'no CMA memory' }] },
+      ],
+      totals: { ok: 1, fail: 0, skip: 1, unexpected: 0 },
+    };
+    const cma: CheckReport = {
+      ...main,
+      probes: [{ id: 'cma-longterm', title: 't', cases: [{ case: 'thp/pin_user_pages', answer: { ret: 16 }, status: 'ok' }, { case: 'hugetlb/pin_user_pages', answer: { ret: 1 }, status: 'fail' }] }],
+      totals: { ok: 1, fail: 1, skip: 0, unexpected: 0 },
+    };
+    const merged = withProbeFrom(main, cma, 'cma-longterm', 'a second boot: cma=1800M');
+    expect(merged.probes.map((p) => [p.id, p.cases.length, p.boot])).toEqual([
+      ['p', 1, undefined],
+      ['cma-longterm', 2, 'a second boot: cma=1800M'],
+    ]);
+    expect(merged.totals).toEqual({ ok: 2, fail: 1, skip: 0, unexpected: 0 });
+    expect(() => withProbeFrom(main, { ...cma, release: '7.3.4+deb13-arm64' }, 'cma-longterm', 'x')).toThrow(/cannot join a report of 6\.12/);
+    expect(() => withProbeFrom(main, cma, 'pfnmap', 'x')).toThrow(/has no pfnmap probe/);
   });
 
   it('reads only check reports of its own schema, naming the file otherwise', () => {
