@@ -160,7 +160,16 @@ describe('matrix', () => {
     };
     const cma: CheckReport = {
       ...main,
-      probes: [{ id: 'cma-longterm', title: 't', cases: [{ case: 'thp/pin_user_pages', answer: { ret: 16 }, status: 'ok' }, { case: 'hugetlb/pin_user_pages', answer: { ret: 1 }, status: 'fail' }] }],
+      probes: [
+        {
+          id: 'cma-longterm',
+          title: 't',
+          cases: [
+            { case: 'thp/pin_user_pages', answer: { ret: 16 }, status: 'ok' },
+            { case: 'hugetlb/pin_user_pages', answer: { ret: 1 }, status: 'fail' },
+          ],
+        },
+      ],
       totals: { ok: 1, fail: 1, skip: 0, unexpected: 0 },
     };
     const merged = withProbeFrom(main, cma, 'cma-longterm', 'a second boot: cma=1800M');
