@@ -21,16 +21,9 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/root.js';
 import { guestPath } from '../contract.js';
 import { DEFAULT_KERNEL, resolveArchiveKernel } from '../kernels/kernel.js';
-import { reportVm, type VmBase } from '../jobs/vm.js';
+import { reportVm } from '../jobs/vm.js';
+import { addVmOptions, refuseVmOnly, vmBase, type VmCliOptions } from './options.js';
 import type { Arch } from '../vm/paths.js';
-
-/** What cli.ts lends this command for --vm: its VM options, their refusal without --vm, and the run they describe. */
-export interface VmWiring {
-  vmOptions: (cmd: Command) => Command;
-  refuseVmOnly: (cmd: Command, vm: boolean | undefined) => void;
-  vmBase: (opts: object, cmd: Command) => VmBase;
-  host: Arch;
-}
 
 /** The guest of `consumers check --vm` unless the user chose its memory: an ext4 disk for the file cases, 2 MiB huge pages for hugetlb. */
 const GUEST_MEMORY = { fs: ['ext4' as const], hugepages: 8 };
@@ -57,89 +50,83 @@ function sizes(value: string): number[] {
   });
 }
 
-export function addConsumersCommand(program: Command, wiring: VmWiring): void {
+export function addConsumersCommand(program: Command, host: Arch): void {
+  const vmOptions = (c: Command): Command => addVmOptions(c, host);
   const cmd = program
     .command('consumers')
     .description(
       "the kernel's own GUP consumers (io_uring, O_DIRECT, vmsplice, process_vm_*, /proc/PID/mem, MADV_POPULATE_*) on this machine: no module, no VM (docs/consumers.md)",
     );
 
-  wiring
-    .vmOptions(
-      cmd
-        .command('check')
-        .description(
-          'each consumer on each backing (anon, THP, memfd, tmpfs, a file on --dir, hugetlb, secretmem, guard, PROT_NONE, read-only) as KTAP, against per-kernel expectations',
-        )
-        .option('--only <ids>', `comma-separated consumers: ${CONSUMER_IDS.join(', ')}`, commaList, [] as string[])
-        .option('--list', 'list the consumers, each with the GUP call it makes on this kernel, and exit')
-        .option(
-          '--dir <path>',
-          "folder for the file backing and the O_DIRECT source (its filesystem names the file cases; default: the working directory; with --vm: the guest's first --fs disk)",
-        )
-        .option('--out <dir>', 'also write the report as JSON into DIR/consumers.json (with --vm default results/consumers-KERNEL-ARCH)')
-        .option('--json', 'print the JSON report instead of KTAP')
-        .option(
-          '--vm',
-          'boot the kernel in QEMU without guplab.ko (an ext4 disk and 8 huge pages unless --fs/--hugepages say otherwise) and check there; image-only lines included',
-        )
-        .option('--no-module', 'boot without guplab.ko: what --vm always does here (the consumers never open /dev/guplab), accepted as vm run takes it'),
-    )
-    .action(
-      async (
-        opts: { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean; vm?: boolean; kernel?: string; arch?: Arch; fs?: string[] },
-        sub: Command,
-      ) => {
-        wiring.refuseVmOnly(sub, opts.vm);
-        if (opts.list) {
-          const version = hostVersion();
-          for (const c of CONSUMERS) {
-            const call = gupCallOn(c.id, version);
-            console.log(
-              `${c.id.padEnd(20)} ${c.syscall}\n${''.padEnd(20)} -> ${call ? `${call.call}(${call.flags}) on ${version}` : `no GUP call read for ${version}`}`,
-            );
-          }
-          return;
-        }
-        const unknown = opts.only.filter((id) => !(CONSUMER_IDS as readonly string[]).includes(id));
-        if (unknown.length) throw new UsageError(`unknown consumer ${unknown.join(', ')}: \`guplab consumers check --list\` shows the ${CONSUMER_IDS.length}`);
-        if (opts.vm) {
-          const base = wiring.vmBase(opts, sub);
-          const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
-          // A line whose modules the archive lost (6.19 to 7.1) can mount no ext4 disk: its file cases go to the guest's /tmp (tmpfs).
-          const noModules = base.kernelImage ? undefined : archiveNoModules(opts.kernel ?? DEFAULT_KERNEL, base.arch ?? wiring.host, log);
-          if (noModules) log(`${noModules}: no ext4 disk in this guest, the file cases run on /tmp (tmpfs)`);
-          const memory = Object.keys(base.memory ?? {}).length ? base.memory! : noModules ? { hugepages: GUEST_MEMORY.hugepages } : GUEST_MEMORY;
-          const fs = memory.fs?.[0];
-          const dir = opts.dir ?? (fs ? `/mnt/guplab/${fs}` : '/tmp');
-          const args = [
-            'consumers',
-            'check',
-            ...(opts.only.length ? ['--only', opts.only.join(',')] : []),
-            '--dir',
-            dir,
-            '--out',
-            guestPath('out'),
-            ...(opts.json ? ['--json'] : []),
-          ];
-          const outDir = path.resolve(opts.out ?? path.join('results', `consumers-${opts.kernel ?? DEFAULT_KERNEL}-${base.arch ?? wiring.host}`));
-          const { vmRun } = await import('../vm/run.js');
-          const result = await vmRun({ ...base, memory, module: false, outDir, command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
-          process.exitCode = reportVm(result);
-          if (result.status !== null) process.stderr.write(`guplab: wrote ${path.join(outDir, 'consumers.json')}\n`);
-          return;
-        }
-        const report = runConsumers({ only: opts.only, ...(opts.dir ? { dir: opts.dir } : {}), onLine: opts.json ? undefined : (line) => console.log(line) });
-        if (opts.json) console.log(JSON.stringify(report, null, 2));
-        if (opts.out) {
-          const file = path.resolve(opts.out, 'consumers.json');
-          writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
-          process.stderr.write(`guplab: wrote ${file}\n`);
-        }
-        const cases = report.probes.flatMap((p) => p.cases);
-        process.exitCode = cases.length > 0 && cases.every((c) => c.status === 'skip') ? EXIT_SKIP : checkPassed(report) ? 0 : 1;
-      },
-    );
+  vmOptions(
+    cmd
+      .command('check')
+      .description(
+        'each consumer on each backing (anon, THP, memfd, tmpfs, a file on --dir, hugetlb, secretmem, guard, PROT_NONE, read-only) as KTAP, against per-kernel expectations',
+      )
+      .option('--only <ids>', `comma-separated consumers: ${CONSUMER_IDS.join(', ')}`, commaList, [] as string[])
+      .option('--list', 'list the consumers, each with the GUP call it makes on this kernel, and exit')
+      .option(
+        '--dir <path>',
+        "folder for the file backing and the O_DIRECT source (its filesystem names the file cases; default: the working directory; with --vm: the guest's first --fs disk)",
+      )
+      .option('--out <dir>', 'also write the report as JSON into DIR/consumers.json (with --vm default results/consumers-KERNEL-ARCH)')
+      .option('--json', 'print the JSON report instead of KTAP')
+      .option(
+        '--vm',
+        'boot the kernel in QEMU without guplab.ko (an ext4 disk and 8 huge pages unless --fs/--hugepages say otherwise) and check there; image-only lines included',
+      )
+      .option('--no-module', 'boot without guplab.ko: what --vm always does here (the consumers never open /dev/guplab), accepted as vm run takes it'),
+  ).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean; vm?: boolean }, sub: Command) => {
+    refuseVmOnly(sub, opts.vm);
+    if (opts.list) {
+      const version = hostVersion();
+      for (const c of CONSUMERS) {
+        const call = gupCallOn(c.id, version);
+        console.log(
+          `${c.id.padEnd(20)} ${c.syscall}\n${''.padEnd(20)} -> ${call ? `${call.call}(${call.flags}) on ${version}` : `no GUP call read for ${version}`}`,
+        );
+      }
+      return;
+    }
+    const unknown = opts.only.filter((id) => !(CONSUMER_IDS as readonly string[]).includes(id));
+    if (unknown.length) throw new UsageError(`unknown consumer ${unknown.join(', ')}: \`guplab consumers check --list\` shows the ${CONSUMER_IDS.length}`);
+    if (opts.vm) {
+      const base = vmBase(opts, sub);
+      const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
+      // A line whose modules the archive lost (6.19 to 7.1) can mount no ext4 disk: its file cases go to the guest's /tmp (tmpfs).
+      const noModules = base.kernelImage ? undefined : archiveNoModules(opts.kernel ?? DEFAULT_KERNEL, base.arch ?? host, log);
+      if (noModules) log(`${noModules}: no ext4 disk in this guest, the file cases run on /tmp (tmpfs)`);
+      const memory = Object.keys(base.memory ?? {}).length ? base.memory! : noModules ? { hugepages: GUEST_MEMORY.hugepages } : GUEST_MEMORY;
+      const fs = memory.fs?.[0];
+      const dir = opts.dir ?? (fs ? `/mnt/guplab/${fs}` : '/tmp');
+      const args = [
+        'consumers',
+        'check',
+        ...(opts.only.length ? ['--only', opts.only.join(',')] : []),
+        '--dir',
+        dir,
+        '--out',
+        guestPath('out'),
+        ...(opts.json ? ['--json'] : []),
+      ];
+      const outDir = path.resolve(opts.out ?? path.join('results', `consumers-${opts.kernel ?? DEFAULT_KERNEL}-${base.arch ?? host}`));
+      const { vmRun } = await import('../vm/run.js');
+      const result = await vmRun({ ...base, memory, module: false, outDir, command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
+      process.exitCode = reportVm(result);
+      if (result.status !== null) process.stderr.write(`guplab: wrote ${path.join(outDir, 'consumers.json')}\n`);
+      return;
+    }
+    const report = runConsumers({ only: opts.only, ...(opts.dir ? { dir: opts.dir } : {}), onLine: opts.json ? undefined : (line) => console.log(line) });
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    if (opts.out) {
+      const file = path.resolve(opts.out, 'consumers.json');
+      writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+      process.stderr.write(`guplab: wrote ${file}\n`);
+    }
+    const cases = report.probes.flatMap((p) => p.cases);
+    process.exitCode = cases.length > 0 && cases.every((c) => c.status === 'skip') ? EXIT_SKIP : checkPassed(report) ? 0 : 1;
+  });
 
   cmd
     .command('cross-check')
