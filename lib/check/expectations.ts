@@ -121,6 +121,91 @@ export const COMMITS: Record<string, Commit> = {
     stable: [{ release: '5.10.9', id: '72c5ce89427f' }],
     read: '5.15.100 mm/vmscan.c:1550 shrink_page_list(): "if (page_maybe_dma_pinned(page)) goto keep_locked;" before add_to_swap(); the same test in 6.0.19 mm/vmscan.c:1775, 6.1.192 mm/vmscan.c:1829, 6.12.118 mm/vmscan.c:1254 and 7.3.4 mm/vmscan.c:1263 (shrink_folio_list(), folio_maybe_dma_pinned()); mainline 5.11-rc4 (its merge revlist of 2021-01-18); 5.10.9: 72c5ce89427f in the linux-5.10.y push that ends at "Linux 5.10.9" (2021-01-20); no 5.10 tree was read',
   },
+  a7f226604170: {
+    id: 'a7f226604170',
+    subject: 'mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared anonymous page',
+    mainline: '5.19',
+    read: '6.0.19 mm/gup.c:611 follow_page_pte(): "!pte_write(pte) && gup_must_unshare(flags, page)" -> -EMLINK -> FAULT_FLAG_UNSHARE (include/linux/mm.h:3006 gup_must_unshare(): !PageAnonExclusive()); 5.15.100 mm/gup.c has no gup_must_unshare() and no FAULT_FLAG_UNSHARE; 5.19 as its series (6c287605fd56) is: both in sj/linux damon/next of 2022-05-10, ahead of the 5.19 merge window (no 5.19 tree was read)',
+  },
+  fa6c02315f74: {
+    id: 'fa6c02315f74',
+    subject: 'mm: huge_memory: a new debugfs interface for splitting THP tests',
+    mainline: '5.13',
+    read: '5.15.100 mm/huge_memory.c:2924 split_huge_pages_pid() behind split_huge_pages_write() (:3075, "<pid>,<vaddr_start>,<vaddr_end>"); 5.12.9 mm/huge_memory.c:2927 split_huge_pages_set() takes only a value (all THPs); mainline by tip/tip master of 2021-05-06 (the 5.13 merge window)',
+  },
+  '53b2d09bdd12': {
+    id: '53b2d09bdd12',
+    subject: 'mm/gup: remove the restriction on locked with FOLL_LONGTERM',
+    mainline: '6.2',
+    read: '6.1-rc7 mm/gup.c:2339 get_user_pages_unlocked(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) -> -EINVAL, and :2175 __get_user_pages_remote(): FOLL_LONGTERM with a locked pointer is WARN_ON_ONCE(locked) -> -EINVAL; 6.2.12 mm/gup.c:2242 get_user_pages_unlocked() calls __gup_longterm_locked() (:2042, WARN_ON(!(gup_flags & FOLL_PIN)) at :2069) with no check of its own, get_user_pages_remote() likewise; mainline 6.2-rc1: akpm\'s "[GIT PULL] MM updates for 6.2-rc1" (2022-12-13) and the axboe/linux-block master revlist of 2022-12-14 ending at e2ca6ba6ba01 "Merge tag \'mm-stable-2022-12-13\'"',
+  },
+  '84209e87c696': {
+    id: '84209e87c696',
+    subject: 'mm/gup: reliable R/O long-term pinning in COW mappings',
+    mainline: '6.2',
+    read: '6.1-rc7 include/linux/mm.h:3046 gup_must_unshare(flags, page): "if (!PageAnon(page)) return false"; 6.2.12 include/linux/mm.h:3186 gup_must_unshare(vma, flags, page): a non-anon page under FOLL_LONGTERM unshares when is_cow_mapping(vma->vm_flags); Debian 6.1.192 include/linux/mm.h:3189 still has the 6.1 form (no stable taker there); mainline 6.2-rc1: the same pull and revlist as 53b2d09bdd12',
+  },
+  d64e2dbc33a1: {
+    id: 'd64e2dbc33a1',
+    subject: 'mm/gup: simplify the external interface functions and consolidate invariants',
+    mainline: '6.3',
+    read: '6.2.12 mm/gup.c:2096 is_valid_gup_flags(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM), called by get_user_pages_remote() (:2181), get_user_pages() (:2219) and get_user_pages_fast() (:3017), not by get_user_pages_unlocked() or get_user_pages_fast_only(); 6.3.8 mm/gup.c:2103 is_valid_gup_args(): "LONGTERM can only be specified when pinning", WARN_ON_ONCE(!(gup_flags & FOLL_PIN) && (gup_flags & FOLL_LONGTERM)), called by every get_* entry point (get_user_pages_unlocked() :2296, get_user_pages_fast_only() :3026); mainline by the axboe/linux-block master revlist of 2023-02-24 (the 6.3 merge window)',
+  },
+  edad1bb1fbf7: {
+    id: 'edad1bb1fbf7',
+    subject: 'mm/gup: remove pin_user_pages_fast_only()',
+    mainline: '6.3',
+    read: '6.2.12 mm/gup.c:3068 pin_user_pages_fast_only() (EXPORT_SYMBOL_GPL); 6.3.8 mm/gup.c has none (kmod/compat.h GUPLAB_HAVE_PIN_FAST_ONLY); mainline: the same 2023-02-24 revlist as d64e2dbc33a1',
+  },
+  '9198a9196ee6': {
+    id: '9198a9196ee6',
+    subject: 'mm/gup: make get_user_pages_fast_only() return the common return value',
+    mainline: '6.3',
+    read: '6.2.12 mm/gup.c:2969 get_user_pages_fast_only(): "if (nr_pinned < 0) nr_pinned = 0"; 6.3.8 mm/gup.c:3016 returns internal_get_user_pages_fast() as is; mainline: the same 2023-02-24 revlist as d64e2dbc33a1',
+  },
+  '8ac268436e6d': {
+    id: '8ac268436e6d',
+    subject: 'mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings',
+    mainline: '6.5',
+    read: '6.5.0 mm/gup.c:1019 writable_file_mapping_allowed(), asked by check_vma_flags() (:1058) for FOLL_WRITE|FOLL_LONGTERM|FOLL_PIN; absent from 6.4.6 mm/gup.c and Debian 6.1.192 mm/gup.c; mainline: in akpm/mm mm-stable of 2023-06-10 (tip a6e79df92e4a, the 6.5 merge window)',
+  },
+  a6e79df92e4a: {
+    id: 'a6e79df92e4a',
+    subject: 'mm/gup: disallow FOLL_LONGTERM GUP-fast writing to file-backed mappings',
+    mainline: '6.5',
+    read: '6.5.0 mm/gup.c:2454 folio_fast_pin_allowed(), refusing in gup_pte_range() (:2608) and the huge leaf walkers; absent from 6.4.6 mm/gup.c; mainline: the tip of akpm/mm mm-stable on 2023-06-10 (post-receive mail; linux-next merged mm-stable at a6e79df92e4a after 6.4-rc1)',
+  },
+  c8070b787519: {
+    id: 'c8070b787519',
+    subject: "mm: Don't pin ZERO_PAGE in pin_user_pages()",
+    mainline: '6.5',
+    stable: [{ release: '6.1.130', id: '476c1dfefab8' }],
+    read: '6.5.0 mm/gup.c:145 try_grab_folio() and :242 try_grab_page(): is_zero_page() takes no pin; absent from 6.4.6 mm/gup.c; Debian 6.1.192 mm/gup.c:234 try_grab_page(): "if (is_zero_page(page)) return true"; mainline 6.5: axboe for-6.5/block push; 6.1.130: the stable regression report (Debian #1102914) naming "backport of c8070b787519 ... from 6.5-rc1 which got backported as 476c1dfefab8 ... in 6.1.130", and 476c1dfefab8 in linux-cip linux-6.1.y-cip of 2025-03-22; its bool fix "mm: Fix is_zero_page() usage in try_grab_page()" is a stable-only patch (no mainline commit)',
+  },
+  '4849807114b8': {
+    id: '4849807114b8',
+    subject: 'mm/gup: retire follow_hugetlb_page()',
+    mainline: '6.6',
+    read: '6.5.0 mm/gup.c:1234 __get_user_pages() calls follow_hugetlb_page() for hugetlb vmas; 6.9.0 mm/gup.c has none (follow_page_mask() -> hugetlb_follow_page_mask(), :826); mainline by groeck/linux-staging master of 2023-08-30 (the 6.6 merge window)',
+  },
+  f8d937761d65: {
+    id: 'f8d937761d65',
+    subject: 'mm/memory: optimize fork() with PTE-mapped THP',
+    mainline: '6.9',
+    read: '6.9.0 mm/memory.c:964 copy_present_ptes() -> folio_try_dup_anon_rmap_ptes() (:995); 6.5.0 mm/memory.c:944 copy_present_pte() -> page_try_dup_anon_rmap(); its v3 is of 2024-01-29, after the 6.8 merge window (no 6.8 tree was read)',
+  },
+  '9cb28da54643': {
+    id: '9cb28da54643',
+    subject: 'mm/gup: handle hugetlb in the generic follow_page_mask code',
+    mainline: '6.10',
+    read: '6.9.0 mm/gup.c:826 follow_page_mask() hands hugetlb vmas to hugetlb_follow_page_mask(); 6.12.118 mm/gup.c and mm/hugetlb.c have no hugetlb_follow_page_mask() (follow_huge_pmd()); in akpm/mm of 2024-04-26, for the 6.10 merge window (no 6.10 tree was read)',
+  },
+  '662df3e5c376': {
+    id: '662df3e5c376',
+    subject: 'mm: madvise: implement lightweight guard page mechanism',
+    mainline: '6.13',
+    read: '7.3.4 mm/madvise.c:1287 MADV_GUARD_INSTALL, mm/memory.c:4737 PTE_MARKER_GUARD; Debian 6.12.118 mm/ has neither; mainline by groeck/linux-staging testing of 2024-11-25 (the 6.13 merge window)',
+  },
   '6c287605fd56': {
     id: '6c287605fd56',
     subject: 'mm: remember exclusively mapped anonymous pages with PG_anon_exclusive',
@@ -239,6 +324,7 @@ export function longtermGate(prefix: string): Expectation[] {
       kernels: '<6.3',
       answer: { ret: EINVAL },
       source: 'is_valid_gup_flags(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) for FOLL_GET callers (6.1; replaced by is_valid_gup_args() in 6.3)',
+      commits: ['d64e2dbc33a1'],
     })),
     {
       cases: `${prefix}get_user_pages_unlocked`,
@@ -246,6 +332,7 @@ export function longtermGate(prefix: string): Expectation[] {
       answer: { ret: EINVAL },
       source:
         'get_user_pages_unlocked(): its own WARN_ON_ONCE(gup_flags & FOLL_LONGTERM) (the FS DAX check needed the vmas); it never calls is_valid_gup_flags()',
+      commits: ['53b2d09bdd12'],
     },
     {
       cases: `${prefix}get_user_pages_unlocked`,
@@ -254,6 +341,7 @@ export function longtermGate(prefix: string): Expectation[] {
       source:
         'get_user_pages_unlocked() -> __gup_longterm_locked(): WARN_ON(!(gup_flags & FOLL_PIN)) -> -EINVAL, a WARN on every call (6.2.12 mm/gup.c:2069; the call at mm/gup.c:2242): "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2) dropped only get_user_pages_unlocked()\'s own WARN (read, not run)',
       warning: 'at mm/gup.c',
+      commits: ['53b2d09bdd12', 'd64e2dbc33a1'],
     },
     {
       cases: `${prefix}pin_user_pages_unlocked`,
@@ -261,6 +349,7 @@ export function longtermGate(prefix: string): Expectation[] {
       answer: { ret: EINVAL },
       source:
         'pin_user_pages_unlocked() -> get_user_pages_unlocked(): WARN_ON_ONCE(gup_flags & FOLL_LONGTERM), until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
+      commits: ['53b2d09bdd12'],
     },
     {
       cases: `${prefix}pin_user_pages_remote`,
@@ -269,12 +358,14 @@ export function longtermGate(prefix: string): Expectation[] {
       source:
         '__get_user_pages_remote(): FOLL_LONGTERM with a locked pointer is WARN_ON_ONCE(locked) -> -EINVAL, until "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2)',
       caller: LOCKED_POINTER,
+      commits: ['53b2d09bdd12'],
     },
     ...get.map((api) => ({
       cases: `${prefix}${api}`,
       kernels: '>=6.3',
       answer: { ret: EINVAL },
       source: 'is_valid_gup_args(): WARN_ON_ONCE(!(gup_flags & FOLL_PIN) && (gup_flags & FOLL_LONGTERM))',
+      commits: ['d64e2dbc33a1'],
     })),
   ];
 }
@@ -388,6 +479,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'new page' },
       source:
         '5.10 do_wp_page(): an anon page is reused only when page_count() == 1 ("mm: do_wp_page() simplification", 5.9); the probe holds a FOLL_GET reference, so the FOLL_FORCE write fault copies it (wp_page_copy()). Without that reference the answer raced on whether a per-CPU LRU pagevec still held the fresh page (seen: "same page" for 1-2 of 8 APIs on 5.10.0-46)',
+      commits: ['6c287605fd56'],
     },
     {
       cases: 'force-anon/*',
@@ -420,6 +512,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.3',
       answer: { ret: 0 },
       source: '6.1 gup_pte_range(): pte_devmap with FOLL_LONGTERM bails out, and fast_only has no slow path',
+      commits: ['d64e2dbc33a1', 'edad1bb1fbf7'],
     },
     {
       cases: '*/longterm/pin_*',
@@ -436,6 +529,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 16 },
       source:
         '__gup_longterm_locked() for every pin: "mm/gup: remove the restriction on locked with FOLL_LONGTERM" (6.2); is_valid_gup_args() (6.3) keeps FOLL_LONGTERM valid with FOLL_PIN',
+      commits: ['53b2d09bdd12'],
     },
   ],
   'writable-longterm-shared': [
@@ -446,12 +540,14 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '>=6.5',
       answer: { ret: EFAULT },
       source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses PIN|LONGTERM|WRITE',
+      commits: ['8ac268436e6d', 'a6e79df92e4a'],
     },
     {
       cases: 'xfs/*',
       kernels: '>=6.5',
       answer: { ret: EFAULT },
       source: 'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses PIN|LONGTERM|WRITE',
+      commits: ['8ac268436e6d', 'a6e79df92e4a'],
     },
     {
       cases: '*',
@@ -547,6 +643,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'child got a copy; parent kept the pinned page; pin writes reach the parent' },
       source:
         'copy_present_pte() -> page_try_dup_anon_rmap() (6.8: folio_try_dup_anon_rmap_pte()) -> page_needs_cow_for_dma() / folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork (5.10: copy_present_page(), "mm: Do early cow for pinned pages during fork() for ptes")',
+      commits: ['f8d937761d65'],
     },
     {
       cases: 'pinned',
@@ -554,6 +651,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'child got a copy; parent kept the pinned page; pin writes reach the parent' },
       source:
         'copy_present_ptes() -> folio_try_dup_anon_rmap_ptes() -> folio_needs_cow_for_dma(): a maybe-DMA-pinned anon page is copied for the child at fork',
+      commits: ['f8d937761d65'],
     },
     {
       cases: 'got',
@@ -602,18 +700,21 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.6',
       answer: { ret: 512, note: 'order 9' },
       source: 'follow_hugetlb_page() (slow path) / gup_huge_pmd() (GUP-fast) take every subpage of the 2 MiB folio',
+      commits: ['4849807114b8'],
     },
     {
       cases: 'hugetlb/*',
       kernels: '[6.6,6.10)',
       answer: { ret: 512, note: 'order 9' },
       source: 'hugetlb_follow_page_mask() then page_increm > 1 in __get_user_pages() / gup_huge_pmd() take every subpage (read, not run)',
+      commits: ['4849807114b8', '9cb28da54643'],
     },
     {
       cases: 'hugetlb/*',
       kernels: '>=6.10',
       answer: { ret: 512, note: 'order 9' },
       source: 'follow_huge_pmd() then page_increm > 1 in __get_user_pages() / gup_fast_pmd_leaf() take every subpage of the 2 MiB folio',
+      commits: ['9cb28da54643'],
     },
     {
       cases: 'thp/*',
@@ -631,6 +732,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: ENOMEM },
       source:
         'follow_page_pte(): the 6.1.130 backport of "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" returned 0 (false) from the bool try_grab_page() for the zeropage -> -ENOMEM, until "mm: Fix is_zero_page() usage in try_grab_page()" (6.1.135) (read, not run)',
+      commits: ['c8070b787519'],
     },
     {
       cases: 'zeropage-refs/pin',
@@ -638,6 +740,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: ENOMEM },
       source:
         'follow_page_pte(): the 6.1.130 backport of "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" returned 0 (false) from the bool try_grab_page() for the zeropage -> -ENOMEM, until "mm: Fix is_zero_page() usage in try_grab_page()" (6.1.135) (read, not run)',
+      commits: ['c8070b787519'],
     },
     {
       cases: 'zeropage/ro/*',
@@ -658,12 +761,14 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.2',
       answer: { ret: 1, note: 'zeropage; stale after the write' },
       source: '6.1 gup_must_unshare(): only anonymous pages can need unsharing, so the zeropage is pinned long-term and the write fault leaves the pin behind',
+      commits: ['84209e87c696'],
     },
     {
       cases: 'file/ro-longterm/*',
       kernels: '<6.2',
       answer: { ret: 1, note: 'page cache page; stale after the write' },
       source: '6.1 gup_must_unshare(): !PageAnon -> false, so the page cache page is pinned long-term and the write fault leaves the pin behind',
+      commits: ['84209e87c696'],
     },
     {
       cases: '*/ro-longterm/*',
@@ -671,12 +776,14 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'anon copy; coherent after the write' },
       source:
         'gup_must_unshare() (6.2 takes the vma): FOLL_LONGTERM on a non-anon page in is_cow_mapping() -> -EMLINK -> faultin_page(FAULT_FLAG_UNSHARE) -> do_wp_page() -> wp_page_copy() maps an exclusive anon copy ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2); the later write reuses it (wp_page_reuse())',
+      commits: ['84209e87c696'],
     },
     {
       cases: 'zeropage-refs/pin',
       kernels: '<6.1.130',
       answer: { ret: 1, note: 'zeropage, +1024 refs' },
       source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio',
+      commits: ['c8070b787519'],
     },
     {
       cases: 'zeropage-refs/pin',
@@ -684,12 +791,14 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'zeropage, +0 refs' },
       source:
         'try_grab_page(): is_zero_page() takes no pin: "mm: Don\'t pin ZERO_PAGE in pin_user_pages()" backported to 6.1.130 (476c1dfefab8), its bool return fixed in 6.1.135 ("mm: Fix is_zero_page() usage in try_grab_page()")',
+      commits: ['c8070b787519'],
     },
     {
       cases: 'zeropage-refs/pin',
       kernels: '[6.2,6.5)',
       answer: { ret: 1, note: 'zeropage, +1024 refs' },
       source: 'try_grab_page(): FOLL_PIN adds GUP_PIN_COUNTING_BIAS to the zeropage like to any small folio (read, not run)',
+      commits: ['c8070b787519'],
     },
     {
       cases: 'zeropage-refs/pin',
@@ -697,6 +806,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'zeropage, +0 refs' },
       source:
         'try_grab_folio(): is_zero_folio() takes no pin ("mm: Don\'t pin ZERO_PAGE in pin_user_pages()", c8070b787519, 6.5); gup_put_folio() skips it too',
+      commits: ['c8070b787519'],
     },
     {
       cases: 'zeropage-refs/get',
@@ -732,6 +842,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.2',
       answer: { ret: 16, note: 'page cache pages' },
       source: '6.1 gup_must_unshare(): non-anon pages never unshare, so the page cache pages are pinned long-term',
+      commits: ['84209e87c696'],
     },
     {
       cases: '*/private-ro-longterm/*',
@@ -739,6 +850,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 16, note: 'anon copies' },
       source:
         'gup_must_unshare(): FOLL_LONGTERM on a non-anon page of a COW mapping -> FAULT_FLAG_UNSHARE -> wp_page_copy() ("mm/gup: reliable R/O long-term pinning in COW mappings", 6.2)',
+      commits: ['84209e87c696'],
     },
   ],
   'address-edges': [
@@ -748,6 +860,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 0 },
       source:
         'get_user_pages_fast_only() / pin_user_pages_fast_only(): "not allowed to return negative values", the -EFAULT of internal_get_user_pages_fast() becomes 0',
+      commits: ['9198a9196ee6', 'edad1bb1fbf7'],
     },
     {
       cases: 'above-top/*_fast_only',
@@ -755,6 +868,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: EFAULT },
       source:
         'get_user_pages_fast_only() returns gup_fast_fallback()\'s -EFAULT ("mm/gup: make get_user_pages_fast_only() return the common return value", 6.3)',
+      commits: ['9198a9196ee6'],
     },
     {
       cases: 'above-top/*_fast',
@@ -834,12 +948,14 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.13',
       answer: { note: 'no guard regions (madvise: EINVAL)' },
       source: 'madvise_behavior_valid(): MADV_GUARD_INSTALL (102) is unknown before 6.13',
+      commits: ['662df3e5c376'],
     },
     {
       cases: 'guard*/*_fast_only',
       kernels: '>=6.13',
       answer: { ret: 0 },
       source: 'gup_fast_pte_range(): a guard marker pte is not present; fast_only has no slow path',
+      commits: ['662df3e5c376'],
     },
     {
       cases: 'guard*',
@@ -847,6 +963,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: EFAULT },
       source:
         'faultin_page() -> handle_mm_fault() -> do_swap_page() -> handle_pte_marker(): PTE_MARKER_GUARD -> VM_FAULT_SIGSEGV -> -EFAULT, FOLL_FORCE or not',
+      commits: ['662df3e5c376'],
     },
   ],
   pfnmap: [
@@ -919,6 +1036,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<6.3',
       answer: { ret: 0 },
       source: 'internal_get_user_pages_fast(): WARN_ON_ONCE on FOLL_NOWAIT (not a GUP-fast flag) -> -EINVAL, which *_fast_only turns into 0',
+      commits: ['9198a9196ee6', 'edad1bb1fbf7'],
     },
     {
       cases: 'nowait-fast/*',
@@ -990,6 +1108,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '<5.19',
       answer: { ret: 1, note: 'the KSM page; the twin still merged' },
       source: '5.10 follow_page_pte(): before the COW rework nothing unshares for a R/O pin, the KSM page itself is pinned (read, not run)',
+      commits: ['a7f226604170'],
     },
     {
       cases: 'pin-ro/*',
@@ -997,6 +1116,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'an anon copy; the twin still merged' },
       source:
         'gup_must_unshare(): a KSM page is never PageAnonExclusive, so a FOLL_PIN (R/O too) unshares it: FAULT_FLAG_UNSHARE -> do_wp_page() -> wp_page_copy() gives the process an exclusive copy, the other mapping keeps the KSM page (COW rework, 5.19+)',
+      commits: ['a7f226604170'],
     },
     {
       cases: 'get/*',
@@ -1096,6 +1216,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { note: 'hold refused -14' },
       source:
         'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+; GUP-fast: folio_fast_pin_allowed() 6.5-6.9, gup_fast_folio_allowed() from 6.10)',
+      commits: ['8ac268436e6d', 'a6e79df92e4a'],
     },
     {
       cases: 'pageout/rdma',
@@ -1103,6 +1224,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { note: 'hold refused -14' },
       source:
         'check_vma_flags() -> writable_file_mapping_allowed(): vma_needs_dirty_tracking() refuses FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE on a shared ext4 mapping (6.5+)',
+      commits: ['8ac268436e6d', 'a6e79df92e4a'],
     },
     {
       cases: 'msync/odp',
@@ -1141,6 +1263,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { note: 'folio order 0; process reads 0x41; holder reads 0x41; invalidations clear' },
       source:
         'split_huge_pages_pid() -> split_folio() (6.1: split_huge_page()) -> unmap_folio() (6.1: unmap_page()) -> try_to_migrate(TTU_SPLIT_HUGE_PMD) -> split_huge_pmd_address() -> __split_huge_pmd(): MMU_NOTIFY_CLEAR over the PMD; the refill maps the same data, now an order-0 page',
+      commits: ['fa6c02315f74'],
     },
     {
       cases: 'thp-split/*',
@@ -1148,6 +1271,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { note: 'folio order 9; process reads 0x41; holder reads 0x41' },
       source:
         'split_huge_pages_pid(): can_split_folio() counts the pin (GUP_PIN_COUNTING_BIAS) or the FOLL_GET reference as an extra reference and skips the folio: no split, no invalidation, the holder and the process share the THP',
+      commits: ['fa6c02315f74'],
     },
     // Only in a two-node guest (vm run --numa 2); the check guest has one node.
     {
