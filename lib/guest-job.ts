@@ -3,6 +3,8 @@
 // which the guest parses the file.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { API_NAMES, FLAG_NAMES } from './abi.js';
+import { BACKING_NAMES } from './bench/backings.js';
 import type { SpecInput } from './bench/spec.js';
 
 /**
@@ -43,6 +45,23 @@ export const GuestStepSchema = z.discriminatedUnion('kind', [
         .strict(),
     })
     .strict(),
+  /** One GUP call on a fresh buffer (lib/pin.ts pinOnce): the answer and the page facts, as text or JSON, on stdout. */
+  z
+    .object({
+      kind: z.literal('pin'),
+      call: z
+        .object({
+          api: z.enum(API_NAMES),
+          flags: z.array(z.enum(FLAG_NAMES)),
+          backing: z.enum(BACKING_NAMES),
+          size: z.number().int().positive(),
+          prefault: z.boolean(),
+          dir: z.string().optional(),
+        })
+        .strict(),
+      json: z.boolean(),
+    })
+    .strict(),
 ]);
 export type GuestStep = z.infer<typeof GuestStepSchema>;
 
@@ -58,6 +77,6 @@ export function readJobFile(file: string): GuestJob {
     throw new Error(`cannot read the guest job ${file}: ${err instanceof Error ? err.message : String(err)} (the host writes it for guplab-guest)`);
   }
   const parsed = GuestJobSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench, stress):\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench, stress, pin):\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

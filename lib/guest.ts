@@ -12,6 +12,7 @@ import { benchTable } from './bench/table.js';
 import { checkPassed, runCheck } from './check/run.js';
 import { GUEST_RUN_DIR, guestEnv, guestMounts, guestPath, RUN_FILES } from './contract.js';
 import { readJobFile, type GuestJob, type GuestStep } from './guest-job.js';
+import { pinOnce, pinOutput } from './pin.js';
 import { hostRoundDriver } from './bench/rounds.js';
 import { runGuest as runStress } from './stress/guest.js';
 import { writeFileAtomic } from './util/atomic.js';
@@ -101,6 +102,9 @@ async function runStep(step: GuestStep): Promise<number> {
     }
     case 'stress':
       return runStress(step.profile);
+    case 'pin':
+      console.log(pinOutput(pinOnce(step.call), step.json));
+      return 0;
   }
 }
 

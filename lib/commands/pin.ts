@@ -1,13 +1,11 @@
 // `guplab pin`: one GUP call on a fresh buffer and its page facts.
 import { type Command, Option } from 'commander';
-import path from 'node:path';
 import { API_NAMES, FLAG_NAMES, isApiName, isFlagName, type ApiName, type FlagName } from '../abi.js';
 import { BACKING_NAMES, type BackingName } from '../bench/backings.js';
 import { parseSize, resolveSpec } from '../bench/spec.js';
-import { pinOnce, pinText } from '../jobs/pin.js';
+import { pinOnce, pinOutput } from '../pin.js';
 import { reportVm } from '../jobs/vm.js';
 import { UsageError } from '../util/args.js';
-import { projectRoot } from '../util/root.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
 import { type VmCliOptions, addVmOptions, refuseVmOnly, vmBase } from './options.js';
@@ -51,31 +49,6 @@ export function addPinCommand(program: Command, host: Arch): void {
       }
       if (size < 4096 || size % 4096 !== 0) throw new UsageError(`--size ${opts.size}: a buffer is whole 4 KiB pages, use a multiple of 4K, e.g. 64K, 2M`);
       refuseVmOnly(cmd, opts.vm);
-      if (opts.vm) {
-        const args = [
-          'pin',
-          '--api',
-          opts.api,
-          '--backing',
-          opts.backing,
-          '--size',
-          opts.size,
-          ...(opts.flags.length ? ['--flags', opts.flags.join(',')] : []),
-          ...(opts.prefault ? [] : ['--no-prefault']),
-          ...(opts.dir ? ['--dir', opts.dir] : []),
-          ...(opts.json ? ['--json'] : []),
-        ];
-        const base = vmBase(opts, cmd);
-        const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
-        const { benchGuestMemory } = await import('../jobs/bench.js');
-        const result = await vmRun({
-          ...base,
-          memory: benchGuestMemory(spec, base.memory ?? {}),
-          command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args],
-        });
-        process.exitCode = reportVm(result);
-        return;
-      }
       const call = {
         api: opts.api as ApiName,
         flags: opts.flags as FlagName[],
@@ -84,8 +57,19 @@ export function addPinCommand(program: Command, host: Arch): void {
         prefault: opts.prefault,
         ...(opts.dir ? { dir: opts.dir } : {}),
       };
-      const answer = pinOnce(call);
-      console.log(opts.json ? JSON.stringify(answer, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(answer));
+      if (opts.vm) {
+        const base = vmBase(opts, cmd);
+        const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
+        const { benchGuestMemory } = await import('../jobs/bench.js');
+        const result = await vmRun({
+          ...base,
+          memory: benchGuestMemory(spec, base.memory ?? {}),
+          job: { steps: [{ kind: 'pin', call, json: opts.json ?? false }] },
+        });
+        process.exitCode = reportVm(result);
+        return;
+      }
+      console.log(pinOutput(pinOnce(call), opts.json ?? false));
     },
   );
 }

@@ -174,8 +174,16 @@ describe('the guest job file', () => {
     expect(() => readJobFile(write({ steps: [{ kind: 'bench', spec: [], dir: 'x', print: 'table', progress: true }] }))).toThrow(
       /a benchmark spec object\n\s+→ at steps\[0\]\.spec/,
     );
-    expect(() => readJobFile(write({ steps: [{ kind: 'pin' }] }))).toThrow(/is not a guest job[\s\S]*steps\[0\]\.kind/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'shell' }] }))).toThrow(/is not a guest job[\s\S]*steps\[0\]\.kind/);
     expect(() => readJobFile(write({ steps: [{ kind: 'check', only: [], report: 'c.json', extra: 1 }] }))).toThrow(/extra/);
+  });
+  it('carries the call `guplab pin --vm` sends, and refuses an unknown API, flag or backing by its field', () => {
+    const call = { api: 'pin_user_pages_fast', flags: ['write', 'longterm'], backing: 'THP', size: 2 << 20, prefault: true };
+    const job = { steps: [{ kind: 'pin', call, json: false }] };
+    expect(readJobFile(write(job))).toEqual(job);
+    expect(() => readJobFile(write({ steps: [{ kind: 'pin', call: { ...call, api: 'gup' }, json: false }] }))).toThrow(/steps\[0\]\.call\.api/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'pin', call: { ...call, flags: ['wrte'] }, json: false }] }))).toThrow(/steps\[0\]\.call\.flags\[0\]/);
+    expect(() => readJobFile(write({ steps: [{ kind: 'pin', call: { ...call, backing: '1G' }, json: false }] }))).toThrow(/steps\[0\]\.call\.backing/);
   });
   it('carries the stress profiles `guplab stress` sends, and refuses a profile with a field missing or negative', () => {
     for (const name of ['full', 'ci'] as const) {

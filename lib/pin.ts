@@ -1,12 +1,12 @@
-// `guplab pin`: one GUP call on a fresh buffer of one backing, here or in a
-// VM; prints the kernel's answer and what the pages are.
+// `guplab pin`'s call: one GUP call on a fresh buffer of one backing, made here
+// (the host, or the guest's pin job step); the kernel's answer and what the pages are.
 import Table from 'cli-table3';
-import { isRemoteApi, type ApiName, type FlagName } from '../abi.js';
-import { BACKINGS, type BackingName } from '../bench/backings.js';
-import { formatSize } from '../bench/spec.js';
-import { GupDevice, type PageFacts, type PinResult } from '../device.js';
-import { errnoName } from '../errors.js';
-import { expectKernelWarning } from '../contract.js';
+import { isRemoteApi, type ApiName, type FlagName } from './abi.js';
+import { BACKINGS, type BackingName } from './bench/backings.js';
+import { formatSize } from './bench/spec.js';
+import { GupDevice, type PageFacts, type PinResult } from './device.js';
+import { errnoName } from './errors.js';
+import { expectKernelWarning } from './contract.js';
 
 export interface PinCall {
   api: ApiName;
@@ -58,6 +58,11 @@ function factsRows(facts: readonly PageFacts[]): string[][] {
     f.pincount < 0 ? '-' : `${f.pincount}`,
     f.pfnChanged ? 'yes' : 'no',
   ]);
+}
+
+/** What `guplab pin` prints: the table, or JSON (addresses and pfns as hex strings). */
+export function pinOutput(a: PinAnswer, json: boolean): string {
+  return json ? JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : pinText(a);
 }
 
 export function pinText(a: PinAnswer): string {
