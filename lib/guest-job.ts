@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { API_NAMES, FLAG_NAMES } from './abi.js';
 import { BACKING_NAMES } from './bench/backings.js';
+import type { Provenance } from './bench/environment.js';
 import type { SpecInput } from './bench/spec.js';
 
 /**
@@ -18,7 +19,7 @@ export const GuestStepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tests'), paths: z.array(z.string()), exclude: z.array(z.string()).optional(), junit: z.string().optional() }).strict(),
   /** The semantics check: KTAP on stdout, the JSON report into `report`. */
   z.object({ kind: z.literal('check'), only: z.array(z.string()), report: z.string() }).strict(),
-  /** A benchmark (spec: as resolveSpec takes it, validated there): results.json into folder `dir`; the table, the JSON or nothing on stdout. hostDriven: rounds as the host says (ROUND_FILES). */
+  /** A benchmark (spec: as resolveSpec takes it, validated there): results.json into folder `dir` (with `provenance` as given); the table, the JSON or nothing on stdout. hostDriven: rounds as the host says (ROUND_FILES). */
   z
     .object({
       kind: z.literal('bench'),
@@ -27,6 +28,10 @@ export const GuestStepSchema = z.discriminatedUnion('kind', [
       print: z.enum(['table', 'json', 'none']),
       progress: z.boolean(),
       hostDriven: z.boolean().optional(),
+      /** Who ran it, with what, on which host: the host's side, written into results.json here, once (the host never rewrites it). */
+      provenance: z
+        .custom<Provenance>((v) => typeof v === 'object' && v !== null && Array.isArray((v as Provenance).command), 'a provenance object')
+        .optional(),
     })
     .strict(),
   /** The module's stress run (lib/stress/guest.ts), with one profile (lib/stress/cli.ts PROFILES); it reloads guplab.ko, so it runs alone in its boot. */

@@ -95,6 +95,7 @@ async function runStep(step: GuestStep): Promise<number> {
     case 'bench': {
       const rounds = step.hostDriven ? hostRoundDriver(path.join(GUEST_RUN_DIR, RUN_FILES.rounds)) : undefined;
       const result = await runBench(resolveSpec(step.spec), { progress: progressFor(!step.progress), ...(rounds ? { rounds } : {}) });
+      if (step.provenance) result.provenance = step.provenance;
       writeFileAtomic(path.join(outDir(), step.dir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
       if (step.print === 'json') console.log(JSON.stringify(result, null, 2));
       else if (step.print === 'table') console.log(benchTable(result));

@@ -13,7 +13,8 @@ import { bootstrapRatioCI, minimumDetectableEffect, type Grouped } from '../benc
 import { ROUND_FILES, RUN_FILES, type RoundDone, type RoundGo } from '../contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
-import { benchGuestMemory, withProvenance, writeReport, type BenchOutput } from './bench.js';
+import { provenance } from '../bench/environment.js';
+import { benchGuestMemory, writeReport, type BenchOutput } from './bench.js';
 import { compareAbRuns } from './compare.js';
 import { reportVm, type VmBase } from './vm.js';
 
@@ -121,7 +122,7 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
         timingClock: true,
         kernel,
         memory,
-        job: { steps: [{ kind: 'bench', spec, dir: '', print: 'none', progress: false, hostDriven: true }] },
+        job: { steps: [{ kind: 'bench', spec, dir: '', print: 'none', progress: false, hostDriven: true, provenance: provenance(o.command) }] },
         outDir: path.resolve(o.out, folder),
         output: vm.verbose ? process.stderr : sink,
         log: (msg) => log(`${label}: ${msg}`),
@@ -187,12 +188,7 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
     if (code !== 0) failed = code;
   }
   if (failed) return failed;
-  const results: BenchResult[] = guests.map((g) => {
-    const file = path.resolve(o.out, g.folder, 'results.json');
-    const r = withProvenance(loadResult(file), o.command);
-    writeFileAtomic(file, `${JSON.stringify(r, null, 2)}\n`);
-    return r;
-  });
+  const results: BenchResult[] = guests.map((g) => loadResult(path.resolve(o.out, g.folder, 'results.json')));
   const ab: AbResult = {
     schema: 'guplab-bench-ab/1',
     createdAt: new Date().toISOString(),

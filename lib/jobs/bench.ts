@@ -50,7 +50,7 @@ export function benchGuestMemory(spec: Spec, chosen: GuestMemoryOptions): GuestM
   return { ...needs, ...(needs.pmem && !chosen.pmem ? { daxOptional: true } : {}), ...chosen };
 }
 
-/** Adds who ran it, how and where to a result (under --vm: the host's side; environment is the guest's). */
+/** Adds who ran it, how and where to a result made here (under --vm the guest writes the host's, given in its job step). */
 export function withProvenance(result: BenchResult, command?: readonly string[]): BenchResult {
   result.provenance = provenance(command);
   return result;
@@ -81,7 +81,7 @@ export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise
     ...vm,
     timingClock: true,
     memory,
-    job: { steps: [{ kind: 'bench', spec, dir: '', print: o.json ? 'json' : 'table', progress: o.progress && !o.json }] },
+    job: { steps: [{ kind: 'bench', spec, dir: '', print: o.json ? 'json' : 'table', progress: o.progress && !o.json, provenance: provenance() }] },
     outDir: path.resolve(o.out),
     env: { GUPLAB_PROGRESS_LINES: '1' },
     output: hostProgressSink(!vm.verbose && wantsBar(o.json || !o.progress)),
@@ -90,8 +90,7 @@ export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise
   if (code !== 0) return code;
   const json = path.resolve(o.out, 'results.json');
   // The host, faster than an emulated CPU, renders the report.
-  const loaded = withProvenance(loadResult(json));
-  writeFileAtomic(json, `${JSON.stringify(loaded, null, 2)}\n`);
+  const loaded = loadResult(json);
   if (o.report) await writeReport(loaded, o.out);
   process.stderr.write(`guplab: wrote ${json}${o.report ? ` and ${path.resolve(o.out, 'report.html')}` : ''}\n`);
   return baselines(loaded, o);

@@ -177,6 +177,16 @@ describe('the guest job file', () => {
     expect(() => readJobFile(write({ steps: [{ kind: 'shell' }] }))).toThrow(/is not a guest job[\s\S]*steps\[0\]\.kind/);
     expect(() => readJobFile(write({ steps: [{ kind: 'check', only: [], report: 'c.json', extra: 1 }] }))).toThrow(/extra/);
   });
+  it("carries the host's provenance in a bench step, for the guest to write once", () => {
+    const provenance = {
+      command: ['guplab', 'bench', '--vm'],
+      guplabVersion: '0.0.0',
+      host: { release: 'r', arch: 'x86_64', cpuModel: 'c', cpus: 2, node: 'v20' },
+    };
+    const job = { steps: [{ kind: 'bench', spec: {}, dir: '', print: 'none', progress: false, provenance }] };
+    expect(readJobFile(write(job))).toEqual(job);
+    expect(() => readJobFile(write({ steps: [{ ...job.steps[0], provenance: { command: 'guplab bench' } }] }))).toThrow(/steps\[0\]\.provenance/);
+  });
   it('carries the call `guplab pin --vm` sends, and refuses an unknown API, flag or backing by its field', () => {
     const call = { api: 'pin_user_pages_fast', flags: ['write', 'longterm'], backing: 'THP', size: 2 << 20, prefault: true };
     const job = { steps: [{ kind: 'pin', call, json: false }] };
