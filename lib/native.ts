@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { BuildMismatchError } from './errors.js';
 import { projectRoot } from './util/root.js';
+import { ENV } from './contract.js';
 
 /** The raw pin request the addon passes to GUPLAB_IOC_PIN. */
 export interface NativePinRequest {
@@ -202,7 +203,8 @@ let cached: NativeAddon | undefined;
  * checkout's build/Release, or the package's prebuilds/<platform>-<arch>.
  */
 export function addonPath(): string {
-  if (process.env.GUPLAB_ADDON) return process.env.GUPLAB_ADDON;
+  const given = process.env[ENV.addon];
+  if (given) return given;
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   return nodeGypBuild.resolve(projectRoot);

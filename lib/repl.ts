@@ -5,8 +5,9 @@
 import repl from 'node:repl';
 import * as guplab from './index.js';
 import { nodeOf, nodes, numaMaps } from './numa.js';
+import { ENV } from './contract.js';
 
-const HELP = `guplab REPL: dev is an open GupDevice (kernel ${process.env.GUPLAB_KERNEL_RELEASE ?? 'of this machine'}), every export of guplab is in scope
+const HELP = `guplab REPL: dev is an open GupDevice (kernel ${process.env[ENV.release] ?? 'of this machine'}), every export of guplab is in scope
   m = mapAnonymous(2 << 20, { thp: 'on', populate: true })      also mapHugetlb mapMemfd mapFile mapSecret
   dev.pin('pin_user_pages_fast', m.address, 16, { flags: ['write', 'longterm'], facts: true })
   dev.info()   API_NAMES   FLAG_NAMES   pinCounters()   m.backing()   m.pfn(0)

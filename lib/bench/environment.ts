@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
+import { ENV } from '../contract.js';
 
 /** Where figures came from: emulated (TCG), virtualised (KVM) or real hardware. */
 export type Accelerator = 'TCG' | 'KVM' | 'bare metal';
@@ -100,7 +101,7 @@ export function clocksource(): { clocksource: string; clocksources: string[] } |
 
 /** Describes this machine; inside the VM the runner says which accelerator QEMU used. */
 export function environment(): Environment {
-  const accel = process.env.GUPLAB_ACCEL;
+  const accel = process.env[ENV.accel];
   const cmdline = read('/proc/cmdline');
   const t = thp();
   const mit = mitigations();
@@ -113,7 +114,7 @@ export function environment(): Environment {
     cpuModel: cpuModel(),
     cpus: os.cpus().length,
     node: process.version,
-    ...(process.env.GUPLAB_QEMU_VERSION ? { qemuVersion: process.env.GUPLAB_QEMU_VERSION } : {}),
+    ...(process.env[ENV.qemuVersion] ? { qemuVersion: process.env[ENV.qemuVersion] } : {}),
     ...(cmdline !== undefined ? { cmdline } : {}),
     ...(t ? { thp: t } : {}),
     ...(mit ? { mitigations: mit } : {}),

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { GupDevice } from '../device.js';
 import { hostArch, type Arch } from '../vm/paths.js';
-import { expectKernelWarning, type GuestMount } from '../contract.js';
+import { ENV, expectKernelWarning, type GuestMount } from '../contract.js';
 import { EXPECTATIONS, expectationFor, runningVersion, kernelMatches } from './expectations.js';
 import { PROBES, type Observation } from './probes.js';
 import type { Measurement } from './evidence.js';
@@ -145,7 +145,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
       release: info.release,
       version,
       arch,
-      accelerator: process.env.GUPLAB_ACCEL ?? 'bare metal',
+      accelerator: process.env[ENV.accel] ?? 'bare metal',
       probes: [],
       totals: { ok: 0, fail: 0, skip: 0, unexpected: 0 },
     };

@@ -4,6 +4,7 @@
 // path of MADV_POPULATE_WRITE. The loop is C (native/consumers.cc), timed
 // per syscall; rounds use fresh buffers, and lib/bench/stats.ts gives the
 // medians and their bootstrap CIs. Figures are printed, never asserted.
+import { ENV } from '../contract.js';
 import { closeSync, constants, fsyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Table from 'cli-table3';
@@ -172,7 +173,7 @@ export function runConsumerBench(
   const result: ConsumerBenchResult = {
     schemaVersion: CONSUMER_BENCH_SCHEMA_VERSION,
     kind: 'consumer-bench',
-    environment: { ...env, accelerator: process.env.GUPLAB_ACCEL ?? 'none', hypervisor: underHypervisor() },
+    environment: { ...env, accelerator: process.env[ENV.accel] ?? 'none', hypervisor: underHypervisor() },
     provenance: provenance(),
     spec,
     cases: [],

@@ -347,7 +347,7 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
     release,
     version,
     arch,
-    accelerator: process.env.GUPLAB_ACCEL ?? 'none',
+    accelerator: process.env[ENV.accel] ?? 'none',
     // A guest of an image-only line: the matrix marks the module's rows "no headers" beside these.
     ...(process.env[ENV.imageOnly] ? { imageOnly: process.env[ENV.imageOnly] } : {}),
     dir,

@@ -2,6 +2,7 @@
 // the same work, in one boot: the out-of-tree gup_test.ko and guplab.ko
 // side by side, in pairs of rounds; each case's ratio with its CI, judged
 // (exit 1 when a case is outside 5% with a CI that excludes 1).
+import { ENV } from '../contract.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
@@ -30,7 +31,7 @@ function quote(w: string): string {
 export function fidelityScript(opts: { module: string; job: string }): string {
   return [
     'set -u',
-    'out="$GUPLAB_VM_OUT"',
+    `out="$${ENV.out}"`,
     'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug',
     `insmod ${quote(opts.module)} || exit 3`,
     'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$out/clocksource" 2>/dev/null',

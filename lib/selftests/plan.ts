@@ -1,6 +1,7 @@
 // Which GUP selftests a kernel version runs, read from that version's own
 // run_vmtests.sh (tools/testing/selftests/mm, or vm before 6.3), and the
 // guest script that runs them. Pure: text in, text out.
+import { ENV } from '../contract.js';
 
 /** The selftest binaries guplab builds: the GUP ones (gup_test, gup_longterm) and the COW ones (cow, anon_cow before 6.2's rename). */
 export const GUP_SELFTESTS = ['gup_test', 'gup_longterm', 'cow', 'anon_cow'] as const;
@@ -83,7 +84,7 @@ export function guestScript(opts: {
   after?: readonly string[];
   timeoutSec?: number;
 }): string {
-  const lines = ['set -u', 'out="$GUPLAB_VM_OUT"', 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug'];
+  const lines = ['set -u', `out="$${ENV.out}"`, 'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug'];
   // Without a module (the kernel does not export what gup_test.c needs) the
   // selftests run all the same: their gup_test cases skip themselves.
   if (opts.module) {

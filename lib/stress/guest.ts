@@ -194,7 +194,7 @@ export async function runGuest(p: StressProfile): Promise<number> {
   await holder.exited;
   await waitFor(() => held() === base, 10000);
   let reloaded = false;
-  if (!ko) check(false, 'module: GUPLAB_KO (path of guplab.ko for this kernel) not set');
+  if (!ko) check(false, `module: ${ENV.ko} (path of guplab.ko for this kernel) not set`);
   else {
     const un = sh('rmmod', ['guplab']);
     const bad = sh('insmod', [ko, 'group=-5']);

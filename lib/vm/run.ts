@@ -132,7 +132,7 @@ export function commandScript(command: readonly string[], cwd: string, env: Reco
   };
   return [
     ...Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
-    'mkdir -p "$GUPLAB_VM_OUT"',
+    `mkdir -p "$${ENV.out}"`,
     ...prelude,
     `cd ${shellQuote(cwd)} || exit 125`,
     command.map(shellQuote).join(' '),
