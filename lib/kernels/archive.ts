@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ARCHES, debArch, hostArch, parseArch, type Arch } from '../vm/arch.js';
 import { systemMirrors } from './apt.js';
 import { run } from '../vm/exec.js';
+import { UsageError } from '../util/args.js';
 import { cacheRoot } from '../vm/paths.js';
 
 const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -459,7 +460,7 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
         kernels.filter((k) => !k.unbuildable),
         arch,
       );
-      throw new Error(
+      throw new UsageError(
         `kernel ${spec} for ${arch}: ${all.map((k) => k.release.replace(`-${deb}`, '')).join(', ')} ${all.length > 1 ? 'are' : 'is'} in the archive as image only (${all[0]!.unbuildable}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}, or take a series with headers: ${buildable.join(', ')}`,
       );
     }
@@ -471,15 +472,15 @@ export function resolveKernel(spec: string, arch: Arch, kernels: readonly Archiv
       const s = /^(\d+\.\d+)/.exec(spec)?.[1];
       const same = list.filter((k) => k.series === s);
       if (same.length)
-        throw new Error(
+        throw new UsageError(
           `kernel ${spec} is not in the archive for ${arch}; its series ${s} has ${same.map((k) => k.release.replace(`-${deb}`, '')).join(', ')}`,
         );
-      throw new Error(`kernel ${spec} is not in the archive for ${arch}: ${known}`);
+      throw new UsageError(`kernel ${spec} is not in the archive for ${arch}: ${known}`);
     }
   }
-  if (!found) throw new Error(`no Debian kernel series ${spec} for ${arch}: ${known}`);
+  if (!found) throw new UsageError(`no Debian kernel series ${spec} for ${arch}: ${known}`);
   if (found.unbuildable && module)
-    throw new Error(
+    throw new UsageError(
       `kernel ${found.release} cannot have guplab.ko: ${found.unbuildable}, so the module cannot be built for it: ${NO_MODULE_HINT} (guplab kernels --arch ${arch} marks the ones with headers)`,
     );
   return found;

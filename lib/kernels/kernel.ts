@@ -7,6 +7,7 @@ import os from 'node:os';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
+import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { crossCompileArgs } from '../vm/arch.js';
 import {
@@ -138,7 +139,7 @@ function headersDir(release: string): string {
 
 /** The refusal of a module boot on a cached kernel without headers. */
 function imageOnlyRefusal(release: string): Error {
-  return new Error(
+  return new UsageError(
     `kernel ${release} is cached as image only (the archive has no linux-headers-${release}), so guplab.ko cannot be built for it: ${NO_MODULE_HINT}`,
   );
 }

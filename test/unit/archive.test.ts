@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareDebVersions, kernelCandidates, kernelsOf, parseStanzas, resolveKernel, type ArchiveKernel } from '../../lib/kernels/archive.js';
 import { crossCompileArgs, parseArch, parseArchList } from '../../lib/vm/arch.js';
+import { UsageError } from '../../lib/util/args.js';
 
 // Stanzas as Debian's Packages files carry them (fields cut to what is read).
 const amd64Text = `Package: linux-image-5.10.0-46-amd64
@@ -140,6 +141,9 @@ describe('the archive index', () => {
     expect(() => resolveKernel('6.17.8+deb13', 'x86_64', all, 'bookworm', { module: true })).toThrow(
       /^kernel 6\.17\.8\+deb13-amd64 cannot have guplab\.ko: the archive keeps only its image.*--no-module/,
     );
+    // Bad input (exit 2, nothing started), as an unknown series is.
+    expect(() => resolveKernel('6.17', 'x86_64', all)).toThrow(UsageError);
+    expect(() => resolveKernel('6.5', 'x86_64', all)).toThrow(UsageError);
     expect(() => resolveKernel('5.10.0-45-amd64', 'x86_64', all)).toThrow(/cannot have guplab\.ko.*--no-module/);
     expect(resolveKernel('5.10.0-45-amd64', 'x86_64', all, 'bookworm', { module: false }).release).toBe('5.10.0-45-amd64');
     // What does not exist is refused the same either way.
