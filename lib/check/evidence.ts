@@ -1,5 +1,5 @@
 // What guplab has measured: the committed check reports (docs/data/,
-// written by `make docs-data` from a test-vm run). An expectation row is
+// written by `make docs-data` from a make test-full run). An expectation row is
 // "measured" only where one of these reports ran a case it decides and saw
 // an answer it accepts; every other row is read from source, whatever
 // lines the run sets could boot.
@@ -56,7 +56,7 @@ export function measurementsOf(reports: readonly CheckReport[]): Measurement[] {
 
 let committed: Measurement[] | undefined;
 
-/** The measurements of the committed reports (none in an installed package, which ships no docs/data). */
+/** The measurements of the committed reports (the npm package ships them too; none where docs/data is absent). */
 export function committedMeasurements(): Measurement[] {
   committed ??= measurementsOf(committedReports().map((r) => r.report));
   return committed;
