@@ -67,6 +67,14 @@ export const GuestStepSchema = z.discriminatedUnion('kind', [
       json: z.boolean(),
     })
     .strict(),
+  /** A shell script the host made (the selftests' and fidelity's guest scripts), run with sh: its output the guest's, its status the step's. */
+  z
+    .object({
+      kind: z.literal('script'),
+      name: z.string().regex(/^[a-z0-9-]+$/, 'a short name: lowercase letters, digits and dashes'),
+      text: z.string(),
+    })
+    .strict(),
 ]);
 export type GuestStep = z.infer<typeof GuestStepSchema>;
 
@@ -82,6 +90,7 @@ export function readJobFile(file: string): GuestJob {
     throw new Error(`cannot read the guest job ${file}: ${err instanceof Error ? err.message : String(err)} (the host writes it for guplab-guest)`);
   }
   const parsed = GuestJobSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench, stress, pin):\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(`${file} is not a guest job ({steps: [...]} of tests, check, bench, stress, pin, script):\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -106,7 +106,20 @@ async function runStep(step: GuestStep): Promise<number> {
     case 'pin':
       console.log(pinOutput(pinOnce(step.call), step.json));
       return 0;
+    case 'script':
+      return runScript(step.name, step.text);
   }
+}
+
+/** Runs a host-made shell script (written to the guest's /tmp first) with sh; resolves to its exit status. */
+function runScript(name: string, text: string): Promise<number> {
+  const file = path.join(os.tmpdir(), `guplab-${name}.sh`);
+  writeFileAtomic(file, text);
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', [file], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
 }
 
 export async function runGuestJob(job: GuestJob): Promise<number> {

@@ -54,14 +54,12 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
     job,
     `${JSON.stringify({ gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds } satisfies FidelityGuestJob)}\n`,
   );
-  const script = path.join(runDir, 'guest.sh');
-  writeFileSync(script, fidelityScript({ module: prep.module!, job }));
   // 32 MiB buffers fit the default guest; THP needs no reserved pages.
   const result = await vmRun({
     ...vm,
     kernel: prep.boot,
     arch,
-    command: ['sh', script],
+    job: { steps: [{ kind: 'script', name: 'fidelity', text: fidelityScript({ module: prep.module!, job }) }] },
     outDir: runDir,
     log,
     timingClock: true,

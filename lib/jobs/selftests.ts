@@ -4,7 +4,7 @@
 // (lib/selftests/build.ts), run in the guest with guplab's own probes in
 // the same boot, collected into one KTAP document, a JSON summary and the
 // cross-check table (lib/selftests/crosscheck.ts).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckReport, type CheckReport } from '../check/report.js';
 import { projectRoot } from '../util/root.js';
@@ -166,10 +166,14 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
         `cd ${projectRoot} && node bin/guplab.js check --only ${CROSS_CHECK_PROBES.join(',')} --out "$out/check" > "$out/check.ktap" 2>&1; echo $? > "$out/check.rc"`,
       ]
     : [];
-  const script = path.join(runDir, 'guest.sh');
-  // The guest sees the host's root: the script is read there at the same path.
-  writeFileSync(script, guestScript({ binDir: prep.binDir, module: prep.module, invocations, after, timeoutSec: 600 }));
-  const result: VmRunResult = await vmRun({ ...guestVm, command: ['sh', script], outDir: runDir, log, ...(o.output ? { output: o.output } : {}) });
+  const text = guestScript({ binDir: prep.binDir, module: prep.module, invocations, after, timeoutSec: 600 });
+  const result: VmRunResult = await vmRun({
+    ...guestVm,
+    job: { steps: [{ kind: 'script', name: 'selftests', text }] },
+    outDir: runDir,
+    log,
+    ...(o.output ? { output: o.output } : {}),
+  });
   const code = reportVm(result);
   const verdicts = collectVerdicts(runDir, invocations, prep.built);
   const header = [

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROFILES } from '../../lib/stress/cli.js';
-import { onlyRpcTimeouts } from '../../lib/guest.js';
+import { onlyRpcTimeouts, runGuestJob } from '../../lib/guest.js';
 import { readJobFile } from '../../lib/guest-job.js';
 import { dumpDtbArgs, pmemNodes } from '../../lib/vm/devicetree.js';
 import { daxConfigMissing, daxForKernel, fullGuest, guestSetup, sizeMiB } from '../../lib/vm/guest.js';
@@ -186,6 +186,18 @@ describe('the guest job file', () => {
     const job = { steps: [{ kind: 'bench', spec: {}, dir: '', print: 'none', progress: false, provenance }] };
     expect(readJobFile(write(job))).toEqual(job);
     expect(() => readJobFile(write({ steps: [{ ...job.steps[0], provenance: { command: 'guplab bench' } }] }))).toThrow(/steps\[0\]\.provenance/);
+  });
+  it("runs a script step with sh: its status is the step's, the first failing step's the job's; a bad name is refused", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'guplab-script-'));
+    const job = {
+      steps: [
+        { kind: 'script', name: 'first', text: `echo ran > ${dir}/first; exit 3` },
+        { kind: 'script', name: 'second', text: `echo ran > ${dir}/second` },
+      ],
+    };
+    expect(await runGuestJob(readJobFile(write(job)))).toBe(3);
+    expect(readFileSync(path.join(dir, 'second'), 'utf8')).toBe('ran\n');
+    expect(() => readJobFile(write({ steps: [{ kind: 'script', name: '../x', text: 'true' }] }))).toThrow(/steps\[0\]\.name/);
   });
   it('carries the call `guplab pin --vm` sends, and refuses an unknown API, flag or backing by its field', () => {
     const call = { api: 'pin_user_pages_fast', flags: ['write', 'longterm'], backing: 'THP', size: 2 << 20, prefault: true };
