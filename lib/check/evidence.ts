@@ -23,26 +23,31 @@ export interface Measurement {
   answer: Answer;
 }
 
-/** The committed check reports (docs/data/check-*.json), in matrix order (arch, then kernel). */
-export function committedReports(root = projectRoot): { file: string; report: CheckReport }[] {
-  const dir = path.join(root, DATA_DIR);
+/** A committed report and its path in the project ("docs/data/check-6.1-x86_64.json"). */
+export interface CommittedReport {
+  file: string;
+  report: CheckReport;
+}
+
+/** The check-*.json reports in DATA_DIR/sub, in matrix order (arch, then kernel). */
+function reportsIn(root: string, sub: string): CommittedReport[] {
+  const rel = sub ? `${DATA_DIR}/${sub}` : DATA_DIR;
+  const dir = path.join(root, rel);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => /^check-.*\.json$/.test(f))
-    .sort()
-    .map((f) => ({ file: `${DATA_DIR}/${f}`, report: loadCheckReport(path.join(dir, f)) }))
+    .map((f) => ({ file: `${rel}/${f}`, report: loadCheckReport(path.join(dir, f)) }))
     .sort((a, b) => byKernel(a.report, b.report));
 }
 
+/** The committed module check reports (docs/data/check-*.json). */
+export function committedReports(root = projectRoot): CommittedReport[] {
+  return reportsIn(root, '');
+}
+
 /** The committed consumer reports of guests (docs/data/consumers/check-*-tcg.json and the like; a host's, accelerator none, left out). */
-export function committedConsumerReports(root = projectRoot): { file: string; report: CheckReport }[] {
-  const dir = path.join(root, DATA_DIR, 'consumers');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => /^check-.*\.json$/.test(f))
-    .map((f) => ({ file: `${DATA_DIR}/consumers/${f}`, report: loadCheckReport(path.join(dir, f)) }))
-    .filter((r) => r.report.suite === 'consumers' && r.report.accelerator !== 'none')
-    .sort((a, b) => byKernel(a.report, b.report));
+export function committedConsumerReports(root = projectRoot): CommittedReport[] {
+  return reportsIn(root, 'consumers').filter((r) => r.report.suite === 'consumers' && r.report.accelerator !== 'none');
 }
 
 /** The ok cases of some reports. */

@@ -4,7 +4,7 @@ import { bisectReleases, bisectRunStep, parseProbeCase, type ProbeCase } from '.
 import { positiveInt } from '../util/args.js';
 import { DEFAULT_KERNEL } from '../kernels/kernel.js';
 import type { Arch } from '../vm/paths.js';
-import { arches } from './options.js';
+import { arches, log } from './options.js';
 
 export function addBisectCommand(program: Command, host: Arch): void {
   program
@@ -35,7 +35,6 @@ export function addBisectCommand(program: Command, host: Arch): void {
         newAnswer?: string;
         timeout: number;
       }) => {
-        const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
         const print = (line: string): void => console.log(line);
         if (opts.kernelImage || opts.oldAnswer !== undefined) {
           if (opts.oldAnswer === undefined || (opts.kernelImage && !opts.kernelBuild)) {

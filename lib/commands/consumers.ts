@@ -22,7 +22,7 @@ import { projectRoot } from '../util/root.js';
 import { guestPath } from '../contract.js';
 import { DEFAULT_KERNEL, resolveArchiveKernel } from '../kernels/kernel.js';
 import { reportVm } from '../jobs/vm.js';
-import { addVmOptions, refuseVmOnly, vmBase, type VmCliOptions } from './options.js';
+import { addVmOptions, commaList, log, refuseVmOnly, vmBase, type VmCliOptions } from './options.js';
 import type { Arch } from '../vm/paths.js';
 
 /** The guest of `consumers check --vm` unless the user chose its memory: an ext4 disk for the file cases, 2 MiB huge pages for hugetlb. */
@@ -30,12 +30,6 @@ const GUEST_MEMORY = { fs: ['ext4' as const], hugepages: 8 };
 
 /** kselftest's "every case skipped". */
 const EXIT_SKIP = 4;
-
-const commaList = (v: string): string[] =>
-  v
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
 
 function sizes(value: string): number[] {
   return commaList(value).map((s) => {
@@ -93,7 +87,6 @@ export function addConsumersCommand(program: Command, host: Arch): void {
     if (unknown.length) throw new UsageError(`unknown consumer ${unknown.join(', ')}: \`guplab consumers check --list\` shows the ${CONSUMER_IDS.length}`);
     if (opts.vm) {
       const base = vmBase(opts, sub);
-      const log = (m: string): void => void process.stderr.write(`guplab: ${m}\n`);
       // A line whose modules the archive lost (6.19 to 7.1) can mount no ext4 disk: its file cases go to the guest's /tmp (tmpfs).
       const noModules = base.kernelImage ? undefined : archiveNoModules(opts.kernel ?? DEFAULT_KERNEL, base.arch ?? host, log);
       if (noModules) log(`${noModules}: no ext4 disk in this guest, the file cases run on /tmp (tmpfs)`);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { listKernels } from '../jobs/kernels.js';
 import { ARCH_NAMES, parseArchList } from '../vm/arch.js';
+import { log } from './options.js';
 
 export function addKernelsCommand(program: Command): void {
   program
@@ -16,7 +17,7 @@ export function addKernelsCommand(program: Command): void {
         arches: parseArchList(opts.arch),
         all: opts.all ?? false,
         refresh: opts.refresh ?? false,
-        log: (m) => process.stderr.write(`guplab: ${m}\n`),
+        log,
       });
       console.log(opts.json ? JSON.stringify(r.kernels, null, 1) : r.text);
     });

@@ -9,9 +9,9 @@ import { buildProgram } from '../cli.js';
 import { EXPECTATIONS, type Expectation } from '../check/expectations.js';
 import { buildLinesMatrix, buildMatrix, byKernel, columnName, CONSUMER_PREFIX, matrixMarkdown, matrixReadme, NO_HEADERS } from '../check/matrix.js';
 import { PROBES } from '../check/probes.js';
-import { renderAnswer, type CheckReport } from '../check/report.js';
+import { renderAnswer } from '../check/report.js';
 import { commitText, rowMeasuredOn } from '../check/provenance.js';
-import { committedConsumerReports, committedReports, DATA_DIR, measurementsOf, type Measurement } from '../check/evidence.js';
+import { committedConsumerReports, committedReports, DATA_DIR, measurementsOf, type CommittedReport, type Measurement } from '../check/evidence.js';
 import { projectRoot } from '../util/root.js';
 import { ARCHES, ARCH_NAMES, type Arch } from '../vm/arch.js';
 import { ARCHIVE_SUITES } from '../kernels/archive.js';
@@ -148,7 +148,7 @@ function expectationRow(probe: string, e: Expectation, rows: readonly Expectatio
   return `| ${code(e.cases)} | ${code(e.kernels)} | ${e.arch ?? 'any'} | ${answer} | ${from} | ${notes.join('<br>')} |`;
 }
 
-export function probesPage(reports: readonly { file: string; report: CheckReport }[]): string {
+export function probesPage(reports: readonly CommittedReport[]): string {
   const evidence = measurementsOf(reports.map((r) => r.report));
   const lines = [
     '# Probes',
@@ -322,7 +322,7 @@ export function kernelsPage(makefile: string): string {
 
 // ---------------------------------------------------------------- matrix.md
 
-export function matrixPage(reports: readonly { file: string; report: CheckReport }[]): string {
+export function matrixPage(reports: readonly CommittedReport[]): string {
   const head = ['# Kernel matrix', '', GENERATED(`the check reports in ${DATA_DIR}/ (lib/check/matrix.ts)`), ''];
   if (!reports.length) return [...head, `No check reports in ${DATA_DIR}/ yet: run \`make test-vm\`, then \`make docs-data\`.`, ''].join('\n');
   const runs = reports.map((r) => /^check-(.*)\.json$/.exec(path.basename(r.file))?.[1]?.replace(/-(x86_64|arm64)$/, ':$1') ?? r.file);
@@ -346,9 +346,7 @@ export function matrixPage(reports: readonly { file: string; report: CheckReport
 
 // ---------------------------------------------------------------- lines.md
 
-type DataReport = { file: string; report: CheckReport };
-
-export function linesPage(modules: readonly DataReport[], consumers: readonly DataReport[], arch: Arch = 'x86_64'): string {
+export function linesPage(modules: readonly CommittedReport[], consumers: readonly CommittedReport[], arch: Arch = 'x86_64'): string {
   const head = [
     '# Every Debian line, both instruments',
     '',
