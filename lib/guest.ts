@@ -124,8 +124,11 @@ function runScript(name: string, text: string): Promise<number> {
 
 export async function runGuestJob(job: GuestJob): Promise<number> {
   let status = 0;
-  for (const step of job.steps) {
+  for (const [i, step] of job.steps.entries()) {
+    const started = performance.now();
     const s = await runStep(step);
+    // Where a boot's minutes go (the host's logs keep the console).
+    console.error(`guplab-guest: step ${i + 1} of ${job.steps.length} (${step.kind}) took ${((performance.now() - started) / 1000).toFixed(1)} s, exit ${s}`);
     if (s !== 0 && status === 0) status = s;
   }
   return status;

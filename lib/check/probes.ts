@@ -920,11 +920,16 @@ const ksm: Probe = {
   run: (ctx) => {
     if (!existsSync(`${KSM}/run`)) return skipAll('*', 'no KSM in this kernel (CONFIG_KSM)');
     // ksmd made fast for the probe (scan everything, no sleep), then put back.
-    const knobs = ['run', 'pages_to_scan', 'sleep_millisecs'] as const;
+    // smart_scan (6.7; on by default) skips pages that did not merge for a
+    // growing number of scans: with it on, 6.12's ksmd merged the first two
+    // pairs only, and each later case waited out its 20 s and skipped (7.3
+    // merged all six). Off for the probe, where the kernel has it.
+    const knobs = ['run', 'pages_to_scan', 'sleep_millisecs', ...(existsSync(`${KSM}/smart_scan`) ? ['smart_scan'] : [])];
     const saved = knobs.map((k) => readFileSync(`${KSM}/${k}`, 'utf8').trim());
     try {
       writeFileSync(`${KSM}/pages_to_scan`, '10000');
       writeFileSync(`${KSM}/sleep_millisecs`, '1');
+      if (knobs.includes('smart_scan')) writeFileSync(`${KSM}/smart_scan`, '0');
       writeFileSync(`${KSM}/run`, '1');
     } catch (err) {
       return skipAll('*', `cannot start ksmd: ${(err as Error).message}`);

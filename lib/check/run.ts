@@ -164,6 +164,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
           expectKernelWarning(row.warning, `guplab check ${probe.id}: ${row.cases} ${renderAnswer(row.answer)}`);
         }
       }
+      const started = performance.now();
       try {
         const observations = probe.run(ctx);
         result.cases = observations.map((o) => judge(probe.id, o, version, arch));
@@ -171,6 +172,7 @@ export function runCheck(options: CheckOptions = {}): CheckReport {
         result.error = err instanceof Error ? err.message : String(err);
       }
       if (result.error) emit(`    # error: ${ktapText(result.error)}`);
+      emit(`    # time: ${((performance.now() - started) / 1000).toFixed(2)} s`);
       emit(`    1..${result.cases.length}`);
       for (const [j, c] of result.cases.entries()) {
         report.totals[c.status]++;
