@@ -80,9 +80,10 @@ cat "$LOGS/kmod-check.log"
 record "|| kmod-check (W=1, sparse)" $((SECONDS - t_kmod)) $krc
 [ $krc = 0 ] || why+=("$LOGS/kmod-check.log")
 [ $rc = 0 ] && [ $krc = 0 ] &&
-phase "test-vm (kernel tests, check, stress ci)" $GUPLAB test-vm --runs "$VM_RUNS" --jobs "${VM_JOBS:-1}" --stress "${STRESS_KERNELS:-6.12}" &&
+phase "test-vm (kernel tests + check)" $GUPLAB test-vm --runs "$VM_RUNS" --jobs "${VM_JOBS:-1}" &&
 phase "CI engine (gitlab-ci-local, 2 jobs + merge)" ./scripts/ci-engine.sh &&
-phase "package (pack, install, vm run)" $VITEST run test/package
+phase "package (pack, install, vm run)" $VITEST run test/package &&
+phase "stress ci profile" $GUPLAB stress --kernel "${STRESS_KERNELS:-6.12}" --profile ci
 rc=$?
 
 wait $faults_pid

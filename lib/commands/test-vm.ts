@@ -22,8 +22,7 @@ export function addTestVmCommand(program: Command, host: Arch): void {
     .option('--timeout <seconds>', 'per-VM timeout', positiveInt, 1800)
     .option('--tests <paths>', 'test paths for vitest', commaList, ['test/kernel'])
     .option('--once <files>', "test files only the first run runs (default: the run set's kernel-independent files, none for KERNEL:ARCH pairs)", commaList)
-    .option('--stress <kernels>', `end these kernels' ${host} runs with the stress ci profile, in the same boot (make test; docs/stress.md)`, commaList)
-    .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[]; once?: string[]; stress?: string[] }) => {
+    .action(async (opts: { runs: string; out: string; jobs: number; timeout: number; tests: string[]; once?: string[] }) => {
       const runs = parseRuns(expandRuns(opts.runs), host);
       process.exitCode = await testVm({
         runs,
@@ -32,7 +31,6 @@ export function addTestVmCommand(program: Command, host: Arch): void {
         timeoutSec: opts.timeout,
         tests: opts.tests,
         once: opts.once ?? onceTests(opts.runs),
-        ...(opts.stress ? { stress: opts.stress } : {}),
       });
     });
 }

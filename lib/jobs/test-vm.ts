@@ -9,12 +9,11 @@ import { UsageError } from '../util/args.js';
 import { pool } from '../util/pool.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { cmaBootText, cmaGuest, fullGuest } from '../vm/guest.js';
-import { ARCHES, ARCH_NAMES, hostArch } from '../vm/arch.js';
+import { ARCHES, ARCH_NAMES } from '../vm/arch.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { checkFileFor, matrixFromFiles } from './matrix.js';
 import { reportVm, sideBySide } from './vm.js';
-import { buildStressBinary, PROFILES, stressSeed } from '../stress/cli.js';
 
 export interface TestVmRun {
   kernel: string;
@@ -41,15 +40,6 @@ export interface TestVmOptions {
   tests: string[];
   /** Test files only the first run runs (runs.ts ONCE_PER_SET). */
   once?: readonly string[];
-  /** Kernels (as in `runs`) whose runs end with the stress ci profile, in the same boot (make test; `guplab stress` boots its own). */
-  stress?: readonly string[];
-}
-
-/** The stress kernels that name no run of the host's arch: the error for --stress, or undefined. */
-export function stressWithoutRun(runs: readonly TestVmRun[], stress: readonly string[], host: Arch): string | undefined {
-  const missing = stress.filter((k) => !runs.some((r) => r.kernel === k && r.arch === host));
-  if (!missing.length) return undefined;
-  return `--stress ${missing.join(',')}: no ${host} run of ${missing.length > 1 ? 'these kernels' : 'this kernel'} in --runs (${runs.map((r) => `${r.kernel}:${r.arch}`).join(',')}); stress runs on the host's arch at the end of a run: name a kernel of the runs, or run guplab stress`;
 }
 
 /** Seconds per test file of one run, from the vitest JSON report the guest kept beside its JUnit file. */
@@ -100,9 +90,6 @@ async function withCmaBoot(r: TestVmRun, main: VmRunResult, o: TestVmOptions): P
 }
 
 export async function testVm(o: TestVmOptions): Promise<number> {
-  const stressProblem = stressWithoutRun(o.runs, o.stress ?? [], hostArch());
-  if (stressProblem) throw new UsageError(stressProblem);
-  if (o.stress?.length) buildStressBinary();
   rmSync(o.out, { recursive: true, force: true });
   const started = Date.now();
   const results = await pool(o.runs, o.jobs, async (r): Promise<VmRunResult> => {
@@ -116,10 +103,6 @@ export async function testVm(o: TestVmOptions): Promise<number> {
         steps: [
           { kind: 'tests', paths: o.tests, ...(exclude.length ? { exclude } : {}), junit: `junit-tests-${r.kernel}-${r.arch}.xml` },
           { kind: 'check', only: [], report: path.basename(checkFileFor(o.out, r.kernel, r.arch)) },
-          // Last: it reloads guplab.ko.
-          ...(r.arch === hostArch() && o.stress?.includes(r.kernel)
-            ? [{ kind: 'stress' as const, profile: { ...PROFILES.ci.guest, seed: stressSeed() } }]
-            : []),
         ],
       },
       timeoutSec: o.timeoutSec,

@@ -22,11 +22,6 @@ export const PROFILES = {
   ci: { guest: { fuzzCalls: 100000, fuzzThreads: 4, raceSeconds: 15, killPages: 262144, killRounds: 4 }, memMiB: 2048 },
 } as const;
 
-/** The fuzzer's seed: GUPLAB_SEED, or 1 (a failure prints the seed it used). */
-export function stressSeed(): number {
-  return nonNegativeInt(process.env.GUPLAB_SEED ?? '1');
-}
-
 export function buildStressBinary(): string {
   const out = path.join(projectRoot, 'build', 'stress', 'guplab-stress');
   mkdirSync(path.dirname(out), { recursive: true });
@@ -66,7 +61,7 @@ export function addStressCommand(program: Command): void {
     .description('fuzz, kill, race and permission stress of the module in the VM (docs/stress.md)')
     .option('--kernel <list>', 'kernels, comma-separated', '6.1,6.12')
     .option('--profile <name>', 'full (make stress) or ci (make test); default from GUPLAB_STRESS_PROFILE', process.env.GUPLAB_STRESS_PROFILE ?? 'full')
-    .option('--seed <n>', 'fuzzer seed (a failure prints it); default GUPLAB_SEED or 1', nonNegativeInt, stressSeed())
+    .option('--seed <n>', 'fuzzer seed (a failure prints it); default GUPLAB_SEED or 1', nonNegativeInt, nonNegativeInt(process.env.GUPLAB_SEED ?? '1'))
     .option('--timeout <seconds>', 'per-kernel VM timeout', positiveInt, 1800)
     .action(async (o: StressOptions) => {
       if (o.profile !== 'full' && o.profile !== 'ci') throw new Error(`--profile ${String(o.profile)}: use full or ci`);

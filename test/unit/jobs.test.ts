@@ -8,7 +8,7 @@ import { resolveSpec } from '../../lib/bench/spec.js';
 import { benchGuestMemory } from '../../lib/jobs/bench.js';
 import { cellKey, checkFileFor, keyFileFor, reusable } from '../../lib/jobs/matrix.js';
 import type { Suite } from '../../lib/jobs/plan.js';
-import { parseRuns, stressWithoutRun } from '../../lib/jobs/test-vm.js';
+import { parseRuns } from '../../lib/jobs/test-vm.js';
 import { CHECK_SCHEMA_VERSION } from '../../lib/check/report.js';
 import { fullGuestUnlessChosen } from '../../lib/jobs/vm.js';
 import { DEFAULT_KERNEL } from '../../lib/kernels/kernel.js';
@@ -70,16 +70,6 @@ describe('test-vm --runs', () => {
     const naming = code('lib').filter((f) => !/^lib\/(check|consumers)\//.test(f) && readFileSync(f, 'utf8').includes(`'${DEFAULT_KERNEL}'`));
     expect(naming).toEqual(['lib/kernels/kernel.ts']);
     expect(readFileSync('Makefile', 'utf8')).toMatch(/^KERNEL\s+\?= \$\(shell sed .*DEFAULT_KERNEL.* lib\/kernels\/kernel\.ts\)$/m);
-  });
-  it('ends a host-arch run with stress only where --runs has one, and names the kernels that have none', () => {
-    const runs = parseRuns('6.12:x86_64,7.3:x86_64,6.12:arm64', 'x86_64');
-    expect(stressWithoutRun(runs, ['6.12', '7.3'], 'x86_64')).toBeUndefined();
-    expect(stressWithoutRun(runs, ['6.1', '6.12'], 'x86_64')).toMatch(
-      /^--stress 6\.1: no x86_64 run of this kernel in --runs \(6\.12:x86_64,7\.3:x86_64,6\.12:arm64\)/,
-    );
-    // On an arm64 host, the arm64 run is the one (the stress program is built by the host's gcc).
-    expect(stressWithoutRun(runs, ['6.12'], 'arm64')).toBeUndefined();
-    expect(stressWithoutRun(parseRuns('7.3:arm64', 'x86_64'), ['7.3'], 'x86_64')).toMatch(/no x86_64 run/);
   });
   it('names only test files that exist', () => {
     for (const file of Object.values(ONCE_PER_SET).flat()) expect(existsSync(file), file).toBe(true);
