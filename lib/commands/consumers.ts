@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/root.js';
 import { guestPath } from '../contract.js';
 import { DEFAULT_KERNEL, resolveArchiveKernel } from '../kernels/kernel.js';
-import { reportVm } from '../jobs/vm.js';
+import { bootTarget, reportVm } from '../jobs/vm.js';
 import { addVmOptions, commaList, log, refuseVmOnly, vmBase, type VmCliOptions } from './options.js';
 import type { Arch } from '../vm/paths.js';
 
@@ -105,7 +105,14 @@ export function addConsumersCommand(program: Command, host: Arch): void {
       ];
       const outDir = path.resolve(opts.out ?? path.join('results', `consumers-${opts.kernel ?? DEFAULT_KERNEL}-${base.arch ?? host}`));
       const { vmRun } = await import('../vm/run.js');
-      const result = await vmRun({ ...base, memory, module: false, outDir, command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args] });
+      const result = await vmRun({
+        ...base,
+        target: bootTarget({ ...base, memory }, { module: false }),
+        memory,
+        module: false,
+        outDir,
+        command: ['node', path.join(projectRoot, 'bin', 'guplab.js'), ...args],
+      });
       process.exitCode = reportVm(result);
       if (result.status !== null) process.stderr.write(`guplab: wrote ${path.join(outDir, 'consumers.json')}\n`);
       return;

@@ -4,7 +4,7 @@ import { API_NAMES, FLAG_NAMES, isApiName, isFlagName, type ApiName, type FlagNa
 import { BACKING_NAMES, type BackingName } from '../bench/backings.js';
 import { parseSize, resolveSpec } from '../bench/spec.js';
 import { pinOnce, pinOutput } from '../pin.js';
-import { reportVm } from '../jobs/vm.js';
+import { bootTarget, reportVm } from '../jobs/vm.js';
 import { UsageError } from '../util/args.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun } from '../vm/run.js';
@@ -61,9 +61,11 @@ export function addPinCommand(program: Command, host: Arch): void {
         const base = vmBase(opts, cmd);
         const spec = resolveSpec({ backings: [opts.backing], sizes: [size] });
         const { benchGuestMemory } = await import('../jobs/bench.js');
+        const memory = benchGuestMemory(spec, base.memory ?? {});
         const result = await vmRun({
           ...base,
-          memory: benchGuestMemory(spec, base.memory ?? {}),
+          target: bootTarget({ ...base, memory }),
+          memory,
           job: { steps: [{ kind: 'pin', call, json: opts.json ?? false }] },
         });
         process.exitCode = reportVm(result);

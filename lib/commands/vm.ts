@@ -1,7 +1,7 @@
 // `guplab vm run|shell|boot-bench`: a command, a terminal or boot timings in a QEMU guest.
 import type { Command } from 'commander';
 import path from 'node:path';
-import { reportVm } from '../jobs/vm.js';
+import { bootTarget, reportVm } from '../jobs/vm.js';
 import { DEFAULT_GDB_PORT, numaArgs, vmShell } from '../jobs/shell.js';
 import { positiveInt, UsageError } from '../util/args.js';
 import { bootBench, bootBenchTable } from '../vm/bootbench.js';
@@ -28,11 +28,13 @@ export function addVmCommand(program: Command, host: Arch): void {
     )
     .action(async (command: string[], opts: VmCliOptions & { out?: string; numa?: string[]; module: boolean }, cmd: Command) => {
       const base = vmBase(opts, cmd);
+      const qemuExtraArgs = numaArgs(base, opts.numa); // bad input first, before a kernel is fetched
       const result = await vmRun({
         ...base,
+        target: bootTarget(base, { module: opts.module }),
         module: opts.module,
         command,
-        qemuExtraArgs: numaArgs(base, opts.numa),
+        qemuExtraArgs,
         ...(opts.out ? { outDir: path.resolve(opts.out) } : {}),
       });
       process.exitCode = reportVm(result);

@@ -16,7 +16,8 @@ import { vmRun, type VmRunResult } from '../vm/run.js';
 import { provenance } from '../bench/environment.js';
 import { benchGuestMemory, writeReport, type BenchOutput } from './bench.js';
 import { compareAbRuns } from './compare.js';
-import { reportVm, type VmBase } from './vm.js';
+import { bootTarget, reportVm, type VmBase } from './vm.js';
+import type { BootTarget } from '../kernels/target.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -106,6 +107,8 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
   // Each guest lives the whole run: its timeout is --timeout plus the --mde budget, and the host
   // stops giving rounds 120 s before the first guest's timeout, so every guest can write its result.
   const guestTimeoutSec = (vm.timeoutSec ?? 900) + (spec.mde !== undefined ? (spec.budgetSec ?? 600) : 0);
+  // Every kernel resolved (fetched) before the first boot: a guest that boots does not wait on a download.
+  const targets = o.kernels.map((kernel) => bootTarget({ ...vm, kernel, memory }));
   const launched = Date.now();
   const deadline = launched + (guestTimeoutSec - 120) * 1000;
   let stoppedBy: string | undefined;
@@ -114,13 +117,14 @@ export async function benchAbInVm(spec: Spec, vm: VmBase, o: AbOptions): Promise
     // Boot one after the other: a guest that boots does not share the CPUs with one that measures.
     for (const [i, { label, folder }] of labels.entries()) {
       const kernel = o.kernels[i] as string;
+      const target = targets[i] as BootTarget;
       const g: Guest = { label, folder, kernel, samples: new Map(), run: Promise.resolve(undefined as unknown as VmRunResult) };
       const sink = new Writable({ write: (_c, _e, done) => done() }); // the guests print nothing the host needs
       g.run = vmRun({
         ...vm,
         timeoutSec: guestTimeoutSec,
         timingClock: true,
-        kernel,
+        target,
         memory,
         job: { steps: [{ kind: 'bench', spec, dir: '', print: 'none', progress: false, hostDriven: true, provenance: provenance(o.command) }] },
         outDir: path.resolve(o.out, folder),

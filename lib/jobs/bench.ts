@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import type { GuestMemoryOptions } from '../vm/guest.js';
 import { vmRun } from '../vm/run.js';
 import { provenance } from '../bench/environment.js';
-import { reportVm, type VmBase } from './vm.js';
+import { bootTarget, reportVm, type VmBase } from './vm.js';
 
 export interface BenchOutput {
   /** Folder for results.json and report.html. */
@@ -79,6 +79,7 @@ export async function benchInVm(spec: Spec, vm: VmBase, o: BenchOutput): Promise
   const memory = benchGuestMemory(spec, vm.memory ?? {});
   const result = await vmRun({
     ...vm,
+    target: bootTarget({ ...vm, memory }),
     timingClock: true,
     memory,
     job: { steps: [{ kind: 'bench', spec, dir: '', print: o.json ? 'json' : 'table', progress: o.progress && !o.json, provenance: provenance() }] },

@@ -16,6 +16,8 @@ import { fullGuest } from '../vm/guest.js';
 import { resolveArchiveKernel } from '../kernels/kernel.js';
 import { archiveIndex } from '../kernels/archive.js';
 import { vmRun } from '../vm/run.js';
+import { resolveBootTarget } from '../kernels/resolve.js';
+import type { KernelRequest } from '../kernels/target.js';
 
 /** "probe/case", e.g. longterm-variants/pin_user_pages_unlocked. */
 export interface ProbeCase {
@@ -33,22 +35,14 @@ export function parseProbeCase(value: string): ProbeCase {
 /** What one boot answered: the observed answer, or why there is none. */
 export type Answer = { observed: string } | { skip: string };
 
-export interface BootTarget {
-  /** A Debian release, or a user kernel (image + build tree). */
-  kernel?: string;
-  kernelImage?: string;
-  kernelBuild?: string;
-  arch?: Arch;
-}
-
 /** Boots the target once and runs the one probe; the case's observed answer, or a reason to skip. */
-export async function answerOf(target: BootTarget, pc: ProbeCase, opts: { timeoutSec: number; log: (msg: string) => void }): Promise<Answer> {
+export async function answerOf(request: KernelRequest, pc: ProbeCase, opts: { timeoutSec: number; log: (msg: string) => void }): Promise<Answer> {
   const out = mkdtempSync(path.join(os.tmpdir(), 'guplab-bisect-'));
   try {
-    const arch = target.arch ?? 'x86_64';
+    // A kernel that cannot be fetched or found is a skip, like a boot that gives no answer.
+    const target = resolveBootTarget({ ...request, arch: request.arch ?? 'x86_64' }, opts.log);
     const result = await vmRun({
-      ...target,
-      arch,
+      target,
       ...fullGuest(),
       job: { steps: [{ kind: 'check', only: [pc.probe], report: 'check.json' }] },
       timeoutSec: opts.timeoutSec,
@@ -191,7 +185,7 @@ export async function bisectSearch(
  * answer that is neither of two given ones).
  */
 export async function bisectRunStep(opts: {
-  target: BootTarget;
+  target: KernelRequest;
   pc: ProbeCase;
   oldAnswer: string;
   newAnswer?: string;

@@ -7,7 +7,7 @@ import { guestMounts } from '../contract.js';
 import { DeviceMissingError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { vmRun } from '../vm/run.js';
-import { fullGuestUnlessChosen, reportVm, type VmBase } from './vm.js';
+import { bootTarget, fullGuestUnlessChosen, reportVm, type VmBase } from './vm.js';
 
 /** kselftest's exit status when nothing could be tested (KSFT_SKIP). */
 export const EXIT_SKIP = 4;
@@ -36,8 +36,10 @@ export function checkHere(only: readonly string[], jsonFile?: string, junitFile?
 /** Boots the kernel and runs the probes there; the JSON report comes back to jsonFile. */
 export async function checkInVm(only: readonly string[], vm: VmBase, jsonFile: string, junitFile?: string): Promise<number> {
   const file = path.resolve(jsonFile);
+  const guest = fullGuestUnlessChosen(vm);
   const result = await vmRun({
-    ...fullGuestUnlessChosen(vm),
+    ...guest,
+    target: bootTarget(guest),
     job: { steps: [{ kind: 'check', only: [...only], report: path.basename(file) }] },
     outDir: path.dirname(file),
   });

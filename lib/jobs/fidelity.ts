@@ -9,7 +9,8 @@ import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch } from '../vm/arch.js';
 import { DEFAULT_KERNEL } from '../kernels/kernel.js';
-import { vmRun } from '../vm/run.js';
+import { preflight, vmRun } from '../vm/run.js';
+import { targetOf } from '../kernels/resolve.js';
 import { fidelityCases, fidelityExitCode, fidelityMarkdown, judgeFidelity, type FidelityPair } from '../selftests/fidelity.js';
 import type { FidelityGuestJob } from '../selftests/fidelity-guest.js';
 import { prepareSelftests } from './selftests.js';
@@ -43,6 +44,7 @@ export function fidelityScript(opts: { module: string; job: string }): string {
 
 export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number; rounds: number }): Promise<number> {
   const arch = vm.arch ?? hostArch();
+  preflight(vm);
   const prep = prepareSelftests(vm.kernel ?? DEFAULT_KERNEL, arch, { requireModule: true });
   const cases = fidelityCases();
   const tag = `${prep.kernel.release}-${arch}`;
@@ -57,8 +59,7 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   // 32 MiB buffers fit the default guest; THP needs no reserved pages.
   const result = await vmRun({
     ...vm,
-    kernel: prep.boot,
-    arch,
+    target: targetOf(prep.kernel, prep.boot),
     job: { steps: [{ kind: 'script', name: 'fidelity', text: fidelityScript({ module: prep.module!, job }) }] },
     outDir: runDir,
     log,

@@ -23,7 +23,9 @@ import { PROBES } from '../check/probes.js';
 import { caseHistory, historyText, splitHistoryCase } from '../check/provenance.js';
 import type { GuestStep } from '../guest-job.js';
 import { collectJobs, formatPlan, jobsMarkdown, makePlan, parseSuites, readPlan, writeJobRecord, type Suite } from './plan.js';
-import { checkKernelSpecs, ensureKernel, expandKernelSpecs, kmodSources } from '../kernels/kernel.js';
+import { checkKernelSpecs, expandKernelSpecs, kmodSources } from '../kernels/kernel.js';
+import { resolveBootTarget } from '../kernels/resolve.js';
+import type { BootTarget } from '../kernels/target.js';
 import { UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { pool } from '../util/pool.js';
@@ -62,14 +64,14 @@ export interface MatrixRunOptions {
   fresh: boolean;
 }
 
-/** One boot of one kernel and arch: the suites' steps, files into `out`. */
+/** One boot of one kernel (`kernel` as asked: it names the files) and arch: the suites' steps, files into `out`. */
 export async function runMatrixCell(
   kernel: string,
-  arch: Arch,
+  target: BootTarget,
   o: Omit<MatrixRunOptions, 'kernels' | 'arches' | 'jobs' | 'fresh'>,
   io: Pick<VmRunOptions, 'output' | 'log'> = { output: process.stderr },
 ): Promise<VmRunResult> {
-  const file = checkFileFor(o.out, kernel, arch);
+  const file = checkFileFor(o.out, kernel, target.kernel.arch);
   const steps: GuestStep[] = [];
   if (o.suites.includes('kernel-tests')) steps.push({ kind: 'tests', paths: ['test/kernel'] });
   steps.push({ kind: 'check', only: [...o.only], report: path.basename(file) });
@@ -77,7 +79,7 @@ export async function runMatrixCell(
   if (o.suites.includes('bench-short')) {
     steps.push({ kind: 'bench', spec: resolveSpec(MATRIX_BENCH_SPEC), dir: path.basename(path.dirname(benchFileFor(file))), print: 'none', progress: false });
   }
-  return vmRun({ kernel, arch, ...fullGuest(), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), ...io });
+  return vmRun({ target, ...fullGuest(), job: { steps }, timeoutSec: o.timeoutSec, outDir: path.dirname(file), ...io });
 }
 
 /**
@@ -135,13 +137,14 @@ export async function runMatrixVms(o: MatrixRunOptions, log: (msg: string) => vo
   const sideBySideRuns = Math.min(o.jobs, cells.length) > 1;
   const outcomes = await pool(cells, o.jobs, async ({ kernel, arch }) => {
     const file = checkFileFor(o.out, kernel, arch);
-    const key = cellKey(ensureKernel(kernel, arch, log).release, arch, o, build);
+    const target = resolveBootTarget({ kernel, arch }, log);
+    const key = cellKey(target.kernel.release, arch, o, build);
     if (!o.fresh && reusable(file, key, o)) {
       log(`reused ${path.relative(process.cwd(), file)}: same kernel release and guplab build (--fresh boots it again)`);
       return { file, code: 0 };
     }
     rmSync(keyFileFor(file), { force: true });
-    const result = await runMatrixCell(kernel, arch, o, sideBySideRuns ? sideBySide(`${kernel} ${arch}`, process.stderr) : undefined);
+    const result = await runMatrixCell(kernel, target, o, sideBySideRuns ? sideBySide(`${kernel} ${arch}`, process.stderr) : undefined);
     const code = reportVm(result);
     // A failed probe leaves a whole report (status 1) worth keeping; a failed boot leaves none.
     const whole = result.problems.length === 0 && existsSync(file);
@@ -158,8 +161,9 @@ export async function runMatrixJob(
   arch: Arch,
   o: Omit<MatrixRunOptions, 'kernels' | 'arches' | 'jobs' | 'fresh'>,
   version: string,
+  log: (msg: string) => void,
 ): Promise<number> {
-  const result = await runMatrixCell(kernel, arch, o);
+  const result = await runMatrixCell(kernel, resolveBootTarget({ kernel, arch }, log), o);
   const status = reportVm(result);
   const file = checkFileFor(o.out, kernel, arch);
   const probes = existsSync(file) ? readCheckReport(file).probes.map((p) => p.id) : [...o.only];
@@ -276,7 +280,7 @@ export async function matrixCommand(dirs: readonly string[], o: MatrixOptions & 
     if (o.kernel.length !== 1 || o.arch.length !== 1)
       throw new UsageError('--job runs one kernel and one arch: give --kernel K --arch A (guplab matrix --plan lists the jobs)');
     checkKernelSpecs(o.kernel, o.arch, o.log);
-    return runMatrixJob(o.kernel[0]!, o.arch[0]!, { ...run, out: o.out ?? 'results/jobs' }, o.version);
+    return runMatrixJob(o.kernel[0]!, o.arch[0]!, { ...run, out: o.out ?? 'results/jobs' }, o.version, o.log);
   }
   const out = o.out ?? 'results';
   const table = { out, changedOnly: o.changed ?? false, json: o.json ?? false };

@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { hostArch, type Arch } from '../vm/arch.js';
 import { debugLine } from '../kernels/debugkernel.js';
 import { DEFAULT_KERNEL, ensureKernel, resolveArchiveKernel, resolveDebugSource, isCachedKernel, type Kernel } from '../kernels/kernel.js';
-import { vmRun, type VmRunResult } from '../vm/run.js';
+import { preflight, vmRun, type VmRunResult } from '../vm/run.js';
+import { targetOf } from '../kernels/resolve.js';
 import { buildGupTestModule, buildSelftests, ensureSource, sourcePackageFor, UnexportedSymbolsError, type SourcePackage } from '../selftests/build.js';
 import { crossCheck, crossCheckMarkdown, type CrossRow } from '../selftests/crosscheck.js';
 import { judgeRun, mergeKtap, type SubtestVerdict } from '../selftests/ktap.js';
@@ -145,13 +146,14 @@ export interface SelftestsOptions {
 /** Builds, boots, runs; returns the exit code (0 every selftest passed or skipped, 1 a failure, or the VM's code). */
 export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<number> {
   const arch = vm.arch ?? hostArch();
+  preflight(vm);
   const prep = prepareSelftests(vm.kernel ?? DEFAULT_KERNEL, arch);
   log(
     `selftests: built in ${prep.timings.sourceS.toFixed(1)} s (source) + ${prep.timings.moduleS.toFixed(1)} s (gup_test.ko) + ${prep.timings.userspaceS.toFixed(1)} s (${prep.built.join(', ')})`,
   );
   // gup_test alone needs no disks, huge pages or pmem: the plain guest boots faster.
   const plain = o.only?.length && o.only.every((b) => b === 'gup_test') && !o.crossCheck;
-  const guestVm = plain ? { ...vm, kernel: prep.boot, arch } : fullGuestUnlessChosen({ ...vm, kernel: prep.boot, arch });
+  const guestVm = plain ? vm : fullGuestUnlessChosen(vm);
   const fs = (guestVm.memory?.fs ?? []).map((f) => ({ fs: f, path: `/mnt/guplab/${f}`, dax: false }));
   const chosen = o.only?.length ? prep.invocations.filter((i) => o.only!.includes(i.binary)) : prep.invocations;
   if (!chosen.length)
@@ -169,6 +171,7 @@ export async function selftestsInVm(vm: VmBase, o: SelftestsOptions): Promise<nu
   const text = guestScript({ binDir: prep.binDir, module: prep.module, invocations, after, timeoutSec: 600 });
   const result: VmRunResult = await vmRun({
     ...guestVm,
+    target: targetOf(prep.kernel, prep.boot),
     job: { steps: [{ kind: 'script', name: 'selftests', text }] },
     outDir: runDir,
     log,

@@ -7,13 +7,13 @@ import path from 'node:path';
 import { ENV, guestPath, interactiveScript, RUN_FILES } from '../contract.js';
 import { UsageError } from '../util/args.js';
 import { projectRoot } from '../util/root.js';
-import { ARCHES, hostArch } from '../vm/arch.js';
+import { ARCHES } from '../vm/arch.js';
 import { checkPortFree, DEFAULT_GDB_PORT, gdbCommand, gdbQemuArgs, kallsymsElf, shellLine } from '../vm/gdb.js';
 import { interactiveBoot, type TerminalIo } from '../vm/interactive.js';
 import { numaQemuArgs, numaSummary, parseNuma } from '../vm/numa.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
 import { cacheRoot } from '../vm/paths.js';
-import type { VmBase } from './vm.js';
+import { bootTarget, type VmBase } from './vm.js';
 
 export interface ShellOptions {
   /** A Node REPL with guplab at hand instead of a shell. */
@@ -67,15 +67,17 @@ export async function vmShell(vm: VmBase, opts: ShellOptions): Promise<VmRunResu
       'vm shell needs a terminal and stdin is not one: to run a command without a terminal use `guplab vm run -- COMMAND` (or give vm shell a pseudo-terminal: script -qc "guplab vm shell" /dev/null)',
     );
   }
-  const arch = vm.arch ?? hostArch();
   const log = vm.log ?? ((m: string) => process.stderr.write(`guplab: ${m}\n`));
+  // The arch of the console and the gdb stub: the kernel's own (a user image says it).
+  const target = bootTarget(vm);
+  const arch = target.kernel.arch;
   // The terminal's size: the output's, or stderr's when the output is piped (a tee).
   const term = [io.output, process.stderr].find((s): s is NodeJS.WriteStream => Boolean((s as NodeJS.WriteStream).rows && (s as NodeJS.WriteStream).columns));
   const size = term ? `${term.rows} ${term.columns}` : '24 80';
   const gdbPort = opts.gdb;
   return vmRun({
     ...vm,
-    arch,
+    target,
     append,
     // A shell waits for its user: a day, unless --timeout says otherwise.
     timeoutSec: vm.timeoutSec ?? 86_400,

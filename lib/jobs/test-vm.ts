@@ -12,6 +12,8 @@ import { cmaBootText, cmaGuest, fullGuest } from '../vm/guest.js';
 import { ARCHES, ARCH_NAMES } from '../vm/arch.js';
 import type { Arch } from '../vm/paths.js';
 import { vmRun, type VmRunResult } from '../vm/run.js';
+import { resolveBootTarget } from '../kernels/resolve.js';
+import type { BootTarget } from '../kernels/target.js';
 import { checkFileFor, matrixFromFiles } from './matrix.js';
 import { reportVm, sideBySide } from './vm.js';
 
@@ -70,12 +72,11 @@ export function fileTimesTable(runs: readonly { name: string; seconds: Map<strin
  * the full guest, joins the run's check report from there (its probe says
  * which boot); the cma boot's own report stays beside it as cma-K-A.json.
  */
-async function withCmaBoot(r: TestVmRun, main: VmRunResult, o: TestVmOptions): Promise<VmRunResult> {
+async function withCmaBoot(r: TestVmRun, target: BootTarget, main: VmRunResult, o: TestVmOptions): Promise<VmRunResult> {
   const file = checkFileFor(o.out, r.kernel, r.arch);
   const cmaFile = path.join(o.out, `cma-${r.kernel}-${r.arch}.json`);
   const cma = await vmRun({
-    kernel: r.kernel,
-    arch: r.arch,
+    target,
     ...cmaGuest(),
     job: { steps: [{ kind: 'check', only: ['cma-longterm'], report: path.basename(cmaFile) }] },
     timeoutSec: o.timeoutSec,
@@ -92,12 +93,14 @@ async function withCmaBoot(r: TestVmRun, main: VmRunResult, o: TestVmOptions): P
 export async function testVm(o: TestVmOptions): Promise<number> {
   rmSync(o.out, { recursive: true, force: true });
   const started = Date.now();
+  // Every kernel resolved (fetched) once, before the first boot: a bad one fails before any guest runs.
+  const targets = o.runs.map((r) => resolveBootTarget(r, (m) => process.stderr.write(`guplab: ${m}\n`)));
   const results = await pool(o.runs, o.jobs, async (r): Promise<VmRunResult> => {
     const name = `${r.kernel} ${r.arch}`;
     const exclude = r === o.runs[0] ? [] : [...(o.once ?? [])];
+    const target = targets[o.runs.indexOf(r)] as BootTarget;
     const main = await vmRun({
-      kernel: r.kernel,
-      arch: r.arch,
+      target,
       ...fullGuest(),
       job: {
         steps: [
@@ -109,7 +112,7 @@ export async function testVm(o: TestVmOptions): Promise<number> {
       outDir: path.resolve(o.out),
       ...(o.jobs > 1 ? sideBySide(name) : {}),
     });
-    return ARCHES[r.arch].cmaBoot && main.status === 0 ? withCmaBoot(r, main, o) : main;
+    return ARCHES[r.arch].cmaBoot && main.status === 0 ? withCmaBoot(r, target, main, o) : main;
   });
   let worst = 0;
   for (const result of results) {

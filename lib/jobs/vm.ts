@@ -1,13 +1,26 @@
 // What every VM job shares: the run options a command line gives, the guest
 // a job boots unless the user chose its memory, and how a failed run is told.
+import { resolveBootTarget } from '../kernels/resolve.js';
+import type { BootTarget, KernelRequest } from '../kernels/target.js';
 import { fullGuest, type GuestMemoryOptions } from '../vm/guest.js';
-import type { VmRunOptions, VmRunResult } from '../vm/run.js';
+import { preflight, type VmRunOptions, type VmRunResult } from '../vm/run.js';
 
-/** A VM run without its command: what the command line decides. */
-export type VmBase = Omit<VmRunOptions, 'command' | 'job' | 'outDir' | 'output'> & {
-  /** The user set --mem (a job's own default memory does not replace it). */
-  memChosen?: boolean;
-};
+/** A VM run without its command: what the command line decides, the kernel as asked (bootTarget resolves it). */
+export type VmBase = Omit<VmRunOptions, 'command' | 'job' | 'outDir' | 'output' | 'target'> &
+  KernelRequest & {
+    /** The user set --mem (a job's own default memory does not replace it). */
+    memChosen?: boolean;
+  };
+
+/**
+ * The kernel a command line's run boots, resolved once: what can be refused
+ * without it first (memory options, QEMU), then fetched or found in the
+ * cache. `module: false` for a run without guplab.ko (image-only lines).
+ */
+export function bootTarget(vm: VmBase, opts: { module?: boolean } = {}): BootTarget {
+  preflight(vm);
+  return resolveBootTarget(vm, vm.log ?? ((m: string) => process.stderr.write(`guplab: ${m}\n`)), opts);
+}
 
 /** True when the user chose any guest memory option (huge pages, pmem, disks...). */
 export const memoryChosen = (vm: VmBase): boolean => Object.keys(vm.memory ?? {}).length > 0;

@@ -28,3 +28,24 @@ export interface Kernel {
   /** A Debian root (lib/kernels/buildroot.ts) to build modules in, for kernels newer than the host. */
   buildRoot?: string;
 }
+
+/** What to boot, as a command line asks: a Debian kernel (series, release, LINE-debug) or a user's image and its build tree. */
+export interface KernelRequest {
+  /** Series ("6.1", "6.12"), major, exact release or LINE-debug; default DEFAULT_KERNEL. */
+  kernel?: string;
+  arch?: Arch;
+  kernelImage?: string;
+  kernelBuild?: string;
+}
+
+/**
+ * A kernel resolved for booting, once, at the command boundary
+ * (lib/kernels/resolve.ts): what vmRun boots, and what a job reads.
+ */
+export interface BootTarget {
+  kernel: Kernel;
+  /** debian: an archive kernel; debug: one built from a line's source (LINE-debug); user: --kernel-image. */
+  origin: 'debian' | 'debug' | 'user';
+  /** As asked (--kernel's value, or the image and its build tree): what the run's record says. */
+  asked: string;
+}

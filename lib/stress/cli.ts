@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { projectRoot } from '../util/root.js';
 import { nonNegativeInt, positiveInt } from '../util/args.js';
 import { vmRun } from '../vm/run.js';
+import { resolveBootTarget } from '../kernels/resolve.js';
 
 export interface StressOptions {
   kernel: string;
@@ -37,7 +38,7 @@ export async function runStress(opts: StressOptions): Promise<number> {
   let worst = 0;
   for (const k of opts.kernel.split(',')) {
     const result = await vmRun({
-      kernel: k,
+      target: resolveBootTarget({ kernel: k }, (m) => process.stderr.write(`guplab: ${m}\n`)),
       memMiB: prof.memMiB,
       timeoutSec: opts.timeout,
       job: { steps: [{ kind: 'stress', profile: { ...prof.guest, seed: opts.seed } }] },

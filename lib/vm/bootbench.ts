@@ -4,6 +4,7 @@ import { median } from 'simple-statistics';
 import type { GuestMemoryOptions } from './guest.js';
 import type { Arch } from './paths.js';
 import { vmRun } from './run.js';
+import { resolveBootTarget } from '../kernels/resolve.js';
 import type { Accel } from './qemu.js';
 
 export interface BootBenchRow {
@@ -39,14 +40,14 @@ export async function bootBench(options: BootBenchOptions): Promise<BootBenchRow
   const rows: BootBenchRow[] = [];
   for (const arch of options.arches) {
     for (const kernel of options.kernels) {
+      const target = resolveBootTarget({ kernel, arch }, options.log ?? (() => undefined));
       const byGuest = guests.map((g): BootBenchRow => ({ kernel, release: '', arch, accel: 'tcg', guest: g.label, bootMs: [], wallMs: [] }));
       for (let i = 0; i < options.runs; i++) {
         for (const [gi, g] of guests.entries()) {
           const row = byGuest[gi]!;
           const r = await vmRun({
             command: ['true'],
-            kernel,
-            arch,
+            target,
             memMiB: g.memMiB,
             memory: g.memory,
             accel: options.accel,

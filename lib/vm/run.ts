@@ -14,9 +14,9 @@ import { run } from './exec.js';
 import { pmemDeviceTree } from './devicetree.js';
 import { daxForKernel, guestSetup, prepareDisks, type GuestMemoryOptions } from './guest.js';
 import { buildInitramfs } from './initramfs.js';
-import { DEBUG_APPEND, debugLine } from '../kernels/debugkernel.js';
-import { buildModule, DEFAULT_KERNEL, ensureKernel, kernelConfig } from '../kernels/kernel.js';
-import { userKernel } from '../kernels/userkernel.js';
+import { DEBUG_APPEND } from '../kernels/debugkernel.js';
+import { buildModule, kernelConfig } from '../kernels/kernel.js';
+import type { BootTarget, KernelRequest } from '../kernels/target.js';
 import { cacheRoot, hostArch, type Arch } from './paths.js';
 import { missingProgramHint, requireProgram } from '../util/programs.js';
 import { chooseAccel, firstBootVerdict, qemuArgs, qemuBinary, type Accel } from './qemu.js';
@@ -26,18 +26,15 @@ export interface VmRunOptions {
   command?: readonly string[];
   /** A guest job (lib/guest.ts) written to the run folder for `guplab-guest`. */
   job?: GuestJob;
-  /** Kernel series ("6.1", "6.12") or full release; default 6.1. */
-  kernel?: string;
+  /** The kernel to boot, resolved once by the caller (lib/kernels/resolve.ts; a command line's: jobs/vm.ts bootTarget). */
+  target: BootTarget;
   /**
    * false: boot without guplab.ko (none built, none loaded; /dev/guplab
    * absent and $GUPLAB_NO_MODULE=1 in the guest). The only way to boot an
-   * image-only Debian kernel (no headers in the archive). Default true.
+   * image-only Debian kernel (no headers in the archive): resolve its target
+   * with module: false too. Default true.
    */
   module?: boolean;
-  arch?: Arch;
-  /** A user's own kernel image, with kernelBuild its build tree or headers (instead of a Debian kernel). */
-  kernelImage?: string;
-  kernelBuild?: string;
   /** Guest working directory; default the caller's (the host root is shared, so the same path). */
   cwd?: string;
   env?: Record<string, string>;
@@ -340,21 +337,27 @@ function refuseWithoutModules(release: string, setup: ReturnType<typeof guestSet
   if (extra.includes('-numa')) throw new Error(`${why}: its memory is one shared memfd for virtio-fs, so --numa is not supported there`);
 }
 
+/**
+ * What can be refused before a kernel is fetched: the guest memory options
+ * and a missing QEMU (named with its package). A user kernel's arch is known
+ * only from its image, so without --arch its memory waits for vmRun.
+ */
+export function preflight(o: Pick<VmRunOptions, 'memory' | 'memMiB'> & KernelRequest): void {
+  const arch = o.arch ?? (o.kernelImage ? undefined : hostArch());
+  if (!arch) return;
+  if (!o.kernelImage) guestSetup(o.memory ?? {}, arch, o.memMiB ?? 2048);
+  requireProgram(qemuBinary(arch));
+}
+
 export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   const log = options.log ?? ((msg: string) => process.stderr.write(`guplab: ${msg}\n`));
   if (!options.command && !options.job) throw new Error('vmRun needs a command or a job');
   const command = options.command ?? ['node', path.join(projectRoot, 'bin', 'guplab-guest.js'), guestPath('job')];
-  if (Boolean(options.kernelImage) !== Boolean(options.kernelBuild))
-    throw new Error('--kernel-image and --kernel-build go together: the image to boot and the build tree (or headers) to build guplab.ko against');
   const withModule = options.module ?? true;
-  // Memory options are checked before anything is fetched or built (a user kernel's arch is known only from its image).
-  if (!options.kernelImage) guestSetup(options.memory ?? {}, options.arch ?? hostArch(), options.memMiB ?? 2048);
-  // So is QEMU: a missing emulator is named with its package before a kernel is downloaded.
-  if (!options.kernelImage || options.arch) requireProgram(qemuBinary(options.arch ?? hostArch()));
-  const kernel = options.kernelImage
-    ? userKernel(options.kernelImage, options.kernelBuild!, options.arch, log)
-    : ensureKernel(options.kernel ?? DEFAULT_KERNEL, options.arch ?? hostArch(), log, { module: withModule });
+  const { kernel, origin, asked } = options.target;
+  if (withModule && kernel.imageOnly) throw new Error(`vmRun: ${kernel.release} is image-only (${kernel.imageOnly}): resolve and boot it with module: false`);
   const arch = kernel.arch;
+  requireProgram(qemuBinary(arch));
   // DAX needs kernel options: refused here, before the module is built or anything boots (or dropped, where optional).
   const { memory, noDax } = options.memory?.pmem
     ? daxForKernel(options.memory, kernelConfig(kernel), arch, kernel.release)
@@ -383,16 +386,11 @@ export async function vmRun(options: VmRunOptions): Promise<VmRunResult> {
   );
   let accel: Accel = !options.accel || options.accel === 'auto' ? chooseAccel(arch, hostArch()) : options.accel;
   const runOptions: VmRunMeta['options'] = {
-    kernel: options.kernelImage ? `${options.kernelImage} (build ${options.kernelBuild})` : (options.kernel ?? DEFAULT_KERNEL),
+    kernel: asked,
     module: withModule,
     memMiB,
     cpus: options.cpus ?? 2,
-    append: [
-      ...setup.append,
-      ...(!options.kernelImage && debugLine(options.kernel ?? '') ? DEBUG_APPEND : []),
-      ...timingClockAppend(arch, options),
-      ...(options.append ?? []),
-    ],
+    append: [...setup.append, ...(origin === 'debug' ? DEBUG_APPEND : []), ...timingClockAppend(arch, options), ...(options.append ?? [])],
     memory,
     timeoutSec: options.timeoutSec ?? 900,
   };

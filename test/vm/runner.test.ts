@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { vmRun, type VmRunResult } from '../../lib/vm/run.js';
+import { resolveBootTarget } from '../../lib/kernels/resolve.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'guplab-runner-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -22,6 +23,7 @@ async function guest(name: string, script: string, timeoutSec: number): Promise<
   const outDir = path.join(tmp, name);
   const log: string[] = [];
   const result = await vmRun({
+    target: resolveBootTarget({}, (msg) => log.push(msg)),
     command: ['sh', '-c', script],
     memMiB: 512,
     timeoutSec,
