@@ -2,7 +2,7 @@
 // registered by its own module in lib/commands/ (options wired to the jobs
 // in lib/jobs/; no job logic lives here).
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { addStressCommand } from './stress/cli.js';
+import { addStressCommand } from './commands/stress.js';
 import { addConsumersCommand } from './commands/consumers.js';
 import { addVmCommand } from './commands/vm.js';
 import { addBenchCommand } from './commands/bench.js';

@@ -34,7 +34,7 @@ export const GuestStepSchema = z.discriminatedUnion('kind', [
         .optional(),
     })
     .strict(),
-  /** The module's stress run (lib/stress/guest.ts), with one profile (lib/stress/cli.ts PROFILES); it reloads guplab.ko, so it runs alone in its boot. */
+  /** The module's stress run (lib/stress/guest.ts), with one profile (lib/jobs/stress.ts PROFILES); it reloads guplab.ko, so it runs alone in its boot. */
   z
     .object({
       kind: z.literal('stress'),

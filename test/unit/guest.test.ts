@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROFILES } from '../../lib/stress/cli.js';
+import { PROFILES } from '../../lib/jobs/stress.js';
 import { onlyRpcTimeouts, runGuestJob } from '../../lib/guest.js';
 import { readJobFile } from '../../lib/guest-job.js';
 import { dumpDtbArgs, pmemNodes } from '../../lib/vm/devicetree.js';

@@ -1,12 +1,11 @@
-// `guplab stress`: builds the C stress program with the host's gcc, boots
-// each kernel with guplab.ko and runs the guest job's stress step there
-// (lib/stress/guest.ts, which reloads the module from $GUPLAB_KO, set by the runner).
+// The host side of `guplab stress` (lib/commands/stress.ts): builds the C
+// stress program with the host's gcc, boots each kernel with guplab.ko and
+// runs the guest job's stress step there (lib/stress/guest.ts, which reloads
+// the module from $GUPLAB_KO, set by the runner).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
 import { projectRoot } from '../util/root.js';
-import { nonNegativeInt, positiveInt } from '../util/args.js';
 import { vmRun } from '../vm/run.js';
 import { resolveBootTarget } from '../kernels/resolve.js';
 
@@ -54,18 +53,4 @@ export async function runStress(opts: StressOptions): Promise<number> {
     }
   }
   return worst;
-}
-
-export function addStressCommand(program: Command): void {
-  program
-    .command('stress')
-    .description('fuzz, kill, race and permission stress of the module in the VM (docs/stress.md)')
-    .option('--kernel <list>', 'kernels, comma-separated', '6.1,6.12')
-    .option('--profile <name>', 'full (make stress) or ci (make test); default from GUPLAB_STRESS_PROFILE', process.env.GUPLAB_STRESS_PROFILE ?? 'full')
-    .option('--seed <n>', 'fuzzer seed (a failure prints it); default GUPLAB_SEED or 1', nonNegativeInt, nonNegativeInt(process.env.GUPLAB_SEED ?? '1'))
-    .option('--timeout <seconds>', 'per-kernel VM timeout', positiveInt, 1800)
-    .action(async (o: StressOptions) => {
-      if (o.profile !== 'full' && o.profile !== 'ci') throw new Error(`--profile ${String(o.profile)}: use full or ci`);
-      process.exitCode = await runStress(o);
-    });
 }
