@@ -3,7 +3,7 @@
 // side by side, in pairs of rounds; each case's ratio with its CI, judged
 // (exit 1 when a case is outside 5% with a CI that excludes 1).
 import { ENV } from '../contract.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../util/root.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -29,14 +29,19 @@ function quote(w: string): string {
  * per round and case, gup_test and guplab's BENCH back to back on buffers
  * of the same size, backing and prefault, in alternating order.
  */
-export function fidelityScript(opts: { module: string; job: string }): string {
+export function fidelityScript(opts: { module: string; job: FidelityGuestJob }): string {
+  // The job travels inside the script (the guest job file), not as a host file read through the host-root share.
+  const job = '/tmp/guplab-fidelity-job.json';
   return [
     'set -u',
     `out="$${ENV.out}"`,
+    `cat > ${job} <<'GUPLAB_FIDELITY_JOB'`,
+    JSON.stringify(opts.job),
+    'GUPLAB_FIDELITY_JOB',
     'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug',
     `insmod ${quote(opts.module)} || exit 3`,
     'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$out/clocksource" 2>/dev/null',
-    `node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${quote(opts.job)} > "$out/pairs.jsonl" || exit 4`,
+    `node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${job} > "$out/pairs.jsonl" || exit 4`,
     'exit 0',
     '',
   ].join('\n');
@@ -51,11 +56,7 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   const out = path.resolve(o.out);
   const runDir = path.join(out, `fidelity-${tag}.d`);
   mkdirSync(runDir, { recursive: true });
-  const job = path.join(runDir, 'job.json');
-  writeFileSync(
-    job,
-    `${JSON.stringify({ gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds } satisfies FidelityGuestJob)}\n`,
-  );
+  const job: FidelityGuestJob = { gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds };
   // 32 MiB buffers fit the default guest; THP needs no reserved pages.
   const result = await vmRun({
     ...vm,
