@@ -20,13 +20,15 @@ import { positiveInt, UsageError } from '../util/args.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { projectRoot } from '../util/root.js';
 import { guestPath } from '../contract.js';
-import { DEFAULT_KERNEL, resolveArchiveKernel } from '../kernels/kernel.js';
+import { DEFAULT_KERNEL, kernelConfig, resolveArchiveKernel } from '../kernels/kernel.js';
+import { daxForKernel, type GuestMemoryOptions } from '../vm/guest.js';
 import { bootTarget, reportVm } from '../jobs/vm.js';
 import { addVmOptions, commaList, log, refuseVmOnly, vmBase, type VmCliOptions } from './options.js';
 import type { Arch } from '../vm/paths.js';
 
 /** The guest of `consumers check --vm` unless the user chose its memory: an ext4 disk for the file cases, 2 MiB huge pages for hugetlb. */
-const GUEST_MEMORY = { fs: ['ext4' as const], hugepages: 8 };
+/** The consumers' guest: ext4 and xfs disks, and DAX ext4 and xfs on pmem where the kernel can (daxForKernel), each a pair of file cases. */
+const GUEST_MEMORY: GuestMemoryOptions = { fs: ['ext4', 'xfs'], hugepages: 8, pmem: '128M', dax: ['ext4', 'xfs'], daxOptional: true };
 
 /** kselftest's "every case skipped". */
 const EXIT_SKIP = 4;
@@ -61,17 +63,18 @@ export function addConsumersCommand(program: Command, host: Arch): void {
       .option('--only <ids>', `comma-separated consumers: ${CONSUMER_IDS.join(', ')}`, commaList, [] as string[])
       .option('--list', 'list the consumers, each with the GUP call it makes on this kernel, and exit')
       .option(
-        '--dir <path>',
-        "folder for the file backing and the O_DIRECT source (its filesystem names the file cases; default: the working directory; with --vm: the guest's first --fs disk)",
+        '--dir <paths>',
+        "folders for the file backings, comma-separated, one per filesystem (each filesystem names its file cases: file-ext4, file-xfs, file-ext4-dax); the first also holds the O_DIRECT source (default: the working directory; with --vm: the guest's --fs disks, then its --dax mounts)",
+        commaList,
       )
       .option('--out <dir>', 'also write the report as JSON into DIR/consumers.json (with --vm default results/consumers-KERNEL-ARCH)')
       .option('--json', 'print the JSON report instead of KTAP')
       .option(
         '--vm',
-        'boot the kernel in QEMU without guplab.ko (an ext4 disk and 8 huge pages unless --fs/--hugepages say otherwise) and check there; image-only lines included',
+        'boot the kernel in QEMU without guplab.ko (ext4 and xfs disks, DAX ext4 and xfs on 128M of pmem where the kernel has FS_DAX, 8 huge pages, unless the memory options say otherwise) and check there; image-only lines included',
       )
       .option('--no-module', 'boot without guplab.ko: what --vm always does here (the consumers never open /dev/guplab), accepted as vm run takes it'),
-  ).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; dir?: string; out?: string; json?: boolean; vm?: boolean }, sub: Command) => {
+  ).action(async (opts: VmCliOptions & { only: string[]; list?: boolean; dir?: string[]; out?: string; json?: boolean; vm?: boolean }, sub: Command) => {
     refuseVmOnly(sub, opts.vm);
     if (opts.list) {
       const version = hostVersion();
@@ -90,15 +93,18 @@ export function addConsumersCommand(program: Command, host: Arch): void {
       // A line whose modules the archive lost (6.19 to 7.1) can mount no ext4 disk: its file cases go to the guest's /tmp (tmpfs).
       const noModules = base.kernelImage ? undefined : archiveNoModules(opts.kernel ?? DEFAULT_KERNEL, base.arch ?? host, log);
       if (noModules) log(`${noModules}: no ext4 disk in this guest, the file cases run on /tmp (tmpfs)`);
-      const memory = Object.keys(base.memory ?? {}).length ? base.memory! : noModules ? { hugepages: GUEST_MEMORY.hugepages } : GUEST_MEMORY;
-      const fs = memory.fs?.[0];
-      const dir = opts.dir ?? (fs ? `/mnt/guplab/${fs}` : '/tmp');
+      const asked = Object.keys(base.memory ?? {}).length ? base.memory! : noModules ? { hugepages: GUEST_MEMORY.hugepages } : GUEST_MEMORY;
+      const target = bootTarget({ ...base, memory: asked }, { module: false });
+      // DAX only where the kernel has it (arm64 before 6.12 has no FS_DAX): decided here, so the folders are known before the boot.
+      const { memory, noDax } = asked.pmem ? daxForKernel(asked, kernelConfig(target.kernel), target.kernel.arch, target.kernel.release) : { memory: asked };
+      if (noDax) log(`no DAX file cases in this guest: ${noDax}`);
+      const dirs = opts.dir ?? [...(memory.fs ?? []).map((f) => `/mnt/guplab/${f}`), ...(memory.dax ?? []).map((f) => `/mnt/guplab/${f}-dax`)];
       const args = [
         'consumers',
         'check',
         ...(opts.only.length ? ['--only', opts.only.join(',')] : []),
         '--dir',
-        dir,
+        dirs.length ? dirs.join(',') : '/tmp',
         '--out',
         guestPath('out'),
         ...(opts.json ? ['--json'] : []),
@@ -107,7 +113,7 @@ export function addConsumersCommand(program: Command, host: Arch): void {
       const { vmRun } = await import('../vm/run.js');
       const result = await vmRun({
         ...base,
-        target: bootTarget({ ...base, memory }, { module: false }),
+        target,
         memory,
         module: false,
         outDir,
@@ -117,7 +123,7 @@ export function addConsumersCommand(program: Command, host: Arch): void {
       if (result.status !== null) process.stderr.write(`guplab: wrote ${path.join(outDir, 'consumers.json')}\n`);
       return;
     }
-    const report = runConsumers({ only: opts.only, ...(opts.dir ? { dir: opts.dir } : {}), onLine: opts.json ? undefined : (line) => console.log(line) });
+    const report = runConsumers({ only: opts.only, ...(opts.dir ? { dirs: opts.dir } : {}), onLine: opts.json ? undefined : (line) => console.log(line) });
     if (opts.json) console.log(JSON.stringify(report, null, 2));
     if (opts.out) {
       const file = path.resolve(opts.out, 'consumers.json');

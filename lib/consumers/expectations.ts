@@ -4,7 +4,7 @@
 // the GUP call each consumer makes is in table.ts. Ranges for lines no run
 // here boots are read from source only.
 import type { Expectation } from '../check/expectations.js';
-import { DIRTY_TRACKED_FS, PROBE_BYTES, SMALL_BYTES, type ConsumerId } from './table.js';
+import { DAX_FS, DIRTY_TRACKED_FS, PROBE_BYTES, SMALL_BYTES, type ConsumerId } from './table.js';
 
 // errno values are the same on x86_64 and arm64 (asm-generic/errno*.h).
 const EIO = -5;
@@ -18,6 +18,12 @@ const each = (names: readonly string[], row: Omit<Expectation, 'cases'>): Expect
 /** The file cases on every dirty-tracked filesystem (shared, then private). */
 const FILE_SHARED = DIRTY_TRACKED_FS.map((fs) => `file-${fs}`);
 const FILE_PRIVATE = DIRTY_TRACKED_FS.map((fs) => `file-${fs}-private`);
+/**
+ * The file cases on a DAX mount (fsdax: the file's pages are the pmem
+ * itself). A short-term GUP takes them like page-cache pages; only
+ * FOLL_LONGTERM is refused (io_uring below).
+ */
+const DAX_FILES = DAX_FS.flatMap((fs) => [`file-${fs}`, `file-${fs}-private`]);
 /** Memory every consumer takes: present, readable and writable, no special vma. */
 const PLAIN = ['anon', 'thp', 'memfd', 'tmpfs', 'hugetlb'];
 
@@ -30,10 +36,10 @@ const NO_WRITE = 'check_vma_flags(): FOLL_WRITE on a !VM_WRITE vma without FOLL_
 /** The rows every short-term, copy-style consumer shares (vmsplice, process_vm_*, O_DIRECT): only what GUP refuses fails. */
 function shortTerm(bytes: number, write: boolean, how: string): Expectation[] {
   return [
-    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], {
+    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE, ...DAX_FILES], {
       kernels: '*',
       answer: { ret: bytes },
-      source: `${how}: no FOLL_LONGTERM, so any mapping with pages will do`,
+      source: `${how}: no FOLL_LONGTERM, so any mapping with pages will do (fsdax pages too: only FOLL_LONGTERM is refused on them)`,
     }),
     write
       ? { cases: 'readonly', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE }
@@ -54,8 +60,33 @@ function procMem(write: boolean): Expectation[] {
   const force = write
     ? 'check_vma_flags(): FOLL_FORCE|FOLL_WRITE into a !VM_WRITE vma passes when is_cow_mapping() (private; not hugetlb): the write breaks COW'
     : 'check_vma_flags(): !VM_READ with FOLL_FORCE passes when VM_MAYREAD; follow_page_pte() follows a PROT_NONE pte without FOLL_NUMA / FOLL_HONOR_NUMA_FAULT';
+  const daxPrivate = DAX_FS.map((fs) => `file-${fs}-private`);
+  // A FOLL_FORCE write into a private fsdax mapping breaks COW in the child's mm from the tracer's task.
+  const cowRemote = write
+    ? [
+        ...each(daxPrivate, {
+          kernels: '<6.12',
+          answer: { ret: SMALL_BYTES },
+          source:
+            "do_wp_page() -> wp_page_copy() -> __wp_page_copy_user(): a legacy fsdax pte (pte_devmap) has no page for vm_normal_page(), so the copy is the best-effort __copy_from_user_inatomic() at that address in the tracer's own mm (WARN and zero fill where nothing is mapped there): it copies right here only because the traced child is the tracer's fork, mapping the same file at the same address. Measured 5.10.262, 6.1.192",
+        }),
+        ...each(daxPrivate, {
+          kernels: '[6.12,6.15)',
+          answer: { ret: EIO },
+          source:
+            '__wp_page_copy_user(): "mm: Fix __wp_page_copy_user fallback path for remote mm" (Asahi Lina, linux-mm Nov 2024; mainline 6.13, in 6.12.118): a remote fault without a source page -> VM_FAULT_SIGSEGV -> -EFAULT, and mem_rw() answers -EIO. Measured 6.12.118; the 6.12 sublevel that took it is not pinned',
+        }),
+        ...each(daxPrivate, {
+          kernels: '>=6.15',
+          answer: { ret: SMALL_BYTES },
+          source:
+            'fsdax pages are refcounted folios mapped as normal ptes ("fs/dax: Fix ZONE_DEVICE page reference counts", Alistair Popple, 6.15): vm_normal_page() returns the page and wp_page_copy() copies it. Measured 7.3.4',
+        }),
+      ]
+    : [];
   return [
-    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], {
+    ...cowRemote,
+    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE, ...DAX_FILES], {
       kernels: '*',
       answer: { ret: SMALL_BYTES },
       source: 'mem_rw() -> access_remote_vm(): one page per get_user_pages_remote()',
@@ -72,7 +103,11 @@ function populate(write: boolean): Expectation[] {
   const einval =
     'madvise_populate(): check_vma_flags() failing is reported as -EINVAL ("Incompatible mappings / permissions"; faultin_vma_page_range() before 6.10, __get_user_pages() with FOLL_MADV_POPULATE from 6.10)';
   return [
-    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE], { kernels: '*', answer: { ret: 0 }, source: 'madvise_populate(): every page faulted in' }),
+    ...each([...PLAIN, ...FILE_SHARED, ...FILE_PRIVATE, ...DAX_FILES], {
+      kernels: '*',
+      answer: { ret: 0 },
+      source: 'madvise_populate(): every page faulted in',
+    }),
     write
       ? { cases: 'readonly', kernels: '*', answer: { ret: EINVAL }, source: `${einval}: FOLL_WRITE on a !VM_WRITE vma` }
       : { cases: 'readonly', kernels: '*', answer: { ret: 0 }, source: 'madvise_populate(): read faults map the shared zero page' },
@@ -112,6 +147,12 @@ export const CONSUMER_EXPECTATIONS: Record<ConsumerId, Expectation[]> = {
       answer: { ret: 0 },
       source:
         'writable_file_mapping_allowed(): a MAP_PRIVATE mapping needs no dirty tracking (FOLL_WRITE breaks COW into anonymous pages) and io_uring\'s own check is gone ("io_uring: rsrc: delegate VMA file-backed check to GUP", 6.5)',
+    }),
+    ...each(DAX_FILES, {
+      kernels: '*',
+      answer: { ret: EOPNOTSUPP },
+      source:
+        "FOLL_LONGTERM on an fsdax vma, shared or private (vma_is_fsdax()): check_vma_flags() -> -EOPNOTSUPP, before the dirty-tracking test (6.1.192 mm/gup.c; 5.10: check_dax_vmas() in __gup_longterm_locked()); GUP-fast leaves it to the slow path; io_uring passes the error on (the module's dax-longterm */longterm/pin_* rows)",
     }),
     { cases: 'readonly', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE },
     { cases: 'protnone', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE },

@@ -96,6 +96,21 @@ export function fsTypeFrom(mountinfo: string, dir: string): string | undefined {
   return best?.type;
 }
 
+/** Whether the mount holding `dir` is a DAX mount (its super options say dax or dax=always). */
+export function daxMountFrom(mountinfo: string, dir: string): boolean {
+  let best: { point: string; dax: boolean } | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    const sep = fields.indexOf('-');
+    if (sep < 0 || fields.length < sep + 4) continue;
+    const point = unescapeOctal(fields[4] ?? '');
+    const inside = point === '/' || dir === point || dir.startsWith(`${point}/`);
+    const dax = (fields[sep + 3] ?? '').split(',').some((o) => o === 'dax' || o === 'dax=always');
+    if (inside && (!best || point.length >= best.point.length)) best = { point, dax };
+  }
+  return best?.dax ?? false;
+}
+
 export function fsTypeOf(dir: string): string {
   let real = dir;
   try {
@@ -104,6 +119,19 @@ export function fsTypeOf(dir: string): string {
     // a missing folder: its name is all there is
   }
   return fsTypeFrom(read('/proc/self/mountinfo') ?? '', real) ?? 'unknown';
+}
+
+/** What the file cases on `dir` are named after: its filesystem type, with -dax on a DAX mount (ext4-dax). */
+export function fileFsName(dir: string): string {
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // a missing folder: its name is all there is
+  }
+  const mountinfo = read('/proc/self/mountinfo') ?? '';
+  const type = fsTypeFrom(mountinfo, real) ?? 'unknown';
+  return daxMountFrom(mountinfo, real) ? `${type}-dax` : type;
 }
 
 /** The THP setting ("always [madvise] never" -> "madvise"). */

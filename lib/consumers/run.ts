@@ -4,7 +4,7 @@
 // "consumers"`. What this machine lacks (io_uring off, no O_DIRECT, no
 // hugetlb pages, RLIMIT_MEMLOCK too low) is a skip with its reason, never an
 // answer.
-import { closeSync, constants, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ENV } from '../contract.js';
@@ -16,6 +16,7 @@ import { hostArch, type Arch } from '../vm/paths.js';
 import { CONSUMER_EXPECTATIONS } from './expectations.js';
 import {
   formatBytes,
+  fileFsName,
   fsTypeOf,
   ioUringDisabled,
   ioUringSetupReason,
@@ -46,9 +47,11 @@ import {
 /** The consumer suite's report: a check report whose probes are consumers and whose cases are backings. */
 export interface ConsumerReport extends CheckReport {
   suite: 'consumers';
-  /** The working directory whose filesystem the file cases use, and its type. */
+  /** The first working directory (the O_DIRECT source's) and its type. */
   dir: string;
   fs: string;
+  /** Every folder the file cases ran on, each named after its filesystem (fileFsName: ext4, xfs, ext4-dax). */
+  files?: { dir: string; fs: string }[];
   /** Per consumer, the GUP call it makes on this kernel (table.ts). */
   calls: Partial<Record<ConsumerId, GupCall>>;
   cpuModel: string;
@@ -57,8 +60,8 @@ export interface ConsumerReport extends CheckReport {
 export interface ConsumerOptions {
   /** Consumer ids to run (default all). */
   only?: readonly string[];
-  /** Folder for the file backing and the O_DIRECT source (default: the working directory). */
-  dir?: string;
+  /** Folders for the file backings, one pair of file cases each; the first also holds the O_DIRECT source (default: the working directory). */
+  dirs?: readonly string[];
   /** Folder on tmpfs (default /dev/shm). */
   tmpfs?: string;
   onLine?: (line: string) => void;
@@ -100,7 +103,8 @@ interface Context {
   dir: string;
   fs: string;
   tmpfs: string;
-  mapFile: string;
+  /** The file backings: one file per folder, its cases named after the folder's filesystem. */
+  files: { dir: string; fs: string; mapFile: string }[];
   sourceFile: string;
   tmpfsFile: string;
   memlock: MemlockFacts;
@@ -113,7 +117,7 @@ interface Context {
 }
 
 /** A fresh mapping of one backing, populated the way a program would have it, or why it cannot be had here. */
-function backing(kind: BackingKind, ctx: Context): Mapping | { skip: string } {
+function backing(kind: BackingKind, ctx: Context, file?: Context['files'][number]): Mapping | { skip: string } {
   try {
     switch (kind) {
       case 'anon':
@@ -131,9 +135,9 @@ function backing(kind: BackingKind, ctx: Context): Mapping | { skip: string } {
       case 'tmpfs':
         return mapFile(ctx.tmpfsFile, PROBE_BYTES, { create: true, populate: 'write' });
       case 'file':
-        return mapFile(ctx.mapFile, PROBE_BYTES, { populate: 'write' });
+        return mapFile(file!.mapFile, PROBE_BYTES, { populate: 'write' });
       case 'file-private':
-        return mapFile(ctx.mapFile, PROBE_BYTES, { shared: false, populate: 'read' });
+        return mapFile(file!.mapFile, PROBE_BYTES, { shared: false, populate: 'read' });
       case 'hugetlb':
         return mapHugetlb(PROBE_BYTES, { populate: 'write' });
       case 'secretmem':
@@ -311,15 +315,21 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
   const unknown = (options.only ?? []).filter((id) => !isConsumerId(id));
   if (unknown.length) throw new RangeError(`unknown consumer(s) ${unknown.join(', ')}: choose from ${CONSUMER_IDS.join(', ')}`);
   const ids = CONSUMER_IDS.filter((id) => !options.only?.length || options.only.includes(id));
-  const dir = path.resolve(options.dir ?? process.cwd());
+  const dirs = (options.dirs?.length ? options.dirs : [process.cwd()]).map((d) => path.resolve(d));
+  const missing = dirs.filter((d) => !existsSync(d));
+  if (missing.length) throw new RangeError(`--dir ${missing.join(',')}: no such folder: name folders that exist (their filesystems name the file cases)`);
+  const dir = dirs[0]!;
   const tmpfs = options.tmpfs ?? '/dev/shm';
   const tag = `guplab-consumers-${process.pid}`;
+  const files = dirs.map((d) => ({ dir: d, fs: fileFsName(d), mapFile: path.join(d, `.${tag}.map`) }));
+  const twice = files.find((f, i) => files.findIndex((g) => g.fs === f.fs) !== i);
+  if (twice) throw new RangeError(`--dir: two folders on ${twice.fs}: their file cases would share one name; give one folder per filesystem`);
   const ctx: Context = {
     c: consumersAddon(),
     dir,
     fs: fsTypeOf(dir),
     tmpfs,
-    mapFile: path.join(dir, `.${tag}.map`),
+    files,
     sourceFile: path.join(dir, `.${tag}.src`),
     tmpfsFile: path.join(tmpfs, tag),
     memlock: options.memlock ?? memlockFacts(),
@@ -352,6 +362,7 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
     ...(process.env[ENV.imageOnly] ? { imageOnly: process.env[ENV.imageOnly] } : {}),
     dir,
     fs: ctx.fs,
+    files: files.map((f) => ({ dir: f.dir, fs: f.fs })),
     cpuModel,
     calls: {},
     probes: [],
@@ -359,13 +370,15 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
   };
   emit('KTAP version 1');
   emit(
-    `# guplab consumers on ${release} (${version}) ${arch} (${report.accelerator === 'none' ? 'no emulation' : report.accelerator}, no module), ${cpuModel}; files on ${ctx.fs} (${dir})`,
+    `# guplab consumers on ${release} (${version}) ${arch} (${report.accelerator === 'none' ? 'no emulation' : report.accelerator}, no module), ${cpuModel}; files on ${files.map((f) => `${f.fs} (${f.dir})`).join(', ')}`,
   );
   emit(`1..${ids.length}`);
   const made: string[] = [];
   try {
-    writeData(ctx.mapFile, PROBE_BYTES);
-    made.push(ctx.mapFile);
+    for (const f of files) {
+      writeData(f.mapFile, PROBE_BYTES);
+      made.push(f.mapFile);
+    }
     writeData(ctx.sourceFile, PROBE_BYTES);
     made.push(ctx.sourceFile);
     made.push(ctx.tmpfsFile);
@@ -377,9 +390,11 @@ export function runConsumers(options: ConsumerOptions = {}): ConsumerReport {
       emit(`    # Subtest: ${id}`);
       for (const line of header(id, call, ctx.force)) emit(`    # ${ktapText(line)}`);
       try {
-        for (const kind of BACKING_KINDS) {
-          const name = caseName(kind, ctx.fs);
-          const m = backing(kind, ctx);
+        const cases = BACKING_KINDS.flatMap((kind): { kind: BackingKind; file?: Context['files'][number]; name: string }[] =>
+          kind === 'file' || kind === 'file-private' ? files.map((f) => ({ kind, file: f, name: caseName(kind, f.fs) })) : [{ kind, name: kind }],
+        );
+        for (const { kind, file, name } of cases) {
+          const m = backing(kind, ctx, file);
           let outcome: Outcome;
           if ('skip' in m) outcome = m;
           else {

@@ -288,6 +288,9 @@ export const BACKING_TEXT: Record<BackingKind, string> = {
  */
 export const DIRTY_TRACKED_FS = ['ext4', 'xfs', 'btrfs', 'f2fs', 'ext3', 'ext2'] as const;
 
+/** Filesystems whose DAX mounts have expectation rows (their file cases: file-ext4-dax, file-xfs-dax). */
+export const DAX_FS = ['ext4-dax', 'xfs-dax'] as const;
+
 /** The case name of a backing on a working directory of filesystem type `fs`. */
 export function caseName(kind: BackingKind, fs: string): string {
   if (kind === 'file') return `file-${fs}`;
