@@ -920,7 +920,7 @@ const ksm: Probe = {
   run: (ctx) => {
     if (!existsSync(`${KSM}/run`)) return skipAll('*', 'no KSM in this kernel (CONFIG_KSM)');
     // ksmd made fast for the probe (scan everything, no sleep), then put back.
-    // smart_scan (6.7; on by default) skips pages that did not merge for a
+    // smart_scan (5e924ff54d08, 6.7; on by default) skips pages that did not merge for a
     // growing number of scans: with it on, 6.12's ksmd merged the first two
     // pairs only, and each later case waited out its 20 s and skipped (7.3
     // merged all six). Off for the probe, where the kernel has it.
