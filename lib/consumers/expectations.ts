@@ -65,11 +65,16 @@ function procMem(write: boolean): Expectation[] {
   const cowRemote = write
     ? [
         ...each(daxPrivate, {
-          // Read so through 6.14; 6.12.118 answers -EIO, without a WARN: a finding not yet explained (docs/consumers.md), left failing.
+          kernels: '6.12',
+          answer: { ret: EIO },
+          source:
+            'Debian 6.12.118 mm/memory.c:3050-3055: __wp_page_copy_user() rejects a remote fault without a source page ("__copy_from_user_inatomic() only works as expected for local faults"): -EFAULT, which wp_page_copy() turns into VM_FAULT_SIGBUS (:3382-3383), so GUP fails and mem_rw() answers -EIO. A change of the 6.12 line only: 6.1.192 and mainline (7.3.4 mm/memory.c:3688-3712) lack it, mainline fixed the case by refcounting fsdax pages (38607c62b34b, 6.15). Read in 6.12.118 and measured there; the first 6.12.y with it is not pinned',
+        }),
+        ...each(daxPrivate, {
           kernels: '<6.15',
           answer: { ret: SMALL_BYTES },
           source:
-            "do_wp_page() -> wp_page_copy() -> __wp_page_copy_user(): a legacy fsdax pte (pte_devmap) has no page for vm_normal_page(), so the copy is the best-effort __copy_from_user_inatomic() at that address in the tracer's own mm (WARN and zero fill where nothing is mapped there): it copies right here only because the traced child is the tracer's fork, mapping the same file at the same address. Measured 5.10.262, 6.1.192; 6.12.118 disagrees (-EIO)",
+            "do_wp_page() -> wp_page_copy() -> __wp_page_copy_user(): a legacy fsdax pte (pte_devmap) has no page for vm_normal_page(), so the copy is the best-effort __copy_from_user_inatomic() at that address in the tracer's own mm (WARN and zero fill where nothing is mapped there): it copies right here only because the traced child is the tracer's fork, mapping the same file at the same address (6.1.192 mm/memory.c:2880). Measured 5.10.262, 6.1.192",
         }),
         ...each(daxPrivate, {
           kernels: '>=6.15',
