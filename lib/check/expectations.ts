@@ -54,6 +54,20 @@ export interface Commit {
  * mails where no tree of that release was at hand (said so in `read`).
  */
 export const COMMITS: Record<string, Commit> = {
+  // The next two ids come from akpm's mm-stable branch logs (kept as-is in mainline), beside commits
+  // confirmed mainline by later Fixes: tags; no "commit ... upstream" line was found for them.
+  '052ccfbcc6cd': {
+    id: '052ccfbcc6cd',
+    subject: 'mm/hugetlb: support FOLL_FORCE|FOLL_WRITE',
+    mainline: '6.14',
+    read: '6.12.118 mm/gup.c:1300-1302 check_vma_flags(): "hugetlb does not support FOLL_FORCE|FOLL_WRITE" -> -EFAULT; gone from 7.3.4 mm/gup.c check_vma_flags()',
+  },
+  '66802526298e': {
+    id: '66802526298e',
+    subject: 'mm/madvise: add MF_ACTION_REQUIRED to madvise(MADV_HWPOISON)',
+    mainline: '6.11',
+    read: '6.12.118 mm/madvise.c:1183 and 7.3.4 mm/madvise.c:1491 madvise_inject_error(): memory_failure(pfn, MF_ACTION_REQUIRED | MF_COUNT_INCREASED | MF_SW_SIMULATED); 6.1.192 mm/madvise.c passes no MF_ACTION_REQUIRED',
+  },
   '0fa5bc4023c1': {
     id: '0fa5bc4023c1',
     subject: 'mm/hugetlb: grab head page refcount once for a group of subpages',
@@ -927,6 +941,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'same page' },
       source:
         '"mm/hugetlb: support FOLL_FORCE|FOLL_WRITE" (6.14): check_vma_flags() lets hugetlb through, hugetlb_wp() reuses the exclusive anon folio without making the pte writable (no VM_WRITE), and can_follow_write_pmd() hands that page out, as for small pages',
+      commits: ['052ccfbcc6cd'],
     },
   ],
   'force-protnone': [
@@ -1359,6 +1374,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       answer: { ret: 1, note: 'madvise ok; SIGBUS BUS_MCEERR_AR; holder reads EHWPOISON' },
       source:
         'madvise_inject_error() passes MF_ACTION_REQUIRED (6.12.117 mm/madvise.c; "mm/madvise: add MF_ACTION_REQUIRED to madvise(MADV_HWPOISON)", 6.11): kill_procs() -> kill_proc() sends the caller BUS_MCEERR_AR; the anonymous page is still MF_RECOVERED with the pin held',
+      commits: ['66802526298e'],
     },
     {
       cases: 'hwpoison/*',
