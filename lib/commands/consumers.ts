@@ -26,8 +26,7 @@ import { bootTarget, reportVm } from '../jobs/vm.js';
 import { addVmOptions, commaList, log, refuseVmOnly, vmBase, type VmCliOptions } from './options.js';
 import type { Arch } from '../vm/paths.js';
 
-/** The guest of `consumers check --vm` unless the user chose its memory: an ext4 disk for the file cases, 2 MiB huge pages for hugetlb. */
-/** The consumers' guest: ext4 and xfs disks, and DAX ext4 and xfs on pmem where the kernel can (daxForKernel), each a pair of file cases. */
+/** The guest of `consumers check --vm` unless the user chose its memory: ext4 and xfs disks, and DAX ext4 and xfs on pmem where the kernel can (daxForKernel), each a pair of file cases; 2 MiB huge pages for hugetlb. */
 const GUEST_MEMORY: GuestMemoryOptions = { fs: ['ext4', 'xfs'], hugepages: 8, pmem: '128M', dax: ['ext4', 'xfs'], daxOptional: true };
 
 /** kselftest's "every case skipped". */
@@ -90,9 +89,9 @@ export function addConsumersCommand(program: Command, host: Arch): void {
     if (unknown.length) throw new UsageError(`unknown consumer ${unknown.join(', ')}: \`guplab consumers check --list\` shows the ${CONSUMER_IDS.length}`);
     if (opts.vm) {
       const base = vmBase(opts, sub);
-      // A line whose modules the archive lost (6.19 to 7.1) can mount no ext4 disk: its file cases go to the guest's /tmp (tmpfs).
+      // A line whose modules the archive lost (6.19 to 7.1) can mount no disk and no pmem: its file cases go to the guest's /tmp (tmpfs).
       const noModules = base.kernelImage ? undefined : archiveNoModules(opts.kernel ?? DEFAULT_KERNEL, base.arch ?? host, log);
-      if (noModules) log(`${noModules}: no ext4 disk in this guest, the file cases run on /tmp (tmpfs)`);
+      if (noModules) log(`${noModules}: no disks and no pmem in this guest, the file cases run on /tmp (tmpfs)`);
       const asked = Object.keys(base.memory ?? {}).length ? base.memory! : noModules ? { hugepages: GUEST_MEMORY.hugepages } : GUEST_MEMORY;
       const target = bootTarget({ ...base, memory: asked }, { module: false });
       // DAX only where the kernel has it (arm64 before 6.12 has no FS_DAX): decided here, so the folders are known before the boot.
