@@ -10,7 +10,16 @@ import { agrees, crossCheck, crossCheckStatus } from '../../lib/consumers/crossc
 import { projectRoot } from '../../lib/util/root.js';
 import { benchPlan, defaultBenchSpec } from '../../lib/consumers/bench.js';
 import { CONSUMER_EXPECTATIONS } from '../../lib/consumers/expectations.js';
-import { formatBytes, fsTypeFrom, ioUringSetupReason, memlockReason, parseIpcLock, parseMemlock, procMemForce } from '../../lib/consumers/host.js';
+import {
+  daxMountFrom,
+  formatBytes,
+  fsTypeFrom,
+  ioUringSetupReason,
+  memlockReason,
+  parseIpcLock,
+  parseMemlock,
+  procMemForce,
+} from '../../lib/consumers/host.js';
 import { judgeConsumer } from '../../lib/consumers/run.js';
 import { BACKING_KINDS, CONSUMER_IDS, CONSUMERS, caseName, gupCallOn, PROBE_BYTES, SMALL_BYTES } from '../../lib/consumers/table.js';
 
@@ -156,6 +165,21 @@ describe('host facts and "not run" reasons', () => {
     expect(fsTypeFrom(mountinfo, '/dev/shm/x')).toBe('tmpfs');
     expect(fsTypeFrom(mountinfo, '/work/my dir/a')).toBe('xfs');
     expect(fsTypeFrom(mountinfo, '/dev/shmx')).toBe('ext4');
+  });
+
+  it('a folder on a DAX mount is told by its super options (dax, dax=always), not by a dax=never or a nested plain mount', () => {
+    const mountinfo = [
+      '22 1 254:0 / / rw,relatime - ext4 /dev/vda rw',
+      '30 22 259:0 / /mnt/guplab/ext4-dax rw,relatime - ext4 /dev/pmem0 rw,dax=always',
+      '31 22 259:1 / /mnt/guplab/xfs-dax rw,relatime - xfs /dev/pmem1 rw,attr2,dax,inode64',
+      '32 22 259:2 / /mnt/plain rw,relatime - ext4 /dev/pmem2 rw,dax=never',
+      '33 30 254:1 / /mnt/guplab/ext4-dax/inner rw - ext4 /dev/vdc rw',
+    ].join('\n');
+    expect(daxMountFrom(mountinfo, '/mnt/guplab/ext4-dax/f')).toBe(true);
+    expect(daxMountFrom(mountinfo, '/mnt/guplab/xfs-dax')).toBe(true);
+    expect(daxMountFrom(mountinfo, '/mnt/plain/f')).toBe(false);
+    expect(daxMountFrom(mountinfo, '/mnt/guplab/ext4-dax/inner/f')).toBe(false);
+    expect(daxMountFrom(mountinfo, '/work')).toBe(false);
   });
 });
 
