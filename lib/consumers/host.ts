@@ -79,59 +79,52 @@ export function ioUringSetupReason(code: string, disabled: number | undefined): 
 const unescapeOctal = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
 
 /**
- * The filesystem type of the mount that holds `dir`, from mountinfo's
- * lines: the longest mount point that is a prefix of it. Pure.
+ * The mount that holds `dir`, from mountinfo's lines: the longest mount
+ * point that is a prefix of it; its filesystem type and super options. Pure.
  */
-export function fsTypeFrom(mountinfo: string, dir: string): string | undefined {
-  let best: { point: string; type: string } | undefined;
+function mountFrom(mountinfo: string, dir: string): { point: string; type: string; options: string[] } | undefined {
+  let best: { point: string; type: string; options: string[] } | undefined;
   for (const line of mountinfo.split('\n')) {
     const fields = line.split(' ');
     const sep = fields.indexOf('-');
     if (sep < 0 || fields.length < sep + 2) continue;
     const point = unescapeOctal(fields[4] ?? '');
-    const type = fields[sep + 1] ?? '';
     const inside = point === '/' || dir === point || dir.startsWith(`${point}/`);
-    if (inside && (!best || point.length >= best.point.length)) best = { point, type };
+    if (inside && (!best || point.length >= best.point.length)) best = { point, type: fields[sep + 1] ?? '', options: (fields[sep + 3] ?? '').split(',') };
   }
-  return best?.type;
+  return best;
 }
 
-/** Whether the mount holding `dir` is a DAX mount (its super options say dax or dax=always). */
+/** The filesystem type of the mount that holds `dir` (mountFrom). Pure. */
+export function fsTypeFrom(mountinfo: string, dir: string): string | undefined {
+  return mountFrom(mountinfo, dir)?.type;
+}
+
+const daxOption = (o: string): boolean => o === 'dax' || o === 'dax=always';
+
+/** Whether the mount holding `dir` is a DAX mount (its super options say dax or dax=always). Pure. */
 export function daxMountFrom(mountinfo: string, dir: string): boolean {
-  let best: { point: string; dax: boolean } | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const fields = line.split(' ');
-    const sep = fields.indexOf('-');
-    if (sep < 0 || fields.length < sep + 4) continue;
-    const point = unescapeOctal(fields[4] ?? '');
-    const inside = point === '/' || dir === point || dir.startsWith(`${point}/`);
-    const dax = (fields[sep + 3] ?? '').split(',').some((o) => o === 'dax' || o === 'dax=always');
-    if (inside && (!best || point.length >= best.point.length)) best = { point, dax };
+  return (mountFrom(mountinfo, dir)?.options ?? []).some(daxOption);
+}
+
+/** `dir` with its links resolved; a missing folder keeps its name. */
+function realDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
   }
-  return best?.dax ?? false;
 }
 
 export function fsTypeOf(dir: string): string {
-  let real = dir;
-  try {
-    real = realpathSync(dir);
-  } catch {
-    // a missing folder: its name is all there is
-  }
-  return fsTypeFrom(read('/proc/self/mountinfo') ?? '', real) ?? 'unknown';
+  return fsTypeFrom(read('/proc/self/mountinfo') ?? '', realDir(dir)) ?? 'unknown';
 }
 
 /** What the file cases on `dir` are named after: its filesystem type, with -dax on a DAX mount (ext4-dax). */
 export function fileFsName(dir: string): string {
-  let real = dir;
-  try {
-    real = realpathSync(dir);
-  } catch {
-    // a missing folder: its name is all there is
-  }
-  const mountinfo = read('/proc/self/mountinfo') ?? '';
-  const type = fsTypeFrom(mountinfo, real) ?? 'unknown';
-  return daxMountFrom(mountinfo, real) ? `${type}-dax` : type;
+  const mount = mountFrom(read('/proc/self/mountinfo') ?? '', realDir(dir));
+  const type = mount?.type ?? 'unknown';
+  return mount?.options.some(daxOption) ? `${type}-dax` : type;
 }
 
 /** The THP setting ("always [madvise] never" -> "madvise"). */
