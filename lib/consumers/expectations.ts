@@ -74,7 +74,7 @@ function procMem(write: boolean): Expectation[] {
           kernels: '<6.15',
           answer: { ret: SMALL_BYTES },
           source:
-            "do_wp_page() -> wp_page_copy() -> __wp_page_copy_user(): a legacy fsdax pte (pte_devmap) has no page for vm_normal_page(), so the copy is the best-effort __copy_from_user_inatomic() at that address in the tracer's own mm (WARN and zero fill where nothing is mapped there): it copies right here only because the traced child is the tracer's fork, mapping the same file at the same address (6.1.192 mm/memory.c:2880). Measured 5.10.262, 6.1.192",
+            "do_wp_page() -> wp_page_copy() -> __wp_page_copy_user(): a legacy fsdax pte (pte_devmap) has no page for vm_normal_page(), so the copy is the best-effort __copy_from_user_inatomic() at that address in the tracer's own mm (WARN and zero fill where nothing is mapped there): it copies right here only because the traced child is the tracer's fork, mapping the same file at the same address (5.10.262 mm/memory.c:2652-2725 cow_user_page(); 6.1.192 mm/memory.c:2880 __wp_page_copy_user(); neither rejects a remote mm). Measured 5.10.262, 6.1.192",
         }),
         ...each(daxPrivate, {
           kernels: '>=6.15',
@@ -152,7 +152,7 @@ export const CONSUMER_EXPECTATIONS: Record<ConsumerId, Expectation[]> = {
       kernels: '*',
       answer: { ret: EOPNOTSUPP },
       source:
-        "FOLL_LONGTERM on an fsdax vma, shared or private (vma_is_fsdax()): check_vma_flags() -> -EOPNOTSUPP, before the dirty-tracking test (6.1.192 mm/gup.c; 5.10: check_dax_vmas() in __gup_longterm_locked()); GUP-fast leaves it to the slow path; io_uring passes the error on (the module's dax-longterm */longterm/pin_* rows)",
+        "FOLL_LONGTERM on an fsdax vma, shared or private (vma_is_fsdax()): check_vma_flags() -> -EOPNOTSUPP, before the dirty-tracking test (6.1.192 mm/gup.c:1075, 6.12.118 :1283, 7.3.4 :1213; 5.10.262: check_dax_vmas() in __gup_longterm_locked(), mm/gup.c:1739-1745); GUP-fast leaves it to the slow path; io_uring passes the error on (5.10.262 io_uring/io_uring.c:8945, :8964; 6.1.192 io_uring/rsrc.c:1006, :1026: ret = pret < 0 ? pret : -EFAULT), as the module's dax-longterm */longterm/pin_* rows answer",
     }),
     { cases: 'readonly', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE },
     { cases: 'protnone', kernels: '*', answer: { ret: EFAULT }, source: NO_WRITE },
