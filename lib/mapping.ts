@@ -236,7 +236,13 @@ export class Mapping {
     return { errno: r.errno ? errnoName(-r.errno) : '', sigbus: r.sigbus, code: r.code };
   }
 
-  /** Faults pages in from user space now (read, or write keeping the data). */
+  /**
+   * Faults pages in from user space now (read, or write keeping the data:
+   * a read and a write back of a byte per page). On THP-eligible anonymous
+   * memory not yet faulted, the read maps the huge zero page and the write
+   * then splits it, so 'write' leaves 4K pages there: map with populate
+   * for huge pages.
+   */
   touch(mode: 'read' | 'write', offset = 0, length = this.length - offset): void {
     this.#access(offset, length, mode === 'write' ? 'rw' : 'r');
     addon().touch(this.address + BigInt(offset), length, mode === 'write');

@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { GupDevice } from '../device.js';
-import { anonHugeKb, mapAnonymous } from '../mapping.js';
+import { mapAnonymous, smapsReport, type Mapping } from '../mapping.js';
 import { gupTestArgs, parseGupTestTimes, type FidelityCase, type FidelityPair } from './fidelity.js';
 
 export interface FidelityGuestJob {
@@ -21,21 +21,53 @@ export interface FidelityGuestJob {
 
 const thpFaults = (): number => Number(/^thp_fault_alloc (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
 
+/** Where gup_test's THP buffer starts inside a huge page, and so guplab's: see thpLikeGupTest(). */
+export const GUP_TEST_THP_OFFSET = 1 << 20;
+
+/**
+ * A buffer laid out as gup_test's THP buffer is: gup_test maps its
+ * MADV_HUGEPAGE buffer wherever mmap() puts it, which is not 2 MiB aligned,
+ * so the two huge pages its ends fall in are 4K pages (15 of 16 THPs for
+ * 32 MiB, as its thp_fault_alloc count shows every round). Here the buffer
+ * starts 1 MiB into a huge page, between two MADV_NOHUGEPAGE margins: a
+ * margin is a VMA of its own, and a huge page never spans two VMAs
+ * (thp_vma_suitable_order()), so both ends fault 4K pages. Prefaulted as
+ * gup_test's buffer is, by a store of a zero to each page: a store, not
+ * touch('write')'s read and write back, whose read fault would map the huge
+ * zero page and whose write would then split it into 4K pages.
+ */
+function thpLikeGupTest(bytes: number): { m: Mapping; address: bigint } {
+  const margin = GUP_TEST_THP_OFFSET;
+  const m = mapAnonymous(bytes + 2 * margin, { thp: 'on' });
+  try {
+    m.advise('nohugepage', 0, margin);
+    m.advise('nohugepage', margin + bytes, margin);
+    const view = m.bytes();
+    for (let off = margin; off < margin + bytes; off += 4096) view[off] = 0;
+  } catch (err) {
+    m.close();
+    throw err;
+  }
+  return { m, address: m.at(margin) };
+}
+
 async function guplabSide(
   dev: GupDevice,
   c: FidelityCase,
   repeats: number,
   floor: boolean,
 ): Promise<Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'>> {
-  const pages = (c.sizeMiB << 20) / 4096;
-  const m = mapAnonymous(c.sizeMiB << 20, { thp: c.backing === 'THP' ? 'on' : 'off', populate: true });
+  const bytes = c.sizeMiB << 20;
+  const pages = bytes / 4096;
+  const { m, address } = c.backing === 'THP' ? thpLikeGupTest(bytes) : { m: mapAnonymous(bytes, { thp: 'off', populate: true }), address: undefined };
+  const at = address ?? m.address;
   try {
     const request = { flags: c.flags.split('+') as ('write' | 'longterm')[], pagesPerCall: c.ppc, iterations: repeats, timing: 'pass' as const };
-    const run = await dev.bench(c.api, m.address, pages, request);
+    const run = await dev.bench(c.api, at, pages, request);
     const out: Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'> = { guplab: { status: run.status, getNs: run.getNs, putNs: run.putNs } };
-    if (c.backing === 'THP') out.guplabThpKiB = anonHugeKb(m);
+    if (c.backing === 'THP') out.guplabThpKiB = smapsReport(at, bytes).anonHugeKb;
     if (floor) {
-      const empty = await dev.bench(c.api, m.address, pages, { ...request, empty: true, iterations: 5 });
+      const empty = await dev.bench(c.api, at, pages, { ...request, empty: true, iterations: 5 });
       if (empty.status === 0) out.floorNs = empty.getNs.map((g, i) => g + (empty.putNs[i] ?? 0));
     }
     return out;
