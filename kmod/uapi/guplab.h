@@ -226,7 +226,8 @@ struct guplab_bench_sample {
  *
  * PASS: mm/gup_test.c's method. A LOCKED api's mmap_read_lock is taken once
  * per iteration, outside the timed section; the clock is read once before
- * the first call and once after the last; every batch is held, into one
+ * the first call and once after the last; signals and rescheduling are
+ * looked at once per 512 pages, not per call; every batch is held, into one
  * array of nr_pages entries (so nr_pages is at most info.max_pages, E2BIG
  * above); an untimed verify follows (every page of a pin_* api
  * maybe-DMA-pinned, and long-term pinnable with LONGTERM, as gup_test's

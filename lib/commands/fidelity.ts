@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { positiveInt, UsageError } from '../util/args.js';
 import type { Arch } from '../vm/paths.js';
 import { fidelityInVm } from '../jobs/fidelity.js';
+import { FIDELITY_WARMUP } from '../selftests/fidelity.js';
 import { type VmCliOptions, addVmOptions, vmBase } from './options.js';
 
 export function addFidelityCommand(program: Command, host: Arch): void {
@@ -14,11 +15,16 @@ export function addFidelityCommand(program: Command, host: Arch): void {
         "gup_test's in-kernel benchmark and guplab's BENCH on the same work in one boot: ns/page side by side (figures from the accelerator used: TCG here)",
       )
       .option('--out <dir>', 'folder for fidelity-RELEASE-ARCH.{json,md}', 'results/fidelity')
-      .option('--repeats <n>', 'gup_test -r and guplab --iterations per case and round', positiveInt, 5)
-      .option('--rounds <n>', 'rounds, each every case on both sides (the ratio per round shows the drift of the host)', positiveInt, 3)
+      .option('--repeats <n>', 'gup_test -r and guplab BENCH calls per case and round, the first not counted (warm-up)', positiveInt, 6)
+      .option('--size <MiB>', 'buffer size (gup_test -m); the whole-buffer cases take it in one call', positiveInt, 32)
+      .option('--rounds <n>', 'rounds, each every case on both sides (the ratio per round shows the drift of the host)', positiveInt, 10)
       .option('--vm', 'boot the kernel in QEMU (required)'),
-  ).action(async (opts: VmCliOptions & { out: string; repeats: number; rounds: number; vm?: boolean }, cmd: Command) => {
+  ).action(async (opts: VmCliOptions & { out: string; repeats: number; rounds: number; size: number; vm?: boolean }, cmd: Command) => {
     if (!opts.vm) throw new UsageError('fidelity runs in a guest with gup_test.ko: add --vm');
-    process.exitCode = await fidelityInVm(vmBase(opts, cmd), { out: opts.out, repeats: opts.repeats, rounds: opts.rounds });
+    if (opts.repeats <= FIDELITY_WARMUP)
+      throw new UsageError(
+        `--repeats ${opts.repeats} leaves nothing to count: each side's first ${FIDELITY_WARMUP} repeat per pair is a warm-up; use --repeats 2 or more`,
+      );
+    process.exitCode = await fidelityInVm(vmBase(opts, cmd), { out: opts.out, repeats: opts.repeats, rounds: opts.rounds, sizeMiB: opts.size });
   });
 }

@@ -11,7 +11,7 @@ import { hostArch } from '../vm/arch.js';
 import { DEFAULT_KERNEL } from '../kernels/kernel.js';
 import { preflight, vmRun } from '../vm/run.js';
 import { targetOf } from '../kernels/resolve.js';
-import { fidelityCases, fidelityExitCode, fidelityMarkdown, judgeFidelity, type FidelityPair } from '../selftests/fidelity.js';
+import { FIDELITY_WARMUP, fidelityCases, fidelityExitCode, fidelityMarkdown, judgeFidelity, type FidelityPair } from '../selftests/fidelity.js';
 import type { FidelityGuestJob } from '../selftests/fidelity-guest.js';
 import { prepareSelftests } from './selftests.js';
 import { reportVm, type VmBase } from './vm.js';
@@ -41,23 +41,27 @@ export function fidelityScript(opts: { module: string; job: FidelityGuestJob }):
     'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug',
     `insmod ${quote(opts.module)} || exit 3`,
     'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$out/clocksource" 2>/dev/null',
-    `node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${job} > "$out/pairs.jsonl" || exit 4`,
+    // Both sides on one CPU, the last: each gup_test repeat is a syscall of its own, and a repeat the
+    // scheduler moved to the other vCPU found that vCPU's TLB cold for the buffer's struct pages.
+    'cpu=$(($(nproc) - 1))',
+    `taskset -c "$cpu" node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${job} > "$out/pairs.jsonl" || exit 4`,
+    'echo "$cpu" > "$out/cpu"',
     'exit 0',
     '',
   ].join('\n');
 }
 
-export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number; rounds: number }): Promise<number> {
+export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number; rounds: number; sizeMiB: number }): Promise<number> {
   const arch = vm.arch ?? hostArch();
   preflight(vm);
   const prep = prepareSelftests(vm.kernel ?? DEFAULT_KERNEL, arch, { requireModule: true });
-  const cases = fidelityCases();
+  const cases = fidelityCases(o.sizeMiB);
   const tag = `${prep.kernel.release}-${arch}`;
   const out = path.resolve(o.out);
   const runDir = path.join(out, `fidelity-${tag}.d`);
   mkdirSync(runDir, { recursive: true });
   const job: FidelityGuestJob = { gupTest: path.join(prep.binDir, 'gup_test'), cases, repeats: o.repeats, rounds: o.rounds };
-  // 32 MiB buffers fit the default guest; THP needs no reserved pages.
+  // Both sides' buffers, each at most once at a time, in a 2 GiB guest or more; THP needs no reserved pages.
   const result = await vmRun({
     ...vm,
     target: targetOf(prep.kernel, prep.boot),
@@ -65,7 +69,7 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
     outDir: runDir,
     log,
     timingClock: true,
-    memMiB: Math.max(vm.memMiB ?? 2048, 2048),
+    memMiB: Math.max(vm.memMiB ?? 2048, 2048, 1024 + 2 * o.sizeMiB),
   });
   const code = reportVm(result);
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
@@ -76,11 +80,11 @@ export async function fidelityInVm(vm: VmBase, o: { out: string; repeats: number
   const rows = judgeFidelity(cases, pairs);
   const clocksource = read(path.join(runDir, 'clocksource')).trim() || 'unknown';
   const md = fidelityMarkdown(rows, result.accel);
-  const header = `# Fidelity: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}, clocksource ${clocksource}), gup_test.ko from ${prep.source.name} ${prep.source.version}, ${o.rounds} rounds of ${o.repeats} gup_test repeats / guplab iterations per case, paired\n\n`;
+  const header = `# Fidelity: ${prep.kernel.release} ${arch} ${result.accel.toUpperCase()} (QEMU ${result.qemuVersion}, clocksource ${clocksource}), gup_test.ko from ${prep.source.name} ${prep.source.version}, ${o.sizeMiB} MiB, ${o.rounds} rounds of ${o.repeats} gup_test repeats / guplab iterations per case (the first ${FIDELITY_WARMUP} not counted), paired, both on one CPU\n\n`;
   writeFileAtomic(path.join(out, `fidelity-${tag}.md`), header + md);
   writeFileAtomic(
     path.join(out, `fidelity-${tag}.json`),
-    `${JSON.stringify({ schema: 'guplab-fidelity/2', release: prep.kernel.release, arch, accelerator: result.accel, qemuVersion: result.qemuVersion, clocksource, source: prep.source, repeats: o.repeats, rounds: o.rounds, timing: 'pass', rows, pairs }, null, 2)}\n`,
+    `${JSON.stringify({ schema: 'guplab-fidelity/3', release: prep.kernel.release, arch, accelerator: result.accel, qemuVersion: result.qemuVersion, clocksource, source: prep.source, repeats: o.repeats, rounds: o.rounds, sizeMiB: o.sizeMiB, warmup: FIDELITY_WARMUP, timing: 'pass', rows, pairs }, null, 2)}\n`,
   );
   console.log(header + md);
   if (code !== 0) return code;

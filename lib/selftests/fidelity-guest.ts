@@ -7,7 +7,7 @@
 // (ABBA), so that a change of the host's load falls on both. One JSON line
 // per pair on stdout; the host judges (lib/selftests/fidelity.ts).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { GupDevice } from '../device.js';
 import { mapAnonymous, smapsReport, type Mapping } from '../mapping.js';
 import { gupTestArgs, parseGupTestTimes, type FidelityCase, type FidelityPair } from './fidelity.js';
@@ -62,6 +62,8 @@ async function guplabSide(
   const { m, address } = c.backing === 'THP' ? thpLikeGupTest(bytes) : { m: mapAnonymous(bytes, { thp: 'off', populate: true }), address: undefined };
   const at = address ?? m.address;
   try {
+    // The repeats as iterations of one BENCH call: back to back in the kernel, as gup_test's
+    // ioctls are with nothing but its own few instructions between them (see gupTestSide).
     const request = { flags: c.flags.split('+') as ('write' | 'longterm')[], pagesPerCall: c.ppc, iterations: repeats, timing: 'pass' as const };
     const run = await dev.bench(c.api, at, pages, request);
     const out: Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'> = { guplab: { status: run.status, getNs: run.getNs, putNs: run.putNs } };
@@ -76,14 +78,25 @@ async function guplabSide(
   }
 }
 
+/**
+ * gup_test's repeats, its output into a file: 6.12's gup_test flushes a
+ * line per repeat (ksft_print_msg()), and into a pipe that line woke this
+ * process on the same CPU between two repeats, whose switch of address
+ * space left the next repeat's TLB cold (20-40% slower THP passes under TCG).
+ */
 function gupTestSide(job: FidelityGuestJob, c: FidelityCase): Pick<FidelityPair, 'gupTest' | 'gupTestThpKiB' | 'gupTestError'> {
   const before = thpFaults();
+  const file = '/tmp/guplab-fidelity-gup_test.out';
+  const fd = openSync(file, 'w');
   let text: string;
   try {
-    text = execFileSync(job.gupTest, gupTestArgs(c, job.repeats), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(job.gupTest, gupTestArgs(c, job.repeats), { stdio: ['ignore', fd, fd] });
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    const e = err as { stdout?: string; message: string };
-    return { gupTest: [], gupTestError: `${e.message.split('\n')[0]}${e.stdout ? `: ${e.stdout.trim().split('\n').slice(-2).join(' | ')}` : ''}` };
+    const out = readFileSync(file, 'utf8');
+    return { gupTest: [], gupTestError: `${(err as Error).message.split('\n')[0]}${out ? `: ${out.trim().split('\n').slice(-2).join(' | ')}` : ''}` };
+  } finally {
+    closeSync(fd);
   }
   const times = parseGupTestTimes(text).filter((t) => t.cmd === c.cmd && !t.truncated);
   return { gupTest: times.map((t) => ({ getUs: t.getUs, putUs: t.putUs })), ...(c.backing === 'THP' ? { gupTestThpKiB: (thpFaults() - before) * 2048 } : {}) };

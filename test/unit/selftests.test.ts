@@ -304,7 +304,9 @@ describe('fidelity', () => {
       ),
     );
     const agree = judgeCase(c, same);
-    expect(agree.gupTestNsPerPage).toBeCloseTo((811.5 * 1000) / pages, 0);
+    // Each side's first repeat per pair is a warm-up: 810..823 are counted, 800..803 not.
+    expect(agree.gupTestNsPerPage).toBeCloseTo((816.5 * 1000) / pages, 0);
+    expect(agree.samples).toEqual({ gupTest: 8, guplab: 8 });
     expect(agree.ratio).toBeCloseTo(1.01, 2);
     expect(agree.verdict).toBe('agree');
     expect(agree.floorNsPerPage).toBeCloseTo(2, 6);
@@ -323,13 +325,22 @@ describe('fidelity', () => {
     expect(
       judgeCase(
         one!,
-        [0, 1].map((r) => pair(r, [800], [2000e3])),
+        [0, 1].map((r) => pair(r, [800, 800], [2000e3, 2000e3])),
       ).verdict,
     ).toBe('shown');
+    // guplab's loop adds its floor per call; less the floor, what is left of the ratio.
+    // gup_test 1000 ns/page, guplab 1100, guplab's floor 100.
+    const floored = judgeCase(
+      one!,
+      [0, 1].map((r) => pair(r, [8192, 8192], [1100 * 8192, 1100 * 8192], r ? {} : { floorNs: [100 * 8192] })),
+    );
+    expect(floored.ratio).toBeCloseTo(1.1, 6);
+    expect(floored.ratioLessFloor).toBeCloseTo(1.0, 6);
+    expect(floored.why).toContain('less it: 1.000');
     const [thp] = fidelityCases(32, [512], ['THP']);
     const rows = judgeCase(
       thp!,
-      [0, 1].map((r) => pair(r, [800], [400e3], { gupTestThpKiB: 30 * 1024, guplabThpKiB: 32 * 1024 })),
+      [0, 1].map((r) => pair(r, [800, 800], [400e3, 400e3], { gupTestThpKiB: 30 * 1024, guplabThpKiB: 32 * 1024 })),
     );
     expect(rows).toMatchObject({ verdict: 'shown', gupTestThpShare: 30 / 32, guplabThpShare: 1 });
     expect(fidelityMarkdown([rows], 'tcg')).toContain('THP layouts differ');
