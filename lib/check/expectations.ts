@@ -68,6 +68,36 @@ export const COMMITS: Record<string, Commit> = {
     mainline: '6.11',
     read: '6.12.118 mm/madvise.c:1183 and 7.3.4 mm/madvise.c:1491 madvise_inject_error(): memory_failure(pfn, MF_ACTION_REQUIRED | MF_COUNT_INCREASED | MF_SW_SIMULATED); 6.1.192 mm/madvise.c passes no MF_ACTION_REQUIRED',
   },
+  '54d516b1d62f': {
+    id: '54d516b1d62f',
+    subject: 'mm/gup: small refactoring: simplify try_grab_page()',
+    mainline: '5.15',
+    read: '5.15.16 mm/gup.c:209-215 try_grab_page() -> try_grab_compound_head(page, 1, flags), whose :138-140 returns NULL for FOLL_LONGTERM on !is_pinnable_page() (include/linux/mm.h:1564: ZONE_MOVABLE or MIGRATE_CMA); :547-549 follow_page_pte() and mm/huge_memory.c:1377 follow_trans_huge_pmd() -> -ENOMEM; :1799 __gup_longterm_locked() breaks out before check_and_migrate_movable_pages() (a third-party copy of 5.15.16 whose Makefile says 5.15.16); 5.10.262 mm/gup.c:197 still has the open-coded try_grab_page(); mainline 5.15 from the 5.15 merge window push of 2021-09-04; 5.16.0-5.16.5 carry the same hunks as the 5.16.6 revert patch shows (no 5.16.y tree read)',
+  },
+  c36c04c2e132: {
+    id: 'c36c04c2e132',
+    subject: 'Revert "mm/gup: small refactoring: simplify try_grab_page()"',
+    mainline: '5.17',
+    stable: [
+      { release: '5.15.20', id: '9341457fdd0d' },
+      { release: '5.16.6', id: 'b78021539762' },
+    ],
+    read: 'mainline push of 2022-02-03 (5.17-rc3), "Fixes: 54d516b1d62f", Cc stable # 5.15; "[PATCH 5.16 07/43]" review ("commit c36c04c2e132 upstream") and the Linux 5.16.6 announcement; stable ids from the stable push of 2022-02-06 (before "Linux 5.15.20" and "Linux 5.16.6"); no 5.15.20 or 5.16.6 tree read',
+  },
+  '1aaf8c122918': {
+    id: '1aaf8c122918',
+    subject: 'mm: gup: fix infinite loop within __get_longterm_locked',
+    mainline: '6.14',
+    stable: [{ release: '6.1.129', id: 'c986a5fb15ed' }],
+    read: '6.1.141 mm/gup.c:1964-2004 collect_longterm_unpinnable_pages() skips a folio folio_isolate_lru() cannot take, :2099 check_and_migrate_movable_pages(): list_empty() -> 0, the pins kept in place (a copy of 6.1.141 whose Makefile says so); mainline by mm-hotfixes-stable-2025-02-01 (6.14-rc1); 6.1.129: "[PATCH 6.1 563/578]" of the 6.1.129-rc1 review and c986a5fb15ed before "Linux 6.1.129" in a 6.1.y push',
+  },
+  '517f496e1e61': {
+    id: '517f496e1e61',
+    subject: 'mm/gup: revert "mm: gup: fix infinite loop within __get_longterm_locked"',
+    mainline: '6.16',
+    stable: [{ release: '6.1.155', id: 'c22fcd236c36' }],
+    read: 'Debian 6.1.192 mm/gup.c:1983 collected++ for every unpinnable folio, :2113 "if (!collected) return 0", else migrate and -EAGAIN (with the drain rework at :1993-2004, also in 6.1.155); mainline by mm-hotfixes-stable-2025-06-22 (6.16-rc4); 6.1.155: its 6.1.155-rc1 push and c22fcd236c36 before "Linux 6.1.155" in a 6.1.y push; 6.12 took it in 6.12.36 ("[PATCH 6.12 140/218]"), where its window starts is not pinned',
+  },
   '0fa5bc4023c1': {
     id: '0fa5bc4023c1',
     subject: 'mm/hugetlb: grab head page refcount once for a group of subpages',
@@ -458,6 +488,41 @@ function secretmemFreshFolio(): Expectation[] {
 const MOVABLE = { where: 'a ZONE_MOVABLE folio', from: '5.13', commit: 'd1e153fea2a8' };
 const CMA = { where: 'a CMA folio (is_pinnable_page() / folio_is_longterm_pinnable(): is_migrate_cma_page())', from: '5.12', commit: '0fa5bc4023c1' };
 
+/**
+ * 5.15.0-5.15.19 and 5.16.0-5.16.5: the slow path grabs with the GUP-fast
+ * test, so a long-term pin of a ZONE_MOVABLE or CMA page fails before any
+ * migration (54d516b1d62f, reverted by c36c04c2e132). hugetlb is refused
+ * either way (follow_hugetlb_page()), fast_only never reaches the slow path,
+ * and the unlocked and remote pins stop at the FOLL_LONGTERM gate first.
+ */
+function grabRefusesUnpinnable(cases: readonly string[]): Expectation[] {
+  const source =
+    'try_grab_page() became try_grab_compound_head(page, 1, flags) (54d516b1d62f), whose GUP-fast test returns NULL for FOLL_LONGTERM on !is_pinnable_page() (ZONE_MOVABLE or CMA): follow_page_pte() (5.15.16 mm/gup.c:547) and follow_trans_huge_pmd() (mm/huge_memory.c:1377) -> -ENOMEM, and __gup_longterm_locked() returns it before check_and_migrate_movable_pages() migrates anything; no WARN; reverted by c36c04c2e132 (5.17; 5.15.20, 5.16.6)';
+  return ['[5.15,5.15.20)', '[5.16,5.16.6)'].flatMap((kernels) =>
+    cases.map((c): Expectation => ({ cases: c, kernels, answer: { ret: ENOMEM }, source, commits: ['54d516b1d62f', 'c36c04c2e132'] })),
+  );
+}
+
+/**
+ * 6.1.129-6.1.154: a folio that folio_isolate_lru() cannot take at that
+ * moment is left out, and with none taken the pins stay where they are
+ * (1aaf8c122918, reverted by 517f496e1e61). A fresh small page is drained
+ * onto the LRU first and a THP is on it already, so the answer is the
+ * migration; only a race with another isolation (compaction, reclaim,
+ * another long-term pin) leaves the pages in place, which these rows accept.
+ */
+function isolationRace(cases: string, answer: Answer, inPlace: readonly Answer[]): Expectation {
+  return {
+    cases,
+    kernels: '[6.1.129,6.1.155)',
+    answer,
+    alternatives: inPlace,
+    source:
+      'check_and_migrate_movable_pages() (6.1.141 mm/gup.c:2099): with 1aaf8c122918 (6.1.129) an unpinnable folio that folio_isolate_lru() cannot take is skipped, and if none was taken the pins are kept in place; fresh small pages are drained onto the LRU first (lru_add_drain_all(), :1991-1993) and a THP never waits in a per-CPU batch, so they are isolated and migrated unless another isolation races; reverted in 6.1.155 (517f496e1e61 as c22fcd236c36), which retries until every unpinnable folio is migrated (6.1.192 :2113)',
+    commits: ['1aaf8c122918', '517f496e1e61'],
+  };
+}
+
 /** Rows per probe id. */
 export const EXPECTATIONS: Record<string, Expectation[]> = {
   partial: [
@@ -578,6 +643,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source: 'no FOLL_LONGTERM: __gup_longterm_locked() does not migrate, pages stay in ZONE_MOVABLE',
     },
     ...longtermGate('*'),
+    ...grabRefusesUnpinnable(['pin_user_pages', 'pin_user_pages_fast', 'thp/pin_user_pages', 'thp/pin_user_pages_fast']),
     {
       cases: '*',
       kernels: '<5.13',
@@ -594,6 +660,12 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
         'gup_pte_range() -> try_grab_compound_head() (5.15.100 mm/gup.c:138; 6.1: try_grab_folio()): !is_pinnable_page() / !folio_is_longterm_pinnable() with FOLL_LONGTERM bails out; fast_only has no slow path to migrate (read on 5.13-6.0, run on 6.1)',
       commits: ['d1e153fea2a8'],
     },
+    ...['pin_user_pages', 'pin_user_pages_fast', 'thp/pin_user_pages', 'thp/pin_user_pages_fast'].map((c) =>
+      isolationRace(c, { ret: 16, note: 'migrated, data intact' }, [
+        { ret: 16, note: 'stayed, data intact' },
+        { ret: 16, note: 'partly migrated, data intact' },
+      ]),
+    ),
     ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }, MOVABLE),
     {
       cases: 'thp/*',
@@ -618,7 +690,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { ret: 16, note: 'migrated, data intact' },
       source:
-        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (5.13-6.9; migrate_longterm_unpinnable_pages() 6.6-6.10, migrate_longterm_unpinnable_folios() from 6.11): the THP is not longterm pinnable in ZONE_MOVABLE, migrated whole and the pin retried; follow_trans_huge_pmd() grabs with try_grab_page(), which has no zone test (5.15.100 mm/huge_memory.c:1021), page by page to 6.5; follow_huge_pmd() from 6.10; 6.6.47 takes f442fa614137 (26273f5f4cf6), so [6.6.47, 6.7) migrates too',
+        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (5.13-6.9; migrate_longterm_unpinnable_pages() 6.6-6.10, migrate_longterm_unpinnable_folios() from 6.11): the THP is not longterm pinnable in ZONE_MOVABLE, migrated whole and the pin retried; follow_trans_huge_pmd() grabs with try_grab_page(), which has no zone test but in the 54d516b1d62f windows (rows above; 5.15.16 mm/huge_memory.c:1377), page by page to 6.5; follow_huge_pmd() from 6.10; 6.6.47 takes f442fa614137 (26273f5f4cf6), so [6.6.47, 6.7) migrates too',
       commits: ['f442fa614137'],
     },
     {
@@ -1002,6 +1074,10 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
   'cma-longterm': [
     // 6.1 and before: the unlocked and remote pins refuse FOLL_LONGTERM before any page is looked at.
     ...longtermGate('*/').filter((row) => row.cases.includes('pin_')),
+    ...grabRefusesUnpinnable(['thp/pin_user_pages', 'thp/pin_user_pages_fast']),
+    ...['thp/pin_user_pages', 'thp/pin_user_pages_fast'].map((c) =>
+      isolationRace(c, { ret: 16, note: 'migrated, data intact' }, [{ ret: 16, note: 'stayed, data intact' }]),
+    ),
     {
       cases: 'hugetlb/*',
       kernels: '<5.12',
@@ -1009,13 +1085,6 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       source:
         '5.10 __gup_longterm_locked() -> check_and_migrate_cma_pages(): is_migrate_cma_page() heads are isolated (isolate_huge_page(), isolate_lru_page()) and migrated under memalloc_nocma_save(), then the pin retried; follow_hugetlb_page() grabs each subpage with try_grab_page(), which has no CMA test, until 0fa5bc4023c1 (5.12) moved it to try_grab_compound_head() (read, not run)',
       commits: ['0fa5bc4023c1'],
-    },
-    {
-      cases: 'thp/*',
-      kernels: '<6.1',
-      answer: { ret: 16, note: 'migrated, data intact' },
-      source:
-        '__gup_longterm_locked() -> check_and_migrate_cma_pages() (5.10-5.12; 5.12.9 mm/gup.c:1574) / check_and_migrate_movable_pages() (5.13+): the CMA THP is isolated and migrated, then the pin retried; follow_trans_huge_pmd() grabs with try_grab_page(), which has no CMA test (5.15.100 mm/huge_memory.c:1021) (read, not run)',
     },
     ...hugetlbMovable('hugetlb/', { ret: 16, note: 'migrated, data intact' }, CMA),
     {
@@ -1041,8 +1110,8 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { ret: 16, note: 'migrated, data intact' },
       source:
-        '__gup_longterm_locked() -> check_and_migrate_movable_pages() (6.1) / migrate_longterm_unpinnable_folios() (6.11+: 6.12, 7.3; 6.10 has migrate_longterm_unpinnable_pages()): folio_is_longterm_pinnable() is false for a MIGRATE_CMA pageblock, the THP is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN, so outside CMA) and the pin retried; on 6.6.47 too (f442fa614137 as 26273f5f4cf6)',
-      commits: ['f442fa614137'],
+        '__gup_longterm_locked() -> check_and_migrate_cma_pages() (5.10-5.12; 5.12.9 mm/gup.c:1574) / check_and_migrate_movable_pages() (d1e153fea2a8, 5.13-6.9) / migrate_longterm_unpinnable_folios() (6.11+: 6.12, 7.3; 6.10 has migrate_longterm_unpinnable_pages()): a THP in a MIGRATE_CMA pageblock is not longterm pinnable, it is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN / memalloc_nocma_save(), so outside CMA) and the pin retried; before that, follow_trans_huge_pmd() grabs with try_grab_page(), which has no CMA test (5.15.16 mm/huge_memory.c:1377) but in the 54d516b1d62f windows (rows above); on 6.6.47 too (f442fa614137 as 26273f5f4cf6)',
+      commits: ['d1e153fea2a8', 'f442fa614137'],
     },
   ],
   'nowait-nofault': [

@@ -107,6 +107,38 @@ describe('corrected bounds (version in, answer out)', () => {
   });
 });
 
+// The two stable windows of the issue's "doubtful" list, modelled.
+describe('stable windows (version in, answer out)', () => {
+  const migrated = { ret: 16, note: 'migrated, data intact' };
+  it('54d516b1d62f: the slow path refuses a long-term pin of a ZONE_MOVABLE or CMA page with -ENOMEM in 5.15.0-5.15.19 and 5.16.0-5.16.5', () => {
+    const moved = ['pin_user_pages', 'pin_user_pages_fast', 'thp/pin_user_pages', 'thp/pin_user_pages_fast'];
+    for (const name of moved) {
+      for (const v of ['5.15.0', '5.15.19', '5.16.0', '5.16.5']) expect(ans('movable-longterm', name, v), `${name} ${v}`).toEqual({ ret: -12 });
+      for (const v of ['5.14.21', '5.15.20', '5.16.6', '5.17.0']) expect(ans('movable-longterm', name, v), `${name} ${v}`).toEqual(migrated);
+      expect(row('movable-longterm', name, '5.15.5').warning).toBeUndefined();
+    }
+    for (const name of ['thp/pin_user_pages', 'thp/pin_user_pages_fast']) {
+      expect(ans('cma-longterm', name, '5.16.3', 'arm64')).toEqual({ ret: -12 });
+      expect(ans('cma-longterm', name, '5.15.20', 'arm64')).toEqual(migrated);
+    }
+    // Untouched in the window: fast_only never falls back, the gate refuses first, hugetlb was refused already.
+    expect(ans('movable-longterm', 'pin_user_pages_fast_only', '5.15.10')).toEqual({ ret: 0 });
+    expect(ans('movable-longterm', 'pin_user_pages_unlocked', '5.15.10')).toEqual({ ret: -22 });
+    expect(row('movable-longterm', 'hugetlb/pin_user_pages', '5.15.10').warning).toBe('at mm/hugetlb.c');
+    expect(row('movable-longterm', 'pin_user_pages', '5.16.2').commits).toEqual(['54d516b1d62f', 'c36c04c2e132']);
+  });
+  it('1aaf8c122918: 6.1.129-6.1.154 accept pins left in place by a race with another isolation; before and after, only the migration', () => {
+    const stayed = { case: 'thp/pin_user_pages_fast', answer: { ret: 16, note: 'stayed, data intact' } };
+    expect(judge('cma-longterm', stayed, '6.1.140', 'arm64').status).toBe('ok');
+    expect(judge('cma-longterm', stayed, '6.1.128', 'arm64').status).toBe('fail');
+    expect(judge('cma-longterm', stayed, '6.1.155', 'arm64').status).toBe('fail');
+    const partly = { case: 'pin_user_pages', answer: { ret: 16, note: 'partly migrated, data intact' } };
+    expect(judge('movable-longterm', partly, '6.1.129', 'x86_64').status).toBe('ok');
+    expect(judge('movable-longterm', partly, '6.1.192', 'x86_64').status).toBe('fail');
+    expect(ans('movable-longterm', 'pin_user_pages', '6.1.140')).toEqual(migrated);
+  });
+});
+
 describe('citations that match their version', () => {
   it("force-anon: can_follow_write_pte()'s PageAnonExclusive test is 6.0 / 5.19.6, FOLL_COW before", () => {
     expect(row('force-cow', 'force-anon/pin_user_pages', '5.19.0').source).toMatch(/FOLL_COW/);
@@ -125,7 +157,7 @@ describe('citations that match their version', () => {
 });
 
 /** Rows whose bounds were set before issue 33 and whose commit ids are not yet read: to shrink, never to grow. */
-const UNCITED_BOUNDS = 1;
+const UNCITED_BOUNDS = 0;
 
 describe('every boundary row cites its commits', () => {
   const all = Object.entries(EXPECTATIONS).flatMap(([probe, rows]) => rows.map((r) => ({ probe, r })));
@@ -216,15 +248,21 @@ describe('provenance', () => {
     const h = caseHistory('cma-longterm', EXPECTATIONS['cma-longterm'] ?? [], 'thp/pin_user_pages_fast', 'arm64', '5.10', '7.3', evidence);
     expect(h.map((s) => [s.from, s.answer.ret])).toEqual([
       ['5.10', 16],
-      ['6.1', 16],
+      ['5.15', -12],
+      ['5.15.20', 16],
+      ['5.16', -12],
+      ['5.16.6', 16],
+      ['6.1.129', 16],
+      ['6.1.155', 16],
       ['6.6', -14],
       ['6.6.47', 16],
       ['6.7', -14],
       ['6.10', 16],
     ]);
-    expect(h.find((s) => s.from === '6.6.47')?.commits).toEqual(['f442fa614137']);
+    expect(h.find((s) => s.from === '6.6.47')?.commits).toEqual(['d1e153fea2a8', 'f442fa614137']);
     expect(h.find((s) => s.from === '6.6.47')?.measuredOn).toEqual([]);
-    expect(h.find((s) => s.from === '6.1')?.measuredOn).toEqual([]);
+    expect(h.find((s) => s.from === '6.1.129')?.alternatives).toEqual([{ ret: 16, note: 'stayed, data intact' }]);
+    expect(h.find((s) => s.from === '6.1.155')?.measuredOn).toEqual([]);
     expect(h.at(-1)?.measuredOn).toEqual(['6.12.118 arm64', '7.3.4 arm64']);
   });
 });
