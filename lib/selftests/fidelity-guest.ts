@@ -79,10 +79,12 @@ async function guplabSide(
 }
 
 /**
- * gup_test's repeats, its output into a file: 6.12's gup_test flushes a
- * line per repeat (ksft_print_msg()), and into a pipe that line woke this
- * process on the same CPU between two repeats, whose switch of address
- * space left the next repeat's TLB cold (20-40% slower THP passes under TCG).
+ * gup_test's repeats, its output into a file, not a pipe: 6.12's gup_test
+ * writes a line per repeat (ksft_print_msg()), which through a pipe wakes
+ * this process, on the same CPU, between two repeats. Measured under TCG
+ * (6.12, THP, get_user_pages_fast): its later repeats' put then took 17-22
+ * ns/page, against 14 with a file; the switch of address space on that CPU
+ * (the TLB emptied) is what fits, not traced.
  */
 function gupTestSide(job: FidelityGuestJob, c: FidelityCase): Pick<FidelityPair, 'gupTest' | 'gupTestThpKiB' | 'gupTestError'> {
   const before = thpFaults();
