@@ -91,8 +91,9 @@ export interface FidelityRow {
   /** guplab / gup_test (get+put), with its 95% CI from a bootstrap over pairs of rounds. */
   ratio?: number;
   ci95?: [number, number];
-  /** The same for get alone. */
+  /** The same for get alone, and for put alone. */
   getRatio?: number;
+  putRatio?: number;
   /** guplab less its floor, over gup_test: what is left of the ratio once guplab's empty loop is taken out. */
   ratioLessFloor?: number;
   /** guplab / gup_test per round. */
@@ -128,8 +129,8 @@ export function judgeFidelity(cases: readonly FidelityCase[], pairs: readonly Fi
 
 export function judgeCase(c: FidelityCase, pairs: readonly FidelityPair[]): FidelityRow {
   const pages = (c.sizeMiB << 20) / 4096;
-  const gt = { values: [] as number[], get: [] as number[], rounds: [] as number[] };
-  const gl = { values: [] as number[], get: [] as number[], rounds: [] as number[] };
+  const gt = { values: [] as number[], get: [] as number[], put: [] as number[], rounds: [] as number[] };
+  const gl = { values: [] as number[], get: [] as number[], put: [] as number[], rounds: [] as number[] };
   const roundRatios: number[] = [];
   const problems = new Set<string>();
   for (const p of pairs) {
@@ -142,9 +143,11 @@ export function judgeCase(c: FidelityCase, pairs: readonly FidelityPair[]): Fide
     const b = getNs.map((g, j) => (g + (putNs[j] ?? 0)) / pages);
     gt.values.push(...a);
     gt.get.push(...gupTest.map((t) => (t.getUs * 1000) / pages));
+    gt.put.push(...gupTest.map((t) => (t.putUs * 1000) / pages));
     gt.rounds.push(...a.map(() => p.round));
     gl.values.push(...b);
     gl.get.push(...getNs.map((g) => g / pages));
+    gl.put.push(...getNs.map((_, j) => (putNs[j] ?? 0) / pages));
     gl.rounds.push(...b.map(() => p.round));
     if (a.length && b.length) roundRatios.push(median(b) / median(a));
   }
@@ -171,6 +174,7 @@ export function judgeCase(c: FidelityCase, pairs: readonly FidelityPair[]): Fide
   row.guplabNsPerPage = median(gl.values);
   row.guplabGetNsPerPage = median(gl.get);
   row.getRatio = row.guplabGetNsPerPage / row.gupTestGetNsPerPage;
+  if (median(gt.put) > 0) row.putRatio = median(gl.put) / median(gt.put);
   const { ratio, ci95 } = bootstrapRatioCI({ values: gt.values, rounds: gt.rounds }, { values: gl.values, rounds: gl.rounds }, { paired: true });
   Object.assign(row, { ratio, ci95, roundRatios });
   if (row.floorNsPerPage !== undefined) row.ratioLessFloor = (row.guplabNsPerPage - row.floorNsPerPage) / row.gupTestNsPerPage;
@@ -199,8 +203,8 @@ export function fidelityMarkdown(rows: readonly FidelityRow[], accel: string): s
   const lines = [
     `Figures from ${accel.toUpperCase()}${accel.toLowerCase() === 'tcg' ? ' (an emulated CPU: compare within the table, not with hardware)' : ''}; median ns/page, get+put (and get alone), each side's first repeat per pair not counted (warm-up); ratio = guplab / gup_test with a 95% CI from a bootstrap over pairs of rounds; guplab timed 'pass' (gup_test's method); both sides on one CPU, each side's repeats back to back; floor = guplab's empty loop.`,
     '',
-    '| case | gup_test | guplab | ratio | CI95 | verdict | get ratio | per round | floor | THP share gup_test / guplab |',
-    '|---|---:|---:|---:|---|---|---:|---|---:|---|',
+    '| case | gup_test | guplab | ratio | CI95 | verdict | get ratio | put ratio | per round | floor | THP share gup_test / guplab |',
+    '|---|---:|---:|---:|---|---|---:|---:|---|---:|---|',
   ];
   for (const r of rows) {
     const rr = r.roundRatios?.map((x) => x.toFixed(2)).join(' ') ?? '-';
@@ -209,7 +213,7 @@ export function fidelityMarkdown(rows: readonly FidelityRow[], accel: string): s
       { agree: 'agree', differ: '**DIFFER**', unsure: 'unsure (CI includes 1)', shown: 'not judged', none: 'no figure' }[r.verdict] +
       (r.why ? `: ${r.why}` : '');
     lines.push(
-      `| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r2(r.ratio)} | ${r.ci95 ? `${r.ci95[0].toFixed(3)}-${r.ci95[1].toFixed(3)}` : '-'} | ${verdict} | ${r2(r.getRatio)} | ${rr} | ${f(r.floorNsPerPage)} | ${thp} |`,
+      `| ${r.case} | ${f(r.gupTestNsPerPage)} | ${f(r.guplabNsPerPage)} | ${r2(r.ratio)} | ${r.ci95 ? `${r.ci95[0].toFixed(3)}-${r.ci95[1].toFixed(3)}` : '-'} | ${verdict} | ${r2(r.getRatio)} | ${r2(r.putRatio)} | ${rr} | ${f(r.floorNsPerPage)} | ${thp} |`,
     );
   }
   const judged = rows.filter((r) => r.verdict === 'agree' || r.verdict === 'differ' || r.verdict === 'unsure');

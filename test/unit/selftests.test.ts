@@ -307,6 +307,7 @@ describe('fidelity', () => {
     // Each side's first repeat per pair is a warm-up: 810..823 are counted, 800..803 not.
     expect(agree.gupTestNsPerPage).toBeCloseTo((816.5 * 1000) / pages, 0);
     expect(agree.samples).toEqual({ gupTest: 8, guplab: 8 });
+    expect(agree.putRatio).toBeUndefined(); // gup_test timed no put
     expect(agree.ratio).toBeCloseTo(1.01, 2);
     expect(agree.verdict).toBe('agree');
     expect(agree.floorNsPerPage).toBeCloseTo(2, 6);
