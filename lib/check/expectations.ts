@@ -1110,7 +1110,7 @@ export const EXPECTATIONS: Record<string, Expectation[]> = {
       kernels: '*',
       answer: { ret: 16, note: 'migrated, data intact' },
       source:
-        '__gup_longterm_locked() -> check_and_migrate_cma_pages() (5.10-5.12; 5.12.9 mm/gup.c:1574) / check_and_migrate_movable_pages() (d1e153fea2a8, 5.13-6.9) / migrate_longterm_unpinnable_folios() (6.11+: 6.12, 7.3; 6.10 has migrate_longterm_unpinnable_pages()): a THP in a MIGRATE_CMA pageblock is not longterm pinnable, it is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN / memalloc_nocma_save(), so outside CMA) and the pin retried; before that, follow_trans_huge_pmd() grabs with try_grab_page(), which has no CMA test (5.15.16 mm/huge_memory.c:1377) but in the 54d516b1d62f windows (rows above); on 6.6.47 too (f442fa614137 as 26273f5f4cf6)',
+        '__gup_longterm_locked() -> check_and_migrate_cma_pages() (5.10-5.12; 5.12.9 mm/gup.c:1574) / check_and_migrate_movable_pages() (d1e153fea2a8, 5.13-6.9) / migrate_longterm_unpinnable_folios() (6.11+: 6.12, 7.3; 6.10 has migrate_longterm_unpinnable_pages()): folio_is_longterm_pinnable() is false for a MIGRATE_CMA pageblock (is_pinnable_page() before 5.19), the THP is migrated (the target allocated without __GFP_MOVABLE under PF_MEMALLOC_PIN / memalloc_nocma_save(), so outside CMA) and the pin retried; before that, follow_trans_huge_pmd() grabs with try_grab_page(), which has no CMA test (5.15.16 mm/huge_memory.c:1377) but in the 54d516b1d62f windows (rows above); on 6.6.47 too (f442fa614137 as 26273f5f4cf6)',
       commits: ['d1e153fea2a8', 'f442fa614137'],
     },
   ],

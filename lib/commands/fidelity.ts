@@ -15,7 +15,7 @@ export function addFidelityCommand(program: Command, host: Arch): void {
         "gup_test's in-kernel benchmark and guplab's BENCH on the same work in one boot: ns/page side by side (figures from the accelerator used: TCG here)",
       )
       .option('--out <dir>', 'folder for fidelity-RELEASE-ARCH.{json,md}', 'results/fidelity')
-      .option('--repeats <n>', 'gup_test -r and guplab BENCH calls per case and round, the first not counted (warm-up)', positiveInt, 6)
+      .option('--repeats <n>', 'gup_test -r and guplab BENCH iterations per case and round, the first not counted (warm-up)', positiveInt, 6)
       .option('--size <MiB>', 'buffer size (gup_test -m); the whole-buffer cases take it in one call', positiveInt, 32)
       .option('--rounds <n>', 'rounds, each every case on both sides (the ratio per round shows the drift of the host)', positiveInt, 10)
       .option('--vm', 'boot the kernel in QEMU (required)'),

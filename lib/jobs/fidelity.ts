@@ -41,11 +41,9 @@ export function fidelityScript(opts: { module: string; job: FidelityGuestJob }):
     'grep -q " /sys/kernel/debug " /proc/mounts || mount -t debugfs debugfs /sys/kernel/debug',
     `insmod ${quote(opts.module)} || exit 3`,
     'cat /sys/devices/system/clocksource/clocksource0/current_clocksource > "$out/clocksource" 2>/dev/null',
-    // Both sides on one CPU, the last: each gup_test repeat is a syscall of its own, and a repeat the
-    // scheduler moved to the other vCPU found that vCPU's TLB cold for the buffer's struct pages.
-    'cpu=$(($(nproc) - 1))',
-    `taskset -c "$cpu" node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${job} > "$out/pairs.jsonl" || exit 4`,
-    'echo "$cpu" > "$out/cpu"',
+    // Both sides on one vCPU, the last, so that no repeat of either moves to another vCPU (each has its
+    // own emulated TLB) between two of the same case.
+    `taskset -c "$(($(nproc) - 1))" node ${quote(path.join(projectRoot, 'bin', 'guplab-fidelity-guest.js'))} ${job} > "$out/pairs.jsonl" || exit 4`,
     'exit 0',
     '',
   ].join('\n');
