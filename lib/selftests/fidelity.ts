@@ -75,6 +75,9 @@ export interface FidelityPair {
  */
 export const FIDELITY_WARMUP = 1;
 
+/** The largest buffer: guplab's pass holds it in one call, and the module takes at most 2^18 pages (kmod/main.c guplab_max_pages_per_call). */
+export const FIDELITY_MAX_MIB = 1024;
+
 /** Within this of 1 a case agrees; outside it with a CI that excludes 1 it fails the run. */
 export const FIDELITY_TOLERANCE = 0.05;
 

@@ -67,6 +67,8 @@ const BAD: [string, string[], RegExp][] = [
   ['an unknown selftest', ['selftests', '--vm', '--only', 'foo'], /unknown selftest foo: --only takes gup_test, gup_longterm, cow/],
   ['selftests on a user kernel', ['selftests', '--vm', '--kernel-image', '/x', '--kernel-build', '/y'], /--kernel-image is not supported; pass --kernel LINE/],
   ['fidelity without --vm', ['fidelity'], /fidelity runs in a guest with gup_test.ko: add --vm/],
+  ['fidelity with no repeat left after the warm-up', ['fidelity', '--vm', '--repeats', '1'], /--repeats 1 leaves nothing to count: .* use --repeats 2 or more/],
+  ['fidelity with a buffer one pass cannot hold', ['fidelity', '--vm', '--size', '2048'], /--size 2048: .* at most 1024 MiB .*use --size 1024 or less/],
   ['compare with three files', ['compare', stub, stub, stub], /compare takes two results.json \(base new\), one with --baseline NAME, or one ab.json/],
   ['compare of one file that is not an A/B run', ['compare', stub], /is not an A\/B run's ab.json: give two results.json/],
 ];
