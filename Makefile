@@ -30,8 +30,14 @@ addon: deps build/Release/guplab.node
 prebuilds: build
 	$(NODE) scripts/prebuilds.mjs
 
-ts: deps
+# tsc only when a source changed (the stamp): the CI engine's two kernel
+# jobs run `make build` side by side in this checkout, and a tsc rewriting
+# dist/ under the other job's node once handed it a half-written module.
+TS_SOURCES := tsconfig.json $(shell find lib -name '*.ts')
+ts: deps dist/.tsbuilt
+dist/.tsbuilt: $(TS_SOURCES)
 	node_modules/.bin/tsc -p tsconfig.json
+	@touch $@
 
 # The harness-overhead baseline (guplab overhead): a minimal C loop of PIN ioctls.
 tools/pin1: tools/pin1.c kmod/uapi/guplab.h
