@@ -107,9 +107,7 @@ export function qemuArgs(spec: QemuSpec): string[] {
     '-initrd',
     spec.initramfs,
     '-append',
-    // cryptomgr.notests: the crypto self-tests at boot test nothing guplab uses, and under a loaded
-    // TCG host one held a vCPU for 200 s (soft lockups in cryptomgr_test, a runner-faults guest of make test).
-    [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', 'cryptomgr.notests', ...spec.append].join(' '),
+    [`console=${console}`, 'quiet', 'panic=-1', 'oops=panic', ...spec.append].join(' '),
     ...shares,
     ...(spec.guestLayer ? ['-virtfs', `local,path=${spec.guestLayer},mount_tag=guestlayer,security_model=none,readonly=on`] : []),
   ];

@@ -94,7 +94,7 @@ describe('qemu command line', () => {
   it('boots x86_64 on q35 with serial console and both 9p shares', () => {
     const args = qemuArgs({ ...spec, arch: 'x86_64', accel: 'tcg' });
     expect(args.join(' ')).toContain('q35,accel=tcg');
-    expect(args[args.indexOf('-append') + 1]).toBe('console=ttyS0 quiet panic=-1 oops=panic cryptomgr.notests x=1');
+    expect(args[args.indexOf('-append') + 1]).toBe('console=ttyS0 quiet panic=-1 oops=panic x=1');
     expect(args.filter((a) => a.includes('mount_tag='))).toHaveLength(2);
     expect(args.find((a) => a.includes('mount_tag=hostroot'))).toContain('readonly=on');
   });
