@@ -22,7 +22,7 @@ export interface FidelityGuestJob {
 const thpFaults = (): number => Number(/^thp_fault_alloc (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
 
 /** Where gup_test's THP buffer starts inside a huge page, and so guplab's: see thpLikeGupTest(). */
-export const GUP_TEST_THP_OFFSET = 1 << 20;
+const GUP_TEST_THP_OFFSET = 1 << 20;
 
 /**
  * A buffer laid out as gup_test's THP buffer is: gup_test maps its
@@ -36,7 +36,7 @@ export const GUP_TEST_THP_OFFSET = 1 << 20;
  * touch('write')'s read and write back, whose read fault would map the huge
  * zero page and whose write would then split it into 4K pages.
  */
-function thpLikeGupTest(bytes: number): { m: Mapping; address: bigint } {
+function thpLikeGupTest(bytes: number): { m: Mapping; at: bigint } {
   const margin = GUP_TEST_THP_OFFSET;
   const m = mapAnonymous(bytes + 2 * margin, { thp: 'on' });
   try {
@@ -48,7 +48,7 @@ function thpLikeGupTest(bytes: number): { m: Mapping; address: bigint } {
     m.close();
     throw err;
   }
-  return { m, address: m.at(margin) };
+  return { m, at: m.at(margin) };
 }
 
 async function guplabSide(
@@ -59,8 +59,11 @@ async function guplabSide(
 ): Promise<Pick<FidelityPair, 'guplab' | 'guplabThpKiB' | 'floorNs'>> {
   const bytes = c.sizeMiB << 20;
   const pages = bytes / 4096;
-  const { m, address } = c.backing === 'THP' ? thpLikeGupTest(bytes) : { m: mapAnonymous(bytes, { thp: 'off', populate: true }), address: undefined };
-  const at = address ?? m.address;
+  const small = (): { m: Mapping; at: bigint } => {
+    const m = mapAnonymous(bytes, { thp: 'off', populate: true });
+    return { m, at: m.address };
+  };
+  const { m, at } = c.backing === 'THP' ? thpLikeGupTest(bytes) : small();
   try {
     // The repeats as iterations of one BENCH call: back to back in the kernel, as gup_test's
     // ioctls are with nothing but its own few instructions between them (see gupTestSide).

@@ -177,7 +177,8 @@ export function judgeCase(c: FidelityCase, pairs: readonly FidelityPair[]): Fide
   row.guplabNsPerPage = median(gl.values);
   row.guplabGetNsPerPage = median(gl.get);
   row.getRatio = row.guplabGetNsPerPage / row.gupTestGetNsPerPage;
-  if (median(gt.put) > 0) row.putRatio = median(gl.put) / median(gt.put);
+  const gupTestPut = median(gt.put);
+  if (gupTestPut > 0) row.putRatio = median(gl.put) / gupTestPut;
   const { ratio, ci95 } = bootstrapRatioCI({ values: gt.values, rounds: gt.rounds }, { values: gl.values, rounds: gl.rounds }, { paired: true });
   Object.assign(row, { ratio, ci95, roundRatios });
   if (row.floorNsPerPage !== undefined) row.ratioLessFloor = (row.guplabNsPerPage - row.floorNsPerPage) / row.gupTestNsPerPage;
